@@ -1,0 +1,133 @@
+"""People, their roles, and their API tokens.
+
+Roles: a few are site-wide groups (``roles.VETTED``, ``roles.DATA_MANAGER``, ``roles.NODE_OPERATOR``);
+the others belong to a thing — operator to an organisation, chief scientist and shipboard staff to a
+cruise — and live in the cruises app (``OrganisationMember``, ``CruiseMember``).
+"""
+
+import hashlib
+import re
+import secrets
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+ORCID_RE = re.compile(r"^\d{4}-\d{4}-\d{4}-\d{3}[\dX]$")
+
+
+def validate_orcid(value: str) -> None:
+    """An ORCID iD: four groups of four digits, ISO 7064 11,2 check character."""
+    value = value.removeprefix("https://orcid.org/")
+    if not ORCID_RE.match(value):
+        raise ValidationError("An ORCID iD looks like 0000-0002-1825-0097.")
+    digits = value.replace("-", "")
+    total = 0
+    for ch in digits[:-1]:
+        total = (total + int(ch)) * 2
+    check = (12 - total % 11) % 11
+    expected = "X" if check == 10 else str(check)
+    if digits[-1] != expected:
+        raise ValidationError("This ORCID iD's check digit is wrong; please copy it again from orcid.org.")
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email: str, password: str | None, **extra):
+        if not email:
+            raise ValueError("An e-mail address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra):
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra):
+        extra.update(is_staff=True, is_superuser=True)
+        return self._create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    email = models.EmailField("e-mail address", unique=True)
+    name = models.CharField(max_length=200, blank=True)
+    affiliation = models.CharField(max_length=300, blank=True)
+    orcid = models.CharField("ORCID iD", max_length=19, blank=True, validators=[validate_orcid])
+    is_staff = models.BooleanField(default=False, help_text="May use the admin site (data managers).")
+    is_active = models.BooleanField(default=True)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        ordering = ["email"]
+
+    def __str__(self) -> str:
+        return self.name or self.email
+
+    def get_full_name(self) -> str:
+        return self.name or self.email
+
+    def get_short_name(self) -> str:
+        return self.name.split(" ")[0] if self.name else self.email
+
+    @property
+    def group_names(self) -> list[str]:
+        if not hasattr(self, "_group_names"):
+            self._group_names = sorted(self.groups.values_list("name", flat=True))
+        return self._group_names
+
+
+def _hash_token(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(revoked_at__isnull=True)
+
+
+class ApiToken(models.Model):
+    """A personal API token. Only its SHA-256 is stored; the key is shown once, at creation."""
+
+    PREFIX = "qs_"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    key_hash = models.CharField(max_length=64, unique=True)
+    hint = models.CharField(max_length=12, help_text="The first characters, to recognise a token.")
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.hint}…)"
+
+    @classmethod
+    def issue(cls, user: User, name: str) -> tuple["ApiToken", str]:
+        key = cls.PREFIX + secrets.token_urlsafe(32)
+        token = cls.objects.create(user=user, name=name, key_hash=_hash_token(key), hint=key[:10])
+        return token, key
+
+    @classmethod
+    def lookup(cls, key: str) -> "ApiToken | None":
+        return cls.objects.active().select_related("user").filter(key_hash=_hash_token(key)).first()
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

@@ -1,0 +1,57 @@
+"""One audit event for every write request (POST, PUT, PATCH, DELETE) through the web and the API.
+
+Services record events that say what changed; this records that the request happened and how it
+ended (status), as PASTA's audit manager does for every call, including refusals.
+"""
+
+from django.db import transaction
+from django.urls import resolve
+from django.urls.exceptions import Resolver404
+
+from .services import record_event
+
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+class AuditWritesMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.method in WRITE_METHODS:
+            try:
+                self._record(request, response)
+            except Exception:  # auditing must never turn a good answer into a 500
+                import logging
+
+                logging.getLogger(__name__).exception("could not record audit event")
+        return response
+
+    def _record(self, request, response) -> None:
+        try:
+            match = resolve(request.path_info)
+            method = match.view_name or match.func.__name__
+        except Resolver404:
+            method = "unresolved"
+        service = "api" if request.path_info.startswith(("/api/", "/package/")) else "web"
+        status = response.status_code
+        category = "info" if status < 400 else ("warn" if status < 500 else "error")
+        # DRF puts the authenticated user on its own request; Django's may still be anonymous.
+        drf_user = getattr(response, "renderer_context", {}) or {}
+        drf_request = drf_user.get("request")
+        user = getattr(drf_request, "user", None) or getattr(request, "user", None)
+        auth = getattr(drf_request, "_quayside_auth_system", None) if drf_request is not None else None
+        if auth is None:
+            auth = getattr(getattr(drf_request, "_request", None), "_quayside_auth_system", None)
+        with transaction.atomic():
+            record_event(
+                service=service,
+                method=f"{request.method} {method}",
+                text=request.path_info,
+                category=category,
+                status=status,
+                user=user if getattr(user, "is_authenticated", False) else None,
+                request=request,
+                auth_system=auth or "",
+            )

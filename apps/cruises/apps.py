@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CruisesConfig(AppConfig):
+    name = "apps.cruises"
+    label = "cruises"

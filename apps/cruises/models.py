@@ -1,0 +1,133 @@
+"""Organisations, vessels, ports, cruises and the people on them (R2R's side of Quayside).
+
+The cruises work (issue 5) extends these; the foundation defines them so roles that belong to an
+organisation (operator) or a cruise (chief scientist, shipboard staff) have a home from the start.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Organisation(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    short_name = models.CharField(max_length=40, blank=True)
+    email = models.EmailField(blank=True, help_text="Where delivery and review notices go.")
+    url = models.URLField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OrganisationMember(models.Model):
+    class Role(models.TextChoices):
+        OPERATOR = "operator", "Operator"
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="organisation_roles")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.OPERATOR)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organisation", "user", "role"], name="uniq_org_member_role")]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.get_role_display()} of {self.organisation}"
+
+
+class Port(models.Model):
+    name = models.CharField(max_length=200)
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2")
+    unlocode = models.CharField("UN/LOCODE", max_length=5, blank=True)
+    latitude = models.FloatField(null=True, blank=True)
+    longitude = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name}, {self.country}" if self.country else self.name
+
+
+class Vessel(models.Model):
+    name = models.CharField(max_length=200)
+    code = models.CharField(max_length=10, unique=True, help_text="Short vessel code used in cruise ids, e.g. RR")
+    call_sign = models.CharField(max_length=20, blank=True)
+    imo_number = models.CharField("IMO number", max_length=10, blank=True)
+    operator = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="vessels")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Cruise(models.Model):
+    class State(models.TextChoices):
+        PLANNED = "planned", "Planned"
+        AT_SEA = "at_sea", "At sea"
+        COMPLETED = "completed", "Completed"
+        IN_REVIEW = "in_review", "In review"
+        APPROVED = "approved", "Approved"
+
+    cruise_id = models.CharField(max_length=40, help_text="R2R-style cruise id, e.g. RR2401")
+    vessel = models.ForeignKey(Vessel, on_delete=models.PROTECT, related_name="cruises")
+    operator = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="cruises")
+    departure_port = models.ForeignKey(Port, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    arrival_port = models.ForeignKey(Port, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    departure_date = models.DateField(null=True, blank=True)
+    arrival_date = models.DateField(null=True, blank=True)
+    mission_summary = models.TextField(blank=True)
+    survey_targets = models.TextField(blank=True)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.PLANNED)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-departure_date", "cruise_id"]
+        constraints = [models.UniqueConstraint(fields=["vessel", "cruise_id"], name="uniq_cruise_id_per_vessel")]
+
+    def __str__(self) -> str:
+        return self.cruise_id
+
+
+class CruiseMember(models.Model):
+    """A person on (or responsible for) a cruise. ``user`` may be empty until an invitation is accepted."""
+
+    class Role(models.TextChoices):
+        CHIEF_SCIENTIST = "chief_scientist", "Chief scientist"
+        SCIENCE_PARTY = "science_party", "Science party"
+        SHIPBOARD_STAFF = "shipboard_staff", "Shipboard staff"
+        OPERATOR_CONTACT = "operator_contact", "Operator contact"
+
+    cruise = models.ForeignKey(Cruise, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="cruise_roles")
+    name = models.CharField(max_length=200)
+    email = models.EmailField(blank=True)
+    affiliation = models.CharField(max_length=300, blank=True)
+    orcid = models.CharField(max_length=19, blank=True)
+    role = models.CharField(max_length=20, choices=Role.choices)
+
+    class Meta:
+        ordering = ["role", "name"]
+        indexes = [models.Index(fields=["user", "role"], name="cruise_member_user_role")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_role_display()}, {self.cruise})"
+
+
+class Award(models.Model):
+    cruise = models.ForeignKey(Cruise, on_delete=models.CASCADE, related_name="awards")
+    funder = models.CharField(max_length=200)
+    funder_identifier = models.CharField(max_length=200, blank=True, help_text="e.g. a Crossref Funder ID / ROR")
+    number = models.CharField(max_length=100)
+    title = models.CharField(max_length=300, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.funder} {self.number}"

@@ -1,0 +1,65 @@
+"""The access policy: one function decides who may see what.
+
+``can_see(user, obj, part)`` answers for a revision (``part`` = "metadata" or "data"), an entity or a
+resource (their revision's data), or a cruise. Every download path, search, API and feed asks it (or
+filters with ``visible_revisions``). The holds work (issue 5) extends it for proprietary holds.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from apps.accounts import roles
+
+
+def _is_party(user, revision) -> bool:
+    """Science party, operator and owner of a revision's package see its held data."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    package = revision.package
+    if package.owner_id == user.pk:
+        return True
+    if package.cruise_id is None:
+        return False
+    from apps.cruises.models import CruiseMember, OrganisationMember
+
+    if CruiseMember.objects.filter(cruise_id=package.cruise_id, user=user).exists():
+        return True
+    return OrganisationMember.objects.filter(organisation_id=package.cruise.operator_id, user=user).exists()
+
+
+def can_see(user, obj, part: str = "data") -> bool:
+    from apps.packages.models import Entity, Resource, Revision
+
+    if isinstance(obj, (Entity, Resource)):
+        if isinstance(obj, Resource) and obj.resource_type != Resource.Type.DATA:
+            return can_see(user, obj.revision, "metadata")
+        return can_see(user, obj.revision, "data")
+    if isinstance(obj, Revision):
+        if roles.is_data_manager(user):
+            return True
+        state = obj.state
+        if part == "metadata" and state in Revision.METADATA_PUBLIC:
+            return True
+        if state == Revision.State.PUBLISHED:
+            return True
+        if state == Revision.State.TAINTED:
+            return False  # the data is gone for everyone
+        return _is_party(user, obj)
+    raise TypeError(f"can_see does not know {type(obj).__name__}")
+
+
+def visible_revisions(user, qs: QuerySet | None = None, part: str = "metadata") -> QuerySet:
+    """Filter revisions to those ``user`` may see (metadata by default) — for lists, search and feeds."""
+    from apps.packages.models import Revision
+
+    qs = Revision.objects.all() if qs is None else qs
+    if roles.is_data_manager(user):
+        return qs
+    public_states = Revision.METADATA_PUBLIC if part == "metadata" else (Revision.State.PUBLISHED,)
+    condition = Q(state__in=public_states)
+    if getattr(user, "is_authenticated", False):
+        condition |= Q(package__owner=user) & ~Q(state=Revision.State.TAINTED)
+        condition |= Q(package__cruise__members__user=user) & ~Q(state=Revision.State.TAINTED)
+        condition |= Q(package__cruise__operator__members__user=user) & ~Q(state=Revision.State.TAINTED)
+    return qs.filter(condition).distinct()

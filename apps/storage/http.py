@@ -1,0 +1,108 @@
+"""Serving blobs over HTTP with Range support (RFC 9110 §14), as BitTorrent web seeds need.
+
+Every download path in Quayside checks access first, then calls ``blob_response``.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+
+from . import services
+from .models import Blob
+
+_RANGE_RE = re.compile(r"^\s*(\d*)\s*-\s*(\d*)\s*$")
+
+
+class RangeNotSatisfiable(ValueError):
+    pass
+
+
+def parse_range(header: str, size: int) -> tuple[int, int] | None:
+    """Return (start, end) inclusive for a single byte range, None to serve the whole body.
+
+    Raises RangeNotSatisfiable for a malformed or unsatisfiable range. Several ranges are answered
+    with the whole body (a server may ignore Range; web seeds send one range at a time).
+    """
+    if not header:
+        return None
+    unit, _, spec = header.partition("=")
+    if unit.strip().lower() != "bytes":
+        return None  # unknown unit: ignore, as RFC 9110 says
+    if "," in spec:
+        return None
+    match = _RANGE_RE.match(spec)
+    if not match or (not match.group(1) and not match.group(2)):
+        raise RangeNotSatisfiable(header)
+    first, last = match.group(1), match.group(2)
+    if first == "":  # suffix: the last N bytes
+        length = int(last)
+        if length == 0 or size == 0:
+            raise RangeNotSatisfiable(header)
+        return max(0, size - length), size - 1
+    start = int(first)
+    end = int(last) if last else size - 1
+    if start >= size or (last and end < start):
+        raise RangeNotSatisfiable(header)
+    return start, min(end, size - 1)
+
+
+def _disposition(filename: str, inline: bool) -> str:
+    kind = "inline" if inline else "attachment"
+    ascii_name = filename.encode("ascii", "ignore").decode().replace('"', "") or "download"
+    return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+
+
+def blob_response(
+    request: HttpRequest,
+    blob: Blob,
+    *,
+    filename: str | None = None,
+    content_type: str = "application/octet-stream",
+    inline: bool = False,
+) -> HttpResponse:
+    """The blob's bytes, honouring Range/If-Range; ETag is the SHA-256 (content never changes)."""
+    etag = f'"{blob.sha256}"'
+    if request.headers.get("If-None-Match") == etag:
+        response = HttpResponse(status=304)
+        response["ETag"] = etag
+        return response
+
+    mode = settings.DOWNLOAD_MODE
+    if mode == "redirect":
+        return HttpResponseRedirect(services.url_for(blob, filename))
+
+    try:
+        byte_range = parse_range(request.headers.get("Range", ""), blob.size)
+    except RangeNotSatisfiable:
+        response = HttpResponse(
+            f"Requested range not satisfiable; the object has {blob.size} bytes.\n",
+            status=416, content_type="text/plain",
+        )
+        response["Content-Range"] = f"bytes */{blob.size}"
+        return response
+    if_range = request.headers.get("If-Range")
+    if byte_range and if_range and if_range != etag:
+        byte_range = None  # the client's copy is of something else: send it all
+
+    if mode == "accel":
+        # nginx serves the bytes (and the Range) from its internal location.
+        response = HttpResponse(content_type=content_type)
+        response["X-Accel-Redirect"] = settings.ACCEL_REDIRECT_PREFIX + blob.key
+    else:
+        start, end = byte_range if byte_range else (0, blob.size - 1)
+        body = services.iter_range(blob, start, end) if blob.size else iter(())
+        response = StreamingHttpResponse(body, content_type=content_type, status=206 if byte_range else 200)
+        response["Content-Length"] = str(end - start + 1 if blob.size else 0)
+        if byte_range:
+            response["Content-Range"] = f"bytes {start}-{end}/{blob.size}"
+    response["Accept-Ranges"] = "bytes"
+    response["ETag"] = etag
+    response["Digest"] = f"md5={blob.md5}"
+    response["Cache-Control"] = "private, max-age=3600" if mode != "accel" else "private"
+    if filename:
+        response["Content-Disposition"] = _disposition(filename, inline)
+    return response

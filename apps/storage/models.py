@@ -1,0 +1,48 @@
+"""Content-addressed, immutable blobs.
+
+A blob is named by the SHA-256 of its bytes; its object key in storage is derived from that name, so
+writing the same content twice stores it once, and a blob never changes after it is written.
+"""
+
+from django.db import models
+from django.utils import timezone
+
+
+def blob_key(sha256: str) -> str:
+    """The object key of a blob: ``sha256/ab/cd/abcd…`` (fan-out keeps directories small)."""
+    return f"sha256/{sha256[:2]}/{sha256[2:4]}/{sha256}"
+
+
+class Blob(models.Model):
+    sha256 = models.CharField(max_length=64, primary_key=True)
+    size = models.BigIntegerField()
+    md5 = models.CharField(max_length=32, db_index=True)
+    sha1 = models.CharField(max_length=40, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    # Tiers: the primary ("blobs") always holds it; deep storage once copied during a hold or archive.
+    deep_copied_at = models.DateTimeField(null=True, blank=True)
+    last_fixity_at = models.DateTimeField(null=True, blank=True)
+    fixity_ok = models.BooleanField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.sha256[:12]}… ({self.size} bytes)"
+
+    @property
+    def key(self) -> str:
+        return blob_key(self.sha256)
+
+    @property
+    def tiers(self) -> list[str]:
+        return ["primary"] + (["deep"] if self.deep_copied_at else [])
+
+    def save(self, *args, **kwargs):
+        # Immutable: a blob row is written once; only tier and fixity bookkeeping may change.
+        if not self._state.adding:
+            allowed = {"deep_copied_at", "last_fixity_at", "fixity_ok"}
+            fields = set(kwargs.get("update_fields") or ())
+            if not fields or not fields <= allowed:
+                raise ValueError("A blob's content fields never change; save with update_fields of tier/fixity.")
+        super().save(*args, **kwargs)

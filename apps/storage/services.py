@@ -1,0 +1,274 @@
+"""Writing and reading blobs.
+
+Contract: ``store_stream``/``store_file`` read their input once, in chunks, computing size, MD5, SHA-1 and
+SHA-256 in the same pass, and never hold a whole file in memory. The object is in storage before its
+``Blob`` row exists; a failure in between leaves at most an unreferenced object under its own
+content address, which is harmless and is picked up by the next write of the same content.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import BinaryIO
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import FileSystemStorage, Storage, storages
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .hashing import CHUNK, Digests, MultiHasher
+from .models import Blob, blob_key
+
+log = logging.getLogger(__name__)
+
+
+class StorageUnavailable(RuntimeError):
+    """The storage backend cannot be reached or refused the operation. Shown to users as 503."""
+
+
+class BlobNotFound(LookupError):
+    pass
+
+
+class IntegrityMismatch(ValueError):
+    """Bytes read back do not match the digest they were stored under."""
+
+
+def primary() -> Storage:
+    return storages["blobs"]
+
+
+def deep() -> Storage:
+    return storages["deep"]
+
+
+def _is_local(storage: Storage) -> bool:
+    return isinstance(storage, FileSystemStorage)
+
+
+def _backend_errors() -> tuple[type[BaseException], ...]:
+    errors: list[type[BaseException]] = [OSError]
+    try:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        errors += [BotoCoreError, ClientError]
+    except ImportError:  # pragma: no cover - boto3 is a dependency
+        pass
+    return tuple(errors)
+
+
+# --- writing --------------------------------------------------------------------------------------
+
+
+def _spool_and_hash(stream: BinaryIO, target_dir: Path, max_bytes: int | None) -> tuple[Path, Digests]:
+    """Copy ``stream`` into a temporary file in ``target_dir``, hashing as it goes (one read per byte)."""
+    target_dir.mkdir(parents=True, exist_ok=True)
+    hasher = MultiHasher()
+    fd, name = tempfile.mkstemp(prefix=".incoming-", dir=target_dir)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            total = 0
+            while True:
+                block = stream.read(CHUNK)
+                if not block:
+                    break
+                total += len(block)
+                if max_bytes is not None and total > max_bytes:
+                    raise ValueError(f"The file is larger than the limit of {max_bytes} bytes.")
+                hasher.update(block)
+                out.write(block)
+            if getattr(settings, "STORAGE_FSYNC", True):
+                out.flush()
+                os.fsync(out.fileno())
+        return Path(name), hasher.digests()
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
+
+
+def _put_object(storage: Storage, key: str, spooled: Path) -> None:
+    """Place a spooled file under ``key``; does nothing if the key already holds it."""
+    if _is_local(storage):
+        final = Path(storage.path(key))
+        final.parent.mkdir(parents=True, exist_ok=True)
+        if final.exists():
+            spooled.unlink(missing_ok=True)
+            return
+        os.replace(spooled, final)  # atomic within one file system
+        os.chmod(final, 0o444)
+        return
+    try:
+        if not storage.exists(key):
+            with open(spooled, "rb") as fh:
+                storage.save(key, File(fh, name=key))
+    finally:
+        spooled.unlink(missing_ok=True)
+
+
+def _record(d: Digests) -> Blob:
+    try:
+        with transaction.atomic():
+            blob, _ = Blob.objects.get_or_create(sha256=d.sha256, defaults={"size": d.size, "md5": d.md5, "sha1": d.sha1})
+    except IntegrityError:  # a concurrent writer recorded the same content first
+        blob = Blob.objects.get(sha256=d.sha256)
+    return blob
+
+
+def store_stream(stream: BinaryIO, *, max_bytes: int | None = None) -> Blob:
+    """Store the bytes of a readable binary stream as a blob and return it (existing or new)."""
+    storage = primary()
+    spool_dir = Path(storage.path(".incoming")) if _is_local(storage) else settings.SCRATCH_DIR
+    try:
+        spooled, digests = _spool_and_hash(stream, spool_dir, max_bytes)
+        _put_object(storage, blob_key(digests.sha256), spooled)
+    except ValueError:
+        raise
+    except _backend_errors() as exc:
+        raise StorageUnavailable(f"Object storage is unavailable: {exc}") from exc
+    return _record(digests)
+
+
+def store_file(path: str | os.PathLike) -> Blob:
+    with open(path, "rb", buffering=0) as fh:
+        return store_stream(fh)
+
+
+def store_bytes(data: bytes) -> Blob:
+    """For small generated documents (EML, reports). Large content must use ``store_stream``."""
+    import io
+
+    return store_stream(io.BytesIO(data))
+
+
+def store_tree(paths: Iterable[str | os.PathLike], workers: int = 2) -> list[Blob]:
+    """Store many files, ``workers`` at a time (hashlib and file I/O release the GIL)."""
+    paths = list(paths)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(store_file, paths))
+
+
+# --- reading --------------------------------------------------------------------------------------
+
+
+def get_blob(sha256: str) -> Blob:
+    try:
+        return Blob.objects.get(sha256=sha256.lower())
+    except Blob.DoesNotExist as exc:
+        raise BlobNotFound(sha256) from exc
+
+
+def open_blob(blob: Blob, storage: Storage | None = None) -> BinaryIO:
+    storage = storage or primary()
+    try:
+        return storage.open(blob.key, "rb")
+    except FileNotFoundError as exc:
+        raise BlobNotFound(blob.sha256) from exc
+    except _backend_errors() as exc:
+        raise StorageUnavailable(f"Object storage is unavailable: {exc}") from exc
+
+
+def iter_range(blob: Blob, start: int, end: int, chunk: int = 256 * 1024) -> Iterator[bytes]:
+    """Yield bytes ``start..end`` (inclusive) of a blob, streaming from the primary tier."""
+    storage = primary()
+    remaining = end - start + 1
+    if _is_local(storage):
+        with open(storage.path(blob.key), "rb") as fh:
+            fh.seek(start)
+            while remaining > 0:
+                block = fh.read(min(chunk, remaining))
+                if not block:
+                    break
+                remaining -= len(block)
+                yield block
+        return
+    # S3: ask the server for just the range (S3File would download the whole object first).
+    try:
+        body = storage.bucket.Object(storage._normalize_name(blob.key)).get(Range=f"bytes={start}-{end}")["Body"]
+    except _backend_errors() as exc:
+        raise StorageUnavailable(f"Object storage is unavailable: {exc}") from exc
+    yield from body.iter_chunks(chunk)
+
+
+def url_for(blob: Blob, filename: str | None = None) -> str:
+    """A short-lived direct URL (S3 presigned) for redirect downloads."""
+    storage = primary()
+    params = {"ResponseContentDisposition": f'attachment; filename="{filename}"'} if filename else None
+    if params and not _is_local(storage):
+        return storage.url(blob.key, parameters=params)
+    return storage.url(blob.key)
+
+
+# --- tiers and fixity -------------------------------------------------------------------------------
+
+
+def verify(blob: Blob, storage: Storage | None = None) -> bool:
+    """Read the blob back and compare its SHA-256 and size; records the fixity result."""
+    hasher = MultiHasher(parallel=False)
+    with open_blob(blob, storage) as fh:
+        while block := fh.read(CHUNK):
+            hasher.update(block)
+    d = hasher.digests()
+    ok = d.sha256 == blob.sha256 and d.size == blob.size
+    blob.last_fixity_at = timezone.now()
+    blob.fixity_ok = ok
+    blob.save(update_fields=["last_fixity_at", "fixity_ok"])
+    if not ok:
+        log.error("fixity failure for blob %s", blob.sha256)
+    return ok
+
+
+def copy_to_deep(blob: Blob) -> Blob:
+    """Copy a blob into deep storage (idempotent) and verify the copy."""
+    if not settings.DEEP_STORAGE_ENABLED:
+        return blob
+    target = deep()
+    try:
+        if not target.exists(blob.key):
+            with open_blob(blob) as src:
+                spool_dir = Path(target.path(".incoming")) if _is_local(target) else settings.SCRATCH_DIR
+                spooled, d = _spool_and_hash(src, spool_dir, None)
+                if d.sha256 != blob.sha256:
+                    spooled.unlink(missing_ok=True)
+                    raise IntegrityMismatch(f"blob {blob.sha256} read back as {d.sha256}")
+                _put_object(target, blob.key, spooled)
+    except _backend_errors() as exc:
+        raise StorageUnavailable(f"Deep storage is unavailable: {exc}") from exc
+    Blob.objects.filter(pk=blob.pk, deep_copied_at__isnull=True).update(deep_copied_at=timezone.now())
+    blob.refresh_from_db(fields=["deep_copied_at"])
+    return blob
+
+
+def materialise(blob: Blob, dest: str | os.PathLike) -> Path:
+    """Copy a blob to a local path (for tools that need a file, e.g. torrent creation)."""
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    storage = primary()
+    if _is_local(storage):
+        shutil.copyfile(storage.path(blob.key), dest)
+    else:
+        with open_blob(blob) as src, open(dest, "wb") as out:
+            shutil.copyfileobj(src, out, CHUNK)
+    return dest
+
+
+def check_available() -> None:
+    """Raise StorageUnavailable unless the primary tier answers (used by /healthz)."""
+    storage = primary()
+    try:
+        if _is_local(storage):
+            root = Path(storage.location)
+            root.mkdir(parents=True, exist_ok=True)
+            probe = root / ".healthz"
+            probe.write_bytes(b"ok")
+            probe.unlink()
+        else:
+            storage.connection.meta.client.head_bucket(Bucket=storage.bucket_name)
+    except _backend_errors() as exc:
+        raise StorageUnavailable(str(exc)) from exc

@@ -1,0 +1,333 @@
+"""Quayside settings: one module, every deployment knob an environment variable with a laptop default.
+
+Every variable read here is documented in README.md ("Configuration"). Defaults give an embedded
+portal: SQLite and local files under ``var/``, a Celery worker over the file-system transport.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+import dj_database_url
+from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def envbool(name: str, default: str = "False") -> bool:
+    return env(name, default).strip().lower() in ("1", "true", "yes", "on")
+
+
+def envint(name: str, default: str) -> int:
+    return int(env(name, default))
+
+
+def envlist(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in env(name, default).split(",") if item.strip()]
+
+
+# Under pytest the defaults change to keep tests apart from a running portal (own var/test folder,
+# fast password hashing, no rate limits). QUAYSIDE_TESTING=0/1 overrides the detection.
+TESTING = envbool("QUAYSIDE_TESTING", "1" if "pytest" in sys.modules else "0")
+
+VAR_DIR = Path(env("QUAYSIDE_VAR_DIR", str(BASE_DIR / ("var/test" if TESTING else "var"))))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+# --- core ---------------------------------------------------------------------------------------
+DEBUG = envbool("DEBUG", "False")
+# PRODUCTION=true turns on the checks a public deployment needs (secret key, secure cookies).
+PRODUCTION = envbool("PRODUCTION", "False")
+_DEFAULT_SECRET = "insecure-quayside-development-key-change-me"
+SECRET_KEY = env("SECRET_KEY", _DEFAULT_SECRET)
+if PRODUCTION and SECRET_KEY == _DEFAULT_SECRET:
+    raise ImproperlyConfigured("SECRET_KEY must be set when PRODUCTION=true (refusing the default key).")
+
+ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
+SITE_NAME = env("SITE_NAME", "Quayside")
+SITE_BASE_URL = env("SITE_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+SITE_ID = 1
+
+if PRODUCTION:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_CONTENT_TYPE_NOSNIFF = True
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.sites",
+    "django.contrib.humanize",
+    "rest_framework",
+    "drf_spectacular",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.orcid",
+    "portal",
+    "apps.accounts",
+    "apps.audit",
+    "apps.storage",
+    "apps.cruises",
+    "apps.packages",
+    "apps.submissions",
+    "apps.eventlogs",
+    "apps.reviews",
+    "apps.holds",
+    "apps.publishing",
+    "apps.search",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "apps.audit.middleware.AuditWritesMiddleware",
+    "portal.middleware.RequestLimitsMiddleware",
+]
+
+ROOT_URLCONF = "portal.urls"
+WSGI_APPLICATION = "portal.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "portal.context.site",
+            ],
+        },
+    },
+]
+
+# --- database -----------------------------------------------------------------------------------
+DATABASES = {
+    "default": dj_database_url.parse(
+        env("DATABASE_URL", f"sqlite:///{VAR_DIR / 'quayside.sqlite3'}"),
+        conn_max_age=envint("DATABASE_CONN_MAX_AGE", "0"),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The worker and the web process share the file: wait for locks instead of failing at once.
+    DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 30, "transaction_mode": "IMMEDIATE"})
+    # A file, not memory, so a real worker process started by a test can share the test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- accounts -----------------------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+if TESTING:
+    # Tests only: hashing speed is not what they measure.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "accounts:profile"
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_EMAIL_VERIFICATION = env("ACCOUNT_EMAIL_VERIFICATION", "mandatory")
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_LOGOUT_ON_GET = False
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
+ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
+if TESTING:
+    ACCOUNT_RATE_LIMITS = False
+SOCIALACCOUNT_PROVIDERS = {
+    "orcid": {
+        # ORCID_BASE_DOMAIN=sandbox.orcid.org for the ORCID sandbox.
+        "BASE_DOMAIN": env("ORCID_BASE_DOMAIN", "orcid.org"),
+        "MEMBER_API": envbool("ORCID_MEMBER_API", "False"),
+        "APPS": (
+            [{"client_id": env("ORCID_CLIENT_ID"), "secret": env("ORCID_CLIENT_SECRET"), "key": ""}]
+            if env("ORCID_CLIENT_ID")
+            else []
+        ),
+    }
+}
+SOCIALACCOUNT_ADAPTER = "apps.accounts.adapters.SocialAccountAdapter"
+
+# --- e-mail -------------------------------------------------------------------------------------
+EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env("EMAIL_HOST", "localhost")
+EMAIL_PORT = envint("EMAIL_PORT", "25")
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", "False")
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "quayside@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- internationalisation -----------------------------------------------------------------------
+LANGUAGE_CODE = "en"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- static files -------------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = Path(env("STATIC_ROOT", str(VAR_DIR / "static")))
+
+# --- object storage -----------------------------------------------------------------------------
+# STORAGE_BACKEND=local (default) keeps blobs under var/blobs; STORAGE_BACKEND=s3 uses django-storages.
+# DEEP_STORAGE_BACKEND configures the second tier the same way (DEEP_S3_* variables).
+STORAGE_BACKEND = env("STORAGE_BACKEND", "local")
+DEEP_STORAGE_BACKEND = env("DEEP_STORAGE_BACKEND", "local")
+
+
+def _storage(backend: str, prefix: str, local_dir: Path) -> dict:
+    if backend == "s3":
+        return {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": env(f"{prefix}S3_BUCKET", "quayside"),
+                "endpoint_url": env(f"{prefix}S3_ENDPOINT_URL") or None,
+                "access_key": env(f"{prefix}S3_ACCESS_KEY") or None,
+                "secret_key": env(f"{prefix}S3_SECRET_KEY") or None,
+                "region_name": env(f"{prefix}S3_REGION", "us-east-1"),
+                "file_overwrite": True,  # content-addressed: the same key always holds the same bytes
+                "querystring_expire": envint("S3_URL_EXPIRE", "300"),
+                "default_acl": None,
+            },
+        }
+    if backend == "local":
+        return {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(local_dir), "base_url": None},
+        }
+    raise ImproperlyConfigured(f"Unknown storage backend {backend!r}: use 'local' or 's3'.")
+
+
+STORAGES = {
+    "default": _storage(STORAGE_BACKEND, "", Path(env("MEDIA_ROOT", str(VAR_DIR / "media")))),
+    "blobs": _storage(STORAGE_BACKEND, "", Path(env("BLOB_ROOT", str(VAR_DIR / "blobs")))),
+    "deep": _storage(DEEP_STORAGE_BACKEND, "DEEP_", Path(env("DEEP_BLOB_ROOT", str(VAR_DIR / "deep")))),
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+DEEP_STORAGE_ENABLED = envbool("DEEP_STORAGE_ENABLED", "True")
+# Downloads: "django" streams through Django (Range-aware); "accel" answers X-Accel-Redirect for nginx
+# (local blobs); "redirect" sends a short-lived S3 URL (S3 blobs).
+DOWNLOAD_MODE = env("DOWNLOAD_MODE", "django")
+ACCEL_REDIRECT_PREFIX = env("ACCEL_REDIRECT_PREFIX", "/_protected/blobs/")
+# Temporary files (uploads, fetched objects) live here until they become blobs.
+SCRATCH_DIR = Path(env("SCRATCH_DIR", str(VAR_DIR / "scratch")))
+SCRATCH_DIR.mkdir(parents=True, exist_ok=True)
+FILE_UPLOAD_TEMP_DIR = str(SCRATCH_DIR)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+FILE_UPLOAD_HANDLERS = ["portal.uploads.LimitedTemporaryFileUploadHandler"]
+STORAGE_FSYNC = envbool("STORAGE_FSYNC", "True")
+# The largest single upload or request body accepted (bytes). Larger requests get 413.
+MAX_UPLOAD_SIZE = envint("MAX_UPLOAD_SIZE", str(5 * 1024**3))
+DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", str(10 * 1024 * 1024))
+
+# --- worker -------------------------------------------------------------------------------------
+# No broker URL: Celery's file-system transport, so a real worker runs with nothing to install.
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", env("REDIS_URL", "filesystem://"))
+_celery_dir = VAR_DIR / "celery"
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    for sub in ("queue", "processed"):
+        (_celery_dir / sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_celery_dir / "queue"),
+        "data_folder_out": str(_celery_dir / "queue"),
+        "processed_folder": str(_celery_dir / "processed"),
+        "store_processed": False,
+    }
+else:
+    # A task not acknowledged within an hour is handed to another worker (Redis visibility timeout).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", "3600")}
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", "False")
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE_FILENAME = str(_celery_dir / "beat-schedule")
+CELERY_TIMEZONE = "UTC"
+# Periodic jobs. Each app adds its own entries here (name → task, schedule).
+CELERY_BEAT_SCHEDULE = {
+    "storage-fixity-sweep": {"task": "apps.storage.tasks.fixity_sweep", "schedule": crontab(minute=17)},
+    "holds-expire": {"task": "apps.holds.tasks.expire_holds", "schedule": crontab(minute="*/10")},
+    "publishing-retry-dois": {"task": "apps.publishing.tasks.retry_due_dois", "schedule": crontab(minute="*/5")},
+    "cruises-read-mailbox": {"task": "apps.cruises.tasks.read_mailbox", "schedule": crontab(minute="*/5")},
+}
+
+# --- REST API -----------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "apps.accounts.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": f"{SITE_NAME} API",
+    "DESCRIPTION": "Research-data repository portal: packages, cruises, event logs, publishing.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- publishing ---------------------------------------------------------------------------------
+DOI_PREFIX = env("DOI_PREFIX", "10.80000")
+DATACITE_API_URL = env("DATACITE_API_URL", "")  # empty: DOIs stay "pending"; e.g. https://api.test.datacite.org
+DATACITE_REPOSITORY_ID = env("DATACITE_REPOSITORY_ID", "")
+DATACITE_PASSWORD = env("DATACITE_PASSWORD", "")
+PUBLISHER_NAME = env("PUBLISHER_NAME", SITE_NAME)
+OAI_REPOSITORY_NAME = env("OAI_REPOSITORY_NAME", f"{SITE_NAME} OAI-PMH data provider")
+OAI_ADMIN_EMAIL = env("OAI_ADMIN_EMAIL", DEFAULT_FROM_EMAIL)
+OAI_PAGE_SIZE = envint("OAI_PAGE_SIZE", "500")
+
+# --- data packages ------------------------------------------------------------------------------
+# The scope registry: the scopes packageIds may use.
+PACKAGE_SCOPES = envlist("PACKAGE_SCOPES", "edi,knb-lter-quay,quay")
+FETCH_MAX_BYTES = envint("FETCH_MAX_BYTES", str(10 * 1024**3))
+FETCH_TIMEOUT = envint("FETCH_TIMEOUT", "30")
+FETCH_RETRIES = envint("FETCH_RETRIES", "3")
+# Hosts or networks (CIDR) allowed although private/loopback, e.g. "127.0.0.1" in tests.
+FETCH_ALLOWED_HOSTS = envlist("FETCH_ALLOWED_HOSTS", "")
+
+# --- holds --------------------------------------------------------------------------------------
+HOLD_MAX_DAYS = envint("HOLD_MAX_DAYS", "730")
+
+# --- logging ------------------------------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

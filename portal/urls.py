@@ -1,0 +1,37 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
+
+from . import views
+
+admin.site.site_header = "Quayside administration"
+
+# Each app owns its web URLs (``apps.X.urls``) and its API URLs (``apps.X.api.urls``, under /api/).
+API_APPS = ["accounts", "audit", "packages", "submissions", "cruises", "eventlogs", "reviews", "holds",
+            "publishing", "search"]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("profile/", include("apps.accounts.urls")),
+    path("audit/", include("apps.audit.urls")),
+    path("storage/", include("apps.storage.urls")),
+    path("packages/", include("apps.packages.urls")),
+    path("package/", include("apps.packages.pasta_urls")),  # PASTA-compatible REST paths
+    path("submissions/", include("apps.submissions.urls")),
+    path("cruises/", include("apps.cruises.urls")),
+    path("eventlogs/", include("apps.eventlogs.urls")),
+    path("reviews/", include("apps.reviews.urls")),
+    path("holds/", include("apps.holds.urls")),
+    path("", include("apps.publishing.urls")),  # /oai, /doi/…, landing pages
+    path("search/", include("apps.search.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-docs"),
+]
+urlpatterns += [path("api/", include(f"apps.{name}.api.urls")) for name in API_APPS]
+
+handler403 = "portal.views.error_403"
+handler404 = "portal.views.error_404"
+handler500 = "portal.views.error_500"

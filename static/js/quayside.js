@@ -1,0 +1,12 @@
+// Quayside: progressive enhancement only; every page works without this file.
+(function () {
+  "use strict";
+  var toggle = document.querySelector(".nav-toggle");
+  if (toggle) {
+    toggle.addEventListener("click", function () {
+      var links = document.getElementById("nav-links");
+      var open = links.classList.toggle("open");
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    });
+  }
+})();

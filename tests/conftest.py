@@ -1,0 +1,168 @@
+"""Shared fixtures: users in every role, API clients, isolated storage, a real S3 server, a real worker."""
+
+from __future__ import annotations
+
+import pytest
+from allauth.account.models import EmailAddress
+from rest_framework.test import APIClient
+
+from apps.accounts import roles
+from apps.accounts.models import ApiToken, User
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_storage(settings, tmp_path):
+    """Every test gets its own blob, deep and scratch folders."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path / "media")}},
+        "blobs": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path / "blobs")}},
+        "deep": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path / "deep")}},
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    (tmp_path / "scratch").mkdir()
+    settings.SCRATCH_DIR = tmp_path / "scratch"
+    settings.STORAGE_FSYNC = False
+
+
+def make_user(email: str, *groups: str, name: str = "", verified: bool = True) -> User:
+    user = User.objects.create_user(email=email, password=PASSWORD, name=name or email.split("@")[0].title())
+    EmailAddress.objects.create(user=user, email=email, verified=verified, primary=True)
+    for group in groups:
+        roles.grant(user, group)
+    return user
+
+
+@pytest.fixture
+def user_factory(db):
+    return make_user
+
+
+@pytest.fixture
+def plain_user(db) -> User:
+    return make_user("plain@example.org")
+
+
+@pytest.fixture
+def vetted_user(db) -> User:
+    return make_user("vetted@example.org", roles.VETTED)
+
+
+@pytest.fixture
+def data_manager(db) -> User:
+    return make_user("curator@example.org", roles.DATA_MANAGER)
+
+
+@pytest.fixture
+def node_operator(db) -> User:
+    return make_user("node@example.org", roles.NODE_OPERATOR)
+
+
+@pytest.fixture
+def organisation(db):
+    from apps.cruises.models import Organisation
+
+    return Organisation.objects.create(name="Test Oceanographic Institution", short_name="TOI", email="ops@toi.example")
+
+
+@pytest.fixture
+def operator_user(db, organisation) -> User:
+    from apps.cruises.models import OrganisationMember
+
+    user = make_user("operator@example.org")
+    OrganisationMember.objects.create(organisation=organisation, user=user, role=OrganisationMember.Role.OPERATOR)
+    return user
+
+
+@pytest.fixture
+def vessel(db, organisation):
+    from apps.cruises.models import Vessel
+
+    return Vessel.objects.create(name="Test Explorer", code="TE", call_sign="TEST1", imo_number="9999999", operator=organisation)
+
+
+@pytest.fixture
+def cruise(db, vessel, organisation):
+    import datetime
+
+    from apps.cruises.models import Cruise
+
+    return Cruise.objects.create(
+        cruise_id="TE2401", vessel=vessel, operator=organisation, departure_date=datetime.date(2024, 3, 1),
+        arrival_date=datetime.date(2024, 3, 20), mission_summary="Test survey",
+    )
+
+
+@pytest.fixture
+def chief_scientist(db, cruise) -> User:
+    from apps.cruises.models import CruiseMember
+
+    user = make_user("chief@example.org", name="Chief Scientist")
+    CruiseMember.objects.create(cruise=cruise, user=user, name=user.name, email=user.email, role=CruiseMember.Role.CHIEF_SCIENTIST)
+    return user
+
+
+@pytest.fixture
+def shipboard_staff(db, cruise) -> User:
+    from apps.cruises.models import CruiseMember
+
+    user = make_user("staff@example.org", name="Ship Staff")
+    CruiseMember.objects.create(cruise=cruise, user=user, name=user.name, email=user.email, role=CruiseMember.Role.SHIPBOARD_STAFF)
+    return user
+
+
+def api_client_for(user: User | None) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        _, key = ApiToken.issue(user, "test")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    return client
+
+
+@pytest.fixture
+def api_client_factory(db):
+    return api_client_for
+
+
+# --- real S3 (SeaweedFS) ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def seaweed(tmp_path_factory):
+    from tests.support.seaweed import start_seaweed, stop_seaweed
+
+    server = start_seaweed(tmp_path_factory.mktemp("seaweed"))
+    yield server
+    stop_seaweed(server.proc)
+
+
+@pytest.fixture
+def s3_storage(settings, seaweed, request):
+    """Point the primary and deep tiers at fresh buckets on the real S3 server."""
+    import uuid
+
+    primary, deep = f"qs-{uuid.uuid4().hex[:12]}", f"qs-deep-{uuid.uuid4().hex[:8]}"
+    seaweed.create_bucket(primary)
+    seaweed.create_bucket(deep)
+    settings.STORAGES = {**settings.STORAGES, "blobs": seaweed.storage_settings(primary), "deep": seaweed.storage_settings(deep)}
+    return seaweed
+
+
+# --- a real Celery worker -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, tmp_path):
+    """A real ``celery worker`` process on its own queue; tasks sent in the test go to it."""
+    from portal.celery import app
+    from tests.support.worker import start_worker
+
+    worker = start_worker(tmp_path)
+    previous = app.conf.task_default_queue
+    app.conf.task_default_queue = worker.queue
+    app.conf.task_always_eager = False
+    yield worker
+    app.conf.task_default_queue = previous
+    worker.stop()
