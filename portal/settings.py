@@ -205,6 +205,8 @@ DEEP_STORAGE_BACKEND = env("DEEP_STORAGE_BACKEND", "local")
 
 def _storage(backend: str, prefix: str, local_dir: Path) -> dict:
     if backend == "s3":
+        from botocore.config import Config
+
         return {
             "BACKEND": "storages.backends.s3.S3Storage",
             "OPTIONS": {
@@ -216,6 +218,12 @@ def _storage(backend: str, prefix: str, local_dir: Path) -> dict:
                 "file_overwrite": True,  # content-addressed: the same key always holds the same bytes
                 "querystring_expire": envint("S3_URL_EXPIRE", "300"),
                 "default_acl": None,
+                # Fail within seconds when the endpoint is down (a 503 and /healthz), not after minutes.
+                "client_config": Config(
+                    connect_timeout=envint("S3_CONNECT_TIMEOUT", "5"),
+                    read_timeout=envint("S3_READ_TIMEOUT", "60"),
+                    retries={"max_attempts": envint("S3_MAX_ATTEMPTS", "3"), "mode": "standard"},
+                ),
             },
         }
     if backend == "local":
@@ -244,7 +252,8 @@ FILE_UPLOAD_TEMP_DIR = str(SCRATCH_DIR)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_HANDLERS = ["portal.uploads.LimitedTemporaryFileUploadHandler"]
 STORAGE_FSYNC = envbool("STORAGE_FSYNC", "True")
-# The largest single upload or request body accepted (bytes). Larger requests get 413.
+# The largest single uploaded file accepted (bytes); a request may carry that plus
+# DATA_UPLOAD_MAX_MEMORY_SIZE of form fields. Anything larger gets 413.
 MAX_UPLOAD_SIZE = envint("MAX_UPLOAD_SIZE", str(5 * 1024**3))
 DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", str(10 * 1024 * 1024))
 
@@ -253,12 +262,14 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", str(10 * 102
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", env("REDIS_URL", "filesystem://"))
 _celery_dir = VAR_DIR / "celery"
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    for sub in ("queue", "processed"):
+    for sub in ("queue", "processed", "control"):
         (_celery_dir / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_celery_dir / "queue"),
         "data_folder_out": str(_celery_dir / "queue"),
         "processed_folder": str(_celery_dir / "processed"),
+        # Broadcast (remote control) exchanges; kombu's default is ./control in the working directory.
+        "control_folder": str(_celery_dir / "control"),
         "store_processed": False,
     }
 else:

