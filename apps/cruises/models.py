@@ -84,6 +84,7 @@ class Cruise(models.Model):
     arrival_date = models.DateField(null=True, blank=True)
     mission_summary = models.TextField(blank=True)
     survey_targets = models.TextField(blank=True)
+    instruments = models.JSONField(default=list, blank=True, help_text="Instruments planned, e.g. [\"CTD\", \"ADCP\"]")
     state = models.CharField(max_length=20, choices=State.choices, default=State.PLANNED)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
@@ -95,6 +96,19 @@ class Cruise(models.Model):
 
     def __str__(self) -> str:
         return self.cruise_id
+
+    # Fields that reviewers may amend (the reviews app records every change to them).
+    AMENDABLE_FIELDS = ("mission_summary", "survey_targets", "departure_date", "arrival_date",
+                        "departure_port", "arrival_port", "instruments")
+
+    @property
+    def is_locked(self) -> bool:
+        """Approval locks the record; only a data manager's reopening unlocks it."""
+        return self.state == self.State.APPROVED
+
+    @property
+    def chief_scientist(self) -> "CruiseMember | None":
+        return next((m for m in self.members.all() if m.role == CruiseMember.Role.CHIEF_SCIENTIST), None)
 
 
 class CruiseMember(models.Model):
@@ -131,3 +145,33 @@ class Award(models.Model):
 
     def __str__(self) -> str:
         return f"{self.funder} {self.number}"
+
+
+class CruiseFile(models.Model):
+    """An immutable file attached to a cruise (its distribution): event-log final copies, sailing orders.
+
+    The delivery work extends this with end-of-cruise distributions; ``kind`` tells what a file is.
+    """
+
+    class Kind(models.TextChoices):
+        EVENTLOG_CSV = "eventlog_csv", "Event log (CSV)"
+        EVENTLOG_JSON = "eventlog_json", "Event log (JSON)"
+        SAILING_ORDERS = "sailing_orders", "Sailing orders (XML)"
+        OTHER = "other", "Other"
+
+    cruise = models.ForeignKey(Cruise, on_delete=models.CASCADE, related_name="files")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    filename = models.CharField(max_length=300)
+    content_type = models.CharField(max_length=100, default="application/octet-stream")
+    blob = models.ForeignKey("storage.Blob", on_delete=models.PROTECT, related_name="+")
+    sha256 = models.CharField(max_length=64)
+    size = models.BigIntegerField()
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["cruise", "kind", "filename"]
+        constraints = [models.UniqueConstraint(fields=["cruise", "filename"], name="uniq_cruise_filename")]
+
+    def __str__(self) -> str:
+        return f"{self.cruise}/{self.filename}"

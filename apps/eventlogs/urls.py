@@ -1,4 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "eventlogs"
-urlpatterns: list = []
+urlpatterns = [
+    path("<int:cruise_pk>/", views.log_page, name="log"),
+    path("<int:cruise_pk>/open/", views.open_log, name="open"),
+    path("<int:cruise_pk>/close/", views.close_log, name="close"),
+]

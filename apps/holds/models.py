@@ -1,1 +1,38 @@
+"""Proprietary holds over a cruise's datasets (the data packages linked to it)."""
 
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Hold(models.Model):
+    class State(models.TextChoices):
+        ACTIVE = "active", "Active"
+        EXPIRED = "expired", "Ended at its date"
+        LIFTED = "lifted", "Lifted"
+
+    cruise = models.ForeignKey("cruises.Cruise", on_delete=models.CASCADE, related_name="holds")
+    # all_packages: every package linked to the cruise, including ones linked later.
+    all_packages = models.BooleanField(default=True)
+    packages = models.ManyToManyField("packages.Package", blank=True, related_name="holds")
+    ends_on = models.DateField(help_text="The hold ends at the start of this day (UTC).")
+    reason = models.TextField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.ACTIVE, db_index=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at"]
+        # expire_holds scans active holds by end date.
+        indexes = [models.Index(fields=["state", "ends_on"], name="hold_state_ends")]
+
+    def __str__(self) -> str:
+        return f"Hold on {self.cruise} until {self.ends_on}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state == self.State.ACTIVE and self.ends_on > timezone.now().date()

@@ -1,7 +1,11 @@
 """The access policy: one function decides who may see what.
 
 ``can_see(user, obj, part)`` answers for a revision (``part`` = "metadata" or "data"), an entity or a
-resource (their revision's data), or a cruise. Every download path, search, API and feed asks it (or
+resource (their revision's data), a cruise (``part`` = "metadata" or "eventlog"), an event log, or a
+file attached to a cruise.
+
+Held revisions (proprietary hold): metadata public, data only for the science party (cruise members),
+the operator's staff, the package owner and data managers — the same people ``_is_party`` names. Every download path, search, API and feed asks it (or
 filters with ``visible_revisions``). The holds work (issue 5) extends it for proprietary holds.
 """
 
@@ -28,8 +32,45 @@ def _is_party(user, revision) -> bool:
     return OrganisationMember.objects.filter(organisation_id=package.cruise.operator_id, user=user).exists()
 
 
+def _is_cruise_party(user, cruise) -> bool:
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if roles.is_data_manager(user):
+        return True
+    from apps.cruises.models import CruiseMember, OrganisationMember
+
+    if CruiseMember.objects.filter(cruise_id=cruise.pk, user=user).exists():
+        return True
+    return OrganisationMember.objects.filter(organisation_id=cruise.operator_id, user=user).exists()
+
+
+def _can_see_cruise_part(user, obj, part: str) -> bool | None:
+    from apps.cruises.models import Cruise, CruiseFile
+    from apps.eventlogs.models import EventLog
+
+    if isinstance(obj, Cruise):
+        if part == "metadata":
+            return True  # cruise records (sailing orders) are public, as in R2R's catalogue
+        if part == "eventlog":
+            log = EventLog.objects.filter(cruise=obj).only("state").first()
+            return (log is not None and log.state == EventLog.State.CLOSED) or _is_cruise_party(user, obj)
+        return _is_cruise_party(user, obj)
+    if isinstance(obj, EventLog):
+        # A log is public once closed (its final copy); while at sea only the cruise's people read it.
+        return obj.state == EventLog.State.CLOSED or _is_cruise_party(user, obj.cruise)
+    if isinstance(obj, CruiseFile):
+        if obj.kind in (CruiseFile.Kind.EVENTLOG_CSV, CruiseFile.Kind.EVENTLOG_JSON):
+            return True  # written only when the log is closed
+        return _is_cruise_party(user, obj.cruise)  # received sailing orders carry e-mail addresses
+    return None
+
+
 def can_see(user, obj, part: str = "data") -> bool:
     from apps.packages.models import Entity, Resource, Revision
+
+    answer = _can_see_cruise_part(user, obj, part)
+    if answer is not None:
+        return answer
 
     if isinstance(obj, (Entity, Resource)):
         if isinstance(obj, Resource) and obj.resource_type != Resource.Type.DATA:

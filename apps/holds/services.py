@@ -2,10 +2,153 @@
 
 Contract other apps rely on: ``active_hold_for(revision)`` returns the hold covering a revision now
 (an object with ``ends_on``), or None.
+
+Decision (documented in the README): asserting a hold moves the cruise's *archived* revisions to
+``held`` and covers every revision archived later while it lasts. A revision that is already
+*published* stays published: its DOI is findable, OAI-PMH harvesters and mirrors have its data,
+and pulling it back would be a withdrawal, which is a data manager's act, not a hold. The hold form
+lists such packages as "already public".
 """
 
 from __future__ import annotations
 
+import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.audit.services import record_event
+from apps.cruises import access, mail
+from apps.cruises.models import Cruise
+
+from .models import Hold
+
+
+class HoldError(ValueError):
+    pass
+
+
+def _today() -> datetime.date:
+    return timezone.now().date()
+
+
+def active_holds(today: datetime.date | None = None):
+    return Hold.objects.filter(state=Hold.State.ACTIVE, ends_on__gt=today or _today())
+
 
 def active_hold_for(revision):
-    return None
+    """The active hold covering ``revision`` (the latest-ending one), or None."""
+    package = revision.package
+    if package.cruise_id is None:
+        return None
+    return (active_holds().filter(cruise_id=package.cruise_id)
+            .filter(Q(all_packages=True) | Q(packages=package)).order_by("-ends_on").distinct().first())
+
+
+def covered_revisions(hold: Hold):
+    from apps.packages.models import Revision
+
+    qs = Revision.objects.filter(package__cruise_id=hold.cruise_id)
+    if not hold.all_packages:
+        qs = qs.filter(package__in=hold.packages.all())
+    return qs
+
+
+def _recipients(cruise: Cruise) -> list[str]:
+    emails = [m.email for m in cruise.members.all() if m.email]
+    if cruise.operator.email:
+        emails.append(cruise.operator.email)
+    return emails
+
+
+@transaction.atomic
+def assert_hold(cruise: Cruise, user, *, ends_on: datetime.date, reason: str, packages=None, request=None) -> Hold:
+    """The chief scientist of ``cruise`` holds its datasets (``packages`` None = all of them)."""
+    if not access.is_chief_scientist(user, cruise):
+        raise PermissionError("Only the chief scientist of this cruise may assert a hold on its datasets.")
+    cruise = Cruise.objects.select_for_update().get(pk=cruise.pk)
+    if cruise.state != Cruise.State.APPROVED:
+        raise HoldError("A hold can be asserted only after the cruise record has been reviewed and approved.")
+    today = _today()
+    latest = today + datetime.timedelta(days=settings.HOLD_MAX_DAYS)
+    if not today < ends_on <= latest:
+        raise HoldError(f"The end date must be after today and no later than {latest.isoformat()} ({settings.HOLD_MAX_DAYS} days).")
+    if not reason.strip():
+        raise HoldError("Give a reason for the hold.")
+    from apps.packages.models import Revision
+
+    packages = list(packages) if packages is not None else None
+    if packages is not None:
+        if not packages:
+            raise HoldError("Choose at least one dataset, or hold all of them.")
+        foreign = [p for p in packages if p.cruise_id != cruise.pk]
+        if foreign:
+            raise HoldError(f"{', '.join(p.package_key for p in foreign)} is not a dataset of {cruise.cruise_id}.")
+    hold = Hold.objects.create(cruise=cruise, all_packages=packages is None, ends_on=ends_on, reason=reason.strip(), created_by=user)
+    if packages is not None:
+        hold.packages.set(packages)
+    held = []
+    for revision in covered_revisions(hold).select_for_update().filter(state=Revision.State.ARCHIVED):
+        revision.state = Revision.State.HELD
+        revision.metadata_modified_at = timezone.now()
+        revision.save(update_fields=["state", "metadata_modified_at"])
+        held.append(revision.package_id_text)
+    scope = "all datasets" if packages is None else ", ".join(p.package_key for p in packages)
+    record_event(service="holds", method="assertHold", resource_id=cruise.cruise_id, user=user, request=request,
+                 text=f"hold on {scope} of {cruise.cruise_id} until {ends_on}: {reason.strip()}" + (f"; now held: {', '.join(held)}" if held else ""))
+    mail.notify(_recipients(cruise), f"Hold asserted on {cruise.cruise_id}",
+                f"{user.name or user.email} asserted a proprietary hold on {scope} of cruise {cruise.cruise_id} until {ends_on}.\n\nReason: {reason}\n")
+    return hold
+
+
+def _end(hold: Hold, state: str, user=None, request=None) -> list[str]:
+    """End a hold (caller holds its row lock) and release what no other active hold still covers."""
+    from apps.packages.models import Revision
+    from apps.publishing.services import release_held
+
+    hold.state = state
+    hold.ended_at = timezone.now()
+    hold.ended_by = user
+    hold.save(update_fields=["state", "ended_at", "ended_by"])
+    released = []
+    ids = list(covered_revisions(hold).filter(state=Revision.State.HELD).values_list("pk", flat=True))
+    for pk in ids:
+        revision = Revision.objects.select_for_update().select_related("package").get(pk=pk)
+        if revision.state != Revision.State.HELD or active_hold_for(revision) is not None:
+            continue  # released meanwhile, or another hold still covers it
+        release_held(revision)
+        released.append(revision.package_id_text)
+    verb = "lifted" if state == Hold.State.LIFTED else "expired"
+    record_event(service="holds", method="liftHold" if state == Hold.State.LIFTED else "expireHold", resource_id=hold.cruise.cruise_id,
+                 user=user, request=request, auth_system="" if user else "worker",
+                 text=f"hold {hold.pk} on {hold.cruise.cruise_id} {verb}; released: {', '.join(released) or 'nothing'}")
+    mail.notify(_recipients(hold.cruise), f"Hold on {hold.cruise.cruise_id} {verb}",
+                f"The proprietary hold on cruise {hold.cruise.cruise_id} has {'been lifted' if user else 'ended'}; "
+                f"released: {', '.join(released) or 'nothing'}.\n")
+    return released
+
+
+@transaction.atomic
+def lift_hold(hold: Hold, user, request=None) -> list[str]:
+    hold = Hold.objects.select_for_update().select_related("cruise").get(pk=hold.pk)
+    if not access.is_chief_scientist(user, hold.cruise):
+        raise PermissionError("Only the chief scientist of this cruise may lift its hold.")
+    if hold.state != Hold.State.ACTIVE:
+        raise HoldError("This hold has already ended.")
+    return _end(hold, Hold.State.LIFTED, user, request)
+
+
+def expire_due(today: datetime.date | None = None) -> int:
+    """End every active hold whose date has come; each in its own transaction. Safe to run twice."""
+    today = today or _today()
+    count = 0
+    for pk in Hold.objects.filter(state=Hold.State.ACTIVE, ends_on__lte=today).values_list("pk", flat=True):
+        with transaction.atomic():
+            hold = Hold.objects.select_for_update(skip_locked=True).select_related("cruise").filter(pk=pk, state=Hold.State.ACTIVE).first()
+            if hold is None:
+                continue  # someone else ended it
+            _end(hold, Hold.State.EXPIRED)
+            count += 1
+    return count

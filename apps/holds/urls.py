@@ -1,4 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "holds"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.hold_list, name="list"),
+    path("cruise/<int:cruise_pk>/new/", views.assert_hold, name="assert"),
+    path("<int:pk>/lift/", views.lift_hold, name="lift"),
+]

@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from . import views
+
+urlpatterns = [
+    path("cruises/", views.cruises, name="api-cruises"),
+    path("cruises/<int:pk>/", views.cruise_detail, name="api-cruise"),
+    path("cruises/<int:pk>/sailing-orders.xml", views.cruise_xml, name="api-cruise-xml"),
+]

@@ -1,3 +1,5 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from . import views
+
+urlpatterns = [path("eventlogs/<int:cruise_pk>/entries/", views.entries, name="api-eventlog-entries")]

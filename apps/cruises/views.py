@@ -1,0 +1,206 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from apps.accounts import roles
+from apps.audit.services import record_event
+from apps.holds.policy import can_see, visible_revisions
+from apps.storage.http import blob_response
+
+from . import access, sailing_orders, services
+from .forms import CruiseCreateForm, CruiseEditForm, DesignateForm, LinkPackageForm, SailingOrdersUploadForm
+from .models import Cruise, CruiseFile, Vessel
+
+
+def cruise_list(request):
+    # Index: Cruise.Meta ordering (-departure_date, cruise_id); filter by vessel uses the FK index.
+    qs = Cruise.objects.select_related("vessel", "operator", "departure_port", "arrival_port")
+    vessel = request.GET.get("vessel", "")
+    state = request.GET.get("state", "")
+    q = request.GET.get("q", "").strip()
+    if vessel:
+        qs = qs.filter(vessel__code=vessel)
+    if state in Cruise.State.values:
+        qs = qs.filter(state=state)
+    if q:
+        qs = qs.filter(cruise_id__icontains=q) | qs.filter(mission_summary__icontains=q)
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "cruises/cruise_list.html", {
+        "page": page, "query": query.urlencode(), "vessels": Vessel.objects.all(), "states": Cruise.State.choices,
+        "vessel": vessel, "state": state, "q": q, "can_create": access.is_any_operator(request.user) or roles.is_data_manager(request.user),
+    })
+
+
+def vessel_list(request):
+    vessels = Vessel.objects.select_related("operator").order_by("name")
+    return render(request, "cruises/vessel_list.html", {"vessels": vessels})
+
+
+def _operated_vessels(user):
+    if roles.is_data_manager(user):
+        return Vessel.objects.all()
+    return Vessel.objects.filter(operator__members__user=user, operator__members__role="operator").distinct()
+
+
+@login_required
+def cruise_create(request):
+    vessels = _operated_vessels(request.user)
+    if not vessels.exists():
+        raise PermissionDenied("Only a vessel operator's staff may create cruise records.")
+    form = CruiseCreateForm(request.POST or None, vessels=vessels)
+    if request.method == "POST" and form.is_valid():
+        awards = []
+        if form.cleaned_data.get("award_funder"):
+            awards.append({"funder": form.cleaned_data["award_funder"], "number": form.cleaned_data["award_number"]})
+        cruise = services.create_cruise(request.user, fields=form.cruise_fields(), chief_name=form.cleaned_data["chief_name"],
+                                        chief_email=form.cleaned_data["chief_email"], awards=awards, request=request)
+        messages.success(request, f"Cruise {cruise.cruise_id} created.")
+        return redirect("cruises:detail", pk=cruise.pk)
+    return render(request, "cruises/cruise_form.html", {"form": form, "title": "New cruise record"})
+
+
+@login_required
+def cruise_import(request):
+    if not (access.is_any_operator(request.user) or roles.is_data_manager(request.user)):
+        raise PermissionDenied("Only a vessel operator's staff may file sailing orders.")
+    form = SailingOrdersUploadForm(request.POST or None, request.FILES or None)
+    errors = []
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["document"]
+        try:
+            cruise = services.ingest_sailing_orders(upload.read(sailing_orders.MAX_BYTES + 1), request.user, source="upload", request=request)
+        except sailing_orders.SailingOrdersError as exc:
+            errors = exc.errors
+        except PermissionError as exc:
+            errors = [str(exc)]
+        else:
+            messages.success(request, f"Cruise {cruise.cruise_id} created from the sailing orders.")
+            return redirect("cruises:detail", pk=cruise.pk)
+    return render(request, "cruises/cruise_import.html", {"form": form, "errors": errors}, status=400 if errors else 200)
+
+
+def cruise_detail(request, pk: int):
+    from apps.eventlogs.models import EventLog
+    from apps.holds.services import active_hold_for
+    from apps.reviews.services import history, review_for
+
+    cruise = access.get_cruise_for_user(request.user, pk)
+    my_roles = access.cruise_roles(request.user, cruise)
+    party = cruise.members.select_related("user")
+    revisions = []
+    for package in cruise.packages.all():
+        latest = visible_revisions(request.user, package.revisions.all()).order_by("-number").first()
+        if latest is not None:
+            revisions.append({"revision": latest, "hold": active_hold_for(latest)})
+    files = [f for f in cruise.files.all() if can_see(request.user, f)]
+    return render(request, "cruises/cruise_detail.html", {
+        "cruise": cruise, "party": party, "awards": cruise.awards.all(), "files": files, "datasets": revisions,
+        "my_roles": my_roles, "is_party": bool(my_roles),
+        "eventlog": EventLog.objects.filter(cruise=cruise).first(), "review": review_for(cruise), "changes": history(cruise),
+        "holds": cruise.holds.prefetch_related("packages"),
+        "can_edit": access.can_edit_cruise(request.user, cruise), "can_designate": access.can_designate_staff(request.user, cruise),
+        "is_chief": access.is_chief_scientist(request.user, cruise), "is_data_manager": roles.is_data_manager(request.user),
+        "can_review": bool({"operator", "chief_scientist", "data_manager"} & my_roles),
+        "can_see_log": can_see(request.user, cruise, "eventlog"),
+    })
+
+
+@login_required
+def cruise_edit(request, pk: int):
+    from apps.reviews.services import apply_changes
+
+    cruise = access.get_cruise_for_user(request.user, pk, write=True)
+    form = CruiseEditForm(request.POST or None, instance=Cruise.objects.get(pk=cruise.pk))
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            locked = Cruise.objects.select_for_update().get(pk=cruise.pk)
+            if locked.is_locked:
+                raise PermissionDenied("This cruise record was approved meanwhile and is locked.")
+            changed = apply_changes(locked, form.changes(), request.user, role="operator")
+            record_event(service="cruises", method="editCruise", resource_id=cruise.cruise_id, request=request,
+                         text=f"edited: {', '.join(c.field for c in changed) or 'nothing changed'}")
+        messages.success(request, "Saved." if changed else "Nothing changed.")
+        return redirect("cruises:detail", pk=cruise.pk)
+    return render(request, "cruises/cruise_form.html", {"form": form, "cruise": cruise, "title": f"Edit {cruise.cruise_id}"})
+
+
+def sailing_orders_xml(request, pk: int):
+    cruise = access.get_cruise_for_user(request.user, pk)
+    response = HttpResponse(sailing_orders.build(cruise), content_type="application/xml; charset=utf-8")
+    response["Content-Disposition"] = f'inline; filename="{cruise.cruise_id}-sailing-orders.xml"'
+    return response
+
+
+def operations_report(request, pk: int):
+    cruise = access.get_cruise_for_user(request.user, pk)
+    return HttpResponse(sailing_orders.operations_report(cruise), content_type="text/html; charset=utf-8")
+
+
+@login_required
+def designate(request, pk: int):
+    cruise = access.get_cruise_for_user(request.user, pk)
+    if not access.can_designate_staff(request.user, cruise):
+        raise PermissionDenied("Only the chief scientist or the operator may designate people for this cruise.")
+    form = DesignateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            member = services.designate_member(cruise, request.user, request=request, **form.cleaned_data)
+        except ValueError as exc:
+            form.add_error("email", str(exc))
+        else:
+            messages.success(request, f"{member.email} designated" + ("." if member.user_id else "; an invitation was sent."))
+            return redirect("cruises:designate", pk=cruise.pk)
+    return render(request, "cruises/designate.html", {"cruise": cruise, "form": form, "members": cruise.members.select_related("user")})
+
+
+@login_required
+def accept_invitation(request, token: str):
+    if request.method == "POST":
+        try:
+            member = services.accept_invitation(token, request.user, request=request)
+        except ValueError as exc:
+            return render(request, "cruises/invitation.html", {"error": str(exc)}, status=400)
+        messages.success(request, f"You are now {member.get_role_display().lower()} of {member.cruise.cruise_id}.")
+        return redirect("cruises:detail", pk=member.cruise_id)
+    return render(request, "cruises/invitation.html", {"token": token})
+
+
+@login_required
+def link_package(request, pk: int):
+    from apps.packages.models import Package
+
+    if not roles.is_data_manager(request.user):
+        raise PermissionDenied("Only data managers may link packages to cruises.")
+    cruise = access.get_cruise_for_user(request.user, pk)
+    form = LinkPackageForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        scope, _, ident = form.cleaned_data["package_id"].strip().rpartition(".")
+        package = Package.objects.filter(scope=scope, identifier=int(ident) if ident.isdigit() else -1).first()
+        if package is None:
+            form.add_error("package_id", "No package with this id (scope.identifier).")
+        else:
+            services.link_package(cruise, package, request.user, request=request)
+            messages.success(request, f"{package.package_key} linked to {cruise.cruise_id}.")
+            return redirect("cruises:detail", pk=cruise.pk)
+    return render(request, "cruises/link_package.html", {"cruise": cruise, "form": form,
+                                                         "linked": cruise.packages.all()})
+
+
+def file_download(request, pk: int, file_pk: int, filename: str):
+    f = get_object_or_404(CruiseFile.objects.select_related("blob", "cruise"), pk=file_pk, cruise_id=pk)
+    if f.filename != filename:
+        raise Http404("No such file.")
+    if not can_see(request.user, f):
+        raise PermissionDenied("This file is only for the cruise's people.")
+    return blob_response(request, f.blob, filename=f.filename, content_type=f.content_type)
+
+
+def schema(request):
+    return HttpResponse(sailing_orders.SCHEMA_PATH.read_bytes(), content_type="application/xml; charset=utf-8")

@@ -1,0 +1,50 @@
+"""Event-log API for science software: the same validation as the web form, idempotent POST."""
+
+from rest_framework import status
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import IsAuthenticatedOrReadOnly
+from rest_framework.response import Response
+
+from apps.cruises import access
+from apps.holds.policy import can_see
+
+from .. import services
+from ..models import EventLog
+
+FIELDS = ("idempotency_key", "time", "latitude", "longitude", "station", "cast", "instrument", "action", "comment", "amends")
+
+
+def event_json(e) -> dict:
+    return {"event_id": e.event_id, "number": e.number, "idempotency_key": e.idempotency_key,
+            "time": e.time.isoformat().replace("+00:00", "Z"), "latitude": e.latitude, "longitude": e.longitude,
+            "station": e.station, "cast": e.cast, "instrument": e.instrument, "action": e.action,
+            "author": e.author_name, "comment": e.comment, "amendment": e.is_amendment}
+
+
+@api_view(["GET", "POST"])
+@permission_classes([IsAuthenticatedOrReadOnly])
+def entries(request, cruise_pk: int):
+    """GET: entries (oldest first, paginated). POST: one entry; ``idempotency_key`` makes retries safe
+    (201 for a new entry, 200 with the first entry for a repeated key)."""
+    cruise = access.get_cruise_for_user(request.user, cruise_pk)
+    if request.method == "GET":
+        log = EventLog.objects.filter(cruise=cruise).first()
+        if log is None:
+            raise NotFound("This cruise has no event log yet.")
+        if not can_see(request.user, log):
+            raise PermissionDenied("The event log is readable by the cruise's people until it is closed.")
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(log.events.order_by("number"), request)
+        return paginator.get_paginated_response([event_json(e) for e in page])
+    data = request.data
+    if not hasattr(data, "get"):
+        return Response({"errors": {"__all__": ["Send a JSON object."]}}, status=status.HTTP_400_BAD_REQUEST)
+    try:
+        event, created = services.add_entry(cruise, request.user, {k: data.get(k) for k in FIELDS}, request=request)
+    except PermissionError as exc:
+        raise PermissionDenied(str(exc)) from exc
+    except services.EventLogError as exc:
+        return Response({"errors": exc.errors}, status=status.HTTP_400_BAD_REQUEST)
+    return Response(event_json(event), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)

@@ -1,0 +1,197 @@
+"""Event-log verbs: open, write an entry (race-free numbering, idempotent), close into a final copy."""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import hashlib
+import io
+import json
+import uuid
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from apps.audit.services import record_event
+from apps.cruises import access
+from apps.cruises.models import Cruise, CruiseFile
+from apps.cruises.services import attach_file
+
+from .models import Event, EventLog, Instrument
+
+AMENDMENT = "amendment"
+CSV_COLUMNS = ["event_id", "number", "time_utc", "latitude", "longitude", "station", "cast", "instrument", "action",
+               "author", "comment", "amendment", "amends"]
+
+
+class EventLogError(ValueError):
+    """A user-fixable problem with an entry or a log action; ``errors`` maps field → messages."""
+
+    def __init__(self, errors: dict[str, list[str]] | str):
+        self.errors = errors if isinstance(errors, dict) else {"__all__": [errors]}
+        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in self.errors.items()))
+
+
+@transaction.atomic
+def open_log(cruise: Cruise, user, request=None) -> EventLog:
+    if not access.can_manage_eventlog(user, cruise):
+        raise PermissionError("Only the operator or the chief scientist may open the event log.")
+    log, created = EventLog.objects.get_or_create(cruise=cruise, defaults={"opened_by": user})
+    if not created:
+        raise EventLogError("The event log of this cruise is already open." if log.is_open else "The event log was closed; it cannot be reopened.")
+    if cruise.state == Cruise.State.PLANNED:
+        Cruise.objects.filter(pk=cruise.pk).update(state=Cruise.State.AT_SEA)
+        cruise.state = Cruise.State.AT_SEA
+    record_event(service="eventlogs", method="openLog", resource_id=cruise.cruise_id, user=user, request=request,
+                 text=f"event log of {cruise.cruise_id} opened")
+    return log
+
+
+def validate_entry(data: dict) -> dict:
+    """Check an entry against the vocabulary; return cleaned values or raise EventLogError."""
+    errors: dict[str, list[str]] = {}
+    clean: dict = {k: str(data.get(k) or "").strip() for k in ("station", "cast", "instrument", "action", "comment")}
+    for k, limit in (("station", 40), ("cast", 40), ("instrument", 40), ("action", 60)):
+        if len(str(clean[k])) > limit:
+            errors.setdefault(k, []).append(f"At most {limit} characters.")
+    t = data.get("time")
+    if t in (None, ""):
+        clean["time"] = timezone.now()
+    elif isinstance(t, datetime.datetime):
+        clean["time"] = t if timezone.is_aware(t) else t.replace(tzinfo=datetime.UTC)
+    else:
+        try:
+            parsed = datetime.datetime.fromisoformat(str(t).strip().replace("Z", "+00:00"))
+            clean["time"] = parsed if timezone.is_aware(parsed) else parsed.replace(tzinfo=datetime.UTC)
+        except ValueError:
+            errors.setdefault("time", []).append("Use an ISO 8601 UTC time such as 2024-03-05T14:30:00Z.")
+    for k, low, high in (("latitude", -90, 90), ("longitude", -180, 180)):
+        v = data.get(k)
+        if v in (None, ""):
+            clean[k] = None
+            continue
+        try:
+            clean[k] = float(v)
+            if not low <= clean[k] <= high:
+                raise ValueError
+        except (TypeError, ValueError):
+            errors.setdefault(k, []).append(f"A number of decimal degrees between {low} and {high}.")
+    if (clean.get("latitude") is None) != (clean.get("longitude") is None) and "latitude" not in errors and "longitude" not in errors:
+        errors.setdefault("longitude", []).append("Give both latitude and longitude, or neither.")
+    instrument = Instrument.objects.filter(code__iexact=clean["instrument"]).first() if clean["instrument"] else None
+    if not clean["instrument"]:
+        errors.setdefault("instrument", []).append("Choose an instrument.")
+    elif instrument is None:
+        errors.setdefault("instrument", []).append(f"Unknown instrument '{clean['instrument']}'. Known: {', '.join(Instrument.objects.values_list('code', flat=True))}.")
+    else:
+        clean["instrument"] = instrument.code
+        allowed = instrument.actions + [AMENDMENT]
+        if clean["action"] not in allowed:
+            errors.setdefault("action", []).append(f"For {instrument.code} the action must be one of: {', '.join(instrument.actions)}.")
+    key = (data.get("idempotency_key") or "").strip()
+    if len(key) > 64:
+        errors.setdefault("idempotency_key", []).append("At most 64 characters.")
+    clean["idempotency_key"] = key or uuid.uuid4().hex
+    if errors:
+        raise EventLogError(errors)
+    return clean
+
+
+def add_entry(cruise: Cruise, user, data: dict, request=None) -> tuple[Event, bool]:
+    """Write one entry; returns (event, created). A retry with the same idempotency key returns the
+    first entry unchanged. Numbers come from the log's counter, read and bumped under its row lock,
+    so concurrent writers never share or skip a number."""
+    if not access.can_write_eventlog(user, cruise):
+        raise PermissionError("Only designated shipboard staff, the chief scientist and the operator may write to this event log.")
+    clean = validate_entry(data)
+    key = clean["idempotency_key"]
+    try:
+        with transaction.atomic():
+            log = EventLog.objects.select_for_update().filter(cruise=cruise).first()
+            if log is None:
+                raise EventLogError("The event log of this cruise is not open yet.")
+            existing = Event.objects.filter(log=log, idempotency_key=key).first()
+            if existing is not None:
+                return existing, False
+            amendment = clean["action"] == AMENDMENT or bool(data.get("is_amendment"))
+            if not log.is_open and not amendment:
+                raise EventLogError("The event log is closed; corrections are new entries with the action 'amendment'.")
+            amends = None
+            if data.get("amends"):
+                amends = Event.objects.filter(log=log, event_id=str(data["amends"]).strip()).first()
+                if amends is None:
+                    raise EventLogError({"amends": [f"No event {data['amends']} in this log."]})
+            number = log.next_number
+            EventLog.objects.filter(pk=log.pk).update(next_number=number + 1)
+            event = Event.objects.create(
+                log=log, number=number, event_id=f"{cruise.cruise_id}-{number:04d}", idempotency_key=key, time=clean["time"],
+                latitude=clean["latitude"], longitude=clean["longitude"], station=clean["station"], cast=clean["cast"],
+                instrument=clean["instrument"], action=clean["action"], author=user,
+                author_name=(getattr(user, "name", "") or user.email), comment=clean["comment"], is_amendment=amendment, amends=amends,
+            )
+            record_event(service="eventlogs", method="addEntry", resource_id=event.event_id, user=user, request=request,
+                         text=f"{event.instrument} {event.action}" + (" (amendment)" if amendment else ""), status=201)
+            return event, True
+    except IntegrityError:
+        # Only the unique idempotency key can collide here (numbers are serialised by the lock).
+        existing = Event.objects.filter(log__cruise=cruise, idempotency_key=key).first()
+        if existing is None:
+            raise
+        return existing, False
+
+
+def _utc(t: datetime.datetime) -> str:
+    return t.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _rows(log: EventLog):
+    for e in log.events.select_related("amends").order_by("number").iterator(chunk_size=2000):
+        yield {"event_id": e.event_id, "number": e.number, "time_utc": _utc(e.time),
+               "latitude": e.latitude, "longitude": e.longitude, "station": e.station, "cast": e.cast,
+               "instrument": e.instrument, "action": e.action, "author": e.author_name, "comment": e.comment,
+               "amendment": e.is_amendment, "amends": e.amends.event_id if e.amends else ""}
+
+
+def final_copy(log: EventLog) -> tuple[bytes, bytes]:
+    """The deterministic CSV and JSON of a log: same entries, same bytes, same SHA-256."""
+    rows = list(_rows(log))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: ("" if v is None else ("true" if v is True else "false" if v is False else v)) for k, v in row.items()})
+    cruise = log.cruise
+    doc = {"cruise_id": cruise.cruise_id, "vessel": cruise.vessel.name, "vessel_code": cruise.vessel.code,
+           "opened_at": _utc(log.opened_at), "closed_at": _utc(log.closed_at) if log.closed_at else None,
+           "count": len(rows), "events": rows}
+    data_json = json.dumps(doc, sort_keys=True, ensure_ascii=False, indent=1).encode() + b"\n"
+    return out.getvalue().encode(), data_json
+
+
+@transaction.atomic
+def close_log(cruise: Cruise, user, request=None) -> EventLog:
+    if not access.can_manage_eventlog(user, cruise):
+        raise PermissionError("Only the operator or the chief scientist may close the event log.")
+    log = EventLog.objects.select_for_update().filter(cruise=cruise).first()
+    if log is None or not log.is_open:
+        raise EventLogError("The event log is not open.")
+    log.state = EventLog.State.CLOSED
+    log.closed_at = timezone.now()
+    log.closed_by = user
+    data_csv, data_json = final_copy(log)
+    stem = f"{cruise.cruise_id}_eventlog"
+    log.final_csv = attach_file(cruise, kind=CruiseFile.Kind.EVENTLOG_CSV, filename=f"{stem}.csv", data=data_csv, content_type="text/csv", by=user)
+    log.final_json = attach_file(cruise, kind=CruiseFile.Kind.EVENTLOG_JSON, filename=f"{stem}.json", data=data_json, content_type="application/json", by=user)
+    log.save(update_fields=["state", "closed_at", "closed_by", "final_csv", "final_json"])
+    if cruise.state in (Cruise.State.PLANNED, Cruise.State.AT_SEA):
+        Cruise.objects.filter(pk=cruise.pk).update(state=Cruise.State.COMPLETED)
+        cruise.state = Cruise.State.COMPLETED
+    record_event(service="eventlogs", method="closeLog", resource_id=cruise.cruise_id, user=user, request=request,
+                 text=f"event log closed; final copy {log.final_csv.filename} sha256={log.final_csv.sha256}, "
+                      f"{log.final_json.filename} sha256={log.final_json.sha256}")
+    return log
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

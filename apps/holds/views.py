@@ -1,0 +1,54 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from apps.cruises import access
+
+from . import services
+from .forms import HoldForm
+from .models import Hold
+
+
+def hold_list(request):
+    """Public: which cruises' datasets are held and until when (metadata only)."""
+    holds = Hold.objects.filter(state=Hold.State.ACTIVE).select_related("cruise", "cruise__vessel").prefetch_related("packages").order_by("ends_on")
+    return render(request, "holds/hold_list.html", {"holds": holds})
+
+
+@login_required
+def assert_hold(request, cruise_pk: int):
+    cruise = access.get_cruise_for_user(request.user, cruise_pk)
+    if not access.is_chief_scientist(request.user, cruise):
+        raise PermissionDenied("Only the chief scientist of this cruise may assert a hold on its datasets.")
+    form = HoldForm(request.POST or None, cruise=cruise)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        packages = None if form.cleaned_data["scope"] == "all" else form.cleaned_data["packages"]
+        try:
+            hold = services.assert_hold(cruise, request.user, ends_on=form.cleaned_data["ends_on"], reason=form.cleaned_data["reason"],
+                                        packages=packages, request=request)
+        except services.HoldError as exc:
+            form.add_error(None, str(exc))
+            status = 400
+        else:
+            messages.success(request, f"Hold asserted until {hold.ends_on}.")
+            return redirect("cruises:detail", pk=cruise.pk)
+    published = [p for p in cruise.packages.all() if p.revisions.filter(state="published").exists()]
+    return render(request, "holds/hold_form.html", {"cruise": cruise, "form": form, "published": published}, status=status)
+
+
+@login_required
+@require_POST
+def lift_hold(request, pk: int):
+    hold = get_object_or_404(Hold.objects.select_related("cruise"), pk=pk)
+    try:
+        released = services.lift_hold(hold, request.user, request=request)
+    except PermissionError as exc:
+        raise PermissionDenied(str(exc)) from exc
+    except services.HoldError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Hold lifted; released: {', '.join(released) or 'nothing'}.")
+    return redirect("cruises:detail", pk=hold.cruise_id)

@@ -1,0 +1,76 @@
+"""What reviews mean for each kind of target. A target kind registers: who holds each role, which
+fields may be amended, and what approval/reopening does to it. Cruises are the first kind; data
+packages can register theirs the same way."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from apps.accounts import roles
+
+
+@dataclass
+class TargetKind:
+    required_roles: list[str]
+    holders: Callable[[Any, str], list]  # (target, role) -> users holding it
+    emails: Callable[[Any, str], list[str]]  # (target, role) -> addresses to notify
+    amendable: tuple[str, ...]
+    on_approved: Callable[[Any], None]
+    on_reopened: Callable[[Any], None]
+    on_requested: Callable[[Any], None]
+    url: Callable[[Any], str]
+    label: Callable[[Any], str]
+
+
+def _cruise_kind() -> TargetKind:
+    from django.urls import reverse
+
+    from apps.cruises.models import Cruise, CruiseMember, OrganisationMember
+
+    def holders(cruise, role):
+        if role == "operator":
+            return [m.user for m in OrganisationMember.objects.filter(organisation_id=cruise.operator_id, role="operator").select_related("user")]
+        return [m.user for m in CruiseMember.objects.filter(cruise=cruise, role=role, user__isnull=False).select_related("user")]
+
+    def emails(cruise, role):
+        found = [u.email for u in holders(cruise, role)]
+        if role == "operator" and cruise.operator.email:
+            found.append(cruise.operator.email)
+        if role != "operator":
+            found += [m.email for m in CruiseMember.objects.filter(cruise=cruise, role=role) if m.email]
+        return found
+
+    def set_state(state):
+        def apply(cruise):
+            Cruise.objects.filter(pk=cruise.pk).update(state=state)
+            cruise.state = state
+        return apply
+
+    return TargetKind(
+        required_roles=["operator", CruiseMember.Role.CHIEF_SCIENTIST],
+        holders=holders, emails=emails, amendable=Cruise.AMENDABLE_FIELDS,
+        on_approved=set_state(Cruise.State.APPROVED), on_reopened=set_state(Cruise.State.IN_REVIEW),
+        on_requested=set_state(Cruise.State.IN_REVIEW),
+        url=lambda c: reverse("cruises:detail", args=[c.pk]), label=lambda c: f"cruise record {c.cruise_id}",
+    )
+
+
+def kind_for(target) -> TargetKind:
+    from apps.cruises.models import Cruise
+
+    if isinstance(target, Cruise):
+        return _cruise_kind()
+    raise TypeError(f"reviews do not know {type(target).__name__}")
+
+
+def roles_of(user, target) -> list[str]:
+    """The review roles ``user`` holds on ``target``."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    kind = kind_for(target)
+    return [r for r in kind.required_roles if any(u.pk == user.pk for u in kind.holders(target, r))]
+
+
+def is_data_manager(user) -> bool:
+    return roles.is_data_manager(user)
