@@ -82,6 +82,33 @@ class Revision(models.Model):
     def package_id_text(self) -> str:
         return f"{self.package.scope}.{self.package.identifier}.{self.number}"
 
+    # States from which the ingest pipeline may still move a revision (before it is archived).
+    IN_PIPELINE = (State.SUBMITTED, State.VALIDATING, State.FETCHING, State.CHECKING, State.ARCHIVING)
+
+    def advance(self, to: str) -> bool:
+        """Move an in-pipeline revision to pipeline state ``to`` under a row lock; False if it has left
+        the pipeline (archived, failed, …) — the caller then does nothing. Call inside a transaction."""
+        locked = Revision.objects.select_for_update().get(pk=self.pk)
+        if locked.state not in self.IN_PIPELINE:
+            self.state = locked.state
+            return False
+        locked.state = to
+        locked.save(update_fields=["state"])
+        self.state = to
+        return True
+
+    def mark_failed(self) -> bool:
+        """A pipeline failure: only a revision not yet archived can fail. Call inside a transaction."""
+        return self.advance(self.State.FAILED)
+
+    def mark_archived(self, *, eml_blob, when=None) -> None:
+        """Call inside a transaction, holding the row lock (``advance(ARCHIVING)`` took it)."""
+        self.state = self.State.ARCHIVED
+        self.eml_blob = eml_blob
+        self.archived_at = when or timezone.now()
+        self.metadata_modified_at = self.archived_at
+        self.save(update_fields=["state", "eml_blob", "archived_at", "metadata_modified_at"])
+
 
 class Entity(models.Model):
     """A data object of a revision, as the EML declares it, and the blob that holds its bytes."""

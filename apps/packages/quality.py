@@ -1,0 +1,92 @@
+"""The quality report, in the spirit of PASTA's: every check a row (id, name, status, expected, found,
+explanation), dataset-level checks first, then one block per entity. Errors block archiving; warnings
+and info do not. Serialised as XML in PASTA's qualityReport layout, and rendered as an HTML page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from django.utils import timezone
+from lxml import etree
+
+QR_NS = "eml://ecoinformatics.org/qualityReport"
+STATUS_ORDER = {"valid": 0, "info": 1, "warn": 2, "error": 3}
+
+
+@dataclass
+class Check:
+    id: str
+    name: str
+    status: str  # valid, info, warn, error
+    expected: str = ""
+    found: str = ""
+    explanation: str = ""
+    entity_id: str = ""  # "" for a dataset-level check
+    entity_name: str = ""
+    quality_type: str = "metadata"  # metadata or data (PASTA's qualityType)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def worst(checks) -> str:
+    status = "valid"
+    for c in checks:
+        s = c["status"] if isinstance(c, dict) else c.status
+        if STATUS_ORDER.get(s, 0) > STATUS_ORDER[status]:
+            status = s
+    return status
+
+
+def to_xml(package_id: str, checks: list[dict]) -> str:
+    """PASTA's qualityReport XML: datasetReport then entityReport blocks of qualityCheck elements."""
+    nsmap = {"qr": QR_NS}
+    root = etree.Element(f"{{{QR_NS}}}qualityReport", nsmap=nsmap)
+    etree.SubElement(root, "creationDate").text = timezone.now().isoformat(timespec="seconds")
+    etree.SubElement(root, "packageId").text = package_id
+    etree.SubElement(root, "includeSystem").text = "quayside"
+    etree.SubElement(root, "status").text = worst(checks)
+
+    def add(parent, c: dict) -> None:
+        q = etree.SubElement(parent, "qualityCheck", qualityType=c.get("quality_type", "metadata"),
+                             system="quayside", statusType=c["status"])
+        for key in ("id", "name", "expected", "found", "status", "explanation"):
+            etree.SubElement(q, "identifier" if key == "id" else key).text = str(c.get(key, ""))
+
+    dataset = etree.SubElement(root, "datasetReport")
+    entities: dict[str, etree._Element] = {}
+    for c in checks:
+        if not c.get("entity_id"):
+            add(dataset, c)
+            continue
+        block = entities.get(c["entity_id"])
+        if block is None:
+            block = entities[c["entity_id"]] = etree.SubElement(root, "entityReport")
+            etree.SubElement(block, "entityName").text = c.get("entity_name", "")
+            etree.SubElement(block, "entityId").text = c["entity_id"]
+        add(block, c)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True).decode()
+
+
+def from_xml(text: str) -> dict:
+    """Read a stored report back for the HTML page: {package_id, status, created, dataset, entities}."""
+    from .eml.parser import safe_parser
+
+    root = etree.fromstring(text.encode(), safe_parser())
+
+    def rows(parent) -> list[dict]:
+        out = []
+        for q in parent.findall("qualityCheck"):
+            out.append({"id": q.findtext("identifier"), "name": q.findtext("name"), "status": q.findtext("status"),
+                        "expected": q.findtext("expected"), "found": q.findtext("found"),
+                        "explanation": q.findtext("explanation"), "quality_type": q.get("qualityType")})
+        return out
+
+    ds = root.find("datasetReport")
+    return {
+        "package_id": root.findtext("packageId"), "status": root.findtext("status"),
+        "created": root.findtext("creationDate"), "dataset": rows(ds) if ds is not None else [],
+        "entities": [{"name": e.findtext("entityName"), "id": e.findtext("entityId"), "checks": rows(e)}
+                     for e in root.findall("entityReport")],
+    }

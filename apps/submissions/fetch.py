@@ -1,0 +1,180 @@
+"""Fetching data objects from the URLs an EML document names — safely.
+
+- http and https only; every redirect is followed by hand and checked again (at most MAX_REDIRECTS);
+- the host is resolved once, the address is checked (private, loopback, link-local, reserved,
+  multicast and unspecified addresses are refused unless ``FETCH_ALLOWED_HOSTS`` names the host or a
+  network containing it), and the connection goes to *that* address, so a DNS answer that changes
+  between check and connect (DNS rebinding) cannot redirect us;
+- the body streams to a file in SCRATCH_DIR with an MD5 computed on the way, capped at FETCH_MAX_BYTES,
+  with FETCH_TIMEOUT per socket operation and FETCH_RETRIES attempts for temporary failures.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import ipaddress
+import logging
+import socket
+import ssl
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+from django.conf import settings
+
+log = logging.getLogger(__name__)
+MAX_REDIRECTS = 5
+CHUNK = 1 << 20
+
+
+class FetchError(Exception):
+    def __init__(self, message: str, temporary: bool = False):
+        super().__init__(message)
+        self.temporary = temporary
+
+
+@dataclass
+class Fetched:
+    path: Path
+    size: int
+    md5: str
+    url: str  # the final URL after redirects
+
+
+def _allowed_exceptions() -> tuple[set[str], list]:
+    names, networks = set(), []
+    for entry in getattr(settings, "FETCH_ALLOWED_HOSTS", []) or []:
+        entry = entry.strip()
+        if not entry:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            names.add(entry.lower())
+    return names, networks
+
+
+def _is_public(ip: ipaddress._BaseAddress) -> bool:
+    return not (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast
+                or ip.is_unspecified or getattr(ip, "is_site_local", False))
+
+
+def resolve_checked(host: str, port: int) -> str:
+    """Resolve ``host`` and return an address we may connect to, or raise FetchError."""
+    names, networks = _allowed_exceptions()
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise FetchError(f"The host {host} cannot be resolved ({exc.strerror}).", temporary=True) from exc
+    refused = []
+    for info in infos:
+        address = info[4][0]
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        if _is_public(ip) or host.lower() in names or any(ip in net for net in networks):
+            return address
+        refused.append(address)
+    raise FetchError(f"The host {host} resolves to {', '.join(refused)}, a private, loopback, link-local or reserved "
+                     "address; Quayside does not fetch from such addresses. Publish the data at a public URL or "
+                     "upload the file with the EML.")
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, host, port, address, timeout):
+        super().__init__(host, port, timeout=timeout)
+        self._address = address
+
+    def connect(self):
+        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, host, port, address, timeout):
+        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        self._address = address
+
+    def connect(self):
+        raw = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(raw, server_hostname=self.host)  # certificate checked for the name
+
+
+def _open(url: str, timeout: float):
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise FetchError(f"The URL {url} uses {parts.scheme or 'no'} scheme; only http and https URLs are fetched.")
+    if not parts.hostname:
+        raise FetchError(f"The URL {url} names no host.")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    address = resolve_checked(parts.hostname, port)
+    cls = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
+    conn = cls(parts.hostname, port, address, timeout)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    conn.request("GET", path, headers={"User-Agent": "Quayside/0.1 (data package fetcher)", "Accept": "*/*"})
+    return conn, conn.getresponse()
+
+
+def _fetch_once(url: str, dest: Path) -> Fetched:
+    timeout = settings.FETCH_TIMEOUT
+    cap = settings.FETCH_MAX_BYTES
+    current = url
+    for _ in range(MAX_REDIRECTS + 1):
+        try:
+            conn, resp = _open(current, timeout)
+        except (OSError, http.client.HTTPException) as exc:
+            if isinstance(exc, ssl.SSLCertVerificationError):
+                raise FetchError(f"The certificate of {current} is not valid: {exc.verify_message}.") from exc
+            raise FetchError(f"{current} is unreachable: {exc}.", temporary=True) from exc
+        try:
+            if resp.status in (301, 302, 303, 307, 308):
+                location = resp.getheader("Location")
+                if not location:
+                    raise FetchError(f"{current} redirects without a Location.")
+                current = urljoin(current, location)
+                continue
+            if resp.status >= 500 or resp.status == 429:
+                raise FetchError(f"{current} answered HTTP {resp.status}.", temporary=True)
+            if resp.status != 200:
+                raise FetchError(f"{current} answered HTTP {resp.status} {resp.reason}; the data object must be "
+                                 "downloadable from the URL in physical/distribution/online/url.")
+            length = resp.getheader("Content-Length")
+            if length and length.isdigit() and int(length) > cap:
+                raise FetchError(f"{current} is {int(length):,} bytes, more than the limit of {cap:,} bytes.")
+            md5, size = hashlib.md5(), 0
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            partial = dest.with_name(dest.name + ".part")
+            with open(partial, "wb") as out:
+                while True:
+                    try:
+                        block = resp.read(CHUNK)
+                    except (OSError, http.client.HTTPException) as exc:
+                        raise FetchError(f"Reading {current} failed: {exc}.", temporary=True) from exc
+                    if not block:
+                        break
+                    size += len(block)
+                    if size > cap:
+                        raise FetchError(f"{current} is larger than the limit of {cap:,} bytes.")
+                    md5.update(block)
+                    out.write(block)
+            if length and length.isdigit() and size != int(length):
+                raise FetchError(f"{current} ended after {size:,} of {int(length):,} bytes.", temporary=True)
+            partial.replace(dest)
+            return Fetched(dest, size, md5.hexdigest(), current)
+        finally:
+            conn.close()
+    raise FetchError(f"{url} redirects more than {MAX_REDIRECTS} times.")
+
+
+def fetch(url: str, dest: Path) -> Fetched:
+    """Download ``url`` into ``dest``; retry temporary failures FETCH_RETRIES times, then give up."""
+    attempts = max(1, settings.FETCH_RETRIES)
+    for attempt in range(1, attempts + 1):
+        try:
+            return _fetch_once(url, dest)
+        except FetchError as exc:
+            dest.with_name(dest.name + ".part").unlink(missing_ok=True)
+            if not exc.temporary or attempt == attempts:
+                raise
+            log.info("fetch of %s failed (%s); attempt %d of %d", url, exc, attempt, attempts)
+            time.sleep(min(0.5 * 2 ** (attempt - 1), 5))
+    raise AssertionError("unreachable")
