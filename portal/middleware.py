@@ -1,14 +1,18 @@
 """Request-size limits and storage outages, answered as clear errors."""
 
+from __future__ import annotations
+
+import tempfile
+
 from django.conf import settings
+from django.core.handlers.wsgi import LimitedStream
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.template.defaultfilters import filesizeformat
 
 from apps.storage.services import StorageUnavailable
 
-
-class UploadTooLarge(Exception):
-    pass
+SPOOL_CHUNK = 1024 * 1024
 
 
 def _wants_json(request) -> bool:
@@ -21,28 +25,75 @@ def error_response(request, status: int, title: str, message: str):
     return render(request, "error.html", {"status": status, "title": title, "message": message}, status=status)
 
 
+def request_limit() -> int:
+    """The largest request body: one file of MAX_UPLOAD_SIZE plus the form fields around it."""
+    return settings.MAX_UPLOAD_SIZE + settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+
+def too_large(request, what: str, size: int | None = None):
+    limit = settings.MAX_UPLOAD_SIZE
+    said = f"{what} is {filesizeformat(size)} ({size:,} bytes)" if size is not None else f"{what} is too large"
+    return error_response(
+        request, 413, "Upload too large",
+        f"{said}; the largest file accepted is {filesizeformat(limit)} ({limit:,} bytes). "
+        "Split the data into several files, or ask a data manager about a bulk transfer.",
+    )
+
+
 class RequestLimitsMiddleware:
-    """Refuse a request body over MAX_UPLOAD_SIZE with 413 before reading it; map storage outages
-    to 503 (the service raised inside its transaction, so nothing was half-written)."""
+    """Refuse oversized requests with 413 and map storage outages to 503.
+
+    Three checks, from cheapest to last resort: a declared Content-Length over the limit is refused
+    before any byte is read; a chunked body (no Content-Length; gunicorn de-chunks it and says so
+    with ``wsgi.input_terminated``) is spooled to a temporary file and refused as soon as it passes the
+    limit; and the upload handler (``portal.uploads``) stops any single file over MAX_UPLOAD_SIZE as it
+    streams in. A StorageUnavailable raised by a service becomes a 503 page: the service raised inside
+    its transaction, so nothing was half-written.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        if length > settings.MAX_UPLOAD_SIZE:
-            return error_response(
-                request, 413, "Request too large",
-                f"This request is {length:,} bytes; the largest accepted is {settings.MAX_UPLOAD_SIZE:,} bytes.",
-            )
-        return self.get_response(request)
+        declared = request.META.get("CONTENT_LENGTH")
+        if declared:
+            try:
+                length = int(declared)
+            except ValueError:
+                length = 0
+            if length > request_limit():
+                return too_large(request, "This request", length)
+        elif "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+            refused = self._spool_chunked_body(request)
+            if refused is not None:
+                return refused
+        response = self.get_response(request)
+        refused_upload = getattr(request, "upload_refused", None)
+        if refused_upload is not None:
+            return too_large(request, refused_upload)
+        return response
+
+    def _spool_chunked_body(self, request):
+        """Django's WSGI request reads no body without a Content-Length; give it one, bounded."""
+        if not request.META.get("wsgi.input_terminated"):
+            return None  # a server that does not end the input for us (runserver): nothing to read safely
+        limit = request_limit()
+        source = request.META["wsgi.input"]
+        spool = tempfile.TemporaryFile(dir=settings.SCRATCH_DIR, prefix="chunked-")  # unlinked already
+        total = 0
+        while block := source.read(SPOOL_CHUNK):
+            total += len(block)
+            if total > limit:
+                spool.close()
+                return too_large(request, "This request", None)
+            spool.write(block)
+        spool.seek(0)
+        request.META["CONTENT_LENGTH"] = str(total)
+        request._stream = LimitedStream(spool, total)
+        request._chunked_spool = spool  # closed (and gone) with the request
+        return None
 
     def process_exception(self, request, exception):
-        if isinstance(exception, UploadTooLarge):
-            return error_response(request, 413, "Upload too large", str(exception))
         if isinstance(exception, StorageUnavailable):
             return error_response(
                 request, 503, "Storage unavailable",

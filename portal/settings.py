@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "allauth",
     "allauth.account",
     "allauth.socialaccount",
@@ -207,11 +208,12 @@ def _storage(backend: str, prefix: str, local_dir: Path) -> dict:
     if backend == "s3":
         from botocore.config import Config
 
+        endpoint = env(f"{prefix}S3_ENDPOINT_URL") or None
         return {
             "BACKEND": "storages.backends.s3.S3Storage",
             "OPTIONS": {
                 "bucket_name": env(f"{prefix}S3_BUCKET", "quayside"),
-                "endpoint_url": env(f"{prefix}S3_ENDPOINT_URL") or None,
+                "endpoint_url": endpoint,
                 "access_key": env(f"{prefix}S3_ACCESS_KEY") or None,
                 "secret_key": env(f"{prefix}S3_SECRET_KEY") or None,
                 "region_name": env(f"{prefix}S3_REGION", "us-east-1"),
@@ -223,6 +225,10 @@ def _storage(backend: str, prefix: str, local_dir: Path) -> dict:
                     connect_timeout=envint("S3_CONNECT_TIMEOUT", "5"),
                     read_timeout=envint("S3_READ_TIMEOUT", "60"),
                     retries={"max_attempts": envint("S3_MAX_ATTEMPTS", "3"), "mode": "standard"},
+                    # Path-style URLs (http://host/bucket/key) for S3-compatible servers such as SeaweedFS,
+                    # whose bucket names are not DNS names; AWS itself works with either.
+                    s3={"addressing_style": env("S3_ADDRESSING_STYLE", "path" if endpoint else "auto")},
+                    signature_version="s3v4",
                 ),
             },
         }
@@ -310,6 +316,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # The docs page's Redoc comes from drf-spectacular-sidecar's static files: ships and closed networks.
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- publishing ---------------------------------------------------------------------------------
@@ -333,6 +341,10 @@ FETCH_ALLOWED_HOSTS = envlist("FETCH_ALLOWED_HOSTS", "")
 
 # --- holds --------------------------------------------------------------------------------------
 HOLD_MAX_DAYS = envint("HOLD_MAX_DAYS", "730")
+
+# --- cruises ------------------------------------------------------------------------------------
+# Sailing orders by e-mail: maildir:///path/to/Maildir or imaps://user:pass@host/INBOX; empty = off.
+CRUISE_MAILBOX_URL = env("CRUISE_MAILBOX_URL", "")
 
 # --- logging ------------------------------------------------------------------------------------
 LOGGING = {

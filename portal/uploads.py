@@ -1,12 +1,14 @@
 from django.conf import settings
-from django.core.files.uploadhandler import TemporaryFileUploadHandler
-
-from .middleware import UploadTooLarge
+from django.core.files.uploadhandler import StopUpload, TemporaryFileUploadHandler
 
 
 class LimitedTemporaryFileUploadHandler(TemporaryFileUploadHandler):
-    """Streams uploads to a temporary file and stops one that grows past MAX_UPLOAD_SIZE
-    (a chunked request carries no Content-Length for the middleware to check)."""
+    """Streams uploads to a temporary file in SCRATCH_DIR and stops one that grows past MAX_UPLOAD_SIZE.
+
+    Stopping is a ``StopUpload`` (the parser closes and deletes the partial file and reads no further)
+    plus a note on the request; ``RequestLimitsMiddleware`` turns the note into a 413 whichever code
+    happened to parse the body first (the CSRF check often does).
+    """
 
     def new_file(self, *args, **kwargs):
         self._received = 0
@@ -15,5 +17,6 @@ class LimitedTemporaryFileUploadHandler(TemporaryFileUploadHandler):
     def receive_data_chunk(self, raw_data, start):
         self._received += len(raw_data)
         if self._received > settings.MAX_UPLOAD_SIZE:
-            raise UploadTooLarge(f"{self.file_name} is larger than the limit of {settings.MAX_UPLOAD_SIZE:,} bytes.")
+            self.request.upload_refused = f"The file {self.file_name!r}"
+            raise StopUpload(connection_reset=True)
         return super().receive_data_chunk(raw_data, start)

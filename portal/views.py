@@ -67,8 +67,11 @@ def healthz(request):
         "broker": _timed(_check_broker),
         "storage": _timed(storage.check_available),
     }
-    ok = all(c["ok"] for c in checks.values())
-    return JsonResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status=200 if ok else 503)
+    failing = [name for name, c in checks.items() if not c["ok"]]
+    body = {"status": "unavailable" if failing else "ok", "checks": checks}
+    if failing:
+        body["message"] = "; ".join(f"{name} is unavailable: {checks[name]['error']}" for name in failing)
+    return JsonResponse(body, status=503 if failing else 200)
 
 
 def error_403(request, exception=None):

@@ -47,12 +47,10 @@ def is_node_operator(user) -> bool:
 
 
 def grant(user, name: str) -> None:
-    """Put a user in a site-wide role group. Data managers also get the admin site."""
+    """Put a user in a site-wide role group. Data managers also get the admin site (is_staff, set by
+    the ``m2m_changed`` hook in ``apps.accounts.apps`` whichever way someone joins the group)."""
     group, _ = Group.objects.get_or_create(name=name)
     user.groups.add(group)
-    if name == DATA_MANAGER and not user.is_staff:
-        user.is_staff = True
-        user.save(update_fields=["is_staff"])
     user.__dict__.pop("_group_names", None)
 
 

@@ -30,14 +30,6 @@ class Blob(models.Model):
     def __str__(self) -> str:
         return f"{self.sha256[:12]}… ({self.size} bytes)"
 
-    @property
-    def key(self) -> str:
-        return blob_key(self.sha256)
-
-    @property
-    def tiers(self) -> list[str]:
-        return ["primary"] + (["deep"] if self.deep_copied_at else [])
-
     def save(self, *args, **kwargs):
         # Immutable: a blob row is written once; only tier and fixity bookkeeping may change.
         if not self._state.adding:
@@ -46,3 +38,11 @@ class Blob(models.Model):
             if not fields or not fields <= allowed:
                 raise ValueError("A blob's content fields never change; save with update_fields of tier/fixity.")
         super().save(*args, **kwargs)
+
+    @property
+    def key(self) -> str:
+        return blob_key(self.sha256)
+
+    @property
+    def tiers(self) -> list[str]:
+        return ["primary"] + (["deep"] if self.deep_copied_at else [])

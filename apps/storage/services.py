@@ -113,16 +113,21 @@ def _put_object(storage: Storage, key: str, spooled: Path) -> None:
 
 
 def _record(d: Digests) -> Blob:
+    """The Blob row for these digests, created if new; ``blob.is_new`` says which."""
     try:
         with transaction.atomic():
-            blob, _ = Blob.objects.get_or_create(sha256=d.sha256, defaults={"size": d.size, "md5": d.md5, "sha1": d.sha1})
+            blob, created = Blob.objects.get_or_create(
+                sha256=d.sha256, defaults={"size": d.size, "md5": d.md5, "sha1": d.sha1}
+            )
     except IntegrityError:  # a concurrent writer recorded the same content first
-        blob = Blob.objects.get(sha256=d.sha256)
+        blob, created = Blob.objects.get(sha256=d.sha256), False
+    blob.is_new = created
     return blob
 
 
 def store_stream(stream: BinaryIO, *, max_bytes: int | None = None) -> Blob:
-    """Store the bytes of a readable binary stream as a blob and return it (existing or new)."""
+    """Store the bytes of a readable binary stream as a blob and return it (existing or new:
+    ``blob.is_new``). Raises StorageUnavailable when the backend fails; no row is written then."""
     storage = primary()
     spool_dir = Path(storage.path(".incoming")) if _is_local(storage) else settings.SCRATCH_DIR
     try:
@@ -138,6 +143,32 @@ def store_stream(stream: BinaryIO, *, max_bytes: int | None = None) -> Blob:
 def store_file(path: str | os.PathLike) -> Blob:
     with open(path, "rb", buffering=0) as fh:
         return store_stream(fh)
+
+
+def store_upload(upload) -> Blob:
+    """Store an uploaded file (Django's UploadedFile). Uploads arrive as temporary files in
+    SCRATCH_DIR (``portal.uploads``); small in-memory ones are streamed the same way."""
+    if hasattr(upload, "temporary_file_path"):
+        return store_file(upload.temporary_file_path())
+    upload.seek(0)
+    return store_stream(upload)
+
+
+@transaction.atomic
+def upload_blob(upload, *, user, request=None) -> tuple[Blob, bool]:
+    """A data manager's upload through the storage page: store it and record who did.
+
+    Returns the blob and whether it was new. A storage outage raises StorageUnavailable before any
+    row is written (the object is stored first, its row second).
+    """
+    from apps.audit.services import record_event
+
+    blob = store_upload(upload)
+    record_event(
+        service="storage", method="upload_blob", resource_id=f"blob/{blob.sha256}", user=user, request=request,
+        text=f"{upload.name!r}: {blob.size} bytes, md5 {blob.md5}" + ("" if blob.is_new else " (already stored)"),
+    )
+    return blob, blob.is_new
 
 
 def store_bytes(data: bytes) -> Blob:

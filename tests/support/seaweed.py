@@ -47,14 +47,25 @@ class SeaweedS3:
                 time.sleep(0.3)
 
     def storage_settings(self, bucket: str) -> dict:
-        return {
-            "BACKEND": "storages.backends.s3.S3Storage",
-            "OPTIONS": {
-                "bucket_name": bucket, "endpoint_url": self.endpoint, "access_key": self.access_key,
-                "secret_key": self.secret_key, "region_name": "us-east-1", "file_overwrite": True,
-                "default_acl": None,
-            },
-        }
+        return s3_storage_settings(self.endpoint, bucket, self.access_key, self.secret_key)
+
+
+def s3_storage_settings(endpoint: str, bucket: str, access_key: str = "quayside", secret_key: str = "quayside-secret",
+                        *, attempts: int = 3, connect_timeout: int = 5) -> dict:
+    """A STORAGES entry for an S3 endpoint, shaped like ``portal.settings`` makes for STORAGE_BACKEND=s3."""
+    from botocore.config import Config
+
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket, "endpoint_url": endpoint, "access_key": access_key, "secret_key": secret_key,
+            "region_name": "us-east-1", "file_overwrite": True, "default_acl": None,
+            "client_config": Config(
+                connect_timeout=connect_timeout, read_timeout=30, signature_version="s3v4",
+                retries={"max_attempts": attempts, "mode": "standard"}, s3={"addressing_style": "path"},
+            ),
+        },
+    }
 
 
 def weed_binary() -> str:
