@@ -7,14 +7,35 @@ Contracts other apps rely on (keep the signatures):
   hold covers it, else to ``published``; records "DOI pending" and queues DOI registration on commit.
 - ``release_held(revision)`` — called by the holds app when a hold ends, under the row lock; publishes
   a ``held`` revision (DOI, OAI-PMH, catalog).
+- ``metadata_changed(revision)`` — call after correcting a published revision's public metadata (title,
+  abstract, …) in the same transaction: bumps the OAI datestamp, re-indexes and queues a DOI update (PUT).
+
+Registration never blocks publishing: the revision is public at once and its DOI ``pending``; the
+``register_doi`` task talks to DataCite after commit, and ``retry_due_dois`` retries failures with
+backoff (at most an hour between tries), each attempt recorded in ``DoiAttempt``.
 """
 
 from __future__ import annotations
 
+import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
+from apps.audit.models import AuditEvent
 from apps.audit.services import record_event
 from apps.packages.models import Revision
+from portal.tasks import dispatch
+
+from .models import Doi, DoiAttempt, concept_doi_name, version_doi_name
+
+LEASE = datetime.timedelta(minutes=5)
+
+
+class PublishingError(ValueError):
+    """A request a user can fix (wrong state, missing reason)."""
 
 
 def on_archived(revision: Revision) -> Revision:
@@ -28,6 +49,7 @@ def on_archived(revision: Revision) -> Revision:
         revision.save(update_fields=["state", "metadata_modified_at"])
         record_event(service="publishing", method="hold", resource_id=revision.package_id_text,
                      text=f"held until {hold.ends_on}", auth_system="worker")
+        _reindex(revision)
         return revision
     return _publish(revision, now)
 
@@ -42,7 +64,197 @@ def _publish(revision: Revision, now) -> Revision:
     revision.state = Revision.State.PUBLISHED
     revision.published_at = now
     revision.metadata_modified_at = now
-    revision.save(update_fields=["state", "published_at", "metadata_modified_at"])
+    revision.doi = version_doi_name(revision)
+    revision.save(update_fields=["state", "published_at", "metadata_modified_at", "doi"])
+    dois = _ensure_dois(revision)
     record_event(service="publishing", method="publish", resource_id=revision.package_id_text,
-                 text="published; DOI pending", auth_system="worker")
+                 text=f"published; DOI {revision.doi} pending", auth_system="worker")
+    for doi in dois:
+        dispatch(_register_task(), doi.pk)
+    _reindex(revision)
     return revision
+
+
+def _register_task():
+    from .tasks import register_doi
+
+    return register_doi
+
+
+def _reindex(revision: Revision) -> None:
+    from apps.search.services import index_revision
+
+    index_revision(revision)
+
+
+def _ensure_dois(revision: Revision) -> list[Doi]:
+    """The version DOI, the concept DOI, and the neighbours whose related identifiers now change."""
+    package = revision.package
+    version, _ = Doi.objects.get_or_create(
+        doi=version_doi_name(revision), defaults={"kind": Doi.Kind.VERSION, "package": package, "revision": revision})
+    concept, created = Doi.objects.get_or_create(
+        doi=concept_doi_name(package), defaults={"kind": Doi.Kind.CONCEPT, "package": package})
+    touched = [version, concept]
+    if not created:
+        _mark_dirty(Doi.objects.filter(pk=concept.pk))
+    # The previous version gains an IsPreviousVersionOf link to this one.
+    previous = Doi.objects.filter(kind=Doi.Kind.VERSION, package=package, revision__number__lt=revision.number) \
+        .order_by("-revision__number").first()
+    if previous is not None:
+        _mark_dirty(Doi.objects.filter(pk=previous.pk))
+        touched.append(previous)
+    return touched
+
+
+def _mark_dirty(qs: QuerySet) -> int:
+    """Metadata changed: sync again. ``generation`` lets a sync in flight know it sent stale metadata."""
+    return qs.update(needs_update=True, generation=F("generation") + 1, next_try_at=None)
+
+
+def metadata_changed(revision: Revision, *, user=None, request=None) -> None:
+    """Public metadata of ``revision`` changed (call inside the transaction that changed it)."""
+    revision.metadata_modified_at = timezone.now()
+    revision.save(update_fields=["metadata_modified_at"])
+    dois = Doi.objects.filter(Q(revision=revision) | Q(kind=Doi.Kind.CONCEPT, package_id=revision.package_id))
+    _mark_dirty(dois)
+    record_event(service="publishing", method="updateMetadata", resource_id=revision.package_id_text,
+                 text="metadata changed; DOI update queued", user=user, request=request)
+    for pk in dois.values_list("pk", flat=True):
+        dispatch(_register_task(), pk)
+    _reindex(revision)
+
+
+def withdraw(revision: Revision, *, reason: str, user=None, request=None) -> Revision:
+    """Withdraw a published version with a public reason: tombstone page, DOI hidden but resolving,
+    a deleted record in OAI-PMH forever. The data is kept."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise PublishingError("Give a public reason for the withdrawal; it is shown on the tombstone page.")
+    with transaction.atomic():
+        locked = Revision.objects.select_for_update().select_related("package").get(pk=revision.pk)
+        if locked.state != Revision.State.PUBLISHED:
+            raise PublishingError(f"Only a published version can be withdrawn; {locked.package_id_text} is {locked.state}.")
+        now = timezone.now()
+        locked.state = Revision.State.WITHDRAWN
+        locked.withdrawn_at = now
+        locked.withdrawn_reason = reason
+        locked.metadata_modified_at = now
+        locked.save(update_fields=["state", "withdrawn_at", "withdrawn_reason", "metadata_modified_at"])
+        Doi.objects.filter(revision=locked).update(target_state=Doi.State.REGISTERED)
+        dois = Doi.objects.filter(Q(revision=locked) | Q(kind=Doi.Kind.CONCEPT, package_id=locked.package_id))
+        _mark_dirty(dois)
+        record_event(service="publishing", method="withdraw", resource_id=locked.package_id_text,
+                     text=f"withdrawn: {reason}", user=user, request=request)
+        for pk in dois.values_list("pk", flat=True):
+            dispatch(_register_task(), pk)
+        _reindex(locked)
+    return locked
+
+
+def retry_now(doi: Doi, *, user=None, request=None) -> Doi:
+    """A data manager's "retry now": due at once, any stale lease dropped."""
+    with transaction.atomic():
+        Doi.objects.filter(pk=doi.pk).update(next_try_at=None, lease_until=None)
+        record_event(service="publishing", method="retryDoi", resource_id=doi.doi, text="retry requested",
+                     user=user, request=request)
+        dispatch(_register_task(), doi.pk)
+    doi.refresh_from_db()
+    return doi
+
+
+def due_dois(now=None) -> QuerySet:
+    """DOIs out of step with DataCite whose next try has come (none while DataCite is not configured)."""
+    if not settings.DATACITE_API_URL:
+        return Doi.objects.none()
+    now = now or timezone.now()
+    return (Doi.objects.filter(Q(next_try_at__isnull=True) | Q(next_try_at__lte=now))
+            .filter(~Q(state=F("target_state")) | Q(needs_update=True)).order_by("next_try_at", "pk"))
+
+
+def _source_revision(doi: Doi) -> Revision | None:
+    """The version a DOI describes: its own, or for a concept DOI the latest version (published first)."""
+    if doi.revision_id:
+        return doi.revision
+    versions = Revision.objects.filter(package_id=doi.package_id, state__in=(Revision.State.PUBLISHED, Revision.State.WITHDRAWN,
+                                                                               Revision.State.TAINTED))
+    return versions.filter(state=Revision.State.PUBLISHED).order_by("-number").first() or versions.order_by("-number").first()
+
+
+def sync_doi(doi_id: int) -> str:
+    """Bring DataCite in line with one DOI row: create the draft, then PUT metadata + URL + event.
+
+    Claims the DOI with a conditional update (a lease), talks to DataCite outside any transaction,
+    then records the attempt. Returns what happened, for logs and tests.
+    """
+    from . import metadata
+    from .datacite_client import DataCiteClient, DataCiteError
+
+    if not settings.DATACITE_API_URL:
+        return "not configured"  # stays pending; no network
+    now = timezone.now()
+    claimed = Doi.objects.filter(pk=doi_id).filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now)) \
+        .update(lease_until=now + LEASE)
+    if not claimed:
+        return "busy"
+    doi = Doi.objects.select_related("package", "revision__package").get(pk=doi_id)
+    if doi.in_sync:
+        Doi.objects.filter(pk=doi.pk).update(lease_until=None)
+        return "in sync"
+    generation = doi.generation
+    client = DataCiteClient()
+    actions: list[str] = []
+    state = doi.state
+    try:
+        if state == Doi.State.PENDING:
+            client.create_draft(doi.doi)
+            actions.append("create draft")
+            state = Doi.State.DRAFT
+            Doi.objects.filter(pk=doi.pk).update(state=state)
+        source = _source_revision(doi)
+        if source is None:
+            raise DataCiteError("no public version to describe")
+        source = (Revision.objects.select_related(*metadata.RECORD_SELECT).prefetch_related(*metadata.RECORD_PREFETCH)
+                  .get(pk=source.pk))
+        concept = doi.kind == Doi.Kind.CONCEPT
+        xml = metadata.datacite_xml(source, concept=concept)
+        url = metadata.absolute(metadata.dataset_path(doi.package) if concept else metadata.version_path(source))
+        if doi.target_state == Doi.State.FINDABLE:
+            event = "publish" if state != Doi.State.FINDABLE else None
+        else:
+            event = {"findable": "hide", "draft": "register"}.get(state)
+        client.update(doi.doi, xml=xml, url=url, event=event)
+        actions.append(f"update ({event})" if event else "update")
+    except DataCiteError as exc:
+        with transaction.atomic():
+            doi = Doi.objects.select_for_update().get(pk=doi.pk)
+            doi.attempts += 1
+            doi.last_error = str(exc)
+            doi.last_attempt_at = now
+            doi.next_try_at = now + doi.backoff()
+            doi.lease_until = None
+            doi.save(update_fields=["attempts", "last_error", "last_attempt_at", "next_try_at", "lease_until"])
+            DoiAttempt.objects.create(doi=doi, at=now, action=", ".join(actions + ["failed"]), ok=False,
+                                      status_code=exc.status, error=str(exc))
+            record_event(service="publishing", method="registerDoi", resource_id=doi.doi, category=AuditEvent.Category.WARN,
+                         status=exc.status, text=f"attempt {doi.attempts} failed, next try {doi.next_try_at:%Y-%m-%d %H:%M}Z: {exc}",
+                         auth_system="worker")
+        return f"failed: {exc}"
+    with transaction.atomic():
+        doi = Doi.objects.select_for_update().get(pk=doi.pk)
+        doi.state = doi.target_state
+        doi.attempts += 1
+        doi.last_error = ""
+        doi.last_attempt_at = now
+        doi.next_try_at = None
+        doi.lease_until = None
+        doi.registered_at = doi.registered_at or timezone.now()
+        # Metadata changed while we were sending? Then leave needs_update for the next run.
+        doi.needs_update = doi.generation != generation
+        doi.save(update_fields=["state", "attempts", "last_error", "last_attempt_at", "next_try_at", "lease_until",
+                                "registered_at", "needs_update"])
+        DoiAttempt.objects.create(doi=doi, at=now, action=", ".join(actions), ok=True, status_code=200)
+        record_event(service="publishing", method="registerDoi", resource_id=doi.doi, status=200,
+                     text=f"DataCite: {', '.join(actions)}; now {doi.state}", auth_system="worker")
+        if doi.needs_update:
+            dispatch(_register_task(), doi.pk)
+    return f"{doi.state}: {', '.join(actions)}"

@@ -3,10 +3,200 @@
 Contract other apps rely on: ``index_revision(revision)`` (re)indexes a revision's title, abstract,
 keywords, creators and coverage; called by the ingest pipeline after archiving and whenever a
 revision's public metadata or state changes. Idempotent.
+
+``search(user, params)`` answers the search page and /api/search/: full text (PostgreSQL tsvector +
+GIN; SQLite icontains over the same text), facets, time-range and bbox filters, sort, pagination —
+always inside ``visible_revisions(user, part="data")`` so held, withdrawn and tainted data stay hidden
+from those who may not see it.
 """
 
 from __future__ import annotations
 
+import datetime
+from dataclasses import dataclass, field
+
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+from django.core.paginator import Paginator
+from django.db import connection, transaction
+from django.db.models import Count, F, Q, QuerySet
+
+from apps.holds.policy import visible_revisions
+from apps.packages.models import Revision
+
+from .models import SearchDocument, SearchFacet
+
+FACET_KINDS = [k.value for k in SearchFacet.Kind]
+FACET_LIMIT = 12
+PAGE_SIZE = 20
+SORTS = ("relevance", "newest", "oldest", "title")
+
+
+def _is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _parse_date(value) -> datetime.date | None:
+    if not value:
+        return None
+    try:
+        return datetime.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+def document_text(revision: Revision) -> str:
+    package = revision.package
+    parts = [revision.title, revision.abstract, " ".join(str(k) for k in revision.keywords or []), revision.package_id_text]
+    for c in revision.creators or []:
+        if isinstance(c, dict):
+            parts += [c.get("name", ""), c.get("given", ""), c.get("family", ""), c.get("affiliation", "")]
+    parts.append((revision.coverage or {}).get("description", ""))
+    if package.cruise_id:
+        parts += [package.cruise.cruise_id, package.cruise.vessel.name]
+    return "\n".join(p for p in parts if p)
+
+
+def _facets_for(revision: Revision) -> set[tuple[str, str]]:
+    package = revision.package
+    values: set[tuple[str, str]] = {("scope", package.scope)}
+    for k in revision.keywords or []:
+        if isinstance(k, str) and k.strip():
+            values.add(("keyword", k.strip()[:300]))
+    for c in revision.creators or []:
+        if isinstance(c, dict):
+            name = c.get("name") or " ".join(p for p in (c.get("given"), c.get("family")) if p)
+            if name:
+                values.add(("creator", name[:300]))
+    if package.cruise_id:
+        values.add(("vessel", package.cruise.vessel.name[:300]))
+    when = revision.published_at or revision.archived_at
+    if when:
+        values.add(("year", str(when.year)))
+    for e in revision.entities.all():
+        fmt = e.format_name or e.mime_type
+        if fmt:
+            values.add(("format", fmt[:300]))
+    return values
+
 
 def index_revision(revision) -> None:
-    return None
+    revision = Revision.objects.select_related("package__cruise__vessel").get(pk=revision.pk)
+    with transaction.atomic():
+        if revision.state not in Revision.METADATA_PUBLIC:
+            SearchDocument.objects.filter(pk=revision.pk).delete()
+        else:
+            from apps.publishing.metadata import bbox_of
+
+            coverage = revision.coverage or {}
+            bbox = bbox_of(revision) or [None] * 4
+            doc, _ = SearchDocument.objects.update_or_create(revision=revision, defaults={
+                "package": revision.package, "title": revision.title, "text": document_text(revision),
+                "published_at": revision.published_at, "begin": _parse_date(coverage.get("begin")),
+                "end": _parse_date(coverage.get("end")), "west": bbox[0], "south": bbox[1], "east": bbox[2], "north": bbox[3],
+            })
+            wanted = _facets_for(revision)
+            have = set(doc.facets.values_list("kind", "value"))
+            doc.facets.filter(pk__in=[pk for pk, k, v in doc.facets.values_list("pk", "kind", "value") if (k, v) not in wanted]).delete()
+            SearchFacet.objects.bulk_create([SearchFacet(document=doc, kind=k, value=v) for k, v in wanted - have])
+            if _is_postgres():
+                SearchDocument.objects.filter(pk=doc.pk).update(
+                    vector=SearchVector("title", weight="A", config="english") + SearchVector("text", weight="B", config="english"))
+        _refresh_latest(revision.package_id)
+
+
+def _refresh_latest(package_id: int) -> None:
+    docs = SearchDocument.objects.filter(package_id=package_id)
+    latest = docs.filter(revision__state=Revision.State.PUBLISHED).order_by("-revision__number").values_list("pk", flat=True).first()
+    docs.exclude(pk=latest).filter(is_latest=True).update(is_latest=False)
+    if latest is not None:
+        docs.filter(pk=latest, is_latest=False).update(is_latest=True)
+
+
+@dataclass
+class SearchResult:
+    page: object
+    facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    total: int = 0
+    query: str = ""
+    sort: str = "relevance"
+    errors: list[str] = field(default_factory=list)
+
+
+def _float(value) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def filtered(user, params) -> tuple[QuerySet, str, list[str]]:
+    """The access-filtered, filtered document queryset for these parameters (a QueryDict or dict)."""
+    get = params.get
+    errors: list[str] = []
+    qs = SearchDocument.objects.filter(revision__in=visible_revisions(user, part="data").values("pk"))
+    if not get("all_versions"):
+        qs = qs.filter(Q(is_latest=True) | ~Q(revision__state=Revision.State.PUBLISHED))
+    text = (get("q") or "").strip()[:500]
+    if text:
+        if _is_postgres():
+            query = SearchQuery(text, search_type="websearch", config="english")
+            qs = qs.filter(vector=query).annotate(rank=SearchRank(F("vector"), query))
+        else:
+            for term in text.split()[:10]:
+                qs = qs.filter(text__icontains=term.strip('"'))
+    for kind in FACET_KINDS:
+        values = params.getlist(kind) if hasattr(params, "getlist") else ([get(kind)] if get(kind) else [])
+        for value in values:
+            if value:
+                qs = qs.filter(pk__in=SearchFacet.objects.filter(kind=kind, value=value).values("document_id"))
+    begin, end = _parse_date(get("begin")), _parse_date(get("end"))
+    if get("begin") and begin is None or get("end") and end is None:
+        errors.append("Dates must look like 2024-03-01.")
+    # A dataset matches a time range when its coverage overlaps it.
+    if begin:
+        qs = qs.filter(Q(end__gte=begin) | Q(end__isnull=True, begin__gte=begin))
+    if end:
+        qs = qs.filter(begin__lte=end)
+    bbox_text = get("bbox")
+    if bbox_text:
+        parts = [_float(p) for p in str(bbox_text).split(",")]
+        if len(parts) != 4 or None in parts:
+            errors.append("bbox must be four numbers: west,south,east,north.")
+        else:
+            w, s, e, n = parts
+            qs = qs.filter(north__gte=s, south__lte=n, east__gte=w, west__lte=e)
+    sort = get("sort") or ("relevance" if text else "newest")
+    if sort not in SORTS:
+        errors.append(f"sort must be one of {', '.join(SORTS)}.")
+        sort = "newest"
+    if sort == "relevance" and text and _is_postgres():
+        qs = qs.order_by("-rank", "-published_at", "pk")
+    elif sort == "oldest":
+        qs = qs.order_by("published_at", "pk")
+    elif sort == "title":
+        qs = qs.order_by("title", "pk")
+    else:
+        qs = qs.order_by("-published_at", "-pk")
+    return qs, sort, errors
+
+
+def facet_counts(qs: QuerySet) -> dict[str, list[tuple[str, int]]]:
+    rows = (SearchFacet.objects.filter(document_id__in=qs.order_by().values("pk"))
+            .values("kind", "value").annotate(n=Count("pk")).order_by("kind", "-n", "value"))
+    facets: dict[str, list[tuple[str, int]]] = {k: [] for k in FACET_KINDS}
+    for row in rows:
+        bucket = facets[row["kind"]]
+        if len(bucket) < FACET_LIMIT:
+            bucket.append((row["value"], row["n"]))
+    return facets
+
+
+def search(user, params, *, page_size: int = PAGE_SIZE, with_facets: bool = True) -> SearchResult:
+    qs, sort, errors = filtered(user, params)
+    qs = qs.select_related("revision__package__cruise__vessel")
+    paginator = Paginator(qs, page_size)
+    page = paginator.get_page(params.get("page") or 1)
+    result = SearchResult(page=page, total=paginator.count, query=(params.get("q") or ""), sort=sort, errors=errors)
+    if with_facets:
+        result.facets = facet_counts(qs)
+    return result

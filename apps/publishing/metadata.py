@@ -1,0 +1,434 @@
+"""Metadata documents for a revision: DataCite 4.5 (via the ``datacite`` library), oai_dc, schema.org
+JSON-LD, BibTeX and plain-text citations, and the stored EML.
+
+Every builder reads only the revision, its package (with cruise, vessel, awards) and the package's
+other revisions through the related managers, so callers that render many records (OAI-PMH lists)
+prefetch those once per page (see ``RECORD_PREFETCH``) and no builder runs a query per record.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+from typing import Any
+
+from datacite import schema45
+from django.conf import settings
+from lxml import etree
+
+from apps.packages.models import Revision
+
+from .models import concept_doi_name, version_doi_name
+
+# Revisions that carry a DOI: everything that was ever published (withdrawn/tainted keep theirs).
+DOI_STATES = (Revision.State.PUBLISHED, Revision.State.WITHDRAWN, Revision.State.TAINTED)
+GONE_STATES = (Revision.State.WITHDRAWN, Revision.State.TAINTED)
+
+RECORD_SELECT = ("package__cruise__vessel", "package__owner")
+RECORD_PREFETCH = ("entities__blob", "package__revisions", "package__cruise__awards")
+
+OAI_DC_NS = "http://www.openarchives.org/OAI/2.0/oai_dc/"
+DC_NS = "http://purl.org/dc/elements/1.1/"
+XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
+DATACITE_NS = "http://datacite.org/schema/kernel-4"
+
+SPDX_URLS = {
+    "cc-by-4.0": "https://creativecommons.org/licenses/by/4.0/legalcode",
+    "cc0-1.0": "https://creativecommons.org/publicdomain/zero/1.0/legalcode",
+    "cc-by-sa-4.0": "https://creativecommons.org/licenses/by-sa/4.0/legalcode",
+    "odc-by-1.0": "https://opendatacommons.org/licenses/by/1-0/",
+}
+
+
+# --- URLs ---------------------------------------------------------------------------------------
+
+def dataset_path(package) -> str:
+    return f"/dataset/{package.scope}/{package.identifier}/"
+
+
+def version_path(revision: Revision) -> str:
+    return f"{dataset_path(revision.package)}{revision.number}/"
+
+
+def absolute(path: str) -> str:
+    return f"{settings.SITE_BASE_URL}{path}"
+
+
+def cruise_url(cruise) -> str:
+    return absolute(f"/cruises/{cruise.pk}/")
+
+
+def doi_url(doi: str) -> str:
+    return f"https://doi.org/{doi}"
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+def public_versions(revision: Revision) -> list[Revision]:
+    """The package's versions that carry a DOI, oldest first (from the prefetch cache when present)."""
+    return sorted((r for r in revision.package.revisions.all() if r.state in DOI_STATES), key=lambda r: r.number)
+
+
+def creators_of(revision: Revision) -> list[dict]:
+    creators = [c for c in (revision.creators or []) if isinstance(c, dict) and (c.get("name") or c.get("family"))]
+    if not creators:
+        owner = revision.package.owner
+        creators = [{"name": getattr(owner, "name", "") or owner.email, "affiliation": getattr(owner, "affiliation", "")}]
+    return creators
+
+
+def display_name(creator: dict) -> str:
+    if creator.get("family"):
+        return f"{creator['family']}, {creator.get('given', '')}".strip(", ")
+    return creator.get("name", "")
+
+
+def orcid_url(orcid: str) -> str:
+    orcid = (orcid or "").strip()
+    if not orcid:
+        return ""
+    return orcid if orcid.startswith("http") else f"https://orcid.org/{orcid}"
+
+
+def bbox_of(revision: Revision) -> list[float] | None:
+    bbox = (revision.coverage or {}).get("bbox")
+    try:
+        w, s, e, n = (float(v) for v in bbox)
+    except (TypeError, ValueError):
+        return None
+    if not (-180 <= w <= 180 and -180 <= e <= 180 and -90 <= s <= n <= 90):
+        return None
+    return [w, s, e, n]
+
+
+def publication_year(revision: Revision) -> int:
+    return (revision.published_at or revision.archived_at or revision.created_at).year
+
+
+def rights_of(revision: Revision) -> dict | None:
+    licence = (revision.licence or "").strip()
+    if not licence:
+        return None
+    if licence.startswith("http"):
+        return {"rights": licence, "rightsUri": licence}
+    url = SPDX_URLS.get(licence.lower())
+    rights: dict[str, Any] = {"rights": licence}
+    if url:
+        rights.update(rightsUri=url, rightsIdentifier=licence, rightsIdentifierScheme="SPDX", schemeUri="https://spdx.org/licenses/")
+    return rights
+
+
+def formats_of(revision: Revision) -> list[str]:
+    seen: list[str] = []
+    for entity in revision.entities.all():
+        fmt = entity.format_name or entity.mime_type
+        if fmt and fmt not in seen:
+            seen.append(fmt)
+    return seen
+
+
+def entity_size(entity) -> int | None:
+    return entity.blob.size if entity.blob_id and entity.blob else entity.declared_size
+
+
+def total_size(revision: Revision) -> int:
+    return sum(entity_size(e) or 0 for e in revision.entities.all())
+
+
+def _funder_type(identifier: str) -> str:
+    if "ror.org" in identifier:
+        return "ROR"
+    if "10.13039" in identifier:
+        return "Crossref Funder ID"
+    if "isni" in identifier.lower():
+        return "ISNI"
+    return "Other"
+
+
+def _date(value) -> str:
+    if isinstance(value, datetime.datetime):
+        return value.date().isoformat()
+    return str(value)
+
+
+# --- DataCite 4.5 -------------------------------------------------------------------------------
+
+def datacite_dict(revision: Revision, *, concept: bool = False) -> dict:
+    """The DataCite 4.5 JSON for a version (or, with ``concept``, for the dataset's concept DOI)."""
+    package = revision.package
+    versions = public_versions(revision)
+    creators = []
+    for c in creators_of(revision):
+        person = bool(c.get("family"))
+        entry: dict[str, Any] = {"name": display_name(c), "nameType": "Personal" if person else "Organizational"}
+        if person:
+            entry["familyName"] = c["family"]
+            if c.get("given"):
+                entry["givenName"] = c["given"]
+        if c.get("orcid"):
+            entry["nameIdentifiers"] = [{"nameIdentifier": orcid_url(c["orcid"]), "nameIdentifierScheme": "ORCID", "schemeUri": "https://orcid.org"}]
+        if c.get("affiliation"):
+            entry["affiliation"] = [{"name": c["affiliation"]}]
+        creators.append(entry)
+
+    dates = [{"date": _date(revision.created_at), "dateType": "Created"},
+             {"date": _date(revision.metadata_modified_at), "dateType": "Updated"}]
+    if revision.published_at:
+        dates.append({"date": _date(revision.published_at), "dateType": "Issued"})
+    coverage = revision.coverage or {}
+    if coverage.get("begin") or coverage.get("end"):
+        span = "/".join(str(coverage[k]) for k in ("begin", "end") if coverage.get(k))
+        dates.append({"date": span, "dateType": "Collected"})
+    if revision.state in GONE_STATES and (revision.withdrawn_at or revision.tainted_at):
+        dates.append({"date": _date(revision.withdrawn_at or revision.tainted_at), "dateType": "Withdrawn",
+                      "dateInformation": revision.withdrawn_reason or "withdrawn"})
+
+    related = []
+    if concept:
+        for v in versions:
+            related.append({"relatedIdentifier": version_doi_name(v), "relatedIdentifierType": "DOI", "relationType": "HasVersion"})
+    else:
+        related.append({"relatedIdentifier": concept_doi_name(package), "relatedIdentifierType": "DOI", "relationType": "IsVersionOf"})
+        earlier = [v for v in versions if v.number < revision.number]
+        later = [v for v in versions if v.number > revision.number]
+        if earlier:
+            related.append({"relatedIdentifier": version_doi_name(earlier[-1]), "relatedIdentifierType": "DOI", "relationType": "IsNewVersionOf"})
+        if later:
+            related.append({"relatedIdentifier": version_doi_name(later[0]), "relatedIdentifierType": "DOI", "relationType": "IsPreviousVersionOf"})
+    cruise = package.cruise
+    if cruise is not None:
+        related.append({"relatedIdentifier": cruise_url(cruise), "relatedIdentifierType": "URL", "relationType": "IsPartOf",
+                        "resourceTypeGeneral": "Event"})
+
+    data: dict[str, Any] = {
+        "doi": concept_doi_name(package) if concept else version_doi_name(revision),
+        "creators": creators,
+        "titles": [{"title": revision.title or str(package)}],
+        "publisher": {"name": settings.PUBLISHER_NAME},
+        "publicationYear": str(publication_year(revision)),
+        "types": {"resourceTypeGeneral": "Dataset", "resourceType": "Data package"},
+        "dates": dates,
+        "relatedIdentifiers": related,
+        "alternateIdentifiers": [{"alternateIdentifier": str(package) if concept else revision.package_id_text,
+                                  "alternateIdentifierType": "packageId"}],
+        "descriptions": [],
+        "schemaVersion": "http://datacite.org/schema/kernel-4",
+    }
+    if not concept:
+        data["version"] = str(revision.number)
+    keywords = [k for k in (revision.keywords or []) if isinstance(k, str) and k.strip()]
+    if keywords:
+        data["subjects"] = [{"subject": k} for k in keywords]
+    entities = list(revision.entities.all())
+    if entities:
+        data["sizes"] = [f"{len(entities)} files", f"{total_size(revision)} bytes"]
+    formats = formats_of(revision)
+    if formats:
+        data["formats"] = formats
+    rights = rights_of(revision)
+    if rights:
+        data["rightsList"] = [rights]
+    if revision.abstract:
+        data["descriptions"].append({"description": revision.abstract, "descriptionType": "Abstract"})
+    if revision.state in GONE_STATES:
+        data["descriptions"].append({"description": f"This version was withdrawn: {revision.withdrawn_reason or revision.state}",
+                                     "descriptionType": "Other"})
+    if not data["descriptions"]:
+        del data["descriptions"]
+    bbox = bbox_of(revision)
+    if bbox:
+        w, s, e, n = bbox
+        location: dict[str, Any] = {"geoLocationBox": {"westBoundLongitude": w, "southBoundLatitude": s,
+                                                        "eastBoundLongitude": e, "northBoundLatitude": n}}
+        if coverage.get("description"):
+            location["geoLocationPlace"] = coverage["description"]
+        data["geoLocations"] = [location]
+    if cruise is not None:
+        funding = []
+        for award in cruise.awards.all():
+            ref: dict[str, Any] = {"funderName": award.funder, "awardNumber": award.number}
+            if award.funder_identifier:
+                ref["funderIdentifier"] = award.funder_identifier
+                ref["funderIdentifierType"] = _funder_type(award.funder_identifier)
+            if award.title:
+                ref["awardTitle"] = award.title
+            funding.append(ref)
+        if funding:
+            data["fundingReferences"] = funding
+    return data
+
+
+def datacite_element(revision: Revision, *, concept: bool = False) -> etree._Element:
+    return schema45.dump_etree(datacite_dict(revision, concept=concept))
+
+
+def datacite_xml(revision: Revision, *, concept: bool = False) -> bytes:
+    return etree.tostring(datacite_element(revision, concept=concept), xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+# --- oai_dc -------------------------------------------------------------------------------------
+
+def oai_dc_element(revision: Revision) -> etree._Element:
+    """Simple Dublin Core; cheap to build because OAI-PMH harvests render thousands per second."""
+    root = etree.Element(f"{{{OAI_DC_NS}}}dc", nsmap={"oai_dc": OAI_DC_NS, "dc": DC_NS, "xsi": XSI_NS})
+    root.set(f"{{{XSI_NS}}}schemaLocation", f"{OAI_DC_NS} http://www.openarchives.org/OAI/2.0/oai_dc.xsd")
+
+    def add(tag: str, text) -> None:
+        if text:
+            etree.SubElement(root, f"{{{DC_NS}}}{tag}").text = str(text)
+
+    add("title", revision.title or revision.package_id_text)
+    for c in creators_of(revision):
+        add("creator", display_name(c))
+    for k in revision.keywords or []:
+        add("subject", k)
+    add("description", revision.abstract)
+    add("publisher", settings.PUBLISHER_NAME)
+    if revision.published_at:
+        add("date", revision.published_at.date().isoformat())
+    add("type", "Dataset")
+    for fmt in formats_of(revision):
+        add("format", fmt)
+    add("identifier", doi_url(version_doi_name(revision)))
+    add("identifier", absolute(version_path(revision)))
+    add("relation", doi_url(concept_doi_name(revision.package)))
+    if revision.package.cruise is not None:
+        add("relation", cruise_url(revision.package.cruise))
+    bbox = bbox_of(revision)
+    if bbox:
+        add("coverage", "westlimit={}; southlimit={}; eastlimit={}; northlimit={}".format(*bbox))
+    coverage = revision.coverage or {}
+    if coverage.get("begin") or coverage.get("end"):
+        add("coverage", f"{coverage.get('begin', '')}/{coverage.get('end', '')}")
+    add("rights", revision.licence)
+    return root
+
+
+# --- schema.org JSON-LD -------------------------------------------------------------------------
+
+def jsonld(revision: Revision, *, download_url=None) -> dict:
+    package = revision.package
+    doi = version_doi_name(revision)
+    data: dict[str, Any] = {
+        "@context": "https://schema.org/",
+        "@type": "Dataset",
+        "@id": doi_url(doi),
+        "identifier": [doi_url(doi), revision.package_id_text],
+        "name": revision.title or revision.package_id_text,
+        "description": revision.abstract or revision.title or revision.package_id_text,
+        "url": absolute(version_path(revision)),
+        "version": str(revision.number),
+        "isPartOf": {"@type": "Dataset", "@id": doi_url(concept_doi_name(package)), "url": absolute(dataset_path(package))},
+        "creator": [],
+        "publisher": {"@type": "Organization", "name": settings.PUBLISHER_NAME},
+        "includedInDataCatalog": {"@type": "DataCatalog", "name": settings.SITE_NAME, "url": settings.SITE_BASE_URL},
+        "dateModified": revision.metadata_modified_at.isoformat(),
+        "isAccessibleForFree": True,
+    }
+    for c in creators_of(revision):
+        person = bool(c.get("family"))
+        entry: dict[str, Any] = {"@type": "Person" if person else "Organization", "name": c.get("name") or display_name(c)}
+        if person:
+            entry.update(familyName=c["family"], givenName=c.get("given", ""))
+        if c.get("orcid"):
+            entry["@id"] = orcid_url(c["orcid"])
+        if c.get("affiliation"):
+            entry["affiliation"] = {"@type": "Organization", "name": c["affiliation"]}
+        data["creator"].append(entry)
+    if revision.keywords:
+        data["keywords"] = list(revision.keywords)
+    rights = rights_of(revision)
+    if rights:
+        data["license"] = rights.get("rightsUri") or rights["rights"]
+    if revision.published_at:
+        data["datePublished"] = revision.published_at.date().isoformat()
+    bbox = bbox_of(revision)
+    if bbox:
+        w, s, e, n = bbox
+        data["spatialCoverage"] = {"@type": "Place", "geo": {"@type": "GeoShape", "box": f"{s} {w} {n} {e}"}}
+    coverage = revision.coverage or {}
+    if coverage.get("begin") or coverage.get("end"):
+        data["temporalCoverage"] = f"{coverage.get('begin') or '..'}/{coverage.get('end') or '..'}"
+    if revision.state in GONE_STATES:
+        data["creativeWorkStatus"] = "Withdrawn"
+    elif revision.state == Revision.State.PUBLISHED and download_url is not None:
+        data["distribution"] = [
+            {"@type": "DataDownload", "name": e.object_name or e.name, "contentUrl": absolute(download_url(e)),
+             "encodingFormat": e.mime_type or e.format_name, "contentSize": f"{entity_size(e) or 0} B"}
+            for e in revision.entities.all()
+        ]
+    return data
+
+
+# --- citations ----------------------------------------------------------------------------------
+
+def _initials(given: str) -> str:
+    return " ".join(f"{p[0]}." for p in re.split(r"[\s-]+", given) if p)
+
+
+def citations(revision: Revision) -> dict[str, str]:
+    creators = creators_of(revision)
+    year = publication_year(revision)
+    title = revision.title or revision.package_id_text
+    doi = doi_url(version_doi_name(revision))
+    publisher = settings.PUBLISHER_NAME
+    apa_names = [f"{c['family']}, {_initials(c.get('given', ''))}".strip(", ") if c.get("family") else c.get("name", "") for c in creators]
+    apa = (", ".join(apa_names[:-1]) + ", & " + apa_names[-1]) if len(apa_names) > 1 else apa_names[0]
+    return {
+        "DataCite": f"{'; '.join(display_name(c) for c in creators)} ({year}): {title}. Version {revision.number}. {publisher}. Dataset. {doi}",
+        "APA": f"{apa} ({year}). {title} (Version {revision.number}) [Data set]. {publisher}. {doi}",
+        "Chicago": f"{'; '.join(display_name(c) for c in creators)}. {year}. \u201c{title}.\u201d Version {revision.number}. {publisher}. {doi}.",
+    }
+
+
+def _bibtex_escape(text: str) -> str:
+    return re.sub(r"([{}&%$#_])", r"\\\1", text)
+
+
+def bibtex(revision: Revision) -> str:
+    creators = creators_of(revision)
+    authors = " and ".join(
+        _bibtex_escape(f"{c['family']}, {c.get('given', '')}".strip(", ")) if c.get("family") else "{" + _bibtex_escape(c.get("name", "")) + "}"
+        for c in creators
+    )
+    key = re.sub(r"[^A-Za-z0-9]", "_", revision.package_id_text)
+    fields = {
+        "author": authors,
+        "title": "{" + _bibtex_escape(revision.title or revision.package_id_text) + "}",
+        "year": str(publication_year(revision)),
+        "publisher": _bibtex_escape(settings.PUBLISHER_NAME),
+        "version": str(revision.number),
+        "doi": version_doi_name(revision),
+        "url": doi_url(version_doi_name(revision)),
+    }
+    body = ",\n".join(f"  {k} = {{{v}}}" for k, v in fields.items())
+    return f"@misc{{{key},\n{body}\n}}\n"
+
+
+# --- EML ----------------------------------------------------------------------------------------
+
+def safe_parser() -> etree.XMLParser:
+    """No entities, no network, no huge trees: EML comes from submitters."""
+    return etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, remove_blank_text=False)
+
+
+def eml_bytes(revision: Revision) -> bytes | None:
+    if revision.eml_blob_id is None:
+        return None
+    from apps.storage.services import open_blob
+
+    with open_blob(revision.eml_blob) as fh:
+        return fh.read()
+
+
+def eml_element(revision: Revision) -> etree._Element | None:
+    data = eml_bytes(revision)
+    if data is None:
+        return None
+    return etree.fromstring(data, safe_parser())
+
+
+def jsonld_script(revision: Revision, **kwargs) -> str:
+    """JSON-LD safe to put inside <script>: '<' escaped so no '</script>' can close it early."""
+    return json.dumps(jsonld(revision, **kwargs), ensure_ascii=False).replace("<", "\\u003c")

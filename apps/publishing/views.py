@@ -1,0 +1,214 @@
+"""Landing pages, exports, downloads, the DOI queue, withdrawal and the OAI-PMH endpoint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
+from lxml import etree
+
+from apps.accounts import roles
+from apps.accounts.decorators import data_manager_required
+from apps.holds.policy import can_see
+from apps.packages.models import Revision
+
+from . import metadata, oai, services
+from .access import get_revision_for_user
+from .models import Doi, concept_doi_name, version_doi_name
+
+EXPORTS = {
+    "datacite.xml": "application/vnd.datacite.datacite+xml",
+    "eml.xml": "application/xml",
+    "oai_dc.xml": "application/xml",
+    "jsonld": "application/ld+json",
+    "bibtex": "application/x-bibtex",
+}
+
+
+# --- OAI-PMH ------------------------------------------------------------------------------------
+
+@csrf_exempt
+@require_http_methods(["GET", "POST", "HEAD"])
+def oai_endpoint(request: HttpRequest) -> HttpResponse:
+    params = request.POST if request.method == "POST" else request.GET
+    return oai.handle(request.build_absolute_uri(request.path), params)
+
+
+def oai_schema(request: HttpRequest, name: str) -> FileResponse:
+    if name != "cruise-1.0.xsd":
+        raise Http404("No such schema.")
+    path = Path(__file__).resolve().parent / "schemas" / name
+    return FileResponse(path.open("rb"), content_type="application/xml")
+
+
+# --- landing pages ------------------------------------------------------------------------------
+
+def download_path(entity) -> str:
+    revision = entity.revision
+    return f"{metadata.version_path(revision)}files/{entity.pk}"
+
+
+def _signposting(revision: Revision, *, concept: bool) -> str:
+    export_base = metadata.absolute(metadata.version_path(revision)) + "export/"
+    cite = metadata.doi_url(concept_doi_name(revision.package) if concept else version_doi_name(revision))
+    links = [
+        f'<{cite}>; rel="cite-as"',
+        '<https://schema.org/Dataset>; rel="type"',
+        f'<{export_base}datacite.xml>; rel="describedby"; type="application/vnd.datacite.datacite+xml"',
+        f'<{export_base}jsonld>; rel="describedby"; type="application/ld+json"',
+    ]
+    if revision.state == Revision.State.PUBLISHED:
+        for entity in revision.entities.all():
+            links.append(f'<{metadata.absolute(download_path(entity))}>; rel="item"; type="{entity.mime_type or "application/octet-stream"}"')
+    return ", ".join(links)
+
+
+def _map(revision: Revision) -> dict | None:
+    """An equirectangular SVG (viewBox 360×180) with the coverage box; no tiles, works offline."""
+    bbox = metadata.bbox_of(revision)
+    if not bbox:
+        return None
+    w, s, e, n = bbox
+    width = (e - w) if e >= w else (e - w + 360)
+    return {"x": w + 180, "y": 90 - n, "width": max(width, 1.5), "height": max(n - s, 1.5), "w": w, "s": s, "e": e, "n": n,
+            "cx": w + 180 + width / 2, "cy": 90 - (n + s) / 2,
+            "meridians": range(0, 361, 30), "parallels": range(0, 181, 30)}
+
+
+def _landing(request: HttpRequest, scope: str, identifier: int, number: int | None) -> HttpResponse:
+    revision, versions = get_revision_for_user(request.user, scope, identifier, number)
+    concept = number is None
+    package = revision.package
+    see_data = can_see(request.user, revision, "data")
+    hold = None
+    if revision.state == Revision.State.HELD:
+        from apps.holds.services import active_hold_for
+
+        hold = active_hold_for(revision)
+    version_doi = Doi.objects.filter(revision=revision).first()
+    concept_doi = Doi.objects.filter(package=package, kind=Doi.Kind.CONCEPT).first()
+    gone = revision.state in metadata.GONE_STATES
+    context = {
+        "revision": revision, "package": package, "versions": versions, "concept": concept, "gone": gone,
+        "see_data": see_data and revision.state != Revision.State.TAINTED, "hold": hold,
+        "entities": [(e, metadata.entity_size(e), download_path(e)) for e in revision.entities.all()],
+        "creators": metadata.creators_of(revision), "citations": metadata.citations(revision),
+        "bibtex": metadata.bibtex(revision), "map": _map(revision),
+        "version_doi_name": version_doi_name(revision), "concept_doi_name": concept_doi_name(package),
+        "version_doi": version_doi, "concept_doi": concept_doi,
+        "jsonld": metadata.jsonld_script(revision, download_url=download_path),
+        "latest_url": metadata.dataset_path(package), "version_url": metadata.version_path(revision),
+        "is_data_manager": roles.is_data_manager(request.user),
+        "quality_report_url": f"/package/report/eml/{package.scope}/{package.identifier}/{revision.number}",
+        "exports": list(EXPORTS),
+        "coverage": revision.coverage or {},
+    }
+    template = "publishing/tombstone.html" if gone else "publishing/landing.html"
+    response = render(request, template, context)
+    response["Link"] = _signposting(revision, concept=concept)
+    return response
+
+
+def dataset_latest(request: HttpRequest, scope: str, identifier: int) -> HttpResponse:
+    return _landing(request, scope, identifier, None)
+
+
+def dataset_version(request: HttpRequest, scope: str, identifier: int, number: int) -> HttpResponse:
+    return _landing(request, scope, identifier, number)
+
+
+def export(request: HttpRequest, scope: str, identifier: int, number: int, fmt: str) -> HttpResponse:
+    if fmt not in EXPORTS:
+        raise Http404("Unknown export format; try " + ", ".join(EXPORTS))
+    revision, _ = get_revision_for_user(request.user, scope, identifier, number)
+    if fmt == "datacite.xml":
+        body = metadata.datacite_xml(revision)
+    elif fmt == "eml.xml":
+        body = metadata.eml_bytes(revision)
+        if body is None:
+            raise Http404("No EML document is stored for this version.")
+    elif fmt == "oai_dc.xml":
+        body = etree.tostring(metadata.oai_dc_element(revision), xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    elif fmt == "jsonld":
+        return JsonResponse(metadata.jsonld(revision, download_url=download_path), content_type=EXPORTS[fmt],
+                            json_dumps_params={"indent": 2, "ensure_ascii": False})
+    else:
+        body = metadata.bibtex(revision).encode()
+    response = HttpResponse(body, content_type=f"{EXPORTS[fmt]}; charset=utf-8")
+    response["Content-Disposition"] = f'inline; filename="{revision.package_id_text}.{fmt}"'
+    return response
+
+
+def download(request: HttpRequest, scope: str, identifier: int, number: int, entity_id: int) -> HttpResponse:
+    from apps.storage.http import blob_response
+
+    revision, _ = get_revision_for_user(request.user, scope, identifier, number)
+    entity = next((e for e in revision.entities.all() if e.pk == entity_id), None)
+    if entity is None:
+        raise Http404("No such file in this version.")
+    if not can_see(request.user, entity, "data") or entity.blob_id is None:
+        raise PermissionDenied("This file is not available to you (held, withdrawn or removed).")
+    return blob_response(request, entity.blob, filename=entity.object_name or entity.name, content_type=entity.mime_type or None)
+
+
+def resolve_doi(request: HttpRequest, doi: str) -> HttpResponse:
+    """A local resolver (what doi.org does once DataCite has the URL): DOI → landing page, never 404 for
+    a withdrawn version — that one answers with its tombstone."""
+    row = Doi.objects.select_related("package", "revision__package").filter(doi=doi.lower()).first()
+    if row is None:
+        raise Http404("This DOI is not one of ours.")
+    if row.revision_id:
+        return redirect(metadata.version_path(row.revision))
+    return redirect(metadata.dataset_path(row.package))
+
+
+# --- data managers ------------------------------------------------------------------------------
+
+@require_POST
+@data_manager_required
+def withdraw(request: HttpRequest, scope: str, identifier: int, number: int) -> HttpResponse:
+    revision, _ = get_revision_for_user(request.user, scope, identifier, number)
+    try:
+        services.withdraw(revision, reason=request.POST.get("reason", ""), user=request.user, request=request)
+    except services.PublishingError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{revision.package_id_text} is withdrawn; its DOI now shows the tombstone page.")
+    return redirect(metadata.version_path(revision))
+
+
+@data_manager_required
+def doi_queue(request: HttpRequest) -> HttpResponse:
+    from django.conf import settings
+    from django.core.paginator import Paginator
+    from django.db.models import F, Q
+
+    show = request.GET.get("show", "open")
+    qs = Doi.objects.select_related("package", "revision").order_by("next_try_at", "-created_at")
+    if show == "open":
+        qs = qs.filter(~Q(state=F("target_state")) | Q(needs_update=True))
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    return render(request, "publishing/doi_queue.html", {
+        "page": page, "show": show, "configured": bool(settings.DATACITE_API_URL), "query": f"show={show}",
+    })
+
+
+@require_POST
+@data_manager_required
+def doi_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    doi = get_object_or_404(Doi, pk=pk)
+    services.retry_now(doi, user=request.user, request=request)
+    messages.success(request, f"{doi.doi}: retry queued.")
+    return redirect(reverse("publishing:doi-queue"))
+
+
+@data_manager_required
+def doi_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    doi = get_object_or_404(Doi.objects.select_related("package", "revision"), pk=pk)
+    return render(request, "publishing/doi_detail.html", {"doi": doi, "attempts": doi.attempt_log.all()[:100]})

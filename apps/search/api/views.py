@@ -1,0 +1,53 @@
+"""GET /api/search/: the search page's query as JSON (anonymous allowed; results access-filtered)."""
+
+from __future__ import annotations
+
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.publishing import metadata
+
+from .. import services
+
+
+def _result(doc) -> dict:
+    revision = doc.revision
+    package = revision.package
+    return {
+        "package_id": revision.package_id_text,
+        "title": revision.title,
+        "state": revision.state,
+        "version": revision.number,
+        "doi": revision.doi,
+        "creators": [c.get("name") or c.get("family", "") for c in revision.creators or [] if isinstance(c, dict)],
+        "keywords": revision.keywords,
+        "published_at": revision.published_at,
+        "coverage": revision.coverage,
+        "cruise": package.cruise.cruise_id if package.cruise_id else None,
+        "url": metadata.absolute(metadata.version_path(revision)),
+        "latest_url": metadata.absolute(metadata.dataset_path(package)),
+    }
+
+
+class SearchApi(APIView):
+    """Full-text search with facets. Parameters: q, keyword, creator, scope, vessel, year, format (each
+    repeatable), begin, end (YYYY-MM-DD), bbox (w,s,e,n), sort (relevance|newest|oldest|title),
+    all_versions, page, facets=0 to skip facet counts."""
+
+    permission_classes = [AllowAny]
+
+    def get(self, request):
+        with_facets = request.query_params.get("facets", "1") not in ("0", "false")
+        result = services.search(request.user, request.query_params, with_facets=with_facets)
+        if result.errors:
+            return Response({"errors": result.errors}, status=400)
+        page = result.page
+        return Response({
+            "count": result.total,
+            "page": page.number,
+            "pages": page.paginator.num_pages,
+            "sort": result.sort,
+            "results": [_result(d) for d in page.object_list],
+            "facets": {k: [{"value": v, "count": n} for v, n in values] for k, values in result.facets.items()},
+        })
