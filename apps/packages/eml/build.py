@@ -120,7 +120,7 @@ def build_eml(
 <organizationName>{escape(creator['org'])}</organizationName><electronicMailAddress>{escape(creator['email'])}</electronicMailAddress>{orcid}</creator>
 <pubDate>2024-06-01</pubDate>
 <abstract><para>{escape(abstract)}</para></abstract>
-<keywordSet>{kw}</keywordSet>{cruise}
+{f"<keywordSet>{kw}</keywordSet>" if kw else ""}{cruise}
 <licensed><licenseName>Creative Commons Attribution 4.0 International</licenseName><url>https://spdx.org/licenses/CC-BY-4.0</url><identifier>CC-BY-4.0</identifier></licensed>
 <coverage><geographicCoverage><geographicDescription>Harbour approaches</geographicDescription><boundingCoordinates>
 <westBoundingCoordinate>{w}</westBoundingCoordinate><eastBoundingCoordinate>{e}</eastBoundingCoordinate>
