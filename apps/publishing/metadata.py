@@ -75,7 +75,11 @@ def creators_of(revision: Revision) -> list[dict]:
     if not creators:
         owner = revision.package.owner
         creators = [{"name": getattr(owner, "name", "") or owner.email, "affiliation": getattr(owner, "affiliation", "")}]
-    return creators
+    normalised = []
+    for c in creators:
+        full = c.get("name") or " ".join(p for p in (c.get("given"), c.get("family")) if p)
+        normalised.append({"given": "", "family": "", "orcid": "", "affiliation": "", "email": "", **c, "name": full})
+    return normalised
 
 
 def display_name(creator: dict) -> str:

@@ -243,6 +243,13 @@ def handle(request_url: str, params) -> HttpResponse:
 
 # --- verbs --------------------------------------------------------------------------------------
 
+def admin_email() -> str:
+    """OAI_ADMIN_EMAIL; the schema wants a dotted domain, so a bare "x@localhost" becomes "x@localhost.invalid"."""
+    address = settings.OAI_ADMIN_EMAIL
+    local, _, domain = address.rpartition("@")
+    return address if "." in domain else f"{local or 'admin'}@{domain or 'localhost'}.invalid"
+
+
 def earliest_datestamp() -> str:
     earliest = base_queryset().aggregate(m=Min("metadata_modified_at"))["m"]
     return datestamp(earliest or datetime.datetime(2000, 1, 1, tzinfo=datetime.timezone.utc))
@@ -255,7 +262,7 @@ def identify(verb, args, request_url) -> list[str]:
         f"<repositoryName>{escape(settings.OAI_REPOSITORY_NAME)}</repositoryName>",
         f"<baseURL>{escape(request_url)}</baseURL>",
         "<protocolVersion>2.0</protocolVersion>",
-        f"<adminEmail>{escape(settings.OAI_ADMIN_EMAIL)}</adminEmail>",
+        f"<adminEmail>{escape(admin_email())}</adminEmail>",
         f"<earliestDatestamp>{earliest_datestamp()}</earliestDatestamp>",
         "<deletedRecord>persistent</deletedRecord>",
         f"<granularity>{GRANULARITY}</granularity>",
@@ -390,7 +397,12 @@ def _record(r: Revision, prefix: str) -> bytes:
     head = _revision_header(r).encode()
     if r.state in DELETED_STATES:
         return b"<record>" + head + b"</record>"
-    payload = etree.tostring(metadata_element(r, prefix), encoding="UTF-8")
+    element = metadata_element(r, prefix)
+    payload = etree.tostring(element, encoding="UTF-8")
+    if None not in element.nsmap:
+        # Unqualified elements (EML's <dataset>) must not fall into the OAI-PMH default namespace.
+        cut = payload.index(b" ") if b" " in payload[: payload.index(b">")] else payload.index(b">")
+        payload = payload[:cut] + b' xmlns=""' + payload[cut:]
     return b"<record>" + head + b"<metadata>" + payload + b"</metadata></record>"
 
 
