@@ -394,6 +394,9 @@ def _report_checks(sub: Submission) -> list[dict]:
 
 
 def _resource_url(kind: str, ref: str) -> str:
+    """PASTA's resource ids: /package/{data|metadata|report}/eml/… and the package itself at /package/eml/…"""
+    if kind == "eml":
+        return f"{settings.SITE_BASE_URL}/package/eml/{ref}"
     return f"{settings.SITE_BASE_URL}/package/{kind}/eml/{ref}"
 
 

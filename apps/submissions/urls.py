@@ -1,4 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "submissions"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.submit, name="submit"),
+    path("<str:transaction>/", views.status, name="status"),
+    path("<str:transaction>/status.json", views.status_json, name="status-json"),
+    path("<str:transaction>/report/", views.report, name="report"),
+]

@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from . import views
+
+urlpatterns = [
+    path("submissions/", views.SubmissionList.as_view(), name="submissions-api-list"),
+    path("submissions/<str:transaction>/", views.SubmissionDetail.as_view(), name="submissions-api-detail"),
+]

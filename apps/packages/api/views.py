@@ -1,0 +1,107 @@
+"""DRF-style package API: the same life cycle as the PASTA paths, with JSON answers."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from rest_framework import status as http
+from rest_framework.generics import ListAPIView
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.accounts import roles
+from apps.audit.services import record_event
+from apps.packages import access
+from apps.packages.models import Package
+from apps.submissions import services
+from apps.submissions.models import Submission
+
+from .serializers import RevisionDetailSerializer, RevisionSerializer
+
+
+def _accepted(request, sub: Submission) -> Response:
+    return Response({"transaction": sub.transaction, "state": sub.state,
+                     "status": request.build_absolute_uri(reverse("submissions-api-detail", args=[sub.transaction]))},
+                    status=http.HTTP_202_ACCEPTED)
+
+
+def _refused(exc: services.NotAllowed) -> Response:
+    response = Response({"detail": str(exc)}, status=exc.status)
+    if exc.status == 401:
+        response["WWW-Authenticate"] = 'Token realm="api"'
+    return response
+
+
+def _payload(request) -> tuple[bytes, list]:
+    if request.content_type.startswith("multipart/"):
+        upload = request.FILES.get("eml")
+        eml = upload.read() if upload is not None else b""
+        return eml, [(f.name, f) for f in request.FILES.getlist("data")]
+    return request.body, []
+
+
+class PackageList(ListAPIView):
+    """GET: the newest visible revision of each package. POST: create a package (EML body or multipart
+    ``eml`` + ``data`` files); answers 202 with the transaction and its status URL."""
+
+    serializer_class = RevisionSerializer
+    permission_classes = [AllowAny]  # the Gatekeeper below decides, with an audit event
+
+    def get_queryset(self):
+        return access.newest_revisions(self.request.user)
+
+    def post(self, request):
+        try:
+            services.gatekeeper(request.user, method="createDataPackage", request=request)
+            eml, files = _payload(request)
+            sub = services.submit(request.user, eml, kind=Submission.Kind.CREATE, files=files, request=request)
+        except services.NotAllowed as exc:
+            return _refused(exc)
+        return _accepted(request, sub)
+
+
+class Evaluate(APIView):
+    permission_classes = [AllowAny]
+
+    def post(self, request):
+        try:
+            services.gatekeeper(request.user, method="evaluateDataPackage", request=request)
+            eml, files = _payload(request)
+            sub = services.submit(request.user, eml, kind=Submission.Kind.EVALUATE, files=files, request=request)
+        except services.NotAllowed as exc:
+            return _refused(exc)
+        return _accepted(request, sub)
+
+
+class PackageRevisions(APIView):
+    permission_classes = [AllowAny]
+
+    def get(self, request, scope: str, identifier: int):
+        _, revisions = access.get_package_for_user(request.user, scope, identifier)
+        return Response(RevisionSerializer(revisions.select_related("package"), many=True).data)
+
+    def put(self, request, scope: str, identifier: int):
+        try:
+            services.gatekeeper(request.user, method="updateDataPackage", request=request,
+                                resource_id=f"{scope}.{identifier}")
+        except services.NotAllowed as exc:
+            return _refused(exc)
+        package = Package.objects.filter(scope=scope, identifier=identifier).first()
+        if package is None:
+            return Response({"detail": f"The data package {scope}.{identifier} does not exist."}, status=404)
+        if package.owner_id != request.user.pk and not roles.is_data_manager(request.user):
+            record_event(service="packages", method="updateDataPackage", request=request, status=403, category="warn",
+                         resource_id=f"{scope}.{identifier}", text="refused: not the owner")
+            return Response({"detail": f"Only the owner of {scope}.{identifier} may update it."}, status=403)
+        eml, files = _payload(request)
+        sub = services.submit(request.user, eml, kind=Submission.Kind.UPDATE, files=files, scope=scope,
+                              identifier=identifier, request=request)
+        return _accepted(request, sub)
+
+
+class RevisionDetail(APIView):
+    permission_classes = [AllowAny]
+
+    def get(self, request, scope: str, identifier: int, revision: int):
+        rev = access.get_revision_for_user(request.user, scope, identifier, revision)
+        return Response(RevisionDetailSerializer(rev).data)

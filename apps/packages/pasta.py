@@ -1,0 +1,176 @@
+"""PASTA-compatible REST endpoints under /package/, so EDI's client scripts work unchanged.
+
+Answers follow PASTA: create/update/evaluate answer 202 with the transaction id as text/plain; the
+error of a failed transaction is at /package/error/eml/{transaction} (404 while there is none); listings
+are text/plain, one item per line; metadata, data and reports are the stored bytes (Range supported).
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404
+from rest_framework.permissions import AllowAny
+from rest_framework.views import APIView
+
+from apps.accounts import roles
+from apps.holds.policy import can_see
+from apps.storage.http import blob_response
+from apps.submissions import services
+from apps.submissions.models import Submission
+
+from . import access
+from .models import Package, Resource
+
+
+def text(body: str, status: int = 200) -> HttpResponse:
+    return HttpResponse(body, status=status, content_type="text/plain; charset=utf-8")
+
+
+def refusal(exc: services.NotAllowed) -> HttpResponse:
+    response = text(str(exc) + "\n", exc.status)
+    if exc.status == 401:
+        response["WWW-Authenticate"] = 'Token realm="api"'
+    return response
+
+
+class PastaView(APIView):
+    """DRF for authentication (token or session); the Gatekeeper decides, with an audit event."""
+
+    permission_classes = [AllowAny]
+
+    def handle_exception(self, exc):
+        if isinstance(exc, Http404):
+            return text(str(exc) or "Not found.\n", 404)
+        if isinstance(exc, PermissionDenied):
+            return text(str(exc) or "Forbidden.\n", 403)
+        return super().handle_exception(exc)
+
+
+def _eml_body(request) -> bytes:
+    upload = request.FILES.get("eml") if request.content_type.startswith("multipart/") else None
+    return upload.read() if upload is not None else request.body
+
+
+def _files(request):
+    if not request.content_type.startswith("multipart/"):
+        return []
+    return [(f.name, f) for f in request.FILES.getlist("data")]
+
+
+class CreatePackage(PastaView):
+    def post(self, request):
+        try:
+            sub = services.submit(request.user, _eml_body(request), kind=Submission.Kind.CREATE, files=_files(request),
+                                  request=request)
+        except services.NotAllowed as exc:
+            return refusal(exc)
+        return text(sub.transaction, 202)
+
+
+class PackageScope(PastaView):
+    def get(self, request, scope: str):
+        ids = sorted({r.package.identifier for r in access.visible_qs(request.user).filter(package__scope=scope)
+                      .select_related("package")})
+        if not ids:
+            raise Http404("No data packages in this scope.")
+        return text("".join(f"{i}\n" for i in ids))
+
+
+class PackageIdentifier(PastaView):
+    def get(self, request, scope: str, identifier: int):
+        _, revisions = access.get_package_for_user(request.user, scope, identifier)
+        numbers = sorted(revisions.values_list("number", flat=True))
+        flt = request.GET.get("filter")
+        if flt == "newest":
+            numbers = numbers[-1:]
+        elif flt == "oldest":
+            numbers = numbers[:1]
+        return text("".join(f"{n}\n" for n in numbers))
+
+    def put(self, request, scope: str, identifier: int):
+        try:
+            services.gatekeeper(request.user, method="updateDataPackage", request=request,
+                                resource_id=f"{scope}.{identifier}")
+        except services.NotAllowed as exc:
+            return refusal(exc)
+        package = Package.objects.filter(scope=scope, identifier=identifier).first()
+        if package is None:
+            return text(f"The data package {scope}.{identifier} does not exist.\n", 404)
+        if package.owner_id != request.user.pk and not roles.is_data_manager(request.user):
+            from apps.audit.services import record_event
+
+            record_event(service="packages", method="updateDataPackage", request=request, status=403, category="warn",
+                         resource_id=f"{scope}.{identifier}", text="refused: not the owner")
+            return text(f"Only the owner of {scope}.{identifier} may update it.\n", 403)
+        sub = services.submit(request.user, _eml_body(request), kind=Submission.Kind.UPDATE, files=_files(request),
+                              scope=scope, identifier=identifier, request=request)
+        return text(sub.transaction, 202)
+
+
+class RevisionResources(PastaView):
+    def get(self, request, scope: str, identifier: int, revision: int):
+        rev = access.get_revision_for_user(request.user, scope, identifier, revision)
+        order = {Resource.Type.DATA: 0, Resource.Type.METADATA: 1, Resource.Type.REPORT: 2, Resource.Type.DATA_PACKAGE: 3}
+        rows = sorted(rev.resources.all(), key=lambda r: (order[r.resource_type], r.eml_entity_id))
+        return text("".join(f"{r.resource_id}\n" for r in rows))
+
+
+class Metadata(PastaView):
+    def get(self, request, scope: str, identifier: int, revision: int):
+        rev = access.get_revision_for_user(request.user, scope, identifier, revision)
+        resource = access.get_resource(rev, Resource.Type.METADATA)
+        return blob_response(request, resource.blob, filename=resource.filename, content_type="application/xml",
+                             inline=True)
+
+
+class Data(PastaView):
+    def get(self, request, scope: str, identifier: int, revision: int, entity_id: str):
+        rev = access.get_revision_for_user(request.user, scope, identifier, revision, "data")
+        entity = access.get_entity_for_user(request.user, rev, entity_id)
+        return blob_response(request, entity.blob, filename=entity.object_name or entity.entity_id,
+                             content_type=entity.mime_type or "application/octet-stream")
+
+
+class Report(PastaView):
+    def get(self, request, scope: str, identifier: int, revision: int):
+        rev = access.get_revision_for_user(request.user, scope, identifier, revision)
+        resource = access.get_resource(rev, Resource.Type.REPORT)
+        if not can_see(request.user, resource, "metadata"):
+            raise Http404("No such report.")
+        return blob_response(request, resource.blob, filename=resource.filename, content_type="application/xml",
+                             inline=True)
+
+
+def _own_submission(request, transaction: str) -> Submission:
+    sub = get_object_or_404(Submission, transaction=transaction)
+    if sub.user_id != getattr(request.user, "pk", None) and not roles.is_data_manager(request.user):
+        raise Http404("No such transaction.")
+    return sub
+
+
+class Error(PastaView):
+    def get(self, request, transaction: str):
+        sub = _own_submission(request, transaction)
+        if sub.state != Submission.State.FAILED:
+            raise Http404("No error for this transaction (yet).")
+        return text(sub.error + "\n")
+
+
+class Evaluate(PastaView):
+    def post(self, request):
+        try:
+            sub = services.submit(request.user, _eml_body(request), kind=Submission.Kind.EVALUATE,
+                                  files=_files(request), request=request)
+        except services.NotAllowed as exc:
+            return refusal(exc)
+        return text(sub.transaction, 202)
+
+
+class EvaluateReport(PastaView):
+    def get(self, request, transaction: str):
+        sub = _own_submission(request, transaction)
+        if not sub.report_xml:
+            raise Http404("The evaluation has not finished.")
+        return HttpResponse(sub.report_xml, content_type="application/xml")
+

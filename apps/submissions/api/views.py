@@ -1,0 +1,29 @@
+"""Submission status API: a submitter's own submissions (data managers see all)."""
+
+from rest_framework.generics import ListAPIView
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.accounts import roles
+from apps.submissions.models import Submission
+from apps.submissions.views import get_submission_for_user, status_payload
+
+
+class SubmissionList(ListAPIView):
+    permission_classes = [IsAuthenticated]
+
+    def get_queryset(self):
+        qs = Submission.objects.select_related("revision").prefetch_related("steps")
+        return qs if roles.is_data_manager(self.request.user) else qs.filter(user=self.request.user)
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response([status_payload(s) for s in page])
+
+
+class SubmissionDetail(APIView):
+    permission_classes = [IsAuthenticated]
+
+    def get(self, request, transaction: str):
+        return Response(status_payload(get_submission_for_user(request.user, transaction)))

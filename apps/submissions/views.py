@@ -1,0 +1,75 @@
+"""Submission pages: the submit form, a live status page (JSON polled by a small script; meta refresh
+without JS) and the quality report of a submission."""
+
+from __future__ import annotations
+
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
+
+from apps.accounts import roles
+from apps.accounts.decorators import vetted_required
+from apps.packages import quality
+
+from . import services
+from .forms import SubmitForm
+from .models import Submission
+
+
+def get_submission_for_user(user, transaction: str) -> Submission:
+    sub = get_object_or_404(Submission.objects.select_related("revision", "revision__package", "user"),
+                            transaction=transaction)
+    if sub.user_id != getattr(user, "pk", None) and not roles.is_data_manager(user):
+        raise Http404("No such submission.")
+    return sub
+
+
+@vetted_required
+def submit(request):
+    form = SubmitForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        eml = form.cleaned_data["eml"]
+        kind = form.cleaned_data["kind"]
+        scope = identifier = None
+        if kind == Submission.Kind.UPDATE:
+            peek = services._peek_package_id(eml.read())
+            eml.seek(0)
+            try:
+                ref = services.parse_package_id(peek)
+                scope, identifier = ref.scope, ref.identifier
+            except services.PolicyError:
+                pass  # the validate step reports the bad packageId
+        sub = services.submit(request.user, eml.read(), kind=kind, files=[(f.name, f) for f in form.cleaned_data["data"]],
+                              scope=scope, identifier=identifier, request=request, filename=eml.name)
+        return redirect("submissions:status", transaction=sub.transaction)
+    recent = Submission.objects.filter(user=request.user).select_related("revision")[:20]
+    return render(request, "submissions/submit.html", {"form": form, "recent": recent})
+
+
+def status_payload(sub: Submission) -> dict:
+    return {
+        "transaction": sub.transaction, "kind": sub.kind, "state": sub.state, "package_id": sub.package_id_text,
+        "finished": sub.finished, "error": sub.error, "report_status": sub.report_status,
+        "revision_state": sub.revision.state if sub.revision_id else None,
+        "steps": [{"name": s.name, "label": s.get_name_display(), "state": s.state, "message": s.message,
+                   "attempts": s.attempts, "started_at": s.started_at, "finished_at": s.finished_at}
+                  for s in sub.steps.all()],
+    }
+
+
+@never_cache
+def status(request, transaction: str):
+    sub = get_submission_for_user(request.user, transaction)
+    return render(request, "submissions/status.html", {"sub": sub, "steps": sub.steps.all()})
+
+
+@never_cache
+def status_json(request, transaction: str):
+    return JsonResponse(status_payload(get_submission_for_user(request.user, transaction)))
+
+
+def report(request, transaction: str):
+    sub = get_submission_for_user(request.user, transaction)
+    if not sub.report_xml:
+        raise Http404("This submission has no report yet.")
+    return render(request, "packages/report.html", {"report": quality.from_xml(sub.report_xml), "sub": sub})
