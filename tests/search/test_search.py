@@ -1,0 +1,107 @@
+import pytest
+
+from apps.packages.models import Revision
+from apps.publishing import services as publishing
+from apps.search.models import SearchDocument
+from apps.search.services import index_revision, search
+
+
+@pytest.fixture
+def corpus(make_revision, cruise):
+    return {
+        "temp": make_revision(title="Bottom temperature on the shelf", keywords=["temperature", "shelf"]),
+        "chl": make_revision(title="Chlorophyll fluorescence profiles", keywords=["chlorophyll"], cruise=cruise,
+                             abstract="CTD casts with a fluorometer.", coverage={"bbox": [10, 50, 12, 52], "begin": "2023-06-01",
+                                                                                  "end": "2023-06-30"},
+                             creators=[{"name": "Grace Hopper", "given": "Grace", "family": "Hopper"}]),
+        "held": make_revision("held", title="Held temperature secrets", keywords=["temperature"]),
+    }
+
+
+def titles(result):
+    return [d.revision.title for d in result.page.object_list]
+
+
+def test_full_text_finds_by_title_abstract_and_keyword(corpus, db):
+    assert titles(search(None, {"q": "temperature"})) == ["Bottom temperature on the shelf"]
+    assert titles(search(None, {"q": "fluorometer"})) == ["Chlorophyll fluorescence profiles"]
+    assert titles(search(None, {"q": "Hopper"})) == ["Chlorophyll fluorescence profiles"]
+    assert search(None, {"q": "nonexistentword"}).total == 0
+
+
+def test_held_data_is_hidden_from_those_who_may_not_see_it(corpus, plain_user, data_manager):
+    assert "Held temperature secrets" not in titles(search(plain_user, {"q": "temperature"}))
+    assert "Held temperature secrets" in titles(search(data_manager, {"q": "temperature"}))
+    owner = corpus["held"].package.owner
+    assert "Held temperature secrets" in titles(search(owner, {"q": "secrets"}))
+
+
+def test_withdrawn_versions_leave_public_results(corpus, data_manager, plain_user):
+    publishing.withdraw(corpus["temp"], reason="bad", user=data_manager)
+    assert "Bottom temperature on the shelf" not in titles(search(plain_user, {"q": "Bottom"}))
+    assert "Bottom temperature on the shelf" in titles(search(data_manager, {"q": "Bottom"}))
+
+
+def test_facets_and_facet_filters(corpus, db):
+    result = search(None, {})
+    assert dict(result.facets["keyword"]) == {"temperature": 1, "shelf": 1, "chlorophyll": 1}
+    assert dict(result.facets["vessel"]) == {"Test Explorer": 1}
+    assert dict(result.facets["format"]) == {"text/csv": 2}
+    assert ("Grace Hopper", 1) in result.facets["creator"]
+    assert titles(search(None, {"keyword": "chlorophyll"})) == ["Chlorophyll fluorescence profiles"]
+    assert titles(search(None, {"vessel": "Test Explorer"})) == ["Chlorophyll fluorescence profiles"]
+    year = str(corpus["temp"].published_at.year)
+    assert search(None, {"year": year}).total == 2
+    assert search(None, {"scope": "edi", "keyword": "shelf"}).total == 1
+
+
+def test_time_range_and_bbox_filters(corpus, db):
+    assert titles(search(None, {"begin": "2023-06-15", "end": "2023-07-01"})) == ["Chlorophyll fluorescence profiles"]
+    assert titles(search(None, {"begin": "2024-03-10"})) == ["Bottom temperature on the shelf"]
+    assert titles(search(None, {"bbox": "-71,40,-69,42"})) == ["Bottom temperature on the shelf"]
+    assert titles(search(None, {"bbox": "11,51,11.5,51.5"})) == ["Chlorophyll fluorescence profiles"]
+    assert search(None, {"bbox": "1,2,3"}).errors
+
+
+def test_only_the_latest_version_unless_asked(make_revision, db):
+    first = make_revision(title="Series A")
+    make_revision(package=first.package, title="Series A, second edition")
+    assert titles(search(None, {"q": "Series"})) == ["Series A, second edition"]
+    assert search(None, {"q": "Series", "all_versions": "1"}).total == 2
+
+
+def test_sort_and_pagination(make_revision, db):
+    for i in range(25):
+        make_revision(title=f"Dataset {i:02d}")
+    result = search(None, {"sort": "title"}, page_size=10)
+    assert result.total == 25 and titles(result)[0] == "Dataset 00"
+    page3 = search(None, {"sort": "title", "page": "3"}, page_size=10)
+    assert titles(page3) == [f"Dataset {i}" for i in range(20, 25)]
+
+
+def test_index_is_idempotent_and_drops_unpublished(make_revision, db):
+    revision = make_revision()
+    index_revision(revision)
+    index_revision(revision)
+    assert SearchDocument.objects.filter(pk=revision.pk).count() == 1
+    assert revision.search_document.facets.filter(kind="keyword").count() == 2
+    Revision.objects.filter(pk=revision.pk).update(state=Revision.State.FAILED)
+    index_revision(revision)
+    assert not SearchDocument.objects.filter(pk=revision.pk).exists()
+
+
+def test_search_page_and_api_access(client, api_client_factory, corpus, plain_user, data_manager):
+    page = client.get("/search/", {"q": "temperature"})
+    assert page.status_code == 200 and b"Bottom temperature on the shelf" in page.content
+    assert b"Held temperature secrets" not in page.content
+    client.force_login(data_manager)
+    assert b"Held temperature secrets" in client.get("/search/", {"q": "temperature"}).content
+    anonymous = api_client_factory(None).get("/api/search/", {"q": "temperature"}).json()
+    assert anonymous["count"] == 1 and anonymous["results"][0]["doi"] == corpus["temp"].doi
+    assert anonymous["facets"]["keyword"]
+    plain = api_client_factory(plain_user).get("/api/search/", {"q": "temperature"}).json()
+    assert plain["count"] == 1
+    manager = api_client_factory(data_manager).get("/api/search/", {"q": "temperature"}).json()
+    assert manager["count"] == 2
+    bad = api_client_factory(None).get("/api/search/", {"bbox": "x"})
+    assert bad.status_code == 400 and "bbox" in bad.json()["errors"][0]
