@@ -46,12 +46,20 @@ MAX_EXAMPLES = 10  # bad values listed per column in the report
 _SYNCHRONOUS = contextvars.ContextVar("quayside_pipeline_synchronous", default=False)
 
 
+# The queue the running step task came from (set by tasks.run_step); successors go to the same queue.
+CURRENT_QUEUE: contextvars.ContextVar[str | None] = contextvars.ContextVar("quayside_pipeline_queue", default=None)
+
+
 def _queue_step(sub_id: int, name: str) -> None:
     if _SYNCHRONOUS.get():
         return
     from . import tasks
 
-    dispatch(tasks.run_step, sub_id, name)
+    queue = CURRENT_QUEUE.get()
+    if queue:
+        transaction.on_commit(lambda: tasks.run_step.apply_async((sub_id, name), queue=queue))
+    else:
+        dispatch(tasks.run_step, sub_id, name)
 
 
 class NotAllowed(Exception):
