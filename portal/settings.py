@@ -318,6 +318,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # The docs page's Redoc comes from drf-spectacular-sidecar's static files: ships and closed networks.
     "REDOC_DIST": "SIDECAR",
+    "REDOC_UI_SETTINGS": {"theme": {"typography": {"fontFamily": "system-ui, sans-serif", "headings": {"fontFamily": "system-ui, sans-serif"}}}},
 }
 
 # --- publishing ---------------------------------------------------------------------------------

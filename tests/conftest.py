@@ -113,6 +113,27 @@ def shipboard_staff(db, cruise) -> User:
     return user
 
 
+# Every role the foundation knows, for access matrices: anonymous, a plain signed-up user, the three
+# site-wide groups, and the per-organisation / per-cruise roles held through the cruises app.
+ROLES = ["anonymous", "plain", "vetted", "data_manager", "node_operator", "operator", "chief_scientist",
+         "shipboard_staff"]
+
+
+@pytest.fixture
+def role_user(request, db):
+    """``role_user(role)`` returns a user holding that role (None for anonymous)."""
+
+    def make(role: str) -> User | None:
+        fixture = {
+            "anonymous": None, "plain": "plain_user", "vetted": "vetted_user", "data_manager": "data_manager",
+            "node_operator": "node_operator", "operator": "operator_user", "chief_scientist": "chief_scientist",
+            "shipboard_staff": "shipboard_staff",
+        }[role]
+        return request.getfixturevalue(fixture) if fixture else None
+
+    return make
+
+
 def api_client_for(user: User | None) -> APIClient:
     client = APIClient()
     if user is not None:

@@ -125,9 +125,8 @@ def _record(d: Digests) -> Blob:
     return blob
 
 
-def store_stream(stream: BinaryIO, *, max_bytes: int | None = None) -> Blob:
-    """Store the bytes of a readable binary stream as a blob and return it (existing or new:
-    ``blob.is_new``). Raises StorageUnavailable when the backend fails; no row is written then."""
+def _store_object(stream: BinaryIO, max_bytes: int | None = None) -> Digests:
+    """Spool, hash and place the object; no database work (safe on any thread)."""
     storage = primary()
     spool_dir = Path(storage.path(".incoming")) if _is_local(storage) else settings.SCRATCH_DIR
     try:
@@ -137,12 +136,22 @@ def store_stream(stream: BinaryIO, *, max_bytes: int | None = None) -> Blob:
         raise
     except _backend_errors() as exc:
         raise StorageUnavailable(f"Object storage is unavailable: {exc}") from exc
-    return _record(digests)
+    return digests
+
+
+def store_stream(stream: BinaryIO, *, max_bytes: int | None = None) -> Blob:
+    """Store the bytes of a readable binary stream as a blob and return it (existing or new:
+    ``blob.is_new``). Raises StorageUnavailable when the backend fails; no row is written then."""
+    return _record(_store_object(stream, max_bytes))
+
+
+def _store_file_object(path: str | os.PathLike) -> Digests:
+    with open(path, "rb", buffering=0) as fh:
+        return _store_object(fh)
 
 
 def store_file(path: str | os.PathLike) -> Blob:
-    with open(path, "rb", buffering=0) as fh:
-        return store_stream(fh)
+    return _record(_store_file_object(path))
 
 
 def store_upload(upload) -> Blob:
@@ -179,10 +188,34 @@ def store_bytes(data: bytes) -> Blob:
 
 
 def store_tree(paths: Iterable[str | os.PathLike], workers: int = 2) -> list[Blob]:
-    """Store many files, ``workers`` at a time (hashlib and file I/O release the GIL)."""
-    paths = list(paths)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(store_file, paths))
+    """Store many files, ``workers`` at a time, and return their blobs in the same order.
+
+    Threads do the hashing and the object writes (hashlib and file I/O release the GIL); the rows are
+    written afterwards on the calling thread, in one transaction and a few bulk statements, so the
+    caller's transaction and database connection are the only ones used.
+    """
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="store") as pool:
+        digests = list(pool.map(_store_file_object, paths))
+    return _record_many(digests)
+
+
+def _record_many(digests: list[Digests], batch: int = 500) -> list[Blob]:
+    unique = {d.sha256: d for d in digests}
+    keys = list(unique)
+    with transaction.atomic():
+        existing: set[str] = set()
+        for i in range(0, len(keys), batch):
+            existing.update(Blob.objects.filter(sha256__in=keys[i:i + batch]).values_list("sha256", flat=True))
+        Blob.objects.bulk_create(
+            [Blob(sha256=d.sha256, size=d.size, md5=d.md5, sha1=d.sha1) for k, d in unique.items() if k not in existing],
+            batch_size=batch, ignore_conflicts=True,  # a concurrent writer may record some first
+        )
+    found: dict[str, Blob] = {}
+    for i in range(0, len(keys), batch):
+        found.update(Blob.objects.in_bulk(keys[i:i + batch]))
+    for key, blob in found.items():
+        blob.is_new = key not in existing
+    return [found[d.sha256] for d in digests]
 
 
 # --- reading --------------------------------------------------------------------------------------

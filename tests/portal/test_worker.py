@@ -34,3 +34,13 @@ def test_rolled_back_transaction_dispatches_nothing(celery_worker_process):
     wait_until(lambda: AuditEvent.objects.filter(entry_text="marker").exists(), timeout=60, worker=celery_worker_process)
     time.sleep(0.5)
     assert not AuditEvent.objects.filter(entry_text="rolled-back").exists()
+
+
+def test_a_task_that_fails_in_the_worker_leaves_an_error_event(celery_worker_process):
+    from apps.storage.tasks import copy_blob_to_deep
+
+    with transaction.atomic():
+        dispatch(copy_blob_to_deep, "0" * 64)  # no such blob: a permanent error, not retried
+    event = wait_until(lambda: AuditEvent.objects.filter(service="worker", category="error").first(),
+                       timeout=60, worker=celery_worker_process)
+    assert "copy_blob_to_deep" in event.service_method and "0" * 64 in event.entry_text

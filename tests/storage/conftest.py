@@ -1,0 +1,9 @@
+import pytest
+
+
+@pytest.fixture(params=["filesystem", pytest.param("s3", marks=pytest.mark.s3)])
+def backend(request, settings):
+    """The same suite against both tiers' backends: local folders, and buckets on a real SeaweedFS."""
+    if request.param == "s3":
+        request.getfixturevalue("s3_storage")
+    return request.param
