@@ -18,7 +18,7 @@ from apps.cruises import access
 from apps.cruises.models import Cruise, CruiseFile
 from apps.cruises.services import attach_file
 
-from .models import Event, EventLog, Instrument
+from .models import Event, EventLog, Instrument, ensure_default_instruments
 
 AMENDMENT = "amendment"
 CSV_COLUMNS = ["event_id", "number", "time_utc", "latitude", "longitude", "station", "cast", "instrument", "action",
@@ -37,6 +37,8 @@ class EventLogError(ValueError):
 def open_log(cruise: Cruise, user, request=None) -> EventLog:
     if not access.can_manage_eventlog(user, cruise):
         raise PermissionError("Only the operator or the chief scientist may open the event log.")
+    if not Instrument.objects.exists():
+        ensure_default_instruments()  # a vocabulary to log with, even on a freshly flushed database
     log, created = EventLog.objects.get_or_create(cruise=cruise, defaults={"opened_by": user})
     if not created:
         raise EventLogError("The event log of this cruise is already open." if log.is_open else "The event log was closed; it cannot be reopened.")

@@ -28,7 +28,8 @@
     sending = true;
     var entry = q[0];
     var body = new URLSearchParams(entry);
-    fetch(form.action || location.pathname, { method: "POST", body: body, credentials: "same-origin", redirect: "follow",
+    fetch(form.getAttribute("action") || location.pathname, // (form.action is the "action" field)
+       { method: "POST", body: body, credentials: "same-origin", redirect: "follow",
       headers: { "X-CSRFToken": entry.csrfmiddlewaretoken } })
       .then(function (r) {
         sending = false;
