@@ -39,6 +39,7 @@ def open_log(cruise: Cruise, user, request=None) -> EventLog:
         raise PermissionError("Only the operator or the chief scientist may open the event log.")
     if not Instrument.objects.exists():
         ensure_default_instruments()  # a vocabulary to log with, even on a freshly flushed database
+        _VOCAB["at"] = 0.0
     log, created = EventLog.objects.get_or_create(cruise=cruise, defaults={"opened_by": user})
     if not created:
         raise EventLogError("The event log of this cruise is already open." if log.is_open else "The event log was closed; it cannot be reopened.")
@@ -48,6 +49,21 @@ def open_log(cruise: Cruise, user, request=None) -> EventLog:
     record_event(service="eventlogs", method="openLog", resource_id=cruise.cruise_id, user=user, request=request,
                  text=f"event log of {cruise.cruise_id} opened")
     return log
+
+
+_VOCAB: dict = {"at": 0.0, "by_code": {}}
+VOCAB_TTL = 30.0  # seconds: vocabulary edits in the admin reach every worker within this time
+
+
+def instrument_vocabulary() -> dict[str, Instrument]:
+    """Instruments by upper-case code, cached per process briefly (read on every entry)."""
+    import time
+
+    now = time.monotonic()
+    if now - _VOCAB["at"] > VOCAB_TTL or not _VOCAB["by_code"]:
+        _VOCAB["by_code"] = {i.code.upper(): i for i in Instrument.objects.all()}
+        _VOCAB["at"] = now
+    return _VOCAB["by_code"]
 
 
 def validate_entry(data: dict) -> dict:
@@ -81,11 +97,12 @@ def validate_entry(data: dict) -> dict:
             errors.setdefault(k, []).append(f"A number of decimal degrees between {low} and {high}.")
     if (clean.get("latitude") is None) != (clean.get("longitude") is None) and "latitude" not in errors and "longitude" not in errors:
         errors.setdefault("longitude", []).append("Give both latitude and longitude, or neither.")
-    instrument = Instrument.objects.filter(code__iexact=clean["instrument"]).first() if clean["instrument"] else None
+    vocabulary = instrument_vocabulary()
+    instrument = vocabulary.get(clean["instrument"].upper()) if clean["instrument"] else None
     if not clean["instrument"]:
         errors.setdefault("instrument", []).append("Choose an instrument.")
     elif instrument is None:
-        errors.setdefault("instrument", []).append(f"Unknown instrument '{clean['instrument']}'. Known: {', '.join(Instrument.objects.values_list('code', flat=True))}.")
+        errors.setdefault("instrument", []).append(f"Unknown instrument '{clean['instrument']}'. Known: {', '.join(sorted(i.code for i in vocabulary.values()))}.")
     else:
         clean["instrument"] = instrument.code
         allowed = instrument.actions + [AMENDMENT]

@@ -1,0 +1,176 @@
+#!/usr/bin/env python
+"""Event-log API under load: 100,000 entries (× BENCH_SCALE) posted by 8 concurrent clients through
+gunicorn on loopback against PostgreSQL (its own database), with token auth and idempotency keys.
+
+Prints entries/s and p95 latency against the targets (≥ 500/s, p95 ≤ 50 ms) and against a peer
+measured in the same run: a token-authenticated GET of the cruise record through the same server
+(the same stack without the write: the framework's floor). Then checks
+nothing was duplicated or lost: row count, distinct idempotency keys, contiguous event numbers; and
+that retried keys (every 100th request is sent twice) returned the first entry.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+SCALE = float(os.environ.get("BENCH_SCALE", "1.0"))
+TOTAL = max(80, int(100_000 * SCALE))
+CLIENTS = 8
+WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", "4"))
+DB_URL = os.environ.get("BENCH_EVENTLOG_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/qs_bench_eventlog")
+TARGET_RATE, TARGET_P95_MS = 500.0, 50.0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _recreate_database() -> None:
+    import psycopg
+
+    parsed = urlparse(DB_URL)
+    name = parsed.path.lstrip("/")
+    admin = DB_URL.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def _percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def _hammer(url: str, headers: dict, bodies_for_client, n_clients: int) -> tuple[float, list[float], list]:
+    import requests
+
+    latencies: list[float] = []
+    results: list = []
+    lock = threading.Lock()
+    errors: list[str] = []
+
+    def client(i: int) -> None:
+        session = requests.Session()
+        mine, answers = [], []
+        for method, body in bodies_for_client(i):
+            t0 = time.perf_counter()
+            r = session.request(method, url, json=body, headers=headers, timeout=60)
+            mine.append(time.perf_counter() - t0)
+            if r.status_code not in (200, 201):
+                errors.append(f"{r.status_code} {r.text[:200]}")
+                return
+            answers.append((body, r.status_code, r.json() if body is not None else None))
+        with lock:
+            latencies.extend(mine)
+            results.extend(answers)
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(n_clients)]
+    start = time.perf_counter()
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    elapsed = time.perf_counter() - start
+    if errors:
+        raise SystemExit(f"requests failed: {errors[:3]}")
+    return elapsed, latencies, results
+
+
+def main() -> int:
+    var = Path(tempfile.mkdtemp(prefix="qs-bench-eventlog-"))
+    (var / "static").mkdir()
+    env = {**os.environ, "DATABASE_URL": DB_URL, "QUAYSIDE_VAR_DIR": str(var), "DATABASE_CONN_MAX_AGE": "600",
+           "DJANGO_SETTINGS_MODULE": "portal.settings", "PYTHONPATH": str(ROOT), "DEBUG": "False",
+           "CELERY_TASK_ALWAYS_EAGER": "False", "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend"}
+    _recreate_database()
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    os.environ.update(env)
+    import django
+
+    django.setup()
+    from apps.accounts.models import ApiToken, User
+    from apps.cruises.models import Cruise, CruiseMember, Organisation, OrganisationMember, Vessel
+    from apps.eventlogs.models import Event
+    from apps.eventlogs.services import open_log
+
+    org = Organisation.objects.create(name="Bench Ocean Institute")
+    operator = User.objects.create_user(email="op@bench.example", password="x", name="Op")
+    OrganisationMember.objects.create(organisation=org, user=operator, role="operator")
+    vessel = Vessel.objects.create(name="Bench", code="BN", operator=org)
+    cruise = Cruise.objects.create(cruise_id="BN2401", vessel=vessel, operator=org)
+    staff = User.objects.create_user(email="staff@bench.example", password="x", name="Staff")
+    CruiseMember.objects.create(cruise=cruise, user=staff, name="Staff", role="shipboard_staff")
+    open_log(cruise, operator)
+    _, key = ApiToken.issue(staff, "bench")
+    from django.db import connections
+
+    connections.close_all()
+
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "portal.wsgi:application", "-b", f"127.0.0.1:{port}", "-w", str(WORKERS),
+                               "--log-level", "warning", "--backlog", "256"], cwd=ROOT, env=env)
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        base = f"http://127.0.0.1:{port}"
+        headers = {"Authorization": f"Token {key}"}
+        run_id = uuid.uuid4().hex[:8]
+        per_client = TOTAL // CLIENTS
+        total = per_client * CLIENTS
+
+        def peer_requests(i):
+            return [("GET", None)] * max(10, per_client // 10)
+
+        peer_elapsed, peer_lat, _ = _hammer(f"{base}/api/cruises/{cruise.pk}/", headers, peer_requests, CLIENTS)
+        peer_rate = len(peer_lat) / peer_elapsed
+
+        def entries(i):
+            for j in range(per_client):
+                body = {"instrument": "CTD", "action": ("deploy", "at bottom", "recover")[j % 3], "station": f"S{j // 30:04d}",
+                        "cast": str(j % 30), "latitude": 32.0 + (j % 100) / 100, "longitude": -117.5, "idempotency_key": f"{run_id}-{i}-{j}"}
+                yield "POST", body
+                if j % 100 == 99:
+                    yield "POST", body  # a client retry: must return the first entry, not a new one
+
+        elapsed, latencies, results = _hammer(f"{base}/api/eventlogs/{cruise.pk}/entries/", headers, entries, CLIENTS)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    created = sum(1 for _, status, _ in results if status == 201)
+    replays = [(body, answer) for body, status, answer in results if status == 200]
+    rate = created / elapsed
+    p50, p95, p99 = (1000 * _percentile(latencies, p) for p in (50, 95, 99))
+    from django.db.models import Count, Max, Min
+
+    agg = Event.objects.filter(log__cruise=cruise).aggregate(n=Count("pk"), keys=Count("idempotency_key", distinct=True),
+                                                             lo=Min("number"), hi=Max("number"), nums=Count("number", distinct=True))
+    by_key = dict(Event.objects.filter(log__cruise=cruise).values_list("idempotency_key", "event_id"))
+    replay_ok = all(by_key.get(body["idempotency_key"]) == answer["event_id"] for body, answer in replays)
+    print(f"entries posted       {total:>10,}   ({CLIENTS} clients, gunicorn -w {WORKERS}, {len(replays):,} retried keys)")
+    print(f"throughput           {rate:>10,.0f} entries/s   target {TARGET_RATE:.0f}/s → ratio {rate / TARGET_RATE:.2f}")
+    print(f"latency p50/p95/p99  {p50:>6.1f} / {p95:.1f} / {p99:.1f} ms   target p95 {TARGET_P95_MS:.0f} ms → ratio {TARGET_P95_MS / p95:.2f} (≥1 meets it)")
+    print(f"peer: GET cruise API {peer_rate:>10,.0f} req/s   → event-log POST at {rate / peer_rate:.2f}× the read-only floor")
+    ok = (agg["n"] == total and agg["keys"] == total and agg["lo"] == 1 and agg["hi"] == total and agg["nums"] == total and replay_ok)
+    print(f"integrity            rows {agg['n']:,}, distinct keys {agg['keys']:,}, numbers {agg['lo']}..{agg['hi']} "
+          f"({agg['nums']:,} distinct), retries answered with the first entry: {replay_ok} → {'OK' if ok else 'FAILED'}")
+    connections.close_all()
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
