@@ -13,12 +13,19 @@ def register_doi(doi_id: int) -> str:
     return sync_doi(doi_id)
 
 
-@shared_task(acks_late=True)
-def retry_due_dois(limit: int = 500) -> int:
-    """Periodic (settings.CELERY_BEAT_SCHEDULE): queue every DOI whose next try is due."""
+@shared_task(bind=True, acks_late=True)
+def retry_due_dois(self, limit: int = 500) -> int:
+    """Periodic (settings.CELERY_BEAT_SCHEDULE): queue every DOI whose next try is due.
+
+    The follow-up tasks go to the queue this job came from, so a worker pool dedicated to a queue
+    (and the test worker) handles its own registrations."""
     from .services import due_dois
 
+    queue = (self.request.delivery_info or {}).get("routing_key")
     ids = list(due_dois().values_list("pk", flat=True)[:limit])
     for pk in ids:
-        register_doi.delay(pk)
+        if queue:
+            register_doi.apply_async((pk,), queue=queue)
+        else:
+            register_doi.delay(pk)
     return len(ids)
