@@ -105,3 +105,12 @@ def test_data_manager_links_a_package(client, data_manager, cruise, vetted_user)
     assert client.post(f"/cruises/{cruise.pk}/packages/", {"package_id": "edi.7"}).status_code == 302
     package.refresh_from_db()
     assert package.cruise == cruise
+
+
+def test_cruise_list_and_detail_keep_their_query_count(client, cruise, vessel, organisation, chief_scientist, shipboard_staff, django_assert_max_num_queries):
+    for n in range(20):
+        Cruise.objects.create(cruise_id=f"TE25{n:02d}", vessel=vessel, operator=organisation)
+    with django_assert_max_num_queries(8):
+        assert client.get("/cruises/").status_code == 200
+    with django_assert_max_num_queries(20):
+        assert client.get(f"/cruises/{cruise.pk}/").status_code == 200
