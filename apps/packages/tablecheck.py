@@ -90,6 +90,24 @@ class _ColumnChecker:
             self.kind = "enum"
             self.allowed = pa.array(sorted({*attr.codes, *attr.missing_codes, ""}), pa.string())
 
+    def _iso_ok(self, values: pa.Array) -> bool:
+        """Fast path for ISO dates: Arrow's ISO-8601 cast is strict (real calendar dates, exact digits)."""
+        iso = {"%Y-%m-%d": (pa.date32(), 10, ""), "%Y-%m-%dT%H:%M:%S": (pa.timestamp("s"), 19, "T"),
+               "%Y-%m-%d %H:%M:%S": (pa.timestamp("s"), 19, " ")}.get(self.fmt)
+        if iso is None:
+            return False
+        target, length, sep = iso
+        try:
+            pc.cast(values, target)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return False
+        lengths = pc.utf8_length(values)
+        if pc.min_max(lengths).as_py() not in ({"min": length, "max": length}, {"min": None, "max": None}):
+            return False
+        if sep and not pc.all(pc.equal(pc.utf8_slice_codeunits(values, 10, 11), sep)).as_py() in (True, None):
+            return False
+        return True
+
     def _numbers(self, values: pa.Array) -> tuple[pa.Array | None, pa.Array]:
         """(bad mask or None, numeric array with nulls where missing or bad)."""
         target = pa.int64() if self.kind == "int" else pa.float64()
@@ -130,8 +148,13 @@ class _ColumnChecker:
             has_missing = pc.any(missing).as_py()
             values = pc.if_else(missing, pa.scalar(None, pa.string()), col) if has_missing else col
             if self.kind == "date":
+                if self._iso_ok(values):
+                    return
+                # strptime normalises impossible dates (2023-02-29 → 03-01): a value is good only if
+                # it parses AND prints back identically in the declared format.
                 parsed = pc.strptime(values, format=self.fmt, unit="s", error_is_null=True)
-                bad = pc.and_(pc.is_valid(values), pc.is_null(parsed))
+                same = pc.fill_null(pc.equal(pc.strftime(parsed, format=self.fmt), values), False)
+                bad = pc.and_(pc.is_valid(values), pc.invert(same))
             else:
                 bad, nums = self._numbers(values)
                 out = self._bounds(nums)

@@ -1,0 +1,72 @@
+"""The streaming table checker: every kind of attribute, the first N bad values with counts, rows and columns."""
+
+from __future__ import annotations
+
+from apps.packages.eml.build import Column, Table, build_eml
+from apps.packages.eml.extract import extract
+from apps.packages.eml.validator import validate_eml
+from apps.packages.tablecheck import check_table, strptime_format
+
+
+def decl_for(tmp_path, columns, text: str, *, delimiter=",", header_lines=1):
+    path = tmp_path / "t.csv"
+    path.write_text(text)
+    table = Table("t", "table", columns, url="https://x.org/t.csv", delimiter=delimiter, header_lines=header_lines)
+    result = validate_eml(build_eml("edi.1.1", [table]))
+    assert result.valid, result.reasons
+    return path, extract(result.tree).entities[0]
+
+
+def test_number_types_bounds_and_missing_codes(tmp_path):
+    cols = [Column("n", "natural"), Column("w", "whole"), Column("i", "int"), Column("r", "real", minimum=0, maximum=10,
+                                                                                     missing=["NA"])]
+    path, decl = decl_for(tmp_path, cols, "n,w,i,r\n1,0,-5,0\n2,3,7,NA\n0,-1,1.5,11\n3,4,x,1e0\n")
+    res = check_table(path, decl)
+    assert res.records == 4
+    assert res.columns["n"].examples == [(3, "0")]
+    assert res.columns["w"].examples == [(3, "-1")]
+    assert res.columns["i"].examples == [(3, "1.5"), (4, "x")] and res.columns["i"].count == 2
+    assert res.columns["r"].examples == [(3, "11")]
+    assert "real number ≥0, ≤10" == res.columns["r"].expected
+
+
+def test_dates_with_a_format_string(tmp_path):
+    cols = [Column("d", "date", format="YYYY-MM-DD"), Column("t", "date", format="YYYY-MM-DDThh:mm:ss"),
+            Column("dmy", "date", format="DD/MM/YYYY")]
+    path, decl = decl_for(tmp_path, cols, "d,t,dmy\n2024-02-29,2024-01-01T23:59:59,31/12/2023\n"
+                                        "2023-02-29,2024-01-01 10:00:00,12/31/2023\n")
+    res = check_table(path, decl)
+    assert res.columns["d"].examples == [(2, "2023-02-29")]
+    assert res.columns["t"].examples == [(2, "2024-01-01 10:00:00")]
+    assert res.columns["dmy"].examples == [(2, "12/31/2023")]
+
+
+def test_enumerated_codes_quotes_and_a_tab_delimiter(tmp_path):
+    cols = [Column("code", "code", codes=["A", "B"], missing=["-"]), Column("text")]
+    path, decl = decl_for(tmp_path, cols, 'code\ttext\nA\t"quoted\ttab"\n-\tx\nC\ty\n', delimiter="\t")
+    res = check_table(path, decl)
+    assert res.header == ["code", "text"]
+    assert res.columns["code"].examples == [(3, "C")] and res.bad_row_count == 0
+
+
+def test_the_first_n_bad_values_are_listed_and_all_are_counted(tmp_path):
+    rows = "".join(f"{'bad' if i % 2 else i}\n" for i in range(1, 1001))
+    path, decl = decl_for(tmp_path, [Column("v", "int")], "v\n" + rows)
+    res = check_table(path, decl, max_examples=3, block_size=4096)  # many batches: row numbers must carry over
+    assert res.columns["v"].count == 500
+    assert res.columns["v"].examples == [(1, "bad"), (3, "bad"), (5, "bad")]
+    res = check_table(path, decl, max_examples=600, block_size=4096)
+    assert res.columns["v"].examples[-1] == (999, "bad")
+
+
+def test_rows_with_the_wrong_number_of_fields_are_counted(tmp_path):
+    path, decl = decl_for(tmp_path, [Column("a", "int"), Column("b", "int")], "a,b\n1,2\n3\n4,5,6\n7,8\n")
+    res = check_table(path, decl)
+    assert res.bad_row_count == 2 and res.records == 2
+    assert [(exp, act) for _, exp, act, _ in res.bad_rows] == [(2, 1), (2, 3)]
+
+
+def test_format_strings_translate_or_say_they_cannot():
+    assert strptime_format("YYYY-MM-DDThh:mm:ss") == "%Y-%m-%dT%H:%M:%S"
+    assert strptime_format("DDD/YY") == "%j/%y"
+    assert strptime_format("MMM DD, YYYY") is None or strptime_format("MMM DD, YYYY") != "%b %d, %Y"
