@@ -10,6 +10,8 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
@@ -32,6 +34,12 @@ def refusal(exc: services.NotAllowed) -> HttpResponse:
     if exc.status == 401:
         response["WWW-Authenticate"] = 'Token realm="api"'
     return response
+
+
+TEXT = extend_schema(responses={(200, "text/plain"): OpenApiTypes.STR}, tags=["pasta"])
+SUBMIT = extend_schema(request={"application/xml": OpenApiTypes.BINARY, "multipart/form-data": OpenApiTypes.OBJECT},
+                       responses={(202, "text/plain"): OpenApiTypes.STR}, tags=["pasta"])
+BYTES = extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY}, tags=["pasta"])
 
 
 class PastaView(APIView):
@@ -59,6 +67,7 @@ def _files(request):
 
 
 class CreatePackage(PastaView):
+    @SUBMIT
     def post(self, request):
         try:
             sub = services.submit(request.user, _eml_body(request), kind=Submission.Kind.CREATE, files=_files(request),
@@ -69,6 +78,7 @@ class CreatePackage(PastaView):
 
 
 class PackageScope(PastaView):
+    @TEXT
     def get(self, request, scope: str):
         ids = sorted({r.package.identifier for r in access.visible_qs(request.user).filter(package__scope=scope)
                       .select_related("package")})
@@ -78,6 +88,7 @@ class PackageScope(PastaView):
 
 
 class PackageIdentifier(PastaView):
+    @TEXT
     def get(self, request, scope: str, identifier: int):
         _, revisions = access.get_package_for_user(request.user, scope, identifier)
         numbers = sorted(revisions.values_list("number", flat=True))
@@ -88,6 +99,7 @@ class PackageIdentifier(PastaView):
             numbers = numbers[:1]
         return text("".join(f"{n}\n" for n in numbers))
 
+    @SUBMIT
     def put(self, request, scope: str, identifier: int):
         try:
             services.gatekeeper(request.user, method="updateDataPackage", request=request,
@@ -109,6 +121,7 @@ class PackageIdentifier(PastaView):
 
 
 class RevisionResources(PastaView):
+    @TEXT
     def get(self, request, scope: str, identifier: int, revision: int):
         rev = access.get_revision_for_user(request.user, scope, identifier, revision)
         order = {Resource.Type.DATA: 0, Resource.Type.METADATA: 1, Resource.Type.REPORT: 2, Resource.Type.DATA_PACKAGE: 3}
@@ -117,6 +130,7 @@ class RevisionResources(PastaView):
 
 
 class Metadata(PastaView):
+    @BYTES
     def get(self, request, scope: str, identifier: int, revision: int):
         rev = access.get_revision_for_user(request.user, scope, identifier, revision)
         resource = access.get_resource(rev, Resource.Type.METADATA)
@@ -125,6 +139,7 @@ class Metadata(PastaView):
 
 
 class Data(PastaView):
+    @BYTES
     def get(self, request, scope: str, identifier: int, revision: int, entity_id: str):
         rev = access.get_revision_for_user(request.user, scope, identifier, revision, "data")
         entity = access.get_entity_for_user(request.user, rev, entity_id)
@@ -133,6 +148,7 @@ class Data(PastaView):
 
 
 class Report(PastaView):
+    @BYTES
     def get(self, request, scope: str, identifier: int, revision: int):
         rev = access.get_revision_for_user(request.user, scope, identifier, revision)
         resource = access.get_resource(rev, Resource.Type.REPORT)
@@ -150,6 +166,7 @@ def _own_submission(request, transaction: str) -> Submission:
 
 
 class Error(PastaView):
+    @TEXT
     def get(self, request, transaction: str):
         sub = _own_submission(request, transaction)
         if sub.state != Submission.State.FAILED:
@@ -158,6 +175,7 @@ class Error(PastaView):
 
 
 class Evaluate(PastaView):
+    @SUBMIT
     def post(self, request):
         try:
             sub = services.submit(request.user, _eml_body(request), kind=Submission.Kind.EVALUATE,
@@ -168,6 +186,7 @@ class Evaluate(PastaView):
 
 
 class EvaluateReport(PastaView):
+    @BYTES
     def get(self, request, transaction: str):
         sub = _own_submission(request, transaction)
         if not sub.report_xml:

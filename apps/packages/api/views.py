@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import status as http
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny
@@ -17,6 +19,9 @@ from apps.submissions import services
 from apps.submissions.models import Submission
 
 from .serializers import RevisionDetailSerializer, RevisionSerializer
+
+SUBMIT = extend_schema(request={"application/xml": OpenApiTypes.BINARY, "multipart/form-data": OpenApiTypes.OBJECT},
+                       responses={202: OpenApiTypes.OBJECT})
 
 
 def _accepted(request, sub: Submission) -> Response:
@@ -50,6 +55,7 @@ class PackageList(ListAPIView):
     def get_queryset(self):
         return access.newest_revisions(self.request.user)
 
+    @SUBMIT
     def post(self, request):
         try:
             services.gatekeeper(request.user, method="createDataPackage", request=request)
@@ -63,6 +69,7 @@ class PackageList(ListAPIView):
 class Evaluate(APIView):
     permission_classes = [AllowAny]
 
+    @SUBMIT
     def post(self, request):
         try:
             services.gatekeeper(request.user, method="evaluateDataPackage", request=request)
@@ -76,10 +83,12 @@ class Evaluate(APIView):
 class PackageRevisions(APIView):
     permission_classes = [AllowAny]
 
+    @extend_schema(responses=RevisionSerializer(many=True), operation_id="api_packages_revisions")
     def get(self, request, scope: str, identifier: int):
         _, revisions = access.get_package_for_user(request.user, scope, identifier)
         return Response(RevisionSerializer(revisions.select_related("package"), many=True).data)
 
+    @SUBMIT
     def put(self, request, scope: str, identifier: int):
         try:
             services.gatekeeper(request.user, method="updateDataPackage", request=request,
@@ -102,6 +111,7 @@ class PackageRevisions(APIView):
 class RevisionDetail(APIView):
     permission_classes = [AllowAny]
 
+    @extend_schema(responses=RevisionDetailSerializer)
     def get(self, request, scope: str, identifier: int, revision: int):
         rev = access.get_revision_for_user(request.user, scope, identifier, revision)
         return Response(RevisionDetailSerializer(rev).data)
