@@ -8,7 +8,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 
 from apps.accounts import roles
-from apps.accounts.decorators import vetted_required
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from apps.packages import quality
 
 from . import services
@@ -24,8 +25,15 @@ def get_submission_for_user(user, transaction: str) -> Submission:
     return sub
 
 
-@vetted_required
 def submit(request):
+    # The Gatekeeper records an audit event for every refusal; the web answers with the sign-in page
+    # for anonymous visitors (where the API answers 401) and 403 for users who are not vetted.
+    try:
+        services.gatekeeper(request.user, method="submitPage", request=request)
+    except services.NotAllowed as exc:
+        if exc.status == 401:
+            return redirect_to_login(request.get_full_path())
+        raise PermissionDenied(str(exc)) from exc
     form = SubmitForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         eml = form.cleaned_data["eml"]

@@ -51,9 +51,11 @@ def test_the_submit_page_is_for_vetted_users_only(client, plain_user, vetted_use
     assert client.get("/submissions/").status_code == 302  # to the sign-in page
     upload = SimpleUploadedFile("p.xml", eml, content_type="application/xml")
     assert client.post("/submissions/", {"eml": upload, "kind": "create"}).status_code == 302
+    assert AuditEvent.objects.filter(service_method="submitPage", status_code=401).count() == 2
     client.force_login(plain_user)
     assert client.get("/submissions/").status_code == 403
     assert client.post("/submissions/", {"eml": upload, "kind": "create"}).status_code == 403
+    assert AuditEvent.objects.filter(service_method="submitPage", status_code=403, user=plain_user).count() == 2
     assert not Submission.objects.exists()
     client.force_login(vetted_user)
     assert client.get("/submissions/").status_code == 200
