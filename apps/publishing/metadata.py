@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from datacite import schema45
@@ -19,7 +20,7 @@ from lxml import etree
 
 from apps.packages.models import Revision
 
-from .models import concept_doi_name, version_doi_name
+from .models import concept_doi_name, doi_for, version_doi_name
 
 # Revisions that carry a DOI: everything that was ever published (withdrawn/tainted keep theirs).
 DOI_STATES = (Revision.State.PUBLISHED, Revision.State.WITHDRAWN, Revision.State.TAINTED)
@@ -71,10 +72,15 @@ def public_versions(revision: Revision) -> list[Revision]:
 
 
 def creators_of(revision: Revision) -> list[dict]:
-    creators = [c for c in (revision.creators or []) if isinstance(c, dict) and (c.get("name") or c.get("family"))]
+    owner = revision.package.owner
+    return normalise_creators(revision.creators, getattr(owner, "name", "") or owner.email, getattr(owner, "affiliation", ""))
+
+
+def normalise_creators(raw, owner_name: str, owner_affiliation: str = "") -> list[dict]:
+    """Every creator with name/given/family/orcid/affiliation/email keys; the package owner when none is given."""
+    creators = [c for c in (raw or []) if isinstance(c, dict) and (c.get("name") or c.get("family"))]
     if not creators:
-        owner = revision.package.owner
-        creators = [{"name": getattr(owner, "name", "") or owner.email, "affiliation": getattr(owner, "affiliation", "")}]
+        creators = [{"name": owner_name, "affiliation": owner_affiliation}]
     normalised = []
     for c in creators:
         full = c.get("name") or " ".join(p for p in (c.get("given"), c.get("family")) if p)
@@ -96,14 +102,7 @@ def orcid_url(orcid: str) -> str:
 
 
 def bbox_of(revision: Revision) -> list[float] | None:
-    bbox = (revision.coverage or {}).get("bbox")
-    try:
-        w, s, e, n = (float(v) for v in bbox)
-    except (TypeError, ValueError):
-        return None
-    if not (-180 <= w <= 180 and -180 <= e <= 180 and -90 <= s <= n <= 90):
-        return None
-    return [w, s, e, n]
+    return _bbox(revision.coverage)
 
 
 def publication_year(revision: Revision) -> int:
@@ -273,39 +272,81 @@ def datacite_xml(revision: Revision, *, concept: bool = False) -> bytes:
 
 # --- oai_dc -------------------------------------------------------------------------------------
 
-def oai_dc_element(revision: Revision) -> etree._Element:
+@dataclass
+class DcView:
+    """What oai_dc needs, filled from a Revision or straight from a values() row (OAI-PMH lists)."""
+
+    scope: str
+    identifier: int
+    number: int
+    title: str
+    abstract: str
+    keywords: list
+    creators: list[dict]
+    published_at: datetime.datetime | None
+    formats: list[str]
+    cruise_pk: int | None
+    coverage: dict
+    licence: str
+
+    @property
+    def package_id_text(self) -> str:
+        return f"{self.scope}.{self.identifier}.{self.number}"
+
+
+def dc_view(revision: Revision) -> DcView:
+    package = revision.package
+    return DcView(package.scope, package.identifier, revision.number, revision.title, revision.abstract, revision.keywords,
+                  creators_of(revision), revision.published_at, formats_of(revision), package.cruise_id,
+                  revision.coverage or {}, revision.licence)
+
+
+def _bbox(coverage: dict) -> list[float] | None:
+    bbox = (coverage or {}).get("bbox")
+    try:
+        w, s, e, n = (float(v) for v in bbox)
+    except (TypeError, ValueError):
+        return None
+    if not (-180 <= w <= 180 and -180 <= e <= 180 and -90 <= s <= n <= 90):
+        return None
+    return [w, s, e, n]
+
+
+def oai_dc_element(source: Revision | DcView) -> etree._Element:
     """Simple Dublin Core; cheap to build because OAI-PMH harvests render thousands per second."""
+    v = dc_view(source) if isinstance(source, Revision) else source
     root = etree.Element(f"{{{OAI_DC_NS}}}dc", nsmap={"oai_dc": OAI_DC_NS, "dc": DC_NS, "xsi": XSI_NS})
     root.set(f"{{{XSI_NS}}}schemaLocation", f"{OAI_DC_NS} http://www.openarchives.org/OAI/2.0/oai_dc.xsd")
+    sub = etree.SubElement
 
     def add(tag: str, text) -> None:
         if text:
-            etree.SubElement(root, f"{{{DC_NS}}}{tag}").text = str(text)
+            sub(root, f"{{{DC_NS}}}{tag}").text = str(text)
 
-    add("title", revision.title or revision.package_id_text)
-    for c in creators_of(revision):
+    add("title", v.title or v.package_id_text)
+    for c in v.creators:
         add("creator", display_name(c))
-    for k in revision.keywords or []:
+    for k in v.keywords or []:
         add("subject", k)
-    add("description", revision.abstract)
+    add("description", v.abstract)
     add("publisher", settings.PUBLISHER_NAME)
-    if revision.published_at:
-        add("date", revision.published_at.date().isoformat())
+    if v.published_at:
+        add("date", v.published_at.date().isoformat())
     add("type", "Dataset")
-    for fmt in formats_of(revision):
+    for fmt in v.formats:
         add("format", fmt)
-    add("identifier", doi_url(version_doi_name(revision)))
-    add("identifier", absolute(version_path(revision)))
-    add("relation", doi_url(concept_doi_name(revision.package)))
-    if revision.package.cruise is not None:
-        add("relation", cruise_url(revision.package.cruise))
-    bbox = bbox_of(revision)
+    add("identifier", doi_url(doi_for(v.scope, v.identifier, v.number)))
+    add("identifier", f"{settings.SITE_BASE_URL}/dataset/{v.scope}/{v.identifier}/{v.number}/")
+    add("relation", doi_url(doi_for(v.scope, v.identifier)))
+    if v.cruise_pk is not None:
+        add("relation", absolute(f"/cruises/{v.cruise_pk}/"))
+    bbox = _bbox(v.coverage)
     if bbox:
         add("coverage", "westlimit={}; southlimit={}; eastlimit={}; northlimit={}".format(*bbox))
-    coverage = revision.coverage or {}
+    coverage = v.coverage or {}
     if coverage.get("begin") or coverage.get("end"):
         add("coverage", f"{coverage.get('begin', '')}/{coverage.get('end', '')}")
-    add("rights", revision.licence)
+    add("rights", v.licence)
     return root
 
 

@@ -92,15 +92,16 @@ class DoiAttempt(models.Model):
         ordering = ["-at", "-id"]
 
 
-def concept_suffix(package) -> str:
-    return f"{package.scope}.{package.identifier}"
+def doi_for(scope: str, identifier: int, number: int | None = None) -> str:
+    """Stable, readable: ``{prefix}/{scope}.{identifier}[.{revision}]`` (lower case, as DataCite stores it)."""
+    suffix = f"{scope}.{identifier}" if number is None else f"{scope}.{identifier}.{number}"
+    return f"{settings.DOI_PREFIX}/{suffix}".lower()
 
 
 def version_doi_name(revision) -> str:
-    """Stable, readable: ``{prefix}/{scope}.{identifier}.{revision}`` (lower case, as DataCite stores it)."""
     package = revision.package
-    return f"{settings.DOI_PREFIX}/{concept_suffix(package)}.{revision.number}".lower()
+    return doi_for(package.scope, package.identifier, revision.number)
 
 
 def concept_doi_name(package) -> str:
-    return f"{settings.DOI_PREFIX}/{concept_suffix(package)}".lower()
+    return doi_for(package.scope, package.identifier)

@@ -491,8 +491,17 @@ def list_items(verb, args, request_url):
         for pk, stamp, rstate, number, scope, ident, cruise_id, vessel, eml, licence in rows:
             specs = sets_of(scope, cruise_id, vessel, bool(cruise_id and eml and licence))
             chunks.append(_header(oai_identifier(scope, ident, number), stamp, rstate in DELETED_STATES, specs).encode())
+    elif prefix == "oai_dc":
+        # The harvest hot path: plain rows, one query for the formats, no model instances.
+        rows = list(qs.values_list(*DC_COLUMNS)[: page_size + 1])
+        more = len(rows) > page_size
+        rows = rows[:page_size]
+        if not rows:
+            raise OaiError("noRecordsMatch", "No records match these arguments.")
+        last_pk, last_stamp = rows[-1][0], rows[-1][1]
+        chunks = [b"<ListRecords>", _dc_records(rows)]
     else:
-        prefetch = ("entities__blob",) if prefix == "oai_dc" else metadata.RECORD_PREFETCH
+        prefetch = metadata.RECORD_PREFETCH
         select = ("package__cruise__vessel", "package__owner") if prefix != "cruise" else (
             "package__cruise__vessel", "package__owner", "package__cruise__operator", "package__cruise__departure_port",
             "package__cruise__arrival_port")
@@ -512,6 +521,36 @@ def list_items(verb, args, request_url):
         chunks.append(f'<resumptionToken completeListSize="{state["n"]}" cursor="{cursor}">{token}</resumptionToken>'.encode())
     chunks.append(f"</{verb}>".encode())
     return chunks
+
+
+DC_COLUMNS = ("pk", "metadata_modified_at", "state", "number", "package__scope", "package__identifier",
+              "package__cruise__cruise_id", "package__cruise__vessel__code", "eml_blob_id", "licence", "title", "abstract",
+              "keywords", "creators", "published_at", "coverage", "package__cruise_id", "package__owner__name",
+              "package__owner__email")
+
+
+def _dc_records(rows: list[tuple]) -> Iterator[bytes]:
+    from apps.packages.models import Entity
+
+    live = [row[0] for row in rows if row[2] not in DELETED_STATES]
+    formats: dict[int, list[str]] = {}
+    for revision_id, fmt, mime in Entity.objects.filter(revision_id__in=live).order_by("revision_id", "pk") \
+            .values_list("revision_id", "format_name", "mime_type"):
+        value = fmt or mime
+        bucket = formats.setdefault(revision_id, [])
+        if value and value not in bucket:
+            bucket.append(value)
+    for (pk, stamp, rstate, number, scope, ident, cruise_id, vessel, eml, licence, title, abstract, keywords, creators,
+         published_at, coverage, cruise_pk, owner_name, owner_email) in rows:
+        head = _header(oai_identifier(scope, ident, number), stamp, rstate in DELETED_STATES,
+                       sets_of(scope, cruise_id, vessel, bool(cruise_id and eml and licence))).encode()
+        if rstate in DELETED_STATES:
+            yield b"<record>" + head + b"</record>"
+            continue
+        view = metadata.DcView(scope, ident, number, title, abstract, keywords,
+                               metadata.normalise_creators(creators, owner_name or owner_email), published_at,
+                               formats.get(pk, []), cruise_pk, coverage or {}, licence)
+        yield b"<record>" + head + b"<metadata>" + etree.tostring(metadata.oai_dc_element(view), encoding="UTF-8") + b"</metadata></record>"
 
 
 def _records(rows: list[Revision], prefix: str) -> Iterator[bytes]:

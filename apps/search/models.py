@@ -20,6 +20,9 @@ class SearchDocument(models.Model):
     vector = SearchVectorField(null=True, blank=True)
     # The highest published version of its package: the default result list shows only these.
     is_latest = models.BooleanField(default=False, db_index=True)
+    # A copy of the revision's state (index_revision runs on every state change) so the default
+    # "latest versions" filter needs no join; access is still decided by visible_revisions.
+    state = models.CharField(max_length=12, blank=True)
     published_at = models.DateTimeField(null=True, blank=True, db_index=True)  # sort "newest"
     begin = models.DateField(null=True, blank=True)  # time-range filter
     end = models.DateField(null=True, blank=True)

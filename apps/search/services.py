@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.core.paginator import Paginator
 from django.db import connection, transaction
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 
 from apps.holds.policy import visible_revisions
 from apps.packages.models import Revision
@@ -27,6 +27,8 @@ from .models import SearchDocument, SearchFacet
 
 FACET_KINDS = [k.value for k in SearchFacet.Kind]
 FACET_LIMIT = 12
+# Facet counts are exact up to this many matches; beyond it they come from the best-ranked matches.
+FACET_SAMPLE = 20_000
 PAGE_SIZE = 20
 SORTS = ("relevance", "newest", "oldest", "title")
 
@@ -90,7 +92,7 @@ def index_revision(revision) -> None:
             coverage = revision.coverage or {}
             bbox = bbox_of(revision) or [None] * 4
             doc, _ = SearchDocument.objects.update_or_create(revision=revision, defaults={
-                "package": revision.package, "title": revision.title, "text": document_text(revision),
+                "package": revision.package, "title": revision.title, "state": revision.state, "text": document_text(revision),
                 "published_at": revision.published_at, "begin": _parse_date(coverage.get("begin")),
                 "end": _parse_date(coverage.get("end")), "west": bbox[0], "south": bbox[1], "east": bbox[2], "north": bbox[3],
             })
@@ -120,6 +122,7 @@ class SearchResult:
     query: str = ""
     sort: str = "relevance"
     errors: list[str] = field(default_factory=list)
+    facets_sampled: bool = False
 
 
 def _float(value) -> float | None:
@@ -133,9 +136,12 @@ def filtered(user, params) -> tuple[QuerySet, str, list[str]]:
     """The access-filtered, filtered document queryset for these parameters (a QueryDict or dict)."""
     get = params.get
     errors: list[str] = []
-    qs = SearchDocument.objects.filter(revision__in=visible_revisions(user, part="data").values("pk"))
+    # The policy decides, row by row through the primary key (an EXISTS the planner runs per match,
+    # so the cost follows the matches, not the size of the archive).
+    visible = visible_revisions(user, Revision.objects.filter(pk=OuterRef("revision_id")), part="data")
+    qs = SearchDocument.objects.filter(Exists(visible))
     if not get("all_versions"):
-        qs = qs.filter(Q(is_latest=True) | ~Q(revision__state=Revision.State.PUBLISHED))
+        qs = qs.filter(Q(is_latest=True) | ~Q(state=Revision.State.PUBLISHED))
     text = (get("q") or "").strip()[:500]
     if text:
         if _is_postgres():
@@ -180,15 +186,19 @@ def filtered(user, params) -> tuple[QuerySet, str, list[str]]:
     return qs, sort, errors
 
 
-def facet_counts(qs: QuerySet) -> dict[str, list[tuple[str, int]]]:
-    rows = (SearchFacet.objects.filter(document_id__in=qs.order_by().values("pk"))
+def facet_counts(qs: QuerySet, total: int | None = None) -> tuple[dict[str, list[tuple[str, int]]], bool]:
+    """Facet counts over the matches; over the FACET_SAMPLE best matches when there are more (then
+    the page says the counts are sampled). Returns (facets, sampled)."""
+    sampled = total is not None and total > FACET_SAMPLE
+    ids = qs.values("pk")[:FACET_SAMPLE] if sampled else qs.order_by().values("pk")
+    rows = (SearchFacet.objects.filter(document_id__in=ids)
             .values("kind", "value").annotate(n=Count("pk")).order_by("kind", "-n", "value"))
     facets: dict[str, list[tuple[str, int]]] = {k: [] for k in FACET_KINDS}
     for row in rows:
         bucket = facets[row["kind"]]
         if len(bucket) < FACET_LIMIT:
             bucket.append((row["value"], row["n"]))
-    return facets
+    return facets, sampled
 
 
 def search(user, params, *, page_size: int = PAGE_SIZE, with_facets: bool = True) -> SearchResult:
@@ -198,5 +208,5 @@ def search(user, params, *, page_size: int = PAGE_SIZE, with_facets: bool = True
     page = paginator.get_page(params.get("page") or 1)
     result = SearchResult(page=page, total=paginator.count, query=(params.get("q") or ""), sort=sort, errors=errors)
     if with_facets:
-        result.facets = facet_counts(qs)
+        result.facets, result.facets_sampled = facet_counts(qs, result.total)
     return result

@@ -15,5 +15,5 @@ def search_page(request: HttpRequest) -> HttpResponse:
     return render(request, "search/search.html", {
         "result": result, "page": result.page, "query": params.urlencode(), "params": request.GET,
         "facet_kinds": services.FACET_KINDS,
-        "active_facets": [(k, v) for k in services.FACET_KINDS for v in request.GET.getlist(k)], "sorts": services.SORTS,
+        "active_facets": [(k, v) for k in services.FACET_KINDS for v in request.GET.getlist(k)], "sorts": services.SORTS, "facet_sample": services.FACET_SAMPLE,
     })

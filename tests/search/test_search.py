@@ -105,3 +105,15 @@ def test_search_page_and_api_access(client, api_client_factory, corpus, plain_us
     assert manager["count"] == 2
     bad = api_client_factory(None).get("/api/search/", {"bbox": "x"})
     assert bad.status_code == 400 and "bbox" in bad.json()["errors"][0]
+
+
+def test_facets_over_many_matches_are_sampled_and_say_so(make_revision, monkeypatch, client):
+    from apps.search import services
+
+    for i in range(4):
+        make_revision(title=f"Sampled {i}", keywords=["sampled"])
+    monkeypatch.setattr(services, "FACET_SAMPLE", 2)
+    result = search(None, {"q": "Sampled", "sort": "title"})
+    assert result.total == 4 and result.facets_sampled
+    assert dict(result.facets["keyword"]) == {"sampled": 2}
+    assert client.get("/api/search/", {"q": "Sampled"}).json()["facets_sampled"] is True

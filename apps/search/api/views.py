@@ -49,5 +49,6 @@ class SearchApi(APIView):
             "pages": page.paginator.num_pages,
             "sort": result.sort,
             "results": [_result(d) for d in page.object_list],
+            "facets_sampled": result.facets_sampled,
             "facets": {k: [{"value": v, "count": n} for v, n in values] for k, values in result.facets.items()},
         })
