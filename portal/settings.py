@@ -257,7 +257,10 @@ SCRATCH_DIR.mkdir(parents=True, exist_ok=True)
 FILE_UPLOAD_TEMP_DIR = str(SCRATCH_DIR)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_HANDLERS = ["portal.uploads.LimitedTemporaryFileUploadHandler"]
+# fsync every object before its row is written (durable blobs); turn off only for throwaway instances.
 STORAGE_FSYNC = envbool("STORAGE_FSYNC", "True")
+# Write local blobs with O_DIRECT (no page-cache copy; falls back by itself where unsupported).
+STORAGE_DIRECT_IO = envbool("STORAGE_DIRECT_IO", "True")
 # The largest single uploaded file accepted (bytes); a request may carry that plus
 # DATA_UPLOAD_MAX_MEMORY_SIZE of form fields. Anything larger gets 413.
 MAX_UPLOAD_SIZE = envint("MAX_UPLOAD_SIZE", str(5 * 1024**3))

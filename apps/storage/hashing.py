@@ -7,11 +7,18 @@ SHA-256 (the slowest), keeping two cores busy for a single large file.
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import hashlib
+import mmap
+import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 CHUNK = 1024 * 1024
+# O_DIRECT needs buffers, sizes and file offsets aligned to the device's logical block (512 or 4096).
+ALIGN = 4096
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,23 @@ class MultiHasher:
         self._md5.update(chunk)
         self._sha1.update(chunk)
 
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def close(self) -> None:
+        """Stop the helper thread (after an error too); ``digests`` does this itself."""
+        self._wait_quietly()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+    def _wait_quietly(self) -> None:
+        try:
+            self._wait()
+        except Exception:
+            self._pending = None
+
     def _wait(self) -> None:
         if self._pending is not None:
             self._pending.result()
@@ -61,3 +85,83 @@ def hash_file(path, chunk: int = CHUNK) -> Digests:
         while block := fh.read(chunk):
             hasher.update(block)
     return hasher.digests()
+
+
+class TooLarge(ValueError):
+    """The stream went past the byte limit it was given."""
+
+
+_buffers = threading.local()
+
+
+def _aligned_buffers() -> tuple[mmap.mmap, mmap.mmap]:
+    """Two page-aligned CHUNK buffers per thread, reused for every file (fresh pages cost a fault each)."""
+    pair = getattr(_buffers, "pair", None)
+    if pair is None:
+        pair = _buffers.pair = (mmap.mmap(-1, CHUNK), mmap.mmap(-1, CHUNK))
+    return pair
+
+
+def _set_direct(fd: int, on: bool) -> bool:
+    if not hasattr(os, "O_DIRECT"):
+        return False
+    try:
+        flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+        fcntl.fcntl(fd, fcntl.F_SETFL, (flags | os.O_DIRECT) if on else (flags & ~os.O_DIRECT))
+        return on
+    except OSError:
+        return False
+
+
+def _write_all(fd: int, data: memoryview) -> None:
+    while data:
+        data = data[os.write(fd, data):]
+
+
+def copy_and_hash(stream, fd: int, *, direct: bool = False, max_bytes: int | None = None) -> Digests:
+    """Copy ``stream`` to the file descriptor ``fd`` and return size and digests, reading each byte once.
+
+    Chunks are read into two alternating page-aligned buffers: while SHA-256 of one runs on the helper
+    thread, MD5 and SHA-1 run here and the next chunk is read into the other. With ``direct`` the
+    writes use O_DIRECT: the disk takes the bytes straight from the buffer, with no copy into the page
+    cache (on some virtual machines that copy costs as much as the hashing) and without evicting hot
+    data for objects nobody reads soon. The last, unaligned piece, a short read, or a file system that
+    refuses O_DIRECT switch the file back to ordinary buffered writes. Raises TooLarge past ``max_bytes``.
+    """
+    direct = direct and _set_direct(fd, True)
+    buffers = _aligned_buffers()
+    readinto = getattr(stream, "readinto", None)
+    hasher = MultiHasher()
+    turn = 0
+    try:
+        while True:
+            view = memoryview(buffers[turn])
+            turn ^= 1
+            if readinto is not None:
+                n = readinto(view)
+            else:
+                block = stream.read(CHUNK)
+                n = len(block)
+                view[:n] = block
+            if not n:
+                break
+            chunk = view[:n]
+            if max_bytes is not None and hasher.size + n > max_bytes:
+                raise TooLarge(f"The file is larger than the limit of {max_bytes:,} bytes.")
+            hasher.update(chunk)
+            if direct:
+                aligned = n - n % ALIGN
+                try:
+                    _write_all(fd, chunk[:aligned])
+                except OSError as exc:
+                    if exc.errno != errno.EINVAL:
+                        raise
+                    aligned = 0  # the device wants another alignment: buffered from here on
+                if aligned != n:
+                    direct = _set_direct(fd, False)
+                    _write_all(fd, chunk[aligned:])
+            else:
+                _write_all(fd, chunk)
+        return hasher.digests()
+    finally:
+        hasher.close()

@@ -168,3 +168,37 @@ def test_store_tree_stores_many_files_once_each(backend, tmp_path):
     assert [b.sha256 for b in blobs] == [hashlib.sha256(p.read_bytes()).hexdigest() for p in files]
     assert Blob.objects.count() == 37  # four files share one content
     assert len(objects_in(storages["blobs"])) == 37
+
+
+class TrickleStream(io.RawIOBase):
+    """A network-like stream: short, unaligned reads."""
+
+    def __init__(self, data: bytes, step: int):
+        self.data, self.pos, self.step = data, 0, step
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        piece = self.data[self.pos:self.pos + min(self.step, len(buffer))]
+        buffer[:len(piece)] = piece
+        self.pos += len(piece)
+        return len(piece)
+
+
+@pytest.mark.parametrize("step", [4096, 4097, 1000, 1024 * 1024])
+def test_short_and_unaligned_reads_are_stored_exactly(backend, step):
+    data = os.urandom(300_000)
+    blob = services.store_stream(TrickleStream(data, step))
+    assert blob.sha256 == hashlib.sha256(data).hexdigest()
+    with services.open_blob(blob) as fh:
+        assert fh.read() == data
+
+
+def test_a_stream_over_its_limit_leaves_nothing(backend, settings):
+    from apps.storage.hashing import TooLarge
+
+    with pytest.raises(TooLarge):
+        services.store_stream(io.BytesIO(b"x" * 5000), max_bytes=4000)
+    assert Blob.objects.count() == 0 and objects_in(storages["blobs"]) == []
+    assert not any(settings.SCRATCH_DIR.iterdir())
