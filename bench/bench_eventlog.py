@@ -161,6 +161,7 @@ def main() -> int:
                                                              lo=Min("number"), hi=Max("number"), nums=Count("number", distinct=True))
     by_key = dict(Event.objects.filter(log__cruise=cruise).values_list("idempotency_key", "event_id"))
     replay_ok = all(by_key.get(body["idempotency_key"]) == answer["event_id"] for body, answer in replays)
+    print(f"machine              load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (shared; figures scale with it)")
     print(f"entries posted       {total:>10,}   ({CLIENTS} clients, gunicorn -w {WORKERS}, {len(replays):,} retried keys)")
     print(f"throughput           {rate:>10,.0f} entries/s   target {TARGET_RATE:.0f}/s → ratio {rate / TARGET_RATE:.2f}")
     print(f"latency p50/p95/p99  {p50:>6.1f} / {p95:.1f} / {p99:.1f} ms   target p95 {TARGET_P95_MS:.0f} ms → ratio {TARGET_P95_MS / p95:.2f} (≥1 meets it)")

@@ -36,6 +36,10 @@
         if (r.ok || r.status === 400 || r.status === 403) {
           // Accepted (or refused for good: the server's answer is final, so do not retry forever).
           save(load().filter(function (e) { return e.idempotency_key !== entry.idempotency_key; }));
+          if (r.status === 400) {
+            // Show the server's page: the form with this entry's values and what to fix.
+            return r.text().then(function (html) { document.open(); document.write(html); document.close(); });
+          }
           if (r.status !== 200) { alert("An entry was refused (" + r.status + "); check the log."); }
           if (load().length) { sendAll(); } else { location.replace(location.pathname + location.search); }
         }
