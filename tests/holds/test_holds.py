@@ -175,3 +175,16 @@ def test_hold_pages_access(approved_cruise, client, plain_user, operator_user, c
     client.logout()
     listing = client.get("/holds/").content.decode()
     assert approved_cruise.cruise_id in listing and "Student thesis" not in listing
+
+
+def test_held_metadata_pages_stay_public(held, client, plain_user):
+    _, revision, _ = held
+    p = revision.package
+    client.force_login(plain_user)
+    for path in (f"/dataset/{p.scope}/{p.identifier}/{revision.number}/", f"/packages/{p.scope}/{p.identifier}/{revision.number}/",
+                 f"/api/packages/{p.scope}/{p.identifier}/{revision.number}/"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert revision.title.encode() in response.content, path
+    landing = client.get(f"/dataset/{p.scope}/{p.identifier}/{revision.number}/").content.decode()
+    assert f"until {held[0].ends_on.isoformat()}" in landing  # the landing page asks active_hold_for
