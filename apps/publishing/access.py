@@ -11,7 +11,11 @@ from . import metadata
 
 
 def get_package(scope: str, identifier: int) -> Package:
-    package = Package.objects.select_related("cruise__vessel", "owner").filter(scope=scope, identifier=identifier).first()
+    package = (
+        Package.objects.select_related("cruise__vessel", "owner")
+        .filter(scope=scope, identifier=identifier)
+        .first()
+    )
     if package is None:
         raise Http404("No such dataset.")
     return package
@@ -22,7 +26,9 @@ def visible_versions(user, package: Package) -> list[Revision]:
     return list(qs.order_by("-number"))
 
 
-def get_revision_for_user(user, scope: str, identifier: int, number: int | None = None) -> tuple[Revision, list[Revision]]:
+def get_revision_for_user(
+    user, scope: str, identifier: int, number: int | None = None
+) -> tuple[Revision, list[Revision]]:
     """The version (or, with ``number`` None, the latest one) ``user`` may see, and its visible siblings.
 
     "Latest" prefers the newest published version; a dataset whose every version is withdrawn
@@ -31,11 +37,16 @@ def get_revision_for_user(user, scope: str, identifier: int, number: int | None 
     package = get_package(scope, identifier)
     versions = visible_versions(user, package)
     if number is None:
-        chosen = next((v for v in versions if v.state == Revision.State.PUBLISHED), None) or (versions[0] if versions else None)
+        chosen = next((v for v in versions if v.state == Revision.State.PUBLISHED), None) or (
+            versions[0] if versions else None
+        )
     else:
         chosen = next((v for v in versions if v.number == number), None)
     if chosen is None:
         raise Http404("No such dataset version, or it is not public.")
-    revision = (Revision.objects.select_related(*metadata.RECORD_SELECT).prefetch_related(*metadata.RECORD_PREFETCH)
-                .get(pk=chosen.pk))
+    revision = (
+        Revision.objects.select_related(*metadata.RECORD_SELECT)
+        .prefetch_related(*metadata.RECORD_PREFETCH)
+        .get(pk=chosen.pk)
+    )
     return revision, versions

@@ -33,17 +33,30 @@ def _errors_text(response: requests.Response) -> str:
 
 
 class DataCiteClient:
-    def __init__(self, base_url: str | None = None, repository_id: str | None = None, password: str | None = None,
-                 timeout: float = 15.0):
+    def __init__(
+        self,
+        base_url: str | None = None,
+        repository_id: str | None = None,
+        password: str | None = None,
+        timeout: float = 15.0,
+    ):
         self.base_url = (base_url if base_url is not None else settings.DATACITE_API_URL).rstrip("/")
-        self.auth = (repository_id if repository_id is not None else settings.DATACITE_REPOSITORY_ID,
-                     password if password is not None else settings.DATACITE_PASSWORD)
+        self.auth = (
+            repository_id if repository_id is not None else settings.DATACITE_REPOSITORY_ID,
+            password if password is not None else settings.DATACITE_PASSWORD,
+        )
         self.timeout = timeout
 
     def _call(self, method: str, path: str, document: dict | None = None) -> tuple[int, dict]:
         try:
-            response = requests.request(method, f"{self.base_url}{path}", json=document, auth=self.auth, timeout=self.timeout,
-                                        headers={"Content-Type": JSONAPI, "Accept": JSONAPI})
+            response = requests.request(
+                method,
+                f"{self.base_url}{path}",
+                json=document,
+                auth=self.auth,
+                timeout=self.timeout,
+                headers={"Content-Type": JSONAPI, "Accept": JSONAPI},
+            )
         except requests.RequestException as exc:
             raise DataCiteError(f"DataCite could not be reached: {exc.__class__.__name__}: {exc}") from exc
         if response.status_code >= 400:
@@ -67,7 +80,9 @@ class DataCiteClient:
         attributes = {"doi": doi, "url": url, "xml": base64.b64encode(xml).decode("ascii")}
         if event:
             attributes["event"] = event
-        _, body = self._call("PUT", f"/dois/{doi}", {"data": {"id": doi, "type": "dois", "attributes": attributes}})
+        _, body = self._call(
+            "PUT", f"/dois/{doi}", {"data": {"id": doi, "type": "dois", "attributes": attributes}}
+        )
         return body.get("data", {}).get("attributes", {})
 
     def get(self, doi: str) -> dict:

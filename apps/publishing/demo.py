@@ -23,8 +23,14 @@ EML = """<?xml version="1.0" encoding="UTF-8"?>
 </eml:eml>
 """
 VERSIONS = [
-    ("Nearshore water temperature at Quay Point, 2023", "time,temperature_C\n2023-07-01T00:00Z,14.2\n2023-07-01T01:00Z,14.1\n"),
-    ("Nearshore water temperature at Quay Point, 2023 (recalibrated)", "time,temperature_C\n2023-07-01T00:00Z,14.4\n2023-07-01T01:00Z,14.3\n"),
+    (
+        "Nearshore water temperature at Quay Point, 2023",
+        "time,temperature_C\n2023-07-01T00:00Z,14.2\n2023-07-01T01:00Z,14.1\n",
+    ),
+    (
+        "Nearshore water temperature at Quay Point, 2023 (recalibrated)",
+        "time,temperature_C\n2023-07-01T00:00Z,14.4\n2023-07-01T01:00Z,14.3\n",
+    ),
 ]
 
 
@@ -33,7 +39,10 @@ def _demo_package(log) -> Package | None:
     from apps.cruises.models import Cruise
     from apps.storage.services import store_bytes
 
-    owner = User.objects.filter(email="vetted@quayside.example").first() or User.objects.filter(is_superuser=True).first()
+    owner = (
+        User.objects.filter(email="vetted@quayside.example").first()
+        or User.objects.filter(is_superuser=True).first()
+    )
     if owner is None:
         log("publishing: no demo user to own the demo dataset; skipped")
         return None
@@ -41,43 +50,80 @@ def _demo_package(log) -> Package | None:
     from apps.holds.services import active_holds
 
     cruise = Cruise.objects.exclude(pk__in=active_holds().values("cruise_id")).order_by("pk").first()
-    package, _ = Package.objects.get_or_create(scope=DEMO_SCOPE, identifier=DEMO_IDENTIFIER,
-                                               defaults={"owner": owner, "cruise": cruise})
+    package, _ = Package.objects.get_or_create(
+        scope=DEMO_SCOPE, identifier=DEMO_IDENTIFIER, defaults={"owner": owner, "cruise": cruise}
+    )
     for number, (title, csv) in enumerate(VERSIONS, start=1):
         if package.revisions.filter(number=number).exists():
             continue
         pid = f"{DEMO_SCOPE}.{DEMO_IDENTIFIER}.{number}"
         revision = Revision.objects.create(
-            package=package, number=number, state=Revision.State.ARCHIVED, archived_at=timezone.now(), submitted_by=owner,
-            title=title, eml_version="2.2.0", eml_blob=store_bytes(EML.format(pid=pid, title=title).encode()),
+            package=package,
+            number=number,
+            state=Revision.State.ARCHIVED,
+            archived_at=timezone.now(),
+            submitted_by=owner,
+            title=title,
+            eml_version="2.2.0",
+            eml_blob=store_bytes(EML.format(pid=pid, title=title).encode()),
             abstract="Hourly water temperature from a logger at 2 m depth off Quay Point, kept as a demonstration dataset.",
             keywords=["water temperature", "nearshore", "loggers"],
-            creators=[{"name": "Vikram Patel", "given": "Vikram", "family": "Patel", "orcid": "0000-0002-1825-0097",
-                       "affiliation": "Coastal Ecology Lab", "email": "vetted@quayside.example"}],
-            coverage={"bbox": [-71.2, 41.4, -71.0, 41.6], "begin": "2023-07-01", "end": "2023-09-30", "description": "Quay Point"},
+            creators=[
+                {
+                    "name": "Vikram Patel",
+                    "given": "Vikram",
+                    "family": "Patel",
+                    "orcid": "0000-0002-1825-0097",
+                    "affiliation": "Coastal Ecology Lab",
+                    "email": "vetted@quayside.example",
+                }
+            ],
+            coverage={
+                "bbox": [-71.2, 41.4, -71.0, 41.6],
+                "begin": "2023-07-01",
+                "end": "2023-09-30",
+                "description": "Quay Point",
+            },
             licence="CC-BY-4.0",
         )
         blob = store_bytes(csv.encode())
-        Entity.objects.create(revision=revision, entity_id="temperature", name="Water temperature", object_name="temperature.csv",
-                              declared_size=blob.size, declared_md5=blob.md5, format_name="text/csv", mime_type="text/csv", blob=blob)
+        Entity.objects.create(
+            revision=revision,
+            entity_id="temperature",
+            name="Water temperature",
+            object_name="temperature.csv",
+            declared_size=blob.size,
+            declared_md5=blob.md5,
+            format_name="text/csv",
+            mime_type="text/csv",
+            blob=blob,
+        )
     return package
 
 
 def load(log) -> None:
     package = _demo_package(log)
     published = 0
-    for revision in Revision.objects.select_for_update().filter(state=Revision.State.ARCHIVED).select_related("package"):
+    for revision in (
+        Revision.objects.select_for_update().filter(state=Revision.State.ARCHIVED).select_related("package")
+    ):
         services.on_archived(revision)
         published += 1
     # Revisions another demo published without DOIs (e.g. before publishing existed) get theirs now.
-    for revision in Revision.objects.filter(state=Revision.State.PUBLISHED, version_doi__isnull=True).select_related("package"):
+    for revision in Revision.objects.filter(
+        state=Revision.State.PUBLISHED, version_doi__isnull=True
+    ).select_related("package"):
         services._ensure_dois(revision)
         if not revision.doi:
             Revision.objects.filter(pk=revision.pk).update(doi=services.version_doi_name(revision))
     if package is not None:
         first = package.revisions.filter(number=1).first()
         if first is not None and first.state == Revision.State.PUBLISHED:
-            services.withdraw(first, reason="Logger clock was 20 minutes fast; superseded by version 2 (recalibrated).")
-    log(f"publishing: {published} revisions published now; {Doi.objects.count()} DOIs "
+            services.withdraw(
+                first, reason="Logger clock was 20 minutes fast; superseded by version 2 (recalibrated)."
+            )
+    log(
+        f"publishing: {published} revisions published now; {Doi.objects.count()} DOIs "
         f"({Doi.objects.exclude(state=Doi.State.PENDING).count()} registered or in progress); "
-        f"{Revision.objects.filter(state=Revision.State.WITHDRAWN).count()} withdrawn (deleted in OAI-PMH)")
+        f"{Revision.objects.filter(state=Revision.State.WITHDRAWN).count()} withdrawn (deleted in OAI-PMH)"
+    )

@@ -44,6 +44,7 @@ SPDX_URLS = {
 
 # --- URLs ---------------------------------------------------------------------------------------
 
+
 def dataset_path(package) -> str:
     return f"/dataset/{package.scope}/{package.identifier}/"
 
@@ -66,14 +67,19 @@ def doi_url(doi: str) -> str:
 
 # --- helpers ------------------------------------------------------------------------------------
 
+
 def public_versions(revision: Revision) -> list[Revision]:
     """The package's versions that carry a DOI, oldest first (from the prefetch cache when present)."""
-    return sorted((r for r in revision.package.revisions.all() if r.state in DOI_STATES), key=lambda r: r.number)
+    return sorted(
+        (r for r in revision.package.revisions.all() if r.state in DOI_STATES), key=lambda r: r.number
+    )
 
 
 def creators_of(revision: Revision) -> list[dict]:
     owner = revision.package.owner
-    return normalise_creators(revision.creators, getattr(owner, "name", "") or owner.email, getattr(owner, "affiliation", ""))
+    return normalise_creators(
+        revision.creators, getattr(owner, "name", "") or owner.email, getattr(owner, "affiliation", "")
+    )
 
 
 def normalise_creators(raw, owner_name: str, owner_affiliation: str = "") -> list[dict]:
@@ -84,7 +90,9 @@ def normalise_creators(raw, owner_name: str, owner_affiliation: str = "") -> lis
     normalised = []
     for c in creators:
         full = c.get("name") or " ".join(p for p in (c.get("given"), c.get("family")) if p)
-        normalised.append({"given": "", "family": "", "orcid": "", "affiliation": "", "email": "", **c, "name": full})
+        normalised.append(
+            {"given": "", "family": "", "orcid": "", "affiliation": "", "email": "", **c, "name": full}
+        )
     return normalised
 
 
@@ -118,7 +126,12 @@ def rights_of(revision: Revision) -> dict | None:
     url = SPDX_URLS.get(licence.lower())
     rights: dict[str, Any] = {"rights": licence}
     if url:
-        rights.update(rightsUri=url, rightsIdentifier=licence, rightsIdentifierScheme="SPDX", schemeUri="https://spdx.org/licenses/")
+        rights.update(
+            rightsUri=url,
+            rightsIdentifier=licence,
+            rightsIdentifierScheme="SPDX",
+            schemeUri="https://spdx.org/licenses/",
+        )
     return rights
 
 
@@ -157,6 +170,7 @@ def _date(value) -> str:
 
 # --- DataCite 4.5 -------------------------------------------------------------------------------
 
+
 def datacite_dict(revision: Revision, *, concept: bool = False) -> dict:
     """The DataCite 4.5 JSON for a version (or, with ``concept``, for the dataset's concept DOI)."""
     package = revision.package
@@ -164,19 +178,30 @@ def datacite_dict(revision: Revision, *, concept: bool = False) -> dict:
     creators = []
     for c in creators_of(revision):
         person = bool(c.get("family"))
-        entry: dict[str, Any] = {"name": display_name(c), "nameType": "Personal" if person else "Organizational"}
+        entry: dict[str, Any] = {
+            "name": display_name(c),
+            "nameType": "Personal" if person else "Organizational",
+        }
         if person:
             entry["familyName"] = c["family"]
             if c.get("given"):
                 entry["givenName"] = c["given"]
         if c.get("orcid"):
-            entry["nameIdentifiers"] = [{"nameIdentifier": orcid_url(c["orcid"]), "nameIdentifierScheme": "ORCID", "schemeUri": "https://orcid.org"}]
+            entry["nameIdentifiers"] = [
+                {
+                    "nameIdentifier": orcid_url(c["orcid"]),
+                    "nameIdentifierScheme": "ORCID",
+                    "schemeUri": "https://orcid.org",
+                }
+            ]
         if c.get("affiliation"):
             entry["affiliation"] = [{"name": c["affiliation"]}]
         creators.append(entry)
 
-    dates = [{"date": _date(revision.created_at), "dateType": "Created"},
-             {"date": _date(revision.metadata_modified_at), "dateType": "Updated"}]
+    dates = [
+        {"date": _date(revision.created_at), "dateType": "Created"},
+        {"date": _date(revision.metadata_modified_at), "dateType": "Updated"},
+    ]
     if revision.published_at:
         dates.append({"date": _date(revision.published_at), "dateType": "Issued"})
     coverage = revision.coverage or {}
@@ -184,25 +209,60 @@ def datacite_dict(revision: Revision, *, concept: bool = False) -> dict:
         span = "/".join(str(coverage[k]) for k in ("begin", "end") if coverage.get(k))
         dates.append({"date": span, "dateType": "Collected"})
     if revision.state in GONE_STATES and (revision.withdrawn_at or revision.tainted_at):
-        dates.append({"date": _date(revision.withdrawn_at or revision.tainted_at), "dateType": "Withdrawn",
-                      "dateInformation": revision.withdrawn_reason or "withdrawn"})
+        dates.append(
+            {
+                "date": _date(revision.withdrawn_at or revision.tainted_at),
+                "dateType": "Withdrawn",
+                "dateInformation": revision.withdrawn_reason or "withdrawn",
+            }
+        )
 
     related = []
     if concept:
         for v in versions:
-            related.append({"relatedIdentifier": version_doi_name(v), "relatedIdentifierType": "DOI", "relationType": "HasVersion"})
+            related.append(
+                {
+                    "relatedIdentifier": version_doi_name(v),
+                    "relatedIdentifierType": "DOI",
+                    "relationType": "HasVersion",
+                }
+            )
     else:
-        related.append({"relatedIdentifier": concept_doi_name(package), "relatedIdentifierType": "DOI", "relationType": "IsVersionOf"})
+        related.append(
+            {
+                "relatedIdentifier": concept_doi_name(package),
+                "relatedIdentifierType": "DOI",
+                "relationType": "IsVersionOf",
+            }
+        )
         earlier = [v for v in versions if v.number < revision.number]
         later = [v for v in versions if v.number > revision.number]
         if earlier:
-            related.append({"relatedIdentifier": version_doi_name(earlier[-1]), "relatedIdentifierType": "DOI", "relationType": "IsNewVersionOf"})
+            related.append(
+                {
+                    "relatedIdentifier": version_doi_name(earlier[-1]),
+                    "relatedIdentifierType": "DOI",
+                    "relationType": "IsNewVersionOf",
+                }
+            )
         if later:
-            related.append({"relatedIdentifier": version_doi_name(later[0]), "relatedIdentifierType": "DOI", "relationType": "IsPreviousVersionOf"})
+            related.append(
+                {
+                    "relatedIdentifier": version_doi_name(later[0]),
+                    "relatedIdentifierType": "DOI",
+                    "relationType": "IsPreviousVersionOf",
+                }
+            )
     cruise = package.cruise
     if cruise is not None:
-        related.append({"relatedIdentifier": cruise_url(cruise), "relatedIdentifierType": "URL", "relationType": "IsPartOf",
-                        "resourceTypeGeneral": "Event"})
+        related.append(
+            {
+                "relatedIdentifier": cruise_url(cruise),
+                "relatedIdentifierType": "URL",
+                "relationType": "IsPartOf",
+                "resourceTypeGeneral": "Event",
+            }
+        )
 
     data: dict[str, Any] = {
         "doi": concept_doi_name(package) if concept else version_doi_name(revision),
@@ -213,8 +273,12 @@ def datacite_dict(revision: Revision, *, concept: bool = False) -> dict:
         "types": {"resourceTypeGeneral": "Dataset", "resourceType": "Data package"},
         "dates": dates,
         "relatedIdentifiers": related,
-        "alternateIdentifiers": [{"alternateIdentifier": str(package) if concept else revision.package_id_text,
-                                  "alternateIdentifierType": "packageId"}],
+        "alternateIdentifiers": [
+            {
+                "alternateIdentifier": str(package) if concept else revision.package_id_text,
+                "alternateIdentifierType": "packageId",
+            }
+        ],
         "descriptions": [],
         "schemaVersion": "http://datacite.org/schema/kernel-4",
     }
@@ -235,15 +299,25 @@ def datacite_dict(revision: Revision, *, concept: bool = False) -> dict:
     if revision.abstract:
         data["descriptions"].append({"description": revision.abstract, "descriptionType": "Abstract"})
     if revision.state in GONE_STATES:
-        data["descriptions"].append({"description": f"This version was withdrawn: {revision.withdrawn_reason or revision.state}",
-                                     "descriptionType": "Other"})
+        data["descriptions"].append(
+            {
+                "description": f"This version was withdrawn: {revision.withdrawn_reason or revision.state}",
+                "descriptionType": "Other",
+            }
+        )
     if not data["descriptions"]:
         del data["descriptions"]
     bbox = bbox_of(revision)
     if bbox:
         w, s, e, n = bbox
-        location: dict[str, Any] = {"geoLocationBox": {"westBoundLongitude": w, "southBoundLatitude": s,
-                                                        "eastBoundLongitude": e, "northBoundLatitude": n}}
+        location: dict[str, Any] = {
+            "geoLocationBox": {
+                "westBoundLongitude": w,
+                "southBoundLatitude": s,
+                "eastBoundLongitude": e,
+                "northBoundLatitude": n,
+            }
+        }
         if coverage.get("description"):
             location["geoLocationPlace"] = coverage["description"]
         data["geoLocations"] = [location]
@@ -267,10 +341,13 @@ def datacite_element(revision: Revision, *, concept: bool = False) -> etree._Ele
 
 
 def datacite_xml(revision: Revision, *, concept: bool = False) -> bytes:
-    return etree.tostring(datacite_element(revision, concept=concept), xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    return etree.tostring(
+        datacite_element(revision, concept=concept), xml_declaration=True, encoding="UTF-8", pretty_print=True
+    )
 
 
 # --- oai_dc -------------------------------------------------------------------------------------
+
 
 @dataclass
 class DcView:
@@ -296,9 +373,20 @@ class DcView:
 
 def dc_view(revision: Revision) -> DcView:
     package = revision.package
-    return DcView(package.scope, package.identifier, revision.number, revision.title, revision.abstract, revision.keywords,
-                  creators_of(revision), revision.published_at, formats_of(revision), package.cruise_id,
-                  revision.coverage or {}, revision.licence)
+    return DcView(
+        package.scope,
+        package.identifier,
+        revision.number,
+        revision.title,
+        revision.abstract,
+        revision.keywords,
+        creators_of(revision),
+        revision.published_at,
+        formats_of(revision),
+        package.cruise_id,
+        revision.coverage or {},
+        revision.licence,
+    )
 
 
 def _bbox(coverage: dict) -> list[float] | None:
@@ -352,6 +440,7 @@ def oai_dc_element(source: Revision | DcView) -> etree._Element:
 
 # --- schema.org JSON-LD -------------------------------------------------------------------------
 
+
 def jsonld(revision: Revision, *, download_url=None) -> dict:
     package = revision.package
     doi = version_doi_name(revision)
@@ -364,16 +453,27 @@ def jsonld(revision: Revision, *, download_url=None) -> dict:
         "description": revision.abstract or revision.title or revision.package_id_text,
         "url": absolute(version_path(revision)),
         "version": str(revision.number),
-        "isPartOf": {"@type": "Dataset", "@id": doi_url(concept_doi_name(package)), "url": absolute(dataset_path(package))},
+        "isPartOf": {
+            "@type": "Dataset",
+            "@id": doi_url(concept_doi_name(package)),
+            "url": absolute(dataset_path(package)),
+        },
         "creator": [],
         "publisher": {"@type": "Organization", "name": settings.PUBLISHER_NAME},
-        "includedInDataCatalog": {"@type": "DataCatalog", "name": settings.SITE_NAME, "url": settings.SITE_BASE_URL},
+        "includedInDataCatalog": {
+            "@type": "DataCatalog",
+            "name": settings.SITE_NAME,
+            "url": settings.SITE_BASE_URL,
+        },
         "dateModified": revision.metadata_modified_at.isoformat(),
         "isAccessibleForFree": True,
     }
     for c in creators_of(revision):
         person = bool(c.get("family"))
-        entry: dict[str, Any] = {"@type": "Person" if person else "Organization", "name": c.get("name") or display_name(c)}
+        entry: dict[str, Any] = {
+            "@type": "Person" if person else "Organization",
+            "name": c.get("name") or display_name(c),
+        }
         if person:
             entry.update(familyName=c["family"], givenName=c.get("given", ""))
         if c.get("orcid"):
@@ -399,14 +499,20 @@ def jsonld(revision: Revision, *, download_url=None) -> dict:
         data["creativeWorkStatus"] = "Withdrawn"
     elif revision.state == Revision.State.PUBLISHED and download_url is not None:
         data["distribution"] = [
-            {"@type": "DataDownload", "name": e.object_name or e.name, "contentUrl": absolute(download_url(e)),
-             "encodingFormat": e.mime_type or e.format_name, "contentSize": f"{entity_size(e) or 0} B"}
+            {
+                "@type": "DataDownload",
+                "name": e.object_name or e.name,
+                "contentUrl": absolute(download_url(e)),
+                "encodingFormat": e.mime_type or e.format_name,
+                "contentSize": f"{entity_size(e) or 0} B",
+            }
             for e in revision.entities.all()
         ]
     return data
 
 
 # --- citations ----------------------------------------------------------------------------------
+
 
 def _initials(given: str) -> str:
     return " ".join(f"{p[0]}." for p in re.split(r"[\s-]+", given) if p)
@@ -418,7 +524,12 @@ def citations(revision: Revision) -> dict[str, str]:
     title = revision.title or revision.package_id_text
     doi = doi_url(version_doi_name(revision))
     publisher = settings.PUBLISHER_NAME
-    apa_names = [f"{c['family']}, {_initials(c.get('given', ''))}".strip(", ") if c.get("family") else c.get("name", "") for c in creators]
+    apa_names = [
+        f"{c['family']}, {_initials(c.get('given', ''))}".strip(", ")
+        if c.get("family")
+        else c.get("name", "")
+        for c in creators
+    ]
     apa = (", ".join(apa_names[:-1]) + ", & " + apa_names[-1]) if len(apa_names) > 1 else apa_names[0]
     return {
         "DataCite": f"{'; '.join(display_name(c) for c in creators)} ({year}): {title}. Version {revision.number}. {publisher}. Dataset. {doi}",
@@ -434,7 +545,9 @@ def _bibtex_escape(text: str) -> str:
 def bibtex(revision: Revision) -> str:
     creators = creators_of(revision)
     authors = " and ".join(
-        _bibtex_escape(f"{c['family']}, {c.get('given', '')}".strip(", ")) if c.get("family") else "{" + _bibtex_escape(c.get("name", "")) + "}"
+        _bibtex_escape(f"{c['family']}, {c.get('given', '')}".strip(", "))
+        if c.get("family")
+        else "{" + _bibtex_escape(c.get("name", "")) + "}"
         for c in creators
     )
     key = re.sub(r"[^A-Za-z0-9]", "_", revision.package_id_text)
@@ -452,6 +565,7 @@ def bibtex(revision: Revision) -> str:
 
 
 # --- EML ----------------------------------------------------------------------------------------
+
 
 def safe_parser() -> etree.XMLParser:
     """No entities, no network, no huge trees: EML comes from submitters."""

@@ -34,7 +34,9 @@ class Doi(models.Model):
     doi = models.CharField(max_length=200, unique=True)
     kind = models.CharField(max_length=10, choices=Kind.choices)
     package = models.ForeignKey("packages.Package", on_delete=models.CASCADE, related_name="dois")
-    revision = models.OneToOneField("packages.Revision", null=True, blank=True, on_delete=models.CASCADE, related_name="version_doi")
+    revision = models.OneToOneField(
+        "packages.Revision", null=True, blank=True, on_delete=models.CASCADE, related_name="version_doi"
+    )
     state = models.CharField(max_length=12, choices=State.choices, default=State.PENDING, db_index=True)
     # The state DataCite should end in: findable, or registered (hidden) for a withdrawn version.
     target_state = models.CharField(max_length=12, choices=State.choices, default=State.FINDABLE)
@@ -54,7 +56,9 @@ class Doi(models.Model):
     class Meta:
         ordering = ["-created_at", "doi"]
         constraints = [
-            models.UniqueConstraint(fields=["package"], condition=models.Q(kind="concept"), name="uniq_concept_doi_per_package"),
+            models.UniqueConstraint(
+                fields=["package"], condition=models.Q(kind="concept"), name="uniq_concept_doi_per_package"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -90,6 +94,9 @@ class DoiAttempt(models.Model):
 
     class Meta:
         ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.doi_id} {self.action} {'ok' if self.ok else 'failed'}"
 
 
 def doi_for(scope: str, identifier: int, number: int | None = None) -> str:

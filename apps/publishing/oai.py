@@ -55,8 +55,14 @@ class Format:
 def formats() -> dict[str, Format]:
     return {
         "oai_dc": Format("oai_dc", "http://www.openarchives.org/OAI/2.0/oai_dc.xsd", metadata.OAI_DC_NS),
-        "datacite": Format("datacite", "http://schema.datacite.org/meta/kernel-4.5/metadata.xsd", metadata.DATACITE_NS),
-        "eml": Format("eml", "https://eml.ecoinformatics.org/eml-2.2.0/eml.xsd", "https://eml.ecoinformatics.org/eml-2.2.0"),
+        "datacite": Format(
+            "datacite", "http://schema.datacite.org/meta/kernel-4.5/metadata.xsd", metadata.DATACITE_NS
+        ),
+        "eml": Format(
+            "eml",
+            "https://eml.ecoinformatics.org/eml-2.2.0/eml.xsd",
+            "https://eml.ecoinformatics.org/eml-2.2.0",
+        ),
         "cruise": Format("cruise", f"{settings.SITE_BASE_URL}/oai/schemas/cruise-1.0.xsd", CRUISE_NS),
     }
 
@@ -88,7 +94,7 @@ def oai_identifier(scope: str, identifier: int, number: int) -> str:
 
 
 def datestamp(value: datetime.datetime) -> str:
-    return value.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def set_name(text: str) -> str:
@@ -141,13 +147,23 @@ def sets_of(scope: str, cruise_id: str | None, vessel_code: str | None, ndc: boo
 def parse_identifier(identifier: str) -> Revision:
     prefix = f"oai:{repository_id()}:"
     if not identifier.startswith(prefix):
-        raise OaiError("idDoesNotExist", f"{identifier} is not an identifier of this repository (they start with {prefix}).")
-    scope, _, rest = identifier[len(prefix):].rpartition(".")
+        raise OaiError(
+            "idDoesNotExist",
+            f"{identifier} is not an identifier of this repository (they start with {prefix}).",
+        )
+    scope, _, rest = identifier[len(prefix) :].rpartition(".")
     scope, _, ident = scope.rpartition(".")
     if not (scope and ident.isdigit() and rest.isdigit()):
-        raise OaiError("idDoesNotExist", f"{identifier} is not of the form {prefix}scope.identifier.revision.")
-    revision = (base_queryset().select_related(*metadata.RECORD_SELECT).prefetch_related(*metadata.RECORD_PREFETCH)
-                .filter(package__scope=scope, package__identifier=int(ident), number=int(rest)).first())
+        raise OaiError(
+            "idDoesNotExist", f"{identifier} is not of the form {prefix}scope.identifier.revision."
+        )
+    revision = (
+        base_queryset()
+        .select_related(*metadata.RECORD_SELECT)
+        .prefetch_related(*metadata.RECORD_PREFETCH)
+        .filter(package__scope=scope, package__identifier=int(ident), number=int(rest))
+        .first()
+    )
     if revision is None:
         raise OaiError("idDoesNotExist", f"No record {identifier} in this repository.")
     return revision
@@ -158,10 +174,10 @@ def parse_date(value: str, *, upper: bool) -> tuple[datetime.datetime, str]:
     12:00:00.7 (shown as 12:00:00Z) is inside until=12:00:00Z."""
     try:
         if DAY_RE.match(value):
-            day = datetime.datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=datetime.timezone.utc)
+            day = datetime.datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=datetime.UTC)
             return (day + datetime.timedelta(days=1) if upper else day), "day"
         if SECONDS_RE.match(value):
-            moment = datetime.datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
+            moment = datetime.datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.UTC)
             return (moment + datetime.timedelta(seconds=1) if upper else moment), "seconds"
     except ValueError:
         pass
@@ -170,10 +186,13 @@ def parse_date(value: str, *, upper: bool) -> tuple[datetime.datetime, str]:
 
 # --- request handling ---------------------------------------------------------------------------
 
+
 def parse_args(params) -> tuple[str, dict[str, str]]:
     verb_values = params.getlist("verb")
     if len(verb_values) != 1 or verb_values[0] not in ARGUMENTS:
-        raise OaiError("badVerb", "Missing, repeated or unknown verb; use one of " + ", ".join(ARGUMENTS) + ".")
+        raise OaiError(
+            "badVerb", "Missing, repeated or unknown verb; use one of " + ", ".join(ARGUMENTS) + "."
+        )
     verb = verb_values[0]
     args: dict[str, str] = {}
     for key in params.keys():
@@ -200,7 +219,7 @@ def parse_args(params) -> tuple[str, dict[str, str]]:
 
 
 def _head(request_url: str, verb: str | None, args: dict[str, str]) -> str:
-    now = timezone.now().astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    now = timezone.now().astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     attrs = ""
     if verb is not None:
         attrs = f" verb={quoteattr(verb)}" + "".join(f" {k}={quoteattr(v)}" for k, v in sorted(args.items()))
@@ -226,8 +245,12 @@ def handle(request_url: str, params) -> HttpResponse:
     try:
         verb, args = parse_args(params)
         body = {
-            "Identify": identify, "ListMetadataFormats": list_metadata_formats, "ListSets": list_sets,
-            "GetRecord": get_record, "ListIdentifiers": list_items, "ListRecords": list_items,
+            "Identify": identify,
+            "ListMetadataFormats": list_metadata_formats,
+            "ListSets": list_sets,
+            "GetRecord": get_record,
+            "ListIdentifiers": list_items,
+            "ListRecords": list_items,
         }[verb](verb, args, request_url)
     except OaiError as exc:
         return error_response(request_url, verb, args, [exc])
@@ -243,6 +266,7 @@ def handle(request_url: str, params) -> HttpResponse:
 
 # --- verbs --------------------------------------------------------------------------------------
 
+
 def admin_email() -> str:
     """OAI_ADMIN_EMAIL; the schema wants a dotted domain, so a bare "x@localhost" becomes "x@localhost.invalid"."""
     address = settings.OAI_ADMIN_EMAIL
@@ -252,7 +276,7 @@ def admin_email() -> str:
 
 def earliest_datestamp() -> str:
     earliest = base_queryset().aggregate(m=Min("metadata_modified_at"))["m"]
-    return datestamp(earliest or datetime.datetime(2000, 1, 1, tzinfo=datetime.timezone.utc))
+    return datestamp(earliest or datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC))
 
 
 def identify(verb, args, request_url) -> list[str]:
@@ -266,9 +290,9 @@ def identify(verb, args, request_url) -> list[str]:
         f"<earliestDatestamp>{earliest_datestamp()}</earliestDatestamp>",
         "<deletedRecord>persistent</deletedRecord>",
         f"<granularity>{GRANULARITY}</granularity>",
-        "<description><oai-identifier xmlns=\"http://www.openarchives.org/OAI/2.0/oai-identifier\" "
-        "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:schemaLocation=\"http://www.openarchives.org/OAI/2.0/oai-identifier "
-        "http://www.openarchives.org/OAI/2.0/oai-identifier.xsd\"><scheme>oai</scheme>"
+        '<description><oai-identifier xmlns="http://www.openarchives.org/OAI/2.0/oai-identifier" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:schemaLocation="http://www.openarchives.org/OAI/2.0/oai-identifier '
+        'http://www.openarchives.org/OAI/2.0/oai-identifier.xsd"><scheme>oai</scheme>'
         f"<repositoryIdentifier>{escape(rid)}</repositoryIdentifier><delimiter>:</delimiter>"
         f"<sampleIdentifier>oai:{escape(rid)}:edi.1.1</sampleIdentifier></oai-identifier></description>",
         "</Identify>",
@@ -280,14 +304,20 @@ def list_metadata_formats(verb, args, request_url) -> list[str]:
     if "identifier" in args:
         revision = parse_identifier(args["identifier"])
         if revision.state in DELETED_STATES:
-            raise OaiError("noMetadataFormats", "This record is deleted (withdrawn); no metadata is disseminated for it.")
-        available = [f for f in available if format_filter(Revision.objects.filter(pk=revision.pk), f.prefix).exists()]
+            raise OaiError(
+                "noMetadataFormats", "This record is deleted (withdrawn); no metadata is disseminated for it."
+            )
+        available = [
+            f for f in available if format_filter(Revision.objects.filter(pk=revision.pk), f.prefix).exists()
+        ]
         if not available:
             raise OaiError("noMetadataFormats", "There are no metadata formats available for this item.")
     parts = ["<ListMetadataFormats>"]
     for f in available:
-        parts.append(f"<metadataFormat><metadataPrefix>{f.prefix}</metadataPrefix><schema>{escape(f.schema)}</schema>"
-                     f"<metadataNamespace>{escape(f.namespace)}</metadataNamespace></metadataFormat>")
+        parts.append(
+            f"<metadataFormat><metadataPrefix>{f.prefix}</metadataPrefix><schema>{escape(f.schema)}</schema>"
+            f"<metadataNamespace>{escape(f.namespace)}</metadataNamespace></metadataFormat>"
+        )
     parts.append("</ListMetadataFormats>")
     return parts
 
@@ -297,16 +327,26 @@ def all_sets() -> list[tuple[str, str]]:
     sets: list[tuple[str, str]] = []
     for scope in base.order_by("package__scope").values_list("package__scope", flat=True).distinct():
         sets.append((f"scope:{set_name(scope)}", f"Datasets in scope {scope}"))
-    cruises = (base.filter(package__cruise__isnull=False).order_by("package__cruise__cruise_id")
-               .values_list("package__cruise__cruise_id", "package__cruise__vessel__name").distinct())
+    cruises = (
+        base.filter(package__cruise__isnull=False)
+        .order_by("package__cruise__cruise_id")
+        .values_list("package__cruise__cruise_id", "package__cruise__vessel__name")
+        .distinct()
+    )
     for cruise_id, vessel in cruises:
         sets.append((f"cruise:{set_name(cruise_id)}", f"Datasets from cruise {cruise_id} ({vessel})"))
-    vessels = (base.filter(package__cruise__isnull=False).order_by("package__cruise__vessel__code")
-               .values_list("package__cruise__vessel__code", "package__cruise__vessel__name").distinct())
+    vessels = (
+        base.filter(package__cruise__isnull=False)
+        .order_by("package__cruise__vessel__code")
+        .values_list("package__cruise__vessel__code", "package__cruise__vessel__name")
+        .distinct()
+    )
     for code, name in vessels:
         sets.append((f"vessel:{set_name(code)}", f"Datasets from vessel {name}"))
     if base.filter(ndc_condition()).exists():
-        sets.append(("ndc", "Ready for a national data centre: cruise datasets with archived EML and a licence"))
+        sets.append(
+            ("ndc", "Ready for a national data centre: cruise datasets with archived EML and a licence")
+        )
     return list(dict.fromkeys(sets))
 
 
@@ -326,17 +366,26 @@ def list_sets(verb, args, request_url) -> list[str]:
 
 def _header(revision_id_text: str, stamp: datetime.datetime, deleted: bool, specs: list[str]) -> str:
     status = ' status="deleted"' if deleted else ""
-    return (f"<header{status}><identifier>{escape(revision_id_text)}</identifier><datestamp>{datestamp(stamp)}</datestamp>"
-            + "".join(f"<setSpec>{escape(s)}</setSpec>" for s in specs) + "</header>")
+    return (
+        f"<header{status}><identifier>{escape(revision_id_text)}</identifier><datestamp>{datestamp(stamp)}</datestamp>"
+        + "".join(f"<setSpec>{escape(s)}</setSpec>" for s in specs)
+        + "</header>"
+    )
 
 
 def _revision_header(r: Revision) -> str:
     package = r.package
     cruise = package.cruise
     ndc = cruise is not None and r.eml_blob_id is not None and bool(r.licence)
-    specs = sets_of(package.scope, cruise.cruise_id if cruise else None, cruise.vessel.code if cruise else None, ndc)
-    return _header(oai_identifier(package.scope, package.identifier, r.number), r.metadata_modified_at,
-                   r.state in DELETED_STATES, specs)
+    specs = sets_of(
+        package.scope, cruise.cruise_id if cruise else None, cruise.vessel.code if cruise else None, ndc
+    )
+    return _header(
+        oai_identifier(package.scope, package.identifier, r.number),
+        r.metadata_modified_at,
+        r.state in DELETED_STATES,
+        specs,
+    )
 
 
 def metadata_element(revision: Revision, prefix: str) -> etree._Element:
@@ -409,7 +458,9 @@ def _record(r: Revision, prefix: str) -> bytes:
 def get_record(verb, args, request_url) -> list:
     prefix = args["metadataPrefix"]
     if prefix not in formats():
-        raise OaiError("cannotDisseminateFormat", f"Unknown metadataPrefix {prefix}; see ListMetadataFormats.")
+        raise OaiError(
+            "cannotDisseminateFormat", f"Unknown metadataPrefix {prefix}; see ListMetadataFormats."
+        )
     revision = parse_identifier(args["identifier"])
     if not format_filter(Revision.objects.filter(pk=revision.pk), prefix).exists():
         raise OaiError("cannotDisseminateFormat", f"{args['identifier']} is not available as {prefix}.")
@@ -417,6 +468,7 @@ def get_record(verb, args, request_url) -> list:
 
 
 # --- lists with resumption tokens ---------------------------------------------------------------
+
 
 def encode_token(state: dict) -> str:
     return signing.dumps(state, salt=TOKEN_SALT, compress=True)
@@ -426,7 +478,9 @@ def decode_token(token: str, verb: str) -> dict:
     try:
         state = signing.loads(token, salt=TOKEN_SALT)
     except signing.BadSignature:
-        raise OaiError("badResumptionToken", "The resumptionToken is invalid (altered or not ours).") from None
+        raise OaiError(
+            "badResumptionToken", "The resumptionToken is invalid (altered or not ours)."
+        ) from None
     if not isinstance(state, dict) or state.get("v") != verb:
         raise OaiError("badResumptionToken", f"This resumptionToken belongs to another verb, not {verb}.")
     return state
@@ -447,7 +501,9 @@ def list_items(verb, args, request_url):
     else:
         state = {"v": verb, "m": args["metadataPrefix"], "s": args.get("set"), "c": 0}
         if state["m"] not in formats():
-            raise OaiError("cannotDisseminateFormat", f"Unknown metadataPrefix {state['m']}; see ListMetadataFormats.")
+            raise OaiError(
+                "cannotDisseminateFormat", f"Unknown metadataPrefix {state['m']}; see ListMetadataFormats."
+            )
         lower = upper = None
         granularity = set()
         if "from" in args:
@@ -476,21 +532,35 @@ def list_items(verb, args, request_url):
         # datestamp index; the OR then drops the rows at the same datestamp already sent.
         last = _dt(state["d"])
         qs = qs.filter(metadata_modified_at__gte=last).filter(
-            Q(metadata_modified_at__gt=last) | Q(metadata_modified_at=last, pk__gt=state["i"]))
+            Q(metadata_modified_at__gt=last) | Q(metadata_modified_at=last, pk__gt=state["i"])
+        )
     qs = qs.order_by("metadata_modified_at", "pk")
     if verb == "ListIdentifiers":
-        rows = list(qs.values_list("pk", "metadata_modified_at", "state", "number", "package__scope", "package__identifier",
-                                   "package__cruise__cruise_id", "package__cruise__vessel__code", "eml_blob_id", "licence")
-                    [: page_size + 1])
+        rows = list(
+            qs.values_list(
+                "pk",
+                "metadata_modified_at",
+                "state",
+                "number",
+                "package__scope",
+                "package__identifier",
+                "package__cruise__cruise_id",
+                "package__cruise__vessel__code",
+                "eml_blob_id",
+                "licence",
+            )[: page_size + 1]
+        )
         more = len(rows) > page_size
         rows = rows[:page_size]
         if not rows:
             raise OaiError("noRecordsMatch", "No records match these arguments.")
         last_pk, last_stamp = rows[-1][0], rows[-1][1]
         chunks = [b"<ListIdentifiers>"]
-        for pk, stamp, rstate, number, scope, ident, cruise_id, vessel, eml, licence in rows:
+        for _pk, stamp, rstate, number, scope, ident, cruise_id, vessel, eml, licence in rows:
             specs = sets_of(scope, cruise_id, vessel, bool(cruise_id and eml and licence))
-            chunks.append(_header(oai_identifier(scope, ident, number), stamp, rstate in DELETED_STATES, specs).encode())
+            chunks.append(
+                _header(oai_identifier(scope, ident, number), stamp, rstate in DELETED_STATES, specs).encode()
+            )
     elif prefix == "oai_dc":
         # The harvest hot path: plain rows, one query for the formats, no model instances.
         rows = list(qs.values_list(*DC_COLUMNS)[: page_size + 1])
@@ -502,9 +572,17 @@ def list_items(verb, args, request_url):
         chunks = [b"<ListRecords>", _dc_records(rows)]
     else:
         prefetch = metadata.RECORD_PREFETCH
-        select = ("package__cruise__vessel", "package__owner") if prefix != "cruise" else (
-            "package__cruise__vessel", "package__owner", "package__cruise__operator", "package__cruise__departure_port",
-            "package__cruise__arrival_port")
+        select = (
+            ("package__cruise__vessel", "package__owner")
+            if prefix != "cruise"
+            else (
+                "package__cruise__vessel",
+                "package__owner",
+                "package__cruise__operator",
+                "package__cruise__departure_port",
+                "package__cruise__arrival_port",
+            )
+        )
         rows = list(qs.select_related(*select).prefetch_related(*prefetch)[: page_size + 1])
         more = len(rows) > page_size
         rows = rows[:page_size]
@@ -518,15 +596,34 @@ def list_items(verb, args, request_url):
         token = ""
         if more:
             token = encode_token({**state, "d": _iso(last_stamp), "i": last_pk, "c": cursor + len(rows)})
-        chunks.append(f'<resumptionToken completeListSize="{state["n"]}" cursor="{cursor}">{token}</resumptionToken>'.encode())
+        chunks.append(
+            f'<resumptionToken completeListSize="{state["n"]}" cursor="{cursor}">{token}</resumptionToken>'.encode()
+        )
     chunks.append(f"</{verb}>".encode())
     return chunks
 
 
-DC_COLUMNS = ("pk", "metadata_modified_at", "state", "number", "package__scope", "package__identifier",
-              "package__cruise__cruise_id", "package__cruise__vessel__code", "eml_blob_id", "licence", "title", "abstract",
-              "keywords", "creators", "published_at", "coverage", "package__cruise_id", "package__owner__name",
-              "package__owner__email")
+DC_COLUMNS = (
+    "pk",
+    "metadata_modified_at",
+    "state",
+    "number",
+    "package__scope",
+    "package__identifier",
+    "package__cruise__cruise_id",
+    "package__cruise__vessel__code",
+    "eml_blob_id",
+    "licence",
+    "title",
+    "abstract",
+    "keywords",
+    "creators",
+    "published_at",
+    "coverage",
+    "package__cruise_id",
+    "package__owner__name",
+    "package__owner__email",
+)
 
 
 def _dc_records(rows: list[tuple]) -> Iterator[bytes]:
@@ -534,23 +631,66 @@ def _dc_records(rows: list[tuple]) -> Iterator[bytes]:
 
     live = [row[0] for row in rows if row[2] not in DELETED_STATES]
     formats: dict[int, list[str]] = {}
-    for revision_id, fmt, mime in Entity.objects.filter(revision_id__in=live).order_by("revision_id", "pk") \
-            .values_list("revision_id", "format_name", "mime_type"):
+    for revision_id, fmt, mime in (
+        Entity.objects.filter(revision_id__in=live)
+        .order_by("revision_id", "pk")
+        .values_list("revision_id", "format_name", "mime_type")
+    ):
         value = fmt or mime
         bucket = formats.setdefault(revision_id, [])
         if value and value not in bucket:
             bucket.append(value)
-    for (pk, stamp, rstate, number, scope, ident, cruise_id, vessel, eml, licence, title, abstract, keywords, creators,
-         published_at, coverage, cruise_pk, owner_name, owner_email) in rows:
-        head = _header(oai_identifier(scope, ident, number), stamp, rstate in DELETED_STATES,
-                       sets_of(scope, cruise_id, vessel, bool(cruise_id and eml and licence))).encode()
+    for (
+        pk,
+        stamp,
+        rstate,
+        number,
+        scope,
+        ident,
+        cruise_id,
+        vessel,
+        eml,
+        licence,
+        title,
+        abstract,
+        keywords,
+        creators,
+        published_at,
+        coverage,
+        cruise_pk,
+        owner_name,
+        owner_email,
+    ) in rows:
+        head = _header(
+            oai_identifier(scope, ident, number),
+            stamp,
+            rstate in DELETED_STATES,
+            sets_of(scope, cruise_id, vessel, bool(cruise_id and eml and licence)),
+        ).encode()
         if rstate in DELETED_STATES:
             yield b"<record>" + head + b"</record>"
             continue
-        view = metadata.DcView(scope, ident, number, title, abstract, keywords,
-                               metadata.normalise_creators(creators, owner_name or owner_email), published_at,
-                               formats.get(pk, []), cruise_pk, coverage or {}, licence)
-        yield b"<record>" + head + b"<metadata>" + etree.tostring(metadata.oai_dc_element(view), encoding="UTF-8") + b"</metadata></record>"
+        view = metadata.DcView(
+            scope,
+            ident,
+            number,
+            title,
+            abstract,
+            keywords,
+            metadata.normalise_creators(creators, owner_name or owner_email),
+            published_at,
+            formats.get(pk, []),
+            cruise_pk,
+            coverage or {},
+            licence,
+        )
+        yield (
+            b"<record>"
+            + head
+            + b"<metadata>"
+            + etree.tostring(metadata.oai_dc_element(view), encoding="UTF-8")
+            + b"</metadata></record>"
+        )
 
 
 def _records(rows: list[Revision], prefix: str) -> Iterator[bytes]:

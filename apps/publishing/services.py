@@ -47,8 +47,13 @@ def on_archived(revision: Revision) -> Revision:
         revision.state = Revision.State.HELD
         revision.metadata_modified_at = now
         revision.save(update_fields=["state", "metadata_modified_at"])
-        record_event(service="publishing", method="hold", resource_id=revision.package_id_text,
-                     text=f"held until {hold.ends_on}", auth_system="worker")
+        record_event(
+            service="publishing",
+            method="hold",
+            resource_id=revision.package_id_text,
+            text=f"held until {hold.ends_on}",
+            auth_system="worker",
+        )
         _reindex(revision)
         return revision
     return _publish(revision, now)
@@ -67,8 +72,13 @@ def _publish(revision: Revision, now) -> Revision:
     revision.doi = version_doi_name(revision)
     revision.save(update_fields=["state", "published_at", "metadata_modified_at", "doi"])
     dois = _ensure_dois(revision)
-    record_event(service="publishing", method="publish", resource_id=revision.package_id_text,
-                 text=f"published; DOI {revision.doi} pending", auth_system="worker")
+    record_event(
+        service="publishing",
+        method="publish",
+        resource_id=revision.package_id_text,
+        text=f"published; DOI {revision.doi} pending",
+        auth_system="worker",
+    )
     for doi in dois:
         dispatch(_register_task(), doi.pk)
     _reindex(revision)
@@ -91,15 +101,21 @@ def _ensure_dois(revision: Revision) -> list[Doi]:
     """The version DOI, the concept DOI, and the neighbours whose related identifiers now change."""
     package = revision.package
     version, _ = Doi.objects.get_or_create(
-        doi=version_doi_name(revision), defaults={"kind": Doi.Kind.VERSION, "package": package, "revision": revision})
+        doi=version_doi_name(revision),
+        defaults={"kind": Doi.Kind.VERSION, "package": package, "revision": revision},
+    )
     concept, created = Doi.objects.get_or_create(
-        doi=concept_doi_name(package), defaults={"kind": Doi.Kind.CONCEPT, "package": package})
+        doi=concept_doi_name(package), defaults={"kind": Doi.Kind.CONCEPT, "package": package}
+    )
     touched = [version, concept]
     if not created:
         _mark_dirty(Doi.objects.filter(pk=concept.pk))
     # The previous version gains an IsPreviousVersionOf link to this one.
-    previous = Doi.objects.filter(kind=Doi.Kind.VERSION, package=package, revision__number__lt=revision.number) \
-        .order_by("-revision__number").first()
+    previous = (
+        Doi.objects.filter(kind=Doi.Kind.VERSION, package=package, revision__number__lt=revision.number)
+        .order_by("-revision__number")
+        .first()
+    )
     if previous is not None:
         _mark_dirty(Doi.objects.filter(pk=previous.pk))
         touched.append(previous)
@@ -117,8 +133,14 @@ def metadata_changed(revision: Revision, *, user=None, request=None) -> None:
     revision.save(update_fields=["metadata_modified_at"])
     dois = Doi.objects.filter(Q(revision=revision) | Q(kind=Doi.Kind.CONCEPT, package_id=revision.package_id))
     _mark_dirty(dois)
-    record_event(service="publishing", method="updateMetadata", resource_id=revision.package_id_text,
-                 text="metadata changed; DOI update queued", user=user, request=request)
+    record_event(
+        service="publishing",
+        method="updateMetadata",
+        resource_id=revision.package_id_text,
+        text="metadata changed; DOI update queued",
+        user=user,
+        request=request,
+    )
     for pk in dois.values_list("pk", flat=True):
         dispatch(_register_task(), pk)
     _reindex(revision)
@@ -133,7 +155,9 @@ def withdraw(revision: Revision, *, reason: str, user=None, request=None) -> Rev
     with transaction.atomic():
         locked = Revision.objects.select_for_update().select_related("package").get(pk=revision.pk)
         if locked.state != Revision.State.PUBLISHED:
-            raise PublishingError(f"Only a published version can be withdrawn; {locked.package_id_text} is {locked.state}.")
+            raise PublishingError(
+                f"Only a published version can be withdrawn; {locked.package_id_text} is {locked.state}."
+            )
         now = timezone.now()
         locked.state = Revision.State.WITHDRAWN
         locked.withdrawn_at = now
@@ -143,8 +167,14 @@ def withdraw(revision: Revision, *, reason: str, user=None, request=None) -> Rev
         Doi.objects.filter(revision=locked).update(target_state=Doi.State.REGISTERED)
         dois = Doi.objects.filter(Q(revision=locked) | Q(kind=Doi.Kind.CONCEPT, package_id=locked.package_id))
         _mark_dirty(dois)
-        record_event(service="publishing", method="withdraw", resource_id=locked.package_id_text,
-                     text=f"withdrawn: {reason}", user=user, request=request)
+        record_event(
+            service="publishing",
+            method="withdraw",
+            resource_id=locked.package_id_text,
+            text=f"withdrawn: {reason}",
+            user=user,
+            request=request,
+        )
         for pk in dois.values_list("pk", flat=True):
             dispatch(_register_task(), pk)
         _reindex(locked)
@@ -155,8 +185,14 @@ def retry_now(doi: Doi, *, user=None, request=None) -> Doi:
     """A data manager's "retry now": due at once, any stale lease dropped."""
     with transaction.atomic():
         Doi.objects.filter(pk=doi.pk).update(next_try_at=None, lease_until=None)
-        record_event(service="publishing", method="retryDoi", resource_id=doi.doi, text="retry requested",
-                     user=user, request=request)
+        record_event(
+            service="publishing",
+            method="retryDoi",
+            resource_id=doi.doi,
+            text="retry requested",
+            user=user,
+            request=request,
+        )
         dispatch(_register_task(), doi.pk)
     doi.refresh_from_db()
     return doi
@@ -167,17 +203,25 @@ def due_dois(now=None) -> QuerySet:
     if not settings.DATACITE_API_URL:
         return Doi.objects.none()
     now = now or timezone.now()
-    return (Doi.objects.filter(Q(next_try_at__isnull=True) | Q(next_try_at__lte=now))
-            .filter(~Q(state=F("target_state")) | Q(needs_update=True)).order_by("next_try_at", "pk"))
+    return (
+        Doi.objects.filter(Q(next_try_at__isnull=True) | Q(next_try_at__lte=now))
+        .filter(~Q(state=F("target_state")) | Q(needs_update=True))
+        .order_by("next_try_at", "pk")
+    )
 
 
 def _source_revision(doi: Doi) -> Revision | None:
     """The version a DOI describes: its own, or for a concept DOI the latest version (published first)."""
     if doi.revision_id:
         return doi.revision
-    versions = Revision.objects.filter(package_id=doi.package_id, state__in=(Revision.State.PUBLISHED, Revision.State.WITHDRAWN,
-                                                                               Revision.State.TAINTED))
-    return versions.filter(state=Revision.State.PUBLISHED).order_by("-number").first() or versions.order_by("-number").first()
+    versions = Revision.objects.filter(
+        package_id=doi.package_id,
+        state__in=(Revision.State.PUBLISHED, Revision.State.WITHDRAWN, Revision.State.TAINTED),
+    )
+    return (
+        versions.filter(state=Revision.State.PUBLISHED).order_by("-number").first()
+        or versions.order_by("-number").first()
+    )
 
 
 def sync_doi(doi_id: int) -> str:
@@ -192,8 +236,11 @@ def sync_doi(doi_id: int) -> str:
     if not settings.DATACITE_API_URL:
         return "not configured"  # stays pending; no network
     now = timezone.now()
-    claimed = Doi.objects.filter(pk=doi_id).filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now)) \
+    claimed = (
+        Doi.objects.filter(pk=doi_id)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
         .update(lease_until=now + LEASE)
+    )
     if not claimed:
         return "busy"
     doi = Doi.objects.select_related("package", "revision__package").get(pk=doi_id)
@@ -213,11 +260,16 @@ def sync_doi(doi_id: int) -> str:
         source = _source_revision(doi)
         if source is None:
             raise DataCiteError("no public version to describe")
-        source = (Revision.objects.select_related(*metadata.RECORD_SELECT).prefetch_related(*metadata.RECORD_PREFETCH)
-                  .get(pk=source.pk))
+        source = (
+            Revision.objects.select_related(*metadata.RECORD_SELECT)
+            .prefetch_related(*metadata.RECORD_PREFETCH)
+            .get(pk=source.pk)
+        )
         concept = doi.kind == Doi.Kind.CONCEPT
         xml = metadata.datacite_xml(source, concept=concept)
-        url = metadata.absolute(metadata.dataset_path(doi.package) if concept else metadata.version_path(source))
+        url = metadata.absolute(
+            metadata.dataset_path(doi.package) if concept else metadata.version_path(source)
+        )
         if doi.target_state == Doi.State.FINDABLE:
             event = "publish" if state != Doi.State.FINDABLE else None
         else:
@@ -232,12 +284,26 @@ def sync_doi(doi_id: int) -> str:
             doi.last_attempt_at = now
             doi.next_try_at = now + doi.backoff()
             doi.lease_until = None
-            doi.save(update_fields=["attempts", "last_error", "last_attempt_at", "next_try_at", "lease_until"])
-            DoiAttempt.objects.create(doi=doi, at=now, action=", ".join(actions + ["failed"]), ok=False,
-                                      status_code=exc.status, error=str(exc))
-            record_event(service="publishing", method="registerDoi", resource_id=doi.doi, category=AuditEvent.Category.WARN,
-                         status=exc.status, text=f"attempt {doi.attempts} failed, next try {doi.next_try_at:%Y-%m-%d %H:%M}Z: {exc}",
-                         auth_system="worker")
+            doi.save(
+                update_fields=["attempts", "last_error", "last_attempt_at", "next_try_at", "lease_until"]
+            )
+            DoiAttempt.objects.create(
+                doi=doi,
+                at=now,
+                action=", ".join(actions + ["failed"]),
+                ok=False,
+                status_code=exc.status,
+                error=str(exc),
+            )
+            record_event(
+                service="publishing",
+                method="registerDoi",
+                resource_id=doi.doi,
+                category=AuditEvent.Category.WARN,
+                status=exc.status,
+                text=f"attempt {doi.attempts} failed, next try {doi.next_try_at:%Y-%m-%d %H:%M}Z: {exc}",
+                auth_system="worker",
+            )
         return f"failed: {exc}"
     with transaction.atomic():
         doi = Doi.objects.select_for_update().get(pk=doi.pk)
@@ -250,11 +316,27 @@ def sync_doi(doi_id: int) -> str:
         doi.registered_at = doi.registered_at or timezone.now()
         # Metadata changed while we were sending? Then leave needs_update for the next run.
         doi.needs_update = doi.generation != generation
-        doi.save(update_fields=["state", "attempts", "last_error", "last_attempt_at", "next_try_at", "lease_until",
-                                "registered_at", "needs_update"])
+        doi.save(
+            update_fields=[
+                "state",
+                "attempts",
+                "last_error",
+                "last_attempt_at",
+                "next_try_at",
+                "lease_until",
+                "registered_at",
+                "needs_update",
+            ]
+        )
         DoiAttempt.objects.create(doi=doi, at=now, action=", ".join(actions), ok=True, status_code=200)
-        record_event(service="publishing", method="registerDoi", resource_id=doi.doi, status=200,
-                     text=f"DataCite: {', '.join(actions)}; now {doi.state}", auth_system="worker")
+        record_event(
+            service="publishing",
+            method="registerDoi",
+            resource_id=doi.doi,
+            status=200,
+            text=f"DataCite: {', '.join(actions)}; now {doi.state}",
+            auth_system="worker",
+        )
         if doi.needs_update:
             dispatch(_register_task(), doi.pk)
     return f"{doi.state}: {', '.join(actions)}"

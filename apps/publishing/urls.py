@@ -22,7 +22,11 @@ urlpatterns = [
     path("dataset/<scope:scope>/<int:identifier>/", views.dataset_latest, name="dataset"),
     path("dataset/<scope:scope>/<int:identifier>/<int:number>/", views.dataset_version, name="version"),
     path("dataset/<scope:scope>/<int:identifier>/<int:number>/export/<str:fmt>", views.export, name="export"),
-    path("dataset/<scope:scope>/<int:identifier>/<int:number>/files/<int:entity_id>", views.download, name="download"),
+    path(
+        "dataset/<scope:scope>/<int:identifier>/<int:number>/files/<int:entity_id>",
+        views.download,
+        name="download",
+    ),
     path("dataset/<scope:scope>/<int:identifier>/<int:number>/withdraw", views.withdraw, name="withdraw"),
     path("doi/<path:doi>", views.resolve_doi, name="resolve-doi"),
     path("dois/", views.doi_queue, name="doi-queue"),

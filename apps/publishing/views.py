@@ -33,6 +33,7 @@ EXPORTS = {
 
 # --- OAI-PMH ------------------------------------------------------------------------------------
 
+
 @csrf_exempt
 @require_http_methods(["GET", "POST", "HEAD"])
 def oai_endpoint(request: HttpRequest) -> HttpResponse:
@@ -48,6 +49,7 @@ def oai_schema(request: HttpRequest, name: str) -> FileResponse:
 
 
 # --- landing pages ------------------------------------------------------------------------------
+
 
 def download_path(entity) -> str:
     revision = entity.revision
@@ -65,7 +67,9 @@ def _signposting(revision: Revision, *, concept: bool) -> str:
     ]
     if revision.state == Revision.State.PUBLISHED:
         for entity in revision.entities.all():
-            links.append(f'<{metadata.absolute(download_path(entity))}>; rel="item"; type="{entity.mime_type or "application/octet-stream"}"')
+            links.append(
+                f'<{metadata.absolute(download_path(entity))}>; rel="item"; type="{entity.mime_type or "application/octet-stream"}"'
+            )
     return ", ".join(links)
 
 
@@ -76,9 +80,20 @@ def _map(revision: Revision) -> dict | None:
         return None
     w, s, e, n = bbox
     width = (e - w) if e >= w else (e - w + 360)
-    return {"x": w + 180, "y": 90 - n, "width": max(width, 1.5), "height": max(n - s, 1.5), "w": w, "s": s, "e": e, "n": n,
-            "cx": w + 180 + width / 2, "cy": 90 - (n + s) / 2,
-            "meridians": range(0, 361, 30), "parallels": range(0, 181, 30)}
+    return {
+        "x": w + 180,
+        "y": 90 - n,
+        "width": max(width, 1.5),
+        "height": max(n - s, 1.5),
+        "w": w,
+        "s": s,
+        "e": e,
+        "n": n,
+        "cx": w + 180 + width / 2,
+        "cy": 90 - (n + s) / 2,
+        "meridians": range(0, 361, 30),
+        "parallels": range(0, 181, 30),
+    }
 
 
 def _landing(request: HttpRequest, scope: str, identifier: int, number: int | None) -> HttpResponse:
@@ -95,15 +110,25 @@ def _landing(request: HttpRequest, scope: str, identifier: int, number: int | No
     concept_doi = Doi.objects.filter(package=package, kind=Doi.Kind.CONCEPT).first()
     gone = revision.state in metadata.GONE_STATES
     context = {
-        "revision": revision, "package": package, "versions": versions, "concept": concept, "gone": gone,
-        "see_data": see_data and revision.state != Revision.State.TAINTED, "hold": hold,
+        "revision": revision,
+        "package": package,
+        "versions": versions,
+        "concept": concept,
+        "gone": gone,
+        "see_data": see_data and revision.state != Revision.State.TAINTED,
+        "hold": hold,
         "entities": [(e, metadata.entity_size(e), download_path(e)) for e in revision.entities.all()],
-        "creators": metadata.creators_of(revision), "citations": metadata.citations(revision),
-        "bibtex": metadata.bibtex(revision), "map": _map(revision),
-        "version_doi_name": version_doi_name(revision), "concept_doi_name": concept_doi_name(package),
-        "version_doi": version_doi, "concept_doi": concept_doi,
+        "creators": metadata.creators_of(revision),
+        "citations": metadata.citations(revision),
+        "bibtex": metadata.bibtex(revision),
+        "map": _map(revision),
+        "version_doi_name": version_doi_name(revision),
+        "concept_doi_name": concept_doi_name(package),
+        "version_doi": version_doi,
+        "concept_doi": concept_doi,
         "jsonld": metadata.jsonld_script(revision, download_url=download_path),
-        "latest_url": metadata.dataset_path(package), "version_url": metadata.version_path(revision),
+        "latest_url": metadata.dataset_path(package),
+        "version_url": metadata.version_path(revision),
         "is_data_manager": roles.is_data_manager(request.user),
         "quality_report_url": f"/package/report/eml/{package.scope}/{package.identifier}/{revision.number}",
         "exports": list(EXPORTS),
@@ -134,10 +159,15 @@ def export(request: HttpRequest, scope: str, identifier: int, number: int, fmt: 
         if body is None:
             raise Http404("No EML document is stored for this version.")
     elif fmt == "oai_dc.xml":
-        body = etree.tostring(metadata.oai_dc_element(revision), xml_declaration=True, encoding="UTF-8", pretty_print=True)
+        body = etree.tostring(
+            metadata.oai_dc_element(revision), xml_declaration=True, encoding="UTF-8", pretty_print=True
+        )
     elif fmt == "jsonld":
-        return JsonResponse(metadata.jsonld(revision, download_url=download_path), content_type=EXPORTS[fmt],
-                            json_dumps_params={"indent": 2, "ensure_ascii": False})
+        return JsonResponse(
+            metadata.jsonld(revision, download_url=download_path),
+            content_type=EXPORTS[fmt],
+            json_dumps_params={"indent": 2, "ensure_ascii": False},
+        )
     else:
         body = metadata.bibtex(revision).encode()
     response = HttpResponse(body, content_type=f"{EXPORTS[fmt]}; charset=utf-8")
@@ -154,7 +184,12 @@ def download(request: HttpRequest, scope: str, identifier: int, number: int, ent
         raise Http404("No such file in this version.")
     if not can_see(request.user, entity, "data") or entity.blob_id is None:
         raise PermissionDenied("This file is not available to you (held, withdrawn or removed).")
-    return blob_response(request, entity.blob, filename=entity.object_name or entity.name, content_type=entity.mime_type or None)
+    return blob_response(
+        request,
+        entity.blob,
+        filename=entity.object_name or entity.name,
+        content_type=entity.mime_type or None,
+    )
 
 
 def resolve_doi(request: HttpRequest, doi: str) -> HttpResponse:
@@ -170,6 +205,7 @@ def resolve_doi(request: HttpRequest, doi: str) -> HttpResponse:
 
 # --- data managers ------------------------------------------------------------------------------
 
+
 @require_POST
 @data_manager_required
 def withdraw(request: HttpRequest, scope: str, identifier: int, number: int) -> HttpResponse:
@@ -179,7 +215,9 @@ def withdraw(request: HttpRequest, scope: str, identifier: int, number: int) -> 
     except services.PublishingError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"{revision.package_id_text} is withdrawn; its DOI now shows the tombstone page.")
+        messages.success(
+            request, f"{revision.package_id_text} is withdrawn; its DOI now shows the tombstone page."
+        )
     return redirect(metadata.version_path(revision))
 
 
@@ -194,9 +232,16 @@ def doi_queue(request: HttpRequest) -> HttpResponse:
     if show == "open":
         qs = qs.filter(~Q(state=F("target_state")) | Q(needs_update=True))
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
-    return render(request, "publishing/doi_queue.html", {
-        "page": page, "show": show, "configured": bool(settings.DATACITE_API_URL), "query": f"show={show}",
-    })
+    return render(
+        request,
+        "publishing/doi_queue.html",
+        {
+            "page": page,
+            "show": show,
+            "configured": bool(settings.DATACITE_API_URL),
+            "query": f"show={show}",
+        },
+    )
 
 
 @require_POST
@@ -211,4 +256,6 @@ def doi_retry(request: HttpRequest, pk: int) -> HttpResponse:
 @data_manager_required
 def doi_detail(request: HttpRequest, pk: int) -> HttpResponse:
     doi = get_object_or_404(Doi.objects.select_related("package", "revision"), pk=pk)
-    return render(request, "publishing/doi_detail.html", {"doi": doi, "attempts": doi.attempt_log.all()[:100]})
+    return render(
+        request, "publishing/doi_detail.html", {"doi": doi, "attempts": doi.attempt_log.all()[:100]}
+    )

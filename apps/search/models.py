@@ -13,7 +13,9 @@ from django.db import models
 
 
 class SearchDocument(models.Model):
-    revision = models.OneToOneField("packages.Revision", on_delete=models.CASCADE, primary_key=True, related_name="search_document")
+    revision = models.OneToOneField(
+        "packages.Revision", on_delete=models.CASCADE, primary_key=True, related_name="search_document"
+    )
     package = models.ForeignKey("packages.Package", on_delete=models.CASCADE, related_name="+")
     title = models.TextField(blank=True)
     text = models.TextField(blank=True)
@@ -55,4 +57,9 @@ class SearchFacet(models.Model):
     class Meta:
         # Facet filters (search page: ?keyword=…) look up (kind, value) → documents.
         indexes = [models.Index(fields=["kind", "value"], name="search_facet_kind_value")]
-        constraints = [models.UniqueConstraint(fields=["document", "kind", "value"], name="uniq_search_facet")]
+        constraints = [
+            models.UniqueConstraint(fields=["document", "kind", "value"], name="uniq_search_facet")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.value}"

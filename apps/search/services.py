@@ -48,7 +48,12 @@ def _parse_date(value) -> datetime.date | None:
 
 def document_text(revision: Revision) -> str:
     package = revision.package
-    parts = [revision.title, revision.abstract, " ".join(str(k) for k in revision.keywords or []), revision.package_id_text]
+    parts = [
+        revision.title,
+        revision.abstract,
+        " ".join(str(k) for k in revision.keywords or []),
+        revision.package_id_text,
+    ]
     for c in revision.creators or []:
         if isinstance(c, dict):
             parts += [c.get("name", ""), c.get("given", ""), c.get("family", ""), c.get("affiliation", "")]
@@ -91,24 +96,48 @@ def index_revision(revision) -> None:
 
             coverage = revision.coverage or {}
             bbox = bbox_of(revision) or [None] * 4
-            doc, _ = SearchDocument.objects.update_or_create(revision=revision, defaults={
-                "package": revision.package, "title": revision.title, "state": revision.state, "text": document_text(revision),
-                "published_at": revision.published_at, "begin": _parse_date(coverage.get("begin")),
-                "end": _parse_date(coverage.get("end")), "west": bbox[0], "south": bbox[1], "east": bbox[2], "north": bbox[3],
-            })
+            doc, _ = SearchDocument.objects.update_or_create(
+                revision=revision,
+                defaults={
+                    "package": revision.package,
+                    "title": revision.title,
+                    "state": revision.state,
+                    "text": document_text(revision),
+                    "published_at": revision.published_at,
+                    "begin": _parse_date(coverage.get("begin")),
+                    "end": _parse_date(coverage.get("end")),
+                    "west": bbox[0],
+                    "south": bbox[1],
+                    "east": bbox[2],
+                    "north": bbox[3],
+                },
+            )
             wanted = _facets_for(revision)
             have = set(doc.facets.values_list("kind", "value"))
-            doc.facets.filter(pk__in=[pk for pk, k, v in doc.facets.values_list("pk", "kind", "value") if (k, v) not in wanted]).delete()
-            SearchFacet.objects.bulk_create([SearchFacet(document=doc, kind=k, value=v) for k, v in wanted - have])
+            doc.facets.filter(
+                pk__in=[
+                    pk for pk, k, v in doc.facets.values_list("pk", "kind", "value") if (k, v) not in wanted
+                ]
+            ).delete()
+            SearchFacet.objects.bulk_create(
+                [SearchFacet(document=doc, kind=k, value=v) for k, v in wanted - have]
+            )
             if _is_postgres():
                 SearchDocument.objects.filter(pk=doc.pk).update(
-                    vector=SearchVector("title", weight="A", config="english") + SearchVector("text", weight="B", config="english"))
+                    vector=SearchVector("title", weight="A", config="english")
+                    + SearchVector("text", weight="B", config="english")
+                )
         _refresh_latest(revision.package_id)
 
 
 def _refresh_latest(package_id: int) -> None:
     docs = SearchDocument.objects.filter(package_id=package_id)
-    latest = docs.filter(revision__state=Revision.State.PUBLISHED).order_by("-revision__number").values_list("pk", flat=True).first()
+    latest = (
+        docs.filter(revision__state=Revision.State.PUBLISHED)
+        .order_by("-revision__number")
+        .values_list("pk", flat=True)
+        .first()
+    )
     docs.exclude(pk=latest).filter(is_latest=True).update(is_latest=False)
     if latest is not None:
         docs.filter(pk=latest, is_latest=False).update(is_latest=True)
@@ -154,7 +183,9 @@ def filtered(user, params) -> tuple[QuerySet, str, list[str]]:
         values = params.getlist(kind) if hasattr(params, "getlist") else ([get(kind)] if get(kind) else [])
         for value in values:
             if value:
-                qs = qs.filter(pk__in=SearchFacet.objects.filter(kind=kind, value=value).values("document_id"))
+                qs = qs.filter(
+                    pk__in=SearchFacet.objects.filter(kind=kind, value=value).values("document_id")
+                )
     begin, end = _parse_date(get("begin")), _parse_date(get("end"))
     if get("begin") and begin is None or get("end") and end is None:
         errors.append("Dates must look like 2024-03-01.")
@@ -191,8 +222,12 @@ def facet_counts(qs: QuerySet, total: int | None = None) -> tuple[dict[str, list
     the page says the counts are sampled). Returns (facets, sampled)."""
     sampled = total is not None and total > FACET_SAMPLE
     ids = qs.values("pk")[:FACET_SAMPLE] if sampled else qs.order_by().values("pk")
-    rows = (SearchFacet.objects.filter(document_id__in=ids)
-            .values("kind", "value").annotate(n=Count("pk")).order_by("kind", "-n", "value"))
+    rows = (
+        SearchFacet.objects.filter(document_id__in=ids)
+        .values("kind", "value")
+        .annotate(n=Count("pk"))
+        .order_by("kind", "-n", "value")
+    )
     facets: dict[str, list[tuple[str, int]]] = {k: [] for k in FACET_KINDS}
     for row in rows:
         bucket = facets[row["kind"]]
@@ -206,7 +241,9 @@ def search(user, params, *, page_size: int = PAGE_SIZE, with_facets: bool = True
     qs = qs.select_related("revision__package__cruise__vessel")
     paginator = Paginator(qs, page_size)
     page = paginator.get_page(params.get("page") or 1)
-    result = SearchResult(page=page, total=paginator.count, query=(params.get("q") or ""), sort=sort, errors=errors)
+    result = SearchResult(
+        page=page, total=paginator.count, query=(params.get("q") or ""), sort=sort, errors=errors
+    )
     if with_facets:
         result.facets, result.facets_sampled = facet_counts(qs, result.total)
     return result

@@ -13,9 +13,14 @@ from apps.packages.models import Entity, Package, Revision
 
 SCHEMAS = Path("/work/shared/schemas")
 OAI_NS = "http://www.openarchives.org/OAI/2.0/"
-NS = {"oai": OAI_NS, "dc": "http://purl.org/dc/elements/1.1/", "oai_dc": "http://www.openarchives.org/OAI/2.0/oai_dc/",
-      "dcite": "http://datacite.org/schema/kernel-4", "eml": "https://eml.ecoinformatics.org/eml-2.2.0",
-      "cr": "https://quayside.invalid/schemas/cruise-1.0"}
+NS = {
+    "oai": OAI_NS,
+    "dc": "http://purl.org/dc/elements/1.1/",
+    "oai_dc": "http://www.openarchives.org/OAI/2.0/oai_dc/",
+    "dcite": "http://datacite.org/schema/kernel-4",
+    "eml": "https://eml.ecoinformatics.org/eml-2.2.0",
+    "cr": "https://quayside.invalid/schemas/cruise-1.0",
+}
 
 EML_TEMPLATE = """<?xml version="1.0" encoding="UTF-8"?>
 <eml:eml xmlns:eml="https://eml.ecoinformatics.org/eml-2.2.0" packageId="{pid}" system="https://quayside.invalid">
@@ -53,7 +58,12 @@ def assert_valid(schema: etree.XMLSchema, element) -> None:
 
 
 def _next_identifier(scope: str) -> int:
-    last = Package.objects.filter(scope=scope).order_by("-identifier").values_list("identifier", flat=True).first()
+    last = (
+        Package.objects.filter(scope=scope)
+        .order_by("-identifier")
+        .values_list("identifier", flat=True)
+        .first()
+    )
     return (last or 0) + 1
 
 
@@ -66,36 +76,79 @@ def make_revision(db, django_user_model):
     from apps.publishing import services
     from apps.storage.services import store_bytes
 
-    owner = django_user_model.objects.filter(email="owner@example.org").first() or django_user_model.objects.create_user(
-        email="owner@example.org", password="x-owner-password", name="Package Owner")
+    owner = django_user_model.objects.filter(
+        email="owner@example.org"
+    ).first() or django_user_model.objects.create_user(
+        email="owner@example.org", password="x-owner-password", name="Package Owner"
+    )
 
-    def make(state: str = "published", *, package: Package | None = None, scope: str = "edi", cruise=None,
-             files: int = 1, eml: bool = True, **fields) -> Revision:
+    def make(
+        state: str = "published",
+        *,
+        package: Package | None = None,
+        scope: str = "edi",
+        cruise=None,
+        files: int = 1,
+        eml: bool = True,
+        **fields,
+    ) -> Revision:
         if package is None:
-            package = Package.objects.create(scope=scope, identifier=_next_identifier(scope), owner=owner, cruise=cruise)
+            package = Package.objects.create(
+                scope=scope, identifier=_next_identifier(scope), owner=owner, cruise=cruise
+            )
         number = (package.revisions.order_by("-number").values_list("number", flat=True).first() or 0) + 1
         defaults = {
             "title": f"Bottom temperature of the test shelf, part {package.identifier}",
             "abstract": "Hourly bottom temperature from moored loggers on the test shelf.",
             "keywords": ["temperature", "moorings"],
-            "creators": [{"name": "Ada Lovelace", "given": "Ada", "family": "Lovelace", "orcid": "0000-0002-1825-0097",
-                          "affiliation": "Test Oceanographic Institution", "email": "ada@example.org"},
-                         {"name": "Shelf Observing Network", "affiliation": ""}],
-            "coverage": {"bbox": [-70.5, 40.1, -69.2, 41.3], "begin": "2024-03-01", "end": "2024-03-20", "description": "Test shelf"},
+            "creators": [
+                {
+                    "name": "Ada Lovelace",
+                    "given": "Ada",
+                    "family": "Lovelace",
+                    "orcid": "0000-0002-1825-0097",
+                    "affiliation": "Test Oceanographic Institution",
+                    "email": "ada@example.org",
+                },
+                {"name": "Shelf Observing Network", "affiliation": ""},
+            ],
+            "coverage": {
+                "bbox": [-70.5, 40.1, -69.2, 41.3],
+                "begin": "2024-03-01",
+                "end": "2024-03-20",
+                "description": "Test shelf",
+            },
             "licence": "CC-BY-4.0",
         }
         defaults.update(fields)
-        revision = Revision.objects.create(package=package, number=number, state=Revision.State.ARCHIVED,
-                                           archived_at=timezone.now(), submitted_by=owner, **defaults)
+        revision = Revision.objects.create(
+            package=package,
+            number=number,
+            state=Revision.State.ARCHIVED,
+            archived_at=timezone.now(),
+            submitted_by=owner,
+            **defaults,
+        )
         if eml:
-            revision.eml_blob = store_bytes(EML_TEMPLATE.format(pid=revision.package_id_text, title=revision.title).encode())
+            revision.eml_blob = store_bytes(
+                EML_TEMPLATE.format(pid=revision.package_id_text, title=revision.title).encode()
+            )
             revision.eml_version = "2.2.0"
             revision.save(update_fields=["eml_blob", "eml_version"])
         for i in range(files):
             data = f"time,temp\n2024-03-0{i + 1}T00:00Z,{4 + i}.5\n".encode()
             blob = store_bytes(data)
-            Entity.objects.create(revision=revision, entity_id=f"e{i}", name=f"temperature {i}", object_name=f"temp{i}.csv",
-                                  declared_size=len(data), declared_md5=blob.md5, format_name="text/csv", mime_type="text/csv", blob=blob)
+            Entity.objects.create(
+                revision=revision,
+                entity_id=f"e{i}",
+                name=f"temperature {i}",
+                object_name=f"temp{i}.csv",
+                declared_size=len(data),
+                declared_md5=blob.md5,
+                format_name="text/csv",
+                mime_type="text/csv",
+                blob=blob,
+            )
         if state == "published":
             services.on_archived(revision)
         elif state == "held":
@@ -117,8 +170,13 @@ def make_revision(db, django_user_model):
 def award(db, cruise):
     from apps.cruises.models import Award
 
-    return Award.objects.create(cruise=cruise, funder="National Science Foundation", number="OCE-2400001",
-                                funder_identifier="https://ror.org/021nxhr62", title="Shelf exchange")
+    return Award.objects.create(
+        cruise=cruise,
+        funder="National Science Foundation",
+        number="OCE-2400001",
+        funder_identifier="https://ror.org/021nxhr62",
+        title="Shelf exchange",
+    )
 
 
 @pytest.fixture

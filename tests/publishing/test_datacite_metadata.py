@@ -16,14 +16,20 @@ def test_version_xml_validates_and_carries_every_property(make_revision, cruise,
     xml = metadata.datacite_xml(second)
     assert_valid(schemas["datacite"], xml)
     doc = etree.fromstring(xml)
-    assert doc.findtext("dcite:identifier", namespaces=NS) == f"{settings.DOI_PREFIX}/edi.{first.package.identifier}.2"
+    assert (
+        doc.findtext("dcite:identifier", namespaces=NS)
+        == f"{settings.DOI_PREFIX}/edi.{first.package.identifier}.2"
+    )
     creator = doc.find("dcite:creators/dcite:creator", NS)
     assert creator.findtext("dcite:nameIdentifier", namespaces=NS) == "https://orcid.org/0000-0002-1825-0097"
     assert creator.findtext("dcite:affiliation", namespaces=NS) == "Test Oceanographic Institution"
     assert creator.findtext("dcite:familyName", namespaces=NS) == "Lovelace"
     org = doc.findall("dcite:creators/dcite:creator", NS)[1].find("dcite:creatorName", NS)
     assert org.get("nameType") == "Organizational"
-    relations = {(r.get("relationType"), r.text) for r in doc.findall("dcite:relatedIdentifiers/dcite:relatedIdentifier", NS)}
+    relations = {
+        (r.get("relationType"), r.text)
+        for r in doc.findall("dcite:relatedIdentifiers/dcite:relatedIdentifier", NS)
+    }
     assert ("IsVersionOf", concept_doi_name(first.package)) in relations
     assert ("IsNewVersionOf", version_doi_name(first)) in relations
     assert ("IsPreviousVersionOf", version_doi_name(third)) in relations
@@ -37,7 +43,11 @@ def test_version_xml_validates_and_carries_every_property(make_revision, cruise,
     assert funding.find("dcite:funderIdentifier", NS).get("funderIdentifierType") == "ROR"
     assert "1 files" in [s.text for s in doc.findall("dcite:sizes/dcite:size", NS)]
     assert [f.text for f in doc.findall("dcite:formats/dcite:format", NS)] == ["text/csv"]
-    assert doc.find("dcite:rightsList/dcite:rights", NS).get("rightsURI").startswith("https://creativecommons.org/")
+    assert (
+        doc.find("dcite:rightsList/dcite:rights", NS)
+        .get("rightsURI")
+        .startswith("https://creativecommons.org/")
+    )
     dates = {d.get("dateType"): d.text for d in doc.findall("dcite:dates/dcite:date", NS)}
     assert dates["Collected"] == "2024-03-01/2024-03-20"
     assert "Issued" in dates
@@ -50,13 +60,20 @@ def test_concept_xml_lists_every_version(make_revision, schemas):
     xml = metadata.datacite_xml(second, concept=True)
     assert_valid(schemas["datacite"], xml)
     doc = etree.fromstring(xml)
-    has = [r.text for r in doc.findall("dcite:relatedIdentifiers/dcite:relatedIdentifier[@relationType='HasVersion']", NS)]
+    has = [
+        r.text
+        for r in doc.findall(
+            "dcite:relatedIdentifiers/dcite:relatedIdentifier[@relationType='HasVersion']", NS
+        )
+    ]
     assert has == [version_doi_name(first), version_doi_name(second)]
     assert doc.findtext("dcite:identifier", namespaces=NS) == concept_doi_name(first.package)
 
 
 def test_sparse_revision_still_validates(make_revision, schemas):
-    revision = make_revision(creators=[], keywords=[], coverage={}, licence="", abstract="", files=0, eml=False)
+    revision = make_revision(
+        creators=[], keywords=[], coverage={}, licence="", abstract="", files=0, eml=False
+    )
     assert_valid(schemas["datacite"], metadata.datacite_xml(revision))
 
 
@@ -69,10 +86,16 @@ def test_withdrawn_version_says_so_in_its_metadata(make_revision, data_manager, 
     xml = metadata.datacite_xml(revision)
     assert_valid(schemas["datacite"], xml)
     doc = etree.fromstring(xml)
-    assert doc.find("dcite:dates/dcite:date[@dateType='Withdrawn']", NS).get("dateInformation") == "Calibration error in logger 3"
+    assert (
+        doc.find("dcite:dates/dcite:date[@dateType='Withdrawn']", NS).get("dateInformation")
+        == "Calibration error in logger 3"
+    )
 
 
 def test_doi_suffix_is_readable_from_the_package_id(make_revision, settings):
     revision = make_revision(scope="knb-lter-quay")
     assert revision.doi == f"{settings.DOI_PREFIX}/knb-lter-quay.{revision.package.identifier}.1"
-    assert concept_doi_name(revision.package) == f"{settings.DOI_PREFIX}/knb-lter-quay.{revision.package.identifier}"
+    assert (
+        concept_doi_name(revision.package)
+        == f"{settings.DOI_PREFIX}/knb-lter-quay.{revision.package.identifier}"
+    )

@@ -19,7 +19,9 @@ def _sync_all(package=None):
     return {d.doi: services.sync_doi(d.pk) for d in qs}
 
 
-def test_publishing_is_immediate_with_doi_pending(make_revision, django_capture_on_commit_callbacks, settings):
+def test_publishing_is_immediate_with_doi_pending(
+    make_revision, django_capture_on_commit_callbacks, settings
+):
     settings.DATACITE_API_URL = ""
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         revision = make_revision()
@@ -30,7 +32,9 @@ def test_publishing_is_immediate_with_doi_pending(make_revision, django_capture_
     assert dois["concept"].state == Doi.State.PENDING
     # Registration is queued for after commit (version + concept), never done inline.
     assert len(callbacks) == 2
-    assert AuditEvent.objects.filter(service="publishing", service_method="publish", resource_id=revision.package_id_text).exists()
+    assert AuditEvent.objects.filter(
+        service="publishing", service_method="publish", resource_id=revision.package_id_text
+    ).exists()
 
 
 def test_without_datacite_configured_dois_stay_pending_and_nothing_is_due(make_revision, settings):
@@ -81,7 +85,10 @@ def test_outage_is_recorded_and_retried_with_capped_backoff(make_revision, datac
     assert doi.attempts == 11
     assert doi.next_try_at - timezone.now() <= datetime.timedelta(seconds=BACKOFF_MAX_SECONDS)
     assert doi.next_try_at - timezone.now() > datetime.timedelta(seconds=BACKOFF_MAX_SECONDS - 60)
-    assert AuditEvent.objects.filter(service_method="registerDoi", category="warn", resource_id=doi.doi).count() == 11
+    assert (
+        AuditEvent.objects.filter(service_method="registerDoi", category="warn", resource_id=doi.doi).count()
+        == 11
+    )
     datacite.outage = False
     Doi.objects.filter(pk=doi.pk).update(next_try_at=timezone.now())
     assert services.sync_doi(doi.pk).startswith("findable")
@@ -128,10 +135,20 @@ def test_a_second_version_updates_concept_and_previous_version(make_revision, da
     assert previous.needs_update
     _sync_all(first.package)
     xml = datacite.dois[first.doi]["xml"]
-    relations = {(r.get("relationType"), r.text) for r in etree.fromstring(xml).iter("{http://datacite.org/schema/kernel-4}relatedIdentifier")}
+    relations = {
+        (r.get("relationType"), r.text)
+        for r in etree.fromstring(xml).iter("{http://datacite.org/schema/kernel-4}relatedIdentifier")
+    }
     assert ("IsPreviousVersionOf", second.doi) in relations
     concept_xml = etree.fromstring(datacite.dois[first.package.dois.get(kind="concept").doi]["xml"])
-    assert len(concept_xml.findall("dcite:relatedIdentifiers/dcite:relatedIdentifier[@relationType='HasVersion']", NS)) == 2
+    assert (
+        len(
+            concept_xml.findall(
+                "dcite:relatedIdentifiers/dcite:relatedIdentifier[@relationType='HasVersion']", NS
+            )
+        )
+        == 2
+    )
     assert all(d.in_sync for d in Doi.objects.filter(package=first.package))
 
 
@@ -148,7 +165,10 @@ def test_corrected_title_is_sent_with_a_put(make_revision, datacite, django_capt
     assert revision.metadata_modified_at > stamp
     services.sync_doi(revision.version_doi.pk)
     xml = datacite.dois[revision.doi]["xml"]
-    assert etree.fromstring(xml).findtext("dcite:titles/dcite:title", namespaces=NS) == "Bottom temperature (corrected)"
+    assert (
+        etree.fromstring(xml).findtext("dcite:titles/dcite:title", namespaces=NS)
+        == "Bottom temperature (corrected)"
+    )
     assert datacite.requests.count(("PUT", f"/dois/{revision.doi}")) == 2
 
 

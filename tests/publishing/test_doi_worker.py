@@ -11,22 +11,34 @@ from tests.support.worker import start_worker, wait_until
 
 
 @pytest.mark.django_db(transaction=True)
-def test_worker_registers_after_commit_and_the_retry_job_recovers_an_outage(make_revision, datacite, tmp_path, settings):
+def test_worker_registers_after_commit_and_the_retry_job_recovers_an_outage(
+    make_revision, datacite, tmp_path, settings
+):
     from portal.celery import app
 
-    worker = start_worker(tmp_path, extra_env={
-        "DATACITE_API_URL": datacite.url, "DATACITE_REPOSITORY_ID": datacite.repository_id,
-        "DATACITE_PASSWORD": datacite.password, "DOI_PREFIX": settings.DOI_PREFIX, "SITE_BASE_URL": settings.SITE_BASE_URL,
-    })
+    worker = start_worker(
+        tmp_path,
+        extra_env={
+            "DATACITE_API_URL": datacite.url,
+            "DATACITE_REPOSITORY_ID": datacite.repository_id,
+            "DATACITE_PASSWORD": datacite.password,
+            "DOI_PREFIX": settings.DOI_PREFIX,
+            "SITE_BASE_URL": settings.SITE_BASE_URL,
+        },
+    )
     previous = app.conf.task_default_queue
     app.conf.task_default_queue = worker.queue
     app.conf.task_always_eager = False
     try:
         datacite.outage = True
-        revision = make_revision()  # autocommit: the registration tasks go out as on_archived's transaction ends
+        revision = (
+            make_revision()
+        )  # autocommit: the registration tasks go out as on_archived's transaction ends
         assert revision.state == "published"
         dois = Doi.objects.filter(package=revision.package)
-        wait_until(lambda: all(d.attempts == 1 for d in dois.all()) and dois.count() == 2, timeout=60, worker=worker)
+        wait_until(
+            lambda: all(d.attempts == 1 for d in dois.all()) and dois.count() == 2, timeout=60, worker=worker
+        )
         assert all(d.state == Doi.State.PENDING and "500" in d.last_error for d in dois.all())
 
         datacite.outage = False

@@ -2,7 +2,6 @@ import json
 import re
 
 import pytest
-from django.utils import timezone
 from lxml import etree
 
 from apps.packages.models import Revision
@@ -27,9 +26,23 @@ def test_version_page_shows_everything_a_reader_needs(client, make_revision, cru
     response = client.get(page_url(revision))
     assert response.status_code == 200
     html = response.content.decode()
-    for text in (revision.title, "Ada Lovelace", "Test Oceanographic Institution", revision.abstract, "temperature",
-                 "temp0.csv", "temp1.csv", revision.doi, "DOI pending", "BibTeX", "APA", "Quality report", "TE2401",
-                 "concept DOI", "<svg"):
+    for text in (
+        revision.title,
+        "Ada Lovelace",
+        "Test Oceanographic Institution",
+        revision.abstract,
+        "temperature",
+        "temp0.csv",
+        "temp1.csv",
+        revision.doi,
+        "DOI pending",
+        "BibTeX",
+        "APA",
+        "Quality report",
+        "TE2401",
+        "concept DOI",
+        "<svg",
+    ):
         assert text in html, text
     entity = revision.entities.first()
     assert entity.blob.sha256 in html and entity.blob.md5 in html
@@ -47,14 +60,17 @@ def test_signposting_headers(client, make_revision):
     assert 'rel="describedby"; type="application/vnd.datacite.datacite+xml"' in link
     assert link.count('rel="item"') == 1
     latest_link = client.get(page_url(revision, latest=True))["Link"]
-    assert f'<https://doi.org/{Doi.objects.get(kind="concept", package=revision.package).doi}>; rel="cite-as"' in latest_link
+    assert (
+        f'<https://doi.org/{Doi.objects.get(kind="concept", package=revision.package).doi}>; rel="cite-as"'
+        in latest_link
+    )
 
 
 def test_latest_url_follows_new_versions_and_says_it_is_the_concept(client, make_revision):
     first = make_revision()
     response = client.get(page_url(first, latest=True))
     assert b"latest version" in response.content and b"version 1</strong>" not in response.content
-    second = make_revision(package=first.package, title="Second edition")
+    make_revision(package=first.package, title="Second edition")
     response = client.get(page_url(first, latest=True))
     assert b"Second edition" in response.content
     assert client.get(page_url(first)).status_code == 200  # old versions keep their page
@@ -73,7 +89,9 @@ def test_withdrawn_version_shows_a_tombstone_not_a_404(client, make_revision, da
     assert client.get(f"/doi/{revision.doi}", follow=True).status_code == 200
 
 
-def test_held_version_shows_metadata_but_not_data_to_the_public(client, make_revision, vetted_user, data_manager):
+def test_held_version_shows_metadata_but_not_data_to_the_public(
+    client, make_revision, vetted_user, data_manager
+):
     revision = make_revision("held")
     response = client.get(page_url(revision))
     assert response.status_code == 200
@@ -106,7 +124,9 @@ def test_download_serves_the_bytes_with_range(client, make_revision):
     assert partial.status_code == 206
 
 
-@pytest.mark.parametrize("fmt, schema", [("datacite.xml", "datacite"), ("oai_dc.xml", "oai_dc"), ("eml.xml", "eml")])
+@pytest.mark.parametrize(
+    "fmt, schema", [("datacite.xml", "datacite"), ("oai_dc.xml", "oai_dc"), ("eml.xml", "eml")]
+)
 def test_xml_exports_validate(client, make_revision, schemas, fmt, schema):
     revision = make_revision()
     response = client.get(f"{page_url(revision)}export/{fmt}")
@@ -128,7 +148,9 @@ def test_exports_of_hidden_versions_are_404(client, make_revision):
     assert client.get(f"{page_url(revision)}export/datacite.xml").status_code == 404
 
 
-def test_withdraw_form_is_for_data_managers_only(client, make_revision, plain_user, vetted_user, data_manager):
+def test_withdraw_form_is_for_data_managers_only(
+    client, make_revision, plain_user, vetted_user, data_manager
+):
     revision = make_revision()
     url = f"{page_url(revision)}withdraw"
     assert client.post(url, {"reason": "x"}).status_code == 302  # to the login page
@@ -144,8 +166,9 @@ def test_withdraw_form_is_for_data_managers_only(client, make_revision, plain_us
     assert revision.state == "withdrawn" and revision.withdrawn_reason == "Duplicate upload"
 
 
-def test_doi_queue_is_for_data_managers_and_can_retry_now(client, make_revision, plain_user, data_manager, datacite,
-                                                          django_capture_on_commit_callbacks):
+def test_doi_queue_is_for_data_managers_and_can_retry_now(
+    client, make_revision, plain_user, data_manager, datacite, django_capture_on_commit_callbacks
+):
     revision = make_revision()
     doi = revision.version_doi
     datacite.outage = True
@@ -167,3 +190,11 @@ def test_doi_queue_is_for_data_managers_and_can_retry_now(client, make_revision,
     services.sync_doi(doi.pk)  # what the worker runs for that task
     doi.refresh_from_db()
     assert doi.state == Doi.State.FINDABLE
+
+
+def test_version_page_queries_do_not_grow_with_files(
+    client, make_revision, cruise, django_assert_max_num_queries
+):
+    revision = make_revision(cruise=cruise, files=12)
+    with django_assert_max_num_queries(20):
+        assert client.get(page_url(revision)).status_code == 200

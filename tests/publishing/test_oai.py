@@ -24,8 +24,12 @@ def harvest(client, schemas):
         doc = etree.fromstring(body)
         assert_valid(schemas["oai"], doc)
         for payload in doc.iterfind(".//oai:metadata/*", NS):
-            kind = {"http://www.openarchives.org/OAI/2.0/oai_dc/": "oai_dc", "http://datacite.org/schema/kernel-4": "datacite",
-                    "https://eml.ecoinformatics.org/eml-2.2.0": "eml", oai.CRUISE_NS: "cruise"}[etree.QName(payload).namespace]
+            kind = {
+                "http://www.openarchives.org/OAI/2.0/oai_dc/": "oai_dc",
+                "http://datacite.org/schema/kernel-4": "datacite",
+                "https://eml.ecoinformatics.org/eml-2.2.0": "eml",
+                oai.CRUISE_NS: "cruise",
+            }[etree.QName(payload).namespace]
             assert_valid(schemas[kind], payload)
         return doc
 
@@ -54,29 +58,47 @@ def test_identify_states_persistent_deletes_and_seconds_granularity(harvest, mak
 
 def test_post_is_answered_like_get(harvest, make_revision):
     make_revision()
-    assert identifiers(harvest("post", verb="ListIdentifiers", metadataPrefix="oai_dc")) == \
-        identifiers(harvest(verb="ListIdentifiers", metadataPrefix="oai_dc"))
+    assert identifiers(harvest("post", verb="ListIdentifiers", metadataPrefix="oai_dc")) == identifiers(
+        harvest(verb="ListIdentifiers", metadataPrefix="oai_dc")
+    )
 
 
-@pytest.mark.parametrize("params, code", [
-    ({}, "badVerb"),
-    ({"verb": "Dance"}, "badVerb"),
-    ({"verb": "Identify", "extra": "1"}, "badArgument"),
-    ({"verb": "ListRecords"}, "badArgument"),
-    ({"verb": "GetRecord", "metadataPrefix": "oai_dc"}, "badArgument"),
-    ({"verb": "ListRecords", "metadataPrefix": "oai_dc", "from": "2024-01-01", "until": "2024-02-01T00:00:00Z"}, "badArgument"),
-    ({"verb": "ListRecords", "metadataPrefix": "oai_dc", "from": "2024-13-01"}, "badArgument"),
-    ({"verb": "ListRecords", "metadataPrefix": "oai_dc", "from": "2024-01-01T00:00:00"}, "badArgument"),
-    ({"verb": "ListRecords", "metadataPrefix": "oai_dc", "from": "2024-02-01", "until": "2024-01-01"}, "badArgument"),
-    ({"verb": "ListRecords", "resumptionToken": "x", "metadataPrefix": "oai_dc"}, "badArgument"),
-    ({"verb": "ListRecords", "resumptionToken": "forged"}, "badResumptionToken"),
-    ({"verb": "ListSets", "resumptionToken": "forged"}, "badResumptionToken"),
-    ({"verb": "ListRecords", "metadataPrefix": "marc21"}, "cannotDisseminateFormat"),
-    ({"verb": "GetRecord", "metadataPrefix": "oai_dc", "identifier": "oai:elsewhere.org:edi.1.1"}, "idDoesNotExist"),
-    ({"verb": "ListMetadataFormats", "identifier": "oai:testserver:edi.999.1"}, "idDoesNotExist"),
-    ({"verb": "ListRecords", "metadataPrefix": "oai_dc", "until": "1999-01-01"}, "noRecordsMatch"),
-    ({"verb": "ListRecords", "metadataPrefix": "oai_dc", "set": "scope:nothing"}, "noRecordsMatch"),
-])
+@pytest.mark.parametrize(
+    "params, code",
+    [
+        ({}, "badVerb"),
+        ({"verb": "Dance"}, "badVerb"),
+        ({"verb": "Identify", "extra": "1"}, "badArgument"),
+        ({"verb": "ListRecords"}, "badArgument"),
+        ({"verb": "GetRecord", "metadataPrefix": "oai_dc"}, "badArgument"),
+        (
+            {
+                "verb": "ListRecords",
+                "metadataPrefix": "oai_dc",
+                "from": "2024-01-01",
+                "until": "2024-02-01T00:00:00Z",
+            },
+            "badArgument",
+        ),
+        ({"verb": "ListRecords", "metadataPrefix": "oai_dc", "from": "2024-13-01"}, "badArgument"),
+        ({"verb": "ListRecords", "metadataPrefix": "oai_dc", "from": "2024-01-01T00:00:00"}, "badArgument"),
+        (
+            {"verb": "ListRecords", "metadataPrefix": "oai_dc", "from": "2024-02-01", "until": "2024-01-01"},
+            "badArgument",
+        ),
+        ({"verb": "ListRecords", "resumptionToken": "x", "metadataPrefix": "oai_dc"}, "badArgument"),
+        ({"verb": "ListRecords", "resumptionToken": "forged"}, "badResumptionToken"),
+        ({"verb": "ListSets", "resumptionToken": "forged"}, "badResumptionToken"),
+        ({"verb": "ListRecords", "metadataPrefix": "marc21"}, "cannotDisseminateFormat"),
+        (
+            {"verb": "GetRecord", "metadataPrefix": "oai_dc", "identifier": "oai:elsewhere.org:edi.1.1"},
+            "idDoesNotExist",
+        ),
+        ({"verb": "ListMetadataFormats", "identifier": "oai:testserver:edi.999.1"}, "idDoesNotExist"),
+        ({"verb": "ListRecords", "metadataPrefix": "oai_dc", "until": "1999-01-01"}, "noRecordsMatch"),
+        ({"verb": "ListRecords", "metadataPrefix": "oai_dc", "set": "scope:nothing"}, "noRecordsMatch"),
+    ],
+)
 def test_error_codes(harvest, make_revision, settings, params, code):
     settings.SITE_BASE_URL = "http://testserver"
     make_revision()
@@ -102,7 +124,9 @@ def test_token_of_another_verb_is_refused(harvest, make_revision, settings):
     settings.OAI_PAGE_SIZE = 1
     make_revision()
     make_revision()
-    token = harvest(verb="ListIdentifiers", metadataPrefix="oai_dc").findtext(".//oai:resumptionToken", namespaces=NS)
+    token = harvest(verb="ListIdentifiers", metadataPrefix="oai_dc").findtext(
+        ".//oai:resumptionToken", namespaces=NS
+    )
     assert error_code(harvest(verb="ListRecords", resumptionToken=token)) == "badResumptionToken"
 
 
@@ -111,7 +135,9 @@ def test_all_formats_for_a_cruise_record_validate(harvest, make_revision, cruise
     revision = make_revision(cruise=cruise)
     ident = oai.oai_identifier("edi", revision.package.identifier, 1)
     formats = harvest(verb="ListMetadataFormats", identifier=ident)
-    prefixes = [f.findtext("oai:metadataPrefix", namespaces=NS) for f in formats.iterfind(".//oai:metadataFormat", NS)]
+    prefixes = [
+        f.findtext("oai:metadataPrefix", namespaces=NS) for f in formats.iterfind(".//oai:metadataFormat", NS)
+    ]
     assert prefixes == ["oai_dc", "datacite", "eml", "cruise"]
     for prefix in prefixes:
         doc = harvest(verb="GetRecord", identifier=ident, metadataPrefix=prefix)
@@ -130,8 +156,14 @@ def test_formats_a_record_lacks_cannot_be_disseminated(harvest, make_revision, s
     settings.SITE_BASE_URL = "http://testserver"
     revision = make_revision(eml=False)
     ident = oai.oai_identifier("edi", revision.package.identifier, 1)
-    assert error_code(harvest(verb="GetRecord", identifier=ident, metadataPrefix="eml")) == "cannotDisseminateFormat"
-    assert error_code(harvest(verb="GetRecord", identifier=ident, metadataPrefix="cruise")) == "cannotDisseminateFormat"
+    assert (
+        error_code(harvest(verb="GetRecord", identifier=ident, metadataPrefix="eml"))
+        == "cannotDisseminateFormat"
+    )
+    assert (
+        error_code(harvest(verb="GetRecord", identifier=ident, metadataPrefix="cruise"))
+        == "cannotDisseminateFormat"
+    )
     assert error_code(harvest(verb="ListRecords", metadataPrefix="cruise")) == "noRecordsMatch"
 
 
@@ -145,13 +177,20 @@ def test_held_and_unpublished_records_never_appear(harvest, make_revision, setti
     assert listed == [oai.oai_identifier("edi", public.package.identifier, 1)]
     for hidden in (held, archived, failed):
         ident = oai.oai_identifier("edi", hidden.package.identifier, 1)
-        assert error_code(harvest(verb="GetRecord", identifier=ident, metadataPrefix="oai_dc")) == "idDoesNotExist"
+        assert (
+            error_code(harvest(verb="GetRecord", identifier=ident, metadataPrefix="oai_dc"))
+            == "idDoesNotExist"
+        )
     # The feed is the anonymous view minus held records.
     anonymous = visible_revisions(AnonymousUser()).exclude(state=Revision.State.HELD)
-    assert set(anonymous.values_list("pk", flat=True)) == set(oai.base_queryset().values_list("pk", flat=True))
+    assert set(anonymous.values_list("pk", flat=True)) == set(
+        oai.base_queryset().values_list("pk", flat=True)
+    )
 
 
-def test_withdrawn_and_tainted_records_stay_as_deleted_forever(harvest, make_revision, data_manager, settings):
+def test_withdrawn_and_tainted_records_stay_as_deleted_forever(
+    harvest, make_revision, data_manager, settings
+):
     settings.SITE_BASE_URL = "http://testserver"
     revision = make_revision()
     tainted = make_revision()
@@ -180,7 +219,9 @@ def test_resumption_tokens_page_by_keyset_with_sizes(harvest, make_revision, set
     Revision.objects.filter(pk__in=[r.pk for r in made[:3]]).update(metadata_modified_at=same)
     seen, cursors, token = [], [], None
     while True:
-        doc = harvest(verb="ListRecords", **({"resumptionToken": token} if token else {"metadataPrefix": "oai_dc"}))
+        doc = harvest(
+            verb="ListRecords", **({"resumptionToken": token} if token else {"metadataPrefix": "oai_dc"})
+        )
         seen += identifiers(doc)
         rt = doc.find(".//oai:resumptionToken", NS)
         assert rt.get("completeListSize") == "5"
@@ -196,9 +237,21 @@ def test_tokens_survive_a_restart_because_they_are_stateless(make_revision, sett
     settings.OAI_PAGE_SIZE = 1
     make_revision()
     make_revision()
-    token = oai.encode_token({"v": "ListIdentifiers", "m": "oai_dc", "s": None, "c": 1, "n": 2, "f": None, "u": None,
-                              "d": Revision.objects.order_by("metadata_modified_at", "pk").first().metadata_modified_at.isoformat(),
-                              "i": Revision.objects.order_by("metadata_modified_at", "pk").first().pk})
+    token = oai.encode_token(
+        {
+            "v": "ListIdentifiers",
+            "m": "oai_dc",
+            "s": None,
+            "c": 1,
+            "n": 2,
+            "f": None,
+            "u": None,
+            "d": Revision.objects.order_by("metadata_modified_at", "pk")
+            .first()
+            .metadata_modified_at.isoformat(),
+            "i": Revision.objects.order_by("metadata_modified_at", "pk").first().pk,
+        }
+    )
     state = oai.decode_token(token, "ListIdentifiers")
     assert state["c"] == 1
     with pytest.raises(oai.OaiError):
@@ -208,24 +261,50 @@ def test_tokens_survive_a_restart_because_they_are_stateless(make_revision, sett
 def test_from_and_until_select_by_datestamp_in_both_granularities(harvest, make_revision, settings):
     settings.SITE_BASE_URL = "http://testserver"
     old, new = make_revision(), make_revision()
-    Revision.objects.filter(pk=old.pk).update(metadata_modified_at=datetime.datetime(2024, 1, 10, 12, 0, 0, 700000, tzinfo=datetime.timezone.utc))
-    Revision.objects.filter(pk=new.pk).update(metadata_modified_at=datetime.datetime(2024, 2, 10, 8, 30, 0, tzinfo=datetime.timezone.utc))
+    Revision.objects.filter(pk=old.pk).update(
+        metadata_modified_at=datetime.datetime(2024, 1, 10, 12, 0, 0, 700000, tzinfo=datetime.UTC)
+    )
+    Revision.objects.filter(pk=new.pk).update(
+        metadata_modified_at=datetime.datetime(2024, 2, 10, 8, 30, 0, tzinfo=datetime.UTC)
+    )
     old_id, new_id = (oai.oai_identifier("edi", r.package.identifier, 1) for r in (old, new))
-    assert identifiers(harvest(verb="ListIdentifiers", metadataPrefix="oai_dc", until="2024-01-10")) == [old_id]
-    assert identifiers(harvest(verb="ListIdentifiers", metadataPrefix="oai_dc", until="2024-01-10T12:00:00Z")) == [old_id]
-    assert error_code(harvest(verb="ListIdentifiers", metadataPrefix="oai_dc", until="2024-01-10T11:59:59Z")) == "noRecordsMatch"
-    assert identifiers(harvest(verb="ListIdentifiers", metadataPrefix="oai_dc", **{"from": "2024-01-11"})) == [new_id]
-    assert identifiers(harvest(verb="ListIdentifiers", metadataPrefix="oai_dc", **{"from": "2024-02-10T08:30:00Z",
-                                                                                     "until": "2024-02-10T08:30:00Z"})) == [new_id]
+    assert identifiers(harvest(verb="ListIdentifiers", metadataPrefix="oai_dc", until="2024-01-10")) == [
+        old_id
+    ]
+    assert identifiers(
+        harvest(verb="ListIdentifiers", metadataPrefix="oai_dc", until="2024-01-10T12:00:00Z")
+    ) == [old_id]
+    assert (
+        error_code(harvest(verb="ListIdentifiers", metadataPrefix="oai_dc", until="2024-01-10T11:59:59Z"))
+        == "noRecordsMatch"
+    )
+    assert identifiers(
+        harvest(verb="ListIdentifiers", metadataPrefix="oai_dc", **{"from": "2024-01-11"})
+    ) == [new_id]
+    assert identifiers(
+        harvest(
+            verb="ListIdentifiers",
+            metadataPrefix="oai_dc",
+            **{"from": "2024-02-10T08:30:00Z", "until": "2024-02-10T08:30:00Z"},
+        )
+    ) == [new_id]
     doc = harvest(verb="ListIdentifiers", metadataPrefix="oai_dc", **{"from": "2024-01-01"})
-    assert [h.text for h in doc.iterfind(".//oai:datestamp", NS)] == ["2024-01-10T12:00:00Z", "2024-02-10T08:30:00Z"]
+    assert [h.text for h in doc.iterfind(".//oai:datestamp", NS)] == [
+        "2024-01-10T12:00:00Z",
+        "2024-02-10T08:30:00Z",
+    ]
 
 
 def test_datestamp_moves_when_metadata_changes(harvest, make_revision):
     revision = make_revision()
-    Revision.objects.filter(pk=revision.pk).update(metadata_modified_at=timezone.now() - datetime.timedelta(days=5))
+    Revision.objects.filter(pk=revision.pk).update(
+        metadata_modified_at=timezone.now() - datetime.timedelta(days=5)
+    )
     cutoff = oai.datestamp(timezone.now() - datetime.timedelta(days=1))
-    assert error_code(harvest(verb="ListIdentifiers", metadataPrefix="oai_dc", **{"from": cutoff})) == "noRecordsMatch"
+    assert (
+        error_code(harvest(verb="ListIdentifiers", metadataPrefix="oai_dc", **{"from": cutoff}))
+        == "noRecordsMatch"
+    )
     revision.refresh_from_db()
     services.metadata_changed(revision)
     assert len(identifiers(harvest(verb="ListIdentifiers", metadataPrefix="oai_dc", **{"from": cutoff}))) == 1
@@ -235,7 +314,9 @@ def test_sets_by_scope_cruise_vessel_and_ndc(harvest, make_revision, cruise, set
     edi = make_revision()
     ship = make_revision(scope="quay", cruise=cruise)
     no_licence = make_revision(scope="quay", cruise=cruise, licence="")
-    sets = [s.findtext("oai:setSpec", namespaces=NS) for s in harvest(verb="ListSets").iterfind(".//oai:set", NS)]
+    sets = [
+        s.findtext("oai:setSpec", namespaces=NS) for s in harvest(verb="ListSets").iterfind(".//oai:set", NS)
+    ]
     assert sets == ["scope:edi", "scope:quay", "cruise:TE2401", "vessel:TE", "ndc"]
 
     def members(spec):
@@ -248,7 +329,9 @@ def test_sets_by_scope_cruise_vessel_and_ndc(harvest, make_revision, cruise, set
     assert members("ndc") == [ship.package.identifier]
 
 
-def test_list_records_runs_a_constant_number_of_queries(client, make_revision, cruise, award, django_assert_max_num_queries):
+def test_list_records_runs_a_constant_number_of_queries(
+    client, make_revision, cruise, award, django_assert_max_num_queries
+):
     for _ in range(6):
         make_revision(cruise=cruise, files=2)
     for prefix in ("oai_dc", "datacite", "cruise"):

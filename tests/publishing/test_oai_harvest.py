@@ -7,7 +7,9 @@ from apps.publishing import oai, services
 
 
 @pytest.mark.django_db(transaction=True)
-def test_sickle_harvests_every_record_including_deleted(live_server, make_revision, data_manager, cruise, settings):
+def test_sickle_harvests_every_record_including_deleted(
+    live_server, make_revision, data_manager, cruise, settings
+):
     settings.OAI_PAGE_SIZE = 3
     made = [make_revision(cruise=cruise if i % 2 else None) for i in range(8)]
     services.withdraw(made[0], reason="Superseded by a corrected series", user=data_manager)
@@ -21,7 +23,9 @@ def test_sickle_harvests_every_record_including_deleted(live_server, make_revisi
     assert {h.identifier for h in headers} == expected
     assert {r.header.identifier for r in records} == expected
     deleted = [r for r in records if r.deleted]
-    assert [r.header.identifier for r in deleted] == [oai.oai_identifier("edi", made[0].package.identifier, 1)]
+    assert [r.header.identifier for r in deleted] == [
+        oai.oai_identifier("edi", made[0].package.identifier, 1)
+    ]
     titles = {r.metadata["title"][0] for r in records if not r.deleted}
     assert titles == {r.title for r in made[1:8]}
     datacite = list(sickle.ListRecords(metadataPrefix="datacite", ignore_deleted=False))

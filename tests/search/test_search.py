@@ -10,10 +10,14 @@ from apps.search.services import index_revision, search
 def corpus(make_revision, cruise):
     return {
         "temp": make_revision(title="Bottom temperature on the shelf", keywords=["temperature", "shelf"]),
-        "chl": make_revision(title="Chlorophyll fluorescence profiles", keywords=["chlorophyll"], cruise=cruise,
-                             abstract="CTD casts with a fluorometer.", coverage={"bbox": [10, 50, 12, 52], "begin": "2023-06-01",
-                                                                                  "end": "2023-06-30"},
-                             creators=[{"name": "Grace Hopper", "given": "Grace", "family": "Hopper"}]),
+        "chl": make_revision(
+            title="Chlorophyll fluorescence profiles",
+            keywords=["chlorophyll"],
+            cruise=cruise,
+            abstract="CTD casts with a fluorometer.",
+            coverage={"bbox": [10, 50, 12, 52], "begin": "2023-06-01", "end": "2023-06-30"},
+            creators=[{"name": "Grace Hopper", "given": "Grace", "family": "Hopper"}],
+        ),
         "held": make_revision("held", title="Held temperature secrets", keywords=["temperature"]),
     }
 
@@ -56,7 +60,9 @@ def test_facets_and_facet_filters(corpus, db):
 
 
 def test_time_range_and_bbox_filters(corpus, db):
-    assert titles(search(None, {"begin": "2023-06-15", "end": "2023-07-01"})) == ["Chlorophyll fluorescence profiles"]
+    assert titles(search(None, {"begin": "2023-06-15", "end": "2023-07-01"})) == [
+        "Chlorophyll fluorescence profiles"
+    ]
     assert titles(search(None, {"begin": "2024-03-10"})) == ["Bottom temperature on the shelf"]
     assert titles(search(None, {"bbox": "-71,40,-69,42"})) == ["Bottom temperature on the shelf"]
     assert titles(search(None, {"bbox": "11,51,11.5,51.5"})) == ["Chlorophyll fluorescence profiles"]

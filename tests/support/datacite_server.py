@@ -21,7 +21,7 @@ XSD = Path("/work/shared/schemas/datacite-4.5/metadata.xsd")
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: "_Server"
+    server: _Server
 
     def log_message(self, *args):
         pass
@@ -38,7 +38,10 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, {"errors": [{"status": str(status), "title": title}]})
 
     def _authorised(self) -> bool:
-        expected = "Basic " + base64.b64encode(f"{self.server.repository_id}:{self.server.password}".encode()).decode()
+        expected = (
+            "Basic "
+            + base64.b64encode(f"{self.server.repository_id}:{self.server.password}".encode()).decode()
+        )
         return self.headers.get("Authorization") == expected
 
     def _body(self) -> dict:
@@ -47,8 +50,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _document(self, doi: str) -> dict:
         record = self.server.dois[doi]
-        attributes = {"doi": doi, "state": record["state"], "url": record.get("url"),
-                      "xml": base64.b64encode(record["xml"]).decode() if record.get("xml") else None}
+        attributes = {
+            "doi": doi,
+            "state": record["state"],
+            "url": record.get("url"),
+            "xml": base64.b64encode(record["xml"]).decode() if record.get("xml") else None,
+        }
         return {"data": {"id": doi, "type": "dois", "attributes": attributes}}
 
     def _guard(self) -> bool:
@@ -82,7 +89,9 @@ class _Handler(BaseHTTPRequestHandler):
         attributes = self._body().get("data", {}).get("attributes", {})
         doi = str(attributes.get("doi", "")).lower()
         if not doi.startswith(self.server.prefix + "/"):
-            return self._error(422, f"Prefix of {doi} is not assigned to repository {self.server.repository_id}")
+            return self._error(
+                422, f"Prefix of {doi} is not assigned to repository {self.server.repository_id}"
+            )
         with self.server.lock:
             if doi in self.server.dois:
                 return self._error(422, "This DOI has already been taken")
@@ -105,7 +114,9 @@ class _Handler(BaseHTTPRequestHandler):
                 except etree.XMLSyntaxError as exc:
                     return self._error(422, f"Metadata is not well-formed: {exc}")
                 if not self.server.schema.validate(document):
-                    return self._error(422, f"Metadata does not validate: {self.server.schema.error_log.last_error}")
+                    return self._error(
+                        422, f"Metadata does not validate: {self.server.schema.error_log.last_error}"
+                    )
                 record["xml"] = xml
             if attributes.get("url"):
                 record["url"] = attributes["url"]
@@ -163,7 +174,7 @@ class DataCiteServer:
     def fail_next(self, n: int) -> None:
         self.httpd.failures = n
 
-    def start(self) -> "DataCiteServer":
+    def start(self) -> DataCiteServer:
         self.thread.start()
         return self
 
@@ -183,6 +194,9 @@ if __name__ == "__main__":  # a stand-alone server for the demo: python -m tests
     import time
 
     server = DataCiteServer(prefix=sys.argv[1] if len(sys.argv) > 1 else "10.80000").start()
-    print(f"DataCite test server on {server.url} (repository {server.repository_id}, password {server.password})", flush=True)
+    print(
+        f"DataCite test server on {server.url} (repository {server.repository_id}, password {server.password})",
+        flush=True,
+    )
     while True:
         time.sleep(3600)

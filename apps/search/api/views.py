@@ -20,7 +20,9 @@ def _result(doc) -> dict:
         "state": revision.state,
         "version": revision.number,
         "doi": revision.doi,
-        "creators": [c.get("name") or c.get("family", "") for c in revision.creators or [] if isinstance(c, dict)],
+        "creators": [
+            c.get("name") or c.get("family", "") for c in revision.creators or [] if isinstance(c, dict)
+        ],
         "keywords": revision.keywords,
         "published_at": revision.published_at,
         "coverage": revision.coverage,
@@ -43,12 +45,16 @@ class SearchApi(APIView):
         if result.errors:
             return Response({"errors": result.errors}, status=400)
         page = result.page
-        return Response({
-            "count": result.total,
-            "page": page.number,
-            "pages": page.paginator.num_pages,
-            "sort": result.sort,
-            "results": [_result(d) for d in page.object_list],
-            "facets_sampled": result.facets_sampled,
-            "facets": {k: [{"value": v, "count": n} for v, n in values] for k, values in result.facets.items()},
-        })
+        return Response(
+            {
+                "count": result.total,
+                "page": page.number,
+                "pages": page.paginator.num_pages,
+                "sort": result.sort,
+                "results": [_result(d) for d in page.object_list],
+                "facets_sampled": result.facets_sampled,
+                "facets": {
+                    k: [{"value": v, "count": n} for v, n in values] for k, values in result.facets.items()
+                },
+            }
+        )
