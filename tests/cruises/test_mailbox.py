@@ -45,3 +45,17 @@ def test_unknown_sender_gets_a_refusal(tmp_path, vessel, settings, mailoutbox):
     assert read_mailbox() == 1
     assert not Cruise.objects.exists()
     assert "not a Quayside user" in mailoutbox[0].body
+
+
+def test_imap_mailbox_is_read_over_a_real_socket(operator_user, vessel, settings, mailoutbox):
+    from tests.cruises.imapserver import ImapServer, Mailbox
+
+    box = Mailbox("orders", "s3cret/pass")
+    box.add(_message(operator_user.email, sailing_orders()).as_bytes())
+    with ImapServer(box) as server:
+        settings.CRUISE_MAILBOX_URL = f"imap://orders:s3cret%2Fpass@127.0.0.1:{server.port}/INBOX"
+        call_command("read_mailbox")
+        assert box.seen == {1} and box.logins == ["orders"]
+        call_command("read_mailbox")  # nothing unseen left
+    assert Cruise.objects.filter(cruise_id="TE2402", vessel=vessel).count() == 1
+    assert len(mailoutbox) == 1 and "accepted as cruise TE2402" in mailoutbox[0].body
