@@ -190,8 +190,57 @@ def _header(path: Path, decl: EntityDecl) -> list[str]:
     return [f.strip().strip(q) if q else f.strip() for f in text.split(decl.delimiter)]
 
 
-def check_table(path: str | Path, decl: EntityDecl, *, max_examples: int = 10, block_size: int = BLOCK_SIZE) -> TableResult:
-    """Check every value of every row of a delimited text table against ``decl``'s attributes."""
+class _NeedExact(Exception):
+    """The optimistic typed read met something only the exact (all-strings) read can report."""
+
+
+def _as_number(code: str, integer: bool):
+    try:
+        value = float(code)
+    except ValueError:
+        return None
+    if integer:
+        return int(value) if value.is_integer() else None
+    return value
+
+
+def _typed_plan(checkers: list[_ColumnChecker]) -> tuple[list[str], dict[int, pa.DataType]] | None:
+    """Which numeric columns pyarrow's CSV reader can convert itself (much faster than strings + cast).
+
+    Non-numeric missing codes ("NA") must become nulls in the reader, and ``null_values`` is one list for
+    the whole table: a column that does not declare every one of them is still read typed, but a null in
+    it is then ambiguous and sends the table to the exact read.
+    """
+    numeric = {i: ch for i, ch in enumerate(checkers) if ch.kind in ("int", "real")}
+    if not numeric:
+        return None
+    nulls = {""}
+    for ch in numeric.values():
+        nulls |= {c for c in ch.attr.missing_codes if _as_number(c, False) is None}
+    return sorted(nulls), {i: (pa.int64() if ch.kind == "int" else pa.float64()) for i, ch in numeric.items()}
+
+
+def _check_typed(ch: _ColumnChecker, arr: pa.Array, nulls: list[str]) -> None:
+    if arr.null_count and not set(nulls) - {""} <= set(ch.attr.missing_codes):
+        raise _NeedExact  # a null here may be a code this column does not declare
+    out = ch._bounds(arr)
+    if out is None:
+        return
+    codes = [v for v in (_as_number(c, ch.kind == "int") for c in ch.attr.missing_codes) if v is not None]
+    if codes:  # numeric missing codes (-9999) are not out of bounds
+        out = pc.and_(out, pc.invert(pc.fill_null(pc.is_in(arr, value_set=pa.array(codes, arr.type)), False)))
+    if pc.any(out).as_py():
+        raise _NeedExact
+
+
+def check_table(path: str | Path, decl: EntityDecl, *, max_examples: int = 10, block_size: int = BLOCK_SIZE,
+                exact: bool = False) -> TableResult:
+    """Check every value of every row of a delimited text table against ``decl``'s attributes.
+
+    First optimistically: pyarrow converts the numeric columns itself while the other columns are
+    checked as strings. A table with any bad value (or an ambiguous null) is read again exactly, all
+    columns as strings, which is what finds and reports each bad value. ``exact=True`` skips the first pass.
+    """
     path = Path(path)
     result = TableResult(filename=decl.filename)
     try:
@@ -199,15 +248,30 @@ def check_table(path: str | Path, decl: EntityDecl, *, max_examples: int = 10, b
     except OSError as exc:
         result.fatal = f"cannot read the file: {exc}"
         return result
-    attrs = decl.attributes
-    if not attrs:
+    if not decl.attributes:
         result.fatal = "the table declares no attributes"
         return result
+    if not exact:
+        try:
+            return _read(path, decl, result, max_examples, block_size, typed=True)
+        except _NeedExact:
+            pass
+    return _read(path, decl, result, max_examples, block_size, typed=False)
+
+
+def _read(path: Path, decl: EntityDecl, result: TableResult, max_examples: int, block_size: int,
+          typed: bool) -> TableResult:
+    attrs = decl.attributes
+    result.bad_rows, result.bad_row_count, result.unchecked = [], 0, []
     internal = [f"c{i}" for i in range(len(attrs))]
     checkers = [_ColumnChecker(a, a.name or f"column {i + 1}", max_examples) for i, a in enumerate(attrs)]
     for ch in checkers:
         if ch.attr.scale == "dateTime" and ch.kind == "text":
             result.unchecked.append(f"{ch.issues.column}: formatString {ch.attr.format_string!r} not understood")
+    plan = _typed_plan(checkers) if typed else None
+    if typed and plan is None:
+        typed = False
+    nulls, types = plan if plan else ([], {})
 
     def on_invalid(row) -> str:
         result.bad_row_count += 1
@@ -217,8 +281,16 @@ def check_table(path: str | Path, decl: EntityDecl, *, max_examples: int = 10, b
 
     read = pacsv.ReadOptions(skip_rows=decl.header_lines, column_names=internal, block_size=block_size)
     parse = pacsv.ParseOptions(delimiter=decl.delimiter, quote_char=decl.quote or False, invalid_row_handler=on_invalid)
-    convert = pacsv.ConvertOptions(column_types=dict.fromkeys(internal, pa.string()), null_values=[],
-                                   strings_can_be_null=False, quoted_strings_can_be_null=False)
+    convert = pacsv.ConvertOptions(
+        column_types={name: types.get(i, pa.string()) for i, name in enumerate(internal)}, null_values=nulls,
+        strings_can_be_null=False, quoted_strings_can_be_null=False)
+
+    def check(i: int, batch, start: int) -> None:
+        if i in types:
+            _check_typed(checkers[i], batch.column(i), nulls)
+        else:
+            checkers[i].check(batch.column(i), start)
+
     offset = 0
     # pyarrow's compute kernels release the GIL: check the columns of a batch in parallel threads
     # while pyarrow's own pool parses the next block.
@@ -227,9 +299,11 @@ def check_table(path: str | Path, decl: EntityDecl, *, max_examples: int = 10, b
         reader = pacsv.open_csv(path, read_options=read, parse_options=parse, convert_options=convert)
         for batch in reader:
             start = offset
-            list(pool.map(lambda ic: ic[1].check(batch.column(ic[0]), start), enumerate(checkers)))
+            list(pool.map(lambda i: check(i, batch, start), range(len(checkers))))
             offset += batch.num_rows
     except (pa.ArrowInvalid, OSError) as exc:
+        if typed:
+            raise _NeedExact from exc  # a value the typed conversion refused: find it exactly
         msg = str(exc)
         if "Empty CSV file" not in msg:
             result.fatal = re.sub(r"\s+", " ", msg)[:500]

@@ -70,3 +70,21 @@ def test_format_strings_translate_or_say_they_cannot():
     assert strptime_format("YYYY-MM-DDThh:mm:ss") == "%Y-%m-%dT%H:%M:%S"
     assert strptime_format("DDD/YY") == "%j/%y"
     assert strptime_format("MMM DD, YYYY") is None or strptime_format("MMM DD, YYYY") != "%b %d, %Y"
+
+
+def test_the_optimistic_typed_read_and_the_exact_read_agree(tmp_path):
+    cols = [Column("i", "int", missing=["-9999"]), Column("r", "real", minimum=0, missing=["NA", "-9999"]),
+            Column("c", "code", codes=["x", "y"])]
+    cases = {
+        "valid": ("i,r,c\n1,2.5,x\n-9999,NA,y\n3,-9999,x\n", {}),
+        # "NA" is a missing code of r, not of i: the typed read cannot tell it from a declared null.
+        "undeclared NA": ("i,r,c\n1,2.5,x\nNA,1,y\n", {"i": [(2, "NA")]}),
+        "out of bounds": ("i,r,c\n1,-0.5,x\n", {"r": [(1, "-0.5")]}),
+        "bad number and code": ("i,r,c\n1,2,z\n2,abc,x\n", {"r": [(2, "abc")], "c": [(1, "z")]}),
+    }
+    for name, (text, expected) in cases.items():
+        path, decl = decl_for(tmp_path, cols, text)
+        for exact in (False, True):
+            res = check_table(path, decl, exact=exact)
+            assert {k: v.examples for k, v in res.columns.items()} == expected, (name, exact)
+            assert res.records == text.count("\n") - 1
