@@ -350,6 +350,24 @@ def materialise(blob: Blob, dest: str | os.PathLike) -> Path:
     return dest
 
 
+def ensure_ready(storage: Storage) -> str:
+    """Create a tier's folder or bucket if it is missing; returns where it is. For deployments
+    (``manage.py ensure_storage``), not for requests."""
+    try:
+        if _is_local(storage):
+            Path(storage.location).mkdir(parents=True, exist_ok=True)
+            return str(storage.location)
+        client = storage.connection.meta.client
+        try:
+            client.head_bucket(Bucket=storage.bucket_name)
+        except Exception:
+            client.create_bucket(Bucket=storage.bucket_name)
+            client.head_bucket(Bucket=storage.bucket_name)
+        return f"s3://{storage.bucket_name} at {client.meta.endpoint_url}"
+    except _backend_errors() as exc:
+        raise StorageUnavailable(str(exc)) from exc
+
+
 def check_available() -> None:
     """Raise StorageUnavailable unless the primary tier answers (used by /healthz)."""
     storage = primary()

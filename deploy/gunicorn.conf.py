@@ -1,0 +1,27 @@
+"""Gunicorn for Quayside: ``gunicorn -c deploy/gunicorn.conf.py portal.wsgi:application``.
+
+nginx sits in front (deploy/nginx/quayside.conf): it buffers uploads to disk and serves static files
+and X-Accel-Redirect downloads, so sync workers only ever talk to a fast local proxy.
+"""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+# Uploads reach Django only after nginx has the whole body; storing a large one (hashing, writing,
+# S3 upload) can still take minutes.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "600"))
+graceful_timeout = 60
+keepalive = 5
+max_requests = 2000  # recycle workers now and then (bounded memory over months)
+max_requests_jitter = 200
+worker_tmp_dir = "/dev/shm"
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+proxy_allow_ips = forwarded_allow_ips
+limit_request_line = 8190
+accesslog = "-"
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms "%(a)s"'
