@@ -1,3 +1,18 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from . import views
+
+urlpatterns = [
+    path("publishing/dois/", views.DoiQueueApi.as_view(), name="api-doi-queue"),
+    path("publishing/dois/<int:pk>/retry/", views.DoiRetryApi.as_view(), name="api-doi-retry"),
+    path(
+        "publishing/datasets/<str:scope>/<int:identifier>/<int:number>/dois/",
+        views.VersionDoiApi.as_view(),
+        name="api-version-dois",
+    ),
+    path(
+        "publishing/datasets/<str:scope>/<int:identifier>/<int:number>/withdraw/",
+        views.WithdrawApi.as_view(),
+        name="api-withdraw",
+    ),
+]

@@ -1,0 +1,97 @@
+"""Publishing API: the DOI queue, "retry now" and withdrawal for data managers; DOI status for everyone."""
+
+from __future__ import annotations
+
+from django.db.models import F, Q
+from django.shortcuts import get_object_or_404
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.accounts.permissions import IsDataManager
+
+from .. import metadata, services
+from ..access import get_revision_for_user
+from ..models import Doi
+
+
+class DoiSerializer(serializers.ModelSerializer):
+    package_id = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Doi
+        fields = [
+            "id",
+            "doi",
+            "kind",
+            "package_id",
+            "state",
+            "target_state",
+            "needs_update",
+            "attempts",
+            "last_error",
+            "last_attempt_at",
+            "next_try_at",
+            "registered_at",
+        ]
+
+    def get_package_id(self, obj) -> str:
+        return obj.revision.package_id_text if obj.revision_id else str(obj.package)
+
+
+class DoiQueueApi(APIView):
+    """DOIs out of step with DataCite (``?show=all`` for every DOI), oldest next try first."""
+
+    permission_classes = [IsDataManager]
+
+    def get(self, request):
+        qs = Doi.objects.select_related("package", "revision__package").order_by("next_try_at", "-created_at")
+        if request.query_params.get("show") != "all":
+            qs = qs.filter(~Q(state=F("target_state")) | Q(needs_update=True))
+        return Response({"results": DoiSerializer(qs[:500], many=True).data})
+
+
+class DoiRetryApi(APIView):
+    permission_classes = [IsDataManager]
+
+    def post(self, request, pk: int):
+        doi = services.retry_now(get_object_or_404(Doi, pk=pk), user=request.user, request=request)
+        return Response(DoiSerializer(doi).data, status=202)
+
+
+class WithdrawSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+
+
+class WithdrawApi(APIView):
+    permission_classes = [IsDataManager]
+
+    def post(self, request, scope: str, identifier: int, number: int):
+        form = WithdrawSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        revision, _ = get_revision_for_user(request.user, scope, identifier, number)
+        try:
+            revision = services.withdraw(
+                revision, reason=form.validated_data["reason"], user=request.user, request=request
+            )
+        except services.PublishingError as exc:
+            return Response({"detail": str(exc)}, status=409)
+        return Response(
+            {
+                "package_id": revision.package_id_text,
+                "state": revision.state,
+                "tombstone": metadata.absolute(metadata.version_path(revision)),
+            }
+        )
+
+
+class VersionDoiApi(APIView):
+    """Where a version's DOIs stand (public: the landing page shows the same)."""
+
+    permission_classes = [AllowAny]
+
+    def get(self, request, scope: str, identifier: int, number: int):
+        revision, _ = get_revision_for_user(request.user, scope, identifier, number)
+        dois = Doi.objects.filter(Q(revision=revision) | Q(kind=Doi.Kind.CONCEPT, package=revision.package))
+        return Response({d.kind: {"doi": d.doi, "state": d.state, "url": d.url} for d in dois})
