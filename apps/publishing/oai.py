@@ -442,16 +442,20 @@ def cruise_element(revision: Revision) -> etree._Element:
     return root
 
 
-def _record(r: Revision, prefix: str) -> bytes:
-    head = _revision_header(r).encode()
-    if r.state in DELETED_STATES:
-        return b"<record>" + head + b"</record>"
-    element = metadata_element(r, prefix)
+def _payload(element: etree._Element) -> bytes:
     payload = etree.tostring(element, encoding="UTF-8")
     if None not in element.nsmap:
         # Unqualified elements (EML's <dataset>) must not fall into the OAI-PMH default namespace.
         cut = payload.index(b" ") if b" " in payload[: payload.index(b">")] else payload.index(b">")
         payload = payload[:cut] + b' xmlns=""' + payload[cut:]
+    return payload
+
+
+def _record(r: Revision, prefix: str) -> bytes:
+    head = _revision_header(r).encode()
+    if r.state in DELETED_STATES:
+        return b"<record>" + head + b"</record>"
+    payload = _payload(metadata_element(r, prefix))
     return b"<record>" + head + b"<metadata>" + payload + b"</metadata></record>"
 
 
@@ -688,7 +692,7 @@ def _dc_records(rows: list[tuple]) -> Iterator[bytes]:
             b"<record>"
             + head
             + b"<metadata>"
-            + etree.tostring(metadata.oai_dc_element(view), encoding="UTF-8")
+            + _payload(metadata.oai_dc_element(view))
             + b"</metadata></record>"
         )
 

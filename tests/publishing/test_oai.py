@@ -346,3 +346,13 @@ def test_eml_records_carry_the_stored_document(harvest, make_revision):
     doc = harvest(verb="ListRecords", metadataPrefix="eml")
     eml = doc.find(".//oai:metadata/eml:eml", NS)
     assert eml.get("packageId") == revision.package_id_text
+
+
+def test_list_and_get_render_the_same_oai_dc(harvest, make_revision, cruise, settings):
+    settings.SITE_BASE_URL = "http://testserver"
+    revision = make_revision(cruise=cruise, files=2, creators=[])
+    ident = oai.oai_identifier("edi", revision.package.identifier, 1)
+    listed = harvest(verb="ListRecords", metadataPrefix="oai_dc").find(".//oai_dc:dc", NS)
+    single = harvest(verb="GetRecord", identifier=ident, metadataPrefix="oai_dc").find(".//oai_dc:dc", NS)
+    assert etree.tostring(listed) == etree.tostring(single)
+    assert single.findtext("dc:creator", namespaces=NS) == "Package Owner"  # no creators: the owner
