@@ -325,7 +325,7 @@ def copy_to_deep(blob: Blob) -> Blob:
         if not target.exists(blob.key):
             with open_blob(blob) as src:
                 spool_dir = Path(target.path(".incoming")) if _is_local(target) else settings.SCRATCH_DIR
-                spooled, d = _spool_and_hash(src, spool_dir, None)
+                spooled, d = _spool_and_hash(src, spool_dir, None, direct=_is_local(target))
                 if d.sha256 != blob.sha256:
                     spooled.unlink(missing_ok=True)
                     raise IntegrityMismatch(f"blob {blob.sha256} read back as {d.sha256}")
