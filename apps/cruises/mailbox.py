@@ -13,9 +13,11 @@ import email.policy
 import imaplib
 import logging
 import mailbox
+import os
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import parseaddr
+from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from django.conf import settings
@@ -84,18 +86,20 @@ def handle_message(raw: bytes) -> Outcome:
 
 
 def read_maildir(path: str) -> list[Outcome]:
-    box = mailbox.Maildir(path, factory=None, create=False)
+    """Handle every message in ``new/``. Each is claimed by an atomic rename into ``cur/`` with the
+    Seen flag (the Maildir way), so two overlapping runs never handle — or answer — one message twice."""
+    mailbox.Maildir(path, factory=None, create=False)  # raises NoSuchMailboxError for a missing folder
+    root = Path(path)
     outcomes = []
-    for key in list(box.iterkeys()):
-        message = box.get_message(key)
-        if message.get_subdir() != "new" and "S" in message.get_flags():
+    for name in sorted(os.listdir(root / "new")):
+        if name.startswith("."):
             continue
-        # Claim first (move to cur, flag Seen) so a crash mid-ingest never answers twice.
-        raw = bytes(message.as_bytes())
-        message.set_subdir("cur")
-        message.add_flag("S")
-        box[key] = message
-        outcomes.append(handle_message(raw))
+        claimed = root / "cur" / (name.split(":", 1)[0] + ":2,S")
+        try:
+            os.rename(root / "new" / name, claimed)
+        except FileNotFoundError:
+            continue  # another run claimed it first
+        outcomes.append(handle_message(claimed.read_bytes()))
     return outcomes
 
 

@@ -111,8 +111,8 @@ def read(data: bytes) -> ParsedCruise:
         errors.append(f"line {c.find('party').sourceline}: the party must name exactly one chief_scientist (found {len(chiefs)})")
     if parsed.arrival["date"] < parsed.departure["date"]:
         errors.append(f"line {parsed.arrival['line']}: arrival date {parsed.arrival['date']} is before departure date {parsed.departure['date']}")
-    from django.core.validators import validate_email
     from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
 
     for m in parsed.members:
         if m.email:

@@ -56,6 +56,9 @@ class ReviewDecision(models.Model):
     class Meta:
         ordering = ["created_at", "id"]
 
+    def __str__(self) -> str:
+        return f"{self.role} {self.decision}"
+
 
 class FieldChange(models.Model):
     """One amended field: who, when, which field, old and new value (the visible history)."""
@@ -73,3 +76,6 @@ class FieldChange(models.Model):
     class Meta:
         ordering = ["changed_at", "id"]
         indexes = [models.Index(fields=["content_type", "object_id"], name="fieldchange_target")]
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.old_value!r} → {self.new_value!r}"

@@ -4,8 +4,9 @@ packages can register theirs the same way."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from apps.accounts import roles
 

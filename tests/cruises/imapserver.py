@@ -71,7 +71,7 @@ class ImapServer:
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def __enter__(self) -> "ImapServer":
+    def __enter__(self) -> ImapServer:
         self.thread.start()
         return self
 

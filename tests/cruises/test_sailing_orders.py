@@ -1,11 +1,10 @@
+import pytest
 from lxml import etree
 
 from apps.cruises import sailing_orders as so
 from apps.cruises.models import Cruise, CruiseFile, CruiseMember
 from apps.cruises.services import ingest_sailing_orders
 from tests.cruises.helpers import sailing_orders
-
-import pytest
 
 
 def test_api_ingest_creates_the_cruise_with_party_and_awards(operator_user, vessel, api_client_factory, chief_scientist):
@@ -76,8 +75,8 @@ def test_export_validates_and_round_trips(operator_user, vessel, organisation):
 
 
 def test_operations_report_shows_vessel_party_awards_and_events(operator_user, cruise, chief_scientist, client):
-    from tests.cruises.helpers import open_log
     from apps.eventlogs.services import add_entry
+    from tests.cruises.helpers import open_log
 
     open_log(cruise, operator_user)
     add_entry(cruise, chief_scientist, {"instrument": "CTD", "action": "deploy", "station": "S1"})
