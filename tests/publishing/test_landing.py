@@ -198,3 +198,18 @@ def test_version_page_queries_do_not_grow_with_files(
     revision = make_revision(cruise=cruise, files=12)
     with django_assert_max_num_queries(20):
         assert client.get(page_url(revision)).status_code == 200
+
+
+def test_cruise_schema_is_served_and_unknown_dois_are_404(client, plain_user, data_manager, make_revision):
+    response = client.get("/oai/schemas/cruise-1.0.xsd")
+    assert response.status_code == 200
+    assert b"targetNamespace" in b"".join(response.streaming_content)
+    assert client.get("/oai/schemas/other.xsd").status_code == 404
+    assert client.get("/doi/10.9999/not.ours").status_code == 404
+    revision = make_revision()
+    detail = f"/dois/{revision.version_doi.pk}/"
+    assert client.get(detail).status_code == 302
+    client.force_login(plain_user)
+    assert client.get(detail).status_code == 403
+    client.force_login(data_manager)
+    assert client.get(detail).status_code == 200
