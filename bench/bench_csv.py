@@ -130,11 +130,11 @@ def phase_pyarrow(path: str, rows: str) -> dict:
              "count": pa.int64(), "depth": pa.float64(), "flag": pa.string(), "note": pa.string()}
     types.update({f"real_{i}": pa.float64() for i in range(8)})
     types.update({f"int_{i}": pa.int64() for i in range(4)})
-    convert = pacsv.ConvertOptions(column_types=types, null_values=["NA", "-9999", ""],
-                                   timestamp_parsers=["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"])
+    # pyarrow's own defaults (ISO-8601 timestamps, default block size): its fastest typed read.
+    convert = pacsv.ConvertOptions(column_types=types, null_values=["NA", "-9999", ""])
     t = time.perf_counter()
     n = 0
-    for batch in pacsv.open_csv(path, read_options=pacsv.ReadOptions(block_size=16 << 20), convert_options=convert):
+    for batch in pacsv.open_csv(path, convert_options=convert):
         n += batch.num_rows
     return {"seconds": time.perf_counter() - t, "rows": n}
 
