@@ -211,7 +211,9 @@ if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--phase":
         name, p, n = sys.argv[2:5]
         result = {"quayside": phase_quayside, "pyarrow": phase_pyarrow, "frictionless": phase_frictionless}[name](p, n)
-        result["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        # VmHWM, not ru_maxrss: ru_maxrss survives exec and would report the generating parent's peak.
+        hwm = [line for line in open("/proc/self/status") if line.startswith("VmHWM:")]
+        result["rss_mb"] = (int(hwm[0].split()[1]) if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) / 1024
         print(json.dumps(result))
         sys.exit(0)
     sys.exit(main())

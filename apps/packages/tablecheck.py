@@ -97,14 +97,15 @@ class _ColumnChecker:
         if iso is None:
             return False
         target, length, sep = iso
+        # binary_length reads the offsets only (free); a non-ASCII value fails the cast anyway.
+        if pc.min_max(pc.binary_length(values)).as_py() not in ({"min": length, "max": length}, {"min": None, "max": None}):
+            return False
+        # 19 characters that parse as an ISO timestamp have "T" or " " at position 10: look for the declared one.
+        if sep and pc.any(pc.invert(pc.match_substring(values, sep))).as_py():
+            return False
         try:
             pc.cast(values, target)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            return False
-        lengths = pc.utf8_length(values)
-        if pc.min_max(lengths).as_py() not in ({"min": length, "max": length}, {"min": None, "max": None}):
-            return False
-        if sep and not pc.all(pc.equal(pc.utf8_slice_codeunits(values, 10, 11), sep)).as_py() in (True, None):
             return False
         return True
 
@@ -115,6 +116,7 @@ class _ColumnChecker:
             return None, pc.cast(values, target)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             pass
+        values = pc.utf8_trim_whitespace(values)  # " 12" is 12, as for pyarrow's typed reader
         ok = pc.match_substring_regex(values, INT_RE if self.kind == "int" else REAL_RE)
         ok = pc.fill_null(ok, True)
         bad = pc.invert(ok)
@@ -152,6 +154,8 @@ class _ColumnChecker:
                     return
                 # strptime normalises impossible dates (2023-02-29 → 03-01): a value is good only if
                 # it parses AND prints back identically in the declared format.
+                # Surrounding blanks are tolerated, as pyarrow's typed reader tolerates them.
+                values = pc.utf8_trim_whitespace(values)
                 parsed = pc.strptime(values, format=self.fmt, unit="s", error_is_null=True)
                 same = pc.fill_null(pc.equal(pc.strftime(parsed, format=self.fmt), values), False)
                 bad = pc.and_(pc.is_valid(values), pc.invert(same))
@@ -212,17 +216,23 @@ def _typed_plan(checkers: list[_ColumnChecker]) -> tuple[list[str], dict[int, pa
     it is then ambiguous and sends the table to the exact read.
     """
     numeric = {i: ch for i, ch in enumerate(checkers) if ch.kind in ("int", "real")}
-    if not numeric:
+    # Plain dates too: pyarrow's date32 conversion takes exactly YYYY-MM-DD and real calendar dates.
+    dates = {i: ch for i, ch in enumerate(checkers) if ch.kind == "date" and ch.fmt == "%Y-%m-%d"}
+    if not numeric and not dates:
         return None
     nulls = {""}
-    for ch in numeric.values():
+    for ch in [*numeric.values(), *dates.values()]:
         nulls |= {c for c in ch.attr.missing_codes if _as_number(c, False) is None}
-    return sorted(nulls), {i: (pa.int64() if ch.kind == "int" else pa.float64()) for i, ch in numeric.items()}
+    types = {i: (pa.int64() if ch.kind == "int" else pa.float64()) for i, ch in numeric.items()}
+    types.update(dict.fromkeys(dates, pa.date32()))
+    return sorted(nulls), types
 
 
 def _check_typed(ch: _ColumnChecker, arr: pa.Array, nulls: list[str]) -> None:
     if arr.null_count and not set(nulls) - {""} <= set(ch.attr.missing_codes):
         raise _NeedExact  # a null here may be a code this column does not declare
+    if ch.kind == "date":
+        return
     out = ch._bounds(arr)
     if out is None:
         return
@@ -299,7 +309,7 @@ def _read(path: Path, decl: EntityDecl, result: TableResult, max_examples: int, 
         reader = pacsv.open_csv(path, read_options=read, parse_options=parse, convert_options=convert)
         for batch in reader:
             start = offset
-            list(pool.map(lambda i: check(i, batch, start), range(len(checkers))))
+            list(pool.map(lambda i, b=batch, o=start: check(i, b, o), range(len(checkers))))
             offset += batch.num_rows
     except (pa.ArrowInvalid, OSError) as exc:
         if typed:

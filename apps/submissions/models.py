@@ -72,6 +72,9 @@ class SubmissionFile(models.Model):
     class Meta:
         ordering = ["submission", "filename"]
 
+    def __str__(self) -> str:
+        return self.filename
+
 
 class Step(models.Model):
     class Name(models.TextChoices):

@@ -231,11 +231,10 @@ def step_validate(sub: Submission, step: Step) -> tuple[str, dict]:
     try:
         if step.detail.get("policy_error"):
             raise PolicyError(step.detail["policy_error"])
-        ref = check_policy(sub.package_id_text, sub.kind, sub.user, own_revision=sub.revision)
+        check_policy(sub.package_id_text, sub.kind, sub.user, own_revision=sub.revision)
         checks.append(Check("packageIdPattern", "packageId pattern and revision", "valid", "scope.identifier.revision",
                             sub.package_id_text, "The packageId is registered and its revision is the next one."))
     except PolicyError as exc:
-        ref = None
         checks.append(Check("packageIdPattern", "packageId pattern and revision", "error", "scope.identifier.revision, "
                             "a registered scope, a revision higher than the last", sub.package_id_text or "none", str(exc)))
     bad = [c for c in checks if c.status == "error"]

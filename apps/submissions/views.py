@@ -3,13 +3,13 @@ without JS) and the quality report of a submission."""
 
 from __future__ import annotations
 
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 
 from apps.accounts import roles
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
 from apps.packages import quality
 
 from . import services

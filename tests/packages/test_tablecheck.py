@@ -74,13 +74,14 @@ def test_format_strings_translate_or_say_they_cannot():
 
 def test_the_optimistic_typed_read_and_the_exact_read_agree(tmp_path):
     cols = [Column("i", "int", missing=["-9999"]), Column("r", "real", minimum=0, missing=["NA", "-9999"]),
-            Column("c", "code", codes=["x", "y"])]
+            Column("c", "code", codes=["x", "y"]), Column("d", "date", format="YYYY-MM-DD", missing=["NA"])]
     cases = {
-        "valid": ("i,r,c\n1,2.5,x\n-9999,NA,y\n3,-9999,x\n", {}),
+        "valid": ("i,r,c,d\n1,2.5,x,2024-02-29\n-9999,NA,y,NA\n3,-9999,x,\n 4 ,5,y,2024-01-01 \n", {}),
         # "NA" is a missing code of r, not of i: the typed read cannot tell it from a declared null.
-        "undeclared NA": ("i,r,c\n1,2.5,x\nNA,1,y\n", {"i": [(2, "NA")]}),
-        "out of bounds": ("i,r,c\n1,-0.5,x\n", {"r": [(1, "-0.5")]}),
-        "bad number and code": ("i,r,c\n1,2,z\n2,abc,x\n", {"r": [(2, "abc")], "c": [(1, "z")]}),
+        "undeclared NA": ("i,r,c,d\n1,2.5,x,2024-01-01\nNA,1,y,2024-01-01\n", {"i": [(2, "NA")]}),
+        "out of bounds": ("i,r,c,d\n1,-0.5,x,2024-01-01\n", {"r": [(1, "-0.5")]}),
+        "bad number and code": ("i,r,c,d\n1,2,z,2024-01-01\n2,abc,x,2024-01-01\n", {"r": [(2, "abc")], "c": [(1, "z")]}),
+        "bad dates": ("i,r,c,d\n1,2,x,2023-02-29\n2,3,x,2024-1-5\n", {"d": [(1, "2023-02-29"), (2, "2024-1-5")]}),
     }
     for name, (text, expected) in cases.items():
         path, decl = decl_for(tmp_path, cols, text)
