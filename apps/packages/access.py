@@ -14,7 +14,6 @@ from apps.holds.policy import can_see, visible_revisions
 
 from .models import Entity, Package, Resource, Revision
 
-
 # Revisions that exist as packages: archived or later. In-pipeline and failed revisions are shown only
 # on their submission's pages, never in package lists or PASTA listings.
 LISTED_STATES = (Revision.State.ARCHIVED, Revision.State.HELD, Revision.State.PUBLISHED, Revision.State.WITHDRAWN,
