@@ -196,6 +196,7 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env("STATIC_ROOT", str(VAR_DIR / "static")))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on every start without it
 
 # --- object storage -----------------------------------------------------------------------------
 # STORAGE_BACKEND=local (default) keeps blobs under var/blobs; STORAGE_BACKEND=s3 uses django-storages.

@@ -39,6 +39,8 @@ class MultiHasher:
         self._pending = None
 
     def update(self, chunk: bytes | memoryview) -> None:
+        """Feed the next chunk. SHA-256 may still be reading it when this returns: a caller that
+        reuses buffers must not overwrite this one before the next ``update`` or ``digests``."""
         self._size += len(chunk)
         if self._pool is None or len(chunk) < 64 * 1024:
             self._wait()
