@@ -1,6 +1,8 @@
 """Cruise API: list and read cruise records, file sailing orders as XML (token auth)."""
 
 from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.exceptions import PermissionDenied
@@ -27,6 +29,9 @@ def cruise_json(c: Cruise) -> dict:
     }
 
 
+@extend_schema(methods=["GET"], responses=OpenApiTypes.OBJECT)
+@extend_schema(methods=["POST"], request={"application/xml": OpenApiTypes.STR},
+               responses={201: OpenApiTypes.OBJECT, 400: OpenApiResponse(description='{"errors": ["line N: message", ...]}')})
 @api_view(["GET", "POST"])
 @permission_classes([IsAuthenticatedOrReadOnly])
 def cruises(request):
@@ -46,11 +51,13 @@ def cruises(request):
     return Response(cruise_json(cruise), status=status.HTTP_201_CREATED, headers={"Location": f"/api/cruises/{cruise.pk}/"})
 
 
+@extend_schema(responses=OpenApiTypes.OBJECT)
 @api_view(["GET"])
 def cruise_detail(request, pk: int):
     return Response(cruise_json(access.get_cruise_for_user(request.user, pk)))
 
 
+@extend_schema(responses={(200, "application/xml"): OpenApiTypes.STR})
 @api_view(["GET"])
 def cruise_xml(request, pk: int):
     cruise = access.get_cruise_for_user(request.user, pk)

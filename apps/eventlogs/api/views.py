@@ -1,6 +1,7 @@
 """Event-log API for science software: the same validation as the web form, idempotent POST."""
 
-from rest_framework import status
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.pagination import PageNumberPagination
@@ -13,6 +14,38 @@ from apps.holds.policy import can_see
 from .. import services
 from ..models import EventLog
 
+
+class EntryIn(serializers.Serializer):
+    """What science software sends (validated by apps.eventlogs.services.validate_entry)."""
+
+    instrument = serializers.CharField(help_text="An instrument code of the vocabulary, e.g. CTD")
+    action = serializers.CharField(help_text="One of the instrument's actions, or 'amendment'")
+    idempotency_key = serializers.CharField(required=False, max_length=64, help_text="Unique per log; a retry with the same key returns the first entry")
+    time = serializers.DateTimeField(required=False, help_text="UTC, ISO 8601; default now")
+    latitude = serializers.FloatField(required=False, allow_null=True)
+    longitude = serializers.FloatField(required=False, allow_null=True)
+    station = serializers.CharField(required=False, allow_blank=True)
+    cast = serializers.CharField(required=False, allow_blank=True)
+    comment = serializers.CharField(required=False, allow_blank=True)
+    amends = serializers.CharField(required=False, help_text="Event id an amendment corrects, e.g. RR2401-0007")
+
+
+class EntryOut(serializers.Serializer):
+    event_id = serializers.CharField()
+    number = serializers.IntegerField()
+    idempotency_key = serializers.CharField()
+    time = serializers.DateTimeField()
+    latitude = serializers.FloatField(allow_null=True)
+    longitude = serializers.FloatField(allow_null=True)
+    station = serializers.CharField()
+    cast = serializers.CharField()
+    instrument = serializers.CharField()
+    action = serializers.CharField()
+    author = serializers.CharField()
+    comment = serializers.CharField()
+    amendment = serializers.BooleanField()
+
+
 FIELDS = ("idempotency_key", "time", "latitude", "longitude", "station", "cast", "instrument", "action", "comment", "amends")
 
 
@@ -23,6 +56,9 @@ def event_json(e) -> dict:
             "author": e.author_name, "comment": e.comment, "amendment": e.is_amendment}
 
 
+@extend_schema(methods=["GET"], responses=EntryOut(many=True))
+@extend_schema(methods=["POST"], request=EntryIn, responses={201: EntryOut, 200: OpenApiResponse(EntryOut, description="repeated idempotency key: the first entry"),
+                                                              400: OpenApiResponse(description="{errors: {field: [messages]}}")})
 @api_view(["GET", "POST"])
 @permission_classes([IsAuthenticatedOrReadOnly])
 def entries(request, cruise_pk: int):
