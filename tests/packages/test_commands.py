@@ -43,3 +43,15 @@ def test_evaluate_package_prints_the_report_and_archives_nothing(tmp_path, capsy
     with pytest.raises(CommandError, match="numberOfRecords says 99"):
         call_command("evaluate_package", str(eml), "--user", vetted_user.email, "--data", *data)
     assert not Submission.objects.filter(revision__isnull=False).exists()
+
+
+def test_validate_eml_on_the_fixture_documents(capsys):
+    from pathlib import Path
+
+    fixtures = Path(__file__).parent / "fixtures"
+    call_command("validate_eml", str(fixtures / "valid-rich.xml"))  # annotations, describes, a unitList
+    assert "VALID (EML 2.2.0)" in capsys.readouterr().out
+    for name, reason in (("invalid-undefined-unit.xml", '[undefined-unit]'), ("eml-2.1.1.xml", "accepts EML 2.2.0 only")):
+        with pytest.raises(CommandError):
+            call_command("validate_eml", str(fixtures / name))
+        assert reason in capsys.readouterr().out

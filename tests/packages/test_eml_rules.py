@@ -121,3 +121,17 @@ def test_an_external_entity_is_refused(doc, tmp_path):
 
 def test_not_xml_at_all_is_refused():
     assert rules(b"packageId,title\nedi.1.1,nope\n") == ["xml"]
+
+
+def test_where_emlvp_disagrees_with_the_specification_the_specification_wins():
+    """emlvp wants an id on <metadata> for an annotation in additionalMetadata; EML 2.2.0 says the subject is
+    what <describes> names. The fixture document is valid by the specification."""
+    from pathlib import Path
+
+    from emlvp.exceptions import ParseError
+    from emlvp.parser import Parser
+
+    doc = (Path(__file__).parent / "fixtures" / "valid-rich.xml").read_bytes()
+    with pytest.raises(ParseError, match="annotation parent"):
+        Parser(fail_fast=True).parse(doc.decode())
+    assert validate_eml(doc).valid
