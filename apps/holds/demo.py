@@ -1,7 +1,8 @@
 """Demo hold: one RR2401 dataset held by its chief scientist for a year.
 
-Uses a package already linked to RR2401 when the packages demo made one; else creates a minimal
-archived package (quay.2401) with one small CSV so the hold has something to hold.
+Holds a package already linked to RR2401, or links an archived package of the packages demo (as the
+data manager would), or — when there is none — creates a minimal archived package (quay.2401) with
+one small CSV so the hold has something to hold.
 """
 
 import datetime
@@ -10,6 +11,7 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.cruises.models import Cruise
+from apps.cruises.services import link_package
 from apps.packages.models import Entity, Package, Revision
 from apps.storage.services import store_bytes
 
@@ -25,6 +27,11 @@ def load(log) -> None:
         return
     chief = User.objects.get(email="chief@quayside.example")
     package = Package.objects.filter(cruise=cruise, revisions__state=Revision.State.ARCHIVED).first()
+    if package is None:
+        package = Package.objects.filter(cruise__isnull=True, revisions__state=Revision.State.ARCHIVED).order_by("-identifier").first()
+        if package is not None:
+            link_package(cruise, package, User.objects.get(email="dm@quayside.example"))
+            package.refresh_from_db()
     if package is None:
         package, created = Package.objects.get_or_create(scope="quay", identifier=2401, defaults={"owner": chief, "cruise": cruise})
         if created:
