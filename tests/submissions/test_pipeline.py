@@ -96,3 +96,19 @@ def test_a_redelivered_step_does_nothing(vetted_user, data_server, allow_loopbac
     for name in Step.ORDER:
         assert services.run_step(sub.pk, name) == "skipped"
     assert Resource.objects.filter(revision=sub.revision).count() == 5
+
+
+def test_an_update_whose_package_id_names_another_package_is_refused(vetted_user, data_server, allow_loopback):
+    tables = two_tables(data_server.root, data_server.url)
+    assert run(vetted_user, eml_for("edi.106.1", tables)).state == "succeeded"
+    sub = run(vetted_user, eml_for("edi.107.2", tables), kind="update", scope="edi", identifier=106)
+    assert sub.state == "failed" and "does not belong to edi.106" in sub.error
+    assert sub.revision is None
+
+
+def test_an_empty_or_non_xml_body_fails_with_a_report(vetted_user):
+    for body in (b"", b"\xff\xfe not xml"):
+        sub = run(vetted_user, body)
+        assert sub.state == "failed" and "not well-formed" in sub.error
+        assert sub.steps.get(name="validate").state == "failed"
+        assert "qualityReport" in sub.report_xml
