@@ -125,9 +125,10 @@ def read(data: bytes) -> ParsedCruise:
     return parsed
 
 
-def build(cruise, *, with_report: bool = False) -> bytes:
+def build(cruise, *, with_report: bool = False, with_emails: bool = False) -> bytes:
     """The sailing-orders document of a cruise (deterministic bytes). ``with_report`` adds the event
-    summary and datasets the operations report shows."""
+    summary and datasets the operations report shows; e-mail addresses only with ``with_emails``
+    (the cruise's own people — public exports leave them out)."""
     root = etree.Element("sailingOrders", version="1")
     c = etree.SubElement(root, "cruise", id=cruise.cruise_id)
     v = cruise.vessel
@@ -158,7 +159,7 @@ def build(cruise, *, with_report: bool = False) -> bytes:
     party = etree.SubElement(c, "party")
     for m in cruise.members.order_by("role", "name", "pk"):
         el = etree.SubElement(party, "member", role=m.role)
-        if m.email:
+        if m.email and with_emails:
             el.set("email", m.email)
         if m.orcid:
             el.set("orcid", m.orcid)

@@ -132,7 +132,8 @@ def cruise_edit(request, pk: int):
 
 def sailing_orders_xml(request, pk: int):
     cruise = access.get_cruise_for_user(request.user, pk)
-    response = HttpResponse(sailing_orders.build(cruise), content_type="application/xml; charset=utf-8")
+    response = HttpResponse(sailing_orders.build(cruise, with_emails=can_see(request.user, cruise, "party")),
+                            content_type="application/xml; charset=utf-8")
     response["Content-Disposition"] = f'inline; filename="{cruise.cruise_id}-sailing-orders.xml"'
     return response
 

@@ -54,7 +54,7 @@ def _can_see_cruise_part(user, obj, part: str) -> bool | None:
         if part == "eventlog":
             log = EventLog.objects.filter(cruise=obj).only("state").first()
             return (log is not None and log.state == EventLog.State.CLOSED) or _is_cruise_party(user, obj)
-        return _is_cruise_party(user, obj)
+        return _is_cruise_party(user, obj)  # "party": e-mail addresses and other people-only details
     if isinstance(obj, EventLog):
         # A log is public once closed (its final copy); while at sea only the cruise's people read it.
         return obj.state == EventLog.State.CLOSED or _is_cruise_party(user, obj.cruise)

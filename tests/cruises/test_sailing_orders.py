@@ -66,12 +66,21 @@ def test_only_the_vessels_operator_may_file_sailing_orders(plain_user, vessel, a
 
 def test_export_validates_and_round_trips(operator_user, vessel, organisation):
     cruise = ingest_sailing_orders(sailing_orders(), operator_user)
-    exported = so.build(cruise)
+    exported = so.build(cruise, with_emails=True)
     assert so.schema().validate(etree.fromstring(exported))
+    assert so.schema().validate(etree.fromstring(so.build(cruise, with_report=True)))
     again = so.read(exported)
     assert (again.cruise_id, again.vessel_code, again.instruments) == ("TE2402", "TE", ["CTD", "MBES"])
     assert {m.email for m in again.members} == {"chief@example.org", "newcomer@example.org"}
-    assert so.build(cruise) == exported  # deterministic
+    assert so.build(cruise, with_emails=True) == exported  # deterministic
+
+
+def test_public_export_leaves_out_email_addresses(operator_user, vessel, client, chief_scientist):
+    cruise = ingest_sailing_orders(sailing_orders(), operator_user)
+    assert b"newcomer@example.org" not in client.get(f"/cruises/{cruise.pk}/sailing-orders.xml").content
+    assert b"newcomer@example.org" not in client.get(f"/api/cruises/{cruise.pk}/sailing-orders.xml").content
+    client.force_login(chief_scientist)
+    assert b"newcomer@example.org" in client.get(f"/cruises/{cruise.pk}/sailing-orders.xml").content
 
 
 def test_operations_report_shows_vessel_party_awards_and_events(operator_user, cruise, chief_scientist, client):

@@ -11,6 +11,7 @@ from rest_framework.permissions import IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
 
 from apps.audit.services import record_event
+from apps.holds.policy import can_see
 
 from .. import access, sailing_orders, services
 from ..models import Cruise
@@ -61,4 +62,5 @@ def cruise_detail(request, pk: int):
 @api_view(["GET"])
 def cruise_xml(request, pk: int):
     cruise = access.get_cruise_for_user(request.user, pk)
-    return HttpResponse(sailing_orders.build(cruise), content_type="application/xml; charset=utf-8")
+    return HttpResponse(sailing_orders.build(cruise, with_emails=can_see(request.user, cruise, "party")),
+                        content_type="application/xml; charset=utf-8")
