@@ -122,7 +122,8 @@ def cruise_edit(request, pk: int):
             locked = Cruise.objects.select_for_update().get(pk=cruise.pk)
             if locked.is_locked:
                 raise PermissionDenied("This cruise record was approved meanwhile and is locked.")
-            changed = apply_changes(locked, form.changes(), request.user, role="operator")
+            role = "operator" if access.is_operator_of(request.user, locked.operator_id) else "data_manager"
+            changed = apply_changes(locked, form.changes(), request.user, role=role)
             record_event(service="cruises", method="editCruise", resource_id=cruise.cruise_id, request=request,
                          text=f"edited: {', '.join(c.field for c in changed) or 'nothing changed'}")
         messages.success(request, "Saved." if changed else "Nothing changed.")
