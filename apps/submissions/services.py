@@ -310,6 +310,24 @@ def step_fetch(sub: Submission, step: Step) -> tuple[str, dict]:
     return f"{len(objects)} data objects, {total:,} bytes", {"objects": objects, "checks": [c.as_dict() for c in checks]}
 
 
+def _fetched_objects(sub: Submission) -> dict:
+    """The fetch step's objects, fetched again if the scratch copies are gone (a restarted worker with a
+    cleaned SCRATCH_DIR, another host). Content that changed since it was fetched and checked is refused."""
+    step = Step.objects.get(submission=sub, name=Step.Name.FETCH)
+    objects = step.detail.get("objects", {})
+    if all(Path(o["path"]).exists() for o in objects.values()):
+        return objects
+    log.info("scratch copies of submission %s are gone; fetching again", sub.pk)
+    _, detail = step_fetch(sub, step)
+    for entity_id, obj in detail["objects"].items():
+        before = objects.get(entity_id)
+        if before and before["md5"] != obj["md5"]:
+            raise StepFailed(f"The data object {entity_id} changed after it was fetched (MD5 {before['md5']} → "
+                             f"{obj['md5']}); submit the package again.")
+    Step.objects.filter(pk=step.pk).update(detail=detail)
+    return detail["objects"]
+
+
 def _table_checks(decl: EntityDecl, path: str) -> list[Check]:
     e, n = decl.entity_id, decl.name
     out: list[Check] = []
@@ -362,7 +380,7 @@ def _table_checks(decl: EntityDecl, path: str) -> list[Check]:
 
 def step_check(sub: Submission, step: Step) -> tuple[str, dict]:
     meta = _metadata(sub)
-    objects = Step.objects.get(submission=sub, name=Step.Name.FETCH).detail.get("objects", {})
+    objects = _fetched_objects(sub)
     checks: list[Check] = []
     for decl in meta.entities:
         obj = objects[decl.entity_id]
@@ -410,7 +428,7 @@ def _resource_url(kind: str, ref: str) -> str:
 def step_archive(sub: Submission, step: Step) -> tuple[str, dict] | None:
     """Store every object, then in ONE transaction: lock, records, archived, on_archived, step done."""
     meta = _metadata(sub)
-    objects = Step.objects.get(submission=sub, name=Step.Name.FETCH).detail.get("objects", {})
+    objects = _fetched_objects(sub)
     # Objects first (outside the transaction): content-addressed, so a crash leaves harmless blobs.
     data_blobs = {decl.entity_id: storage.store_file(objects[decl.entity_id]["path"]) for decl in meta.entities}
     eml_blob = storage.store_bytes(sub.eml_bytes)

@@ -112,3 +112,27 @@ def test_an_empty_or_non_xml_body_fails_with_a_report(vetted_user):
         assert sub.state == "failed" and "not well-formed" in sub.error
         assert sub.steps.get(name="validate").state == "failed"
         assert "qualityReport" in sub.report_xml
+
+
+def test_lost_scratch_copies_are_fetched_again_and_changed_data_refused(vetted_user, data_server, allow_loopback):
+    import shutil
+
+    tables = two_tables(data_server.root, data_server.url)
+    sub = services.submit(vetted_user, eml_for("edi.108.1", tables), start=False)
+    for name in ("validate", "fetch", "check"):
+        assert services.run_step(sub.pk, name) == "done"
+    shutil.rmtree(services.scratch_dir(sub))  # e.g. a worker restarted on a host with a fresh SCRATCH_DIR
+    assert services.run_step(sub.pk, "archive") == "done"
+    sub.refresh_from_db()
+    assert sub.revision.entities.filter(blob__md5=tables[1].md5).exists()
+
+    other = services.submit(vetted_user, eml_for("edi.109.1", tables), start=False)
+    for name in ("validate", "fetch", "check"):
+        services.run_step(other.pk, name)
+    shutil.rmtree(services.scratch_dir(other))
+    (data_server.root / "stations.csv").write_text("changed after the check\n")
+    assert services.run_step(other.pk, "archive") == "failed"
+    other.refresh_from_db()
+    assert "changed after it was fetched" in other.error
+    assert other.revision.state == Revision.State.FAILED
+    assert not Resource.objects.filter(revision=other.revision).exists()
