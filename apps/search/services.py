@@ -28,7 +28,9 @@ from .models import SearchDocument, SearchFacet
 FACET_KINDS = [k.value for k in SearchFacet.Kind]
 FACET_LIMIT = 12
 # Facet counts are exact up to this many matches; beyond it they come from the best-ranked matches.
-FACET_SAMPLE = 20_000
+FACET_SAMPLE = 10_000
+# Result counts are exact up to this many matches, then shown as "10,000+".
+COUNT_LIMIT = 10_000
 PAGE_SIZE = 20
 SORTS = ("relevance", "newest", "oldest", "title")
 
@@ -152,6 +154,7 @@ class SearchResult:
     sort: str = "relevance"
     errors: list[str] = field(default_factory=list)
     facets_sampled: bool = False
+    total_capped: bool = False
 
 
 def _float(value) -> float | None:
@@ -217,11 +220,9 @@ def filtered(user, params) -> tuple[QuerySet, str, list[str]]:
     return qs, sort, errors
 
 
-def facet_counts(qs: QuerySet, total: int | None = None) -> tuple[dict[str, list[tuple[str, int]]], bool]:
-    """Facet counts over the matches; over the FACET_SAMPLE best matches when there are more (then
-    the page says the counts are sampled). Returns (facets, sampled)."""
-    sampled = total is not None and total > FACET_SAMPLE
-    ids = qs.values("pk")[:FACET_SAMPLE] if sampled else qs.order_by().values("pk")
+def facet_counts(ids: list) -> dict[str, list[tuple[str, int]]]:
+    """Facet counts over these documents. The ids are passed as a list: with a known id list the
+    planner walks the (document, kind, value) index instead of scanning every facet row."""
     rows = (
         SearchFacet.objects.filter(document_id__in=ids)
         .values("kind", "value")
@@ -233,17 +234,34 @@ def facet_counts(qs: QuerySet, total: int | None = None) -> tuple[dict[str, list
         bucket = facets[row["kind"]]
         if len(bucket) < FACET_LIMIT:
             bucket.append((row["value"], row["n"]))
-    return facets, sampled
+    return facets
 
 
 def search(user, params, *, page_size: int = PAGE_SIZE, with_facets: bool = True) -> SearchResult:
+    """One ranked query for the ids of the first COUNT_LIMIT matches (the count, the page and the
+    facets all come from it), then the page's documents by primary key.
+
+    Counts are exact up to COUNT_LIMIT and then shown as "10,000+" (a search engine's
+    track-total-hits): counting a million matches through the access policy would cost seconds.
+    Facets come from the same ids, so beyond COUNT_LIMIT they are the best matches' facets."""
     qs, sort, errors = filtered(user, params)
-    qs = qs.select_related("revision__package__cruise__vessel")
-    paginator = Paginator(qs, page_size)
-    page = paginator.get_page(params.get("page") or 1)
+    ids = list(qs.values_list("pk", flat=True)[: COUNT_LIMIT + 1])
+    capped = len(ids) > COUNT_LIMIT
+    ids = ids[:COUNT_LIMIT]
+    page = Paginator(ids, page_size).get_page(params.get("page") or 1)
+    docs = SearchDocument.objects.select_related("revision__package__cruise__vessel").in_bulk(
+        list(page.object_list)
+    )
+    page.object_list = [docs[pk] for pk in page.object_list if pk in docs]
     result = SearchResult(
-        page=page, total=paginator.count, query=(params.get("q") or ""), sort=sort, errors=errors
+        page=page,
+        total=len(ids),
+        query=(params.get("q") or ""),
+        sort=sort,
+        errors=errors,
+        total_capped=capped,
     )
     if with_facets:
-        result.facets, result.facets_sampled = facet_counts(qs, result.total)
+        result.facets = facet_counts(ids[:FACET_SAMPLE])
+        result.facets_sampled = capped or len(ids) > FACET_SAMPLE
     return result

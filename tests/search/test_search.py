@@ -120,6 +120,12 @@ def test_facets_over_many_matches_are_sampled_and_say_so(make_revision, monkeypa
         make_revision(title=f"Sampled {i}", keywords=["sampled"])
     monkeypatch.setattr(services, "FACET_SAMPLE", 2)
     result = search(None, {"q": "Sampled", "sort": "title"})
-    assert result.total == 4 and result.facets_sampled
+    assert result.total == 4 and result.facets_sampled and not result.total_capped
     assert dict(result.facets["keyword"]) == {"sampled": 2}
     assert client.get("/api/search/", {"q": "Sampled"}).json()["facets_sampled"] is True
+    monkeypatch.setattr(services, "COUNT_LIMIT", 3)
+    capped = search(None, {"q": "Sampled", "sort": "title"}, page_size=2)
+    assert capped.total == 3 and capped.total_capped
+    assert titles(capped) == ["Sampled 0", "Sampled 1"]
+    body = client.get("/api/search/", {"q": "Sampled"}).json()
+    assert body["count"] == 3 and body["count_capped"] is True

@@ -48,6 +48,7 @@ class SearchApi(APIView):
         return Response(
             {
                 "count": result.total,
+                "count_capped": result.total_capped,
                 "page": page.number,
                 "pages": page.paginator.num_pages,
                 "sort": result.sort,
