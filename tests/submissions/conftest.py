@@ -29,3 +29,6 @@ def eager_tasks():
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = previous
+
+
+from tests.browser.conftest import browser  # noqa: E402,F401  (headless Debian Chromium, shared fixture)
