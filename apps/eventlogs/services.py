@@ -116,7 +116,21 @@ def validate_entry(data: dict) -> dict:
     return clean
 
 
+class _CounterMoved(Exception):
+    """Another writer took the number between our read and our update (only without row locks)."""
+
+
 def add_entry(cruise: Cruise, user, data: dict, request=None) -> tuple[Event, bool]:
+    """Write one entry; returns (event, created). See ``_add_entry``; retried if the counter moved."""
+    for _ in range(20):
+        try:
+            return _add_entry(cruise, user, data, request)
+        except _CounterMoved:
+            continue
+    raise EventLogError("The event log is very busy; please send the entry again (it will not be duplicated).")
+
+
+def _add_entry(cruise: Cruise, user, data: dict, request=None) -> tuple[Event, bool]:
     """Write one entry; returns (event, created). A retry with the same idempotency key returns the
     first entry unchanged. Numbers come from the log's counter, read and bumped under its row lock,
     so concurrent writers never share or skip a number."""
@@ -141,7 +155,9 @@ def add_entry(cruise: Cruise, user, data: dict, request=None) -> tuple[Event, bo
                 if amends is None:
                     raise EventLogError({"amends": [f"No event {data['amends']} in this log."]})
             number = log.next_number
-            EventLog.objects.filter(pk=log.pk).update(next_number=number + 1)
+            # Conditional bump: belt and braces where select_for_update is a no-op (SQLite).
+            if not EventLog.objects.filter(pk=log.pk, next_number=number).update(next_number=number + 1):
+                raise _CounterMoved
             event = Event.objects.create(
                 log=log, number=number, event_id=f"{cruise.cruise_id}-{number:04d}", idempotency_key=key, time=clean["time"],
                 latitude=clean["latitude"], longitude=clean["longitude"], station=clean["station"], cast=clean["cast"],
