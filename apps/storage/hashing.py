@@ -115,6 +115,17 @@ def _set_direct(fd: int, on: bool) -> bool:
         return False
 
 
+PARALLEL_FROM = 4 * CHUNK
+
+
+def _size_hint(stream) -> float:
+    """The stream's size when it is a regular file, else infinity (assume large)."""
+    try:
+        return os.fstat(stream.fileno()).st_size
+    except (AttributeError, OSError, ValueError):
+        return float("inf")
+
+
 def _write_all(fd: int, data: memoryview) -> None:
     while data:
         data = data[os.write(fd, data):]
@@ -133,7 +144,8 @@ def copy_and_hash(stream, fd: int, *, direct: bool = False, max_bytes: int | Non
     direct = direct and _set_direct(fd, True)
     buffers = _aligned_buffers()
     readinto = getattr(stream, "readinto", None)
-    hasher = MultiHasher()
+    # A helper thread pays off for large inputs only; most files in a delivery are a chunk or two.
+    hasher = MultiHasher(parallel=_size_hint(stream) > PARALLEL_FROM)
     turn = 0
     try:
         while True:
