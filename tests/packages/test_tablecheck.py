@@ -89,3 +89,10 @@ def test_the_optimistic_typed_read_and_the_exact_read_agree(tmp_path):
             res = check_table(path, decl, exact=exact)
             assert {k: v.examples for k, v in res.columns.items()} == expected, (name, exact)
             assert res.records == text.count("\n") - 1
+
+
+def test_a_table_of_free_text_is_counted_and_its_shape_checked(tmp_path):
+    path, decl = decl_for(tmp_path, [Column("a"), Column("b")], "a,b\nx,y\n\"q,uoted\",z\nonly-one\n")
+    for exact in (False, True):
+        res = check_table(path, decl, exact=exact)
+        assert res.records == 2 and res.bad_row_count == 1 and not res.columns
