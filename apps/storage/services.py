@@ -12,6 +12,7 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -95,6 +96,76 @@ def _spool_and_hash(stream: BinaryIO, target_dir: Path, max_bytes: int | None, *
         raise
 
 
+_AT_FDCWD, _AT_SYMLINK_FOLLOW = -100, 0x400
+_tmpfile_roots: dict[str, bool] = {}
+
+
+def _link_unnamed(fd: int, dest: Path) -> None:
+    """Give an O_TMPFILE file a name: linkat(2) through /proc/self/fd with AT_SYMLINK_FOLLOW (what
+    open(2) documents; Python's os.link would link the /proc symlink itself)."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.linkat(_AT_FDCWD, f"/proc/self/fd/{fd}".encode(), _AT_FDCWD, os.fsencode(dest), _AT_SYMLINK_FOLLOW) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err), str(dest))
+
+
+def _tmpfile_works(root: Path) -> bool:
+    """Whether this folder's file system can create unnamed files and name them later (checked once)."""
+    key = str(root)
+    if key not in _tmpfile_roots:
+        root.mkdir(parents=True, exist_ok=True)  # an OSError here is the storage being unusable
+        probe = root / f".probe-{os.getpid()}-{threading.get_ident()}"
+        try:
+            fd = os.open(root, os.O_TMPFILE | os.O_WRONLY, 0o600)
+            try:
+                _link_unnamed(fd, probe)
+            finally:
+                os.close(fd)
+            probe.unlink()
+            _tmpfile_roots[key] = True
+        except (AttributeError, OSError):
+            _tmpfile_roots[key] = False
+    return _tmpfile_roots[key]
+
+
+def _write_local(storage: FileSystemStorage, stream: BinaryIO, max_bytes: int | None, *, fsync: bool = True,
+                 expect: str | None = None) -> Digests:
+    """Write a local object as an unnamed file (O_TMPFILE) and name it once its SHA-256 is known: no
+    temporary names, no rename, nothing left behind by a crash or an error. Where the file system has no
+    O_TMPFILE, a named spool file and a rename do the same. ``expect``: refuse any other content."""
+    root = Path(storage.location)
+    if not _tmpfile_works(root):
+        spooled, digests = _spool_and_hash(stream, root / ".incoming", max_bytes, direct=True, fsync=fsync)
+        if expect is not None and digests.sha256 != expect:
+            spooled.unlink(missing_ok=True)
+            raise IntegrityMismatch(f"blob {expect} read back as {digests.sha256}")
+        _put_object(storage, blob_key(digests.sha256), spooled)
+        return digests
+    fd = os.open(root, os.O_TMPFILE | os.O_WRONLY, 0o444)
+    try:
+        digests = copy_and_hash(stream, fd, direct=settings.STORAGE_DIRECT_IO, max_bytes=max_bytes)
+        if expect is not None and digests.sha256 != expect:
+            raise IntegrityMismatch(f"blob {expect} read back as {digests.sha256}")
+        if fsync and settings.STORAGE_FSYNC:
+            os.fsync(fd)
+        final = Path(storage.path(blob_key(digests.sha256)))
+        try:
+            _link_unnamed(fd, final)
+        except FileExistsError:  # stored before: same name, same bytes
+            pass
+        except FileNotFoundError:  # the first object in this fan-out folder
+            final.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                _link_unnamed(fd, final)
+            except FileExistsError:
+                pass
+        return digests
+    finally:
+        os.close(fd)
+
+
 def _put_object(storage: Storage, key: str, spooled: Path) -> None:
     """Place a spooled file under ``key``; does nothing if the key already holds it."""
     if _is_local(storage):
@@ -147,9 +218,10 @@ def _record(d: Digests) -> Blob:
 def _store_object(stream: BinaryIO, max_bytes: int | None = None, *, fsync: bool = True) -> Digests:
     """Spool, hash and place the object; no database work (safe on any thread)."""
     storage = primary()
-    spool_dir = Path(storage.path(".incoming")) if _is_local(storage) else settings.SCRATCH_DIR
     try:
-        spooled, digests = _spool_and_hash(stream, spool_dir, max_bytes, direct=_is_local(storage), fsync=fsync)
+        if _is_local(storage):
+            return _write_local(storage, stream, max_bytes, fsync=fsync)
+        spooled, digests = _spool_and_hash(stream, settings.SCRATCH_DIR, max_bytes, fsync=fsync)
         _put_object(storage, blob_key(digests.sha256), spooled)
     except ValueError:
         raise
@@ -324,12 +396,14 @@ def copy_to_deep(blob: Blob) -> Blob:
     try:
         if not target.exists(blob.key):
             with open_blob(blob) as src:
-                spool_dir = Path(target.path(".incoming")) if _is_local(target) else settings.SCRATCH_DIR
-                spooled, d = _spool_and_hash(src, spool_dir, None, direct=_is_local(target))
-                if d.sha256 != blob.sha256:
-                    spooled.unlink(missing_ok=True)
-                    raise IntegrityMismatch(f"blob {blob.sha256} read back as {d.sha256}")
-                _put_object(target, blob.key, spooled)
+                if _is_local(target):
+                    _write_local(target, src, None, expect=blob.sha256)
+                else:
+                    spooled, d = _spool_and_hash(src, settings.SCRATCH_DIR, None)
+                    if d.sha256 != blob.sha256:
+                        spooled.unlink(missing_ok=True)
+                        raise IntegrityMismatch(f"blob {blob.sha256} read back as {d.sha256}")
+                    _put_object(target, blob.key, spooled)
     except _backend_errors() as exc:
         raise StorageUnavailable(f"Deep storage is unavailable: {exc}") from exc
     Blob.objects.filter(pk=blob.pk, deep_copied_at__isnull=True).update(deep_copied_at=timezone.now())
