@@ -81,14 +81,6 @@ class MultiHasher:
         return Digests(self._size, self._md5.hexdigest(), self._sha1.hexdigest(), self._sha256.hexdigest())
 
 
-def hash_file(path, chunk: int = CHUNK) -> Digests:
-    hasher = MultiHasher()
-    with open(path, "rb", buffering=0) as fh:
-        while block := fh.read(chunk):
-            hasher.update(block)
-    return hasher.digests()
-
-
 class TooLarge(ValueError):
     """The stream went past the byte limit it was given."""
 
