@@ -8,6 +8,7 @@ content address, which is harmless and is picked up by the next write of the sam
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import shutil
@@ -100,13 +101,19 @@ _AT_FDCWD, _AT_SYMLINK_FOLLOW = -100, 0x400
 _tmpfile_roots: dict[str, bool] = {}
 
 
+@functools.cache
+def _libc():
+    import ctypes
+
+    return ctypes.CDLL(None, use_errno=True)
+
+
 def _link_unnamed(fd: int, dest: Path) -> None:
     """Give an O_TMPFILE file a name: linkat(2) through /proc/self/fd with AT_SYMLINK_FOLLOW (what
     open(2) documents; Python's os.link would link the /proc symlink itself)."""
     import ctypes
 
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.linkat(_AT_FDCWD, f"/proc/self/fd/{fd}".encode(), _AT_FDCWD, os.fsencode(dest), _AT_SYMLINK_FOLLOW) != 0:
+    if _libc().linkat(_AT_FDCWD, f"/proc/self/fd/{fd}".encode(), _AT_FDCWD, os.fsencode(dest), _AT_SYMLINK_FOLLOW):
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err), str(dest))
 
@@ -161,7 +168,17 @@ def _write_local(storage: FileSystemStorage, stream: BinaryIO, max_bytes: int | 
                 _link_unnamed(fd, final)
             except FileExistsError:
                 pass
+        if fsync and settings.STORAGE_FSYNC:  # the new name too, not only the bytes
+            _fsync_dir(final.parent)
         return digests
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
     finally:
         os.close(fd)
 
@@ -191,12 +208,9 @@ def _put_object(storage: Storage, key: str, spooled: Path) -> None:
 
 def _flush_file_system(folder: Path) -> None:
     """Make everything written under ``folder`` durable with one syncfs(2), not one fsync per file."""
-    import ctypes
-
     fd = os.open(folder, os.O_RDONLY)
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        if getattr(libc, "syncfs", None) is None or libc.syncfs(fd) != 0:
+        if getattr(_libc(), "syncfs", None) is None or _libc().syncfs(fd) != 0:
             os.sync()
     finally:
         os.close(fd)

@@ -202,3 +202,15 @@ def test_a_stream_over_its_limit_leaves_nothing(backend, settings):
         services.store_stream(io.BytesIO(b"x" * 5000), max_bytes=4000)
     assert Blob.objects.count() == 0 and objects_in(storages["blobs"]) == []
     assert not any(settings.SCRATCH_DIR.iterdir())
+
+
+def test_durable_mode_stores_the_same(backend, settings, tmp_path):
+    """STORAGE_FSYNC on (the production default): fsync per object, syncfs per store_tree batch."""
+    settings.STORAGE_FSYNC = True
+    data = os.urandom(150_000)
+    assert services.store_bytes(data).sha256 == hashlib.sha256(data).hexdigest()
+    paths = []
+    for i in range(5):
+        paths.append(tmp_path / f"d{i}")
+        paths[-1].write_bytes(os.urandom(5000))
+    assert [b.size for b in services.store_tree(paths)] == [5000] * 5
