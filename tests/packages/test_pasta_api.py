@@ -145,3 +145,34 @@ def test_a_failed_revision_is_not_visible(vetted_user, client):
     Revision.objects.create(package=pkg, number=1, state=Revision.State.FAILED)
     assert client.get("/package/eml/edi/399").status_code == 404
     assert client.get("/package/metadata/eml/edi/399/1").status_code == 404
+
+
+def test_held_revision_page_shows_metadata_but_no_data_links(published, client):
+    Revision.objects.filter(pk=published["sub"].revision_id).update(state=Revision.State.HELD)
+    page = client.get("/packages/edi/300/1/")
+    assert page.status_code == 200
+    assert b"proprietary hold" in page.content
+    assert b"/package/data/eml/edi/300/1/stations" not in page.content
+
+
+@pytest.mark.s3
+def test_archive_and_download_through_real_s3(s3_storage, vetted_user, api_client_factory, data_server, allow_loopback,
+                                              eager_tasks, django_capture_on_commit_callbacks):
+    tables = two_tables(data_server.root, data_server.url)
+    client = api_client_factory(vetted_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        transaction = client.post("/package/eml", data=eml_for("edi.310.1", tables),
+                                  content_type="application/xml").content.decode()
+    assert Submission.objects.get(transaction=transaction).state == "succeeded"
+    from django.conf import settings
+
+    from apps.packages.models import Entity
+
+    bucket = settings.STORAGES["blobs"]["OPTIONS"]["bucket_name"]
+    keys = [o["Key"] for o in s3_storage.client().list_objects_v2(Bucket=bucket).get("Contents", [])]
+    blob = Entity.objects.get(revision__package__identifier=310, entity_id="observations").blob
+    assert any(k.endswith(blob.sha256) for k in keys)  # the archived object is in S3
+    part = client.get("/package/data/eml/edi/310/1/observations", HTTP_RANGE="bytes=0-9")
+    assert part.status_code == 206
+    body = b"".join(part.streaming_content)
+    assert body == (data_server.root / "observations.csv").read_bytes()[:10]
