@@ -61,3 +61,25 @@ def test_only_http_and_https_are_fetched(tmp_path):
     for url in ("ftp://example.org/x.csv", "file:///etc/passwd", "gopher://x/"):
         with pytest.raises(FetchError, match="only http and https"):
             fetch(url, tmp_path / "out")
+
+
+def test_it_connects_to_the_address_it_checked_not_a_second_dns_answer(data_server, allow_loopback, tmp_path,
+                                                                        monkeypatch):
+    """DNS rebinding: a name that answers 127.0.0.1 (allowed here) and then 10.0.0.1 must not reach 10.0.0.1.
+    The resolver is the only stand-in; the HTTP exchange is real, on 127.0.0.1."""
+    import socket
+
+    (data_server.root / "t.csv").write_bytes(b"ok\n")
+    real = socket.getaddrinfo
+    answers = iter(["127.0.0.1", "10.0.0.1", "10.0.0.1"])
+    calls = []
+
+    def rebinding(host, port, *args, **kwargs):
+        if host != "rebind.example":
+            return real(host, port, *args, **kwargs)
+        calls.append(host)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (next(answers), port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    got = fetch(f"http://rebind.example:{data_server.port}/t.csv", tmp_path / "out")
+    assert got.size == 3 and calls == ["rebind.example"]  # resolved once, connected to that answer
