@@ -181,13 +181,19 @@ def load() -> None:
             t1 = time.perf_counter()
             cur.execute("""
                 INSERT INTO search_searchdocument (revision_id, package_id, title, text, vector, is_latest, state, published_at,
-                                                   "begin", "end", west, south, east, north, indexed_at)
+                                                   "begin", "end", west, south, east, north, facet_keys, indexed_at)
                 SELECT r.id, r.package_id, r.title, r.title || ' ' || r.abstract || ' ' || array_to_string(ARRAY(SELECT jsonb_array_elements_text(r.keywords)), ' '),
                        setweight(to_tsvector('english', r.title), 'A') || setweight(to_tsvector('english', r.abstract || ' ' || r.keywords::text), 'B'),
                        true, r.state, r.published_at, (r.coverage->>'begin')::date, (r.coverage->>'end')::date,
                        (r.coverage->'bbox'->>0)::float, (r.coverage->'bbox'->>1)::float, (r.coverage->'bbox'->>2)::float,
-                       (r.coverage->'bbox'->>3)::float, now()
-                FROM packages_revision r""")
+                       (r.coverage->'bbox'->>3)::float,
+                       (SELECT jsonb_agg(x ORDER BY x) FROM (
+                            SELECT 'keyword:' || k AS x FROM jsonb_array_elements_text(r.keywords) k
+                            UNION ALL SELECT 'scope:' || p.scope
+                            UNION ALL SELECT 'year:' || extract(year FROM r.published_at)::int::text
+                            UNION ALL SELECT 'creator:' || (r.creators->0->>'name')) keys),
+                       now()
+                FROM packages_revision r JOIN packages_package p ON p.id = r.package_id""")
             cur.execute("""
                 INSERT INTO search_searchfacet (document_id, kind, value)
                 SELECT * FROM (
@@ -314,8 +320,14 @@ def main() -> int:
     proc, base = start_gunicorn()
     import requests
 
-    for _ in range(6):  # warm both workers (imports, URL resolver, DB connection) before timing
+    for _ in range(6):  # warm both workers (imports, URL resolver, DB connection, code paths) before timing
         requests.get(f"{base}/oai", params={"verb": "Identify"}, timeout=60)
+        for verb in ("ListIdentifiers", "ListRecords"):
+            requests.get(
+                f"{base}/oai",
+                params={"verb": verb, "metadataPrefix": "oai_dc", "set": "scope:warmup"},
+                timeout=60,
+            )
     try:
         for verb in ("ListIdentifiers", "ListRecords"):
             r = harvest(base, verb)

@@ -32,6 +32,9 @@ class SearchDocument(models.Model):
     south = models.FloatField(null=True, blank=True)
     east = models.FloatField(null=True, blank=True)
     north = models.FloatField(null=True, blank=True)
+    # The same facet values as the SearchFacet rows, as ["kind:value", …]: counting facets over the
+    # matches reads these (rows the search has just touched) instead of scattered facet rows.
+    facet_keys = models.JSONField(default=list, blank=True)
     indexed_at = models.DateTimeField(auto_now=True)
 
     class Meta:

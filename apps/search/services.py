@@ -13,12 +13,13 @@ from those who may not see it.
 from __future__ import annotations
 
 import datetime
+from collections import Counter
 from dataclasses import dataclass, field
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.core.paginator import Paginator
 from django.db import connection, transaction
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from apps.holds.policy import visible_revisions
 from apps.packages.models import Revision
@@ -115,6 +116,8 @@ def index_revision(revision) -> None:
                 },
             )
             wanted = _facets_for(revision)
+            doc.facet_keys = sorted(f"{k}:{v}" for k, v in wanted)
+            doc.save(update_fields=["facet_keys"])
             have = set(doc.facets.values_list("kind", "value"))
             doc.facets.filter(
                 pk__in=[
@@ -221,19 +224,20 @@ def filtered(user, params) -> tuple[QuerySet, str, list[str]]:
 
 
 def facet_counts(ids: list) -> dict[str, list[tuple[str, int]]]:
-    """Facet counts over these documents. The ids are passed as a list: with a known id list the
-    planner walks the (document, kind, value) index instead of scanning every facet row."""
-    rows = (
-        SearchFacet.objects.filter(document_id__in=ids)
-        .values("kind", "value")
-        .annotate(n=Count("pk"))
-        .order_by("kind", "-n", "value")
-    )
+    """Facet counts over these documents, from their ``facet_keys`` (one read of rows the search has
+    just touched, counted here) — the SearchFacet rows serve the facet filters."""
+    counter: Counter[str] = Counter()
+    for chunk_start in range(0, len(ids), 5000):
+        for keys in SearchDocument.objects.filter(pk__in=ids[chunk_start : chunk_start + 5000]).values_list(
+            "facet_keys", flat=True
+        ):
+            counter.update(keys or [])
     facets: dict[str, list[tuple[str, int]]] = {k: [] for k in FACET_KINDS}
-    for row in rows:
-        bucket = facets[row["kind"]]
-        if len(bucket) < FACET_LIMIT:
-            bucket.append((row["value"], row["n"]))
+    for key, n in sorted(counter.items(), key=lambda item: (-item[1], item[0])):
+        kind, _, value = key.partition(":")
+        bucket = facets.get(kind)
+        if bucket is not None and len(bucket) < FACET_LIMIT:
+            bucket.append((value, n))
     return facets
 
 
