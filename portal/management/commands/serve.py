@@ -23,18 +23,35 @@ class Command(BaseCommand):
     def handle(self, *args, addrport, no_worker, **options):
         worker = None
         if not no_worker:
+            # Its own process group: stopped below as a whole (pool children and embedded beat included).
             worker = subprocess.Popen(
                 [sys.executable, "-m", "celery", "-A", "portal", "worker", "--beat", "--loglevel=INFO",
                  "--concurrency=2", "--hostname=quayside@%h"],
-                env=os.environ.copy(),
+                env=os.environ.copy(), start_new_session=True,
             )
             self.stdout.write(f"Worker started (pid {worker.pid}).")
+        # SIGTERM (kill, systemd, make being stopped) ends the server like Ctrl-C, so the worker goes too.
+        signal.signal(signal.SIGTERM, _interrupt)
         try:
             call_command("runserver", addrport, use_reloader=False)
+        except KeyboardInterrupt:
+            pass
         finally:
-            if worker is not None and worker.poll() is None:
-                worker.send_signal(signal.SIGTERM)
-                try:
-                    worker.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    worker.kill()
+            if worker is not None:
+                _stop(worker)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _stop(worker: subprocess.Popen, grace: float = 15) -> None:
+    """Warm shutdown (running tasks finish; acks_late redelivers any that cannot), then kill."""
+    try:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=5)
+    except ProcessLookupError:
+        pass
