@@ -9,7 +9,7 @@ import io
 import json
 import uuid
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from apps.audit.services import record_event
@@ -20,6 +20,7 @@ from apps.cruises.services import attach_file
 from .models import Event, EventLog, Instrument, ensure_default_instruments
 
 AMENDMENT = "amendment"
+CLOSED_MESSAGE = "The event log is closed; corrections are new entries with the action 'amendment'."
 CSV_COLUMNS = ["event_id", "number", "time_utc", "latitude", "longitude", "station", "cast", "instrument", "action",
                "author", "comment", "amendment", "amends"]
 
@@ -116,48 +117,47 @@ def validate_entry(data: dict) -> dict:
     return clean
 
 
-class _CounterMoved(Exception):
-    """Another writer took the number between our read and our update (only without row locks)."""
+def _take_number(log_id: int) -> tuple[int, str]:
+    """Bump the log's counter and return (our number, the log's state) in one statement.
+
+    The UPDATE takes the row lock and holds it to our commit, so writers queue here for the shortest
+    possible time (insert, audit, commit) and never share a number; a rolled-back transaction rolls
+    its bump back too, so numbers stay contiguous. Works on PostgreSQL and SQLite (RETURNING).
+    """
+    table = connection.ops.quote_name(EventLog._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET next_number = next_number + 1 WHERE id = %s RETURNING next_number, state", [log_id])
+        next_number, state = cursor.fetchone()
+    return next_number - 1, state
 
 
 def add_entry(cruise: Cruise, user, data: dict, request=None) -> tuple[Event, bool]:
-    """Write one entry; returns (event, created). See ``_add_entry``; retried if the counter moved."""
-    for _ in range(20):
-        try:
-            return _add_entry(cruise, user, data, request)
-        except _CounterMoved:
-            continue
-    raise EventLogError("The event log is very busy; please send the entry again (it will not be duplicated).")
-
-
-def _add_entry(cruise: Cruise, user, data: dict, request=None) -> tuple[Event, bool]:
     """Write one entry; returns (event, created). A retry with the same idempotency key returns the
-    first entry unchanged. Numbers come from the log's counter, read and bumped under its row lock,
-    so concurrent writers never share or skip a number."""
+    first entry unchanged (also when the two race: the unique key refuses the second insert, whose
+    transaction, counter bump included, rolls back)."""
     if not access.can_write_eventlog(user, cruise):
         raise PermissionError("Only designated shipboard staff, the chief scientist and the operator may write to this event log.")
     clean = validate_entry(data)
     key = clean["idempotency_key"]
     try:
         with transaction.atomic():
-            log = EventLog.objects.select_for_update().filter(cruise=cruise).first()
+            log = EventLog.objects.filter(cruise=cruise).only("id", "state").first()
             if log is None:
                 raise EventLogError("The event log of this cruise is not open yet.")
             existing = Event.objects.filter(log=log, idempotency_key=key).first()
             if existing is not None:
                 return existing, False
             amendment = clean["action"] == AMENDMENT or bool(data.get("is_amendment"))
-            if not log.is_open and not amendment:
-                raise EventLogError("The event log is closed; corrections are new entries with the action 'amendment'.")
             amends = None
             if data.get("amends"):
                 amends = Event.objects.filter(log=log, event_id=str(data["amends"]).strip()).first()
                 if amends is None:
                     raise EventLogError({"amends": [f"No event {data['amends']} in this log."]})
-            number = log.next_number
-            # Conditional bump: belt and braces where select_for_update is a no-op (SQLite).
-            if not EventLog.objects.filter(pk=log.pk, next_number=number).update(next_number=number + 1):
-                raise _CounterMoved
+            if log.state != EventLog.State.OPEN and not amendment:
+                raise EventLogError(CLOSED_MESSAGE)
+            number, state = _take_number(log.pk)
+            if state != EventLog.State.OPEN and not amendment:
+                raise EventLogError(CLOSED_MESSAGE)  # closed while we were on our way
             event = Event.objects.create(
                 log=log, number=number, event_id=f"{cruise.cruise_id}-{number:04d}", idempotency_key=key, time=clean["time"],
                 latitude=clean["latitude"], longitude=clean["longitude"], station=clean["station"], cast=clean["cast"],
@@ -168,7 +168,7 @@ def _add_entry(cruise: Cruise, user, data: dict, request=None) -> tuple[Event, b
                          text=f"{event.instrument} {event.action}" + (" (amendment)" if amendment else ""), status=201)
             return event, True
     except IntegrityError:
-        # Only the unique idempotency key can collide here (numbers are serialised by the lock).
+        # Only the unique idempotency key can collide (numbers are serialised by the counter row).
         existing = Event.objects.filter(log__cruise=cruise, idempotency_key=key).first()
         if existing is None:
             raise

@@ -128,8 +128,10 @@ def test_concurrent_writers_get_contiguous_numbers_without_duplicates(cruise, op
         from django.db import connections
         try:
             for i in range(15):
-                key = f"w{n}-{i % 10}"  # every writer retries some keys
+                key = f"w{n}-{i % 10}"  # every writer retries some of its own keys
                 services.add_entry(cruise, shipboard_staff, {**ENTRY, "idempotency_key": key})
+                if i < 5:  # and all writers race on the same five keys
+                    services.add_entry(cruise, shipboard_staff, {**ENTRY, "idempotency_key": f"shared-{i}"})
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
         finally:
@@ -140,4 +142,5 @@ def test_concurrent_writers_get_contiguous_numbers_without_duplicates(cruise, op
     [t.join() for t in threads]
     assert not errors
     numbers = sorted(Event.objects.filter(log__cruise=cruise).values_list("number", flat=True))
-    assert numbers == list(range(1, 61))
+    assert numbers == list(range(1, 66))  # 6 writers × 10 own keys + 5 shared keys, no gaps
+    assert Event.objects.filter(log__cruise=cruise, idempotency_key__startswith="shared-").count() == 5
