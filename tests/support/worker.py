@@ -52,6 +52,8 @@ def start_worker(tmp: Path, *, extra_env: dict | None = None, concurrency: int =
         "QUAYSIDE_TESTING": "1",
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         "CELERY_TASK_ALWAYS_EAGER": "0",
+        # Tasks the worker queues itself (next step, DOI registration) must come back to this queue.
+        "CELERY_TASK_DEFAULT_QUEUE": queue,
         "PYTHONPATH": str(settings.BASE_DIR),
     })
     env.update(extra_env or {})
