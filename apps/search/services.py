@@ -223,15 +223,12 @@ def filtered(user, params) -> tuple[QuerySet, str, list[str]]:
     return qs, sort, errors
 
 
-def facet_counts(ids: list) -> dict[str, list[tuple[str, int]]]:
-    """Facet counts over these documents, from their ``facet_keys`` (one read of rows the search has
-    just touched, counted here) — the SearchFacet rows serve the facet filters."""
+def facet_counts(keys_per_document) -> dict[str, list[tuple[str, int]]]:
+    """Facet counts from the matched documents' ``facet_keys`` lists (["kind:value", …]), which the
+    search reads in the same pass as the ids — no second query, no scattered facet rows."""
     counter: Counter[str] = Counter()
-    for chunk_start in range(0, len(ids), 5000):
-        for keys in SearchDocument.objects.filter(pk__in=ids[chunk_start : chunk_start + 5000]).values_list(
-            "facet_keys", flat=True
-        ):
-            counter.update(keys or [])
+    for keys in keys_per_document:
+        counter.update(keys or [])
     facets: dict[str, list[tuple[str, int]]] = {k: [] for k in FACET_KINDS}
     for key, n in sorted(counter.items(), key=lambda item: (-item[1], item[0])):
         kind, _, value = key.partition(":")
@@ -249,9 +246,11 @@ def search(user, params, *, page_size: int = PAGE_SIZE, with_facets: bool = True
     track-total-hits): counting a million matches through the access policy would cost seconds.
     Facets come from the same ids, so beyond COUNT_LIMIT they are the best matches' facets."""
     qs, sort, errors = filtered(user, params)
-    ids = list(qs.values_list("pk", flat=True)[: COUNT_LIMIT + 1])
-    capped = len(ids) > COUNT_LIMIT
-    ids = ids[:COUNT_LIMIT]
+    columns = ("pk", "facet_keys") if with_facets else ("pk",)
+    rows = list(qs.values_list(*columns)[: COUNT_LIMIT + 1])
+    capped = len(rows) > COUNT_LIMIT
+    rows = rows[:COUNT_LIMIT]
+    ids = [row[0] for row in rows]
     page = Paginator(ids, page_size).get_page(params.get("page") or 1)
     docs = SearchDocument.objects.select_related("revision__package__cruise__vessel").in_bulk(
         list(page.object_list)
@@ -266,6 +265,6 @@ def search(user, params, *, page_size: int = PAGE_SIZE, with_facets: bool = True
         total_capped=capped,
     )
     if with_facets:
-        result.facets = facet_counts(ids[:FACET_SAMPLE])
+        result.facets = facet_counts(row[1] for row in rows[:FACET_SAMPLE])
         result.facets_sampled = capped or len(ids) > FACET_SAMPLE
     return result
