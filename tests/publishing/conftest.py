@@ -10,8 +10,8 @@ from django.utils import timezone
 from lxml import etree
 
 from apps.packages.models import Entity, Package, Revision
+from tests.support.schemas import SCHEMAS
 
-SCHEMAS = Path("/work/shared/schemas")
 OAI_NS = "http://www.openarchives.org/OAI/2.0/"
 NS = {
     "oai": OAI_NS,

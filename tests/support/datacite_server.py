@@ -13,11 +13,12 @@ import base64
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 from lxml import etree
 
-XSD = Path("/work/shared/schemas/datacite-4.5/metadata.xsd")
+from .schemas import SCHEMAS
+
+XSD = SCHEMAS / "datacite-4.5" / "metadata.xsd"
 
 
 class _Handler(BaseHTTPRequestHandler):
