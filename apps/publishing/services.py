@@ -146,6 +146,29 @@ def metadata_changed(revision: Revision, *, user=None, request=None) -> None:
     _reindex(revision)
 
 
+def correct_metadata(revision: Revision, *, title: str, abstract: str, user=None, request=None) -> Revision:
+    """A data manager corrects a public version's title or abstract (a typo, a wrong station name).
+
+    The archived EML stays as submitted (it is immutable); the correction is what the landing page,
+    search, OAI-PMH and DataCite show from now on, and the DOI metadata is updated (PUT)."""
+    title, abstract = (title or "").strip(), (abstract or "").strip()
+    if not title:
+        raise PublishingError("A title is required.")
+    with transaction.atomic():
+        locked = Revision.objects.select_for_update().select_related("package").get(pk=revision.pk)
+        if locked.state not in (Revision.State.PUBLISHED, Revision.State.HELD):
+            raise PublishingError(f"Only a public version can be corrected; {locked.package_id_text} is {locked.state}.")
+        changed = [f for f, v in (("title", title), ("abstract", abstract)) if getattr(locked, f) != v]
+        if not changed:
+            return locked
+        record_event(service="publishing", method="correctMetadata", resource_id=locked.package_id_text,
+                     text=f"corrected {', '.join(changed)}; was title={locked.title!r}", user=user, request=request)
+        locked.title, locked.abstract = title, abstract
+        locked.save(update_fields=["title", "abstract"])
+        metadata_changed(locked, user=user, request=request)
+    return locked
+
+
 def withdraw(revision: Revision, *, reason: str, user=None, request=None) -> Revision:
     """Withdraw a published version with a public reason: tombstone page, DOI hidden but resolving,
     a deleted record in OAI-PMH forever. The data is kept."""

@@ -28,6 +28,7 @@ urlpatterns = [
         name="download",
     ),
     path("dataset/<scope:scope>/<int:identifier>/<int:number>/withdraw", views.withdraw, name="withdraw"),
+    path("dataset/<scope:scope>/<int:identifier>/<int:number>/correct", views.correct, name="correct"),
     path("doi/<path:doi>", views.resolve_doi, name="resolve-doi"),
     path("dois/", views.doi_queue, name="doi-queue"),
     path("dois/<int:pk>/", views.doi_detail, name="doi-detail"),
