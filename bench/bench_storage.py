@@ -111,11 +111,14 @@ def quayside(paths: list[Path], workdir: Path):
         root = workdir / f"blobs-{next(rounds)}"
         blobs = {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(root)}}
         with override_settings(STORAGES={**settings.STORAGES, "blobs": blobs}):
-            stored = services.store_tree(paths)
+            stored = services.store_tree(paths, workers=STORE_WORKERS)
         assert sum(1 for p in root.rglob("*") if p.is_file()) == len(paths)
         return stored
 
     return run
+
+
+STORE_WORKERS = int(os.environ.get("BENCH_STORE_WORKERS", "2"))
 
 
 def timed(fn) -> float:
