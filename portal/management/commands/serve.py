@@ -37,6 +37,9 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             pass
         finally:
+            # A second Ctrl-C or SIGTERM while the worker shuts down must not orphan it.
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
             if worker is not None:
                 _stop(worker)
 
@@ -46,9 +49,12 @@ def _interrupt(signum, frame):
 
 
 def _stop(worker: subprocess.Popen, grace: float = 15) -> None:
-    """Warm shutdown (running tasks finish; acks_late redelivers any that cannot), then kill."""
+    """Warm shutdown (running tasks finish; acks_late redelivers any that cannot), then kill the group.
+
+    SIGTERM goes to the worker's main process only: it stops its own pool. Signalling the whole group
+    kills the pool children under it, and the main process then hangs restarting them."""
     try:
-        os.killpg(worker.pid, signal.SIGTERM)
+        worker.send_signal(signal.SIGTERM)
         worker.wait(timeout=grace)
     except subprocess.TimeoutExpired:
         os.killpg(worker.pid, signal.SIGKILL)
