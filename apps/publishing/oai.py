@@ -540,24 +540,7 @@ def list_items(verb, args, request_url):
         )
     qs = qs.order_by("metadata_modified_at", "pk")
     if verb == "ListIdentifiers":
-        rows = list(
-            qs.values_list(
-                "pk",
-                "metadata_modified_at",
-                "state",
-                "number",
-                "package__scope",
-                "package__identifier",
-                "package__cruise__cruise_id",
-                "package__cruise__vessel__code",
-                "eml_blob_id",
-                "licence",
-            )[: page_size + 1]
-        )
-        more = len(rows) > page_size
-        rows = rows[:page_size]
-        if not rows:
-            raise OaiError("noRecordsMatch", "No records match these arguments.")
+        rows, more = _take_page(list(qs.values_list(*HEADER_COLUMNS)[: page_size + 1]), page_size)
         last_pk, last_stamp = rows[-1][0], rows[-1][1]
         chunks = [b"<ListIdentifiers>"]
         for _pk, stamp, rstate, number, scope, ident, cruise_id, vessel, eml, licence in rows:
@@ -567,11 +550,7 @@ def list_items(verb, args, request_url):
             )
     elif prefix == "oai_dc":
         # The harvest hot path: plain rows, one query for the formats, no model instances.
-        rows = list(qs.values_list(*DC_COLUMNS)[: page_size + 1])
-        more = len(rows) > page_size
-        rows = rows[:page_size]
-        if not rows:
-            raise OaiError("noRecordsMatch", "No records match these arguments.")
+        rows, more = _take_page(list(qs.values_list(*DC_COLUMNS)[: page_size + 1]), page_size)
         last_pk, last_stamp = rows[-1][0], rows[-1][1]
         chunks = [b"<ListRecords>", _dc_records(rows)]
     else:
@@ -587,11 +566,7 @@ def list_items(verb, args, request_url):
                 "package__cruise__arrival_port",
             )
         )
-        rows = list(qs.select_related(*select).prefetch_related(*prefetch)[: page_size + 1])
-        more = len(rows) > page_size
-        rows = rows[:page_size]
-        if not rows:
-            raise OaiError("noRecordsMatch", "No records match these arguments.")
+        rows, more = _take_page(list(qs.select_related(*select).prefetch_related(*prefetch)[: page_size + 1]), page_size)
         last_pk, last_stamp = rows[-1].pk, rows[-1].metadata_modified_at
         chunks = [b"<ListRecords>"]
         chunks.append(_records(rows, prefix))
@@ -628,6 +603,15 @@ DC_COLUMNS = (
     "package__owner__name",
     "package__owner__email",
 )
+# The header's columns: the first ten of DC_COLUMNS (ListIdentifiers unpacks exactly these).
+HEADER_COLUMNS = DC_COLUMNS[:10]
+
+
+def _take_page(rows: list, page_size: int) -> tuple[list, bool]:
+    """The page's rows (fetched with one extra to learn whether more follow) and whether more follow."""
+    if not rows:
+        raise OaiError("noRecordsMatch", "No records match these arguments.")
+    return rows[:page_size], len(rows) > page_size
 
 
 def _dc_records(rows: list[tuple]) -> Iterator[bytes]:
