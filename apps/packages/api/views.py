@@ -57,13 +57,18 @@ class PackageList(ListAPIView):
 
     @SUBMIT
     def post(self, request):
-        try:
-            services.gatekeeper(request.user, method="createDataPackage", request=request)
-            eml, files = _payload(request)
-            sub = services.submit(request.user, eml, kind=Submission.Kind.CREATE, files=files, request=request)
-        except services.NotAllowed as exc:
-            return _refused(exc)
-        return _accepted(request, sub)
+        return _submit(request, Submission.Kind.CREATE, "createDataPackage")
+
+
+def _submit(request, kind: str, method: str) -> Response:
+    """The Gatekeeper (with its audit event), then the submission; 202 with the transaction."""
+    try:
+        services.gatekeeper(request.user, method=method, request=request)
+        eml, files = _payload(request)
+        sub = services.submit(request.user, eml, kind=kind, files=files, request=request)
+    except services.NotAllowed as exc:
+        return _refused(exc)
+    return _accepted(request, sub)
 
 
 class Evaluate(APIView):
@@ -71,13 +76,7 @@ class Evaluate(APIView):
 
     @SUBMIT
     def post(self, request):
-        try:
-            services.gatekeeper(request.user, method="evaluateDataPackage", request=request)
-            eml, files = _payload(request)
-            sub = services.submit(request.user, eml, kind=Submission.Kind.EVALUATE, files=files, request=request)
-        except services.NotAllowed as exc:
-            return _refused(exc)
-        return _accepted(request, sub)
+        return _submit(request, Submission.Kind.EVALUATE, "evaluateDataPackage")
 
 
 class PackageRevisions(APIView):
