@@ -144,9 +144,8 @@ def add_entry(cruise: Cruise, user, data: dict, request=None) -> tuple[Event, bo
             log = EventLog.objects.filter(cruise=cruise).only("id", "state").first()
             if log is None:
                 raise EventLogError("The event log of this cruise is not open yet.")
-            existing = Event.objects.filter(log=log, idempotency_key=key).first()
-            if existing is not None:
-                return existing, False
+            # No look-up of the key first: the unique (log, idempotency_key) constraint decides, and a
+            # retry (rare) pays for the failed insert instead of every entry paying for a SELECT.
             amendment = clean["action"] == AMENDMENT or bool(data.get("is_amendment"))
             amends = None
             if data.get("amends"):
@@ -154,6 +153,9 @@ def add_entry(cruise: Cruise, user, data: dict, request=None) -> tuple[Event, bo
                 if amends is None:
                     raise EventLogError({"amends": [f"No event {data['amends']} in this log."]})
             if log.state != EventLog.State.OPEN and not amendment:
+                existing = Event.objects.filter(log=log, idempotency_key=key).first()
+                if existing is not None:  # a retry of an entry made before the log closed
+                    return existing, False
                 raise EventLogError(CLOSED_MESSAGE)
             number, state = _take_number(log.pk)
             if state != EventLog.State.OPEN and not amendment:
