@@ -13,6 +13,8 @@ from pathlib import Path
 
 from lxml import etree
 
+from portal.xml import safe_parser
+
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "sailing-orders.xsd"
 REPORT_XSLT_PATH = Path(__file__).parent / "schemas" / "operations-report.xsl"
 MAX_BYTES = 2 * 1024 * 1024  # sailing orders are a few kilobytes; refuse anything absurd
@@ -25,9 +27,7 @@ class SailingOrdersError(ValueError):
 
 
 def _parser() -> etree.XMLParser:
-    # No entity expansion, no DTD loading, no network, no huge trees: XXE and billion-laughs safe.
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
-                           huge_tree=False, remove_comments=True, remove_pis=True)
+    return safe_parser(remove_comments=True, remove_pis=True)
 
 
 @lru_cache(maxsize=1)

@@ -19,6 +19,7 @@ from django.conf import settings
 from lxml import etree
 
 from apps.packages.models import Revision
+from portal.xml import safe_parser
 
 from .models import concept_doi_name, doi_for, version_doi_name
 
@@ -565,11 +566,6 @@ def bibtex(revision: Revision) -> str:
 
 
 # --- EML ----------------------------------------------------------------------------------------
-
-
-def safe_parser() -> etree.XMLParser:
-    """No entities, no network, no huge trees: EML comes from submitters."""
-    return etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, remove_blank_text=False)
 
 
 def eml_bytes(revision: Revision) -> bytes | None:

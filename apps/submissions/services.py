@@ -292,7 +292,9 @@ def step_fetch(sub: Submission, step: Step) -> tuple[str, dict]:
         try:
             if upload is not None:
                 storage.materialise(upload.blob, dest)
-                obj = {"path": str(dest), "size": upload.blob.size, "md5": upload.blob.md5, "source": "upload"}
+                # "blob": already in storage since the upload; archiving references it instead of re-hashing.
+                obj = {"path": str(dest), "size": upload.blob.size, "md5": upload.blob.md5, "source": "upload",
+                       "blob": upload.blob.sha256}
             elif decl.url:
                 got = fetch(decl.url, dest)
                 obj = {"path": str(got.path), "size": got.size, "md5": got.md5, "source": got.url}
@@ -425,12 +427,19 @@ def _resource_url(kind: str, ref: str) -> str:
     return f"{settings.SITE_BASE_URL}/package/{kind}/eml/{ref}"
 
 
+def _stored(obj: dict):
+    """The blob of a fetched object: an upload is in storage already; a download is stored now."""
+    if obj.get("blob"):
+        return storage.get_blob(obj["blob"])
+    return storage.store_file(obj["path"])
+
+
 def step_archive(sub: Submission, step: Step) -> tuple[str, dict] | None:
     """Store every object, then in ONE transaction: lock, records, archived, on_archived, step done."""
     meta = _metadata(sub)
     objects = _fetched_objects(sub)
     # Objects first (outside the transaction): content-addressed, so a crash leaves harmless blobs.
-    data_blobs = {decl.entity_id: storage.store_file(objects[decl.entity_id]["path"]) for decl in meta.entities}
+    data_blobs = {decl.entity_id: _stored(objects[decl.entity_id]) for decl in meta.entities}
     eml_blob = storage.store_bytes(sub.eml_bytes)
     report_blob = storage.store_bytes(sub.report_xml.encode("utf-8"))
     with transaction.atomic():

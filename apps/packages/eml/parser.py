@@ -9,18 +9,13 @@ from __future__ import annotations
 
 from lxml import etree
 
+from portal.xml import safe_parser
+
 MAX_EML_BYTES = 20 * 1024 * 1024  # the largest EML document we accept; EDI's biggest are a few MB
 
 
 class EmlParseError(ValueError):
     """The bytes are not a well-formed, safe XML document. The message says what to fix."""
-
-
-def safe_parser() -> etree.XMLParser:
-    return etree.XMLParser(
-        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, dtd_validation=False,
-        remove_comments=False,
-    )
 
 
 def parse_eml(data: bytes) -> etree._ElementTree:
