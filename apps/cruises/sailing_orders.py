@@ -1,5 +1,5 @@
 """Sailing-orders XML: validation against ``schemas/sailing-orders.xsd`` with a hardened parser, the
-mapping to and from a Cruise, and the operations report (XSLT).
+mapping to and from a Cruise, and the operations report (XSLT to HTML; WeasyPrint turns that HTML into PDF).
 
 Errors are returned as a list of ``"line N: message"`` strings the sender can act on.
 """
@@ -7,6 +7,7 @@ Errors are returned as a list of ``"line N: message"`` strings the sender can ac
 from __future__ import annotations
 
 import datetime
+import logging
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -220,8 +221,64 @@ def report_transform() -> etree.XSLT:
     return etree.XSLT(etree.parse(str(REPORT_XSLT_PATH), _parser()), access_control=etree.XSLTAccessControl.DENY_ALL)
 
 
-def operations_report(cruise) -> str:
-    """The Operations Report (HTML) from the cruise record XML through the XSLT stylesheet."""
+def operations_report(cruise, *, pdf_url: str = "") -> str:
+    """The Operations Report (HTML) from the cruise record XML through the XSLT stylesheet. ``pdf_url``
+    adds a "Download PDF" link (screen only; the stylesheet hides it in print)."""
     doc = etree.fromstring(build(cruise, with_report=True), _parser())
-    result = report_transform()(doc, generated=etree.XSLT.strparam(datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")))
+    result = report_transform()(doc, generated=etree.XSLT.strparam(datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")),
+                                pdf_url=etree.XSLT.strparam(pdf_url))
     return str(result)
+
+
+class PdfUnavailable(RuntimeError):
+    """WeasyPrint, or the Pango library it loads at import, is missing on this server."""
+
+
+def _weasyprint():
+    # Imported on first use, not at module load: WeasyPrint loads Pango through cffi when imported and
+    # raises OSError where the library is missing; every other page must keep working there.
+    try:
+        import weasyprint
+    except (ImportError, OSError) as exc:
+        raise PdfUnavailable(f"{type(exc).__name__}: {exc}") from exc
+    progress = logging.getLogger("weasyprint.progress")
+    if progress.level == logging.NOTSET:
+        # It logs each rendering step at INFO, the root logger's level; a LOGGING entry for it still wins.
+        progress.setLevel(logging.WARNING)
+    return weasyprint
+
+
+def pdf_available() -> bool:
+    try:
+        _weasyprint()
+    except PdfUnavailable:
+        return False
+    return True
+
+
+def offline_url_fetcher():
+    """A WeasyPrint URL fetcher that reads ``data:`` URIs and refuses every other URL (http, https, ftp,
+    file, …) before any connection or file access: a report never reaches the network or the disk.
+    Raises PdfUnavailable like ``html_to_pdf``."""
+    weasyprint = _weasyprint()
+
+    class OfflineURLFetcher(weasyprint.URLFetcher):
+        def fetch(self, url, headers=None):
+            if not url.lower().startswith("data:"):
+                # WeasyPrint logs this and renders the document without the resource.
+                raise ValueError(f"refused to fetch {url[:200]!r}: the PDF report reads data: URIs only")
+            return super().fetch(url, headers)
+
+    return OfflineURLFetcher()
+
+
+def html_to_pdf(html: str) -> bytes:
+    """Render HTML to PDF bytes with WeasyPrint (print media, nothing fetched: see ``offline_url_fetcher``).
+    Raises PdfUnavailable when WeasyPrint or Pango is missing."""
+    weasyprint = _weasyprint()
+    return weasyprint.HTML(string=html, url_fetcher=offline_url_fetcher()).write_pdf()
+
+
+def operations_report_pdf(cruise) -> bytes:
+    """The Operations Report as PDF: the same HTML, rendered for A4 by the stylesheet's @page rules."""
+    return html_to_pdf(operations_report(cruise))

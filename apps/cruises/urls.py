@@ -14,6 +14,7 @@ urlpatterns = [
     path("<int:pk>/edit/", views.cruise_edit, name="edit"),
     path("<int:pk>/sailing-orders.xml", views.sailing_orders_xml, name="xml"),
     path("<int:pk>/report/", views.operations_report, name="report"),
+    path("<int:pk>/report.pdf", views.operations_report_pdf, name="report_pdf"),
     path("<int:pk>/people/", views.designate, name="designate"),
     path("<int:pk>/packages/", views.link_package, name="link-package"),
     path("<int:pk>/files/<int:file_pk>/<str:filename>", views.file_download, name="file"),

@@ -1,3 +1,5 @@
+import logging
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -5,6 +7,8 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import content_disposition_header
 
 from apps.accounts import roles
 from apps.audit.services import record_event
@@ -14,6 +18,8 @@ from apps.storage.http import blob_response
 from . import access, sailing_orders, services
 from .forms import CruiseCreateForm, CruiseEditForm, DesignateForm, LinkPackageForm, SailingOrdersUploadForm
 from .models import Cruise, CruiseFile, Vessel
+
+logger = logging.getLogger(__name__)
 
 
 def cruise_list(request):
@@ -141,7 +147,27 @@ def sailing_orders_xml(request, pk: int):
 
 def operations_report(request, pk: int):
     cruise = access.get_cruise_for_user(request.user, pk)
-    return HttpResponse(sailing_orders.operations_report(cruise), content_type="text/html; charset=utf-8")
+    pdf_url = reverse("cruises:report_pdf", args=[cruise.pk]) if sailing_orders.pdf_available() else ""
+    return HttpResponse(sailing_orders.operations_report(cruise, pdf_url=pdf_url), content_type="text/html; charset=utf-8")
+
+
+def operations_report_pdf(request, pk: int):
+    # The same rule as the HTML report: cruise records are public.
+    cruise = access.get_cruise_for_user(request.user, pk)
+    try:
+        pdf = sailing_orders.operations_report_pdf(cruise)
+    except sailing_orders.PdfUnavailable as exc:
+        logger.warning("Operations report PDF unavailable: %s", exc)
+        html_url = reverse("cruises:report", args=[cruise.pk])
+        return HttpResponse(
+            "The PDF version of the Operations Report needs the Pango library (Debian packages libpango-1.0-0 and "
+            "libpangoft2-1.0-0) and WeasyPrint, which this server does not have.\n"
+            f"The HTML report at {html_url} prints fine: use your browser's Print or Save as PDF.\n",
+            status=503, content_type="text/plain; charset=utf-8")
+    response = HttpResponse(pdf, content_type="application/pdf")
+    # cruise_id is free text: let Django quote (or RFC 5987-encode) the filename.
+    response["Content-Disposition"] = content_disposition_header(False, f"{cruise.cruise_id}-operations-report.pdf")
+    return response
 
 
 @login_required

@@ -4,6 +4,7 @@
 <xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">
   <xsl:output method="html" encoding="UTF-8" indent="yes" doctype-system="about:legacy-compat"/>
   <xsl:param name="generated" select="''"/>
+  <xsl:param name="pdf_url" select="''"/>
   <xsl:template match="/sailingOrders/cruise">
     <html lang="en">
       <head>
@@ -15,7 +16,12 @@
           table { border-collapse: collapse; width: 100%; } th, td { text-align: left; border-bottom: 1px solid #d6dde4; padding: .3rem .5rem; vertical-align: top; }
           th { background: #eef2f6; } dl { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; } dt { font-weight: 600; }
           .muted { color: #5b6b7a; }
-          @media print { body { margin: 0; max-width: none; } h2 { break-after: avoid; } tr { break-inside: avoid; } }
+          a.pdf { font-size: .9rem; }
+          /* Print (the browser's and WeasyPrint's, which renders the PDF version): A4, page numbers, no link. */
+          @page { size: A4; margin: 18mm 16mm 20mm;
+            @bottom-right { content: "Page " counter(page) " of " counter(pages); font: 8pt system-ui, sans-serif; color: #5b6b7a; } }
+          @media print { body { margin: 0; max-width: none; font-size: 10pt; } h2 { break-after: avoid; } tr { break-inside: avoid; }
+            thead { display: table-header-group; } .screen-only { display: none; } }
         </style>
       </head>
       <body>
@@ -23,6 +29,7 @@
         <p class="muted">R/V <xsl:value-of select="vessel"/> · <xsl:value-of select="operator"/>
           <xsl:if test="state"> · <xsl:value-of select="state"/></xsl:if>
           <xsl:if test="$generated != ''"> · generated <xsl:value-of select="$generated"/></xsl:if></p>
+        <xsl:if test="$pdf_url != ''"><p class="screen-only"><a class="pdf" href="{$pdf_url}" type="application/pdf">Download PDF</a></p></xsl:if>
         <h2>Vessel and dates</h2>
         <dl>
           <dt>Vessel</dt><dd><xsl:value-of select="vessel"/> (code <xsl:value-of select="vessel/@code"/><xsl:if test="vessel/@callSign">, call sign <xsl:value-of select="vessel/@callSign"/></xsl:if><xsl:if test="vessel/@imo">, IMO <xsl:value-of select="vessel/@imo"/></xsl:if>)</dd>
