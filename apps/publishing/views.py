@@ -74,23 +74,41 @@ def _signposting(revision: Revision, *, concept: bool) -> str:
 
 
 def _map(revision: Revision) -> dict | None:
-    """An equirectangular SVG (viewBox 360×180) with the coverage box; no tiles, works offline."""
+    """The coverage map's geometry in the equirectangular viewBox 0 0 360 180 (x = lon + 180, y = 90 - lat),
+    drawn over the inline Natural Earth land path; no tiles, works offline.
+
+    ``boxes`` holds one rect, or two when the box crosses the antimeridian (west > east); a point
+    (west == east and south == north) has no box, only ``point`` set and the marker at ``cx``/``cy``."""
     bbox = metadata.bbox_of(revision)
     if not bbox:
         return None
     w, s, e, n = bbox
+
+    def _r(v: float) -> float:
+        # Two decimals are far below a pixel here, and keep 90 - 41.3 from printing as 48.699999999999996.
+        return round(v, 2)
+
+    point = w == e and s == n
+    # A box too thin to see is widened to 1.5 units (a few pixels) from its west/north edge.
+    height = max(n - s, 1.5)
+    if point:
+        spans = []
+    elif w <= e:
+        spans = [(w + 180, max(e - w, 1.5))]
+    else:
+        # Across the antimeridian: from the west edge to the map's right side, and from its left side to the
+        # east edge. A zero-width piece (an edge on ±180) is left out.
+        spans = [(x, wd) for x, wd in ((w + 180, 180 - w), (0, e + 180)) if wd > 0]
     width = (e - w) if e >= w else (e - w + 360)
     return {
-        "x": w + 180,
-        "y": 90 - n,
-        "width": max(width, 1.5),
-        "height": max(n - s, 1.5),
+        "boxes": [{"x": _r(x), "y": _r(90 - n), "width": _r(wd), "height": _r(height)} for x, wd in spans],
+        "point": point,
         "w": w,
         "s": s,
         "e": e,
         "n": n,
-        "cx": w + 180 + width / 2,
-        "cy": 90 - (n + s) / 2,
+        "cx": _r((w + 180 + width / 2) % 360),
+        "cy": _r(90 - (n + s) / 2),
         "meridians": range(0, 361, 30),
         "parallels": range(0, 181, 30),
     }
