@@ -203,7 +203,9 @@ def _add_report_parts(cruise, c) -> None:
     from apps.packages.models import Revision
 
     for package in cruise.packages.order_by("scope", "identifier"):
-        revision = package.revisions.order_by("-number").first()
+        # The report is public: only revisions whose metadata is public (published, held — "held until" —,
+        # withdrawn, tainted) appear; drafts, failed and in-progress revisions never do.
+        revision = package.revisions.filter(state__in=Revision.METADATA_PUBLIC).order_by("-number").first()
         if revision is None:
             continue
         el = etree.SubElement(datasets, "dataset", packageId=revision.package_id_text, state=revision.state)

@@ -114,3 +114,17 @@ def test_cruise_list_and_detail_keep_their_query_count(client, cruise, vessel, o
         assert client.get("/cruises/").status_code == 200
     with django_assert_max_num_queries(20):
         assert client.get(f"/cruises/{cruise.pk}/").status_code == 200
+
+
+def test_operations_report_lists_only_revisions_whose_metadata_is_public(client, cruise, vetted_user):
+    from apps.packages.models import Package, Revision
+
+    public = Package.objects.create(scope="edi", identifier=31, owner=vetted_user, cruise=cruise)
+    Revision.objects.create(package=public, number=1, state=Revision.State.PUBLISHED, title="Published CTD casts")
+    Revision.objects.create(package=public, number=2, state=Revision.State.ARCHIVED, title="Unreleased second version")
+    hidden = Package.objects.create(scope="edi", identifier=32, owner=vetted_user, cruise=cruise)
+    Revision.objects.create(package=hidden, number=1, state=Revision.State.FAILED, title="Failed draft upload")
+    page = client.get(f"/cruises/{cruise.pk}/report/").content.decode()
+    assert "edi.31.1" in page
+    assert "edi.31.2" not in page and "edi.32" not in page
+    assert "Unreleased second version" not in page and "Failed draft upload" not in page
