@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SCALE = float(os.environ.get("BENCH_SCALE", "1.0"))
 TOTAL = max(80, int(100_000 * SCALE))
 CLIENTS = 8
-WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", "4"))
+WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", "3"))
+THREADS = int(os.environ.get("BENCH_GUNICORN_THREADS", "3"))  # > 1: gthread workers, keep-alive connections
 DB_URL = os.environ.get("BENCH_EVENTLOG_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/qs_bench_eventlog")
 TARGET_RATE, TARGET_P95_MS = 500.0, 50.0
 SEQUENTIAL = 200
@@ -55,24 +56,34 @@ def _percentile(values: list[float], p: float) -> float:
 
 
 def _hammer(url: str, headers: dict, bodies_for_client, n_clients: int) -> tuple[float, list[float], list]:
-    import requests
+    """``n_clients`` threads, each one keep-alive HTTP/1.1 connection (http.client: a lean client, so
+    the measurement is the server's, not the load generator's, on a machine the two share)."""
+    import http.client
+    import json
+    from urllib.parse import urlsplit
 
+    parts = urlsplit(url)
     latencies: list[float] = []
     results: list = []
     lock = threading.Lock()
     errors: list[str] = []
 
     def client(i: int) -> None:
-        session = requests.Session()
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
         mine, answers = [], []
         for method, body in bodies_for_client(i):
+            payload = json.dumps(body).encode() if body is not None else None
+            hdrs = {**headers, "Content-Type": "application/json"} if payload else headers
             t0 = time.perf_counter()
-            r = session.request(method, url, json=body, headers=headers, timeout=60)
+            conn.request(method, parts.path, body=payload, headers=hdrs)
+            response = conn.getresponse()
+            data = response.read()
             mine.append(time.perf_counter() - t0)
-            if r.status_code not in (200, 201):
-                errors.append(f"{r.status_code} {r.text[:200]}")
+            if response.status not in (200, 201):
+                errors.append(f"{response.status} {data[:200]!r}")
                 return
-            answers.append((body, r.status_code, r.json() if body is not None else None))
+            answers.append((body, response.status, json.loads(data) if body is not None else None))
+        conn.close()
         with lock:
             latencies.extend(mine)
             results.extend(answers)
@@ -118,8 +129,11 @@ def main() -> int:
     connections.close_all()
 
     port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "portal.wsgi:application", "-b", f"127.0.0.1:{port}", "-w", str(WORKERS),
-                               "--log-level", "warning", "--backlog", "256"], cwd=ROOT, env=env)
+    # The production configuration (deploy/gunicorn.conf.py, access log included), sized by its variables.
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "portal.wsgi:application"],
+                              cwd=ROOT, env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": str(WORKERS),
+                                             "GUNICORN_THREADS": str(THREADS), "LOG_LEVEL": "warning"},
+                              stdout=subprocess.DEVNULL)
     try:
         for _ in range(100):
             try:
@@ -171,7 +185,7 @@ def main() -> int:
     by_key = dict(Event.objects.filter(log__cruise=cruise).values_list("idempotency_key", "event_id"))
     replay_ok = all(by_key.get(body["idempotency_key"]) == answer["event_id"] for body, answer in replays)
     print(f"machine              load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (shared; figures scale with it)")
-    print(f"entries posted       {total:>10,}   ({CLIENTS} clients, gunicorn -w {WORKERS}, {len(replays):,} retried keys)")
+    print(f"entries posted       {total:>10,}   ({CLIENTS} clients, gunicorn {WORKERS} workers × {THREADS} threads, {len(replays):,} retried keys)")
     print(f"throughput           {rate:>10,.0f} entries/s   target {TARGET_RATE:.0f}/s → ratio {rate / TARGET_RATE:.2f}")
     print(f"latency p50/p95/p99  {p50:>6.1f} / {p95:.1f} / {p99:.1f} ms   target p95 {TARGET_P95_MS:.0f} ms → ratio {TARGET_P95_MS / p95:.2f} (≥1 meets it)")
     print(f"peer: GET cruise API {peer_rate:>10,.0f} req/s   → event-log POST at {rate / peer_rate:.2f}× the read-only floor")

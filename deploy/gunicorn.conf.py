@@ -15,8 +15,11 @@ threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "600"))
 graceful_timeout = 60
 keepalive = 5
-max_requests = 2000  # recycle workers now and then (bounded memory over months)
-max_requests_jitter = 200
+max_requests = 20000  # recycle workers now and then (bounded memory over months)
+max_requests_jitter = 2000
+# Workers fork from a master that has imported Django once: a recycled worker is ready at once (no DB
+# connection is opened at import time, so none is shared across the fork).
+preload_app = True
 worker_tmp_dir = "/dev/shm"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 proxy_allow_ips = forwarded_allow_ips

@@ -88,7 +88,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self._group_names
 
 
-def _hash_token(key: str) -> str:
+def hash_token(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
@@ -121,12 +121,12 @@ class ApiToken(models.Model):
     @classmethod
     def issue(cls, user: User, name: str) -> tuple["ApiToken", str]:
         key = cls.PREFIX + secrets.token_urlsafe(32)
-        token = cls.objects.create(user=user, name=name, key_hash=_hash_token(key), hint=key[:10])
+        token = cls.objects.create(user=user, name=name, key_hash=hash_token(key), hint=key[:10])
         return token, key
 
     @classmethod
     def lookup(cls, key: str) -> "ApiToken | None":
-        return cls.objects.active().select_related("user").filter(key_hash=_hash_token(key)).first()
+        return cls.objects.active().select_related("user").filter(key_hash=hash_token(key)).first()
 
     @property
     def is_active(self) -> bool:

@@ -12,6 +12,21 @@ from .services import record_event
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
+def request_service(request) -> str:
+    return "api" if request.path_info.startswith(("/api/", "/package/")) else "web"
+
+
+def request_method(request) -> str:
+    """``POST api-eventlog-entries``: the HTTP method and the view's URL name."""
+    match = getattr(request, "resolver_match", None)
+    if match is None:
+        try:
+            match = resolve(request.path_info)
+        except Resolver404:
+            return f"{request.method} unresolved"
+    return f"{request.method} {match.view_name or match.func.__name__}"
+
+
 class AuditWritesMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -28,12 +43,8 @@ class AuditWritesMiddleware:
         return response
 
     def _record(self, request, response) -> None:
-        try:
-            match = resolve(request.path_info)
-            method = match.view_name or match.func.__name__
-        except Resolver404:
-            method = "unresolved"
-        service = "api" if request.path_info.startswith(("/api/", "/package/")) else "web"
+        if getattr(request, "_quayside_audited", False):
+            return  # the view wrote this request's row itself, in its own statement
         status = response.status_code
         category = "info" if status < 400 else ("warn" if status < 500 else "error")
         # DRF puts the authenticated user on its own request; Django's may still be anonymous.
@@ -45,8 +56,8 @@ class AuditWritesMiddleware:
             auth = getattr(getattr(drf_request, "_request", None), "_quayside_auth_system", None)
         # One INSERT in autocommit: a transaction around a single statement only adds two round trips.
         record_event(
-            service=service,
-            method=f"{request.method} {method}",
+            service=request_service(request),
+            method=request_method(request),
             text=request.path_info,
             category=category,
             status=status,

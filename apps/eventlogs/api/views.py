@@ -1,5 +1,10 @@
 """Event-log API for science software: the same validation as the web form, idempotent POST."""
 
+import datetime
+import functools
+import json
+
+from django.http import JsonResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, permission_classes
@@ -8,6 +13,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
 
+from apps.accounts.authentication import ApiTokenAuthentication
 from apps.cruises import access
 from apps.holds.policy import can_see
 
@@ -51,7 +57,7 @@ FIELDS = ("idempotency_key", "time", "latitude", "longitude", "station", "cast",
 
 def event_json(e) -> dict:
     return {"event_id": e.event_id, "number": e.number, "idempotency_key": e.idempotency_key,
-            "time": e.time.isoformat().replace("+00:00", "Z"), "latitude": e.latitude, "longitude": e.longitude,
+            "time": e.time.astimezone(datetime.UTC).isoformat().replace("+00:00", "Z"), "latitude": e.latitude, "longitude": e.longitude,
             "station": e.station, "cast": e.cast, "instrument": e.instrument, "action": e.action,
             "author": e.author_name, "comment": e.comment, "amendment": e.is_amendment}
 
@@ -61,7 +67,7 @@ def event_json(e) -> dict:
                                                               400: OpenApiResponse(description="{errors: {field: [messages]}}")})
 @api_view(["GET", "POST"])
 @permission_classes([IsAuthenticatedOrReadOnly])
-def entries(request, cruise_pk: int):
+def entries_api(request, cruise_pk: int):
     """GET: entries (oldest first, paginated). POST: one entry; ``idempotency_key`` makes retries safe
     (201 for a new entry, 200 with the first entry for a repeated key)."""
     cruise = access.get_cruise_for_user(request.user, cruise_pk)
@@ -84,3 +90,36 @@ def entries(request, cruise_pk: int):
     except services.EventLogError as exc:
         return Response({"errors": exc.errors}, status=status.HTTP_400_BAD_REQUEST)
     return Response(event_json(event), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+@functools.wraps(entries_api)  # keeps DRF's view attributes: the OpenAPI schema and CSRF exemption
+def entries(request, cruise_pk: int):
+    """The event-log endpoint. A plain entry POSTed with a token (science software logging at sea,
+    many a second) takes one SQL statement; everything else — GET, sessions, amendments, refusals,
+    repeated keys, bad JSON, SQLite — is the DRF view above, which explains itself."""
+    if request.method == "POST" and request.headers.get("Authorization"):
+        response = _post_plain_entry(request, cruise_pk)
+        if response is not None:
+            return response
+    return entries_api(request, cruise_pk)
+
+
+def _post_plain_entry(request, cruise_pk: int):
+    key = ApiTokenAuthentication.key_from(request)
+    if key is None or request.content_type != "application/json":
+        return None
+    try:
+        data = json.loads(request.body)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or data.get("amends") or data.get("is_amendment"):
+        return None
+    try:
+        clean = services.validate_entry({k: data.get(k) for k in FIELDS})
+    except services.EventLogError:
+        return None
+    entry = services.add_plain_entry_fast(cruise_pk, key, clean, request)
+    if entry is None:
+        return None
+    request._quayside_audited = True  # both audit rows went in with the entry
+    return JsonResponse(entry, status=status.HTTP_201_CREATED)
