@@ -90,6 +90,25 @@ def can_see(user, obj, part: str = "data") -> bool:
     raise TypeError(f"can_see does not know {type(obj).__name__}")
 
 
+def party_revisions(user) -> QuerySet:
+    """The revisions ``user`` sees as their people (owner, science party, operator) whatever their
+    state, tainted ones excepted — the part of ``visible_revisions`` beyond what everyone sees."""
+    from apps.packages.models import Revision
+
+    if not getattr(user, "is_authenticated", False):
+        return Revision.objects.none()
+    people = Q(package__owner=user) | Q(package__cruise__members__user=user) | Q(package__cruise__operator__members__user=user)
+    return Revision.objects.filter(people).exclude(state=Revision.State.TAINTED)
+
+
+def public_states(part: str = "metadata") -> tuple[str, ...]:
+    """The revision states everyone may see: metadata of held, published, withdrawn and tainted
+    revisions ("held until …", tombstones); data of published ones only."""
+    from apps.packages.models import Revision
+
+    return tuple(Revision.METADATA_PUBLIC) if part == "metadata" else (Revision.State.PUBLISHED,)
+
+
 def visible_revisions(user, qs: QuerySet | None = None, part: str = "metadata") -> QuerySet:
     """Filter revisions to those ``user`` may see (metadata by default) — for lists, search and feeds."""
     from apps.packages.models import Revision
@@ -97,10 +116,7 @@ def visible_revisions(user, qs: QuerySet | None = None, part: str = "metadata") 
     qs = Revision.objects.all() if qs is None else qs
     if roles.is_data_manager(user):
         return qs
-    public_states = Revision.METADATA_PUBLIC if part == "metadata" else (Revision.State.PUBLISHED,)
-    condition = Q(state__in=public_states)
+    condition = Q(state__in=public_states(part))
     if getattr(user, "is_authenticated", False):
-        condition |= Q(package__owner=user) & ~Q(state=Revision.State.TAINTED)
-        condition |= Q(package__cruise__members__user=user) & ~Q(state=Revision.State.TAINTED)
-        condition |= Q(package__cruise__operator__members__user=user) & ~Q(state=Revision.State.TAINTED)
-    return qs.filter(condition).distinct()
+        condition |= Q(pk__in=party_revisions(user).values("pk"))
+    return qs.filter(condition)

@@ -129,3 +129,43 @@ def test_facets_over_many_matches_are_sampled_and_say_so(make_revision, monkeypa
     assert titles(capped) == ["Sampled 0", "Sampled 1"]
     body = client.get("/api/search/", {"q": "Sampled"}).json()
     assert body["count"] == 3 and body["count_capped"] is True
+
+
+@pytest.mark.parametrize("state", [Revision.State.HELD, Revision.State.WITHDRAWN, Revision.State.TAINTED])
+def test_a_state_change_by_any_path_leaves_public_results_at_once(corpus, plain_user, data_manager, state):
+    """The search filters on the document's copy of the state; the database keeps the copy (trigger),
+    so even a bare queryset update that reindexes nothing cannot leave a stale "published" behind."""
+    revision = corpus["temp"]
+    Revision.objects.filter(pk=revision.pk).update(state=state)  # no service, no signal, no index_revision
+    assert SearchDocument.objects.get(pk=revision.pk).state == state
+    for who in (None, plain_user):
+        assert "Bottom temperature on the shelf" not in titles(search(who, {"q": "Bottom"}))
+    assert "Bottom temperature on the shelf" in titles(search(data_manager, {"q": "Bottom"}))
+    owner = revision.package.owner
+    assert ("Bottom temperature on the shelf" in titles(search(owner, {"q": "Bottom"}))) is (state != Revision.State.TAINTED)
+    Revision.objects.filter(pk=revision.pk).update(state=Revision.State.PUBLISHED)
+    assert titles(search(plain_user, {"q": "Bottom"})) == ["Bottom temperature on the shelf"]
+
+
+def test_the_cruise_people_see_their_held_data_in_search(corpus, cruise, chief_scientist, operator_user, plain_user):
+    Revision.objects.filter(pk=corpus["chl"].pk).update(state=Revision.State.HELD)
+    for party in (chief_scientist, operator_user):
+        assert titles(search(party, {"q": "Chlorophyll"})) == ["Chlorophyll fluorescence profiles"]
+    assert titles(search(plain_user, {"q": "Chlorophyll"})) == []
+
+
+def test_database_facet_counts_equal_counting_every_matched_document(make_revision, db):
+    """PostgreSQL counts facets in SQL (top FACET_LIMIT of each kind); the counts and the order
+    (count, then value) must be those of counting every matched document's keys here."""
+    from apps.search import services
+
+    for i in range(30):
+        make_revision(title=f"Facet sample {i}", keywords=[f"kw{i % 7}", f"extra{i % 16}", "common"],
+                      creators=[{"name": f"Creator {i % 13}"}])
+    qs, _, _ = services.filtered(None, {"q": "Facet"})
+    ids, facets = services._ranked_ids_and_facets(qs, with_facets=True)
+    expected = services.facet_counts(SearchDocument.objects.get(pk=pk).facet_keys for pk in ids)
+    assert len(ids) == 30
+    assert facets == expected
+    assert len(facets["keyword"]) == services.FACET_LIMIT and facets["keyword"][0] == ("common", 30)
+    assert services._ranked_ids_and_facets(qs, with_facets=False) == (ids, None)
