@@ -66,7 +66,8 @@ class EventLog(models.Model):
 
 
 class Event(models.Model):
-    log = models.ForeignKey(EventLog, on_delete=models.CASCADE, related_name="events")
+    # No index of its own: the unique (log, number) index serves every look-up by log.
+    log = models.ForeignKey(EventLog, on_delete=models.CASCADE, related_name="events", db_index=False)
     number = models.PositiveIntegerField()
     event_id = models.CharField(max_length=60, help_text="CRUISEID-0001")
     idempotency_key = models.CharField(max_length=64, help_text="Chosen by the client; a retry with the same key returns the first entry.")
@@ -81,11 +82,13 @@ class Event(models.Model):
     author_name = models.CharField(max_length=200, blank=True)
     comment = models.TextField(blank=True)
     is_amendment = models.BooleanField(default=False)
-    amends = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="amendments")
+    # Indexed only where set (amendments are rare): one index write fewer for every plain entry.
+    amends = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="amendments", db_index=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["log", "number"]
+        indexes = [models.Index(fields=["amends"], name="event_amends", condition=models.Q(amends__isnull=False))]
         constraints = [
             models.UniqueConstraint(fields=["log", "number"], name="uniq_event_number"),
             models.UniqueConstraint(fields=["log", "idempotency_key"], name="uniq_event_idempotency_key"),
