@@ -4,8 +4,9 @@ gunicorn on loopback against PostgreSQL (its own database), with token auth and 
 
 Prints entries/s and p95 latency against the targets (≥ 500/s, p95 ≤ 50 ms) and against a peer
 measured in the same run: a token-authenticated GET of the cruise record through the same server
-(the same stack without the write: the framework's floor). Then checks
-nothing was duplicated or lost: row count, distinct idempotency keys, contiguous event numbers; and
+(the same stack without the write: the framework's floor). Then the same number of entries again in
+arrays of 50 a request (how a logger or the page's offline queue flushes), as a second figure. Then
+checks nothing was duplicated or lost: row count, distinct idempotency keys, contiguous event numbers; and
 that retried keys (every 100th request is sent twice) returned the first entry.
 """
 
@@ -31,6 +32,7 @@ THREADS = int(os.environ.get("BENCH_GUNICORN_THREADS", "3"))  # > 1: gthread wor
 DB_URL = os.environ.get("BENCH_EVENTLOG_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/qs_bench_eventlog")
 TARGET_RATE, TARGET_P95_MS = 500.0, 50.0
 SEQUENTIAL = 200
+BATCH = 50
 
 
 def _free_port() -> int:
@@ -170,6 +172,15 @@ def main() -> int:
         # One client alone first: the server's own time per entry, without queueing for a CPU.
         _, seq_latencies, _ = _hammer(f"{base}/api/eventlogs/{cruise.pk}/entries/", headers, one_client, 1)
         elapsed, latencies, results = _hammer(f"{base}/api/eventlogs/{cruise.pk}/entries/", headers, entries, CLIENTS)
+
+        # The same number of entries again, as a logger or the page's offline queue sends what it kept:
+        # arrays of BATCH entries a request (a second figure; the target is the one-entry figure above).
+        def batches(i):
+            for b in range(per_client // BATCH):
+                yield "POST", [{"instrument": "CTD", "action": "deploy", "station": f"B{b:04d}", "cast": str(j),
+                                "idempotency_key": f"{run_id}-batch-{i}-{b}-{j}"} for j in range(BATCH)]
+
+        batch_elapsed, batch_latencies, batch_results = _hammer(f"{base}/api/eventlogs/{cruise.pk}/entries/", headers, batches, CLIENTS)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -190,7 +201,11 @@ def main() -> int:
     print(f"latency p50/p95/p99  {p50:>6.1f} / {p95:.1f} / {p99:.1f} ms   target p95 {TARGET_P95_MS:.0f} ms → ratio {TARGET_P95_MS / p95:.2f} (≥1 meets it)")
     print(f"peer: GET cruise API {peer_rate:>10,.0f} req/s   → event-log POST at {rate / peer_rate:.2f}× the read-only floor")
     print(f"one client alone     p50 {1000 * _percentile(seq_latencies, 50):.1f} ms per entry ({SEQUENTIAL} sequential posts, included in the counts)")
-    total += SEQUENTIAL
+    batch_created = sum(answer["created"] for _, _, answer in batch_results)
+    batch_p95 = 1000 * _percentile(batch_latencies, 95)
+    print(f"batched ({BATCH} a request) {batch_created / batch_elapsed:>7,.0f} entries/s   p95 {batch_p95:.1f} ms a request "
+          f"({len(batch_latencies):,} requests, {batch_created:,} entries)")
+    total += SEQUENTIAL + batch_created
     ok = (agg["n"] == total and agg["keys"] == total and agg["lo"] == 1 and agg["hi"] == total and agg["nums"] == total and replay_ok)
     print(f"integrity            rows {agg['n']:,}, distinct keys {agg['keys']:,}, numbers {agg['lo']}..{agg['hi']} "
           f"({agg['nums']:,} distinct), retries answered with the first entry: {replay_ok} → {'OK' if ok else 'FAILED'}")

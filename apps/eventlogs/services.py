@@ -193,7 +193,7 @@ _FAST_PARAMS = [  # (name, type) in $n order
     ("key_hash", "text"), ("cruise", "bigint"), ("key", "text"), ("time", "timestamptz"), ("latitude", "float8"),
     ("longitude", "float8"), ("station", "text"), ("cast", "text"), ("instrument", "text"), ("action", "text"),
     ("comment", "text"), ("now", "timestamptz"), ("agent", "text"), ("what", "text"), ("path", "text"),
-    ("request_service", "text"), ("request_method", "text"),
+    ("request_service", "text"), ("request_method", "text"), ("request_row", "boolean"),
 ]
 _FAST_INSERT = """
 WITH tok AS (
@@ -233,6 +233,7 @@ WITH tok AS (
            201, tok.user_id, tok.email, $agent, groups.names, 'token'
     FROM inserted, tok, groups, (VALUES ('eventlogs', 'addEntry', $what, true),
                                         ($request_service, $request_method, $path, false)) AS a(service, method, text, is_service)
+    WHERE a.is_service OR $request_row
 )
 SELECT number, event_id, author_name FROM inserted
 """
@@ -260,7 +261,7 @@ def _fast_insert_sql() -> str:
     return sql
 
 
-def add_plain_entry_fast(cruise_pk: int, token_key: str, clean: dict, request) -> dict | None:
+def add_plain_entry_fast(cruise_pk: int, token_key: str, clean: dict, request, *, request_row: bool = True) -> dict | None:
     """The busiest write in Quayside — a plain entry posted with an API token by science software —
     as one statement, with no transaction around it.
 
@@ -281,6 +282,7 @@ def add_plain_entry_fast(cruise_pk: int, token_key: str, clean: dict, request) -
         "what": f"{clean['instrument']} {clean['action']}", "path": request.path_info,
         # The request's own audit row, as AuditWritesMiddleware would write it (the caller tells it not to).
         "request_service": request_service(request), "request_method": request_method(request)[:120],
+        "request_row": request_row,  # False in a batch: the request's one row is the middleware's
     }
     # A psycopg cursor of our own: server-side parameters (no quoting in Python) and a statement
     # prepared once per database connection (planning it cost as much as running it).

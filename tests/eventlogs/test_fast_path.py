@@ -166,3 +166,51 @@ def test_the_token_is_checked_as_the_authentication_class_checks_it(open_eventlo
     type(shipboard_staff).objects.filter(pk=shipboard_staff.pk).update(is_active=False)
     assert again.post(url, {**ENTRY, "idempotency_key": "e"}, format="json").status_code == 401
     assert sorted(Event.objects.filter(log=open_eventlog).values_list("idempotency_key", flat=True)) == ["a", "b"]
+
+
+@pytest.mark.parametrize("auth", ["token", "session"])
+def test_a_batch_answers_each_entry_in_order(open_eventlog, cruise, shipboard_staff, client, auth):
+    url = f"/api/eventlogs/{cruise.pk}/entries/"
+    if auth == "token":
+        api = api_client_for(shipboard_staff)
+        post = lambda body: api.post(url, body, format="json")  # noqa: E731
+    else:
+        client.force_login(shipboard_staff)
+        post = lambda body: client.post(url, body, content_type="application/json")  # noqa: E731
+    first = post({**ENTRY, "idempotency_key": "sent-before"}).json()
+    batch = [
+        {**ENTRY, "idempotency_key": "b1"},
+        {**ENTRY, "idempotency_key": "sent-before"},  # already logged: the first entry back
+        {**ENTRY, "action": "explode", "idempotency_key": "b2"},  # refused, the rest go on
+        "not an object",
+        {**ENTRY, "idempotency_key": "b1"},  # repeated inside the batch
+        {"instrument": "CTD", "action": "amendment", "amends": first["event_id"], "comment": "depth 20 m", "idempotency_key": "b3"},
+        {**ENTRY, "idempotency_key": "b4", "time": "2024-03-02T12:00:00+02:00"},
+    ]
+    audit_before = AuditEvent.objects.count()
+    response = post(batch)
+    assert response.status_code == 200
+    body = response.json()
+    assert [r["status"] for r in body["results"]] == [201, 200, 400, 400, 200, 201, 201]
+    assert (body["created"], body["repeated"], body["refused"]) == (3, 2, 2)
+    results = body["results"]
+    assert results[0]["entry"]["event_id"] == results[4]["entry"]["event_id"] == "TE2401-0002"
+    assert results[1]["entry"]["event_id"] == first["event_id"] == "TE2401-0001"
+    assert "action" in results[2]["errors"] and "__all__" in results[3]["errors"]
+    assert results[5]["entry"]["amendment"] is True and results[6]["entry"]["time"] == "2024-03-02T10:00:00Z"
+    numbers = sorted(Event.objects.filter(log=open_eventlog).values_list("number", flat=True))
+    assert numbers == [1, 2, 3, 4]  # contiguous: refusals and repeats took no number
+    # One audit row for the request, one service row per new entry.
+    new_rows = list(AuditEvent.objects.order_by("id")[audit_before:].values_list("service", "service_method", "status_code"))
+    assert sorted(new_rows) == sorted([("api", "POST api-eventlog-entries", 200)] + [("eventlogs", "addEntry", 201)] * 3)
+
+
+def test_a_batch_is_refused_whole_for_a_stranger_or_when_too_long(open_eventlog, cruise, plain_user, shipboard_staff):
+    from apps.eventlogs.api.views import MAX_BATCH
+
+    url = f"/api/eventlogs/{cruise.pk}/entries/"
+    assert api_client_for(plain_user).post(url, [ENTRY], format="json").status_code == 403
+    too_long = api_client_for(shipboard_staff).post(url, [ENTRY] * (MAX_BATCH + 1), format="json")
+    assert too_long.status_code == 400 and str(MAX_BATCH) in too_long.json()["errors"]["__all__"][0]
+    assert api_client_for(shipboard_staff).post(url, "3", content_type="application/json").status_code == 400
+    assert not Event.objects.filter(log=open_eventlog).exists()

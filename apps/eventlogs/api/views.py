@@ -5,7 +5,7 @@ import functools
 import json
 
 from django.http import JsonResponse
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.exceptions import NotFound, PermissionDenied
@@ -63,13 +63,18 @@ def event_json(e) -> dict:
 
 
 @extend_schema(methods=["GET"], responses=EntryOut(many=True))
-@extend_schema(methods=["POST"], request=EntryIn, responses={201: EntryOut, 200: OpenApiResponse(EntryOut, description="repeated idempotency key: the first entry"),
+@extend_schema(methods=["POST"], request=PolymorphicProxySerializer(component_name="EntryOrEntries", serializers=[EntryIn, EntryIn(many=True)],
+                                                                     resource_type_field_name=None, many=False),
+               responses={201: EntryOut, 200: OpenApiResponse(EntryOut, description="repeated idempotency key: the first entry; "
+                                                                                   "for an array, {created, repeated, refused, results: [{status, entry | errors}]}"),
                                                               400: OpenApiResponse(description="{errors: {field: [messages]}}")})
 @api_view(["GET", "POST"])
 @permission_classes([IsAuthenticatedOrReadOnly])
 def entries_api(request, cruise_pk: int):
     """GET: entries (oldest first, paginated). POST: one entry; ``idempotency_key`` makes retries safe
-    (201 for a new entry, 200 with the first entry for a repeated key)."""
+    (201 for a new entry, 200 with the first entry for a repeated key). POST a JSON array of entries
+    (at most 500) to send many at once: 200 with ``results``, one ``{status, entry | errors}`` each, in
+    order, and the counts ``created``, ``repeated``, ``refused``."""
     cruise = access.get_cruise_for_user(request.user, cruise_pk)
     if request.method == "GET":
         log = EventLog.objects.filter(cruise=cruise).first()
@@ -81,8 +86,11 @@ def entries_api(request, cruise_pk: int):
         page = paginator.paginate_queryset(log.events.order_by("number"), request)
         return paginator.get_paginated_response([event_json(e) for e in page])
     data = request.data
+    if isinstance(data, list):
+        return _post_batch(request, cruise, data)
     if not hasattr(data, "get"):
-        return Response({"errors": {"__all__": ["Send a JSON object."]}}, status=status.HTTP_400_BAD_REQUEST)
+        return Response({"errors": {"__all__": ["Send a JSON object (one entry) or a JSON array of them."]}},
+                        status=status.HTTP_400_BAD_REQUEST)
     try:
         event, created = services.add_entry(cruise, request.user, {k: data.get(k) for k in FIELDS}, request=request)
     except PermissionError as exc:
@@ -90,6 +98,47 @@ def entries_api(request, cruise_pk: int):
     except services.EventLogError as exc:
         return Response({"errors": exc.errors}, status=status.HTTP_400_BAD_REQUEST)
     return Response(event_json(event), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+MAX_BATCH = 500
+
+
+def _post_batch(request, cruise, items: list):
+    """Many entries in one request — a ship's logger or the page's offline queue flushing what it kept
+    while the link was down: one round trip on a satellite link instead of one per entry. Each entry
+    stands alone (its own idempotency key and answer, in order); the request is refused as a whole
+    only for a writer who may not write or for too many entries."""
+    if len(items) > MAX_BATCH:
+        return Response({"errors": {"__all__": [f"At most {MAX_BATCH} entries a request; send the rest in another."]}},
+                        status=status.HTTP_400_BAD_REQUEST)
+    if not access.can_write_eventlog(request.user, cruise):
+        raise PermissionDenied("Only designated shipboard staff, the chief scientist and the operator may write to this event log.")
+    token_key = ApiTokenAuthentication.key_from(request._request) if getattr(request, "_quayside_auth_system", "") == "token" else None
+    results = [_batch_item(request, cruise, item, token_key) for item in items]
+    counts = {"created": sum(r["status"] == 201 for r in results), "repeated": sum(r["status"] == 200 for r in results)}
+    counts["refused"] = len(results) - counts["created"] - counts["repeated"]
+    return Response({**counts, "results": results}, status=status.HTTP_200_OK)
+
+
+def _batch_item(request, cruise, item, token_key: str | None) -> dict:
+    if not isinstance(item, dict):
+        return {"status": 400, "errors": {"__all__": ["Each entry is a JSON object."]}}
+    fields = {k: item.get(k) for k in FIELDS}
+    if token_key and not fields.get("amends") and not item.get("is_amendment"):
+        try:
+            entry = services.add_plain_entry_fast(cruise.pk, token_key, services.validate_entry(fields), request._request,
+                                                  request_row=False)  # the batch request gets one row, below
+        except services.EventLogError as exc:
+            return {"status": 400, "errors": exc.errors}
+        if entry is not None:
+            return {"status": 201, "entry": entry}
+    try:
+        event, created = services.add_entry(cruise, request.user, fields, request=request)
+    except services.EventLogError as exc:
+        return {"status": 400, "errors": exc.errors}
+    except PermissionError as exc:
+        return {"status": 403, "errors": {"__all__": [str(exc)]}}
+    return {"status": 201 if created else 200, "entry": event_json(event)}
 
 
 @functools.wraps(entries_api)  # keeps DRF's view attributes: the OpenAPI schema and CSRF exemption

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.db.models import F, Q
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -45,6 +47,7 @@ class DoiQueueApi(APIView):
 
     permission_classes = [IsDataManager]
 
+    @extend_schema(responses=inline_serializer("DoiQueue", {"results": DoiSerializer(many=True)}))
     def get(self, request):
         qs = Doi.objects.select_related("package", "revision__package").order_by("next_try_at", "-created_at")
         if request.query_params.get("show") != "all":
@@ -55,6 +58,7 @@ class DoiQueueApi(APIView):
 class DoiRetryApi(APIView):
     permission_classes = [IsDataManager]
 
+    @extend_schema(request=None, responses={202: DoiSerializer})
     def post(self, request, pk: int):
         doi = services.retry_now(get_object_or_404(Doi, pk=pk), user=request.user, request=request)
         return Response(DoiSerializer(doi).data, status=202)
@@ -67,6 +71,9 @@ class WithdrawSerializer(serializers.Serializer):
 class WithdrawApi(APIView):
     permission_classes = [IsDataManager]
 
+    @extend_schema(request=WithdrawSerializer, responses={200: inline_serializer("Withdrawn", {
+        "package_id": serializers.CharField(), "state": serializers.CharField(), "tombstone": serializers.URLField()}),
+        409: OpenApiResponse(description="the version is not published")})
     def post(self, request, scope: str, identifier: int, number: int):
         form = WithdrawSerializer(data=request.data)
         form.is_valid(raise_exception=True)
@@ -91,6 +98,7 @@ class VersionDoiApi(APIView):
 
     permission_classes = [AllowAny]
 
+    @extend_schema(responses=OpenApiTypes.OBJECT, description='{"version": {doi, state, url}, "concept": {doi, state, url}}')
     def get(self, request, scope: str, identifier: int, number: int):
         revision, _ = get_revision_for_user(request.user, scope, identifier, number)
         dois = Doi.objects.filter(Q(revision=revision) | Q(kind=Doi.Kind.CONCEPT, package=revision.package))
