@@ -35,6 +35,7 @@ FACET_SAMPLE = 10_000
 # Result counts are exact up to this many matches, then shown as "10,000+".
 COUNT_LIMIT = 10_000
 PAGE_SIZE = 20
+SEARCH_IO_CONCURRENCY = 200  # PostgreSQL's effective_io_concurrency for the search statement (SSD-class storage)
 SORTS = ("relevance", "newest", "oldest", "title")
 
 
@@ -268,7 +269,11 @@ def _ranked_ids_and_facets(qs: QuerySet, with_facets: bool) -> tuple[list[int], 
     sql = f"""WITH matches AS MATERIALIZED (
                   SELECT id, facet_keys, row_number() OVER () AS place FROM ({inner}) AS ranked (id, facet_keys))
               SELECT (SELECT array_agg(id ORDER BY place) FROM matches), {facets_sql}"""
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        # A one-word query reads thousands of scattered rows; when they are not in memory, let the
+        # bitmap heap scan ask the disk for many at once (the default, 1, reads them one by one:
+        # measured on 1M records with a cold cache, p50 330 → 142 ms).
+        cursor.execute(f"SET LOCAL effective_io_concurrency = {SEARCH_IO_CONCURRENCY}")
         cursor.execute(sql, [*params, FACET_SAMPLE, FACET_LIMIT] if with_facets else params)
         ids, counted = cursor.fetchone()
     if isinstance(counted, str):
