@@ -205,14 +205,14 @@ WITH tok AS (
     WHERE t.id = tok.token_id AND (t.last_used_at IS NULL OR t.last_used_at < $now - interval '60 seconds')
 ), allowed AS (
     SELECT l.id, c.cruise_id AS cruise_text FROM {log} l JOIN {cruise} c ON c.id = l.cruise_id CROSS JOIN tok
-    WHERE l.cruise_id = $cruise AND l.state = 'open'
+    WHERE l.cruise_id = $cruise AND l.state = '{open}'
       AND (EXISTS (SELECT 1 FROM {member} m WHERE m.cruise_id = c.id AND m.user_id = tok.user_id
-                   AND m.role IN ('chief_scientist', 'shipboard_staff'))
+                   AND m.role IN ('{chief_scientist}', '{shipboard_staff}'))
            OR EXISTS (SELECT 1 FROM {orgmember} o WHERE o.organisation_id = c.operator_id AND o.user_id = tok.user_id
-                      AND o.role = 'operator'))
+                      AND o.role = '{operator}'))
 ), bumped AS (
     UPDATE {log} l SET next_number = next_number + 1 FROM allowed
-    WHERE l.id = allowed.id AND l.state = 'open'
+    WHERE l.id = allowed.id AND l.state = '{open}'
     RETURNING l.id, l.next_number - 1 AS number,
               allowed.cruise_text || '-' || CASE WHEN l.next_number - 1 < 10000
                   THEN lpad((l.next_number - 1)::text, 4, '0') ELSE (l.next_number - 1)::text END AS event_id
@@ -239,7 +239,8 @@ SELECT number, event_id, author_name FROM inserted
 """
 
 
-def _quoted_tables() -> dict[str, str]:
+def _statement_names() -> dict[str, str]:
+    """Table names and the state and role values the statement compares, from the models."""
     from django.contrib.auth.models import Group
 
     from apps.accounts.models import ApiToken, User
@@ -247,7 +248,9 @@ def _quoted_tables() -> dict[str, str]:
     from apps.cruises.models import CruiseMember, OrganisationMember
 
     q = connection.ops.quote_name
-    return {"log": q(EventLog._meta.db_table), "event": q(Event._meta.db_table), "cruise": q(Cruise._meta.db_table),
+    return {"open": EventLog.State.OPEN, "chief_scientist": CruiseMember.Role.CHIEF_SCIENTIST,
+            "shipboard_staff": CruiseMember.Role.SHIPBOARD_STAFF, "operator": OrganisationMember.Role.OPERATOR,
+            "log": q(EventLog._meta.db_table), "event": q(Event._meta.db_table), "cruise": q(Cruise._meta.db_table),
             "member": q(CruiseMember._meta.db_table), "orgmember": q(OrganisationMember._meta.db_table),
             "audit": q(AuditEvent._meta.db_table), "group": q(Group._meta.db_table), "token": q(ApiToken._meta.db_table),
             "user": q(User._meta.db_table), "user_groups": q(User.groups.through._meta.db_table)}
@@ -255,7 +258,7 @@ def _quoted_tables() -> dict[str, str]:
 
 @functools.cache
 def _fast_insert_sql() -> str:
-    sql = _FAST_INSERT.format(**_quoted_tables())
+    sql = _FAST_INSERT.format(**_statement_names())
     for name, sql_type in _FAST_PARAMS:
         sql = re.sub(rf"\${name}\b", f"%({name})s::{sql_type}", sql)
     return sql
@@ -265,7 +268,7 @@ def add_plain_entry_fast(cruise_pk: int, token_key: str, clean: dict, request, *
     """The busiest write in Quayside — a plain entry posted with an API token by science software —
     as one statement, with no transaction around it.
 
-    Returns the new entry (``entry_json`` shape) or None when anything is not plain: not PostgreSQL,
+    Returns the new entry (the API's ``event_json`` shape) or None when anything is not plain: not PostgreSQL,
     an amendment, an unknown or revoked token, no right to write, a closed log,
     or a repeated key. The caller then takes the DRF view and ``add_entry``, which decide the same
     things one by one and explain them (tests/eventlogs/test_fast_path.py runs each through both).
