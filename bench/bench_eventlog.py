@@ -13,7 +13,6 @@ that retried keys (every 100th request is sent twice) returned the first entry.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,9 +20,12 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bench.support import recreate_database  # noqa: E402
+from tests.support.ports import free_port, wait_for_port  # noqa: E402
+
 SCALE = float(os.environ.get("BENCH_SCALE", "1.0"))
 TOTAL = max(80, int(100_000 * SCALE))
 CLIENTS = 8
@@ -33,23 +35,6 @@ DB_URL = os.environ.get("BENCH_EVENTLOG_DATABASE_URL", "postgres://postgres@127.
 TARGET_RATE, TARGET_P95_MS = 500.0, 50.0
 SEQUENTIAL = 200
 BATCH = 50
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _recreate_database() -> None:
-    import psycopg
-
-    parsed = urlparse(DB_URL)
-    name = parsed.path.lstrip("/")
-    admin = DB_URL.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def _percentile(values: list[float], p: float) -> float:
@@ -106,7 +91,7 @@ def main() -> int:
     env = {**os.environ, "DATABASE_URL": DB_URL, "QUAYSIDE_VAR_DIR": str(var), "DATABASE_CONN_MAX_AGE": "600",
            "DJANGO_SETTINGS_MODULE": "portal.settings", "PYTHONPATH": str(ROOT), "DEBUG": "False",
            "CELERY_TASK_ALWAYS_EAGER": "False", "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend"}
-    _recreate_database()
+    recreate_database(DB_URL)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     os.environ.update(env)
     import django
@@ -130,19 +115,14 @@ def main() -> int:
 
     connections.close_all()
 
-    port = _free_port()
+    port = free_port()
     # The production configuration (deploy/gunicorn.conf.py, access log included), sized by its variables.
     server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "portal.wsgi:application"],
                               cwd=ROOT, env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": str(WORKERS),
                                              "GUNICORN_THREADS": str(THREADS), "LOG_LEVEL": "warning"},
                               stdout=subprocess.DEVNULL)
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_for_port(port, timeout=30, proc=server)
         base = f"http://127.0.0.1:{port}"
         headers = {"Authorization": f"Token {key}"}
         run_id = uuid.uuid4().hex[:8]

@@ -28,6 +28,8 @@ from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.support import recreate_database  # noqa: E402
+
 SCALE = float(os.environ.get("BENCH_SCALE", "1.0"))
 N = max(1000, int(1_000_000 * SCALE))
 DB_URL = os.environ.get("BENCH_OAI_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/qs_bench_oai")
@@ -67,15 +69,8 @@ def sh(*cmd: str) -> None:
     subprocess.run(cmd, check=True, cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL)
 
 
-def recreate_database() -> None:
-    import psycopg
-
-    url = urlparse(DB_URL)
-    name = url.path.lstrip("/")
-    admin = DB_URL.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+def fresh_database() -> None:
+    recreate_database(DB_URL)
     sh(sys.executable, "manage.py", "migrate", "-v0")
 
 
@@ -331,7 +326,7 @@ def main() -> int:
     if REUSE and loaded_count() == N:
         print("  reusing the loaded database (BENCH_OAI_REUSE=1)", flush=True)
     else:
-        recreate_database()
+        fresh_database()
         load()
     proc, base = start_gunicorn()
     import requests

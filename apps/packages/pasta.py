@@ -22,7 +22,7 @@ from apps.submissions import services
 from apps.submissions.models import Submission
 
 from . import access
-from .models import Package, Resource
+from .models import Resource
 
 
 def text(body: str, status: int = 200) -> HttpResponse:
@@ -102,19 +102,9 @@ class PackageIdentifier(PastaView):
     @SUBMIT
     def put(self, request, scope: str, identifier: int):
         try:
-            services.gatekeeper(request.user, method="updateDataPackage", request=request,
-                                resource_id=f"{scope}.{identifier}")
+            services.update_gate(request.user, scope, identifier, request=request)
         except services.NotAllowed as exc:
             return refusal(exc)
-        package = Package.objects.filter(scope=scope, identifier=identifier).first()
-        if package is None:
-            return text(f"The data package {scope}.{identifier} does not exist.\n", 404)
-        if package.owner_id != request.user.pk and not roles.is_data_manager(request.user):
-            from apps.audit.services import record_event
-
-            record_event(service="packages", method="updateDataPackage", request=request, status=403, category="warn",
-                         resource_id=f"{scope}.{identifier}", text="refused: not the owner")
-            return text(f"Only the owner of {scope}.{identifier} may update it.\n", 403)
         sub = services.submit(request.user, _eml_body(request), kind=Submission.Kind.UPDATE, files=_files(request),
                               scope=scope, identifier=identifier, request=request)
         return text(sub.transaction, 202)

@@ -103,6 +103,20 @@ def gatekeeper(user, *, method: str, request=None, resource_id: str = "") -> Non
     raise NotAllowed(message, status)
 
 
+def update_gate(user, scope: str, identifier: int, *, request=None) -> None:
+    """May ``user`` submit a new revision of ``scope.identifier``? The Gatekeeper, then the package
+    must exist (404) and be the user's own or the user a data manager (403, audited)."""
+    resource_id = f"{scope}.{identifier}"
+    gatekeeper(user, method="updateDataPackage", request=request, resource_id=resource_id)
+    package = Package.objects.filter(scope=scope, identifier=identifier).first()
+    if package is None:
+        raise NotAllowed(f"The data package {resource_id} does not exist.", 404)
+    if package.owner_id != user.pk and not roles.is_data_manager(user):
+        record_event(service="packages", method="updateDataPackage", request=request, status=403,
+                     category=AuditEvent.Category.WARN, resource_id=resource_id, text="refused: not the owner")
+        raise NotAllowed(f"Only the owner of {resource_id} may update it.", 403)
+
+
 def parse_package_id(package_id: str) -> PackageRef:
     m = PACKAGE_ID_RE.match(package_id or "")
     if not m:

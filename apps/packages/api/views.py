@@ -11,10 +11,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.accounts import roles
-from apps.audit.services import record_event
 from apps.packages import access
-from apps.packages.models import Package
 from apps.submissions import services
 from apps.submissions.models import Submission
 
@@ -90,17 +87,9 @@ class PackageRevisions(APIView):
     @SUBMIT
     def put(self, request, scope: str, identifier: int):
         try:
-            services.gatekeeper(request.user, method="updateDataPackage", request=request,
-                                resource_id=f"{scope}.{identifier}")
+            services.update_gate(request.user, scope, identifier, request=request)
         except services.NotAllowed as exc:
             return _refused(exc)
-        package = Package.objects.filter(scope=scope, identifier=identifier).first()
-        if package is None:
-            return Response({"detail": f"The data package {scope}.{identifier} does not exist."}, status=404)
-        if package.owner_id != request.user.pk and not roles.is_data_manager(request.user):
-            record_event(service="packages", method="updateDataPackage", request=request, status=403, category="warn",
-                         resource_id=f"{scope}.{identifier}", text="refused: not the owner")
-            return Response({"detail": f"Only the owner of {scope}.{identifier} may update it."}, status=403)
         eml, files = _payload(request)
         sub = services.submit(request.user, eml, kind=Submission.Kind.UPDATE, files=files, scope=scope,
                               identifier=identifier, request=request)
