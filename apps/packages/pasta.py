@@ -29,6 +29,15 @@ def text(body: str, status: int = 200) -> HttpResponse:
     return HttpResponse(body, status=status, content_type="text/plain; charset=utf-8")
 
 
+def _submit(request, kind: str) -> HttpResponse:
+    """Create or evaluate: the Gatekeeper (inside ``submit``), then 202 with the transaction id."""
+    try:
+        sub = services.submit(request.user, _eml_body(request), kind=kind, files=_files(request), request=request)
+    except services.NotAllowed as exc:
+        return refusal(exc)
+    return text(sub.transaction, 202)
+
+
 def refusal(exc: services.NotAllowed) -> HttpResponse:
     response = text(str(exc) + "\n", exc.status)
     if exc.status == 401:
@@ -69,19 +78,14 @@ def _files(request):
 class CreatePackage(PastaView):
     @SUBMIT
     def post(self, request):
-        try:
-            sub = services.submit(request.user, _eml_body(request), kind=Submission.Kind.CREATE, files=_files(request),
-                                  request=request)
-        except services.NotAllowed as exc:
-            return refusal(exc)
-        return text(sub.transaction, 202)
+        return _submit(request, Submission.Kind.CREATE)
 
 
 class PackageScope(PastaView):
     @TEXT
     def get(self, request, scope: str):
-        ids = sorted({r.package.identifier for r in access.visible_qs(request.user).filter(package__scope=scope)
-                      .select_related("package")})
+        ids = list(access.visible_qs(request.user).filter(package__scope=scope).order_by("package__identifier")
+                   .values_list("package__identifier", flat=True).distinct())
         if not ids:
             raise Http404("No data packages in this scope.")
         return text("".join(f"{i}\n" for i in ids))
@@ -167,12 +171,7 @@ class Error(PastaView):
 class Evaluate(PastaView):
     @SUBMIT
     def post(self, request):
-        try:
-            sub = services.submit(request.user, _eml_body(request), kind=Submission.Kind.EVALUATE,
-                                  files=_files(request), request=request)
-        except services.NotAllowed as exc:
-            return refusal(exc)
-        return text(sub.transaction, 202)
+        return _submit(request, Submission.Kind.EVALUATE)
 
 
 class EvaluateReport(PastaView):
