@@ -44,9 +44,5 @@ def get_revision_for_user(
         chosen = next((v for v in versions if v.number == number), None)
     if chosen is None:
         raise Http404("No such dataset version, or it is not public.")
-    revision = (
-        Revision.objects.select_related(*metadata.RECORD_SELECT)
-        .prefetch_related(*metadata.RECORD_PREFETCH)
-        .get(pk=chosen.pk)
-    )
+    revision = metadata.with_record_relations(Revision.objects).get(pk=chosen.pk)
     return revision, versions

@@ -158,9 +158,7 @@ def parse_identifier(identifier: str) -> Revision:
             "idDoesNotExist", f"{identifier} is not of the form {prefix}scope.identifier.revision."
         )
     revision = (
-        base_queryset()
-        .select_related(*metadata.RECORD_SELECT)
-        .prefetch_related(*metadata.RECORD_PREFETCH)
+        metadata.with_record_relations(base_queryset())
         .filter(package__scope=scope, package__identifier=int(ident), number=int(rest))
         .first()
     )
@@ -554,19 +552,11 @@ def list_items(verb, args, request_url):
         last_pk, last_stamp = rows[-1][0], rows[-1][1]
         chunks = [b"<ListRecords>", _dc_records(rows)]
     else:
-        prefetch = metadata.RECORD_PREFETCH
-        select = (
-            ("package__cruise__vessel", "package__owner")
-            if prefix != "cruise"
-            else (
-                "package__cruise__vessel",
-                "package__owner",
-                "package__cruise__operator",
-                "package__cruise__departure_port",
-                "package__cruise__arrival_port",
-            )
-        )
-        rows, more = _take_page(list(qs.select_related(*select).prefetch_related(*prefetch)[: page_size + 1]), page_size)
+        records = metadata.with_record_relations(qs)
+        if prefix == "cruise":
+            records = records.select_related("package__cruise__operator", "package__cruise__departure_port",
+                                             "package__cruise__arrival_port")
+        rows, more = _take_page(list(records[: page_size + 1]), page_size)
         last_pk, last_stamp = rows[-1].pk, rows[-1].metadata_modified_at
         chunks = [b"<ListRecords>"]
         chunks.append(_records(rows, prefix))

@@ -283,11 +283,7 @@ def sync_doi(doi_id: int) -> str:
         source = _source_revision(doi)
         if source is None:
             raise DataCiteError("no public version to describe")
-        source = (
-            Revision.objects.select_related(*metadata.RECORD_SELECT)
-            .prefetch_related(*metadata.RECORD_PREFETCH)
-            .get(pk=source.pk)
-        )
+        source = metadata.with_record_relations(Revision.objects).get(pk=source.pk)
         concept = doi.kind == Doi.Kind.CONCEPT
         xml = metadata.datacite_xml(source, concept=concept)
         url = metadata.absolute(
