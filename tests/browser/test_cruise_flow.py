@@ -7,26 +7,17 @@ from apps.cruises.models import Cruise, Port
 from apps.eventlogs.models import Event
 from apps.reviews import services as reviews
 from apps.reviews.models import FieldChange
-from tests.conftest import PASSWORD
 from tests.cruises.helpers import open_log
+from tests.support.browser import login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def _login(page, base: str, email: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.fill("input[name=login]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("main form button[type=submit]").first.click()
-    page.wait_for_load_state()
-    assert "/accounts/login/" not in page.url, page.content()[:2000]
 
 
 def test_chief_scientist_amends_and_approves_in_the_browser(live_server, browser, cruise, operator_user, chief_scientist):
     Cruise.objects.filter(pk=cruise.pk).update(departure_port=Port.objects.create(name="San Diego"), arrival_port=Port.objects.create(name="Honolulu"))
     review = reviews.request_review(cruise, operator_user)
     page = browser.new_page()
-    _login(page, live_server.url, chief_scientist.email)
+    login(page, live_server.url, chief_scientist.email)
     page.goto(f"{live_server.url}/reviews/")
     page.click(f"a[href='/reviews/{review.pk}/']")
     page.fill("#id_amend-mission_summary", "Survey amended at sea by the chief scientist")
@@ -47,7 +38,7 @@ def test_shipboard_staff_write_three_entries(live_server, browser, cruise, opera
     open_log(cruise, operator_user)
     context = browser.new_context()
     page = context.new_page()
-    _login(page, live_server.url, shipboard_staff.email)
+    login(page, live_server.url, shipboard_staff.email)
     page.goto(f"{live_server.url}/eventlogs/{cruise.pk}/")
     for n, action in enumerate(["deploy", "at bottom", "recover"], start=1):
         page.select_option("#id_instrument", "CTD")

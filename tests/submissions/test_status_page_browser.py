@@ -6,19 +6,10 @@ from __future__ import annotations
 import pytest
 
 from apps.submissions import services
-from tests.conftest import PASSWORD
 from tests.packages.helpers import eml_for, two_tables
+from tests.support.browser import login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def _login(page, base: str, email: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.fill("input[name=login]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("main form button[type=submit]").first.click()
-    page.wait_for_load_state()
-    assert "/accounts/login/" not in page.url
 
 
 def _submission(user, tmp_path, package_id):
@@ -30,7 +21,7 @@ def _submission(user, tmp_path, package_id):
 def test_the_status_page_updates_each_step_without_reloading(live_server, browser, vetted_user, tmp_path):
     sub = _submission(vetted_user, tmp_path, "edi.900.1")
     page = browser.new_page()
-    _login(page, live_server.url, vetted_user.email)
+    login(page, live_server.url, vetted_user.email)
     page.goto(f"{live_server.url}/submissions/{sub.transaction}/")
     assert page.text_content('[data-step="validate"] [data-field="state"]') == "pending"
     page.evaluate("window.__sameDocument = true")
@@ -48,7 +39,7 @@ def test_without_javascript_the_page_refreshes_itself(live_server, browser, vett
     sub = _submission(vetted_user, tmp_path, "edi.901.1")
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
-    _login(page, live_server.url, vetted_user.email)
+    login(page, live_server.url, vetted_user.email)
     page.goto(f"{live_server.url}/submissions/{sub.transaction}/")
     services.run_all(sub)
     page.wait_for_selector('[data-field="state"]:text-is("succeeded")', timeout=20_000)
