@@ -3,7 +3,7 @@
 
 1. Bulk-load N = 1,000,000 × BENCH_SCALE generated published revisions (COPY into PostgreSQL, its own
    database ``qs_bench_oai``; BENCH_OAI_DATABASE_URL to change it), 1 % withdrawn (deleted records),
-   30 % in cruises; their search documents, tsvectors and facets with INSERT … SELECT.
+   30 % in cruises; their search documents (tsvector, facet keys) with INSERT … SELECT.
 2. Start gunicorn on loopback and harvest everything with Sickle over ListIdentifiers and
    ListRecords&metadataPrefix=oai_dc: records/s and first/middle/last page times
    (targets: ≥ 2,000 records/s, last page ≤ 1.5 × first).
@@ -15,6 +15,7 @@ Peer figure (published): DSpace's OAI deep pages slow from 89 ms at offset 100 t
 from __future__ import annotations
 
 import datetime
+import math
 import os
 import random
 import signal
@@ -190,7 +191,7 @@ def load() -> None:
             cur.execute("""
                 INSERT INTO search_searchdocument (revision_id, package_id, title, text, vector, is_latest, state, published_at,
                                                    "begin", "end", west, south, east, north, facet_keys, indexed_at)
-                SELECT r.id, r.package_id, r.title, r.title || ' ' || r.abstract || ' ' || array_to_string(ARRAY(SELECT jsonb_array_elements_text(r.keywords)), ' '),
+                SELECT r.id, r.package_id, r.title, '',  -- as index_revision on PostgreSQL: the tsvector, no text
                        setweight(to_tsvector('english', r.title), 'A') || setweight(to_tsvector('english', r.abstract || ' ' || r.keywords::text), 'B'),
                        true, r.state, r.published_at, (r.coverage->>'begin')::date, (r.coverage->>'end')::date,
                        (r.coverage->'bbox'->>0)::float, (r.coverage->'bbox'->>1)::float, (r.coverage->'bbox'->>2)::float,
@@ -202,20 +203,12 @@ def load() -> None:
                             UNION ALL SELECT 'creator:' || (r.creators->0->>'name')) keys),
                        now()
                 FROM packages_revision r JOIN packages_package p ON p.id = r.package_id""")
-            cur.execute("""
-                INSERT INTO search_searchfacet (document_id, kind, value)
-                SELECT * FROM (
-                SELECT r.id, 'keyword', k FROM packages_revision r, jsonb_array_elements_text(r.keywords) k
-                UNION ALL SELECT r.id, 'scope', p.scope FROM packages_revision r JOIN packages_package p ON p.id = r.package_id
-                UNION ALL SELECT r.id, 'year', extract(year FROM r.published_at)::int::text FROM packages_revision r
-                UNION ALL SELECT r.id, 'creator', r.creators->0->>'name' FROM packages_revision r
-                ) f ORDER BY 1""")  # a document's facets together, as index_revision writes them
         raw.commit()
         raw.autocommit = True
         with raw.cursor() as cur:
             cur.execute("VACUUM ANALYZE")  # what autovacuum does after a bulk load
         raw.autocommit = False
-    print(f"  indexed for search (tsvector, GIN, facets) in {time.perf_counter() - t1:.1f} s", flush=True)
+    print(f"  indexed for search (tsvector, facet keys, GIN indexes) in {time.perf_counter() - t1:.1f} s", flush=True)
 
 
 def start_gunicorn() -> tuple[subprocess.Popen, str]:
@@ -314,8 +307,13 @@ def search_bench(base: str) -> list[float]:
     for q in queries:
         t = time.perf_counter()
         r = session.get(f"{base}/api/search/", params=q, timeout=120)
-        times.append(time.perf_counter() - t)
+        times.append((time.perf_counter() - t, q))
         assert r.status_code == 200, r.text[:300]
+    # Outside the 50: a word in every record's abstract ranks the whole archive (the worst case).
+    t = time.perf_counter()
+    r = session.get(f"{base}/api/search/", params={"q": "observations", "facets": "1"}, timeout=120)
+    assert r.status_code == 200 and r.json()["count_capped"], r.text[:300]
+    print(f"  search for a word in every record ('observations', outside the 50): {(time.perf_counter() - t) * 1000:.0f} ms", flush=True)
     return times
 
 
@@ -333,6 +331,7 @@ def main() -> int:
 
     for _ in range(6):  # warm both workers (imports, URL resolver, DB connection, code paths) before timing
         requests.get(f"{base}/oai", params={"verb": "Identify"}, timeout=60)
+        requests.get(f"{base}/api/search/", params={"q": "warmup", "keyword": "warmup"}, timeout=60)
         for verb in ("ListIdentifiers", "ListRecords"):
             requests.get(
                 f"{base}/oai",
@@ -354,8 +353,12 @@ def main() -> int:
             assert r["count"] == N, f"harvested {r['count']} of {N}"
         if "search" not in PARTS:
             return 0
-        times = sorted(search_bench(base))
-        p50, p95 = statistics.median(times), times[int(len(times) * 0.95) - 1]
+        timed = sorted(search_bench(base), key=lambda item: item[0])
+        times = [t for t, _ in timed]
+        # Nearest-rank percentiles: p95 of 50 is the 48th fastest.
+        p50, p95 = statistics.median(times), times[math.ceil(len(times) * 0.95) - 1]
+        for t, q in timed[-3:]:
+            print(f"    slow: {t * 1000:.0f} ms {q}", flush=True)
         print(
             f"  search (50 mixed queries, facets on): p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms "
             f"(target p95 ≤ 200 ms: {p95 / 0.2:.2f}× of target), max {times[-1] * 1000:.0f} ms",

@@ -1,15 +1,22 @@
 """The search index: one document per revision whose metadata is public somewhere.
 
-``text`` is the document text (title, abstract, keywords, creators, coverage, package id); on
-PostgreSQL ``vector`` holds its weighted tsvector with a GIN index (migration 0002, PostgreSQL only);
-on SQLite the search falls back to ``icontains`` over ``text``. ``SearchFacet`` rows hold the facet
-values (keyword, creator, scope, vessel, year, format) so facet counts are one GROUP BY on any database.
+``text`` is the document text (title, abstract, keywords, creators, coverage, package id). On
+PostgreSQL ``vector`` holds its weighted tsvector with a GIN index (migration 0002) and ``text`` stays
+empty (the rows a search reads are narrower; migration 0006). On SQLite the search falls back to
+``icontains`` over ``text``.
+
+``facet_keys`` holds the document's facet values (keyword, creator, scope, vessel, year, format) as
+``["kind:value", …]``: facet filters test them (PostgreSQL: a GIN index, so a filter is ANDed with the
+text index; SQLite: json_each) and facet counts count them over the matches, which the search has
+just read anyway.
 """
 
 from __future__ import annotations
 
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
+
+FACET_VALUE_LENGTH = 300
 
 
 class SearchDocument(models.Model):
@@ -32,8 +39,7 @@ class SearchDocument(models.Model):
     south = models.FloatField(null=True, blank=True)
     east = models.FloatField(null=True, blank=True)
     north = models.FloatField(null=True, blank=True)
-    # The same facet values as the SearchFacet rows, as ["kind:value", …]: counting facets over the
-    # matches reads these (rows the search has just touched) instead of scattered facet rows.
+    # The facet values as ["kind:value", …] (values cut to FACET_VALUE_LENGTH), sorted.
     facet_keys = models.JSONField(default=list, blank=True)
     indexed_at = models.DateTimeField(auto_now=True)
 
@@ -44,25 +50,10 @@ class SearchDocument(models.Model):
         return self.title
 
 
-class SearchFacet(models.Model):
-    class Kind(models.TextChoices):
-        KEYWORD = "keyword"
-        CREATOR = "creator"
-        SCOPE = "scope"
-        VESSEL = "vessel"
-        YEAR = "year"
-        FORMAT = "format"
-
-    document = models.ForeignKey(SearchDocument, on_delete=models.CASCADE, related_name="facets")
-    kind = models.CharField(max_length=10, choices=Kind.choices)
-    value = models.CharField(max_length=300)
-
-    class Meta:
-        # Facet filters (search page: ?keyword=…) look up (kind, value) → documents.
-        indexes = [models.Index(fields=["kind", "value"], name="search_facet_kind_value")]
-        constraints = [
-            models.UniqueConstraint(fields=["document", "kind", "value"], name="uniq_search_facet")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.kind}: {self.value}"
+class FacetKind(models.TextChoices):
+    KEYWORD = "keyword"
+    CREATOR = "creator"
+    SCOPE = "scope"
+    VESSEL = "vessel"
+    YEAR = "year"
+    FORMAT = "format"

@@ -1,3 +1,5 @@
+import io
+
 import pytest
 
 from apps.packages.models import Revision
@@ -90,7 +92,8 @@ def test_index_is_idempotent_and_drops_unpublished(make_revision, db):
     index_revision(revision)
     index_revision(revision)
     assert SearchDocument.objects.filter(pk=revision.pk).count() == 1
-    assert revision.search_document.facets.filter(kind="keyword").count() == 2
+    assert [k for k in SearchDocument.objects.get(pk=revision.pk).facet_keys if k.startswith("keyword:")] == [
+        "keyword:moorings", "keyword:temperature"]
     Revision.objects.filter(pk=revision.pk).update(state=Revision.State.FAILED)
     index_revision(revision)
     assert not SearchDocument.objects.filter(pk=revision.pk).exists()
@@ -169,3 +172,46 @@ def test_database_facet_counts_equal_counting_every_matched_document(make_revisi
     assert facets == expected
     assert len(facets["keyword"]) == services.FACET_LIMIT and facets["keyword"][0] == ("common", 30)
     assert services._ranked_ids_and_facets(qs, with_facets=False) == (ids, None)
+
+
+def test_facet_filters_with_text_give_the_same_documents_on_every_database(make_revision, db):
+    """Facet filters test the document's facet_keys (PostgreSQL: containment through a GIN index; SQLite: json_each).
+    Either way: only documents that carry every chosen value, and a value with a colon is not split."""
+    a = make_revision(title="Moored current meters", keywords=["currents", "ratio: 1:2"], creators=[{"name": "Ada Byron"}])
+    make_revision(title="Drifting current buoys", keywords=["currents"], creators=[{"name": "Alan Turing"}])
+    make_revision(title="Moored thermistors", keywords=["temperature"])
+    assert titles(search(None, {"q": "current", "keyword": "currents", "sort": "title"})) == [
+        "Drifting current buoys", "Moored current meters"]
+    assert titles(search(None, {"q": "current", "keyword": "currents", "creator": "Ada Byron"})) == ["Moored current meters"]
+    assert titles(search(None, {"keyword": "ratio: 1:2"})) == ["Moored current meters"]
+    assert search(None, {"keyword": "ratio"}).total == 0
+    assert search(None, {"q": "meters", "keyword": "currents", "creator": "Alan Turing"}).total == 0
+    assert "keyword:ratio: 1:2" in SearchDocument.objects.get(pk=a.pk).facet_keys
+
+
+def test_postgresql_keeps_the_text_out_of_the_row_and_searches_the_vector(make_revision, db):
+    from django.db import connection
+
+    revision = make_revision(title="Benthic oxygen fluxes", abstract="Chamber incubations at the seabed.",
+                             creators=[{"name": "Rachel Carson"}])
+    doc = SearchDocument.objects.get(pk=revision.pk)
+    if connection.vendor == "postgresql":
+        assert doc.text == "" and doc.vector
+    else:
+        assert "Chamber incubations" in doc.text
+    for words in ("benthic", "incubations", "Carson", revision.package_id_text):
+        assert titles(search(None, {"q": words})) == ["Benthic oxygen fluxes"], words
+
+
+def test_reindex_search_rebuilds_documents_and_drops_stale_ones(make_revision, db):
+    from django.core.management import call_command
+
+    kept = make_revision(title="Reindexed sediment cores", keywords=["sediment"])
+    gone = make_revision(title="No longer public")
+    SearchDocument.objects.filter(pk=kept.pk).delete()
+    Revision.objects.filter(pk=gone.pk).update(state=Revision.State.FAILED)  # its document stays stale
+    out = io.StringIO()
+    call_command("reindex_search", stdout=out)
+    assert "Reindexed 1 revisions; dropped 1 stale rows." in out.getvalue()
+    assert titles(search(None, {"keyword": "sediment"})) == ["Reindexed sediment cores"]
+    assert not SearchDocument.objects.filter(pk=gone.pk).exists()
