@@ -23,7 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.support import recreate_database  # noqa: E402
+from bench.support import machine_speed, recreate_database  # noqa: E402
 from tests.support.ports import free_port, wait_for_port  # noqa: E402
 
 SCALE = float(os.environ.get("BENCH_SCALE", "1.0"))
@@ -91,6 +91,7 @@ def main() -> int:
     env = {**os.environ, "DATABASE_URL": DB_URL, "QUAYSIDE_VAR_DIR": str(var), "DATABASE_CONN_MAX_AGE": "600",
            "DJANGO_SETTINGS_MODULE": "portal.settings", "PYTHONPATH": str(ROOT), "DEBUG": "False",
            "CELERY_TASK_ALWAYS_EAGER": "False", "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend"}
+    speed = machine_speed()
     recreate_database(DB_URL)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     os.environ.update(env)
@@ -176,6 +177,7 @@ def main() -> int:
     by_key = dict(Event.objects.filter(log__cruise=cruise).values_list("idempotency_key", "event_id"))
     replay_ok = all(by_key.get(body["idempotency_key"]) == answer["event_id"] for body, answer in replays)
     print(f"machine              load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (shared; figures scale with it)")
+    print(f"                     {speed}")
     print(f"entries posted       {total:>10,}   ({CLIENTS} clients, gunicorn {WORKERS} workers × {THREADS} threads, {len(replays):,} retried keys)")
     print(f"throughput           {rate:>10,.0f} entries/s   target {TARGET_RATE:.0f}/s → ratio {rate / TARGET_RATE:.2f}")
     print(f"latency p50/p95/p99  {p50:>6.1f} / {p95:.1f} / {p99:.1f} ms   target p95 {TARGET_P95_MS:.0f} ms → ratio {TARGET_P95_MS / p95:.2f} (≥1 meets it)")

@@ -29,7 +29,7 @@ from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.support import recreate_database  # noqa: E402
+from bench.support import machine_speed, recreate_database  # noqa: E402
 
 SCALE = float(os.environ.get("BENCH_SCALE", "1.0"))
 N = max(1000, int(1_000_000 * SCALE))
@@ -319,7 +319,8 @@ def search_bench(base: str) -> list[float]:
 
 def main() -> int:
     print(
-        f"N = {N:,} records (BENCH_SCALE={SCALE}); database {urlparse(DB_URL).path.lstrip('/')}", flush=True
+        f"N = {N:,} records (BENCH_SCALE={SCALE}); database {urlparse(DB_URL).path.lstrip('/')}; {machine_speed()}",
+        flush=True,
     )
     if REUSE and loaded_count() == N:
         print("  reusing the loaded database (BENCH_OAI_REUSE=1)", flush=True)
