@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class PublishingConfig(AppConfig):
     name = "apps.publishing"
     label = "publishing"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers the deployment checks)
