@@ -215,3 +215,21 @@ def test_reindex_search_rebuilds_documents_and_drops_stale_ones(make_revision, d
     assert "Reindexed 1 revisions; dropped 1 stale rows." in out.getvalue()
     assert titles(search(None, {"keyword": "sediment"})) == ["Reindexed sediment cores"]
     assert not SearchDocument.objects.filter(pk=gone.pk).exists()
+
+
+def test_on_postgresql_a_facet_filter_is_answered_by_the_facet_keys_index(make_revision, db):
+    """The facet filter must be an expression the facet_keys GIN index serves (jsonb_path_ops answers @>),
+    so at scale the planner can AND it with the text index instead of reading every match's row."""
+    from django.db import connection
+
+    from apps.search import services
+
+    if connection.vendor != "postgresql":
+        pytest.skip("GIN indexes are PostgreSQL's; SQLite filters with json_each")
+    make_revision(title="Indexed facet filter", keywords=["plankton"])
+    qs, _, _ = services.filtered(None, {"keyword": "plankton"})
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a tiny table would be scanned otherwise
+        plan = qs.explain()
+    assert "search_document_facet_keys_gin" in plan, plan
+    assert titles(search(None, {"keyword": "plankton"})) == ["Indexed facet filter"]
