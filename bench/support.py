@@ -18,7 +18,7 @@ def recreate_database(url: str) -> None:
 
 def machine_speed() -> str:
     """A fixed single-core workload, timed: figures from machines (or moments) of different speed can be
-    compared by it. The same shared VM has measured 1.5-3.5× apart between sessions."""
+    compared by it. The same shared VM has measured 2.5-3.3× apart between sessions."""
     import hashlib
     import time
 

@@ -115,15 +115,24 @@ def index_revision(revision) -> None:
             coverage = revision.coverage or {}
             bbox = bbox_of(revision) or [None] * 4
             text = document_text(revision)
-            doc, _ = SearchDocument.objects.update_or_create(
+            if _is_postgres():
+                # PostgreSQL searches the tsvector alone, built here from the text, which its row does not
+                # keep: every row a search reads is about a third narrower (fewer pages, more of them cached).
+                # The vector goes in with the rest of the row: one write.
+                searched = {
+                    "text": "",
+                    "vector": SearchVector(Value(revision.title), weight="A", config="english")
+                    + SearchVector(Value(text), weight="B", config="english"),
+                }
+            else:
+                searched = {"text": text}
+            SearchDocument.objects.update_or_create(
                 revision=revision,
                 defaults={
                     "package": revision.package,
                     "title": revision.title,
                     "state": revision.state,
-                    # PostgreSQL searches the tsvector alone; keeping the text out of its row too makes every
-                    # row a search reads about a third narrower (fewer pages per query, more of them cached).
-                    "text": "" if _is_postgres() else text,
+                    **searched,
                     "published_at": revision.published_at,
                     "begin": _parse_date(coverage.get("begin")),
                     "end": _parse_date(coverage.get("end")),
@@ -134,11 +143,6 @@ def index_revision(revision) -> None:
                     "facet_keys": facet_keys_for(revision),
                 },
             )
-            if _is_postgres():
-                SearchDocument.objects.filter(pk=doc.pk).update(
-                    vector=SearchVector(Value(revision.title), weight="A", config="english")
-                    + SearchVector(Value(text), weight="B", config="english")
-                )
         _refresh_latest(revision.package_id)
 
 
