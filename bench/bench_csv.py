@@ -38,12 +38,20 @@ QUALITY = ["good", "probably_good", "bad", "not_checked"]
 def columns():
     from apps.packages.eml.build import Column
 
-    cols = [Column("id", "natural"), Column("station", "code", codes=CODES),
-            Column("date", "date", format="YYYY-MM-DD"), Column("time", "date", format="YYYY-MM-DDThh:mm:ss")]
+    cols = [
+        Column("id", "natural"),
+        Column("station", "code", codes=CODES),
+        Column("date", "date", format="YYYY-MM-DD"),
+        Column("time", "date", format="YYYY-MM-DDThh:mm:ss"),
+    ]
     cols += [Column(f"real_{i}", "real", unit="dimensionless", missing=["NA", "-9999"]) for i in range(8)]
     cols += [Column(f"int_{i}", "int", unit="number", missing=["-9999"]) for i in range(4)]
-    cols += [Column("count", "whole"), Column("depth", "real", unit="meter", minimum=0, maximum=11000),
-             Column("flag", "code", codes=QUALITY, missing=["NA"]), Column("note")]
+    cols += [
+        Column("count", "whole"),
+        Column("depth", "real", unit="meter", minimum=0, maximum=11000),
+        Column("flag", "code", codes=QUALITY, missing=["NA"]),
+        Column("note"),
+    ]
     return cols
 
 
@@ -62,10 +70,15 @@ def generate(path: Path) -> int:
         while written < TARGET_BYTES:
             n = chunk
             ids = np.arange(start + 1, start + n + 1)
-            base = np.datetime64("2020-01-01T00:00:00") + rng.integers(0, 4 * 365 * 86400, n).astype("timedelta64[s]")
-            arrays = [pa.array(ids).cast(pa.string()), pa.array(np.array(CODES)[rng.integers(0, len(CODES), n)]),
-                      pc.strftime(pa.array(base.astype("datetime64[D]")), "%Y-%m-%d"),
-                      pc.strftime(pa.array(base), "%Y-%m-%dT%H:%M:%S")]
+            base = np.datetime64("2020-01-01T00:00:00") + rng.integers(0, 4 * 365 * 86400, n).astype(
+                "timedelta64[s]"
+            )
+            arrays = [
+                pa.array(ids).cast(pa.string()),
+                pa.array(np.array(CODES)[rng.integers(0, len(CODES), n)]),
+                pc.strftime(pa.array(base.astype("datetime64[D]")), "%Y-%m-%d"),
+                pc.strftime(pa.array(base), "%Y-%m-%dT%H:%M:%S"),
+            ]
             for i in range(8):
                 vals = pc.cast(pa.array(np.round(rng.normal(10 * i, 5, n), 4)), pa.string())
                 missing = rng.random(n) < 0.02
@@ -73,10 +86,12 @@ def generate(path: Path) -> int:
             for _ in range(4):
                 vals = pc.cast(pa.array(rng.integers(-100_000, 100_000, n)), pa.string())
                 arrays.append(pc.if_else(pa.array(rng.random(n) < 0.01), pa.scalar("-9999"), vals))
-            arrays += [pc.cast(pa.array(rng.integers(0, 500, n)), pa.string()),
-                       pc.cast(pa.array(np.round(rng.uniform(0, 5000, n), 1)), pa.string()),
-                       pa.array(np.array(QUALITY + ["NA"])[rng.integers(0, 5, n)]),
-                       pa.array(np.array(["ok", "calm sea", "swell", "rain", "fog"])[rng.integers(0, 5, n)])]
+            arrays += [
+                pc.cast(pa.array(rng.integers(0, 500, n)), pa.string()),
+                pc.cast(pa.array(np.round(rng.uniform(0, 5000, n), 1)), pa.string()),
+                pa.array(np.array(QUALITY + ["NA"])[rng.integers(0, 5, n)]),
+                pa.array(np.array(["ok", "calm sea", "swell", "rain", "fog"])[rng.integers(0, 5, n)]),
+            ]
             table = pa.Table.from_arrays(arrays, names=names)
             pacsv.write_csv(table, out, write_options=opts)
             opts = pacsv.WriteOptions(include_header=False, quoting_style="none")
@@ -90,7 +105,9 @@ def describe(path: Path, rows: int):
     from apps.packages.eml.build import Table, build_eml
     from apps.packages.eml.extract import extract
 
-    table = Table("big", "Benchmark table", columns(), object_name=path.name, size=path.stat().st_size, records=rows)
+    table = Table(
+        "big", "Benchmark table", columns(), object_name=path.name, size=path.stat().st_size, records=rows
+    )
     result = validate_eml(build_eml("edi.1.1", [table]))
     assert result.valid, result.reasons
     return extract(result.tree).entities[0]
@@ -126,8 +143,16 @@ def phase_pyarrow(path: str, rows: str) -> dict:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    types = {"id": pa.int64(), "station": pa.string(), "date": pa.date32(), "time": pa.timestamp("s"),
-             "count": pa.int64(), "depth": pa.float64(), "flag": pa.string(), "note": pa.string()}
+    types = {
+        "id": pa.int64(),
+        "station": pa.string(),
+        "date": pa.date32(),
+        "time": pa.timestamp("s"),
+        "count": pa.int64(),
+        "depth": pa.float64(),
+        "flag": pa.string(),
+        "note": pa.string(),
+    }
     types.update({f"real_{i}": pa.float64() for i in range(8)})
     types.update({f"int_{i}": pa.int64() for i in range(4)})
     # pyarrow's own defaults (ISO-8601 timestamps, default block size): its fastest typed read.
@@ -156,7 +181,9 @@ def phase_frictionless(path: str, rows: str) -> dict:
             if c.minimum is not None:
                 f["constraints"] = {"minimum": c.minimum, "maximum": c.maximum}
         elif c.kind == "date":
-            f["type"], f["format"] = ("date", "%Y-%m-%d") if c.format == "YYYY-MM-DD" else ("datetime", "%Y-%m-%dT%H:%M:%S")
+            f["type"], f["format"] = (
+                ("date", "%Y-%m-%d") if c.format == "YYYY-MM-DD" else ("datetime", "%Y-%m-%dT%H:%M:%S")
+            )
         elif c.kind == "code":
             f["type"], f["constraints"] = "string", {"enum": c.codes + c.missing}
         else:
@@ -172,8 +199,13 @@ def phase_frictionless(path: str, rows: str) -> dict:
 
 
 def run_phase(name: str, path: Path, rows: int) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--phase", name, str(path), str(rows)], capture_output=True,
-                         text=True, cwd=HERE.parent, env={**os.environ, "PYTHONPATH": str(HERE.parent)})
+    out = subprocess.run(
+        [sys.executable, __file__, "--phase", name, str(path), str(rows)],
+        capture_output=True,
+        text=True,
+        cwd=HERE.parent,
+        env={**os.environ, "PYTHONPATH": str(HERE.parent)},
+    )
     if out.returncode:
         raise SystemExit(f"phase {name} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -186,21 +218,31 @@ def main() -> int:
     t = time.perf_counter()
     rows = generate(path)
     size = path.stat().st_size
-    print(f"generated {size / 1e6:,.0f} MB, {rows:,} rows × 20 columns in {time.perf_counter() - t:.1f} s ({path})")
+    print(
+        f"generated {size / 1e6:,.0f} MB, {rows:,} rows × 20 columns in {time.perf_counter() - t:.1f} s ({path})"
+    )
     small = prefix(path, workdir / "prefix.csv", PREFIX_BYTES)
     small_rows = sum(1 for _ in open(small, "rb")) - 1
     results = {}
-    for name, target, nrows in (("pyarrow", path, rows), ("quayside", path, rows), ("frictionless", small, small_rows)):
+    for name, target, nrows in (
+        ("pyarrow", path, rows),
+        ("quayside", path, rows),
+        ("frictionless", small, small_rows),
+    ):
         r = run_phase(name, target, nrows)
         mb = target.stat().st_size / 1e6
         r["mb"], r["mbps"] = mb, mb / r["seconds"]
         results[name] = r
-        print(f"{name:13} {mb:9,.0f} MB in {r['seconds']:7.2f} s = {r['mbps']:8.1f} MB/s   peak RSS {r['rss_mb']:7.0f} MB")
+        print(
+            f"{name:13} {mb:9,.0f} MB in {r['seconds']:7.2f} s = {r['mbps']:8.1f} MB/s   peak RSS {r['rss_mb']:7.0f} MB"
+        )
     q, p, f = results["quayside"]["mbps"], results["pyarrow"]["mbps"], results["frictionless"]["mbps"]
     print(f"ratio quayside / frictionless     = {q / f:7.1f}×   (target ≥ 50×)")
     print(f"ratio quayside / raw typed pyarrow = {q / p:7.2f}×   (target ≥ 0.5×)")
-    print(f"file size / quayside peak RSS     = {size / 1e6 / results['quayside']['rss_mb']:7.1f}   (memory bounded: "
-          "the peak does not grow with the file)")
+    print(
+        f"file size / quayside peak RSS     = {size / 1e6 / results['quayside']['rss_mb']:7.1f}   (memory bounded: "
+        "the peak does not grow with the file)"
+    )
     if not os.environ.get("BENCH_KEEP"):
         path.unlink()
         small.unlink()
@@ -210,10 +252,14 @@ def main() -> int:
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--phase":
         name, p, n = sys.argv[2:5]
-        result = {"quayside": phase_quayside, "pyarrow": phase_pyarrow, "frictionless": phase_frictionless}[name](p, n)
+        result = {"quayside": phase_quayside, "pyarrow": phase_pyarrow, "frictionless": phase_frictionless}[
+            name
+        ](p, n)
         # VmHWM, not ru_maxrss: ru_maxrss survives exec and would report the generating parent's peak.
         hwm = [line for line in open("/proc/self/status") if line.startswith("VmHWM:")]
-        result["rss_mb"] = (int(hwm[0].split()[1]) if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) / 1024
+        result["rss_mb"] = (
+            int(hwm[0].split()[1]) if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        ) / 1024
         print(json.dumps(result))
         sys.exit(0)
     sys.exit(main())

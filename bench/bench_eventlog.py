@@ -88,9 +88,17 @@ def _hammer(url: str, headers: dict, bodies_for_client, n_clients: int) -> tuple
 def main() -> int:
     var = Path(tempfile.mkdtemp(prefix="qs-bench-eventlog-"))
     (var / "static").mkdir()
-    env = {**os.environ, "DATABASE_URL": DB_URL, "QUAYSIDE_VAR_DIR": str(var), "DATABASE_CONN_MAX_AGE": "600",
-           "DJANGO_SETTINGS_MODULE": "portal.settings", "PYTHONPATH": str(ROOT), "DEBUG": "False",
-           "CELERY_TASK_ALWAYS_EAGER": "False", "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": DB_URL,
+        "QUAYSIDE_VAR_DIR": str(var),
+        "DATABASE_CONN_MAX_AGE": "600",
+        "DJANGO_SETTINGS_MODULE": "portal.settings",
+        "PYTHONPATH": str(ROOT),
+        "DEBUG": "False",
+        "CELERY_TASK_ALWAYS_EAGER": "False",
+        "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
+    }
     speed = machine_speed()
     recreate_database(DB_URL)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
@@ -118,10 +126,18 @@ def main() -> int:
 
     port = free_port()
     # The production configuration (deploy/gunicorn.conf.py, access log included), sized by its variables.
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "portal.wsgi:application"],
-                              cwd=ROOT, env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": str(WORKERS),
-                                             "GUNICORN_THREADS": str(THREADS), "LOG_LEVEL": "warning"},
-                              stdout=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "portal.wsgi:application"],
+        cwd=ROOT,
+        env={
+            **env,
+            "GUNICORN_BIND": f"127.0.0.1:{port}",
+            "GUNICORN_WORKERS": str(WORKERS),
+            "GUNICORN_THREADS": str(THREADS),
+            "LOG_LEVEL": "warning",
+        },
+        stdout=subprocess.DEVNULL,
+    )
     try:
         wait_for_port(port, timeout=30, proc=server)
         base = f"http://127.0.0.1:{port}"
@@ -135,33 +151,60 @@ def main() -> int:
 
         # Warm every worker up (imports, URL resolver, DB connection) before measuring anything.
         _hammer(f"{base}/api/cruises/{cruise.pk}/", headers, lambda i: [("GET", None)] * 10, CLIENTS)
-        peer_elapsed, peer_lat, _ = _hammer(f"{base}/api/cruises/{cruise.pk}/", headers, peer_requests, CLIENTS)
+        peer_elapsed, peer_lat, _ = _hammer(
+            f"{base}/api/cruises/{cruise.pk}/", headers, peer_requests, CLIENTS
+        )
         peer_rate = len(peer_lat) / peer_elapsed
 
         def entries(i):
             for j in range(per_client):
-                body = {"instrument": "CTD", "action": ("deploy", "at bottom", "recover")[j % 3], "station": f"S{j // 30:04d}",
-                        "cast": str(j % 30), "latitude": 32.0 + (j % 100) / 100, "longitude": -117.5, "idempotency_key": f"{run_id}-{i}-{j}"}
+                body = {
+                    "instrument": "CTD",
+                    "action": ("deploy", "at bottom", "recover")[j % 3],
+                    "station": f"S{j // 30:04d}",
+                    "cast": str(j % 30),
+                    "latitude": 32.0 + (j % 100) / 100,
+                    "longitude": -117.5,
+                    "idempotency_key": f"{run_id}-{i}-{j}",
+                }
                 yield "POST", body
                 if j % 100 == 99:
                     yield "POST", body  # a client retry: must return the first entry, not a new one
 
         def one_client(i):
             for j in range(SEQUENTIAL):
-                yield "POST", {"instrument": "CTD", "action": "deploy", "idempotency_key": f"{run_id}-seq-{j}"}
+                yield (
+                    "POST",
+                    {"instrument": "CTD", "action": "deploy", "idempotency_key": f"{run_id}-seq-{j}"},
+                )
 
         # One client alone first: the server's own time per entry, without queueing for a CPU.
         _, seq_latencies, _ = _hammer(f"{base}/api/eventlogs/{cruise.pk}/entries/", headers, one_client, 1)
-        elapsed, latencies, results = _hammer(f"{base}/api/eventlogs/{cruise.pk}/entries/", headers, entries, CLIENTS)
+        elapsed, latencies, results = _hammer(
+            f"{base}/api/eventlogs/{cruise.pk}/entries/", headers, entries, CLIENTS
+        )
 
         # The same number of entries again, as a logger or the page's offline queue sends what it kept:
         # arrays of BATCH entries a request (a second figure; the target is the one-entry figure above).
         def batches(i):
             for b in range(per_client // BATCH):
-                yield "POST", [{"instrument": "CTD", "action": "deploy", "station": f"B{b:04d}", "cast": str(j),
-                                "idempotency_key": f"{run_id}-batch-{i}-{b}-{j}"} for j in range(BATCH)]
+                yield (
+                    "POST",
+                    [
+                        {
+                            "instrument": "CTD",
+                            "action": "deploy",
+                            "station": f"B{b:04d}",
+                            "cast": str(j),
+                            "idempotency_key": f"{run_id}-batch-{i}-{b}-{j}",
+                        }
+                        for j in range(BATCH)
+                    ],
+                )
 
-        batch_elapsed, batch_latencies, batch_results = _hammer(f"{base}/api/eventlogs/{cruise.pk}/entries/", headers, batches, CLIENTS)
+        batch_elapsed, batch_latencies, batch_results = _hammer(
+            f"{base}/api/eventlogs/{cruise.pk}/entries/", headers, batches, CLIENTS
+        )
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -172,25 +215,53 @@ def main() -> int:
     p50, p95, p99 = (1000 * _percentile(latencies, p) for p in (50, 95, 99))
     from django.db.models import Count, Max, Min
 
-    agg = Event.objects.filter(log__cruise=cruise).aggregate(n=Count("pk"), keys=Count("idempotency_key", distinct=True),
-                                                             lo=Min("number"), hi=Max("number"), nums=Count("number", distinct=True))
+    agg = Event.objects.filter(log__cruise=cruise).aggregate(
+        n=Count("pk"),
+        keys=Count("idempotency_key", distinct=True),
+        lo=Min("number"),
+        hi=Max("number"),
+        nums=Count("number", distinct=True),
+    )
     by_key = dict(Event.objects.filter(log__cruise=cruise).values_list("idempotency_key", "event_id"))
     replay_ok = all(by_key.get(body["idempotency_key"]) == answer["event_id"] for body, answer in replays)
-    print(f"machine              load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (shared; figures scale with it)")
+    print(
+        f"machine              load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (shared; figures scale with it)"
+    )
     print(f"                     {speed}")
-    print(f"entries posted       {total:>10,}   ({CLIENTS} clients, gunicorn {WORKERS} workers × {THREADS} threads, {len(replays):,} retried keys)")
-    print(f"throughput           {rate:>10,.0f} entries/s   target {TARGET_RATE:.0f}/s → ratio {rate / TARGET_RATE:.2f}")
-    print(f"latency p50/p95/p99  {p50:>6.1f} / {p95:.1f} / {p99:.1f} ms   target p95 {TARGET_P95_MS:.0f} ms → ratio {TARGET_P95_MS / p95:.2f} (≥1 meets it)")
-    print(f"peer: GET cruise API {peer_rate:>10,.0f} req/s   → event-log POST at {rate / peer_rate:.2f}× the read-only floor")
-    print(f"one client alone     p50 {1000 * _percentile(seq_latencies, 50):.1f} ms per entry ({SEQUENTIAL} sequential posts, included in the counts)")
+    print(
+        f"entries posted       {total:>10,}   ({CLIENTS} clients, gunicorn {WORKERS} workers × {THREADS} threads, {len(replays):,} retried keys)"
+    )
+    print(
+        f"throughput           {rate:>10,.0f} entries/s   target {TARGET_RATE:.0f}/s → ratio {rate / TARGET_RATE:.2f}"
+    )
+    print(
+        f"latency p50/p95/p99  {p50:>6.1f} / {p95:.1f} / {p99:.1f} ms   target p95 {TARGET_P95_MS:.0f} ms → ratio {TARGET_P95_MS / p95:.2f} (≥1 meets it)"
+    )
+    print(
+        f"peer: GET cruise API {peer_rate:>10,.0f} req/s   → event-log POST at {rate / peer_rate:.2f}× the read-only floor"
+    )
+    print(
+        f"one client alone     p50 {1000 * _percentile(seq_latencies, 50):.1f} ms per entry ({SEQUENTIAL} sequential posts, included in the counts)"
+    )
     batch_created = sum(answer["created"] for _, _, answer in batch_results)
     batch_p95 = 1000 * _percentile(batch_latencies, 95)
-    print(f"batched ({BATCH} a request) {batch_created / batch_elapsed:>7,.0f} entries/s   p95 {batch_p95:.1f} ms a request "
-          f"({len(batch_latencies):,} requests, {batch_created:,} entries)")
+    print(
+        f"batched ({BATCH} a request) {batch_created / batch_elapsed:>7,.0f} entries/s   p95 {batch_p95:.1f} ms a request "
+        f"({len(batch_latencies):,} requests, {batch_created:,} entries)"
+    )
     total += SEQUENTIAL + batch_created
-    ok = (agg["n"] == total and agg["keys"] == total and agg["lo"] == 1 and agg["hi"] == total and agg["nums"] == total and replay_ok)
-    print(f"integrity            rows {agg['n']:,}, distinct keys {agg['keys']:,}, numbers {agg['lo']}..{agg['hi']} "
-          f"({agg['nums']:,} distinct), retries answered with the first entry: {replay_ok} → {'OK' if ok else 'FAILED'}")
+    ok = (
+        agg["n"] == total
+        and agg["keys"] == total
+        and agg["lo"] == 1
+        and agg["hi"] == total
+        and agg["nums"] == total
+        and replay_ok
+    )
+    print(
+        f"integrity            rows {agg['n']:,}, distinct keys {agg['keys']:,}, numbers {agg['lo']}..{agg['hi']} "
+        f"({agg['nums']:,} distinct), retries answered with the first entry: {replay_ok} → {'OK' if ok else 'FAILED'}"
+    )
     connections.close_all()
     return 0 if ok else 1
 

@@ -208,7 +208,10 @@ def load() -> None:
         with raw.cursor() as cur:
             cur.execute("VACUUM ANALYZE")  # what autovacuum does after a bulk load
         raw.autocommit = False
-    print(f"  indexed for search (tsvector, facet keys, GIN indexes) in {time.perf_counter() - t1:.1f} s", flush=True)
+    print(
+        f"  indexed for search (tsvector, facet keys, GIN indexes) in {time.perf_counter() - t1:.1f} s",
+        flush=True,
+    )
 
 
 def start_gunicorn() -> tuple[subprocess.Popen, str]:
@@ -279,7 +282,9 @@ def harvest(base: str, verb: str) -> dict:
 def search_bench(base: str) -> list[float]:
     import requests
 
-    rng = random.Random(int(os.environ.get("BENCH_SEARCH_SEED", "7")))  # another seed: words never searched before
+    rng = random.Random(
+        int(os.environ.get("BENCH_SEARCH_SEED", "7"))
+    )  # another seed: words never searched before
     queries = []
     for i in range(50):
         kind = i % 10
@@ -313,7 +318,10 @@ def search_bench(base: str) -> list[float]:
     t = time.perf_counter()
     r = session.get(f"{base}/api/search/", params={"q": "observations", "facets": "1"}, timeout=120)
     assert r.status_code == 200 and r.json()["count_capped"], r.text[:300]
-    print(f"  search for a word in every record ('observations', outside the 50): {(time.perf_counter() - t) * 1000:.0f} ms", flush=True)
+    print(
+        f"  search for a word in every record ('observations', outside the 50): {(time.perf_counter() - t) * 1000:.0f} ms",
+        flush=True,
+    )
     return times
 
 

@@ -50,14 +50,14 @@ def generate(folder: Path) -> list[Path]:
         path.parent.mkdir(parents=True, exist_ok=True)
         size = rng.randint(512, 96 * 1024)
         start = rng.randrange(0, len(pool) - size)
-        path.write_bytes(i.to_bytes(8, "big") + pool[start + 8:start + size])
+        path.write_bytes(i.to_bytes(8, "big") + pool[start + 8 : start + size])
     for n, size in enumerate(LARGE_FILES):
         path = folder / "large" / f"multibeam-{n}.bin"
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "wb") as out:
             written = 0
             while written < size:
-                block = pool[(written // MiB) % 7 * MiB:][:min(MiB, size - written)]
+                block = pool[(written // MiB) % 7 * MiB :][: min(MiB, size - written)]
                 out.write((n * 100000 + written // MiB).to_bytes(8, "big") + block[8:])
                 written += len(block)
     marker.write_text(spec)
@@ -86,7 +86,9 @@ def bare_loop(paths: list[Path]) -> None:
 
 
 def hashdeep(folder: Path) -> None:
-    subprocess.run(["hashdeep", "-c", "md5,sha1,sha256", "-r", str(folder)], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        ["hashdeep", "-c", "md5,sha1,sha256", "-r", str(folder)], check=True, stdout=subprocess.DEVNULL
+    )
 
 
 def quayside(paths: list[Path], workdir: Path):
@@ -136,15 +138,23 @@ def main() -> int:
     paths = generate(folder)
     total = sum(p.stat().st_size for p in paths)
     work = Path(tempfile.mkdtemp(prefix="qs-bench-", dir=ROOT))
-    os.environ.update({
-        "DJANGO_SETTINGS_MODULE": "portal.settings", "QUAYSIDE_TESTING": "0", "QUAYSIDE_VAR_DIR": str(work / "var"),
-        "DATABASE_URL": f"sqlite:///{work / 'bench.sqlite3'}", "STORAGE_BACKEND": "local",
-"CELERY_BROKER_URL": "filesystem://", "LOG_LEVEL": "WARNING",
-    })
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "portal.settings",
+            "QUAYSIDE_TESTING": "0",
+            "QUAYSIDE_VAR_DIR": str(work / "var"),
+            "DATABASE_URL": f"sqlite:///{work / 'bench.sqlite3'}",
+            "STORAGE_BACKEND": "local",
+            "CELERY_BROKER_URL": "filesystem://",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
     store = quayside(paths, work)
     from django.conf import settings
 
-    print(f"{len(paths)} files, {total / MiB:,.0f} MiB; {os.cpu_count()} cores; STORAGE_FSYNC={settings.STORAGE_FSYNC}")
+    print(
+        f"{len(paths)} files, {total / MiB:,.0f} MiB; {os.cpu_count()} cores; STORAGE_FSYNC={settings.STORAGE_FSYNC}"
+    )
     warm(paths)
     contenders = {
         "bare hashlib loop, 2 threads (ceiling)": lambda: bare_loop(paths),
@@ -166,7 +176,11 @@ def main() -> int:
     print(f"best of {ROUNDS} rounds:")
     for name, seconds in results.items():
         print(f"  {name:<40} {seconds:7.2f} s  {rate[name]:8.1f} MiB/s")
-    q, h, c = rate["Quayside store_tree"], rate["hashdeep -c md5,sha1,sha256"], rate["bare hashlib loop, 2 threads (ceiling)"]
+    q, h, c = (
+        rate["Quayside store_tree"],
+        rate["hashdeep -c md5,sha1,sha256"],
+        rate["bare hashlib loop, 2 threads (ceiling)"],
+    )
     print(f"  Quayside / hashdeep = {q / h:.2f}  (target ≥ 3)")
     print(f"  Quayside / ceiling  = {q / c:.2f}  (target ≥ 0.8)")
     return 0

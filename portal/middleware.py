@@ -16,13 +16,17 @@ SPOOL_CHUNK = 1024 * 1024
 
 
 def _wants_json(request) -> bool:
-    return request.path_info.startswith(("/api/", "/package/", "/oai")) or "application/json" in request.headers.get("Accept", "")
+    return request.path_info.startswith(
+        ("/api/", "/package/", "/oai")
+    ) or "application/json" in request.headers.get("Accept", "")
 
 
 def error_response(request, status: int, title: str, message: str):
     if _wants_json(request):
         return JsonResponse({"error": title, "detail": message, "status": status}, status=status)
-    return render(request, "error.html", {"status": status, "title": title, "message": message}, status=status)
+    return render(
+        request, "error.html", {"status": status, "title": title, "message": message}, status=status
+    )
 
 
 def request_limit() -> int:
@@ -32,9 +36,13 @@ def request_limit() -> int:
 
 def too_large(request, what: str, size: int | None = None):
     limit = settings.MAX_UPLOAD_SIZE
-    said = f"{what} is {filesizeformat(size)} ({size:,} bytes)" if size is not None else f"{what} is too large"
+    said = (
+        f"{what} is {filesizeformat(size)} ({size:,} bytes)" if size is not None else f"{what} is too large"
+    )
     return error_response(
-        request, 413, "Upload too large",
+        request,
+        413,
+        "Upload too large",
         f"{said}; the largest file accepted is {filesizeformat(limit)} ({limit:,} bytes). "
         "Split the data into several files, or ask a data manager about a bulk transfer.",
     )
@@ -96,7 +104,9 @@ class RequestLimitsMiddleware:
     def process_exception(self, request, exception):
         if isinstance(exception, StorageUnavailable):
             return error_response(
-                request, 503, "Storage unavailable",
+                request,
+                503,
+                "Storage unavailable",
                 "Object storage cannot be reached right now; nothing was saved. Please try again in a few minutes.",
             )
         return None

@@ -301,7 +301,10 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "storage-fixity-sweep": {"task": "apps.storage.tasks.fixity_sweep", "schedule": crontab(minute=17)},
     "holds-expire": {"task": "apps.holds.tasks.expire_holds", "schedule": crontab(minute="*/10")},
-    "publishing-retry-dois": {"task": "apps.publishing.tasks.retry_due_dois", "schedule": crontab(minute="*/5")},
+    "publishing-retry-dois": {
+        "task": "apps.publishing.tasks.retry_due_dois",
+        "schedule": crontab(minute="*/5"),
+    },
     "cruises-read-mailbox": {"task": "apps.cruises.tasks.read_mailbox", "schedule": crontab(minute="*/5")},
 }
 
@@ -325,12 +328,21 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # The docs page's Redoc comes from drf-spectacular-sidecar's static files: ships and closed networks.
     "REDOC_DIST": "SIDECAR",
-    "REDOC_UI_SETTINGS": {"theme": {"typography": {"fontFamily": "system-ui, sans-serif", "headings": {"fontFamily": "system-ui, sans-serif"}}}},
+    "REDOC_UI_SETTINGS": {
+        "theme": {
+            "typography": {
+                "fontFamily": "system-ui, sans-serif",
+                "headings": {"fontFamily": "system-ui, sans-serif"},
+            }
+        }
+    },
 }
 
 # --- publishing ---------------------------------------------------------------------------------
 DOI_PREFIX = env("DOI_PREFIX", "10.80000")
-DATACITE_API_URL = env("DATACITE_API_URL", "")  # empty: DOIs stay "pending"; e.g. https://api.test.datacite.org
+DATACITE_API_URL = env(
+    "DATACITE_API_URL", ""
+)  # empty: DOIs stay "pending"; e.g. https://api.test.datacite.org
 DATACITE_REPOSITORY_ID = env("DATACITE_REPOSITORY_ID", "")
 DATACITE_PASSWORD = env("DATACITE_PASSWORD", "")
 PUBLISHER_NAME = env("PUBLISHER_NAME", SITE_NAME)

@@ -30,7 +30,12 @@ TEMPORARY_ERRORS: tuple[type[BaseException], ...] = (
     socket.timeout,
 )
 
-RETRY_POLICY = {"autoretry_for": TEMPORARY_ERRORS, "retry_backoff": True, "retry_backoff_max": 600, "max_retries": 8}
+RETRY_POLICY = {
+    "autoretry_for": TEMPORARY_ERRORS,
+    "retry_backoff": True,
+    "retry_backoff_max": 600,
+    "max_retries": 8,
+}
 
 
 def dispatch(task, *args, **kwargs) -> None:

@@ -7,8 +7,18 @@ from . import views
 admin.site.site_header = "Quayside administration"
 
 # Each app owns its web URLs (``apps.X.urls``) and its API URLs (``apps.X.api.urls``, under /api/).
-API_APPS = ["accounts", "audit", "packages", "submissions", "cruises", "eventlogs", "reviews", "holds",
-            "publishing", "search"]
+API_APPS = [
+    "accounts",
+    "audit",
+    "packages",
+    "submissions",
+    "cruises",
+    "eventlogs",
+    "reviews",
+    "holds",
+    "publishing",
+    "search",
+]
 
 api_urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),

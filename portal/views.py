@@ -76,14 +76,28 @@ def healthz(request):
 
 def error_403(request, exception=None):
     message = str(exception) if exception and str(exception) else "You do not have access to this page."
-    return render(request, "error.html", {"status": 403, "title": "Not allowed", "message": message}, status=403)
+    return render(
+        request, "error.html", {"status": 403, "title": "Not allowed", "message": message}, status=403
+    )
 
 
 def error_404(request, exception=None):
-    return render(request, "error.html", {"status": 404, "title": "Not found",
-                                          "message": "There is nothing at this address."}, status=404)
+    return render(
+        request,
+        "error.html",
+        {"status": 404, "title": "Not found", "message": "There is nothing at this address."},
+        status=404,
+    )
 
 
 def error_500(request):
-    return render(request, "error.html", {"status": 500, "title": "Something went wrong",
-                                          "message": "The error has been logged. Please try again later."}, status=500)
+    return render(
+        request,
+        "error.html",
+        {
+            "status": 500,
+            "title": "Something went wrong",
+            "message": "The error has been logged. Please try again later.",
+        },
+        status=500,
+    )

@@ -17,9 +17,18 @@ def _isolated_storage(settings, tmp_path):
     """Every test gets its own blob, deep and scratch folders."""
     settings.STORAGES = {
         **settings.STORAGES,
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path / "media")}},
-        "blobs": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path / "blobs")}},
-        "deep": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path / "deep")}},
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "media")},
+        },
+        "blobs": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "blobs")},
+        },
+        "deep": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "deep")},
+        },
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     (tmp_path / "scratch").mkdir()
@@ -64,7 +73,9 @@ def node_operator(db) -> User:
 def organisation(db):
     from apps.cruises.models import Organisation
 
-    return Organisation.objects.create(name="Test Oceanographic Institution", short_name="TOI", email="ops@toi.example")
+    return Organisation.objects.create(
+        name="Test Oceanographic Institution", short_name="TOI", email="ops@toi.example"
+    )
 
 
 @pytest.fixture
@@ -72,7 +83,9 @@ def operator_user(db, organisation) -> User:
     from apps.cruises.models import OrganisationMember
 
     user = make_user("operator@example.org")
-    OrganisationMember.objects.create(organisation=organisation, user=user, role=OrganisationMember.Role.OPERATOR)
+    OrganisationMember.objects.create(
+        organisation=organisation, user=user, role=OrganisationMember.Role.OPERATOR
+    )
     return user
 
 
@@ -80,7 +93,9 @@ def operator_user(db, organisation) -> User:
 def vessel(db, organisation):
     from apps.cruises.models import Vessel
 
-    return Vessel.objects.create(name="Test Explorer", code="TE", call_sign="TEST1", imo_number="9999999", operator=organisation)
+    return Vessel.objects.create(
+        name="Test Explorer", code="TE", call_sign="TEST1", imo_number="9999999", operator=organisation
+    )
 
 
 @pytest.fixture
@@ -90,8 +105,12 @@ def cruise(db, vessel, organisation):
     from apps.cruises.models import Cruise
 
     return Cruise.objects.create(
-        cruise_id="TE2401", vessel=vessel, operator=organisation, departure_date=datetime.date(2024, 3, 1),
-        arrival_date=datetime.date(2024, 3, 20), mission_summary="Test survey",
+        cruise_id="TE2401",
+        vessel=vessel,
+        operator=organisation,
+        departure_date=datetime.date(2024, 3, 1),
+        arrival_date=datetime.date(2024, 3, 20),
+        mission_summary="Test survey",
     )
 
 
@@ -100,7 +119,9 @@ def chief_scientist(db, cruise) -> User:
     from apps.cruises.models import CruiseMember
 
     user = make_user("chief@example.org", name="Chief Scientist")
-    CruiseMember.objects.create(cruise=cruise, user=user, name=user.name, email=user.email, role=CruiseMember.Role.CHIEF_SCIENTIST)
+    CruiseMember.objects.create(
+        cruise=cruise, user=user, name=user.name, email=user.email, role=CruiseMember.Role.CHIEF_SCIENTIST
+    )
     return user
 
 
@@ -109,14 +130,24 @@ def shipboard_staff(db, cruise) -> User:
     from apps.cruises.models import CruiseMember
 
     user = make_user("staff@example.org", name="Ship Staff")
-    CruiseMember.objects.create(cruise=cruise, user=user, name=user.name, email=user.email, role=CruiseMember.Role.SHIPBOARD_STAFF)
+    CruiseMember.objects.create(
+        cruise=cruise, user=user, name=user.name, email=user.email, role=CruiseMember.Role.SHIPBOARD_STAFF
+    )
     return user
 
 
 # Every role the foundation knows, for access matrices: anonymous, a plain signed-up user, the three
 # site-wide groups, and the per-organisation / per-cruise roles held through the cruises app.
-ROLES = ["anonymous", "plain", "vetted", "data_manager", "node_operator", "operator", "chief_scientist",
-         "shipboard_staff"]
+ROLES = [
+    "anonymous",
+    "plain",
+    "vetted",
+    "data_manager",
+    "node_operator",
+    "operator",
+    "chief_scientist",
+    "shipboard_staff",
+]
 
 
 @pytest.fixture
@@ -125,8 +156,13 @@ def role_user(request, db):
 
     def make(role: str) -> User | None:
         fixture = {
-            "anonymous": None, "plain": "plain_user", "vetted": "vetted_user", "data_manager": "data_manager",
-            "node_operator": "node_operator", "operator": "operator_user", "chief_scientist": "chief_scientist",
+            "anonymous": None,
+            "plain": "plain_user",
+            "vetted": "vetted_user",
+            "data_manager": "data_manager",
+            "node_operator": "node_operator",
+            "operator": "operator_user",
+            "chief_scientist": "chief_scientist",
             "shipboard_staff": "shipboard_staff",
         }[role]
         return request.getfixturevalue(fixture) if fixture else None
@@ -167,7 +203,11 @@ def s3_storage(settings, seaweed, request):
     primary, deep = f"qs-{uuid.uuid4().hex[:12]}", f"qs-deep-{uuid.uuid4().hex[:8]}"
     seaweed.create_bucket(primary)
     seaweed.create_bucket(deep)
-    settings.STORAGES = {**settings.STORAGES, "blobs": seaweed.storage_settings(primary), "deep": seaweed.storage_settings(deep)}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "blobs": seaweed.storage_settings(primary),
+        "deep": seaweed.storage_settings(deep),
+    }
     return seaweed
 
 

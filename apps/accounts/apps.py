@@ -2,8 +2,19 @@ from django.apps import AppConfig
 
 # Apps whose models data managers curate in the admin.
 CURATED_APPS = [
-    "accounts", "audit", "storage", "cruises", "packages", "submissions", "eventlogs", "reviews", "holds",
-    "publishing", "search", "sharing", "swarm",
+    "accounts",
+    "audit",
+    "storage",
+    "cruises",
+    "packages",
+    "submissions",
+    "eventlogs",
+    "reviews",
+    "holds",
+    "publishing",
+    "search",
+    "sharing",
+    "swarm",
 ]
 
 
@@ -33,8 +44,10 @@ def grant_data_manager_permissions(app_config=None, using="default", **kwargs) -
 
     roles.ensure_groups()
     dm = Group.objects.using(using).get(name=roles.DATA_MANAGER)
-    own = Permission.objects.using(using).filter(content_type__app_label__in=CURATED_APPS).exclude(
-        content_type__app_label="audit", codename__regex=r"^(add|change|delete)_"
+    own = (
+        Permission.objects.using(using)
+        .filter(content_type__app_label__in=CURATED_APPS)
+        .exclude(content_type__app_label="audit", codename__regex=r"^(add|change|delete)_")
     )
     dm.permissions.add(*own)
     # Data managers use the admin: anyone in the group (however they got there) is staff.

@@ -10,12 +10,20 @@ from .models import ApiToken, User
 
 @transaction.atomic
 def update_profile(user: User, *, name: str, affiliation: str, orcid: str, request=None) -> User:
-    changed = [f for f, v in (("name", name), ("affiliation", affiliation), ("orcid", orcid)) if getattr(user, f) != v]
+    changed = [
+        f
+        for f, v in (("name", name), ("affiliation", affiliation), ("orcid", orcid))
+        if getattr(user, f) != v
+    ]
     user.name, user.affiliation, user.orcid = name, affiliation, orcid
     user.save(update_fields=["name", "affiliation", "orcid"])
     record_event(
-        service="accounts", method="update_profile", text=f"changed: {', '.join(changed) or 'nothing'}",
-        resource_id=f"user/{user.pk}", user=user, request=request,
+        service="accounts",
+        method="update_profile",
+        text=f"changed: {', '.join(changed) or 'nothing'}",
+        resource_id=f"user/{user.pk}",
+        user=user,
+        request=request,
     )
     return user
 
@@ -25,8 +33,12 @@ def create_token(user: User, name: str, request=None) -> tuple[ApiToken, str]:
     """Issue a token; the returned key is shown to the user once and never stored."""
     token, key = ApiToken.issue(user, name.strip() or "API token")
     record_event(
-        service="accounts", method="create_token", text=f"token {token.name!r} ({token.hint}…) created",
-        resource_id=f"token/{token.pk}", user=user, request=request,
+        service="accounts",
+        method="create_token",
+        text=f"token {token.name!r} ({token.hint}…) created",
+        resource_id=f"token/{token.pk}",
+        user=user,
+        request=request,
     )
     return token, key
 
@@ -39,7 +51,11 @@ def revoke_token(user: User, token_id: int, request=None) -> ApiToken:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
         record_event(
-            service="accounts", method="revoke_token", text=f"token {token.name!r} ({token.hint}…) revoked",
-            resource_id=f"token/{token.pk}", user=user, request=request,
+            service="accounts",
+            method="revoke_token",
+            text=f"token {token.name!r} ({token.hint}…) revoked",
+            resource_id=f"token/{token.pk}",
+            user=user,
+            request=request,
         )
     return token

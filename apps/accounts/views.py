@@ -19,13 +19,17 @@ def profile(request):
             return redirect("accounts:profile")
     else:
         form = ProfileForm(instance=request.user)
-    return render(request, "accounts/profile.html", {
-        "form": form,
-        "token_form": TokenForm(),
-        "tokens": request.user.api_tokens.all(),
-        "roles": roles.roles_of(request.user),
-        "new_key": request.session.pop("new_token_key", None),
-    })
+    return render(
+        request,
+        "accounts/profile.html",
+        {
+            "form": form,
+            "token_form": TokenForm(),
+            "tokens": request.user.api_tokens.all(),
+            "roles": roles.roles_of(request.user),
+            "new_key": request.session.pop("new_token_key", None),
+        },
+    )
 
 
 @login_required

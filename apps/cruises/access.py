@@ -16,8 +16,9 @@ DATA_MANAGER = "data_manager"
 def is_operator_of(user, organisation_id: int | None) -> bool:
     if not getattr(user, "is_authenticated", False) or organisation_id is None:
         return False
-    return OrganisationMember.objects.filter(organisation_id=organisation_id, user=user,
-                                             role=OrganisationMember.Role.OPERATOR).exists()
+    return OrganisationMember.objects.filter(
+        organisation_id=organisation_id, user=user, role=OrganisationMember.Role.OPERATOR
+    ).exists()
 
 
 def is_any_operator(user) -> bool:
@@ -70,7 +71,9 @@ def can_designate_staff(user, cruise: Cruise) -> bool:
 def get_cruise_for_user(user, pk: int, *, write: bool = False) -> Cruise:
     """A cruise for a page. Cruise records are public; ``write`` needs the edit right."""
     try:
-        cruise = Cruise.objects.select_related("vessel", "operator", "departure_port", "arrival_port").get(pk=pk)
+        cruise = Cruise.objects.select_related("vessel", "operator", "departure_port", "arrival_port").get(
+            pk=pk
+        )
     except Cruise.DoesNotExist as exc:
         raise Http404("No such cruise.") from exc
     if write and not can_edit_cruise(user, cruise):

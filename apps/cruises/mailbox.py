@@ -57,7 +57,9 @@ def handle_message(raw: bytes) -> Outcome:
     results: list[str] = []
     parts = list(_xml_parts(msg))
     if user is None:
-        results.append(f"{sender or 'The sender'} is not a {settings.SITE_NAME} user; sailing orders are accepted only from operators' staff.")
+        results.append(
+            f"{sender or 'The sender'} is not a {settings.SITE_NAME} user; sailing orders are accepted only from operators' staff."
+        )
     elif not parts:
         results.append("No XML attachment found; attach the sailing orders as a .xml file.")
     else:
@@ -69,15 +71,29 @@ def handle_message(raw: bytes) -> Outcome:
             except PermissionError as exc:
                 results.append(f"{name}: NOT accepted: {exc}")
             else:
-                results.append(f"{name}: accepted as cruise {cruise.cruise_id} on {cruise.vessel.name}: "
-                               f"{settings.SITE_BASE_URL}/cruises/{cruise.pk}/")
-    record_event(service="cruises", method="readMailbox", user=user, auth_system="mail",
-                 text=f"message from {sender} ({subject!r}): " + " | ".join(r.splitlines()[0] for r in results))
+                results.append(
+                    f"{name}: accepted as cruise {cruise.cruise_id} on {cruise.vessel.name}: "
+                    f"{settings.SITE_BASE_URL}/cruises/{cruise.pk}/"
+                )
+    record_event(
+        service="cruises",
+        method="readMailbox",
+        user=user,
+        auth_system="mail",
+        text=f"message from {sender} ({subject!r}): " + " | ".join(r.splitlines()[0] for r in results),
+    )
     if sender:
-        reply = DjangoEmail(subject=f"Re: {subject}" if subject else "Your sailing orders", body="\n\n".join(results) + "\n",
-                            from_email=settings.DEFAULT_FROM_EMAIL, to=[sender])
+        reply = DjangoEmail(
+            subject=f"Re: {subject}" if subject else "Your sailing orders",
+            body="\n\n".join(results) + "\n",
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[sender],
+        )
         if msg.get("Message-ID"):
-            reply.extra_headers = {"In-Reply-To": str(msg["Message-ID"]), "References": str(msg["Message-ID"])}
+            reply.extra_headers = {
+                "In-Reply-To": str(msg["Message-ID"]),
+                "References": str(msg["Message-ID"]),
+            }
         try:
             reply.send()
         except Exception:  # the ingest stands; a lost reply is logged, not retried
@@ -130,4 +146,6 @@ def read_configured_mailbox(url: str | None = None) -> list[Outcome]:
         return read_maildir(unquote(urlparse(url).path))
     if url.startswith(("imap://", "imaps://")):
         return read_imap(url)
-    raise ValueError(f"CRUISE_MAILBOX_URL must start with maildir://, imap:// or imaps://, not {url.split(':')[0]}")
+    raise ValueError(
+        f"CRUISE_MAILBOX_URL must start with maildir://, imap:// or imaps://, not {url.split(':')[0]}"
+    )

@@ -28,11 +28,15 @@ class OrganisationMember(models.Model):
         OPERATOR = "operator", "Operator"
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="members")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="organisation_roles")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="organisation_roles"
+    )
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.OPERATOR)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["organisation", "user", "role"], name="uniq_org_member_role")]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "user", "role"], name="uniq_org_member_role")
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} — {self.get_role_display()} of {self.organisation}"
@@ -54,7 +58,9 @@ class Port(models.Model):
 
 class Vessel(models.Model):
     name = models.CharField(max_length=200)
-    code = models.CharField(max_length=10, unique=True, help_text="Short vessel code used in cruise ids, e.g. RR")
+    code = models.CharField(
+        max_length=10, unique=True, help_text="Short vessel code used in cruise ids, e.g. RR"
+    )
     call_sign = models.CharField(max_length=20, blank=True)
     imo_number = models.CharField("IMO number", max_length=10, blank=True)
     operator = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="vessels")
@@ -78,28 +84,43 @@ class Cruise(models.Model):
     cruise_id = models.CharField(max_length=40, help_text="R2R-style cruise id, e.g. RR2401")
     vessel = models.ForeignKey(Vessel, on_delete=models.PROTECT, related_name="cruises")
     operator = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="cruises")
-    departure_port = models.ForeignKey(Port, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    departure_port = models.ForeignKey(
+        Port, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     arrival_port = models.ForeignKey(Port, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     departure_date = models.DateField(null=True, blank=True)
     arrival_date = models.DateField(null=True, blank=True)
     mission_summary = models.TextField(blank=True)
     survey_targets = models.TextField(blank=True)
-    instruments = models.JSONField(default=list, blank=True, help_text="Instruments planned, e.g. [\"CTD\", \"ADCP\"]")
+    instruments = models.JSONField(
+        default=list, blank=True, help_text='Instruments planned, e.g. ["CTD", "ADCP"]'
+    )
     state = models.CharField(max_length=20, choices=State.choices, default=State.PLANNED)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-departure_date", "cruise_id"]
-        constraints = [models.UniqueConstraint(fields=["vessel", "cruise_id"], name="uniq_cruise_id_per_vessel")]
+        constraints = [
+            models.UniqueConstraint(fields=["vessel", "cruise_id"], name="uniq_cruise_id_per_vessel")
+        ]
 
     def __str__(self) -> str:
         return self.cruise_id
 
     # Fields that reviewers may amend (the reviews app records every change to them).
-    AMENDABLE_FIELDS = ("mission_summary", "survey_targets", "departure_date", "arrival_date",
-                        "departure_port", "arrival_port", "instruments")
+    AMENDABLE_FIELDS = (
+        "mission_summary",
+        "survey_targets",
+        "departure_date",
+        "arrival_date",
+        "departure_port",
+        "arrival_port",
+        "instruments",
+    )
 
     @property
     def is_locked(self) -> bool:
@@ -121,7 +142,13 @@ class CruiseMember(models.Model):
         OPERATOR_CONTACT = "operator_contact", "Operator contact"
 
     cruise = models.ForeignKey(Cruise, on_delete=models.CASCADE, related_name="members")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="cruise_roles")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="cruise_roles",
+    )
     name = models.CharField(max_length=200)
     email = models.EmailField(blank=True)
     affiliation = models.CharField(max_length=300, blank=True)
@@ -139,7 +166,9 @@ class CruiseMember(models.Model):
 class Award(models.Model):
     cruise = models.ForeignKey(Cruise, on_delete=models.CASCADE, related_name="awards")
     funder = models.CharField(max_length=200)
-    funder_identifier = models.CharField(max_length=200, blank=True, help_text="e.g. a Crossref Funder ID / ROR")
+    funder_identifier = models.CharField(
+        max_length=200, blank=True, help_text="e.g. a Crossref Funder ID / ROR"
+    )
     number = models.CharField(max_length=100)
     title = models.CharField(max_length=300, blank=True)
 
@@ -166,7 +195,9 @@ class CruiseFile(models.Model):
     blob = models.ForeignKey("storage.Blob", on_delete=models.PROTECT, related_name="+")
     sha256 = models.CharField(max_length=64)
     size = models.BigIntegerField()
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

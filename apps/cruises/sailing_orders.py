@@ -85,8 +85,13 @@ def _text(el, name: str) -> str:
 
 
 def _port(el) -> dict:
-    return {"port": el.get("port").strip(), "unlocode": el.get("unlocode", ""), "country": el.get("country", ""),
-            "date": datetime.date.fromisoformat(el.get("date")), "line": el.sourceline}
+    return {
+        "port": el.get("port").strip(),
+        "unlocode": el.get("unlocode", ""),
+        "country": el.get("country", ""),
+        "date": datetime.date.fromisoformat(el.get("date")),
+        "line": el.sourceline,
+    }
 
 
 def read(data: bytes) -> ParsedCruise:
@@ -95,23 +100,47 @@ def read(data: bytes) -> ParsedCruise:
     c = root.find("cruise")
     vessel = c.find("vessel")
     parsed = ParsedCruise(
-        cruise_id=c.get("id"), vessel_code=vessel.get("code").strip(), vessel_line=vessel.sourceline,
-        operator_name=_text(c, "operator"), departure=_port(c.find("departure")), arrival=_port(c.find("arrival")),
-        mission_summary=_text(c, "missionSummary"), survey_targets=_text(c, "surveyTargets"),
-        instruments=[(i.text or "").strip() for i in c.iterfind("instruments/instrument")], line=c.sourceline,
+        cruise_id=c.get("id"),
+        vessel_code=vessel.get("code").strip(),
+        vessel_line=vessel.sourceline,
+        operator_name=_text(c, "operator"),
+        departure=_port(c.find("departure")),
+        arrival=_port(c.find("arrival")),
+        mission_summary=_text(c, "missionSummary"),
+        survey_targets=_text(c, "surveyTargets"),
+        instruments=[(i.text or "").strip() for i in c.iterfind("instruments/instrument")],
+        line=c.sourceline,
     )
     for m in c.iterfind("party/member"):
-        parsed.members.append(ParsedMember(role=m.get("role"), name=_text(m, "name"), email=(m.get("email") or "").strip(),
-                                           orcid=m.get("orcid", ""), affiliation=_text(m, "affiliation"), line=m.sourceline))
+        parsed.members.append(
+            ParsedMember(
+                role=m.get("role"),
+                name=_text(m, "name"),
+                email=(m.get("email") or "").strip(),
+                orcid=m.get("orcid", ""),
+                affiliation=_text(m, "affiliation"),
+                line=m.sourceline,
+            )
+        )
     for a in c.iterfind("awards/award"):
-        parsed.awards.append({"funder": a.get("funder"), "funder_identifier": a.get("funderIdentifier", ""),
-                              "number": a.get("number"), "title": a.get("title", "")})
+        parsed.awards.append(
+            {
+                "funder": a.get("funder"),
+                "funder_identifier": a.get("funderIdentifier", ""),
+                "number": a.get("number"),
+                "title": a.get("title", ""),
+            }
+        )
     errors = []
     chiefs = [m for m in parsed.members if m.role == "chief_scientist"]
     if len(chiefs) != 1:
-        errors.append(f"line {c.find('party').sourceline}: the party must name exactly one chief_scientist (found {len(chiefs)})")
+        errors.append(
+            f"line {c.find('party').sourceline}: the party must name exactly one chief_scientist (found {len(chiefs)})"
+        )
     if parsed.arrival["date"] < parsed.departure["date"]:
-        errors.append(f"line {parsed.arrival['line']}: arrival date {parsed.arrival['date']} is before departure date {parsed.departure['date']}")
+        errors.append(
+            f"line {parsed.arrival['line']}: arrival date {parsed.arrival['date']} is before departure date {parsed.departure['date']}"
+        )
     from django.core.exceptions import ValidationError
     from django.core.validators import validate_email
 
@@ -142,8 +171,10 @@ def build(cruise, *, with_report: bool = False, with_emails: bool = False) -> by
     etree.SubElement(c, "operator").text = cruise.operator.name
     if with_report:
         etree.SubElement(c, "state").text = cruise.get_state_display()
-    for tag, port, date in (("departure", cruise.departure_port, cruise.departure_date),
-                            ("arrival", cruise.arrival_port, cruise.arrival_date)):
+    for tag, port, date in (
+        ("departure", cruise.departure_port, cruise.departure_date),
+        ("arrival", cruise.arrival_port, cruise.arrival_date),
+    ):
         el = etree.SubElement(c, tag, port=port.name if port else "unknown")
         if port and port.unlocode:
             el.set("unlocode", port.unlocode)
@@ -195,9 +226,19 @@ def _add_report_parts(cruise, c) -> None:
         if agg["first"]:
             summary.set("first", agg["first"].isoformat())
             summary.set("last", agg["last"].isoformat())
-        rows = events.values("instrument").annotate(n=Count("pk"), stations=Count("station", distinct=True)).order_by("instrument")
+        rows = (
+            events.values("instrument")
+            .annotate(n=Count("pk"), stations=Count("station", distinct=True))
+            .order_by("instrument")
+        )
         for row in rows:
-            etree.SubElement(summary, "instrument", code=row["instrument"], events=str(row["n"]), stations=str(row["stations"]))
+            etree.SubElement(
+                summary,
+                "instrument",
+                code=row["instrument"],
+                events=str(row["n"]),
+                stations=str(row["stations"]),
+            )
     datasets = etree.SubElement(c, "datasets")
     from apps.holds.services import active_hold_for
     from apps.packages.models import Revision
@@ -220,15 +261,20 @@ def _add_report_parts(cruise, c) -> None:
 
 @lru_cache(maxsize=1)
 def report_transform() -> etree.XSLT:
-    return etree.XSLT(etree.parse(str(REPORT_XSLT_PATH), _parser()), access_control=etree.XSLTAccessControl.DENY_ALL)
+    return etree.XSLT(
+        etree.parse(str(REPORT_XSLT_PATH), _parser()), access_control=etree.XSLTAccessControl.DENY_ALL
+    )
 
 
 def operations_report(cruise, *, pdf_url: str = "") -> str:
     """The Operations Report (HTML) from the cruise record XML through the XSLT stylesheet. ``pdf_url``
     adds a "Download PDF" link (screen only; the stylesheet hides it in print)."""
     doc = etree.fromstring(build(cruise, with_report=True), _parser())
-    result = report_transform()(doc, generated=etree.XSLT.strparam(datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")),
-                                pdf_url=etree.XSLT.strparam(pdf_url))
+    result = report_transform()(
+        doc,
+        generated=etree.XSLT.strparam(datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")),
+        pdf_url=etree.XSLT.strparam(pdf_url),
+    )
     return str(result)
 
 

@@ -37,49 +37,113 @@ def ingest_sailing_orders(data: bytes, user, *, source: str = "upload", request=
     parsed = sailing_orders.read(data)
     vessel = Vessel.objects.select_related("operator").filter(code__iexact=parsed.vessel_code).first()
     if vessel is None:
-        raise SailingOrdersError([f"line {parsed.vessel_line}: unknown vessel code '{parsed.vessel_code}'; "
-                                  f"known vessels: {', '.join(Vessel.objects.values_list('code', flat=True)) or 'none'}"])
+        raise SailingOrdersError(
+            [
+                f"line {parsed.vessel_line}: unknown vessel code '{parsed.vessel_code}'; "
+                f"known vessels: {', '.join(Vessel.objects.values_list('code', flat=True)) or 'none'}"
+            ]
+        )
     if not (access.is_operator_of(user, vessel.operator_id) or roles.is_data_manager(user)):
-        raise PermissionError(f"Only operators of {vessel.operator} may file sailing orders for {vessel.name}.")
-    if parsed.operator_name and parsed.operator_name.lower() not in (vessel.operator.name.lower(), vessel.operator.short_name.lower()):
-        raise SailingOrdersError([f"line {parsed.vessel_line}: vessel {vessel.code} is operated by {vessel.operator.name}, "
-                                  f"not '{parsed.operator_name}'"])
+        raise PermissionError(
+            f"Only operators of {vessel.operator} may file sailing orders for {vessel.name}."
+        )
+    if parsed.operator_name and parsed.operator_name.lower() not in (
+        vessel.operator.name.lower(),
+        vessel.operator.short_name.lower(),
+    ):
+        raise SailingOrdersError(
+            [
+                f"line {parsed.vessel_line}: vessel {vessel.code} is operated by {vessel.operator.name}, "
+                f"not '{parsed.operator_name}'"
+            ]
+        )
     try:
         with transaction.atomic():
             if Cruise.objects.filter(vessel=vessel, cruise_id__iexact=parsed.cruise_id).exists():
-                raise SailingOrdersError([f"line {parsed.line}: cruise '{parsed.cruise_id}' already exists for vessel {vessel.name}"])
+                raise SailingOrdersError(
+                    [
+                        f"line {parsed.line}: cruise '{parsed.cruise_id}' already exists for vessel {vessel.name}"
+                    ]
+                )
             cruise = Cruise.objects.create(
-                cruise_id=parsed.cruise_id, vessel=vessel, operator=vessel.operator,
-                departure_port=_find_port(name=parsed.departure["port"], unlocode=parsed.departure["unlocode"], country=parsed.departure["country"]),
-                arrival_port=_find_port(name=parsed.arrival["port"], unlocode=parsed.arrival["unlocode"], country=parsed.arrival["country"]),
-                departure_date=parsed.departure["date"], arrival_date=parsed.arrival["date"],
-                mission_summary=parsed.mission_summary, survey_targets=parsed.survey_targets,
-                instruments=parsed.instruments, created_by=user if getattr(user, "is_authenticated", False) else None,
+                cruise_id=parsed.cruise_id,
+                vessel=vessel,
+                operator=vessel.operator,
+                departure_port=_find_port(
+                    name=parsed.departure["port"],
+                    unlocode=parsed.departure["unlocode"],
+                    country=parsed.departure["country"],
+                ),
+                arrival_port=_find_port(
+                    name=parsed.arrival["port"],
+                    unlocode=parsed.arrival["unlocode"],
+                    country=parsed.arrival["country"],
+                ),
+                departure_date=parsed.departure["date"],
+                arrival_date=parsed.arrival["date"],
+                mission_summary=parsed.mission_summary,
+                survey_targets=parsed.survey_targets,
+                instruments=parsed.instruments,
+                created_by=user if getattr(user, "is_authenticated", False) else None,
             )
             for m in parsed.members:
-                _add_member(cruise, name=m.name, email=m.email, role=m.role, orcid=m.orcid, affiliation=m.affiliation, by=user)
+                _add_member(
+                    cruise,
+                    name=m.name,
+                    email=m.email,
+                    role=m.role,
+                    orcid=m.orcid,
+                    affiliation=m.affiliation,
+                    by=user,
+                )
             for a in parsed.awards:
                 Award.objects.create(cruise=cruise, **a)
             blob = store_bytes(data)
-            CruiseFile.objects.create(cruise=cruise, kind=CruiseFile.Kind.SAILING_ORDERS, filename=f"{cruise.cruise_id}-sailing-orders-received.xml",
-                                      content_type="application/xml", blob=blob, sha256=blob.sha256, size=blob.size, created_by=cruise.created_by)
-            record_event(service="cruises", method="ingestSailingOrders", resource_id=cruise.cruise_id, user=user, request=request,
-                         text=f"cruise {cruise.cruise_id} on {vessel.name} created from sailing orders ({source})", status=201)
+            CruiseFile.objects.create(
+                cruise=cruise,
+                kind=CruiseFile.Kind.SAILING_ORDERS,
+                filename=f"{cruise.cruise_id}-sailing-orders-received.xml",
+                content_type="application/xml",
+                blob=blob,
+                sha256=blob.sha256,
+                size=blob.size,
+                created_by=cruise.created_by,
+            )
+            record_event(
+                service="cruises",
+                method="ingestSailingOrders",
+                resource_id=cruise.cruise_id,
+                user=user,
+                request=request,
+                text=f"cruise {cruise.cruise_id} on {vessel.name} created from sailing orders ({source})",
+                status=201,
+            )
     except IntegrityError as exc:  # a concurrent ingest of the same cruise id won the race
-        raise SailingOrdersError([f"line {parsed.line}: cruise '{parsed.cruise_id}' already exists for vessel {vessel.name}"]) from exc
+        raise SailingOrdersError(
+            [f"line {parsed.line}: cruise '{parsed.cruise_id}' already exists for vessel {vessel.name}"]
+        ) from exc
     return cruise
 
 
 @transaction.atomic
-def create_cruise(user, *, fields: dict, chief_name: str, chief_email: str, awards: list[dict] = (), request=None) -> Cruise:
+def create_cruise(
+    user, *, fields: dict, chief_name: str, chief_email: str, awards: list[dict] = (), request=None
+) -> Cruise:
     """Create a cruise from the web form (the caller checked the operator right for the vessel)."""
     vessel = fields["vessel"]
     cruise = Cruise.objects.create(operator=vessel.operator, created_by=user, **fields)
     _add_member(cruise, name=chief_name, email=chief_email, role=CruiseMember.Role.CHIEF_SCIENTIST, by=user)
     for a in awards:
         Award.objects.create(cruise=cruise, **a)
-    record_event(service="cruises", method="createCruise", resource_id=cruise.cruise_id, user=user, request=request,
-                 text=f"cruise {cruise.cruise_id} on {vessel.name} created", status=201)
+    record_event(
+        service="cruises",
+        method="createCruise",
+        resource_id=cruise.cruise_id,
+        user=user,
+        request=request,
+        text=f"cruise {cruise.cruise_id} on {vessel.name} created",
+        status=201,
+    )
     return cruise
 
 
@@ -87,36 +151,67 @@ def invitation_token(member: CruiseMember) -> str:
     return signing.dumps({"m": member.pk, "e": member.email.lower()}, salt=INVITE_SALT)
 
 
-def _add_member(cruise: Cruise, *, name: str, email: str, role: str, by=None, orcid: str = "", affiliation: str = "") -> CruiseMember:
+def _add_member(
+    cruise: Cruise, *, name: str, email: str, role: str, by=None, orcid: str = "", affiliation: str = ""
+) -> CruiseMember:
     """Add a person; link their account at once if the address belongs to a user, else invite them."""
     user = _user_for_email(email)
-    member = CruiseMember.objects.create(cruise=cruise, user=user, name=name or (user.name if user else email), email=email,
-                                         role=role, orcid=orcid, affiliation=affiliation)
+    member = CruiseMember.objects.create(
+        cruise=cruise,
+        user=user,
+        name=name or (user.name if user else email),
+        email=email,
+        role=role,
+        orcid=orcid,
+        affiliation=affiliation,
+    )
     label = member.get_role_display().lower()
     if user is not None:
-        mail.notify([email], f"You are {label} of cruise {cruise.cruise_id}",
-                    f"{getattr(by, 'name', '') or 'The cruise team'} added you as {label} of cruise {cruise.cruise_id} "
-                    f"on {cruise.vessel.name}.\n\n{mail.absolute(reverse('cruises:detail', args=[cruise.pk]))}\n")
+        mail.notify(
+            [email],
+            f"You are {label} of cruise {cruise.cruise_id}",
+            f"{getattr(by, 'name', '') or 'The cruise team'} added you as {label} of cruise {cruise.cruise_id} "
+            f"on {cruise.vessel.name}.\n\n{mail.absolute(reverse('cruises:detail', args=[cruise.pk]))}\n",
+        )
     elif email:
         link = mail.absolute(reverse("cruises:accept-invitation", args=[invitation_token(member)]))
-        mail.notify([email], f"Invitation: {label} of cruise {cruise.cruise_id}",
-                    f"You have been designated {label} of cruise {cruise.cruise_id} on {cruise.vessel.name}.\n\n"
-                    f"Sign up or sign in with this address, then open this link to accept:\n{link}\n")
+        mail.notify(
+            [email],
+            f"Invitation: {label} of cruise {cruise.cruise_id}",
+            f"You have been designated {label} of cruise {cruise.cruise_id} on {cruise.vessel.name}.\n\n"
+            f"Sign up or sign in with this address, then open this link to accept:\n{link}\n",
+        )
     return member
 
 
 @transaction.atomic
-def designate_member(cruise: Cruise, by, *, email: str, name: str = "", role: str = CruiseMember.Role.SHIPBOARD_STAFF, request=None) -> CruiseMember:
+def designate_member(
+    cruise: Cruise,
+    by,
+    *,
+    email: str,
+    name: str = "",
+    role: str = CruiseMember.Role.SHIPBOARD_STAFF,
+    request=None,
+) -> CruiseMember:
     """The chief scientist (or operator) designates shipboard staff or science party by e-mail."""
     if not access.can_designate_staff(by, cruise):
-        raise PermissionError("Only the chief scientist or the operator may designate people for this cruise.")
+        raise PermissionError(
+            "Only the chief scientist or the operator may designate people for this cruise."
+        )
     if role not in (CruiseMember.Role.SHIPBOARD_STAFF, CruiseMember.Role.SCIENCE_PARTY):
         raise ValueError("Only shipboard staff and science party can be designated here.")
     if CruiseMember.objects.filter(cruise=cruise, email__iexact=email, role=role).exists():
         raise ValueError(f"{email} is already {role.replace('_', ' ')} of this cruise.")
     member = _add_member(cruise, name=name, email=email, role=role, by=by)
-    record_event(service="cruises", method="designateMember", resource_id=cruise.cruise_id, user=by, request=request,
-                 text=f"{email} designated {role} of {cruise.cruise_id}" + ("" if member.user_id else " (invited)"))
+    record_event(
+        service="cruises",
+        method="designateMember",
+        resource_id=cruise.cruise_id,
+        user=by,
+        request=request,
+        text=f"{email} designated {role} of {cruise.cruise_id}" + ("" if member.user_id else " (invited)"),
+    )
     return member
 
 
@@ -126,7 +221,9 @@ def accept_invitation(token: str, user, request=None) -> CruiseMember:
     try:
         payload = signing.loads(token, salt=INVITE_SALT, max_age=INVITE_MAX_AGE)
     except signing.BadSignature as exc:
-        raise ValueError("This invitation link is invalid or has expired; ask the chief scientist for a new one.") from exc
+        raise ValueError(
+            "This invitation link is invalid or has expired; ask the chief scientist for a new one."
+        ) from exc
     member = CruiseMember.objects.select_for_update().select_related("cruise").filter(pk=payload["m"]).first()
     if member is None or member.email.lower() != payload["e"]:
         raise ValueError("This invitation was withdrawn.")
@@ -136,8 +233,14 @@ def accept_invitation(token: str, user, request=None) -> CruiseMember:
         raise ValueError("This invitation was already accepted by another account.")
     member.user = user
     member.save(update_fields=["user"])
-    record_event(service="cruises", method="acceptInvitation", resource_id=member.cruise.cruise_id, user=user, request=request,
-                 text=f"{user.email} accepted {member.role} of {member.cruise.cruise_id}")
+    record_event(
+        service="cruises",
+        method="acceptInvitation",
+        resource_id=member.cruise.cruise_id,
+        user=user,
+        request=request,
+        text=f"{user.email} accepted {member.role} of {member.cruise.cruise_id}",
+    )
     return member
 
 
@@ -149,15 +252,31 @@ def link_package(cruise: Cruise, package, by, request=None) -> None:
     from apps.packages.models import Package
 
     Package.objects.filter(pk=package.pk).update(cruise=cruise)
-    record_event(service="cruises", method="linkPackage", resource_id=cruise.cruise_id, user=by, request=request,
-                 text=f"package {package.package_key} linked to cruise {cruise.cruise_id}")
+    record_event(
+        service="cruises",
+        method="linkPackage",
+        resource_id=cruise.cruise_id,
+        user=by,
+        request=request,
+        text=f"package {package.package_key} linked to cruise {cruise.cruise_id}",
+    )
 
 
-def attach_file(cruise: Cruise, *, kind: str, filename: str, data: bytes, content_type: str, by=None) -> CruiseFile:
+def attach_file(
+    cruise: Cruise, *, kind: str, filename: str, data: bytes, content_type: str, by=None
+) -> CruiseFile:
     """Store bytes immutably and attach them to the cruise (caller owns the transaction)."""
     blob = store_bytes(data)
-    return CruiseFile.objects.create(cruise=cruise, kind=kind, filename=filename, content_type=content_type, blob=blob,
-                                     sha256=blob.sha256, size=blob.size, created_by=by)
+    return CruiseFile.objects.create(
+        cruise=cruise,
+        kind=kind,
+        filename=filename,
+        content_type=content_type,
+        blob=blob,
+        sha256=blob.sha256,
+        size=blob.size,
+        created_by=by,
+    )
 
 
 def organisations_operated_by(user) -> list[Organisation]:

@@ -37,10 +37,20 @@ def cruise_list(request):
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "cruises/cruise_list.html", {
-        "page": page, "query": query.urlencode(), "vessels": Vessel.objects.all(), "states": Cruise.State.choices,
-        "vessel": vessel, "state": state, "q": q, "can_create": access.is_any_operator(request.user) or roles.is_data_manager(request.user),
-    })
+    return render(
+        request,
+        "cruises/cruise_list.html",
+        {
+            "page": page,
+            "query": query.urlencode(),
+            "vessels": Vessel.objects.all(),
+            "states": Cruise.State.choices,
+            "vessel": vessel,
+            "state": state,
+            "q": q,
+            "can_create": access.is_any_operator(request.user) or roles.is_data_manager(request.user),
+        },
+    )
 
 
 def vessel_list(request):
@@ -63,9 +73,17 @@ def cruise_create(request):
     if request.method == "POST" and form.is_valid():
         awards = []
         if form.cleaned_data.get("award_funder"):
-            awards.append({"funder": form.cleaned_data["award_funder"], "number": form.cleaned_data["award_number"]})
-        cruise = services.create_cruise(request.user, fields=form.cruise_fields(), chief_name=form.cleaned_data["chief_name"],
-                                        chief_email=form.cleaned_data["chief_email"], awards=awards, request=request)
+            awards.append(
+                {"funder": form.cleaned_data["award_funder"], "number": form.cleaned_data["award_number"]}
+            )
+        cruise = services.create_cruise(
+            request.user,
+            fields=form.cruise_fields(),
+            chief_name=form.cleaned_data["chief_name"],
+            chief_email=form.cleaned_data["chief_email"],
+            awards=awards,
+            request=request,
+        )
         messages.success(request, f"Cruise {cruise.cruise_id} created.")
         return redirect("cruises:detail", pk=cruise.pk)
     return render(request, "cruises/cruise_form.html", {"form": form, "title": "New cruise record"})
@@ -80,7 +98,9 @@ def cruise_import(request):
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["document"]
         try:
-            cruise = services.ingest_sailing_orders(upload.read(sailing_orders.MAX_BYTES + 1), request.user, source="upload", request=request)
+            cruise = services.ingest_sailing_orders(
+                upload.read(sailing_orders.MAX_BYTES + 1), request.user, source="upload", request=request
+            )
         except sailing_orders.SailingOrdersError as exc:
             errors = exc.errors
         except PermissionError as exc:
@@ -88,7 +108,9 @@ def cruise_import(request):
         else:
             messages.success(request, f"Cruise {cruise.cruise_id} created from the sailing orders.")
             return redirect("cruises:detail", pk=cruise.pk)
-    return render(request, "cruises/cruise_import.html", {"form": form, "errors": errors}, status=400 if errors else 200)
+    return render(
+        request, "cruises/cruise_import.html", {"form": form, "errors": errors}, status=400 if errors else 200
+    )
 
 
 def cruise_detail(request, pk: int):
@@ -105,16 +127,29 @@ def cruise_detail(request, pk: int):
         if latest is not None:
             revisions.append({"revision": latest, "hold": active_hold_for(latest)})
     files = [f for f in cruise.files.all() if can_see(request.user, f)]
-    return render(request, "cruises/cruise_detail.html", {
-        "cruise": cruise, "party": party, "awards": cruise.awards.all(), "files": files, "datasets": revisions,
-        "my_roles": my_roles, "is_party": bool(my_roles),
-        "eventlog": EventLog.objects.filter(cruise=cruise).first(), "review": review_for(cruise), "changes": history(cruise),
-        "holds": cruise.holds.prefetch_related("packages"),
-        "can_edit": access.can_edit_cruise(request.user, cruise), "can_designate": access.can_designate_staff(request.user, cruise),
-        "is_chief": access.is_chief_scientist(request.user, cruise), "is_data_manager": roles.is_data_manager(request.user),
-        "can_review": bool({"operator", "chief_scientist", "data_manager"} & my_roles),
-        "can_see_log": can_see(request.user, cruise, "eventlog"),
-    })
+    return render(
+        request,
+        "cruises/cruise_detail.html",
+        {
+            "cruise": cruise,
+            "party": party,
+            "awards": cruise.awards.all(),
+            "files": files,
+            "datasets": revisions,
+            "my_roles": my_roles,
+            "is_party": bool(my_roles),
+            "eventlog": EventLog.objects.filter(cruise=cruise).first(),
+            "review": review_for(cruise),
+            "changes": history(cruise),
+            "holds": cruise.holds.prefetch_related("packages"),
+            "can_edit": access.can_edit_cruise(request.user, cruise),
+            "can_designate": access.can_designate_staff(request.user, cruise),
+            "is_chief": access.is_chief_scientist(request.user, cruise),
+            "is_data_manager": roles.is_data_manager(request.user),
+            "can_review": bool({"operator", "chief_scientist", "data_manager"} & my_roles),
+            "can_see_log": can_see(request.user, cruise, "eventlog"),
+        },
+    )
 
 
 @login_required
@@ -130,17 +165,28 @@ def cruise_edit(request, pk: int):
                 raise PermissionDenied("This cruise record was approved meanwhile and is locked.")
             role = "operator" if access.is_operator_of(request.user, locked.operator_id) else "data_manager"
             changed = apply_changes(locked, form.changes(), request.user, role=role)
-            record_event(service="cruises", method="editCruise", resource_id=cruise.cruise_id, request=request,
-                         text=f"edited: {', '.join(c.field for c in changed) or 'nothing changed'}")
+            record_event(
+                service="cruises",
+                method="editCruise",
+                resource_id=cruise.cruise_id,
+                request=request,
+                text=f"edited: {', '.join(c.field for c in changed) or 'nothing changed'}",
+            )
         messages.success(request, "Saved." if changed else "Nothing changed.")
         return redirect("cruises:detail", pk=cruise.pk)
-    return render(request, "cruises/cruise_form.html", {"form": form, "cruise": cruise, "title": f"Edit {cruise.cruise_id}"})
+    return render(
+        request,
+        "cruises/cruise_form.html",
+        {"form": form, "cruise": cruise, "title": f"Edit {cruise.cruise_id}"},
+    )
 
 
 def sailing_orders_xml(request, pk: int):
     cruise = access.get_cruise_for_user(request.user, pk)
-    response = HttpResponse(sailing_orders.build(cruise, with_emails=can_see(request.user, cruise, "party")),
-                            content_type="application/xml; charset=utf-8")
+    response = HttpResponse(
+        sailing_orders.build(cruise, with_emails=can_see(request.user, cruise, "party")),
+        content_type="application/xml; charset=utf-8",
+    )
     response["Content-Disposition"] = f'inline; filename="{cruise.cruise_id}-sailing-orders.xml"'
     return response
 
@@ -148,7 +194,9 @@ def sailing_orders_xml(request, pk: int):
 def operations_report(request, pk: int):
     cruise = access.get_cruise_for_user(request.user, pk)
     pdf_url = reverse("cruises:report_pdf", args=[cruise.pk]) if sailing_orders.pdf_available() else ""
-    return HttpResponse(sailing_orders.operations_report(cruise, pdf_url=pdf_url), content_type="text/html; charset=utf-8")
+    return HttpResponse(
+        sailing_orders.operations_report(cruise, pdf_url=pdf_url), content_type="text/html; charset=utf-8"
+    )
 
 
 def operations_report_pdf(request, pk: int):
@@ -163,10 +211,14 @@ def operations_report_pdf(request, pk: int):
             "The PDF version of the Operations Report needs the Pango library (Debian packages libpango-1.0-0 and "
             "libpangoft2-1.0-0) and WeasyPrint, which this server does not have.\n"
             f"The HTML report at {html_url} prints fine: use your browser's Print or Save as PDF.\n",
-            status=503, content_type="text/plain; charset=utf-8")
+            status=503,
+            content_type="text/plain; charset=utf-8",
+        )
     response = HttpResponse(pdf, content_type="application/pdf")
     # cruise_id is free text: let Django quote (or RFC 5987-encode) the filename.
-    response["Content-Disposition"] = content_disposition_header(False, f"{cruise.cruise_id}-operations-report.pdf")
+    response["Content-Disposition"] = content_disposition_header(
+        False, f"{cruise.cruise_id}-operations-report.pdf"
+    )
     return response
 
 
@@ -174,7 +226,9 @@ def operations_report_pdf(request, pk: int):
 def designate(request, pk: int):
     cruise = access.get_cruise_for_user(request.user, pk)
     if not access.can_designate_staff(request.user, cruise):
-        raise PermissionDenied("Only the chief scientist or the operator may designate people for this cruise.")
+        raise PermissionDenied(
+            "Only the chief scientist or the operator may designate people for this cruise."
+        )
     form = DesignateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -182,9 +236,16 @@ def designate(request, pk: int):
         except ValueError as exc:
             form.add_error("email", str(exc))
         else:
-            messages.success(request, f"{member.email} designated" + ("." if member.user_id else "; an invitation was sent."))
+            messages.success(
+                request,
+                f"{member.email} designated" + ("." if member.user_id else "; an invitation was sent."),
+            )
             return redirect("cruises:designate", pk=cruise.pk)
-    return render(request, "cruises/designate.html", {"cruise": cruise, "form": form, "members": cruise.members.select_related("user")})
+    return render(
+        request,
+        "cruises/designate.html",
+        {"cruise": cruise, "form": form, "members": cruise.members.select_related("user")},
+    )
 
 
 @login_required
@@ -194,7 +255,9 @@ def accept_invitation(request, token: str):
             member = services.accept_invitation(token, request.user, request=request)
         except ValueError as exc:
             return render(request, "cruises/invitation.html", {"error": str(exc)}, status=400)
-        messages.success(request, f"You are now {member.get_role_display().lower()} of {member.cruise.cruise_id}.")
+        messages.success(
+            request, f"You are now {member.get_role_display().lower()} of {member.cruise.cruise_id}."
+        )
         return redirect("cruises:detail", pk=member.cruise_id)
     return render(request, "cruises/invitation.html", {"token": token})
 
@@ -209,15 +272,20 @@ def link_package(request, pk: int):
     form = LinkPackageForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         scope, _, ident = form.cleaned_data["package_id"].strip().rpartition(".")
-        package = Package.objects.filter(scope=scope, identifier=int(ident) if ident.isdigit() else -1).first()
+        package = Package.objects.filter(
+            scope=scope, identifier=int(ident) if ident.isdigit() else -1
+        ).first()
         if package is None:
             form.add_error("package_id", "No package with this id (scope.identifier).")
         else:
             services.link_package(cruise, package, request.user, request=request)
             messages.success(request, f"{package.package_key} linked to {cruise.cruise_id}.")
             return redirect("cruises:detail", pk=cruise.pk)
-    return render(request, "cruises/link_package.html", {"cruise": cruise, "form": form,
-                                                         "linked": cruise.packages.all()})
+    return render(
+        request,
+        "cruises/link_package.html",
+        {"cruise": cruise, "form": form, "linked": cruise.packages.all()},
+    )
 
 
 def file_download(request, pk: int, file_pk: int, filename: str):
@@ -230,4 +298,6 @@ def file_download(request, pk: int, file_pk: int, filename: str):
 
 
 def schema(request):
-    return HttpResponse(sailing_orders.SCHEMA_PATH.read_bytes(), content_type="application/xml; charset=utf-8")
+    return HttpResponse(
+        sailing_orders.SCHEMA_PATH.read_bytes(), content_type="application/xml; charset=utf-8"
+    )

@@ -20,6 +20,15 @@ class EventLogAdmin(ReadOnlyAdmin):
 
 @admin.register(Event)
 class EventAdmin(ReadOnlyAdmin):
-    list_display = ("event_id", "time", "instrument", "action", "station", "cast", "author_name", "is_amendment")
+    list_display = (
+        "event_id",
+        "time",
+        "instrument",
+        "action",
+        "station",
+        "cast",
+        "author_name",
+        "is_amendment",
+    )
     list_filter = ("instrument", "is_amendment")
     search_fields = ("event_id", "comment", "station")

@@ -26,8 +26,21 @@ from .models import Event, EventLog, Instrument, ensure_default_instruments
 
 AMENDMENT = "amendment"
 CLOSED_MESSAGE = "The event log is closed; corrections are new entries with the action 'amendment'."
-CSV_COLUMNS = ["event_id", "number", "time_utc", "latitude", "longitude", "station", "cast", "instrument", "action",
-               "author", "comment", "amendment", "amends"]
+CSV_COLUMNS = [
+    "event_id",
+    "number",
+    "time_utc",
+    "latitude",
+    "longitude",
+    "station",
+    "cast",
+    "instrument",
+    "action",
+    "author",
+    "comment",
+    "amendment",
+    "amends",
+]
 
 
 class EventLogError(ValueError):
@@ -47,12 +60,22 @@ def open_log(cruise: Cruise, user, request=None) -> EventLog:
         _VOCAB["at"] = 0.0
     log, created = EventLog.objects.get_or_create(cruise=cruise, defaults={"opened_by": user})
     if not created:
-        raise EventLogError("The event log of this cruise is already open." if log.is_open else "The event log was closed; it cannot be reopened.")
+        raise EventLogError(
+            "The event log of this cruise is already open."
+            if log.is_open
+            else "The event log was closed; it cannot be reopened."
+        )
     if cruise.state == Cruise.State.PLANNED:
         Cruise.objects.filter(pk=cruise.pk).update(state=Cruise.State.AT_SEA)
         cruise.state = Cruise.State.AT_SEA
-    record_event(service="eventlogs", method="openLog", resource_id=cruise.cruise_id, user=user, request=request,
-                 text=f"event log of {cruise.cruise_id} opened")
+    record_event(
+        service="eventlogs",
+        method="openLog",
+        resource_id=cruise.cruise_id,
+        user=user,
+        request=request,
+        text=f"event log of {cruise.cruise_id} opened",
+    )
     return log
 
 
@@ -74,7 +97,9 @@ def instrument_vocabulary() -> dict[str, Instrument]:
 def validate_entry(data: dict) -> dict:
     """Check an entry against the vocabulary; return cleaned values or raise EventLogError."""
     errors: dict[str, list[str]] = {}
-    clean: dict = {k: str(data.get(k) or "").strip() for k in ("station", "cast", "instrument", "action", "comment")}
+    clean: dict = {
+        k: str(data.get(k) or "").strip() for k in ("station", "cast", "instrument", "action", "comment")
+    }
     for k, limit in (("station", 40), ("cast", 40), ("instrument", 40), ("action", 60)):
         if len(str(clean[k])) > limit:
             errors.setdefault(k, []).append(f"At most {limit} characters.")
@@ -100,19 +125,27 @@ def validate_entry(data: dict) -> dict:
                 raise ValueError
         except (TypeError, ValueError):
             errors.setdefault(k, []).append(f"A number of decimal degrees between {low} and {high}.")
-    if (clean.get("latitude") is None) != (clean.get("longitude") is None) and "latitude" not in errors and "longitude" not in errors:
+    if (
+        (clean.get("latitude") is None) != (clean.get("longitude") is None)
+        and "latitude" not in errors
+        and "longitude" not in errors
+    ):
         errors.setdefault("longitude", []).append("Give both latitude and longitude, or neither.")
     vocabulary = instrument_vocabulary()
     instrument = vocabulary.get(clean["instrument"].upper()) if clean["instrument"] else None
     if not clean["instrument"]:
         errors.setdefault("instrument", []).append("Choose an instrument.")
     elif instrument is None:
-        errors.setdefault("instrument", []).append(f"Unknown instrument '{clean['instrument']}'. Known: {', '.join(sorted(i.code for i in vocabulary.values()))}.")
+        errors.setdefault("instrument", []).append(
+            f"Unknown instrument '{clean['instrument']}'. Known: {', '.join(sorted(i.code for i in vocabulary.values()))}."
+        )
     else:
         clean["instrument"] = instrument.code
         allowed = instrument.actions + [AMENDMENT]
         if clean["action"] not in allowed:
-            errors.setdefault("action", []).append(f"For {instrument.code} the action must be one of: {', '.join(instrument.actions)}.")
+            errors.setdefault("action", []).append(
+                f"For {instrument.code} the action must be one of: {', '.join(instrument.actions)}."
+            )
     key = (data.get("idempotency_key") or "").strip()
     if len(key) > 64:
         errors.setdefault("idempotency_key", []).append("At most 64 characters.")
@@ -131,7 +164,10 @@ def _take_number(log_id: int) -> tuple[int, str]:
     """
     table = connection.ops.quote_name(EventLog._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {table} SET next_number = next_number + 1 WHERE id = %s RETURNING next_number, state", [log_id])
+        cursor.execute(
+            f"UPDATE {table} SET next_number = next_number + 1 WHERE id = %s RETURNING next_number, state",
+            [log_id],
+        )
         next_number, state = cursor.fetchone()
     return next_number - 1, state
 
@@ -141,7 +177,9 @@ def add_entry(cruise: Cruise, user, data: dict, request=None) -> tuple[Event, bo
     first entry unchanged (also when the two race: the unique key refuses the second insert, whose
     transaction, counter bump included, rolls back)."""
     if not access.can_write_eventlog(user, cruise):
-        raise PermissionError("Only designated shipboard staff, the chief scientist and the operator may write to this event log.")
+        raise PermissionError(
+            "Only designated shipboard staff, the chief scientist and the operator may write to this event log."
+        )
     clean = validate_entry(data)
     key = clean["idempotency_key"]
     try:
@@ -166,13 +204,32 @@ def add_entry(cruise: Cruise, user, data: dict, request=None) -> tuple[Event, bo
             if state != EventLog.State.OPEN and not amendment:
                 raise EventLogError(CLOSED_MESSAGE)  # closed while we were on our way
             event = Event.objects.create(
-                log=log, number=number, event_id=f"{cruise.cruise_id}-{number:04d}", idempotency_key=key, time=clean["time"],
-                latitude=clean["latitude"], longitude=clean["longitude"], station=clean["station"], cast=clean["cast"],
-                instrument=clean["instrument"], action=clean["action"], author=user,
-                author_name=(getattr(user, "name", "") or user.email), comment=clean["comment"], is_amendment=amendment, amends=amends,
+                log=log,
+                number=number,
+                event_id=f"{cruise.cruise_id}-{number:04d}",
+                idempotency_key=key,
+                time=clean["time"],
+                latitude=clean["latitude"],
+                longitude=clean["longitude"],
+                station=clean["station"],
+                cast=clean["cast"],
+                instrument=clean["instrument"],
+                action=clean["action"],
+                author=user,
+                author_name=(getattr(user, "name", "") or user.email),
+                comment=clean["comment"],
+                is_amendment=amendment,
+                amends=amends,
             )
-            record_event(service="eventlogs", method="addEntry", resource_id=event.event_id, user=user, request=request,
-                         text=f"{event.instrument} {event.action}" + (" (amendment)" if amendment else ""), status=201)
+            record_event(
+                service="eventlogs",
+                method="addEntry",
+                resource_id=event.event_id,
+                user=user,
+                request=request,
+                text=f"{event.instrument} {event.action}" + (" (amendment)" if amendment else ""),
+                status=201,
+            )
             return event, True
     except IntegrityError:
         # Only the unique idempotency key can collide (numbers are serialised by the counter row).
@@ -190,10 +247,24 @@ def add_entry(cruise: Cruise, user, data: dict, request=None) -> tuple[Event, bo
 # statement fails as a whole, counter bump included, so numbers stay contiguous, and the caller answers
 # through add_entry with the first entry.
 _FAST_PARAMS = [  # (name, type) in $n order
-    ("key_hash", "text"), ("cruise", "bigint"), ("key", "text"), ("time", "timestamptz"), ("latitude", "float8"),
-    ("longitude", "float8"), ("station", "text"), ("cast", "text"), ("instrument", "text"), ("action", "text"),
-    ("comment", "text"), ("now", "timestamptz"), ("agent", "text"), ("what", "text"), ("path", "text"),
-    ("request_service", "text"), ("request_method", "text"), ("request_row", "boolean"),
+    ("key_hash", "text"),
+    ("cruise", "bigint"),
+    ("key", "text"),
+    ("time", "timestamptz"),
+    ("latitude", "float8"),
+    ("longitude", "float8"),
+    ("station", "text"),
+    ("cast", "text"),
+    ("instrument", "text"),
+    ("action", "text"),
+    ("comment", "text"),
+    ("now", "timestamptz"),
+    ("agent", "text"),
+    ("what", "text"),
+    ("path", "text"),
+    ("request_service", "text"),
+    ("request_method", "text"),
+    ("request_row", "boolean"),
 ]
 _FAST_INSERT = """
 WITH tok AS (
@@ -248,12 +319,22 @@ def _statement_names() -> dict[str, str]:
     from apps.cruises.models import CruiseMember, OrganisationMember
 
     q = connection.ops.quote_name
-    return {"open": EventLog.State.OPEN, "chief_scientist": CruiseMember.Role.CHIEF_SCIENTIST,
-            "shipboard_staff": CruiseMember.Role.SHIPBOARD_STAFF, "operator": OrganisationMember.Role.OPERATOR,
-            "log": q(EventLog._meta.db_table), "event": q(Event._meta.db_table), "cruise": q(Cruise._meta.db_table),
-            "member": q(CruiseMember._meta.db_table), "orgmember": q(OrganisationMember._meta.db_table),
-            "audit": q(AuditEvent._meta.db_table), "group": q(Group._meta.db_table), "token": q(ApiToken._meta.db_table),
-            "user": q(User._meta.db_table), "user_groups": q(User.groups.through._meta.db_table)}
+    return {
+        "open": EventLog.State.OPEN,
+        "chief_scientist": CruiseMember.Role.CHIEF_SCIENTIST,
+        "shipboard_staff": CruiseMember.Role.SHIPBOARD_STAFF,
+        "operator": OrganisationMember.Role.OPERATOR,
+        "log": q(EventLog._meta.db_table),
+        "event": q(Event._meta.db_table),
+        "cruise": q(Cruise._meta.db_table),
+        "member": q(CruiseMember._meta.db_table),
+        "orgmember": q(OrganisationMember._meta.db_table),
+        "audit": q(AuditEvent._meta.db_table),
+        "group": q(Group._meta.db_table),
+        "token": q(ApiToken._meta.db_table),
+        "user": q(User._meta.db_table),
+        "user_groups": q(User.groups.through._meta.db_table),
+    }
 
 
 @functools.cache
@@ -264,7 +345,9 @@ def _fast_insert_sql() -> str:
     return sql
 
 
-def add_plain_entry_fast(cruise_pk: int, token_key: str, clean: dict, request, *, request_row: bool = True) -> dict | None:
+def add_plain_entry_fast(
+    cruise_pk: int, token_key: str, clean: dict, request, *, request_row: bool = True
+) -> dict | None:
     """The busiest write in Quayside — a plain entry posted with an API token by science software —
     as one statement, with no transaction around it.
 
@@ -278,13 +361,24 @@ def add_plain_entry_fast(cruise_pk: int, token_key: str, clean: dict, request, *
     if connection.vendor != "postgresql" or clean["action"] == AMENDMENT:
         return None
     params = {
-        "key_hash": hash_token(token_key), "cruise": cruise_pk, "key": clean["idempotency_key"], "time": clean["time"],
-        "latitude": clean["latitude"], "longitude": clean["longitude"], "station": clean["station"],
-        "cast": clean["cast"], "instrument": clean["instrument"], "action": clean["action"],
-        "comment": clean["comment"], "now": timezone.now(), "agent": request.META.get("HTTP_USER_AGENT", "")[:500],
-        "what": f"{clean['instrument']} {clean['action']}", "path": request.path_info,
+        "key_hash": hash_token(token_key),
+        "cruise": cruise_pk,
+        "key": clean["idempotency_key"],
+        "time": clean["time"],
+        "latitude": clean["latitude"],
+        "longitude": clean["longitude"],
+        "station": clean["station"],
+        "cast": clean["cast"],
+        "instrument": clean["instrument"],
+        "action": clean["action"],
+        "comment": clean["comment"],
+        "now": timezone.now(),
+        "agent": request.META.get("HTTP_USER_AGENT", "")[:500],
+        "what": f"{clean['instrument']} {clean['action']}",
+        "path": request.path_info,
         # The request's own audit row, as AuditWritesMiddleware would write it (the caller tells it not to).
-        "request_service": request_service(request), "request_method": request_method(request)[:120],
+        "request_service": request_service(request),
+        "request_method": request_method(request)[:120],
         "request_row": request_row,  # False in a batch: the request's one row is the middleware's
     }
     # A psycopg cursor of our own: server-side parameters (no quoting in Python) and a statement
@@ -307,11 +401,21 @@ def add_plain_entry_fast(cruise_pk: int, token_key: str, clean: dict, request, *
     if row is None:
         return None
     number, event_id, author = row
-    return {"event_id": event_id, "number": number, "idempotency_key": clean["idempotency_key"],
-            "time": clean["time"].astimezone(datetime.UTC).isoformat().replace("+00:00", "Z"), "latitude": clean["latitude"],
-            "longitude": clean["longitude"], "station": clean["station"], "cast": clean["cast"],
-            "instrument": clean["instrument"], "action": clean["action"], "author": author,
-            "comment": clean["comment"], "amendment": False}
+    return {
+        "event_id": event_id,
+        "number": number,
+        "idempotency_key": clean["idempotency_key"],
+        "time": clean["time"].astimezone(datetime.UTC).isoformat().replace("+00:00", "Z"),
+        "latitude": clean["latitude"],
+        "longitude": clean["longitude"],
+        "station": clean["station"],
+        "cast": clean["cast"],
+        "instrument": clean["instrument"],
+        "action": clean["action"],
+        "author": author,
+        "comment": clean["comment"],
+        "amendment": False,
+    }
 
 
 def _utc(t: datetime.datetime) -> str:
@@ -320,10 +424,21 @@ def _utc(t: datetime.datetime) -> str:
 
 def _rows(log: EventLog):
     for e in log.events.select_related("amends").order_by("number").iterator(chunk_size=2000):
-        yield {"event_id": e.event_id, "number": e.number, "time_utc": _utc(e.time),
-               "latitude": e.latitude, "longitude": e.longitude, "station": e.station, "cast": e.cast,
-               "instrument": e.instrument, "action": e.action, "author": e.author_name, "comment": e.comment,
-               "amendment": e.is_amendment, "amends": e.amends.event_id if e.amends else ""}
+        yield {
+            "event_id": e.event_id,
+            "number": e.number,
+            "time_utc": _utc(e.time),
+            "latitude": e.latitude,
+            "longitude": e.longitude,
+            "station": e.station,
+            "cast": e.cast,
+            "instrument": e.instrument,
+            "action": e.action,
+            "author": e.author_name,
+            "comment": e.comment,
+            "amendment": e.is_amendment,
+            "amends": e.amends.event_id if e.amends else "",
+        }
 
 
 def final_copy(log: EventLog) -> tuple[bytes, bytes]:
@@ -333,11 +448,22 @@ def final_copy(log: EventLog) -> tuple[bytes, bytes]:
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: ("" if v is None else ("true" if v is True else "false" if v is False else v)) for k, v in row.items()})
+        writer.writerow(
+            {
+                k: ("" if v is None else ("true" if v is True else "false" if v is False else v))
+                for k, v in row.items()
+            }
+        )
     cruise = log.cruise
-    doc = {"cruise_id": cruise.cruise_id, "vessel": cruise.vessel.name, "vessel_code": cruise.vessel.code,
-           "opened_at": _utc(log.opened_at), "closed_at": _utc(log.closed_at) if log.closed_at else None,
-           "count": len(rows), "events": rows}
+    doc = {
+        "cruise_id": cruise.cruise_id,
+        "vessel": cruise.vessel.name,
+        "vessel_code": cruise.vessel.code,
+        "opened_at": _utc(log.opened_at),
+        "closed_at": _utc(log.closed_at) if log.closed_at else None,
+        "count": len(rows),
+        "events": rows,
+    }
     data_json = json.dumps(doc, sort_keys=True, ensure_ascii=False, indent=1).encode() + b"\n"
     return out.getvalue().encode(), data_json
 
@@ -354,15 +480,35 @@ def close_log(cruise: Cruise, user, request=None) -> EventLog:
     log.closed_by = user
     data_csv, data_json = final_copy(log)
     stem = f"{cruise.cruise_id}_eventlog"
-    log.final_csv = attach_file(cruise, kind=CruiseFile.Kind.EVENTLOG_CSV, filename=f"{stem}.csv", data=data_csv, content_type="text/csv", by=user)
-    log.final_json = attach_file(cruise, kind=CruiseFile.Kind.EVENTLOG_JSON, filename=f"{stem}.json", data=data_json, content_type="application/json", by=user)
+    log.final_csv = attach_file(
+        cruise,
+        kind=CruiseFile.Kind.EVENTLOG_CSV,
+        filename=f"{stem}.csv",
+        data=data_csv,
+        content_type="text/csv",
+        by=user,
+    )
+    log.final_json = attach_file(
+        cruise,
+        kind=CruiseFile.Kind.EVENTLOG_JSON,
+        filename=f"{stem}.json",
+        data=data_json,
+        content_type="application/json",
+        by=user,
+    )
     log.save(update_fields=["state", "closed_at", "closed_by", "final_csv", "final_json"])
     if cruise.state in (Cruise.State.PLANNED, Cruise.State.AT_SEA):
         Cruise.objects.filter(pk=cruise.pk).update(state=Cruise.State.COMPLETED)
         cruise.state = Cruise.State.COMPLETED
-    record_event(service="eventlogs", method="closeLog", resource_id=cruise.cruise_id, user=user, request=request,
-                 text=f"event log closed; final copy {log.final_csv.filename} sha256={log.final_csv.sha256}, "
-                      f"{log.final_json.filename} sha256={log.final_json.sha256}")
+    record_event(
+        service="eventlogs",
+        method="closeLog",
+        resource_id=cruise.cruise_id,
+        user=user,
+        request=request,
+        text=f"event log closed; final copy {log.final_csv.filename} sha256={log.final_csv.sha256}, "
+        f"{log.final_json.filename} sha256={log.final_json.sha256}",
+    )
     return log
 
 

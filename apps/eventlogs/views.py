@@ -28,7 +28,20 @@ def log_page(request, cruise_pk: int):
     if can_write:
         if request.method == "POST":
             form = EntryForm(request.POST)
-            data = {k: request.POST.get(k, "") for k in ("idempotency_key", "instrument", "action", "station", "cast", "time", "latitude", "longitude", "comment")}
+            data = {
+                k: request.POST.get(k, "")
+                for k in (
+                    "idempotency_key",
+                    "instrument",
+                    "action",
+                    "station",
+                    "cast",
+                    "time",
+                    "latitude",
+                    "longitude",
+                    "comment",
+                )
+            }
             try:
                 event, created = services.add_entry(cruise, request.user, data, request=request)
             except services.EventLogError as exc:
@@ -37,20 +50,37 @@ def log_page(request, cruise_pk: int):
                         form.add_error(None if field not in form.fields else field, e)
                 status = 400
             else:
-                messages.success(request, f"{event.event_id} logged." if created else f"{event.event_id} was already logged (retry ignored).")
+                messages.success(
+                    request,
+                    f"{event.event_id} logged."
+                    if created
+                    else f"{event.event_id} was already logged (retry ignored).",
+                )
                 # Keep the instrument, station and cast for the next entry: casts come in runs.
                 query = f"?instrument={event.instrument}&station={event.station}&cast={event.cast}"
                 return redirect(request.path + query)
         else:
             form = EntryForm(initial={k: request.GET.get(k, "") for k in ("instrument", "station", "cast")})
     elif request.method == "POST":
-        raise PermissionDenied("Only designated shipboard staff, the chief scientist and the operator may write to this event log.")
+        raise PermissionDenied(
+            "Only designated shipboard staff, the chief scientist and the operator may write to this event log."
+        )
     events = list(log.events.order_by("-number")[:RECENT])
     vocab = {i.code: i.actions for i in Instrument.objects.all()}
-    return render(request, "eventlogs/log.html", {
-        "cruise": cruise, "log": log, "form": form, "events": events, "vocab": vocab, "total": log.next_number - 1,
-        "can_manage": access.can_manage_eventlog(request.user, cruise),
-    }, status=status)
+    return render(
+        request,
+        "eventlogs/log.html",
+        {
+            "cruise": cruise,
+            "log": log,
+            "form": form,
+            "events": events,
+            "vocab": vocab,
+            "total": log.next_number - 1,
+            "can_manage": access.can_manage_eventlog(request.user, cruise),
+        },
+        status=status,
+    )
 
 
 @login_required

@@ -28,23 +28,49 @@ def load(log) -> None:
     chief = User.objects.get(email="chief@quayside.example")
     package = Package.objects.filter(cruise=cruise, revisions__state=Revision.State.ARCHIVED).first()
     if package is None:
-        package = Package.objects.filter(cruise__isnull=True, revisions__state=Revision.State.ARCHIVED).order_by("-identifier").first()
+        package = (
+            Package.objects.filter(cruise__isnull=True, revisions__state=Revision.State.ARCHIVED)
+            .order_by("-identifier")
+            .first()
+        )
         if package is not None:
             link_package(cruise, package, User.objects.get(email="dm@quayside.example"))
             package.refresh_from_db()
     if package is None:
-        package, created = Package.objects.get_or_create(scope="quay", identifier=2401, defaults={"owner": chief, "cruise": cruise})
+        package, created = Package.objects.get_or_create(
+            scope="quay", identifier=2401, defaults={"owner": chief, "cruise": cruise}
+        )
         if created:
             revision = Revision.objects.create(
-                package=package, number=1, state=Revision.State.ARCHIVED, archived_at=timezone.now(), submitted_by=chief,
+                package=package,
+                number=1,
+                state=Revision.State.ARCHIVED,
+                archived_at=timezone.now(),
+                submitted_by=chief,
                 title="CTD profiles from R/V Roger Revelle cruise RR2401, California Current, January 2025",
-                abstract="Temperature and salinity profiles from three CTD stations.", keywords=["CTD", "California Current"],
-                creators=[{"name": chief.name, "orcid": chief.orcid, "affiliation": chief.affiliation}], licence="CC-BY-4.0",
+                abstract="Temperature and salinity profiles from three CTD stations.",
+                keywords=["CTD", "California Current"],
+                creators=[{"name": chief.name, "orcid": chief.orcid, "affiliation": chief.affiliation}],
+                licence="CC-BY-4.0",
                 coverage={"bbox": [-118.9, 32.3, -117.9, 32.85], "begin": "2025-01-10", "end": "2025-02-02"},
             )
             blob = store_bytes(CSV)
-            Entity.objects.create(revision=revision, entity_id="rr2401-ctd", name="RR2401 CTD profiles", object_name="rr2401_ctd.csv",
-                                  declared_size=blob.size, declared_md5=blob.md5, format_name="text/csv", mime_type="text/csv", blob=blob)
-    services.assert_hold(cruise, chief, ends_on=timezone.now().date() + datetime.timedelta(days=365),
-                         reason="Thesis work of the science party; release after the first publication.", packages=[package])
+            Entity.objects.create(
+                revision=revision,
+                entity_id="rr2401-ctd",
+                name="RR2401 CTD profiles",
+                object_name="rr2401_ctd.csv",
+                declared_size=blob.size,
+                declared_md5=blob.md5,
+                format_name="text/csv",
+                mime_type="text/csv",
+                blob=blob,
+            )
+    services.assert_hold(
+        cruise,
+        chief,
+        ends_on=timezone.now().date() + datetime.timedelta(days=365),
+        reason="Thesis work of the science party; release after the first publication.",
+        packages=[package],
+    )
     log(f"holds: {package.package_key} of RR2401 held for a year")

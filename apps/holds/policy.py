@@ -97,7 +97,11 @@ def party_revisions(user) -> QuerySet:
 
     if not getattr(user, "is_authenticated", False):
         return Revision.objects.none()
-    people = Q(package__owner=user) | Q(package__cruise__members__user=user) | Q(package__cruise__operator__members__user=user)
+    people = (
+        Q(package__owner=user)
+        | Q(package__cruise__members__user=user)
+        | Q(package__cruise__operator__members__user=user)
+    )
     return Revision.objects.filter(people).exclude(state=Revision.State.TAINTED)
 
 

@@ -43,8 +43,14 @@ def active_hold_for(revision):
     package = revision.package
     if package.cruise_id is None:
         return None
-    return (active_holds().filter(cruise_id=package.cruise_id)
-            .filter(Q(all_packages=True) | Q(packages=package)).order_by("-ends_on").distinct().first())
+    return (
+        active_holds()
+        .filter(cruise_id=package.cruise_id)
+        .filter(Q(all_packages=True) | Q(packages=package))
+        .order_by("-ends_on")
+        .distinct()
+        .first()
+    )
 
 
 def covered_revisions(hold: Hold):
@@ -64,7 +70,9 @@ def _recipients(cruise: Cruise) -> list[str]:
 
 
 @transaction.atomic
-def assert_hold(cruise: Cruise, user, *, ends_on: datetime.date, reason: str, packages=None, request=None) -> Hold:
+def assert_hold(
+    cruise: Cruise, user, *, ends_on: datetime.date, reason: str, packages=None, request=None
+) -> Hold:
     """The chief scientist of ``cruise`` holds its datasets (``packages`` None = all of them)."""
     if not access.is_chief_scientist(user, cruise):
         raise PermissionError("Only the chief scientist of this cruise may assert a hold on its datasets.")
@@ -74,7 +82,9 @@ def assert_hold(cruise: Cruise, user, *, ends_on: datetime.date, reason: str, pa
     today = _today()
     latest = today + datetime.timedelta(days=settings.HOLD_MAX_DAYS)
     if not today < ends_on <= latest:
-        raise HoldError(f"The end date must be after today and no later than {latest.isoformat()} ({settings.HOLD_MAX_DAYS} days).")
+        raise HoldError(
+            f"The end date must be after today and no later than {latest.isoformat()} ({settings.HOLD_MAX_DAYS} days)."
+        )
     if not reason.strip():
         raise HoldError("Give a reason for the hold.")
     from apps.packages.models import Revision
@@ -85,8 +95,12 @@ def assert_hold(cruise: Cruise, user, *, ends_on: datetime.date, reason: str, pa
             raise HoldError("Choose at least one dataset, or hold all of them.")
         foreign = [p for p in packages if p.cruise_id != cruise.pk]
         if foreign:
-            raise HoldError(f"{', '.join(p.package_key for p in foreign)} is not a dataset of {cruise.cruise_id}.")
-    hold = Hold.objects.create(cruise=cruise, all_packages=packages is None, ends_on=ends_on, reason=reason.strip(), created_by=user)
+            raise HoldError(
+                f"{', '.join(p.package_key for p in foreign)} is not a dataset of {cruise.cruise_id}."
+            )
+    hold = Hold.objects.create(
+        cruise=cruise, all_packages=packages is None, ends_on=ends_on, reason=reason.strip(), created_by=user
+    )
     if packages is not None:
         hold.packages.set(packages)
     held = []
@@ -96,10 +110,20 @@ def assert_hold(cruise: Cruise, user, *, ends_on: datetime.date, reason: str, pa
         revision.save(update_fields=["state", "metadata_modified_at"])
         held.append(revision.package_id_text)
     scope = "all datasets" if packages is None else ", ".join(p.package_key for p in packages)
-    record_event(service="holds", method="assertHold", resource_id=cruise.cruise_id, user=user, request=request,
-                 text=f"hold on {scope} of {cruise.cruise_id} until {ends_on}: {reason.strip()}" + (f"; now held: {', '.join(held)}" if held else ""))
-    mail.notify(_recipients(cruise), f"Hold asserted on {cruise.cruise_id}",
-                f"{user.name or user.email} asserted a proprietary hold on {scope} of cruise {cruise.cruise_id} until {ends_on}.\n\nReason: {reason}\n")
+    record_event(
+        service="holds",
+        method="assertHold",
+        resource_id=cruise.cruise_id,
+        user=user,
+        request=request,
+        text=f"hold on {scope} of {cruise.cruise_id} until {ends_on}: {reason.strip()}"
+        + (f"; now held: {', '.join(held)}" if held else ""),
+    )
+    mail.notify(
+        _recipients(cruise),
+        f"Hold asserted on {cruise.cruise_id}",
+        f"{user.name or user.email} asserted a proprietary hold on {scope} of cruise {cruise.cruise_id} until {ends_on}.\n\nReason: {reason}\n",
+    )
     return hold
 
 
@@ -121,12 +145,21 @@ def _end(hold: Hold, state: str, user=None, request=None) -> list[str]:
         release_held(revision)
         released.append(revision.package_id_text)
     verb = "lifted" if state == Hold.State.LIFTED else "expired"
-    record_event(service="holds", method="liftHold" if state == Hold.State.LIFTED else "expireHold", resource_id=hold.cruise.cruise_id,
-                 user=user, request=request, auth_system="" if user else "worker",
-                 text=f"hold {hold.pk} on {hold.cruise.cruise_id} {verb}; released: {', '.join(released) or 'nothing'}")
-    mail.notify(_recipients(hold.cruise), f"Hold on {hold.cruise.cruise_id} {verb}",
-                f"The proprietary hold on cruise {hold.cruise.cruise_id} has {'been lifted' if user else 'ended'}; "
-                f"released: {', '.join(released) or 'nothing'}.\n")
+    record_event(
+        service="holds",
+        method="liftHold" if state == Hold.State.LIFTED else "expireHold",
+        resource_id=hold.cruise.cruise_id,
+        user=user,
+        request=request,
+        auth_system="" if user else "worker",
+        text=f"hold {hold.pk} on {hold.cruise.cruise_id} {verb}; released: {', '.join(released) or 'nothing'}",
+    )
+    mail.notify(
+        _recipients(hold.cruise),
+        f"Hold on {hold.cruise.cruise_id} {verb}",
+        f"The proprietary hold on cruise {hold.cruise.cruise_id} has {'been lifted' if user else 'ended'}; "
+        f"released: {', '.join(released) or 'nothing'}.\n",
+    )
     return released
 
 
@@ -146,7 +179,12 @@ def expire_due(today: datetime.date | None = None) -> int:
     count = 0
     for pk in Hold.objects.filter(state=Hold.State.ACTIVE, ends_on__lte=today).values_list("pk", flat=True):
         with transaction.atomic():
-            hold = Hold.objects.select_for_update(skip_locked=True).select_related("cruise").filter(pk=pk, state=Hold.State.ACTIVE).first()
+            hold = (
+                Hold.objects.select_for_update(skip_locked=True)
+                .select_related("cruise")
+                .filter(pk=pk, state=Hold.State.ACTIVE)
+                .first()
+            )
             if hold is None:
                 continue  # someone else ended it
             _end(hold, Hold.State.EXPIRED)

@@ -13,7 +13,12 @@ from .models import Hold
 
 def hold_list(request):
     """Public: which cruises' datasets are held and until when (metadata only)."""
-    holds = Hold.objects.filter(state=Hold.State.ACTIVE).select_related("cruise", "cruise__vessel").prefetch_related("packages").order_by("ends_on")
+    holds = (
+        Hold.objects.filter(state=Hold.State.ACTIVE)
+        .select_related("cruise", "cruise__vessel")
+        .prefetch_related("packages")
+        .order_by("ends_on")
+    )
     return render(request, "holds/hold_list.html", {"holds": holds})
 
 
@@ -27,8 +32,14 @@ def assert_hold(request, cruise_pk: int):
     if request.method == "POST" and form.is_valid():
         packages = None if form.cleaned_data["scope"] == "all" else form.cleaned_data["packages"]
         try:
-            hold = services.assert_hold(cruise, request.user, ends_on=form.cleaned_data["ends_on"], reason=form.cleaned_data["reason"],
-                                        packages=packages, request=request)
+            hold = services.assert_hold(
+                cruise,
+                request.user,
+                ends_on=form.cleaned_data["ends_on"],
+                reason=form.cleaned_data["reason"],
+                packages=packages,
+                request=request,
+            )
         except services.HoldError as exc:
             form.add_error(None, str(exc))
             status = 400
@@ -36,7 +47,12 @@ def assert_hold(request, cruise_pk: int):
             messages.success(request, f"Hold asserted until {hold.ends_on}.")
             return redirect("cruises:detail", pk=cruise.pk)
     published = [p for p in cruise.packages.all() if p.revisions.filter(state="published").exists()]
-    return render(request, "holds/hold_form.html", {"cruise": cruise, "form": form, "published": published}, status=status)
+    return render(
+        request,
+        "holds/hold_form.html",
+        {"cruise": cruise, "form": form, "published": published},
+        status=status,
+    )
 
 
 @login_required

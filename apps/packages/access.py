@@ -16,8 +16,13 @@ from .models import Entity, Package, Resource, Revision
 
 # Revisions that exist as packages: archived or later. In-pipeline and failed revisions are shown only
 # on their submission's pages, never in package lists or PASTA listings.
-LISTED_STATES = (Revision.State.ARCHIVED, Revision.State.HELD, Revision.State.PUBLISHED, Revision.State.WITHDRAWN,
-                 Revision.State.TAINTED)
+LISTED_STATES = (
+    Revision.State.ARCHIVED,
+    Revision.State.HELD,
+    Revision.State.PUBLISHED,
+    Revision.State.WITHDRAWN,
+    Revision.State.TAINTED,
+)
 
 
 def visible_qs(user) -> QuerySet:
@@ -33,7 +38,9 @@ def newest_revisions(user) -> QuerySet:
 
 
 def get_package_for_user(user, scope: str, identifier: int) -> tuple[Package, QuerySet]:
-    package = Package.objects.filter(scope=scope, identifier=identifier).select_related("owner", "cruise").first()
+    package = (
+        Package.objects.filter(scope=scope, identifier=identifier).select_related("owner", "cruise").first()
+    )
     if package is None:
         raise Http404("No such data package.")
     revisions = visible_qs(user).filter(package=package).order_by("-number")
@@ -43,8 +50,11 @@ def get_package_for_user(user, scope: str, identifier: int) -> tuple[Package, Qu
 
 
 def get_revision_for_user(user, scope: str, identifier: int, number: int, part: str = "metadata") -> Revision:
-    revision = (Revision.objects.select_related("package", "package__owner", "package__cruise", "eml_blob")
-                .filter(package__scope=scope, package__identifier=identifier, number=number).first())
+    revision = (
+        Revision.objects.select_related("package", "package__owner", "package__cruise", "eml_blob")
+        .filter(package__scope=scope, package__identifier=identifier, number=number)
+        .first()
+    )
     if revision is None or revision.state not in LISTED_STATES or not can_see(user, revision, "metadata"):
         raise Http404("No such revision.")
     if part == "data" and not can_see(user, revision, "data"):

@@ -17,12 +17,16 @@ class Package(models.Model):
     scope = models.CharField(max_length=100)
     identifier = models.PositiveIntegerField()
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="packages")
-    cruise = models.ForeignKey("cruises.Cruise", null=True, blank=True, on_delete=models.SET_NULL, related_name="packages")
+    cruise = models.ForeignKey(
+        "cruises.Cruise", null=True, blank=True, on_delete=models.SET_NULL, related_name="packages"
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["scope", "identifier"]
-        constraints = [models.UniqueConstraint(fields=["scope", "identifier"], name="uniq_package_scope_identifier")]
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "identifier"], name="uniq_package_scope_identifier")
+        ]
 
     def __str__(self) -> str:
         return f"{self.scope}.{self.identifier}"
@@ -52,15 +56,23 @@ class Revision(models.Model):
     package = models.ForeignKey(Package, on_delete=models.CASCADE, related_name="revisions")
     number = models.PositiveIntegerField()
     state = models.CharField(max_length=12, choices=State.choices, default=State.SUBMITTED, db_index=True)
-    eml_blob = models.ForeignKey("storage.Blob", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    eml_blob = models.ForeignKey(
+        "storage.Blob", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     eml_version = models.CharField(max_length=10, blank=True)
     title = models.TextField(blank=True)
     abstract = models.TextField(blank=True)
     keywords = models.JSONField(default=list, blank=True)
-    creators = models.JSONField(default=list, blank=True, help_text="[{name, given, family, orcid, affiliation, email}]")
-    coverage = models.JSONField(default=dict, blank=True, help_text="{bbox: [w,s,e,n], begin, end, description}")
+    creators = models.JSONField(
+        default=list, blank=True, help_text="[{name, given, family, orcid, affiliation, email}]"
+    )
+    coverage = models.JSONField(
+        default=dict, blank=True, help_text="{bbox: [w,s,e,n], begin, end, description}"
+    )
     licence = models.CharField(max_length=200, blank=True)
-    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
     archived_at = models.DateTimeField(null=True, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
@@ -123,11 +135,15 @@ class Entity(models.Model):
     declared_md5 = models.CharField(max_length=32, blank=True)
     format_name = models.CharField(max_length=100, blank=True)
     mime_type = models.CharField(max_length=100, blank=True, default="application/octet-stream")
-    blob = models.ForeignKey("storage.Blob", null=True, blank=True, on_delete=models.PROTECT, related_name="entities")
+    blob = models.ForeignKey(
+        "storage.Blob", null=True, blank=True, on_delete=models.PROTECT, related_name="entities"
+    )
 
     class Meta:
         ordering = ["revision", "id"]
-        constraints = [models.UniqueConstraint(fields=["revision", "entity_id"], name="uniq_entity_per_revision")]
+        constraints = [
+            models.UniqueConstraint(fields=["revision", "entity_id"], name="uniq_entity_per_revision")
+        ]
 
     def __str__(self) -> str:
         return f"{self.revision}/{self.entity_id}"
@@ -151,7 +167,9 @@ class Resource(models.Model):
     scope = models.CharField(max_length=100)
     identifier = models.PositiveIntegerField()
     revision_number = models.PositiveIntegerField()
-    entity = models.ForeignKey(Entity, null=True, blank=True, on_delete=models.CASCADE, related_name="resources")
+    entity = models.ForeignKey(
+        Entity, null=True, blank=True, on_delete=models.CASCADE, related_name="resources"
+    )
     # PASTA's entity_id column (the EML id); ``entity`` is the row itself.
     eml_entity_id = models.CharField("entity id", max_length=300, blank=True)
     entity_name = models.CharField(max_length=500, blank=True)
@@ -165,7 +183,9 @@ class Resource(models.Model):
     mime_type = models.CharField(max_length=100, blank=True)
     resource_size = models.BigIntegerField(null=True, blank=True)
     data_format = models.CharField(max_length=100, blank=True)
-    blob = models.ForeignKey("storage.Blob", null=True, blank=True, on_delete=models.PROTECT, related_name="resources")
+    blob = models.ForeignKey(
+        "storage.Blob", null=True, blank=True, on_delete=models.PROTECT, related_name="resources"
+    )
 
     class Meta:
         ordering = ["package_id", "resource_type", "eml_entity_id"]

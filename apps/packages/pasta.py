@@ -32,7 +32,9 @@ def text(body: str, status: int = 200) -> HttpResponse:
 def _submit(request, kind: str) -> HttpResponse:
     """Create or evaluate: the Gatekeeper (inside ``submit``), then 202 with the transaction id."""
     try:
-        sub = services.submit(request.user, _eml_body(request), kind=kind, files=_files(request), request=request)
+        sub = services.submit(
+            request.user, _eml_body(request), kind=kind, files=_files(request), request=request
+        )
     except services.NotAllowed as exc:
         return refusal(exc)
     return text(sub.transaction, 202)
@@ -46,8 +48,11 @@ def refusal(exc: services.NotAllowed) -> HttpResponse:
 
 
 TEXT = extend_schema(responses={(200, "text/plain"): OpenApiTypes.STR}, tags=["pasta"])
-SUBMIT = extend_schema(request={"application/xml": OpenApiTypes.BINARY, "multipart/form-data": OpenApiTypes.OBJECT},
-                       responses={(202, "text/plain"): OpenApiTypes.STR}, tags=["pasta"])
+SUBMIT = extend_schema(
+    request={"application/xml": OpenApiTypes.BINARY, "multipart/form-data": OpenApiTypes.OBJECT},
+    responses={(202, "text/plain"): OpenApiTypes.STR},
+    tags=["pasta"],
+)
 BYTES = extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY}, tags=["pasta"])
 
 
@@ -84,8 +89,13 @@ class CreatePackage(PastaView):
 class PackageScope(PastaView):
     @TEXT
     def get(self, request, scope: str):
-        ids = list(access.visible_qs(request.user).filter(package__scope=scope).order_by("package__identifier")
-                   .values_list("package__identifier", flat=True).distinct())
+        ids = list(
+            access.visible_qs(request.user)
+            .filter(package__scope=scope)
+            .order_by("package__identifier")
+            .values_list("package__identifier", flat=True)
+            .distinct()
+        )
         if not ids:
             raise Http404("No data packages in this scope.")
         return text("".join(f"{i}\n" for i in ids))
@@ -109,8 +119,15 @@ class PackageIdentifier(PastaView):
             services.update_gate(request.user, scope, identifier, request=request)
         except services.NotAllowed as exc:
             return refusal(exc)
-        sub = services.submit(request.user, _eml_body(request), kind=Submission.Kind.UPDATE, files=_files(request),
-                              scope=scope, identifier=identifier, request=request)
+        sub = services.submit(
+            request.user,
+            _eml_body(request),
+            kind=Submission.Kind.UPDATE,
+            files=_files(request),
+            scope=scope,
+            identifier=identifier,
+            request=request,
+        )
         return text(sub.transaction, 202)
 
 
@@ -118,7 +135,12 @@ class RevisionResources(PastaView):
     @TEXT
     def get(self, request, scope: str, identifier: int, revision: int):
         rev = access.get_revision_for_user(request.user, scope, identifier, revision)
-        order = {Resource.Type.DATA: 0, Resource.Type.METADATA: 1, Resource.Type.REPORT: 2, Resource.Type.DATA_PACKAGE: 3}
+        order = {
+            Resource.Type.DATA: 0,
+            Resource.Type.METADATA: 1,
+            Resource.Type.REPORT: 2,
+            Resource.Type.DATA_PACKAGE: 3,
+        }
         rows = sorted(rev.resources.all(), key=lambda r: (order[r.resource_type], r.eml_entity_id))
         return text("".join(f"{r.resource_id}\n" for r in rows))
 
@@ -128,8 +150,9 @@ class Metadata(PastaView):
     def get(self, request, scope: str, identifier: int, revision: int):
         rev = access.get_revision_for_user(request.user, scope, identifier, revision)
         resource = access.get_resource(rev, Resource.Type.METADATA)
-        return blob_response(request, resource.blob, filename=resource.filename, content_type="application/xml",
-                             inline=True)
+        return blob_response(
+            request, resource.blob, filename=resource.filename, content_type="application/xml", inline=True
+        )
 
 
 class Data(PastaView):
@@ -137,8 +160,12 @@ class Data(PastaView):
     def get(self, request, scope: str, identifier: int, revision: int, entity_id: str):
         rev = access.get_revision_for_user(request.user, scope, identifier, revision, "data")
         entity = access.get_entity_for_user(request.user, rev, entity_id)
-        return blob_response(request, entity.blob, filename=entity.object_name or entity.entity_id,
-                             content_type=entity.mime_type or "application/octet-stream")
+        return blob_response(
+            request,
+            entity.blob,
+            filename=entity.object_name or entity.entity_id,
+            content_type=entity.mime_type or "application/octet-stream",
+        )
 
 
 class Report(PastaView):
@@ -148,8 +175,9 @@ class Report(PastaView):
         resource = access.get_resource(rev, Resource.Type.REPORT)
         if not can_see(request.user, resource, "metadata"):
             raise Http404("No such report.")
-        return blob_response(request, resource.blob, filename=resource.filename, content_type="application/xml",
-                             inline=True)
+        return blob_response(
+            request, resource.blob, filename=resource.filename, content_type="application/xml", inline=True
+        )
 
 
 def _own_submission(request, transaction: str) -> Submission:
@@ -181,4 +209,3 @@ class EvaluateReport(PastaView):
         if not sub.report_xml:
             raise Http404("The evaluation has not finished.")
         return HttpResponse(sub.report_xml, content_type="application/xml")
-

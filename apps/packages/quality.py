@@ -49,8 +49,13 @@ def to_xml(package_id: str, checks: list[dict]) -> str:
     etree.SubElement(root, "status").text = worst(checks)
 
     def add(parent, c: dict) -> None:
-        q = etree.SubElement(parent, "qualityCheck", qualityType=c.get("quality_type", "metadata"),
-                             system="quayside", statusType=c["status"])
+        q = etree.SubElement(
+            parent,
+            "qualityCheck",
+            qualityType=c.get("quality_type", "metadata"),
+            system="quayside",
+            statusType=c["status"],
+        )
         for key in ("id", "name", "expected", "found", "status", "explanation"):
             etree.SubElement(q, "identifier" if key == "id" else key).text = str(c.get(key, ""))
 
@@ -78,15 +83,27 @@ def from_xml(text: str) -> dict:
     def rows(parent) -> list[dict]:
         out = []
         for q in parent.findall("qualityCheck"):
-            out.append({"id": q.findtext("identifier"), "name": q.findtext("name"), "status": q.findtext("status"),
-                        "expected": q.findtext("expected"), "found": q.findtext("found"),
-                        "explanation": q.findtext("explanation"), "quality_type": q.get("qualityType")})
+            out.append(
+                {
+                    "id": q.findtext("identifier"),
+                    "name": q.findtext("name"),
+                    "status": q.findtext("status"),
+                    "expected": q.findtext("expected"),
+                    "found": q.findtext("found"),
+                    "explanation": q.findtext("explanation"),
+                    "quality_type": q.get("qualityType"),
+                }
+            )
         return out
 
     ds = root.find("datasetReport")
     return {
-        "package_id": root.findtext("packageId"), "status": root.findtext("status"),
-        "created": root.findtext("creationDate"), "dataset": rows(ds) if ds is not None else [],
-        "entities": [{"name": e.findtext("entityName"), "id": e.findtext("entityId"), "checks": rows(e)}
-                     for e in root.findall("entityReport")],
+        "package_id": root.findtext("packageId"),
+        "status": root.findtext("status"),
+        "created": root.findtext("creationDate"),
+        "dataset": rows(ds) if ds is not None else [],
+        "entities": [
+            {"name": e.findtext("entityName"), "id": e.findtext("entityId"), "checks": rows(e)}
+            for e in root.findall("entityReport")
+        ],
     }

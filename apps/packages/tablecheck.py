@@ -21,13 +21,24 @@ import pyarrow.csv as pacsv
 
 from .eml.extract import AttributeDecl, EntityDecl
 
-BLOCK_SIZE = 1 << 20  # pyarrow keeps ~40 blocks in flight: 1 MB blocks bound memory at ~50 MB, as fast as larger ones
+BLOCK_SIZE = (
+    1 << 20
+)  # pyarrow keeps ~40 blocks in flight: 1 MB blocks bound memory at ~50 MB, as fast as larger ones
 INT_RE = r"^[+-]?[0-9]+$"
 REAL_RE = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 
 # EML formatString tokens → strptime directives (EML: MM month, mm minute; hh/HH hour).
-_TOKENS = [("YYYY", "%Y"), ("YY", "%y"), ("DDD", "%j"), ("MM", "%m"), ("DD", "%d"), ("hh", "%H"), ("HH", "%H"),
-           ("mm", "%M"), ("ss", "%S")]
+_TOKENS = [
+    ("YYYY", "%Y"),
+    ("YY", "%y"),
+    ("DDD", "%j"),
+    ("MM", "%m"),
+    ("DD", "%d"),
+    ("hh", "%H"),
+    ("HH", "%H"),
+    ("mm", "%M"),
+    ("ss", "%S"),
+]
 
 
 def strptime_format(format_string: str) -> str | None:
@@ -64,7 +75,9 @@ class TableResult:
     records: int = 0
     header: list[str] = field(default_factory=list)
     columns: dict[str, ColumnIssues] = field(default_factory=dict)
-    bad_rows: list[tuple[int | None, int, int, str]] = field(default_factory=list)  # (line, expected, actual, text)
+    bad_rows: list[tuple[int | None, int, int, str]] = field(
+        default_factory=list
+    )  # (line, expected, actual, text)
     bad_row_count: int = 0
     fatal: str = ""
     unchecked: list[str] = field(default_factory=list)  # columns whose type we could not check (why)
@@ -92,13 +105,19 @@ class _ColumnChecker:
 
     def _iso_ok(self, values: pa.Array) -> bool:
         """Fast path for ISO dates: Arrow's ISO-8601 cast is strict (real calendar dates, exact digits)."""
-        iso = {"%Y-%m-%d": (pa.date32(), 10, ""), "%Y-%m-%dT%H:%M:%S": (pa.timestamp("s"), 19, "T"),
-               "%Y-%m-%d %H:%M:%S": (pa.timestamp("s"), 19, " ")}.get(self.fmt)
+        iso = {
+            "%Y-%m-%d": (pa.date32(), 10, ""),
+            "%Y-%m-%dT%H:%M:%S": (pa.timestamp("s"), 19, "T"),
+            "%Y-%m-%d %H:%M:%S": (pa.timestamp("s"), 19, " "),
+        }.get(self.fmt)
         if iso is None:
             return False
         target, length, sep = iso
         # binary_length reads the offsets only (free); a non-ASCII value fails the cast anyway.
-        if pc.min_max(pc.binary_length(values)).as_py() not in ({"min": length, "max": length}, {"min": None, "max": None}):
+        if pc.min_max(pc.binary_length(values)).as_py() not in (
+            {"min": length, "max": length},
+            {"min": None, "max": None},
+        ):
             return False
         # 19 characters that parse as an ISO timestamp have "T" or " " at position 10: look for the declared one.
         if sep and pc.any(pc.invert(pc.match_substring(values, sep))).as_py():
@@ -124,7 +143,9 @@ class _ColumnChecker:
         try:
             return bad, pc.cast(cleaned, target)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # e.g. an integer beyond 64 bits
-            return bad, pc.cast(pc.if_else(bad, pa.scalar(None, pa.string()), cleaned), pa.float64(), safe=False)
+            return bad, pc.cast(
+                pc.if_else(bad, pa.scalar(None, pa.string()), cleaned), pa.float64(), safe=False
+            )
 
     def _bounds(self, nums: pa.Array) -> pa.Array | None:
         a, conds = self.attr, []
@@ -227,7 +248,9 @@ def _typed_plan(checkers: list[_ColumnChecker]) -> tuple[list[str], dict[int, pa
     types.update(dict.fromkeys(dates, pa.date32()))
     # Enumerated codes as dictionaries: the reader hashes them in its threads; we check only the
     # (few) distinct values of each batch.
-    types.update({i: pa.dictionary(pa.int32(), pa.string()) for i, ch in enumerate(checkers) if ch.kind == "enum"})
+    types.update(
+        {i: pa.dictionary(pa.int32(), pa.string()) for i, ch in enumerate(checkers) if ch.kind == "enum"}
+    )
     return sorted(nulls), types
 
 
@@ -250,8 +273,14 @@ def _check_typed(ch: _ColumnChecker, arr: pa.Array, nulls: list[str]) -> None:
         raise _NeedExact
 
 
-def check_table(path: str | Path, decl: EntityDecl, *, max_examples: int = 10, block_size: int = BLOCK_SIZE,
-                exact: bool = False) -> TableResult:
+def check_table(
+    path: str | Path,
+    decl: EntityDecl,
+    *,
+    max_examples: int = 10,
+    block_size: int = BLOCK_SIZE,
+    exact: bool = False,
+) -> TableResult:
     """Check every value of every row of a delimited text table against ``decl``'s attributes.
 
     First optimistically: pyarrow converts the numeric columns itself while the other columns are
@@ -276,15 +305,18 @@ def check_table(path: str | Path, decl: EntityDecl, *, max_examples: int = 10, b
     return _read(path, decl, result, max_examples, block_size, typed=False)
 
 
-def _read(path: Path, decl: EntityDecl, result: TableResult, max_examples: int, block_size: int,
-          typed: bool) -> TableResult:
+def _read(
+    path: Path, decl: EntityDecl, result: TableResult, max_examples: int, block_size: int, typed: bool
+) -> TableResult:
     attrs = decl.attributes
     result.bad_rows, result.bad_row_count, result.unchecked = [], 0, []
     internal = [f"c{i}" for i in range(len(attrs))]
     checkers = [_ColumnChecker(a, a.name or f"column {i + 1}", max_examples) for i, a in enumerate(attrs)]
     for ch in checkers:
         if ch.attr.scale == "dateTime" and ch.kind == "text":
-            result.unchecked.append(f"{ch.issues.column}: formatString {ch.attr.format_string!r} not understood")
+            result.unchecked.append(
+                f"{ch.issues.column}: formatString {ch.attr.format_string!r} not understood"
+            )
     plan = _typed_plan(checkers) if typed else None
     if typed and plan is None:
         typed = False
@@ -297,12 +329,18 @@ def _read(path: Path, decl: EntityDecl, result: TableResult, max_examples: int, 
         return "skip"
 
     read = pacsv.ReadOptions(skip_rows=decl.header_lines, column_names=internal, block_size=block_size)
-    parse = pacsv.ParseOptions(delimiter=decl.delimiter, quote_char=decl.quote or False, invalid_row_handler=on_invalid)
+    parse = pacsv.ParseOptions(
+        delimiter=decl.delimiter, quote_char=decl.quote or False, invalid_row_handler=on_invalid
+    )
     # Free-text columns are not checked: the reader only splits them, it never builds their arrays.
     wanted = [i for i, ch in enumerate(checkers) if ch.kind != "text"] or [0]
     convert = pacsv.ConvertOptions(
-        column_types={name: types.get(i, pa.string()) for i, name in enumerate(internal)}, null_values=nulls,
-        strings_can_be_null=False, quoted_strings_can_be_null=False, include_columns=[internal[i] for i in wanted])
+        column_types={name: types.get(i, pa.string()) for i, name in enumerate(internal)},
+        null_values=nulls,
+        strings_can_be_null=False,
+        quoted_strings_can_be_null=False,
+        include_columns=[internal[i] for i in wanted],
+    )
 
     def check(i: int, batch, start: int) -> None:
         if i in types:

@@ -17,9 +17,17 @@ def package_list(request):
     qs = access.newest_revisions(request.user)
     show_all = request.GET.get("all") == "1"
     if show_all:  # every visible revision, not only the newest
-        qs = access.visible_qs(request.user).select_related("package").order_by("package__scope", "package__identifier", "-number")
+        qs = (
+            access.visible_qs(request.user)
+            .select_related("package")
+            .order_by("package__scope", "package__identifier", "-number")
+        )
     page = Paginator(qs, 25).get_page(request.GET.get("page"))
-    return render(request, "packages/list.html", {"page": page, "show_all": show_all, "query": "all=1" if show_all else ""})
+    return render(
+        request,
+        "packages/list.html",
+        {"page": page, "show_all": show_all, "query": "all=1" if show_all else ""},
+    )
 
 
 def package_detail(request, scope: str, identifier: int):
@@ -33,11 +41,18 @@ def revision_detail(request, scope: str, identifier: int, number: int):
     resources = list(revision.resources.select_related("entity").order_by("resource_type", "eml_entity_id"))
     for r in resources:  # registry ids are absolute URLs; link relatively so any host name works
         r.href = r.resource_id.removeprefix(settings.SITE_BASE_URL)
-    return render(request, "packages/revision.html", {
-        "package": package, "revision": revision, "revisions": revisions, "resources": resources,
-        "data_visible": can_see(request.user, revision, "data"),
-        "newest": revisions.first().number == revision.number,
-    })
+    return render(
+        request,
+        "packages/revision.html",
+        {
+            "package": package,
+            "revision": revision,
+            "revisions": revisions,
+            "resources": resources,
+            "data_visible": can_see(request.user, revision, "data"),
+            "newest": revisions.first().number == revision.number,
+        },
+    )
 
 
 def revision_report(request, scope: str, identifier: int, number: int):
@@ -47,5 +62,12 @@ def revision_report(request, scope: str, identifier: int, number: int):
 
     with open_blob(resource.blob) as fh:
         report = quality.from_xml(fh.read().decode("utf-8"))
-    return render(request, "packages/report.html", {"report": report, "revision": revision,
-                                                    "xml_url": f"/package/report/eml/{scope}/{identifier}/{number}"})
+    return render(
+        request,
+        "packages/report.html",
+        {
+            "report": report,
+            "revision": revision,
+            "xml_url": f"/package/report/eml/{scope}/{identifier}/{number}",
+        },
+    )

@@ -24,14 +24,27 @@ def check_public_identity(app_configs=None, **kwargs) -> list[checks.CheckMessag
     if host in LOCAL_HOSTS:
         message = f"SITE_BASE_URL is {settings.SITE_BASE_URL}: DOI targets, OAI-PMH and feeds would name a local address."
         if settings.DATACITE_API_URL:
-            found.append(checks.Error(message, hint="Set SITE_BASE_URL to the portal's public https URL before "
-                                      "registering DOIs (DATACITE_API_URL is set).", id="quayside.E001"))
+            found.append(
+                checks.Error(
+                    message,
+                    hint="Set SITE_BASE_URL to the portal's public https URL before "
+                    "registering DOIs (DATACITE_API_URL is set).",
+                    id="quayside.E001",
+                )
+            )
         else:
-            found.append(checks.Warning(message, hint="Set SITE_BASE_URL to the portal's public https URL.",
-                                        id="quayside.W001"))
+            found.append(
+                checks.Warning(
+                    message, hint="Set SITE_BASE_URL to the portal's public https URL.", id="quayside.W001"
+                )
+            )
     email_host = settings.OAI_ADMIN_EMAIL.rpartition("@")[2].lower()
     if "." not in email_host or email_host in LOCAL_HOSTS:
-        found.append(checks.Warning(
-            f"OAI_ADMIN_EMAIL is {settings.OAI_ADMIN_EMAIL}: OAI-PMH Identify gives harvesters no address to write to.",
-            hint="Set OAI_ADMIN_EMAIL (or DEFAULT_FROM_EMAIL) to a monitored address.", id="quayside.W002"))
+        found.append(
+            checks.Warning(
+                f"OAI_ADMIN_EMAIL is {settings.OAI_ADMIN_EMAIL}: OAI-PMH Identify gives harvesters no address to write to.",
+                hint="Set OAI_ADMIN_EMAIL (or DEFAULT_FROM_EMAIL) to a monitored address.",
+                id="quayside.W002",
+            )
+        )
     return found

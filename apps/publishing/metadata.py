@@ -35,6 +35,7 @@ def with_record_relations(qs):
     """``qs`` (revisions) with everything the record builders read, fetched with it."""
     return qs.select_related(*RECORD_SELECT).prefetch_related(*RECORD_PREFETCH)
 
+
 OAI_DC_NS = "http://www.openarchives.org/OAI/2.0/oai_dc/"
 DC_NS = "http://purl.org/dc/elements/1.1/"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"

@@ -554,8 +554,11 @@ def list_items(verb, args, request_url):
     else:
         records = metadata.with_record_relations(qs)
         if prefix == "cruise":
-            records = records.select_related("package__cruise__operator", "package__cruise__departure_port",
-                                             "package__cruise__arrival_port")
+            records = records.select_related(
+                "package__cruise__operator",
+                "package__cruise__departure_port",
+                "package__cruise__arrival_port",
+            )
         rows, more = _take_page(list(records[: page_size + 1]), page_size)
         last_pk, last_stamp = rows[-1].pk, rows[-1].metadata_modified_at
         chunks = [b"<ListRecords>"]

@@ -157,12 +157,20 @@ def correct_metadata(revision: Revision, *, title: str, abstract: str, user=None
     with transaction.atomic():
         locked = Revision.objects.select_for_update().select_related("package").get(pk=revision.pk)
         if locked.state not in (Revision.State.PUBLISHED, Revision.State.HELD):
-            raise PublishingError(f"Only a public version can be corrected; {locked.package_id_text} is {locked.state}.")
+            raise PublishingError(
+                f"Only a public version can be corrected; {locked.package_id_text} is {locked.state}."
+            )
         changed = [f for f, v in (("title", title), ("abstract", abstract)) if getattr(locked, f) != v]
         if not changed:
             return locked
-        record_event(service="publishing", method="correctMetadata", resource_id=locked.package_id_text,
-                     text=f"corrected {', '.join(changed)}; was title={locked.title!r}", user=user, request=request)
+        record_event(
+            service="publishing",
+            method="correctMetadata",
+            resource_id=locked.package_id_text,
+            text=f"corrected {', '.join(changed)}; was title={locked.title!r}",
+            user=user,
+            request=request,
+        )
         locked.title, locked.abstract = title, abstract
         locked.save(update_fields=["title", "abstract"])
         metadata_changed(locked, user=user, request=request)

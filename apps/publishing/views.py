@@ -244,13 +244,19 @@ def withdraw(request: HttpRequest, scope: str, identifier: int, number: int) -> 
 def correct(request: HttpRequest, scope: str, identifier: int, number: int) -> HttpResponse:
     revision, _ = get_revision_for_user(request.user, scope, identifier, number)
     try:
-        services.correct_metadata(revision, title=request.POST.get("title", ""),
-                                  abstract=request.POST.get("abstract", revision.abstract),
-                                  user=request.user, request=request)
+        services.correct_metadata(
+            revision,
+            title=request.POST.get("title", ""),
+            abstract=request.POST.get("abstract", revision.abstract),
+            user=request.user,
+            request=request,
+        )
     except services.PublishingError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"{revision.package_id_text}: metadata corrected; the DOI update is queued.")
+        messages.success(
+            request, f"{revision.package_id_text}: metadata corrected; the DOI update is queued."
+        )
     return redirect(metadata.version_path(revision))
 
 

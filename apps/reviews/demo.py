@@ -13,7 +13,11 @@ def load(log) -> None:
     operator = User.objects.get(email="operator@quayside.example")
     chief = User.objects.get(email="chief@quayside.example")
     review = services.request_review(cruise, operator)
-    services.amend(review, chief, {"survey_targets": cruise.survey_targets + "; two extra CTD stations off Point Conception"})
+    services.amend(
+        review,
+        chief,
+        {"survey_targets": cruise.survey_targets + "; two extra CTD stations off Point Conception"},
+    )
     services.decide(review, operator, "approve", "Matches the ship's records.")
     services.decide(review, chief, "approve")
     log("reviews: RR2401 approved by operator and chief scientist")

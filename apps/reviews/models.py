@@ -20,9 +20,13 @@ class Review(models.Model):
     content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE)
     object_id = models.PositiveBigIntegerField()
     target = GenericForeignKey("content_type", "object_id")
-    required_roles = models.JSONField(default=list, help_text='Roles that must approve, e.g. ["operator", "chief_scientist"]')
+    required_roles = models.JSONField(
+        default=list, help_text='Roles that must approve, e.g. ["operator", "chief_scientist"]'
+    )
     state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     approved_at = models.DateTimeField(null=True, blank=True)
@@ -63,7 +67,9 @@ class ReviewDecision(models.Model):
 class FieldChange(models.Model):
     """One amended field: who, when, which field, old and new value (the visible history)."""
 
-    review = models.ForeignKey(Review, null=True, blank=True, on_delete=models.SET_NULL, related_name="changes")
+    review = models.ForeignKey(
+        Review, null=True, blank=True, on_delete=models.SET_NULL, related_name="changes"
+    )
     content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE)
     object_id = models.PositiveBigIntegerField()
     field = models.CharField(max_length=100)

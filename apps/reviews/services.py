@@ -26,7 +26,9 @@ def _ct(target) -> ContentType:
 
 
 def review_for(target) -> Review | None:
-    return Review.objects.filter(content_type=_ct(target), object_id=target.pk).order_by("-created_at").first()
+    return (
+        Review.objects.filter(content_type=_ct(target), object_id=target.pk).order_by("-created_at").first()
+    )
 
 
 def _locked(review: Review) -> Review:
@@ -55,15 +57,34 @@ def _actor_role(user, target, review: Review) -> str:
 def request_review(target, user, request=None) -> Review:
     kind = targets.kind_for(target)
     if not (targets.roles_of(user, target) or targets.is_data_manager(user)):
-        raise PermissionError("Only the operator, the chief scientist or a data manager may ask for a review.")
+        raise PermissionError(
+            "Only the operator, the chief scientist or a data manager may ask for a review."
+        )
     existing = review_for(target)
     if existing is not None:
         raise ReviewError("This record already has a review; open it from the inbox.")
-    review = Review.objects.create(content_type=_ct(target), object_id=target.pk, required_roles=list(kind.required_roles), requested_by=user)
+    review = Review.objects.create(
+        content_type=_ct(target),
+        object_id=target.pk,
+        required_roles=list(kind.required_roles),
+        requested_by=user,
+    )
     kind.on_requested(target)
-    record_event(service="reviews", method="requestReview", resource_id=f"review/{review.pk}", user=user, request=request,
-                 text=f"review of {kind.label(target)} requested")
-    _notify(review, target, "Review requested", f"{user.name or user.email} asks you to review {kind.label(target)}.", exclude=user)
+    record_event(
+        service="reviews",
+        method="requestReview",
+        resource_id=f"review/{review.pk}",
+        user=user,
+        request=request,
+        text=f"review of {kind.label(target)} requested",
+    )
+    _notify(
+        review,
+        target,
+        "Review requested",
+        f"{user.name or user.email} asks you to review {kind.label(target)}.",
+        exclude=user,
+    )
     return review
 
 
@@ -79,7 +100,9 @@ def _display(value) -> str:
     return str(value)
 
 
-def apply_changes(target, changes: dict, user, *, role: str = "", review: Review | None = None) -> list[FieldChange]:
+def apply_changes(
+    target, changes: dict, user, *, role: str = "", review: Review | None = None
+) -> list[FieldChange]:
     """Save changed fields of ``target`` and record one FieldChange per field (caller owns the
     transaction). Unchanged fields are skipped."""
     recorded = []
@@ -89,8 +112,18 @@ def apply_changes(target, changes: dict, user, *, role: str = "", review: Review
         old = getattr(target, name)
         if old == new or (_display(old) == _display(new)):
             continue
-        recorded.append(FieldChange(review=review, content_type=ct, object_id=target.pk, field=name,
-                                    old_value=_display(old), new_value=_display(new), user=user, role=role))
+        recorded.append(
+            FieldChange(
+                review=review,
+                content_type=ct,
+                object_id=target.pk,
+                field=name,
+                old_value=_display(old),
+                new_value=_display(new),
+                user=user,
+                role=role,
+            )
+        )
         setattr(target, name, new)
         fields.append(name)
     if fields:
@@ -113,13 +146,27 @@ def amend(review: Review, user, changes: dict, request=None) -> list[FieldChange
     recorded = apply_changes(target, changes, user, role=role, review=review)
     if recorded:
         # A change after an approval invalidates it: every reviewer approves what is now there.
-        review.decisions.filter(decision=ReviewDecision.Decision.APPROVE, current=True).exclude(user=user).update(current=False)
+        review.decisions.filter(decision=ReviewDecision.Decision.APPROVE, current=True).exclude(
+            user=user
+        ).update(current=False)
         review.updated_at = timezone.now()
         review.save(update_fields=["updated_at"])
         names = ", ".join(c.field for c in recorded)
-        record_event(service="reviews", method="amend", resource_id=f"review/{review.pk}", user=user, request=request,
-                     text=f"{kind.label(target)} amended: {names}")
-        _notify(review, target, "Record amended", f"{user.name or user.email} ({role}) changed: {names}.", exclude=user)
+        record_event(
+            service="reviews",
+            method="amend",
+            resource_id=f"review/{review.pk}",
+            user=user,
+            request=request,
+            text=f"{kind.label(target)} amended: {names}",
+        )
+        _notify(
+            review,
+            target,
+            "Record amended",
+            f"{user.name or user.email} ({role}) changed: {names}.",
+            exclude=user,
+        )
     return recorded
 
 
@@ -151,7 +198,9 @@ def decide(review: Review, user, decision: str, comment: str = "", request=None)
             raise ReviewError("Only a returned record can be resubmitted.")
         review.state = Review.State.OPEN
     ReviewDecision.objects.create(review=review, user=user, role=role, decision=decision, comment=comment)
-    approved_roles = set(review.decisions.filter(decision=D.APPROVE, current=True).values_list("role", flat=True))
+    approved_roles = set(
+        review.decisions.filter(decision=D.APPROVE, current=True).values_list("role", flat=True)
+    )
     now = timezone.now()
     if review.state == Review.State.OPEN and set(review.required_roles) <= approved_roles:
         review.state = Review.State.APPROVED
@@ -160,13 +209,30 @@ def decide(review: Review, user, decision: str, comment: str = "", request=None)
     review.updated_at = now
     review.save(update_fields=["state", "approved_at", "updated_at"])
     label = dict(D.choices)[decision].lower()
-    record_event(service="reviews", method=decision, resource_id=f"review/{review.pk}", user=user, request=request,
-                 text=f"{kind.label(target)} {label} by {role}" + (f": {comment}" if comment else ""))
+    record_event(
+        service="reviews",
+        method=decision,
+        resource_id=f"review/{review.pk}",
+        user=user,
+        request=request,
+        text=f"{kind.label(target)} {label} by {role}" + (f": {comment}" if comment else ""),
+    )
     who = user.name or user.email
     if review.state == Review.State.APPROVED and decision == D.APPROVE:
-        _notify(review, target, "Approved", f"All reviewers approved {kind.label(target)}; the record is now locked.")
+        _notify(
+            review,
+            target,
+            "Approved",
+            f"All reviewers approved {kind.label(target)}; the record is now locked.",
+        )
     else:
-        _notify(review, target, label.capitalize(), f"{who} ({role}) {label} {kind.label(target)}." + (f"\n\n{comment}" if comment else ""), exclude=user)
+        _notify(
+            review,
+            target,
+            label.capitalize(),
+            f"{who} ({role}) {label} {kind.label(target)}." + (f"\n\n{comment}" if comment else ""),
+            exclude=user,
+        )
     return review
 
 
@@ -180,14 +246,22 @@ def reopen(review: Review, user, reason: str, request=None) -> Review:
     target = review.target
     kind = targets.kind_for(target)
     review.decisions.filter(current=True, decision=ReviewDecision.Decision.APPROVE).update(current=False)
-    ReviewDecision.objects.create(review=review, user=user, role="data_manager", decision=ReviewDecision.Decision.REOPEN, comment=reason)
+    ReviewDecision.objects.create(
+        review=review, user=user, role="data_manager", decision=ReviewDecision.Decision.REOPEN, comment=reason
+    )
     review.state = Review.State.OPEN
     review.approved_at = None
     review.updated_at = timezone.now()
     review.save(update_fields=["state", "approved_at", "updated_at"])
     kind.on_reopened(target)
-    record_event(service="reviews", method="reopen", resource_id=f"review/{review.pk}", user=user, request=request,
-                 text=f"{kind.label(target)} reopened: {reason}")
+    record_event(
+        service="reviews",
+        method="reopen",
+        resource_id=f"review/{review.pk}",
+        user=user,
+        request=request,
+        text=f"{kind.label(target)} reopened: {reason}",
+    )
     _notify(review, target, "Reopened", f"A data manager reopened {kind.label(target)} for changes: {reason}")
     return review
 
@@ -197,7 +271,11 @@ def waiting_for(user) -> list[Review]:
     if not getattr(user, "is_authenticated", False):
         return []
     waiting = []
-    for review in Review.objects.exclude(state=Review.State.APPROVED).select_related("content_type").prefetch_related("decisions"):
+    for review in (
+        Review.objects.exclude(state=Review.State.APPROVED)
+        .select_related("content_type")
+        .prefetch_related("decisions")
+    ):
         target = review.target
         if target is None:
             continue
@@ -211,4 +289,6 @@ def waiting_for(user) -> list[Review]:
 
 
 def history(target) -> list[FieldChange]:
-    return list(FieldChange.objects.filter(content_type=_ct(target), object_id=target.pk).select_related("user"))
+    return list(
+        FieldChange.objects.filter(content_type=_ct(target), object_id=target.pk).select_related("user")
+    )

@@ -31,8 +31,18 @@ def _cruise_kind() -> TargetKind:
 
     def holders(cruise, role):
         if role == "operator":
-            return [m.user for m in OrganisationMember.objects.filter(organisation_id=cruise.operator_id, role="operator").select_related("user")]
-        return [m.user for m in CruiseMember.objects.filter(cruise=cruise, role=role, user__isnull=False).select_related("user")]
+            return [
+                m.user
+                for m in OrganisationMember.objects.filter(
+                    organisation_id=cruise.operator_id, role="operator"
+                ).select_related("user")
+            ]
+        return [
+            m.user
+            for m in CruiseMember.objects.filter(cruise=cruise, role=role, user__isnull=False).select_related(
+                "user"
+            )
+        ]
 
     def emails(cruise, role):
         found = [u.email for u in holders(cruise, role)]
@@ -46,14 +56,19 @@ def _cruise_kind() -> TargetKind:
         def apply(cruise):
             Cruise.objects.filter(pk=cruise.pk).update(state=state)
             cruise.state = state
+
         return apply
 
     return TargetKind(
         required_roles=["operator", CruiseMember.Role.CHIEF_SCIENTIST],
-        holders=holders, emails=emails, amendable=Cruise.AMENDABLE_FIELDS,
-        on_approved=set_state(Cruise.State.APPROVED), on_reopened=set_state(Cruise.State.IN_REVIEW),
+        holders=holders,
+        emails=emails,
+        amendable=Cruise.AMENDABLE_FIELDS,
+        on_approved=set_state(Cruise.State.APPROVED),
+        on_reopened=set_state(Cruise.State.IN_REVIEW),
         on_requested=set_state(Cruise.State.IN_REVIEW),
-        url=lambda c: reverse("cruises:detail", args=[c.pk]), label=lambda c: f"cruise record {c.cruise_id}",
+        url=lambda c: reverse("cruises:detail", args=[c.pk]),
+        label=lambda c: f"cruise record {c.cruise_id}",
     )
 
 

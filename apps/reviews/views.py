@@ -36,12 +36,24 @@ def review_detail(request, pk: int, form=None, status=200):
         form = CruiseEditForm(instance=target, prefix="amend")
     decisions = review.decisions.select_related("user")
     approved = {d.role for d in decisions if d.decision == "approve" and d.current}
-    return render(request, "reviews/review_detail.html", {
-        "review": review, "target": target, "label": kind.label(target), "target_url": kind.url(target),
-        "my_roles": my_roles, "can_act": can_act, "form": form if can_act else None, "decisions": decisions,
-        "required": [(r, r in approved) for r in review.required_roles], "changes": services.history(target),
-        "is_data_manager": roles.is_data_manager(request.user),
-    }, status=status)
+    return render(
+        request,
+        "reviews/review_detail.html",
+        {
+            "review": review,
+            "target": target,
+            "label": kind.label(target),
+            "target_url": kind.url(target),
+            "my_roles": my_roles,
+            "can_act": can_act,
+            "form": form if can_act else None,
+            "decisions": decisions,
+            "required": [(r, r in approved) for r in review.required_roles],
+            "changes": services.history(target),
+            "is_data_manager": roles.is_data_manager(request.user),
+        },
+        status=status,
+    )
 
 
 @login_required
@@ -58,7 +70,9 @@ def amend(request, pk: int):
             raise PermissionDenied(str(exc)) from exc
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"Amended: {', '.join(c.field for c in changed)}." if changed else "Nothing changed.")
+        messages.success(
+            request, f"Amended: {', '.join(c.field for c in changed)}." if changed else "Nothing changed."
+        )
     return redirect("reviews:detail", pk=review.pk)
 
 
@@ -67,13 +81,24 @@ def amend(request, pk: int):
 def decide(request, pk: int):
     review, target, my_roles = _review_for_user(request.user, pk)
     try:
-        review = services.decide(review, request.user, request.POST.get("decision", ""), request.POST.get("comment", ""), request=request)
+        review = services.decide(
+            review,
+            request.user,
+            request.POST.get("decision", ""),
+            request.POST.get("comment", ""),
+            request=request,
+        )
     except PermissionError as exc:
         raise PermissionDenied(str(exc)) from exc
     except services.ReviewError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, "Approved by everyone: the record is locked." if review.state == Review.State.APPROVED else "Recorded.")
+        messages.success(
+            request,
+            "Approved by everyone: the record is locked."
+            if review.state == Review.State.APPROVED
+            else "Recorded.",
+        )
     return redirect("reviews:detail", pk=review.pk)
 
 
@@ -84,7 +109,9 @@ def reopen(request, pk: int):
         raise PermissionDenied("Only a data manager may reopen an approved record.")
     review = get_object_or_404(Review, pk=pk)
     try:
-        services.reopen(review, request.user, request.POST.get("reason", "").strip() or "reopened", request=request)
+        services.reopen(
+            review, request.user, request.POST.get("reason", "").strip() or "reopened", request=request
+        )
     except services.ReviewError as exc:
         messages.error(request, str(exc))
     return redirect("reviews:detail", pk=review.pk)

@@ -106,7 +106,11 @@ def facet_key(kind: str, value: str) -> str:
 def index_revision(revision) -> None:
     with transaction.atomic():
         # Locked while we copy it: a state change waits for us, then its trigger updates our row.
-        revision = Revision.objects.select_for_update(of=("self",)).select_related("package__cruise__vessel").get(pk=revision.pk)
+        revision = (
+            Revision.objects.select_for_update(of=("self",))
+            .select_related("package__cruise__vessel")
+            .get(pk=revision.pk)
+        )
         if revision.state not in Revision.METADATA_PUBLIC:
             SearchDocument.objects.filter(pk=revision.pk).delete()
         else:
@@ -215,9 +219,13 @@ def filtered(user, params) -> tuple[QuerySet, str, list[str]]:
                 # at 1M documents, for 10 results).
                 qs = qs.filter(facet_keys__contains=[key])
             else:  # SQLite has no JSON containment; its JSON1 functions list the keys
-                qs = qs.filter(RawSQL(
-                    f"EXISTS (SELECT 1 FROM json_each({SearchDocument._meta.db_table}.facet_keys) WHERE value = %s)",
-                    [key], output_field=BooleanField()))
+                qs = qs.filter(
+                    RawSQL(
+                        f"EXISTS (SELECT 1 FROM json_each({SearchDocument._meta.db_table}.facet_keys) WHERE value = %s)",
+                        [key],
+                        output_field=BooleanField(),
+                    )
+                )
     begin, end = _parse_date(get("begin")), _parse_date(get("end"))
     if get("begin") and begin is None or get("end") and end is None:
         errors.append("Dates must look like 2024-03-01.")
@@ -276,12 +284,16 @@ def _ranked_ids_and_facets(qs: QuerySet, with_facets: bool) -> tuple[list[int], 
         return [pk for pk, _ in rows], facet_counts(keys for _, keys in rows[:FACET_SAMPLE])
     inner, params = limited.query.sql_with_params()
     # Only the top FACET_LIMIT keys of each kind come back (a creator facet can have thousands).
-    facets_sql = """(SELECT jsonb_agg(jsonb_build_array(key, n)) FROM (
+    facets_sql = (
+        """(SELECT jsonb_agg(jsonb_build_array(key, n)) FROM (
                          SELECT key, n, row_number() OVER (PARTITION BY split_part(key, ':', 1) ORDER BY n DESC, key) AS rank
                          FROM (SELECT key, count(*) AS n
                                FROM matches CROSS JOIN LATERAL jsonb_array_elements_text(facet_keys) AS key
                                WHERE place <= %s GROUP BY key) counted) ranked_keys
-                     WHERE rank <= %s)""" if with_facets else "NULL"
+                     WHERE rank <= %s)"""
+        if with_facets
+        else "NULL"
+    )
     sql = f"""WITH matches AS MATERIALIZED (
                   SELECT id, facet_keys, row_number() OVER () AS place FROM ({inner}) AS ranked (id, facet_keys))
               SELECT (SELECT array_agg(id ORDER BY place) FROM matches), {facets_sql}"""

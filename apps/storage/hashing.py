@@ -120,7 +120,7 @@ def _size_hint(stream) -> float:
 
 def _write_all(fd: int, data: memoryview) -> None:
     while data:
-        data = data[os.write(fd, data):]
+        data = data[os.write(fd, data) :]
 
 
 def copy_and_hash(stream, fd: int, *, direct: bool = False, max_bytes: int | None = None) -> Digests:

@@ -80,7 +80,8 @@ def blob_response(
     except RangeNotSatisfiable:
         response = HttpResponse(
             f"Requested range not satisfiable; the object has {blob.size} bytes.\n",
-            status=416, content_type="text/plain",
+            status=416,
+            content_type="text/plain",
         )
         response["Content-Range"] = f"bytes */{blob.size}"
         return response

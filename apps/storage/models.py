@@ -36,7 +36,9 @@ class Blob(models.Model):
             allowed = {"deep_copied_at", "last_fixity_at", "fixity_ok"}
             fields = set(kwargs.get("update_fields") or ())
             if not fields or not fields <= allowed:
-                raise ValueError("A blob's content fields never change; save with update_fields of tier/fixity.")
+                raise ValueError(
+                    "A blob's content fields never change; save with update_fields of tier/fixity."
+                )
         super().save(*args, **kwargs)
 
     @property

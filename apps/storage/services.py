@@ -69,8 +69,9 @@ def _backend_errors() -> tuple[type[BaseException], ...]:
 # --- writing --------------------------------------------------------------------------------------
 
 
-def _spool_and_hash(stream: BinaryIO, target_dir: Path, max_bytes: int | None, *, direct: bool = False,
-                    fsync: bool = True) -> tuple[Path, Digests]:
+def _spool_and_hash(
+    stream: BinaryIO, target_dir: Path, max_bytes: int | None, *, direct: bool = False, fsync: bool = True
+) -> tuple[Path, Digests]:
     """Copy ``stream`` into a temporary file in ``target_dir``, hashing as it goes (one read per byte).
 
     ``direct``: write with O_DIRECT (STORAGE_DIRECT_IO) — for files that stay where they are written
@@ -84,7 +85,9 @@ def _spool_and_hash(stream: BinaryIO, target_dir: Path, max_bytes: int | None, *
         fd, name = tempfile.mkstemp(prefix=".incoming-", dir=target_dir)
     try:
         try:
-            digests = copy_and_hash(stream, fd, direct=direct and settings.STORAGE_DIRECT_IO, max_bytes=max_bytes)
+            digests = copy_and_hash(
+                stream, fd, direct=direct and settings.STORAGE_DIRECT_IO, max_bytes=max_bytes
+            )
             if direct:
                 os.fchmod(fd, 0o444)  # blobs never change: read-only from the start
             if fsync and settings.STORAGE_FSYNC:
@@ -113,7 +116,9 @@ def _link_unnamed(fd: int, dest: Path) -> None:
     open(2) documents; Python's os.link would link the /proc symlink itself)."""
     import ctypes
 
-    if _libc().linkat(_AT_FDCWD, f"/proc/self/fd/{fd}".encode(), _AT_FDCWD, os.fsencode(dest), _AT_SYMLINK_FOLLOW):
+    if _libc().linkat(
+        _AT_FDCWD, f"/proc/self/fd/{fd}".encode(), _AT_FDCWD, os.fsencode(dest), _AT_SYMLINK_FOLLOW
+    ):
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err), str(dest))
 
@@ -137,8 +142,14 @@ def _tmpfile_works(root: Path) -> bool:
     return _tmpfile_roots[key]
 
 
-def _write_local(storage: FileSystemStorage, stream: BinaryIO, max_bytes: int | None, *, fsync: bool = True,
-                 expect: str | None = None) -> Digests:
+def _write_local(
+    storage: FileSystemStorage,
+    stream: BinaryIO,
+    max_bytes: int | None,
+    *,
+    fsync: bool = True,
+    expect: str | None = None,
+) -> Digests:
     """Write a local object as an unnamed file (O_TMPFILE) and name it once its SHA-256 is known: no
     temporary names, no rename, nothing left behind by a crash or an error. Where the file system has no
     O_TMPFILE, a named spool file and a rename do the same. ``expect``: refuse any other content."""
@@ -279,8 +290,13 @@ def upload_blob(upload, *, user, request=None) -> tuple[Blob, bool]:
 
     blob = store_upload(upload)
     record_event(
-        service="storage", method="upload_blob", resource_id=f"blob/{blob.sha256}", user=user, request=request,
-        text=f"{upload.name!r}: {blob.size} bytes, md5 {blob.md5}" + ("" if blob.is_new else " (already stored)"),
+        service="storage",
+        method="upload_blob",
+        resource_id=f"blob/{blob.sha256}",
+        user=user,
+        request=request,
+        text=f"{upload.name!r}: {blob.size} bytes, md5 {blob.md5}"
+        + ("" if blob.is_new else " (already stored)"),
     )
     return blob, blob.is_new
 
@@ -319,14 +335,21 @@ def _record_many(digests: list[Digests], batch: int = 500) -> list[Blob]:
     with transaction.atomic():
         existing: set[str] = set()
         for i in range(0, len(keys), batch):
-            existing.update(Blob.objects.filter(sha256__in=keys[i:i + batch]).values_list("sha256", flat=True))
+            existing.update(
+                Blob.objects.filter(sha256__in=keys[i : i + batch]).values_list("sha256", flat=True)
+            )
         Blob.objects.bulk_create(
-            [Blob(sha256=d.sha256, size=d.size, md5=d.md5, sha1=d.sha1) for k, d in unique.items() if k not in existing],
-            batch_size=batch, ignore_conflicts=True,  # a concurrent writer may record some first
+            [
+                Blob(sha256=d.sha256, size=d.size, md5=d.md5, sha1=d.sha1)
+                for k, d in unique.items()
+                if k not in existing
+            ],
+            batch_size=batch,
+            ignore_conflicts=True,  # a concurrent writer may record some first
         )
     found: dict[str, Blob] = {}
     for i in range(0, len(keys), batch):
-        found.update(Blob.objects.in_bulk(keys[i:i + batch]))
+        found.update(Blob.objects.in_bulk(keys[i : i + batch]))
     for key, blob in found.items():
         blob.is_new = key not in existing
     return [found[d.sha256] for d in digests]
@@ -368,7 +391,9 @@ def iter_range(blob: Blob, start: int, end: int, chunk: int = 256 * 1024) -> Ite
         return
     # S3: ask the server for just the range (S3File would download the whole object first).
     try:
-        body = storage.bucket.Object(storage._normalize_name(blob.key)).get(Range=f"bytes={start}-{end}")["Body"]
+        body = storage.bucket.Object(storage._normalize_name(blob.key)).get(Range=f"bytes={start}-{end}")[
+            "Body"
+        ]
     except _backend_errors() as exc:
         raise StorageUnavailable(f"Object storage is unavailable: {exc}") from exc
     yield from body.iter_chunks(chunk)

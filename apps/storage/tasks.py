@@ -19,7 +19,9 @@ def copy_blob_to_deep(sha256: str) -> None:
 def fixity_sweep(limit: int = 200, older_than_days: int = 30) -> int:
     """Re-hash the blobs whose last fixity check is oldest (hourly, a few at a time)."""
     cutoff = timezone.now() - timedelta(days=older_than_days)
-    due = Blob.objects.filter(Q(last_fixity_at__isnull=True) | Q(last_fixity_at__lt=cutoff)).order_by("last_fixity_at")
+    due = Blob.objects.filter(Q(last_fixity_at__isnull=True) | Q(last_fixity_at__lt=cutoff)).order_by(
+        "last_fixity_at"
+    )
     checked = 0
     for blob in due[:limit]:
         services.verify(blob)

@@ -10,7 +10,9 @@ from .http import blob_response
 
 
 class UploadForm(forms.Form):
-    file = forms.FileField(help_text="Stored once under its SHA-256; uploading the same bytes again stores nothing new.")
+    file = forms.FileField(
+        help_text="Stored once under its SHA-256; uploading the same bytes again stores nothing new."
+    )
 
 
 @data_manager_required
@@ -30,7 +32,9 @@ def upload(request):
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         blob, is_new = services.upload_blob(form.cleaned_data["file"], user=request.user, request=request)
-        messages.success(request, f"{'Stored' if is_new else 'Already stored'}: {blob.sha256} ({blob.size:,} bytes).")
+        messages.success(
+            request, f"{'Stored' if is_new else 'Already stored'}: {blob.sha256} ({blob.size:,} bytes)."
+        )
         request.session["last_blob"] = blob.sha256
         return redirect("storage:upload")
     last = request.session.pop("last_blob", None)

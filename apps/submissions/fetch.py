@@ -57,8 +57,15 @@ def _allowed_exceptions() -> tuple[set[str], list]:
 
 
 def _is_public(ip: ipaddress._BaseAddress) -> bool:
-    return not (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast
-                or ip.is_unspecified or getattr(ip, "is_site_local", False))
+    return not (
+        ip.is_private
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_reserved
+        or ip.is_multicast
+        or ip.is_unspecified
+        or getattr(ip, "is_site_local", False)
+    )
 
 
 def resolve_checked(host: str, port: int) -> str:
@@ -75,9 +82,11 @@ def resolve_checked(host: str, port: int) -> str:
         if _is_public(ip) or host.lower() in names or any(ip in net for net in networks):
             return address
         refused.append(address)
-    raise FetchError(f"The host {host} resolves to {', '.join(refused)}, a private, loopback, link-local or reserved "
-                     "address; Quayside does not fetch from such addresses. Publish the data at a public URL or "
-                     "upload the file with the EML.")
+    raise FetchError(
+        f"The host {host} resolves to {', '.join(refused)}, a private, loopback, link-local or reserved "
+        "address; Quayside does not fetch from such addresses. Publish the data at a public URL or "
+        "upload the file with the EML."
+    )
 
 
 class _PinnedHTTPConnection(http.client.HTTPConnection):
@@ -96,13 +105,17 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
 
     def connect(self):
         raw = socket.create_connection((self._address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(raw, server_hostname=self.host)  # certificate checked for the name
+        self.sock = self._context.wrap_socket(
+            raw, server_hostname=self.host
+        )  # certificate checked for the name
 
 
 def _open(url: str, timeout: float):
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
-        raise FetchError(f"The URL {url} uses {parts.scheme or 'no'} scheme; only http and https URLs are fetched.")
+        raise FetchError(
+            f"The URL {url} uses {parts.scheme or 'no'} scheme; only http and https URLs are fetched."
+        )
     if not parts.hostname:
         raise FetchError(f"The URL {url} names no host.")
     port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -135,8 +148,10 @@ def _fetch_once(url: str, dest: Path) -> Fetched:
             if resp.status >= 500 or resp.status == 429:
                 raise FetchError(f"{current} answered HTTP {resp.status}.", temporary=True)
             if resp.status != 200:
-                raise FetchError(f"{current} answered HTTP {resp.status} {resp.reason}; the data object must be "
-                                 "downloadable from the URL in physical/distribution/online/url.")
+                raise FetchError(
+                    f"{current} answered HTTP {resp.status} {resp.reason}; the data object must be "
+                    "downloadable from the URL in physical/distribution/online/url."
+                )
             length = resp.getheader("Content-Length")
             if length and length.isdigit() and int(length) > cap:
                 raise FetchError(f"{current} is {int(length):,} bytes, more than the limit of {cap:,} bytes.")

@@ -22,7 +22,11 @@ class MultipleFileField(forms.FileField):
 class SubmitForm(forms.Form):
     eml = forms.FileField(label="EML document (EML 2.2.0)")
     data = MultipleFileField(label="Data files (optional; then they need no URL)", required=False)
-    kind = forms.ChoiceField(choices=[(Submission.Kind.CREATE, "Create a new package"),
-                                      (Submission.Kind.UPDATE, "Update a package (new revision)"),
-                                      (Submission.Kind.EVALUATE, "Evaluate only (nothing is archived)")],
-                             initial=Submission.Kind.CREATE)
+    kind = forms.ChoiceField(
+        choices=[
+            (Submission.Kind.CREATE, "Create a new package"),
+            (Submission.Kind.UPDATE, "Update a package (new revision)"),
+            (Submission.Kind.EVALUATE, "Evaluate only (nothing is archived)"),
+        ],
+        initial=Submission.Kind.CREATE,
+    )

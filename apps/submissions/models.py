@@ -36,8 +36,9 @@ class Submission(models.Model):
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING, db_index=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="submissions")
     package_id_text = models.CharField(max_length=200, blank=True, help_text="packageId as the EML states it")
-    revision = models.ForeignKey("packages.Revision", null=True, blank=True, on_delete=models.SET_NULL,
-                                 related_name="submissions")
+    revision = models.ForeignKey(
+        "packages.Revision", null=True, blank=True, on_delete=models.SET_NULL, related_name="submissions"
+    )
     eml_text = models.TextField(help_text="the EML document as submitted (UTF-8)")
     eml_filename = models.CharField(max_length=300, blank=True)
     error = models.TextField(blank=True, help_text="why the submission failed, for PASTA's /package/error")
@@ -48,7 +49,9 @@ class Submission(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["user", "-created_at"], name="submission_user_recent")]  # "my submissions"
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="submission_user_recent")
+        ]  # "my submissions"
 
     def __str__(self) -> str:
         return f"{self.kind} {self.package_id_text or self.transaction}"
@@ -107,7 +110,9 @@ class Step(models.Model):
 
     class Meta:
         ordering = ["submission", "position"]
-        constraints = [models.UniqueConstraint(fields=["submission", "name"], name="uniq_step_per_submission")]
+        constraints = [
+            models.UniqueConstraint(fields=["submission", "name"], name="uniq_step_per_submission")
+        ]
 
     def __str__(self) -> str:
         return f"{self.submission_id}:{self.name}={self.state}"

@@ -40,14 +40,18 @@ from .fetch import FetchError, fetch
 from .models import Step, Submission, SubmissionFile
 
 log = logging.getLogger(__name__)
-PACKAGE_ID_RE = re.compile(r"^(?P<scope>[A-Za-z][A-Za-z0-9_-]*)\.(?P<identifier>[1-9][0-9]*)\.(?P<revision>[1-9][0-9]*)$")
+PACKAGE_ID_RE = re.compile(
+    r"^(?P<scope>[A-Za-z][A-Za-z0-9_-]*)\.(?P<identifier>[1-9][0-9]*)\.(?P<revision>[1-9][0-9]*)$"
+)
 MAX_EXAMPLES = 10  # bad values listed per column in the report
 # True while ``run_all`` drives the steps in this process: then no step queues its successor.
 _SYNCHRONOUS = contextvars.ContextVar("quayside_pipeline_synchronous", default=False)
 
 
 # The queue the running step task came from (set by tasks.run_step); successors go to the same queue.
-CURRENT_QUEUE: contextvars.ContextVar[str | None] = contextvars.ContextVar("quayside_pipeline_queue", default=None)
+CURRENT_QUEUE: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "quayside_pipeline_queue", default=None
+)
 
 
 def _queue_step(sub_id: int, name: str) -> None:
@@ -96,10 +100,21 @@ def gatekeeper(user, *, method: str, request=None, resource_id: str = "") -> Non
         return
     anonymous = not getattr(user, "is_authenticated", False)
     status = 401 if anonymous else 403
-    message = ("Authentication required: sign in or send 'Authorization: Token <key>'." if anonymous else
-               "Only members of the vetted group may create or update data packages.")
-    record_event(service="packages", method=method, text=f"refused: {message}", category=AuditEvent.Category.WARN,
-                 status=status, request=request, user=None if anonymous else user, resource_id=resource_id)
+    message = (
+        "Authentication required: sign in or send 'Authorization: Token <key>'."
+        if anonymous
+        else "Only members of the vetted group may create or update data packages."
+    )
+    record_event(
+        service="packages",
+        method=method,
+        text=f"refused: {message}",
+        category=AuditEvent.Category.WARN,
+        status=status,
+        request=request,
+        user=None if anonymous else user,
+        resource_id=resource_id,
+    )
     raise NotAllowed(message, status)
 
 
@@ -112,55 +127,90 @@ def update_gate(user, scope: str, identifier: int, *, request=None) -> None:
     if package is None:
         raise NotAllowed(f"The data package {resource_id} does not exist.", 404)
     if package.owner_id != user.pk and not roles.is_data_manager(user):
-        record_event(service="packages", method="updateDataPackage", request=request, status=403,
-                     category=AuditEvent.Category.WARN, resource_id=resource_id, text="refused: not the owner")
+        record_event(
+            service="packages",
+            method="updateDataPackage",
+            request=request,
+            status=403,
+            category=AuditEvent.Category.WARN,
+            resource_id=resource_id,
+            text="refused: not the owner",
+        )
         raise NotAllowed(f"Only the owner of {resource_id} may update it.", 403)
 
 
 def parse_package_id(package_id: str) -> PackageRef:
     m = PACKAGE_ID_RE.match(package_id or "")
     if not m:
-        raise PolicyError(f'The packageId "{package_id}" must be scope.identifier.revision, e.g. "edi.12.1": '
-                          "a scope, then whole numbers without leading zeros.")
+        raise PolicyError(
+            f'The packageId "{package_id}" must be scope.identifier.revision, e.g. "edi.12.1": '
+            "a scope, then whole numbers without leading zeros."
+        )
     scope = m.group("scope")
     if scope not in settings.PACKAGE_SCOPES:
-        raise PolicyError(f'The scope "{scope}" is not registered here; use one of: {", ".join(settings.PACKAGE_SCOPES)}.')
+        raise PolicyError(
+            f'The scope "{scope}" is not registered here; use one of: {", ".join(settings.PACKAGE_SCOPES)}.'
+        )
     return PackageRef(scope, int(m.group("identifier")), int(m.group("revision")))
 
 
-def check_policy(package_id: str, kind: str, user, *, scope: str | None = None, identifier: int | None = None,
-                 own_revision: Revision | None = None) -> PackageRef:
+def check_policy(
+    package_id: str,
+    kind: str,
+    user,
+    *,
+    scope: str | None = None,
+    identifier: int | None = None,
+    own_revision: Revision | None = None,
+) -> PackageRef:
     """packageId pattern, scope registry, create-vs-update, ownership and revision order."""
     ref = parse_package_id(package_id)
     if scope is not None and (ref.scope, ref.identifier) != (scope, identifier):
-        raise PolicyError(f'The packageId "{package_id}" does not belong to {scope}.{identifier}, the package this '
-                          "request updates.")
+        raise PolicyError(
+            f'The packageId "{package_id}" does not belong to {scope}.{identifier}, the package this '
+            "request updates."
+        )
     package = Package.objects.filter(scope=ref.scope, identifier=ref.identifier).first()
     live = package.revisions.exclude(state=Revision.State.FAILED) if package else Revision.objects.none()
     if own_revision is not None:
         live = live.exclude(pk=own_revision.pk)
     last = live.aggregate(m=Max("number"))["m"]
     if kind == Submission.Kind.CREATE and last is not None:
-        raise PolicyError(f"The package {ref.scope}.{ref.identifier} exists already (revision {last}); send a new "
-                          f"revision as an update (PUT /package/eml/{ref.scope}/{ref.identifier}).")
+        raise PolicyError(
+            f"The package {ref.scope}.{ref.identifier} exists already (revision {last}); send a new "
+            f"revision as an update (PUT /package/eml/{ref.scope}/{ref.identifier})."
+        )
     if kind == Submission.Kind.UPDATE:
         if last is None:
-            raise PolicyError(f"The package {ref.scope}.{ref.identifier} does not exist; create it first "
-                              "(POST /package/eml).")
+            raise PolicyError(
+                f"The package {ref.scope}.{ref.identifier} does not exist; create it first "
+                "(POST /package/eml)."
+            )
         if package.owner_id != user.pk and not roles.is_data_manager(user):
             raise PolicyError(f"Only the owner of {ref.scope}.{ref.identifier} may update it.")
     if last is not None and ref.number <= last:
-        raise PolicyError(f"Revision {ref.number} of {ref.scope}.{ref.identifier} is not higher than the last "
-                          f"revision, {last}; the next revision must be {last + 1} or higher.")
+        raise PolicyError(
+            f"Revision {ref.number} of {ref.scope}.{ref.identifier} is not higher than the last "
+            f"revision, {last}; the next revision must be {last + 1} or higher."
+        )
     return ref
 
 
 # --- submit -----------------------------------------------------------------------------------------
 
 
-def submit(user, eml: bytes, *, kind: str = Submission.Kind.CREATE, files: list[tuple[str, Any]] = (),
-           scope: str | None = None, identifier: int | None = None, request=None, filename: str = "",
-           start: bool = True) -> Submission:
+def submit(
+    user,
+    eml: bytes,
+    *,
+    kind: str = Submission.Kind.CREATE,
+    files: list[tuple[str, Any]] = (),
+    scope: str | None = None,
+    identifier: int | None = None,
+    request=None,
+    filename: str = "",
+    start: bool = True,
+) -> Submission:
     """Take an EML package in: record the submission, reserve its revision, queue the pipeline.
 
     ``files`` are (filename, readable binary stream) uploaded with the EML. Raises NotAllowed for the
@@ -172,7 +222,9 @@ def submit(user, eml: bytes, *, kind: str = Submission.Kind.CREATE, files: list[
         text = eml.decode("utf-8")
     except UnicodeDecodeError:
         text = eml.decode("latin-1")  # kept for the report; the validate step refuses it
-    blobs = [(name, storage.store_stream(stream, max_bytes=settings.MAX_UPLOAD_SIZE)) for name, stream in files]
+    blobs = [
+        (name, storage.store_stream(stream, max_bytes=settings.MAX_UPLOAD_SIZE)) for name, stream in files
+    ]
     with transaction.atomic():
         sub = Submission.objects.create(kind=kind, user=user, eml_text=text, eml_filename=filename[:300])
         for name, blob in blobs:
@@ -184,10 +236,19 @@ def submit(user, eml: bytes, *, kind: str = Submission.Kind.CREATE, files: list[
         if kind != Submission.Kind.EVALUATE:
             sub.revision, problem = _reserve_revision(sub, package_id, scope, identifier)
             if problem:  # the validate step reports it, with the rest of the report
-                Step.objects.filter(submission=sub, name=Step.Name.VALIDATE).update(detail={"policy_error": problem})
+                Step.objects.filter(submission=sub, name=Step.Name.VALIDATE).update(
+                    detail={"policy_error": problem}
+                )
         sub.save(update_fields=["package_id_text", "revision"])
-        record_event(service="packages", method=f"{kind}DataPackage", request=request, user=user, status=202,
-                     resource_id=package_id or sub.transaction, text=f"submission {sub.transaction} accepted")
+        record_event(
+            service="packages",
+            method=f"{kind}DataPackage",
+            request=request,
+            user=user,
+            status=202,
+            resource_id=package_id or sub.transaction,
+            text=f"submission {sub.transaction} accepted",
+        )
         if start:
             _queue_step(sub.pk, Step.Name.VALIDATE)
     return sub
@@ -208,13 +269,17 @@ def _reserve_revision(sub: Submission, package_id: str, scope, identifier) -> tu
         return None, str(exc)
     try:
         with transaction.atomic():
-            package, _ = Package.objects.get_or_create(scope=ref.scope, identifier=ref.identifier,
-                                                       defaults={"owner": sub.user})
+            package, _ = Package.objects.get_or_create(
+                scope=ref.scope, identifier=ref.identifier, defaults={"owner": sub.user}
+            )
             # A failed revision of the same number is replaced: the submitter fixes and resubmits.
             package.revisions.filter(number=ref.number, state=Revision.State.FAILED).delete()
             return Revision.objects.create(package=package, number=ref.number, submitted_by=sub.user), ""
     except IntegrityError:  # a concurrent submission took the number
-        return None, f"Revision {ref.number} of {ref.scope}.{ref.identifier} is being submitted by another request."
+        return (
+            None,
+            f"Revision {ref.number} of {ref.scope}.{ref.identifier} is being submitted by another request.",
+        )
 
 
 # --- the steps --------------------------------------------------------------------------------------
@@ -231,45 +296,110 @@ def _metadata(sub: Submission) -> PackageMetadata:
 def step_validate(sub: Submission, step: Step) -> tuple[str, dict]:
     checks: list[Check] = []
     result = validate_eml(sub.eml_bytes)
-    checks.append(Check("emlVersion", "EML version", "valid" if result.version == "2.2.0" else "error", "2.2.0",
-                        result.version or "unknown", "Quayside accepts EML 2.2.0 documents."))
+    checks.append(
+        Check(
+            "emlVersion",
+            "EML version",
+            "valid" if result.version == "2.2.0" else "error",
+            "2.2.0",
+            result.version or "unknown",
+            "Quayside accepts EML 2.2.0 documents.",
+        )
+    )
     schema_errors = [f for f in result.findings if f.rule in ("xml", "schema", "version")]
-    checks.append(Check("schemaValid", "Document is schema-valid EML", "error" if schema_errors else "valid",
-                        "valid against the EML 2.2.0 XSDs", "; ".join(map(str, schema_errors[:20])) or "valid",
-                        "Schema errors must be fixed in the EML document."))
+    checks.append(
+        Check(
+            "schemaValid",
+            "Document is schema-valid EML",
+            "error" if schema_errors else "valid",
+            "valid against the EML 2.2.0 XSDs",
+            "; ".join(map(str, schema_errors[:20])) or "valid",
+            "Schema errors must be fixed in the EML document.",
+        )
+    )
     if not schema_errors:
         rules = [f for f in result.findings if f not in schema_errors]
-        checks.append(Check("parserValid", "Document passes EML's rules beyond the schema", "error" if rules else "valid",
-                            "unique ids, resolvable references, annotation subjects, defined custom units",
-                            "; ".join(map(str, rules)) or "valid", "See the EML 2.2.0 specification."))
+        checks.append(
+            Check(
+                "parserValid",
+                "Document passes EML's rules beyond the schema",
+                "error" if rules else "valid",
+                "unique ids, resolvable references, annotation subjects, defined custom units",
+                "; ".join(map(str, rules)) or "valid",
+                "See the EML 2.2.0 specification.",
+            )
+        )
     try:
         if step.detail.get("policy_error"):
             raise PolicyError(step.detail["policy_error"])
         check_policy(sub.package_id_text, sub.kind, sub.user, own_revision=sub.revision)
-        checks.append(Check("packageIdPattern", "packageId pattern and revision", "valid", "scope.identifier.revision",
-                            sub.package_id_text, "The packageId is registered and its revision is the next one."))
+        checks.append(
+            Check(
+                "packageIdPattern",
+                "packageId pattern and revision",
+                "valid",
+                "scope.identifier.revision",
+                sub.package_id_text,
+                "The packageId is registered and its revision is the next one.",
+            )
+        )
     except PolicyError as exc:
-        checks.append(Check("packageIdPattern", "packageId pattern and revision", "error", "scope.identifier.revision, "
-                            "a registered scope, a revision higher than the last", sub.package_id_text or "none", str(exc)))
+        checks.append(
+            Check(
+                "packageIdPattern",
+                "packageId pattern and revision",
+                "error",
+                "scope.identifier.revision, a registered scope, a revision higher than the last",
+                sub.package_id_text or "none",
+                str(exc),
+            )
+        )
     bad = [c for c in checks if c.status == "error"]
     if bad:
-        raise StepFailed("; ".join(c.explanation if c.id == "packageIdPattern" else c.found
-                                   for c in bad), checks)
+        raise StepFailed(
+            "; ".join(c.explanation if c.id == "packageIdPattern" else c.found for c in bad), checks
+        )
     meta = extract(result.tree)
     words = lambda s: len(s.split())  # noqa: E731
     checks += [
-        Check("keywordPresent", "keywordSet element is present", "valid" if meta.keywords else "warn",
-              "at least one keyword", str(len(meta.keywords)), "Keywords help people find the data."),
-        Check("titleLength", "Dataset title length", "valid" if words(meta.title) >= 5 else "warn", "at least 5 words",
-              str(words(meta.title)), "A descriptive title says what, where and when."),
-        Check("abstractLength", "Dataset abstract length", "valid" if words(meta.abstract) >= 20 else "warn",
-              "at least 20 words", str(words(meta.abstract)), "An abstract of 20 words or more describes the data."),
-        Check("entityPresent", "The package has data entities", "valid" if meta.entities else "warn", "at least one",
-              str(len(meta.entities)), "A package without data entities holds only metadata."),
+        Check(
+            "keywordPresent",
+            "keywordSet element is present",
+            "valid" if meta.keywords else "warn",
+            "at least one keyword",
+            str(len(meta.keywords)),
+            "Keywords help people find the data.",
+        ),
+        Check(
+            "titleLength",
+            "Dataset title length",
+            "valid" if words(meta.title) >= 5 else "warn",
+            "at least 5 words",
+            str(words(meta.title)),
+            "A descriptive title says what, where and when.",
+        ),
+        Check(
+            "abstractLength",
+            "Dataset abstract length",
+            "valid" if words(meta.abstract) >= 20 else "warn",
+            "at least 20 words",
+            str(words(meta.abstract)),
+            "An abstract of 20 words or more describes the data.",
+        ),
+        Check(
+            "entityPresent",
+            "The package has data entities",
+            "valid" if meta.entities else "warn",
+            "at least one",
+            str(len(meta.entities)),
+            "A package without data entities holds only metadata.",
+        ),
     ]
     if sub.revision is not None:
         _fill_revision(sub.revision, meta, result.version)
-    return f"valid EML {result.version}, {len(meta.entities)} entities", {"checks": [c.as_dict() for c in checks]}
+    return f"valid EML {result.version}, {len(meta.entities)} entities", {
+        "checks": [c.as_dict() for c in checks]
+    }
 
 
 def _fill_revision(revision: Revision, meta: PackageMetadata, version: str) -> None:
@@ -281,14 +411,18 @@ def _fill_revision(revision: Revision, meta: PackageMetadata, version: str) -> N
         locked.eml_version = version
         locked.title, locked.abstract, locked.keywords = meta.title, meta.abstract, meta.keywords
         locked.creators, locked.coverage, locked.licence = meta.creators, meta.coverage, meta.licence[:200]
-        locked.save(update_fields=["eml_version", "title", "abstract", "keywords", "creators", "coverage", "licence"])
+        locked.save(
+            update_fields=["eml_version", "title", "abstract", "keywords", "creators", "coverage", "licence"]
+        )
         if meta.cruise_ids:
             cruise = Cruise.objects.filter(cruise_id__in=meta.cruise_ids).first()
             if cruise is not None and locked.package.cruise_id != cruise.pk:
                 Package.objects.filter(pk=locked.package_id).update(cruise=cruise)
 
 
-def _source_for(sub: Submission, decl: EntityDecl, uploads: dict[str, SubmissionFile]) -> SubmissionFile | None:
+def _source_for(
+    sub: Submission, decl: EntityDecl, uploads: dict[str, SubmissionFile]
+) -> SubmissionFile | None:
     for name in (decl.object_name, decl.url.rstrip("/").rsplit("/", 1)[-1] if decl.url else "", decl.name):
         if name and name in uploads:
             return uploads[name]
@@ -307,23 +441,55 @@ def step_fetch(sub: Submission, step: Step) -> tuple[str, dict]:
             if upload is not None:
                 storage.materialise(upload.blob, dest)
                 # "blob": already in storage since the upload; archiving references it instead of re-hashing.
-                obj = {"path": str(dest), "size": upload.blob.size, "md5": upload.blob.md5, "source": "upload",
-                       "blob": upload.blob.sha256}
+                obj = {
+                    "path": str(dest),
+                    "size": upload.blob.size,
+                    "md5": upload.blob.md5,
+                    "source": "upload",
+                    "blob": upload.blob.sha256,
+                }
             elif decl.url:
                 got = fetch(decl.url, dest)
                 obj = {"path": str(got.path), "size": got.size, "md5": got.md5, "source": got.url}
             else:
-                raise FetchError(f'The entity "{decl.name}" has no physical/distribution/online/url and no file was '
-                                 "uploaded with that name.")
+                raise FetchError(
+                    f'The entity "{decl.name}" has no physical/distribution/online/url and no file was '
+                    "uploaded with that name."
+                )
         except FetchError as exc:
-            checks.append(Check("dataLoadStatus", "Data can be downloaded", "error", "the data object downloads",
-                                decl.url or "no URL", str(exc), decl.entity_id, decl.name, "data"))
+            checks.append(
+                Check(
+                    "dataLoadStatus",
+                    "Data can be downloaded",
+                    "error",
+                    "the data object downloads",
+                    decl.url or "no URL",
+                    str(exc),
+                    decl.entity_id,
+                    decl.name,
+                    "data",
+                )
+            )
             raise StepFailed(f"{decl.name}: {exc}", checks) from exc
-        checks.append(Check("dataLoadStatus", "Data can be downloaded", "valid", "the data object downloads",
-                            f"{obj['size']:,} bytes from {obj['source']}", "", decl.entity_id, decl.name, "data"))
+        checks.append(
+            Check(
+                "dataLoadStatus",
+                "Data can be downloaded",
+                "valid",
+                "the data object downloads",
+                f"{obj['size']:,} bytes from {obj['source']}",
+                "",
+                decl.entity_id,
+                decl.name,
+                "data",
+            )
+        )
         objects[decl.entity_id] = obj
         total += obj["size"]
-    return f"{len(objects)} data objects, {total:,} bytes", {"objects": objects, "checks": [c.as_dict() for c in checks]}
+    return f"{len(objects)} data objects, {total:,} bytes", {
+        "objects": objects,
+        "checks": [c.as_dict() for c in checks],
+    }
 
 
 def _fetched_objects(sub: Submission) -> dict:
@@ -338,8 +504,10 @@ def _fetched_objects(sub: Submission) -> dict:
     for entity_id, obj in detail["objects"].items():
         before = objects.get(entity_id)
         if before and before["md5"] != obj["md5"]:
-            raise StepFailed(f"The data object {entity_id} changed after it was fetched (MD5 {before['md5']} → "
-                             f"{obj['md5']}); submit the package again.")
+            raise StepFailed(
+                f"The data object {entity_id} changed after it was fetched (MD5 {before['md5']} → "
+                f"{obj['md5']}); submit the package again."
+            )
     Step.objects.filter(pk=step.pk).update(detail=detail)
     return detail["objects"]
 
@@ -352,45 +520,152 @@ def _table_checks(decl: EntityDecl, path: str) -> list[Check]:
     if decl.header_lines:
         names = [a.name for a in decl.attributes]
         status = "valid" if res.header == names else ("warn" if len(res.header) == ncols else "error")
-        out.append(Check("headerLineCount", "Header line matches the attribute names", status, ", ".join(names),
-                         ", ".join(res.header), "The last header line should list the attributeNames in order.",
-                         e, n, "data"))
-    out.append(Check("fieldDelimiterValid", "Field delimiter splits the header", "valid" if not decl.header_lines or
-                     len(res.header) == ncols else "error", f"{ncols} fields split by {decl.delimiter!r}",
-                     f"{len(res.header)} fields" if decl.header_lines else "no header", "", e, n, "data"))
+        out.append(
+            Check(
+                "headerLineCount",
+                "Header line matches the attribute names",
+                status,
+                ", ".join(names),
+                ", ".join(res.header),
+                "The last header line should list the attributeNames in order.",
+                e,
+                n,
+                "data",
+            )
+        )
+    out.append(
+        Check(
+            "fieldDelimiterValid",
+            "Field delimiter splits the header",
+            "valid" if not decl.header_lines or len(res.header) == ncols else "error",
+            f"{ncols} fields split by {decl.delimiter!r}",
+            f"{len(res.header)} fields" if decl.header_lines else "no header",
+            "",
+            e,
+            n,
+            "data",
+        )
+    )
     if res.fatal:
-        out.append(Check("dataLoadStatus", "Table can be read", "error", "a delimited text table", "unreadable",
-                         f"{res.filename}: {res.fatal}", e, n, "data"))
+        out.append(
+            Check(
+                "dataLoadStatus",
+                "Table can be read",
+                "error",
+                "a delimited text table",
+                "unreadable",
+                f"{res.filename}: {res.fatal}",
+                e,
+                n,
+                "data",
+            )
+        )
         return out
     if res.bad_row_count:
         shown = "; ".join(f"line {line}: {act} fields" for line, _, act, _ in res.bad_rows)
-        out.append(Check("columnCount", "Every row has the declared number of columns", "error", f"{ncols} columns",
-                         f"{res.bad_row_count:,} rows differ ({shown})",
-                         f"{res.filename}: rows must have {ncols} fields, one per attribute.", e, n, "data"))
+        out.append(
+            Check(
+                "columnCount",
+                "Every row has the declared number of columns",
+                "error",
+                f"{ncols} columns",
+                f"{res.bad_row_count:,} rows differ ({shown})",
+                f"{res.filename}: rows must have {ncols} fields, one per attribute.",
+                e,
+                n,
+                "data",
+            )
+        )
     else:
-        out.append(Check("columnCount", "Every row has the declared number of columns", "valid", f"{ncols} columns",
-                         f"{ncols} columns", "", e, n, "data"))
+        out.append(
+            Check(
+                "columnCount",
+                "Every row has the declared number of columns",
+                "valid",
+                f"{ncols} columns",
+                f"{ncols} columns",
+                "",
+                e,
+                n,
+                "data",
+            )
+        )
     for col, iss in res.columns.items():
         shown = "; ".join(f"row {row:,}: {value!r}" for row, value in iss.examples)
-        out.append(Check("dataType", f"Values of column {col} match the attribute", "error", iss.expected,
-                         f"{iss.count:,} bad values; first: {shown}",
-                         f"{res.filename}, column {col}: every value must be {iss.expected} or a declared missing-value "
-                         f"code. First bad value at row {iss.examples[0][0]:,}: {iss.examples[0][1]!r}.", e, n, "data"))
+        out.append(
+            Check(
+                "dataType",
+                f"Values of column {col} match the attribute",
+                "error",
+                iss.expected,
+                f"{iss.count:,} bad values; first: {shown}",
+                f"{res.filename}, column {col}: every value must be {iss.expected} or a declared missing-value "
+                f"code. First bad value at row {iss.examples[0][0]:,}: {iss.examples[0][1]!r}.",
+                e,
+                n,
+                "data",
+            )
+        )
     if not res.columns:
-        out.append(Check("dataType", "Every value matches its attribute", "valid", "declared types", "all values match",
-                         "", e, n, "data"))
+        out.append(
+            Check(
+                "dataType",
+                "Every value matches its attribute",
+                "valid",
+                "declared types",
+                "all values match",
+                "",
+                e,
+                n,
+                "data",
+            )
+        )
     for note in res.unchecked:
-        out.append(Check("dataTypeUnchecked", "Column type not checkable", "warn", "a formatString Quayside understands",
-                         note, "Use YYYY, MM, DD, hh, mm, ss in formatString.", e, n, "data"))
+        out.append(
+            Check(
+                "dataTypeUnchecked",
+                "Column type not checkable",
+                "warn",
+                "a formatString Quayside understands",
+                note,
+                "Use YYYY, MM, DD, hh, mm, ss in formatString.",
+                e,
+                n,
+                "data",
+            )
+        )
     total = res.records + res.bad_row_count
     if decl.number_of_records is None:
-        out.append(Check("numberOfRecords", "Record count", "warn", "numberOfRecords declared", f"{total:,} records",
-                         "Declare numberOfRecords so readers can verify completeness.", e, n, "data"))
+        out.append(
+            Check(
+                "numberOfRecords",
+                "Record count",
+                "warn",
+                "numberOfRecords declared",
+                f"{total:,} records",
+                "Declare numberOfRecords so readers can verify completeness.",
+                e,
+                n,
+                "data",
+            )
+        )
     else:
-        out.append(Check("numberOfRecords", "Record count", "valid" if total == decl.number_of_records else "error",
-                         f"{decl.number_of_records:,}", f"{total:,}",
-                         "" if total == decl.number_of_records else f"{res.filename} has {total:,} data rows but "
-                         f"numberOfRecords says {decl.number_of_records:,}.", e, n, "data"))
+        out.append(
+            Check(
+                "numberOfRecords",
+                "Record count",
+                "valid" if total == decl.number_of_records else "error",
+                f"{decl.number_of_records:,}",
+                f"{total:,}",
+                ""
+                if total == decl.number_of_records
+                else f"{res.filename} has {total:,} data rows but "
+                f"numberOfRecords says {decl.number_of_records:,}.",
+                e,
+                n,
+                "data",
+            )
+        )
     return out
 
 
@@ -402,29 +677,77 @@ def step_check(sub: Submission, step: Step) -> tuple[str, dict]:
         obj = objects[decl.entity_id]
         e, n = decl.entity_id, decl.name
         if decl.size is None:
-            checks.append(Check("entitySizePresence", "Size declared", "warn", "physical/size", "none",
-                                "Declare the size in bytes.", e, n, "data"))
+            checks.append(
+                Check(
+                    "entitySizePresence",
+                    "Size declared",
+                    "warn",
+                    "physical/size",
+                    "none",
+                    "Declare the size in bytes.",
+                    e,
+                    n,
+                    "data",
+                )
+            )
         else:
             ok = decl.size == obj["size"]
-            checks.append(Check("entitySize", "Size matches physical/size", "valid" if ok else "error", f"{decl.size:,} bytes",
-                                f"{obj['size']:,} bytes", "" if ok else f"{decl.filename} is {obj['size']:,} bytes, the "
-                                f"EML declares {decl.size:,}.", e, n, "data"))
+            checks.append(
+                Check(
+                    "entitySize",
+                    "Size matches physical/size",
+                    "valid" if ok else "error",
+                    f"{decl.size:,} bytes",
+                    f"{obj['size']:,} bytes",
+                    ""
+                    if ok
+                    else f"{decl.filename} is {obj['size']:,} bytes, the EML declares {decl.size:,}.",
+                    e,
+                    n,
+                    "data",
+                )
+            )
         if not decl.md5:
-            checks.append(Check("integrityChecksumPresence", "MD5 declared", "warn", "physical/authentication method=MD5",
-                                "none", "Declare the MD5 so the data can be verified.", e, n, "data"))
+            checks.append(
+                Check(
+                    "integrityChecksumPresence",
+                    "MD5 declared",
+                    "warn",
+                    "physical/authentication method=MD5",
+                    "none",
+                    "Declare the MD5 so the data can be verified.",
+                    e,
+                    n,
+                    "data",
+                )
+            )
         else:
             ok = decl.md5 == obj["md5"]
-            checks.append(Check("integrityChecksum", "MD5 matches physical/authentication", "valid" if ok else "error",
-                                decl.md5, obj["md5"], "" if ok else f"The MD5 of {decl.filename} is {obj['md5']}, the EML "
-                                f"declares {decl.md5}.", e, n, "data"))
+            checks.append(
+                Check(
+                    "integrityChecksum",
+                    "MD5 matches physical/authentication",
+                    "valid" if ok else "error",
+                    decl.md5,
+                    obj["md5"],
+                    "" if ok else f"The MD5 of {decl.filename} is {obj['md5']}, the EML declares {decl.md5}.",
+                    e,
+                    n,
+                    "data",
+                )
+            )
         if decl.entity_type == "dataTable" and decl.text_format:
             checks.extend(_table_checks(decl, obj["path"]))
     errors = [c for c in checks if c.status == "error"]
     if errors:
-        raise StepFailed("; ".join(c.explanation or f"{c.name}: expected {c.expected}, found {c.found}" for c in errors),
-                         checks)
+        raise StepFailed(
+            "; ".join(c.explanation or f"{c.name}: expected {c.expected}, found {c.found}" for c in errors),
+            checks,
+        )
     warns = sum(1 for c in checks if c.status == "warn")
-    return f"{len(meta.entities)} entities checked, {warns} warnings", {"checks": [c.as_dict() for c in checks]}
+    return f"{len(meta.entities)} entities checked, {warns} warnings", {
+        "checks": [c.as_dict() for c in checks]
+    }
 
 
 def _report_checks(sub: Submission) -> list[dict]:
@@ -461,44 +784,96 @@ def step_archive(sub: Submission, step: Step) -> tuple[str, dict] | None:
         if not revision.advance(Revision.State.ARCHIVING):
             return None  # archived (or failed) already: a duplicate delivery
         claimed = Step.objects.filter(pk=step.pk, state=Step.State.RUNNING).update(
-            state=Step.State.DONE, finished_at=timezone.now(), message=f"archived {revision.package_id_text}")
+            state=Step.State.DONE, finished_at=timezone.now(), message=f"archived {revision.package_id_text}"
+        )
         if not claimed:
             transaction.set_rollback(True)
             return None
         pkg = revision.package
         path = f"{pkg.scope}/{pkg.identifier}/{revision.number}"
-        common = {"revision": revision, "package_id": revision.package_id_text, "scope": pkg.scope,
-                  "identifier": pkg.identifier, "revision_number": revision.number,
-                  "principal_owner": pkg.owner.email, "resource_location": "primary"}
+        common = {
+            "revision": revision,
+            "package_id": revision.package_id_text,
+            "scope": pkg.scope,
+            "identifier": pkg.identifier,
+            "revision_number": revision.number,
+            "principal_owner": pkg.owner.email,
+            "resource_location": "primary",
+        }
         for decl in meta.entities:
             blob = data_blobs[decl.entity_id]
             entity = Entity.objects.create(
-                revision=revision, entity_id=decl.entity_id, name=decl.name[:500], entity_type=decl.entity_type,
-                object_name=decl.filename[:500], url=decl.url[:2000], declared_size=decl.size,
-                declared_md5=decl.md5, format_name=decl.format_name[:100],
-                mime_type="text/csv" if decl.text_format else "application/octet-stream", blob=blob)
+                revision=revision,
+                entity_id=decl.entity_id,
+                name=decl.name[:500],
+                entity_type=decl.entity_type,
+                object_name=decl.filename[:500],
+                url=decl.url[:2000],
+                declared_size=decl.size,
+                declared_md5=decl.md5,
+                format_name=decl.format_name[:100],
+                mime_type="text/csv" if decl.text_format else "application/octet-stream",
+                blob=blob,
+            )
             Resource.objects.create(
-                resource_id=_resource_url("data", f"{path}/{decl.entity_id}"), resource_type=Resource.Type.DATA,
-                entity=entity, eml_entity_id=decl.entity_id, entity_name=decl.name[:500], filename=entity.object_name,
-                md5_checksum=blob.md5, sha1_checksum=blob.sha1, format_type=decl.format_name[:100],
-                mime_type=entity.mime_type, resource_size=blob.size, data_format=decl.format_name[:100], blob=blob,
-                **common)
+                resource_id=_resource_url("data", f"{path}/{decl.entity_id}"),
+                resource_type=Resource.Type.DATA,
+                entity=entity,
+                eml_entity_id=decl.entity_id,
+                entity_name=decl.name[:500],
+                filename=entity.object_name,
+                md5_checksum=blob.md5,
+                sha1_checksum=blob.sha1,
+                format_type=decl.format_name[:100],
+                mime_type=entity.mime_type,
+                resource_size=blob.size,
+                data_format=decl.format_name[:100],
+                blob=blob,
+                **common,
+            )
         for kind, rtype, blob, name, mime in (
-            ("metadata", Resource.Type.METADATA, eml_blob, f"{revision.package_id_text}.xml", "application/xml"),
-            ("report", Resource.Type.REPORT, report_blob, f"{revision.package_id_text}.report.xml", "application/xml"),
+            (
+                "metadata",
+                Resource.Type.METADATA,
+                eml_blob,
+                f"{revision.package_id_text}.xml",
+                "application/xml",
+            ),
+            (
+                "report",
+                Resource.Type.REPORT,
+                report_blob,
+                f"{revision.package_id_text}.report.xml",
+                "application/xml",
+            ),
         ):
-            Resource.objects.create(resource_id=_resource_url(kind, path), resource_type=rtype, filename=name,
-                                    md5_checksum=blob.md5, sha1_checksum=blob.sha1, format_type="eml" if kind ==
-                                    "metadata" else "qualityReport", mime_type=mime, resource_size=blob.size,
-                                    blob=blob, **common)
-        Resource.objects.create(resource_id=_resource_url("eml", path), resource_type=Resource.Type.DATA_PACKAGE,
-                                **common)
+            Resource.objects.create(
+                resource_id=_resource_url(kind, path),
+                resource_type=rtype,
+                filename=name,
+                md5_checksum=blob.md5,
+                sha1_checksum=blob.sha1,
+                format_type="eml" if kind == "metadata" else "qualityReport",
+                mime_type=mime,
+                resource_size=blob.size,
+                blob=blob,
+                **common,
+            )
+        Resource.objects.create(
+            resource_id=_resource_url("eml", path), resource_type=Resource.Type.DATA_PACKAGE, **common
+        )
         revision.mark_archived(eml_blob=eml_blob)
         from apps.publishing.services import on_archived
 
         on_archived(revision)
-        record_event(service="packages", method="archive", resource_id=revision.package_id_text, user=sub.user,
-                     auth_system="worker", text=f"archived {len(meta.entities)} entities; state {revision.state}")
+        record_event(
+            service="packages",
+            method="archive",
+            resource_id=revision.package_id_text,
+            user=sub.user,
+            auth_system="worker",
+            text=f"archived {len(meta.entities)} entities; state {revision.state}",
+        )
         _queue_step(sub.pk, Step.Name.INDEX)
     transaction.on_commit(lambda: shutil.rmtree(scratch_dir(sub), ignore_errors=True))
     return None  # the step row was finished inside the transaction
@@ -517,13 +892,25 @@ def step_register(sub: Submission, step: Step) -> tuple[str, dict]:
     doi = getattr(revision, "version_doi", None)
     state = getattr(doi, "state", "pending")
     label = "DOI pending" if state in ("pending", "draft") else f"DOI {state}"
-    return f"{label}: {revision.doi or 'to be assigned'} handed to the DOI service", {"doi": revision.doi, "state": state}
+    return f"{label}: {revision.doi or 'to be assigned'} handed to the DOI service", {
+        "doi": revision.doi,
+        "state": state,
+    }
 
 
-STEPS = {Step.Name.VALIDATE: step_validate, Step.Name.FETCH: step_fetch, Step.Name.CHECK: step_check,
-         Step.Name.ARCHIVE: step_archive, Step.Name.INDEX: step_index, Step.Name.REGISTER: step_register}
-REVISION_STATE = {Step.Name.VALIDATE: Revision.State.VALIDATING, Step.Name.FETCH: Revision.State.FETCHING,
-                  Step.Name.CHECK: Revision.State.CHECKING}
+STEPS = {
+    Step.Name.VALIDATE: step_validate,
+    Step.Name.FETCH: step_fetch,
+    Step.Name.CHECK: step_check,
+    Step.Name.ARCHIVE: step_archive,
+    Step.Name.INDEX: step_index,
+    Step.Name.REGISTER: step_register,
+}
+REVISION_STATE = {
+    Step.Name.VALIDATE: Revision.State.VALIDATING,
+    Step.Name.FETCH: Revision.State.FETCHING,
+    Step.Name.CHECK: Revision.State.CHECKING,
+}
 
 
 # --- the driver -------------------------------------------------------------------------------------
@@ -531,16 +918,18 @@ REVISION_STATE = {Step.Name.VALIDATE: Revision.State.VALIDATING, Step.Name.FETCH
 
 def run_step(submission_id: int, name: str) -> str:
     """Run one step of a submission; idempotent. Returns what happened ("done", "skipped", "failed")."""
-    claimed = Step.objects.filter(submission_id=submission_id, name=name,
-                                  state__in=[Step.State.PENDING, Step.State.RUNNING]).update(
-        state=Step.State.RUNNING, attempts=F("attempts") + 1, started_at=timezone.now())
+    claimed = Step.objects.filter(
+        submission_id=submission_id, name=name, state__in=[Step.State.PENDING, Step.State.RUNNING]
+    ).update(state=Step.State.RUNNING, attempts=F("attempts") + 1, started_at=timezone.now())
     if not claimed:
         return "skipped"  # done, failed or skipped already: a re-delivered task
     sub = Submission.objects.select_related("user", "revision").get(pk=submission_id)
     if sub.state == Submission.State.FAILED:
         return "skipped"
     step = Step.objects.get(submission=sub, name=name)
-    Submission.objects.filter(pk=sub.pk, state=Submission.State.PENDING).update(state=Submission.State.RUNNING)
+    Submission.objects.filter(pk=sub.pk, state=Submission.State.PENDING).update(
+        state=Submission.State.RUNNING
+    )
     if sub.revision_id and name in REVISION_STATE:
         with transaction.atomic():
             if not sub.revision.advance(REVISION_STATE[name]):
@@ -568,11 +957,18 @@ def _finish_step(sub: Submission, step: Step, message: str, detail: dict) -> Non
     order = Step.EVALUATE_ORDER if sub.kind == Submission.Kind.EVALUATE else Step.ORDER
     with transaction.atomic():
         done = Step.objects.filter(pk=step.pk, state=Step.State.RUNNING).update(
-            state=Step.State.DONE, message=message, detail=detail, finished_at=timezone.now())
+            state=Step.State.DONE, message=message, detail=detail, finished_at=timezone.now()
+        )
         if not done:
             return
-        record_event(service="packages", method=f"step:{step.name}", resource_id=sub.package_id_text or sub.transaction,
-                     user=sub.user, auth_system="worker", text=message)
+        record_event(
+            service="packages",
+            method=f"step:{step.name}",
+            resource_id=sub.package_id_text or sub.transaction,
+            user=sub.user,
+            auth_system="worker",
+            text=message,
+        )
         if step.name == Step.Name.CHECK:
             sub.refresh_from_db()
             checks = _report_checks(sub)
@@ -583,7 +979,9 @@ def _finish_step(sub: Submission, step: Step, message: str, detail: dict) -> Non
         if position + 1 < len(order):
             _queue_step(sub.pk, order[position + 1])
         else:
-            Submission.objects.filter(pk=sub.pk).update(state=Submission.State.SUCCEEDED, finished_at=timezone.now())
+            Submission.objects.filter(pk=sub.pk).update(
+                state=Submission.State.SUCCEEDED, finished_at=timezone.now()
+            )
             if sub.kind == Submission.Kind.EVALUATE:
                 transaction.on_commit(lambda: shutil.rmtree(scratch_dir(sub), ignore_errors=True))
 
@@ -591,9 +989,12 @@ def _finish_step(sub: Submission, step: Step, message: str, detail: dict) -> Non
 def fail(sub: Submission, step: Step, message: str, checks: list[Check] | None = None) -> None:
     """Stop the submission: step failed, the rest skipped, revision failed, report kept, audit event."""
     with transaction.atomic():
-        Step.objects.filter(pk=step.pk).update(state=Step.State.FAILED, message=message[:20000],
-                                               finished_at=timezone.now(),
-                                               detail={"checks": [c.as_dict() for c in checks or []]})
+        Step.objects.filter(pk=step.pk).update(
+            state=Step.State.FAILED,
+            message=message[:20000],
+            finished_at=timezone.now(),
+            detail={"checks": [c.as_dict() for c in checks or []]},
+        )
         Step.objects.filter(submission=sub, position__gt=step.position).update(state=Step.State.SKIPPED)
         rows = _report_checks(sub)
         sub.state, sub.error, sub.finished_at = Submission.State.FAILED, message, timezone.now()
@@ -602,9 +1003,15 @@ def fail(sub: Submission, step: Step, message: str, checks: list[Check] | None =
         sub.save(update_fields=["state", "error", "finished_at", "report_xml", "report_status"])
         if sub.revision_id:
             sub.revision.mark_failed()
-        record_event(service="packages", method=f"step:{step.name}", category=AuditEvent.Category.ERROR,
-                     resource_id=sub.package_id_text or sub.transaction, user=sub.user, auth_system="worker",
-                     text=f"failed: {message[:2000]}")
+        record_event(
+            service="packages",
+            method=f"step:{step.name}",
+            category=AuditEvent.Category.ERROR,
+            resource_id=sub.package_id_text or sub.transaction,
+            user=sub.user,
+            auth_system="worker",
+            text=f"failed: {message[:2000]}",
+        )
     transaction.on_commit(lambda: shutil.rmtree(scratch_dir(sub), ignore_errors=True))
 
 

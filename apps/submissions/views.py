@@ -18,8 +18,9 @@ from .models import Submission
 
 
 def get_submission_for_user(user, transaction: str) -> Submission:
-    sub = get_object_or_404(Submission.objects.select_related("revision", "revision__package", "user"),
-                            transaction=transaction)
+    sub = get_object_or_404(
+        Submission.objects.select_related("revision", "revision__package", "user"), transaction=transaction
+    )
     if sub.user_id != getattr(user, "pk", None) and not roles.is_data_manager(user):
         raise Http404("No such submission.")
     return sub
@@ -47,8 +48,16 @@ def submit(request):
                 scope, identifier = ref.scope, ref.identifier
             except services.PolicyError:
                 pass  # the validate step reports the bad packageId
-        sub = services.submit(request.user, eml.read(), kind=kind, files=[(f.name, f) for f in form.cleaned_data["data"]],
-                              scope=scope, identifier=identifier, request=request, filename=eml.name)
+        sub = services.submit(
+            request.user,
+            eml.read(),
+            kind=kind,
+            files=[(f.name, f) for f in form.cleaned_data["data"]],
+            scope=scope,
+            identifier=identifier,
+            request=request,
+            filename=eml.name,
+        )
         return redirect("submissions:status", transaction=sub.transaction)
     recent = Submission.objects.filter(user=request.user).select_related("revision")[:20]
     return render(request, "submissions/submit.html", {"form": form, "recent": recent})
@@ -56,12 +65,26 @@ def submit(request):
 
 def status_payload(sub: Submission) -> dict:
     return {
-        "transaction": sub.transaction, "kind": sub.kind, "state": sub.state, "package_id": sub.package_id_text,
-        "finished": sub.finished, "error": sub.error, "report_status": sub.report_status,
+        "transaction": sub.transaction,
+        "kind": sub.kind,
+        "state": sub.state,
+        "package_id": sub.package_id_text,
+        "finished": sub.finished,
+        "error": sub.error,
+        "report_status": sub.report_status,
         "revision_state": sub.revision.state if sub.revision_id else None,
-        "steps": [{"name": s.name, "label": s.get_name_display(), "state": s.state, "message": s.message,
-                   "attempts": s.attempts, "started_at": s.started_at, "finished_at": s.finished_at}
-                  for s in sub.steps.all()],
+        "steps": [
+            {
+                "name": s.name,
+                "label": s.get_name_display(),
+                "state": s.state,
+                "message": s.message,
+                "attempts": s.attempts,
+                "started_at": s.started_at,
+                "finished_at": s.finished_at,
+            }
+            for s in sub.steps.all()
+        ],
     }
 
 

@@ -13,11 +13,18 @@ pytestmark = pytest.mark.django_db
 
 def test_migrate_gives_data_managers_the_permissions_of_every_quayside_app():
     # The test database was built by migrate, so the post_migrate hook has already run for every app.
-    perms = set(Group.objects.get(name=roles.DATA_MANAGER).permissions.values_list("content_type__app_label", "codename"))
+    perms = set(
+        Group.objects.get(name=roles.DATA_MANAGER).permissions.values_list(
+            "content_type__app_label", "codename"
+        )
+    )
     assert {("accounts", "change_user"), ("storage", "view_blob"), ("audit", "view_auditevent")} <= perms
     assert ("cruises", "change_cruise") in perms  # an app migrated after accounts
     # The audit log is read-only, even for curators.
-    assert not {("audit", "add_auditevent"), ("audit", "change_auditevent"), ("audit", "delete_auditevent")} & perms
+    assert (
+        not {("audit", "add_auditevent"), ("audit", "change_auditevent"), ("audit", "delete_auditevent")}
+        & perms
+    )
 
 
 def test_the_hook_is_idempotent_and_catches_up_on_missing_permissions():
@@ -32,8 +39,11 @@ def test_the_hook_is_idempotent_and_catches_up_on_missing_permissions():
 def test_joining_the_data_manager_group_opens_the_admin(client, how):
     user = make_user("curator2@example.org")
     group = Group.objects.get(name=roles.DATA_MANAGER)
-    {"grant": lambda: roles.grant(user, roles.DATA_MANAGER), "user.groups.add": lambda: user.groups.add(group),
-     "group.user_set.add": lambda: group.user_set.add(user)}[how]()
+    {
+        "grant": lambda: roles.grant(user, roles.DATA_MANAGER),
+        "user.groups.add": lambda: user.groups.add(group),
+        "group.user_set.add": lambda: group.user_set.add(user),
+    }[how]()
     user.refresh_from_db()
     assert user.is_staff
     client.force_login(user)
@@ -43,14 +53,29 @@ def test_joining_the_data_manager_group_opens_the_admin(client, how):
 def test_data_manager_browses_and_edits_in_the_admin(client, data_manager, plain_user):
     blob = storage.store_bytes(b"admin blob")
     client.force_login(data_manager)
-    for url in ["/admin/accounts/user/", "/admin/storage/blob/", f"/admin/storage/blob/{blob.sha256}/change/",
-                "/admin/audit/auditevent/"]:
+    for url in [
+        "/admin/accounts/user/",
+        "/admin/storage/blob/",
+        f"/admin/storage/blob/{blob.sha256}/change/",
+        "/admin/audit/auditevent/",
+    ]:
         assert client.get(url).status_code == 200, url
     assert client.get("/admin/audit/auditevent/add/").status_code == 403
-    response = client.post(f"/admin/accounts/user/{plain_user.pk}/change/", {
-        "email": plain_user.email, "name": "Renamed", "affiliation": "", "orcid": "", "is_active": "on",
-        "groups": [], "last_login_0": "", "last_login_1": "", "date_joined_0": "2024-01-01", "date_joined_1": "00:00:00",
-    })
+    response = client.post(
+        f"/admin/accounts/user/{plain_user.pk}/change/",
+        {
+            "email": plain_user.email,
+            "name": "Renamed",
+            "affiliation": "",
+            "orcid": "",
+            "is_active": "on",
+            "groups": [],
+            "last_login_0": "",
+            "last_login_1": "",
+            "date_joined_0": "2024-01-01",
+            "date_joined_1": "00:00:00",
+        },
+    )
     assert response.status_code == 302, response.content.decode()[:2000]
     plain_user.refresh_from_db()
     assert plain_user.name == "Renamed"

@@ -24,9 +24,14 @@ def link_in_last_mail() -> str:
 
 
 def test_sign_up_verify_email_then_log_in(client, mailoutbox):
-    response = client.post("/accounts/signup/", {
-        "email": "New.Scientist@Example.org", "password1": "tide-gauge-7741", "password2": "tide-gauge-7741",
-    })
+    response = client.post(
+        "/accounts/signup/",
+        {
+            "email": "New.Scientist@Example.org",
+            "password1": "tide-gauge-7741",
+            "password2": "tide-gauge-7741",
+        },
+    )
     assert response.status_code == 302
     assert response["Location"] == "/accounts/confirm-email/"
     user = User.objects.get(email__iexact="new.scientist@example.org")
@@ -34,7 +39,9 @@ def test_sign_up_verify_email_then_log_in(client, mailoutbox):
 
     # Mandatory verification: no session until the address is confirmed.
     assert "_auth_user_id" not in client.session
-    response = client.post("/accounts/login/", {"login": "new.scientist@example.org", "password": "tide-gauge-7741"})
+    response = client.post(
+        "/accounts/login/", {"login": "new.scientist@example.org", "password": "tide-gauge-7741"}
+    )
     assert response.status_code == 302 and response["Location"] == "/accounts/confirm-email/"
     assert "_auth_user_id" not in client.session
 
@@ -49,7 +56,9 @@ def test_sign_up_verify_email_then_log_in(client, mailoutbox):
     assert user.emailaddress_set.get().verified
     assert AuditEvent.objects.filter(service_method="confirm_email", user=user).exists()
 
-    response = client.post("/accounts/login/", {"login": "new.scientist@example.org", "password": "tide-gauge-7741"})
+    response = client.post(
+        "/accounts/login/", {"login": "new.scientist@example.org", "password": "tide-gauge-7741"}
+    )
     assert response.status_code == 302 and response["Location"] == "/profile/"
     assert int(client.session["_auth_user_id"]) == user.pk
     login = AuditEvent.objects.get(service_method="login", user=user)
@@ -85,8 +94,9 @@ def test_password_reset_by_mail(client, mailoutbox):
     assert client.login(username="forgetful@example.org", password="new-harbour-2231")
 
 
-@pytest.mark.parametrize("url", ["/accounts/login/", "/accounts/signup/", "/accounts/password/reset/",
-                                 "/accounts/confirm-email/"])
+@pytest.mark.parametrize(
+    "url", ["/accounts/login/", "/accounts/signup/", "/accounts/password/reset/", "/accounts/confirm-email/"]
+)
 def test_entrance_pages_use_the_portal_layout(client, url):
     response = client.get(url)
     assert response.status_code == 200
@@ -105,8 +115,11 @@ def test_account_management_pages_use_the_portal_layout(client, url):
 
 def test_orcid_login_is_offered_when_its_keys_are_set(client, settings):
     settings.SOCIALACCOUNT_PROVIDERS = {
-        "orcid": {"BASE_DOMAIN": "orcid.org", "MEMBER_API": False,
-                  "APPS": [{"client_id": "APP-TEST", "secret": "s3cret", "key": ""}]},
+        "orcid": {
+            "BASE_DOMAIN": "orcid.org",
+            "MEMBER_API": False,
+            "APPS": [{"client_id": "APP-TEST", "secret": "s3cret", "key": ""}],
+        },
     }
     page = client.get("/accounts/login/").content.decode()
     assert "/accounts/orcid/login/" in page and "Sign in with ORCID" in page
@@ -121,16 +134,23 @@ def test_orcid_login_is_offered_when_configured_as_a_social_app(client, settings
     from allauth.socialaccount.models import SocialApp
     from django.contrib.sites.models import Site
 
-    settings.SOCIALACCOUNT_PROVIDERS = {"orcid": {"BASE_DOMAIN": "orcid.org", "MEMBER_API": False, "APPS": []}}
+    settings.SOCIALACCOUNT_PROVIDERS = {
+        "orcid": {"BASE_DOMAIN": "orcid.org", "MEMBER_API": False, "APPS": []}
+    }
     app = SocialApp.objects.create(provider="orcid", name="ORCID", client_id="APP-DB", secret="x")
     app.sites.add(Site.objects.get_current())
     assert "Sign in with ORCID" in client.get("/accounts/login/").content.decode()
     response = client.post("/accounts/orcid/login/")
-    assert response["Location"].startswith("https://orcid.org/oauth/authorize?") and "APP-DB" in response["Location"]
+    assert (
+        response["Location"].startswith("https://orcid.org/oauth/authorize?")
+        and "APP-DB" in response["Location"]
+    )
 
 
 def test_no_orcid_button_without_keys(client, settings):
-    settings.SOCIALACCOUNT_PROVIDERS = {"orcid": {"BASE_DOMAIN": "orcid.org", "MEMBER_API": False, "APPS": []}}
+    settings.SOCIALACCOUNT_PROVIDERS = {
+        "orcid": {"BASE_DOMAIN": "orcid.org", "MEMBER_API": False, "APPS": []}
+    }
     assert "Sign in with ORCID" not in client.get("/accounts/login/").content.decode()
 
 
@@ -148,6 +168,8 @@ def test_orcid_login_fills_the_profile(rf):
 
 
 def test_password_is_checked_at_sign_up(client):
-    response = client.post("/accounts/signup/", {"email": "a@example.org", "password1": "123", "password2": "123"})
+    response = client.post(
+        "/accounts/signup/", {"email": "a@example.org", "password1": "123", "password2": "123"}
+    )
     assert response.status_code == 200
     assert not User.objects.filter(email="a@example.org").exists()

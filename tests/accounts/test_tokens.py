@@ -54,7 +54,8 @@ def test_api_creates_and_revokes_tokens(plain_user):
     assert sorted(methods) == ["create_token", "revoke_token"]
     api_events = AuditEvent.objects.filter(service="api").order_by("id")
     assert [(e.service_method, e.status_code, e.auth_system) for e in api_events] == [
-        ("POST api-tokens", 201, "token"), ("POST api-token-revoke", 200, "token"),
+        ("POST api-tokens", 201, "token"),
+        ("POST api-token-revoke", 200, "token"),
     ]
 
 

@@ -13,8 +13,13 @@ from tests.support.browser import login
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_chief_scientist_amends_and_approves_in_the_browser(live_server, browser, cruise, operator_user, chief_scientist):
-    Cruise.objects.filter(pk=cruise.pk).update(departure_port=Port.objects.create(name="San Diego"), arrival_port=Port.objects.create(name="Honolulu"))
+def test_chief_scientist_amends_and_approves_in_the_browser(
+    live_server, browser, cruise, operator_user, chief_scientist
+):
+    Cruise.objects.filter(pk=cruise.pk).update(
+        departure_port=Port.objects.create(name="San Diego"),
+        arrival_port=Port.objects.create(name="Honolulu"),
+    )
     review = reviews.request_review(cruise, operator_user)
     page = browser.new_page()
     login(page, live_server.url, chief_scientist.email)

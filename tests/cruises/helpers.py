@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 
-def sailing_orders(cruise_id: str = "TE2402", vessel_code: str = "TE", *, chief_email: str = "chief@example.org",
-                   staff_email: str = "newcomer@example.org", extra: str = "") -> bytes:
+def sailing_orders(
+    cruise_id: str = "TE2402",
+    vessel_code: str = "TE",
+    *,
+    chief_email: str = "chief@example.org",
+    staff_email: str = "newcomer@example.org",
+    extra: str = "",
+) -> bytes:
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <sailingOrders version="1">
   <cruise id="{cruise_id}">

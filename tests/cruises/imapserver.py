@@ -41,10 +41,16 @@ def _handler(box: Mailbox):
                     ok = (user, password) == (box.user, box.password)
                     self.send(f"{tag} OK LOGIN completed\r\n" if ok else f"{tag} NO LOGIN failed\r\n")
                 elif command.startswith("SELECT"):
-                    self.send(f"* {len(box.messages)} EXISTS\r\n* 0 RECENT\r\n{tag} OK [READ-WRITE] SELECT completed\r\n")
+                    self.send(
+                        f"* {len(box.messages)} EXISTS\r\n* 0 RECENT\r\n{tag} OK [READ-WRITE] SELECT completed\r\n"
+                    )
                 elif command.startswith("UID SEARCH"):
                     uids = " ".join(str(u) for u in box.messages if u not in box.seen)
-                    self.send(f"* SEARCH {uids}\r\n{tag} OK SEARCH completed\r\n".replace("SEARCH \r\n", "SEARCH\r\n"))
+                    self.send(
+                        f"* SEARCH {uids}\r\n{tag} OK SEARCH completed\r\n".replace(
+                            "SEARCH \r\n", "SEARCH\r\n"
+                        )
+                    )
                 elif command.startswith("UID FETCH"):
                     uid = int(rest.split()[2])
                     raw = box.messages[uid]

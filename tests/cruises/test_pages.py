@@ -6,9 +6,20 @@ from apps.cruises.services import designate_member, invitation_token
 
 
 def _form(**over):
-    data = {"cruise_id": "TE2405", "departure_port": "", "departure_date": "2024-07-01", "arrival_port": "", "arrival_date": "2024-07-10",
-            "mission_summary": "Mooring turnaround", "survey_targets": "", "instruments_text": "CTD, MOORING",
-            "chief_name": "Chief Scientist", "chief_email": "chief2@example.org", "award_funder": "", "award_number": ""}
+    data = {
+        "cruise_id": "TE2405",
+        "departure_port": "",
+        "departure_date": "2024-07-01",
+        "arrival_port": "",
+        "arrival_date": "2024-07-10",
+        "mission_summary": "Mooring turnaround",
+        "survey_targets": "",
+        "instruments_text": "CTD, MOORING",
+        "chief_name": "Chief Scientist",
+        "chief_email": "chief2@example.org",
+        "award_funder": "",
+        "award_number": "",
+    }
     data.update(over)
     return data
 
@@ -17,17 +28,40 @@ def _form(**over):
 def ports(db):
     from apps.cruises.models import Port
 
-    return Port.objects.create(name="San Diego", unlocode="USSAN"), Port.objects.create(name="Honolulu", unlocode="USHNL")
+    return Port.objects.create(name="San Diego", unlocode="USSAN"), Port.objects.create(
+        name="Honolulu", unlocode="USHNL"
+    )
 
 
-@pytest.mark.parametrize("path", ["/cruises/", "/cruises/vessels/", "/cruises/{pk}/", "/cruises/{pk}/sailing-orders.xml",
-                                  "/cruises/{pk}/report/", "/cruises/schema/sailing-orders.xsd", "/api/cruises/", "/api/cruises/{pk}/",
-                                  "/holds/", "/api/holds/"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/cruises/",
+        "/cruises/vessels/",
+        "/cruises/{pk}/",
+        "/cruises/{pk}/sailing-orders.xml",
+        "/cruises/{pk}/report/",
+        "/cruises/schema/sailing-orders.xsd",
+        "/api/cruises/",
+        "/api/cruises/{pk}/",
+        "/holds/",
+        "/api/holds/",
+    ],
+)
 def test_public_pages_open_for_everyone(client, cruise, path):
     assert client.get(path.format(pk=cruise.pk)).status_code == 200
 
 
-@pytest.mark.parametrize("path", ["/cruises/new/", "/cruises/import/", "/cruises/{pk}/edit/", "/cruises/{pk}/people/", "/cruises/{pk}/packages/"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/cruises/new/",
+        "/cruises/import/",
+        "/cruises/{pk}/edit/",
+        "/cruises/{pk}/people/",
+        "/cruises/{pk}/packages/",
+    ],
+)
 def test_writing_pages_send_anonymous_to_login_and_refuse_plain_users(client, plain_user, cruise, path):
     url = path.format(pk=cruise.pk)
     assert client.get(url).status_code == 302
@@ -38,7 +72,9 @@ def test_writing_pages_send_anonymous_to_login_and_refuse_plain_users(client, pl
 def test_operator_creates_a_cruise_by_form(client, operator_user, vessel, ports, chief_scientist):
     client.force_login(operator_user)
     assert client.get("/cruises/new/").status_code == 200
-    response = client.post("/cruises/new/", _form(vessel=vessel.pk, departure_port=ports[0].pk, arrival_port=ports[1].pk))
+    response = client.post(
+        "/cruises/new/", _form(vessel=vessel.pk, departure_port=ports[0].pk, arrival_port=ports[1].pk)
+    )
     assert response.status_code == 302, response.content
     cruise = Cruise.objects.get(cruise_id="TE2405")
     assert cruise.instruments == ["CTD", "MOORING"] and cruise.operator == vessel.operator
@@ -48,23 +84,45 @@ def test_operator_creates_a_cruise_by_form(client, operator_user, vessel, ports,
 
 def test_form_refuses_a_duplicate_cruise_id(client, operator_user, cruise, ports):
     client.force_login(operator_user)
-    response = client.post("/cruises/new/", _form(cruise_id=cruise.cruise_id, vessel=cruise.vessel.pk, departure_port=ports[0].pk, arrival_port=ports[1].pk))
+    response = client.post(
+        "/cruises/new/",
+        _form(
+            cruise_id=cruise.cruise_id,
+            vessel=cruise.vessel.pk,
+            departure_port=ports[0].pk,
+            arrival_port=ports[1].pk,
+        ),
+    )
     assert response.status_code == 200 and b"already exists" in response.content
 
 
 def test_operator_edits_and_the_change_is_recorded(client, operator_user, cruise, ports):
     client.force_login(operator_user)
-    response = client.post(f"/cruises/{cruise.pk}/edit/", {"departure_port": ports[0].pk, "departure_date": "2024-03-01", "arrival_port": ports[1].pk,
-                                                           "arrival_date": "2024-03-20", "mission_summary": "Revised survey", "instruments_text": "CTD"})
+    response = client.post(
+        f"/cruises/{cruise.pk}/edit/",
+        {
+            "departure_port": ports[0].pk,
+            "departure_date": "2024-03-01",
+            "arrival_port": ports[1].pk,
+            "arrival_date": "2024-03-20",
+            "mission_summary": "Revised survey",
+            "instruments_text": "CTD",
+        },
+    )
     assert response.status_code == 302
     page = client.get(f"/cruises/{cruise.pk}/").content.decode()
     assert "Revised survey" in page and "Change history" in page and "mission_summary" in page
 
 
-def test_chief_designates_staff_by_email_and_the_invitee_accepts(client, chief_scientist, cruise, user_factory, mailoutbox, django_capture_on_commit_callbacks):
+def test_chief_designates_staff_by_email_and_the_invitee_accepts(
+    client, chief_scientist, cruise, user_factory, mailoutbox, django_capture_on_commit_callbacks
+):
     client.force_login(chief_scientist)
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(f"/cruises/{cruise.pk}/people/", {"email": "deckhand@example.org", "name": "Deck Hand", "role": "shipboard_staff"})
+        response = client.post(
+            f"/cruises/{cruise.pk}/people/",
+            {"email": "deckhand@example.org", "name": "Deck Hand", "role": "shipboard_staff"},
+        )
     assert response.status_code == 302
     member = CruiseMember.objects.get(cruise=cruise, email="deckhand@example.org")
     assert member.user is None
@@ -107,7 +165,9 @@ def test_data_manager_links_a_package(client, data_manager, cruise, vetted_user)
     assert package.cruise == cruise
 
 
-def test_cruise_list_and_detail_keep_their_query_count(client, cruise, vessel, organisation, chief_scientist, shipboard_staff, django_assert_max_num_queries):
+def test_cruise_list_and_detail_keep_their_query_count(
+    client, cruise, vessel, organisation, chief_scientist, shipboard_staff, django_assert_max_num_queries
+):
     for n in range(20):
         Cruise.objects.create(cruise_id=f"TE25{n:02d}", vessel=vessel, operator=organisation)
     with django_assert_max_num_queries(8):
@@ -120,10 +180,16 @@ def test_operations_report_lists_only_revisions_whose_metadata_is_public(client,
     from apps.packages.models import Package, Revision
 
     public = Package.objects.create(scope="edi", identifier=31, owner=vetted_user, cruise=cruise)
-    Revision.objects.create(package=public, number=1, state=Revision.State.PUBLISHED, title="Published CTD casts")
-    Revision.objects.create(package=public, number=2, state=Revision.State.ARCHIVED, title="Unreleased second version")
+    Revision.objects.create(
+        package=public, number=1, state=Revision.State.PUBLISHED, title="Published CTD casts"
+    )
+    Revision.objects.create(
+        package=public, number=2, state=Revision.State.ARCHIVED, title="Unreleased second version"
+    )
     hidden = Package.objects.create(scope="edi", identifier=32, owner=vetted_user, cruise=cruise)
-    Revision.objects.create(package=hidden, number=1, state=Revision.State.FAILED, title="Failed draft upload")
+    Revision.objects.create(
+        package=hidden, number=1, state=Revision.State.FAILED, title="Failed draft upload"
+    )
     page = client.get(f"/cruises/{cruise.pk}/report/").content.decode()
     assert "edi.31.1" in page
     assert "edi.31.2" not in page and "edi.32" not in page

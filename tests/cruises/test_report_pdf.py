@@ -71,8 +71,13 @@ def _refuse_weasyprint_import(monkeypatch, error: Exception) -> None:
     monkeypatch.setattr(builtins, "__import__", fake_import)
 
 
-@pytest.mark.parametrize("error", [ImportError("No module named 'weasyprint'"),
-                                   OSError("cannot load library 'libpango-1.0-0': libpango-1.0-0: cannot open shared object file")])
+@pytest.mark.parametrize(
+    "error",
+    [
+        ImportError("No module named 'weasyprint'"),
+        OSError("cannot load library 'libpango-1.0-0': libpango-1.0-0: cannot open shared object file"),
+    ],
+)
 def test_without_weasyprint_or_pango_the_pdf_is_503_and_says_why(client, cruise, monkeypatch, error):
     _refuse_weasyprint_import(monkeypatch, error)
     response = client.get(f"/cruises/{cruise.pk}/report.pdf")
@@ -81,7 +86,9 @@ def test_without_weasyprint_or_pango_the_pdf_is_503_and_says_why(client, cruise,
     assert "needs the Pango library" in message and "libpango-1.0-0" in message
     assert f"/cruises/{cruise.pk}/report/ prints fine" in message
     html = client.get(f"/cruises/{cruise.pk}/report/")
-    assert html.status_code == 200 and b"Download PDF" not in html.content and b"report.pdf" not in html.content
+    assert (
+        html.status_code == 200 and b"Download PDF" not in html.content and b"report.pdf" not in html.content
+    )
 
 
 class _CountingServer:

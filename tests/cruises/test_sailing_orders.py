@@ -7,8 +7,12 @@ from apps.cruises.services import ingest_sailing_orders
 from tests.cruises.helpers import sailing_orders
 
 
-def test_api_ingest_creates_the_cruise_with_party_and_awards(operator_user, vessel, api_client_factory, chief_scientist):
-    response = api_client_factory(operator_user).post("/api/cruises/", sailing_orders(), content_type="application/xml")
+def test_api_ingest_creates_the_cruise_with_party_and_awards(
+    operator_user, vessel, api_client_factory, chief_scientist
+):
+    response = api_client_factory(operator_user).post(
+        "/api/cruises/", sailing_orders(), content_type="application/xml"
+    )
     assert response.status_code == 201, response.content
     cruise = Cruise.objects.get(vessel=vessel, cruise_id="TE2402")
     assert response.json()["cruise_id"] == "TE2402"
@@ -22,7 +26,12 @@ def test_api_ingest_creates_the_cruise_with_party_and_awards(operator_user, vess
 
 
 def test_invalid_document_gets_line_numbered_errors(operator_user, vessel, api_client_factory):
-    bad = sailing_orders().replace(b'date="2024-05-21"', b'date="21 May 2024"').replace(b"<missionSummary>", b"<mission>").replace(b"</missionSummary>", b"</mission>")
+    bad = (
+        sailing_orders()
+        .replace(b'date="2024-05-21"', b'date="21 May 2024"')
+        .replace(b"<missionSummary>", b"<mission>")
+        .replace(b"</missionSummary>", b"</mission>")
+    )
     response = api_client_factory(operator_user).post("/api/cruises/", bad, content_type="application/xml")
     assert response.status_code == 400
     errors = response.json()["errors"]
@@ -37,7 +46,9 @@ def test_malformed_xml_reports_its_line(operator_user, vessel):
 
 
 def test_duplicate_cruise_id_for_the_vessel_is_refused(operator_user, cruise, api_client_factory):
-    response = api_client_factory(operator_user).post("/api/cruises/", sailing_orders(cruise_id=cruise.cruise_id), content_type="application/xml")
+    response = api_client_factory(operator_user).post(
+        "/api/cruises/", sailing_orders(cruise_id=cruise.cruise_id), content_type="application/xml"
+    )
     assert response.status_code == 400
     assert "already exists for vessel Test Explorer" in response.json()["errors"][0]
     assert Cruise.objects.filter(cruise_id=cruise.cruise_id).count() == 1
@@ -50,7 +61,11 @@ def test_unknown_vessel_is_refused_with_its_line(operator_user, vessel):
 
 
 def test_entities_and_doctype_are_refused(operator_user, vessel):
-    evil = sailing_orders().replace(b"<sailingOrders", b'<!DOCTYPE sailingOrders [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n<sailingOrders', 1)
+    evil = sailing_orders().replace(
+        b"<sailingOrders",
+        b'<!DOCTYPE sailingOrders [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n<sailingOrders',
+        1,
+    )
     evil = evil.replace(b"Hydrographic", b"&x; Hydrographic")
     with pytest.raises(so.SailingOrdersError) as exc:
         ingest_sailing_orders(evil, operator_user)
@@ -59,8 +74,15 @@ def test_entities_and_doctype_are_refused(operator_user, vessel):
 
 
 def test_only_the_vessels_operator_may_file_sailing_orders(plain_user, vessel, api_client_factory):
-    assert api_client_factory(plain_user).post("/api/cruises/", sailing_orders(), content_type="application/xml").status_code == 403
-    assert api_client_factory(None).post("/api/cruises/", sailing_orders(), content_type="application/xml").status_code in (401, 403)
+    assert (
+        api_client_factory(plain_user)
+        .post("/api/cruises/", sailing_orders(), content_type="application/xml")
+        .status_code
+        == 403
+    )
+    assert api_client_factory(None).post(
+        "/api/cruises/", sailing_orders(), content_type="application/xml"
+    ).status_code in (401, 403)
     assert not Cruise.objects.exists()
 
 
@@ -83,7 +105,9 @@ def test_public_export_leaves_out_email_addresses(operator_user, vessel, client,
     assert b"newcomer@example.org" in client.get(f"/cruises/{cruise.pk}/sailing-orders.xml").content
 
 
-def test_operations_report_shows_vessel_party_awards_and_events(operator_user, cruise, chief_scientist, client):
+def test_operations_report_shows_vessel_party_awards_and_events(
+    operator_user, cruise, chief_scientist, client
+):
     from apps.eventlogs.services import add_entry
     from tests.cruises.helpers import open_log
 
@@ -99,7 +123,9 @@ def test_upload_form_shows_errors_and_creates_on_success(operator_user, vessel, 
     client.force_login(operator_user)
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    bad = client.post("/cruises/import/", {"document": SimpleUploadedFile("o.xml", sailing_orders(vessel_code="ZZ"))})
+    bad = client.post(
+        "/cruises/import/", {"document": SimpleUploadedFile("o.xml", sailing_orders(vessel_code="ZZ"))}
+    )
     assert bad.status_code == 400 and b"unknown vessel code" in bad.content
     good = client.post("/cruises/import/", {"document": SimpleUploadedFile("o.xml", sailing_orders())})
     assert good.status_code == 302

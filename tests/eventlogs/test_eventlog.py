@@ -9,10 +9,19 @@ from apps.eventlogs import services
 from apps.eventlogs.models import Event, EventLog
 from apps.storage.services import open_blob
 
-ENTRY = {"instrument": "CTD", "action": "deploy", "station": "S01", "cast": "1", "latitude": "32.5", "longitude": "-117.25"}
+ENTRY = {
+    "instrument": "CTD",
+    "action": "deploy",
+    "station": "S01",
+    "cast": "1",
+    "latitude": "32.5",
+    "longitude": "-117.25",
+}
 
 
-def test_opening_sets_the_cruise_at_sea_and_only_operator_or_chief_may(cruise, shipboard_staff, chief_scientist):
+def test_opening_sets_the_cruise_at_sea_and_only_operator_or_chief_may(
+    cruise, shipboard_staff, chief_scientist
+):
     with pytest.raises(PermissionError):
         services.open_log(cruise, shipboard_staff)
     services.open_log(cruise, chief_scientist)
@@ -22,17 +31,27 @@ def test_opening_sets_the_cruise_at_sea_and_only_operator_or_chief_may(cruise, s
         services.open_log(cruise, chief_scientist)
 
 
-def test_staff_writes_numbered_entries_through_the_api(open_eventlog, cruise, shipboard_staff, api_client_factory):
+def test_staff_writes_numbered_entries_through_the_api(
+    open_eventlog, cruise, shipboard_staff, api_client_factory
+):
     api = api_client_factory(shipboard_staff)
-    first = api.post(f"/api/eventlogs/{cruise.pk}/entries/", {**ENTRY, "idempotency_key": "k1"}, format="json")
-    second = api.post(f"/api/eventlogs/{cruise.pk}/entries/", {**ENTRY, "action": "at bottom", "idempotency_key": "k2", "time": "2024-03-02T10:00:00Z"}, format="json")
+    first = api.post(
+        f"/api/eventlogs/{cruise.pk}/entries/", {**ENTRY, "idempotency_key": "k1"}, format="json"
+    )
+    second = api.post(
+        f"/api/eventlogs/{cruise.pk}/entries/",
+        {**ENTRY, "action": "at bottom", "idempotency_key": "k2", "time": "2024-03-02T10:00:00Z"},
+        format="json",
+    )
     assert (first.status_code, second.status_code) == (201, 201)
     assert [first.json()["event_id"], second.json()["event_id"]] == ["TE2401-0001", "TE2401-0002"]
     assert second.json()["time"] == "2024-03-02T10:00:00Z"
     assert first.json()["author"] == "Ship Staff" and first.json()["latitude"] == 32.5
 
 
-def test_a_retry_with_the_same_key_makes_one_entry(open_eventlog, cruise, shipboard_staff, api_client_factory):
+def test_a_retry_with_the_same_key_makes_one_entry(
+    open_eventlog, cruise, shipboard_staff, api_client_factory
+):
     api = api_client_factory(shipboard_staff)
     url = f"/api/eventlogs/{cruise.pk}/entries/"
     responses = [api.post(url, {**ENTRY, "idempotency_key": "same"}, format="json") for _ in range(3)]
@@ -41,11 +60,22 @@ def test_a_retry_with_the_same_key_makes_one_entry(open_eventlog, cruise, shipbo
     assert Event.objects.filter(log=open_eventlog).count() == 1
 
 
-@pytest.mark.parametrize("bad, field", [({"instrument": "TELEPORTER"}, "instrument"), ({"action": "explode"}, "action"),
-                                        ({"latitude": "95"}, "latitude"), ({"time": "yesterday"}, "time"),
-                                        ({"latitude": "10", "longitude": ""}, "longitude")])
-def test_invalid_entries_say_which_field_to_fix(open_eventlog, cruise, shipboard_staff, api_client_factory, bad, field):
-    response = api_client_factory(shipboard_staff).post(f"/api/eventlogs/{cruise.pk}/entries/", {**ENTRY, **bad}, format="json")
+@pytest.mark.parametrize(
+    "bad, field",
+    [
+        ({"instrument": "TELEPORTER"}, "instrument"),
+        ({"action": "explode"}, "action"),
+        ({"latitude": "95"}, "latitude"),
+        ({"time": "yesterday"}, "time"),
+        ({"latitude": "10", "longitude": ""}, "longitude"),
+    ],
+)
+def test_invalid_entries_say_which_field_to_fix(
+    open_eventlog, cruise, shipboard_staff, api_client_factory, bad, field
+):
+    response = api_client_factory(shipboard_staff).post(
+        f"/api/eventlogs/{cruise.pk}/entries/", {**ENTRY, **bad}, format="json"
+    )
     assert response.status_code == 400
     assert field in response.json()["errors"]
     assert not Event.objects.exists()
@@ -60,7 +90,9 @@ def test_others_cannot_write(open_eventlog, cruise, plain_user, api_client_facto
     assert not Event.objects.exists()
 
 
-def test_open_log_is_read_by_the_cruise_people_only(open_eventlog, cruise, plain_user, shipboard_staff, client, api_client_factory):
+def test_open_log_is_read_by_the_cruise_people_only(
+    open_eventlog, cruise, plain_user, shipboard_staff, client, api_client_factory
+):
     assert client.get(f"/eventlogs/{cruise.pk}/").status_code == 403
     assert api_client_factory(plain_user).get(f"/api/eventlogs/{cruise.pk}/entries/").status_code == 403
     client.force_login(shipboard_staff)
@@ -86,9 +118,13 @@ def test_web_form_shows_field_errors(open_eventlog, cruise, shipboard_staff, cli
     assert response.status_code == 400 and b"the action must be one of" in response.content
 
 
-def test_closing_writes_a_stable_final_copy_and_refuses_entries(open_eventlog, cruise, chief_scientist, shipboard_staff, plain_user, client):
+def test_closing_writes_a_stable_final_copy_and_refuses_entries(
+    open_eventlog, cruise, chief_scientist, shipboard_staff, plain_user, client
+):
     for i in range(3):
-        services.add_entry(cruise, shipboard_staff, {**ENTRY, "idempotency_key": f"k{i}", "comment": f"cast {i}, with comma"})
+        services.add_entry(
+            cruise, shipboard_staff, {**ENTRY, "idempotency_key": f"k{i}", "comment": f"cast {i}, with comma"}
+        )
     log = services.close_log(cruise, chief_scientist)
     csv_bytes = open_blob(log.final_csv.blob).read()
     json_bytes = open_blob(log.final_json.blob).read()
@@ -96,11 +132,23 @@ def test_closing_writes_a_stable_final_copy_and_refuses_entries(open_eventlog, c
     assert csv_bytes.count(b"\n") == 4 and b'"cast 2, with comma"' in csv_bytes
     # The same log always gives the same bytes: the checksum is stable.
     again_csv, again_json = services.final_copy(EventLog.objects.get(pk=log.pk))
-    assert (hashlib.sha256(again_csv).hexdigest(), hashlib.sha256(again_json).hexdigest()) == (log.final_csv.sha256, log.final_json.sha256)
+    assert (hashlib.sha256(again_csv).hexdigest(), hashlib.sha256(again_json).hexdigest()) == (
+        log.final_csv.sha256,
+        log.final_json.sha256,
+    )
     with pytest.raises(services.EventLogError):
         services.add_entry(cruise, shipboard_staff, {**ENTRY, "idempotency_key": "late"})
-    amendment, created = services.add_entry(cruise, shipboard_staff, {"instrument": "CTD", "action": "amendment", "amends": "TE2401-0002",
-                                                                      "comment": "cast 1 was at S02", "idempotency_key": "fix"})
+    amendment, created = services.add_entry(
+        cruise,
+        shipboard_staff,
+        {
+            "instrument": "CTD",
+            "action": "amendment",
+            "amends": "TE2401-0002",
+            "comment": "cast 1 was at S02",
+            "idempotency_key": "fix",
+        },
+    )
     assert created and amendment.is_amendment and amendment.amends.event_id == "TE2401-0002"
     cruise.refresh_from_db()
     assert cruise.state == Cruise.State.COMPLETED
@@ -126,6 +174,7 @@ def test_concurrent_writers_get_contiguous_numbers_without_duplicates(cruise, op
 
     def writer(n):
         from django.db import connections
+
         try:
             for i in range(15):
                 key = f"w{n}-{i % 10}"  # every writer retries some of its own keys

@@ -12,15 +12,26 @@ from apps.eventlogs import services
 from apps.eventlogs.models import Event, EventLog
 from tests.conftest import api_client_for
 
-ENTRY = {"instrument": "CTD", "action": "deploy", "station": "S01", "cast": "1", "latitude": 32.5, "longitude": -117.25}
-postgres_only = pytest.mark.skipif("connection.vendor != 'postgresql'", reason="the one-statement path is PostgreSQL's")
+ENTRY = {
+    "instrument": "CTD",
+    "action": "deploy",
+    "station": "S01",
+    "cast": "1",
+    "latitude": 32.5,
+    "longitude": -117.25,
+}
+postgres_only = pytest.mark.skipif(
+    "connection.vendor != 'postgresql'", reason="the one-statement path is PostgreSQL's"
+)
 
 
 def _prepared_runs() -> int:
     """How often this connection ran the prepared one-statement entry (PostgreSQL counts its plans)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT generic_plans + custom_plans, statement FROM pg_prepared_statements "
-                       "WHERE statement LIKE '%%INSERT INTO \"eventlogs_event\"%%'")
+        cursor.execute(
+            "SELECT generic_plans + custom_plans, statement FROM pg_prepared_statements "
+            "WHERE statement LIKE '%%INSERT INTO \"eventlogs_event\"%%'"
+        )
         rows = cursor.fetchall()
     assert len(rows) <= 1
     tables = ("accounts_apitoken", "eventlogs_eventlog", "cruises_cruisemember", "audit_auditevent")
@@ -31,24 +42,39 @@ def _prepared_runs() -> int:
 def _django_statements(queries) -> list[str]:
     """What Django's cursor ran, leaving out the test transaction's savepoints and the vocabulary
     (cached per process for 30 s)."""
-    return [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"] and "eventlogs_instrument" not in q["sql"]]
+    return [
+        q["sql"]
+        for q in queries.captured_queries
+        if "SAVEPOINT" not in q["sql"] and "eventlogs_instrument" not in q["sql"]
+    ]
 
 
 def _audit_rows(resource_or_path):
     return sorted(
         AuditEvent.objects.filter(entry_text__in=["CTD deploy", resource_or_path]).values_list(
-            "service", "service_method", "resource_id", "status_code", "user_id", "user_id_text", "groups", "category"
+            "service",
+            "service_method",
+            "resource_id",
+            "status_code",
+            "user_id",
+            "user_id_text",
+            "groups",
+            "category",
         )
     )
 
 
 @postgres_only
-def test_a_plain_token_entry_is_one_statement_and_answers_like_the_full_path(open_eventlog, cruise, shipboard_staff, client):
+def test_a_plain_token_entry_is_one_statement_and_answers_like_the_full_path(
+    open_eventlog, cruise, shipboard_staff, client
+):
     url = f"/api/eventlogs/{cruise.pk}/entries/"
     api = api_client_for(shipboard_staff)
     runs = _prepared_runs()
     with CaptureQueriesContext(connection) as queries:
-        fast = api.post(url, {**ENTRY, "idempotency_key": "fast", "time": "2024-03-02T12:00:00+02:00"}, format="json")
+        fast = api.post(
+            url, {**ENTRY, "idempotency_key": "fast", "time": "2024-03-02T12:00:00+02:00"}, format="json"
+        )
     assert fast.status_code == 201
     # Token, permission, number, entry and audit are one prepared statement on the request's connection,
     # run once per entry; Django's own cursor runs nothing but the (cached) vocabulary.
@@ -57,42 +83,87 @@ def test_a_plain_token_entry_is_one_statement_and_answers_like_the_full_path(ope
     fast_audit = _audit_rows(url)
 
     client.force_login(shipboard_staff)  # session auth: the full DRF path
-    full = client.post(url, {**ENTRY, "idempotency_key": "full", "time": "2024-03-02T12:00:00+02:00"}, content_type="application/json")
+    full = client.post(
+        url,
+        {**ENTRY, "idempotency_key": "full", "time": "2024-03-02T12:00:00+02:00"},
+        content_type="application/json",
+    )
     assert full.status_code == 201
     a, b = fast.json(), full.json()
     assert set(a) == set(b)
     assert (a["event_id"], b["event_id"]) == ("TE2401-0001", "TE2401-0002")
     assert a["time"] == b["time"] == "2024-03-02T10:00:00Z"
-    for key in ("latitude", "longitude", "station", "cast", "instrument", "action", "author", "comment", "amendment"):
+    for key in (
+        "latitude",
+        "longitude",
+        "station",
+        "cast",
+        "instrument",
+        "action",
+        "author",
+        "comment",
+        "amendment",
+    ):
         assert a[key] == b[key], key
     stored = {e.idempotency_key: e for e in Event.objects.filter(log=open_eventlog)}
-    for field in ("time", "latitude", "longitude", "station", "cast", "instrument", "action", "author_id", "author_name",
-                  "comment", "is_amendment", "amends_id"):
+    for field in (
+        "time",
+        "latitude",
+        "longitude",
+        "station",
+        "cast",
+        "instrument",
+        "action",
+        "author_id",
+        "author_name",
+        "comment",
+        "is_amendment",
+        "amends_id",
+    ):
         assert getattr(stored["fast"], field) == getattr(stored["full"], field), field
 
     # The same two audit events for each: the service's (with the event id) and the request's.
     full_audit = _audit_rows(url)
     for row in fast_audit:
         full_audit.remove(row)
-    assert [r[:4] for r in fast_audit] == [("api", "POST api-eventlog-entries", "", 201), ("eventlogs", "addEntry", "TE2401-0001", 201)]
-    assert [r[:4] for r in full_audit] == [("api", "POST api-eventlog-entries", "", 201), ("eventlogs", "addEntry", "TE2401-0002", 201)]
-    assert {r[4:] for r in fast_audit + full_audit} == {(shipboard_staff.pk, shipboard_staff.email, "", "info")}
-    assert set(AuditEvent.objects.filter(resource_id="TE2401-0001").values_list("auth_system", flat=True)) == {"token"}
+    assert [r[:4] for r in fast_audit] == [
+        ("api", "POST api-eventlog-entries", "", 201),
+        ("eventlogs", "addEntry", "TE2401-0001", 201),
+    ]
+    assert [r[:4] for r in full_audit] == [
+        ("api", "POST api-eventlog-entries", "", 201),
+        ("eventlogs", "addEntry", "TE2401-0002", 201),
+    ]
+    assert {r[4:] for r in fast_audit + full_audit} == {
+        (shipboard_staff.pk, shipboard_staff.email, "", "info")
+    }
+    assert set(
+        AuditEvent.objects.filter(resource_id="TE2401-0001").values_list("auth_system", flat=True)
+    ) == {"token"}
 
     with CaptureQueriesContext(connection) as queries:
-        assert api.post(url, {**ENTRY, "idempotency_key": "fast-2"}, format="json").json()["event_id"] == "TE2401-0003"
+        assert (
+            api.post(url, {**ENTRY, "idempotency_key": "fast-2"}, format="json").json()["event_id"]
+            == "TE2401-0003"
+        )
     assert _django_statements(queries) == [] and _prepared_runs() == runs + 2
 
 
 def test_event_numbers_past_9999_keep_every_digit(open_eventlog, cruise, shipboard_staff):
     EventLog.objects.filter(pk=open_eventlog.pk).update(next_number=9999)
     api = api_client_for(shipboard_staff)
-    ids = [api.post(f"/api/eventlogs/{cruise.pk}/entries/", {**ENTRY, "idempotency_key": f"n{i}"}, format="json").json()["event_id"]
-           for i in range(2)]
+    ids = [
+        api.post(
+            f"/api/eventlogs/{cruise.pk}/entries/", {**ENTRY, "idempotency_key": f"n{i}"}, format="json"
+        ).json()["event_id"]
+        for i in range(2)
+    ]
     assert ids == ["TE2401-9999", "TE2401-10000"]
 
 
-def test_refusals_through_a_token_are_the_full_paths_answers(open_eventlog, cruise, chief_scientist, shipboard_staff, plain_user):
+def test_refusals_through_a_token_are_the_full_paths_answers(
+    open_eventlog, cruise, chief_scientist, shipboard_staff, plain_user
+):
     url = f"/api/eventlogs/{cruise.pk}/entries/"
     stranger = api_client_for(plain_user).post(url, ENTRY, format="json")
     assert stranger.status_code == 403 and "shipboard staff" in stranger.json()["detail"]
@@ -108,15 +179,26 @@ def test_refusals_through_a_token_are_the_full_paths_answers(open_eventlog, crui
     assert closed.status_code == 400 and closed.json()["errors"]["__all__"] == [services.CLOSED_MESSAGE]
     retry = staff.post(url, {**ENTRY, "idempotency_key": "before-close"}, format="json")
     assert retry.status_code == 200 and retry.json()["event_id"] == first["event_id"]
-    amendment = staff.post(url, {"instrument": "CTD", "action": "amendment", "comment": "depth was 20 m",
-                                 "amends": first["event_id"], "idempotency_key": "fix"}, format="json")
+    amendment = staff.post(
+        url,
+        {
+            "instrument": "CTD",
+            "action": "amendment",
+            "comment": "depth was 20 m",
+            "amends": first["event_id"],
+            "idempotency_key": "fix",
+        },
+        format="json",
+    )
     assert amendment.status_code == 201 and amendment.json()["amendment"] is True
     assert Event.objects.filter(log=open_eventlog).count() == 2
 
 
 @postgres_only
 @pytest.mark.django_db(transaction=True)
-def test_racing_http_clients_get_contiguous_numbers_and_one_entry_per_key(cruise, operator_user, shipboard_staff):
+def test_racing_http_clients_get_contiguous_numbers_and_one_entry_per_key(
+    cruise, operator_user, shipboard_staff
+):
     services.open_log(cruise, operator_user)
     url = f"/api/eventlogs/{cruise.pk}/entries/"
     statuses, errors = [], []
@@ -127,8 +209,12 @@ def test_racing_http_clients_get_contiguous_numbers_and_one_entry_per_key(cruise
         api = api_client_for(shipboard_staff)
         try:
             for i in range(12):
-                own = api.post(url, {**ENTRY, "idempotency_key": f"w{n}-{i % 8}"}, format="json")  # own retries
-                shared = api.post(url, {**ENTRY, "idempotency_key": f"shared-{i % 4}"}, format="json")  # races
+                own = api.post(
+                    url, {**ENTRY, "idempotency_key": f"w{n}-{i % 8}"}, format="json"
+                )  # own retries
+                shared = api.post(
+                    url, {**ENTRY, "idempotency_key": f"shared-{i % 4}"}, format="json"
+                )  # races
                 statuses.extend([own.status_code, shared.status_code])
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
@@ -146,7 +232,9 @@ def test_racing_http_clients_get_contiguous_numbers_and_one_entry_per_key(cruise
     assert EventLog.objects.get(cruise=cruise).next_number == len(numbers) + 1
 
 
-def test_the_token_is_checked_as_the_authentication_class_checks_it(open_eventlog, cruise, shipboard_staff, operator_user, data_manager):
+def test_the_token_is_checked_as_the_authentication_class_checks_it(
+    open_eventlog, cruise, shipboard_staff, operator_user, data_manager
+):
     from django.utils import timezone
 
     from apps.accounts.models import ApiToken
@@ -158,14 +246,23 @@ def test_the_token_is_checked_as_the_authentication_class_checks_it(open_eventlo
     assert api.post(url, {**ENTRY, "idempotency_key": "a"}, format="json").status_code == 201
     token.refresh_from_db()
     assert token.last_used_at is not None  # stamped (at most once a minute)
-    assert api_client_for(operator_user).post(url, {**ENTRY, "idempotency_key": "b"}, format="json").status_code == 201
-    assert api_client_for(data_manager).post(url, {**ENTRY, "idempotency_key": "c"}, format="json").status_code == 403
+    assert (
+        api_client_for(operator_user).post(url, {**ENTRY, "idempotency_key": "b"}, format="json").status_code
+        == 201
+    )
+    assert (
+        api_client_for(data_manager).post(url, {**ENTRY, "idempotency_key": "c"}, format="json").status_code
+        == 403
+    )
     ApiToken.objects.filter(pk=token.pk).update(revoked_at=timezone.now())
     assert api.post(url, {**ENTRY, "idempotency_key": "d"}, format="json").status_code == 401
     again = api_client_for(shipboard_staff)
     type(shipboard_staff).objects.filter(pk=shipboard_staff.pk).update(is_active=False)
     assert again.post(url, {**ENTRY, "idempotency_key": "e"}, format="json").status_code == 401
-    assert sorted(Event.objects.filter(log=open_eventlog).values_list("idempotency_key", flat=True)) == ["a", "b"]
+    assert sorted(Event.objects.filter(log=open_eventlog).values_list("idempotency_key", flat=True)) == [
+        "a",
+        "b",
+    ]
 
 
 @pytest.mark.parametrize("auth", ["token", "session"])
@@ -184,7 +281,13 @@ def test_a_batch_answers_each_entry_in_order(open_eventlog, cruise, shipboard_st
         {**ENTRY, "action": "explode", "idempotency_key": "b2"},  # refused, the rest go on
         "not an object",
         {**ENTRY, "idempotency_key": "b1"},  # repeated inside the batch
-        {"instrument": "CTD", "action": "amendment", "amends": first["event_id"], "comment": "depth 20 m", "idempotency_key": "b3"},
+        {
+            "instrument": "CTD",
+            "action": "amendment",
+            "amends": first["event_id"],
+            "comment": "depth 20 m",
+            "idempotency_key": "b3",
+        },
         {**ENTRY, "idempotency_key": "b4", "time": "2024-03-02T12:00:00+02:00"},
     ]
     audit_before = AuditEvent.objects.count()
@@ -201,11 +304,19 @@ def test_a_batch_answers_each_entry_in_order(open_eventlog, cruise, shipboard_st
     numbers = sorted(Event.objects.filter(log=open_eventlog).values_list("number", flat=True))
     assert numbers == [1, 2, 3, 4]  # contiguous: refusals and repeats took no number
     # One audit row for the request, one service row per new entry.
-    new_rows = list(AuditEvent.objects.order_by("id")[audit_before:].values_list("service", "service_method", "status_code"))
-    assert sorted(new_rows) == sorted([("api", "POST api-eventlog-entries", 200)] + [("eventlogs", "addEntry", 201)] * 3)
+    new_rows = list(
+        AuditEvent.objects.order_by("id")[audit_before:].values_list(
+            "service", "service_method", "status_code"
+        )
+    )
+    assert sorted(new_rows) == sorted(
+        [("api", "POST api-eventlog-entries", 200)] + [("eventlogs", "addEntry", 201)] * 3
+    )
 
 
-def test_a_batch_is_refused_whole_for_a_stranger_or_when_too_long(open_eventlog, cruise, plain_user, shipboard_staff):
+def test_a_batch_is_refused_whole_for_a_stranger_or_when_too_long(
+    open_eventlog, cruise, plain_user, shipboard_staff
+):
     from apps.eventlogs.api.views import MAX_BATCH
 
     url = f"/api/eventlogs/{cruise.pk}/entries/"

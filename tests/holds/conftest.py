@@ -9,10 +9,18 @@ DATA = b"station,depth,temp\nS01,10,14.2\nS01,20,13.9\n"
 
 def make_revision(owner, cruise, identifier: int, state=Revision.State.ARCHIVED, data: bytes = DATA):
     package = Package.objects.create(scope="edi", identifier=identifier, owner=owner, cruise=cruise)
-    revision = Revision.objects.create(package=package, number=1, state=state, title=f"CTD casts {identifier}")
+    revision = Revision.objects.create(
+        package=package, number=1, state=state, title=f"CTD casts {identifier}"
+    )
     blob = store_bytes(data + str(identifier).encode())
-    entity = Entity.objects.create(revision=revision, entity_id=f"ctd-{identifier}", name="ctd.csv", object_name="ctd.csv",
-                                   mime_type="text/csv", blob=blob)
+    entity = Entity.objects.create(
+        revision=revision,
+        entity_id=f"ctd-{identifier}",
+        name="ctd.csv",
+        object_name="ctd.csv",
+        mime_type="text/csv",
+        blob=blob,
+    )
     return revision, entity
 
 

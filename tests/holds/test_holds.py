@@ -66,8 +66,9 @@ def test_held_files_are_refused_to_strangers_on_every_path(held, client, plain_u
     assert client.get(f"/storage/blobs/{entity.blob_id}").status_code == 403
 
 
-def test_held_files_are_served_to_the_science_party_operator_and_data_managers(held, client, chief_scientist, shipboard_staff,
-                                                                              operator_user, data_manager):
+def test_held_files_are_served_to_the_science_party_operator_and_data_managers(
+    held, client, chief_scientist, shipboard_staff, operator_user, data_manager
+):
     _, revision, entity = held
     for person in (chief_scientist, shipboard_staff, operator_user, data_manager):
         client.force_login(person)
@@ -95,7 +96,9 @@ def test_a_hold_that_ends_releases_the_data(held, client, plain_user):
     revision.refresh_from_db()
     hold.refresh_from_db()
     assert revision.state == Revision.State.PUBLISHED and hold.state == Hold.State.EXPIRED
-    assert AuditEvent.objects.filter(service="holds", service_method="expireHold", entry_text__contains=revision.package_id_text).exists()
+    assert AuditEvent.objects.filter(
+        service="holds", service_method="expireHold", entry_text__contains=revision.package_id_text
+    ).exists()
     client.force_login(plain_user)
     for name, path in download_paths(revision, entity).items():
         assert client.get(path).status_code == 200, name
@@ -112,12 +115,16 @@ def test_the_chief_scientist_lifts_a_hold(held, client, chief_scientist, operato
     assert revision.state == Revision.State.PUBLISHED
 
 
-def test_a_chief_scientist_of_another_cruise_cannot_hold_here(archived, approved_cruise, vessel, user_factory, client):
+def test_a_chief_scientist_of_another_cruise_cannot_hold_here(
+    archived, approved_cruise, vessel, user_factory, client
+):
     from apps.cruises.models import Cruise, CruiseMember
 
     other = Cruise.objects.create(cruise_id="TE2499", vessel=vessel, operator=vessel.operator)
     outsider = user_factory("otherchief@example.org")
-    CruiseMember.objects.create(cruise=other, user=outsider, name="Other", role=CruiseMember.Role.CHIEF_SCIENTIST)
+    CruiseMember.objects.create(
+        cruise=other, user=outsider, name="Other", role=CruiseMember.Role.CHIEF_SCIENTIST
+    )
     with pytest.raises(PermissionError):
         services.assert_hold(approved_cruise, outsider, ends_on=_soon(), reason="mine")
     client.force_login(outsider)
@@ -142,13 +149,17 @@ def test_hold_needs_approval_and_a_date_within_the_maximum(cruise, chief_scienti
 def test_a_hold_on_some_datasets_leaves_the_others(approved_cruise, chief_scientist, vetted_user):
     held_rev, _ = make_revision(vetted_user, approved_cruise, 201)
     free_rev, _ = make_revision(vetted_user, approved_cruise, 202)
-    services.assert_hold(approved_cruise, chief_scientist, ends_on=_soon(), reason="x", packages=[held_rev.package])
+    services.assert_hold(
+        approved_cruise, chief_scientist, ends_on=_soon(), reason="x", packages=[held_rev.package]
+    )
     held_rev.refresh_from_db(), free_rev.refresh_from_db()
     assert held_rev.state == Revision.State.HELD and free_rev.state == Revision.State.ARCHIVED
     assert services.active_hold_for(free_rev) is None
 
 
-def test_published_revisions_stay_published_and_later_ones_are_held_by_the_pipeline(approved_cruise, chief_scientist, vetted_user):
+def test_published_revisions_stay_published_and_later_ones_are_held_by_the_pipeline(
+    approved_cruise, chief_scientist, vetted_user
+):
     from apps.publishing.services import on_archived
 
     public, _ = make_revision(vetted_user, approved_cruise, 301, state=Revision.State.PUBLISHED)
@@ -181,8 +192,11 @@ def test_held_metadata_pages_stay_public(held, client, plain_user):
     _, revision, _ = held
     p = revision.package
     client.force_login(plain_user)
-    for path in (f"/dataset/{p.scope}/{p.identifier}/{revision.number}/", f"/packages/{p.scope}/{p.identifier}/{revision.number}/",
-                 f"/api/packages/{p.scope}/{p.identifier}/{revision.number}/"):
+    for path in (
+        f"/dataset/{p.scope}/{p.identifier}/{revision.number}/",
+        f"/packages/{p.scope}/{p.identifier}/{revision.number}/",
+        f"/api/packages/{p.scope}/{p.identifier}/{revision.number}/",
+    ):
         response = client.get(path)
         assert response.status_code == 200, path
         assert revision.title.encode() in response.content, path

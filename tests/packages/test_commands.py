@@ -26,7 +26,7 @@ def test_validate_eml_prints_each_verdict_and_fails_if_any_is_invalid(tmp_path, 
         call_command("validate_eml", str(good), str(bad))
     assert info.value.returncode == 1
     out = capsys.readouterr().out
-    assert f"{bad}: INVALID" in out and '[duplicate-id]' in out
+    assert f"{bad}: INVALID" in out and "[duplicate-id]" in out
 
 
 @pytest.mark.django_db
@@ -51,7 +51,10 @@ def test_validate_eml_on_the_fixture_documents(capsys):
     fixtures = Path(__file__).parent / "fixtures"
     call_command("validate_eml", str(fixtures / "valid-rich.xml"))  # annotations, describes, a unitList
     assert "VALID (EML 2.2.0)" in capsys.readouterr().out
-    for name, reason in (("invalid-undefined-unit.xml", '[undefined-unit]'), ("eml-2.1.1.xml", "accepts EML 2.2.0 only")):
+    for name, reason in (
+        ("invalid-undefined-unit.xml", "[undefined-unit]"),
+        ("eml-2.1.1.xml", "accepts EML 2.2.0 only"),
+    ):
         with pytest.raises(CommandError):
             call_command("validate_eml", str(fixtures / name))
         assert reason in capsys.readouterr().out

@@ -9,13 +9,17 @@ from apps.packages.eml import validate_eml
 from apps.packages.eml.build import Column, Table
 from tests.packages.helpers import eml_for, two_tables
 
-ANNOTATION = ('<annotation><propertyURI label="contains measurements of type">'
-              "http://ecoinformatics.org/oboe/oboe.1.2/oboe-core.owl#containsMeasurementsOfType</propertyURI>"
-              '<valueURI label="station">http://purl.dataone.org/odo/ECSO_00002393</valueURI></annotation>')
-UNIT_LIST = ('<additionalMetadata><metadata><stmml:unitList><stmml:unit id="partsPerThousand" name="partsPerThousand" '
-             'unitType="dimensionless" parentSI="dimensionless" multiplierToSI="0.001">'
-             "<stmml:description>parts per thousand</stmml:description></stmml:unit></stmml:unitList></metadata>"
-             "</additionalMetadata>")
+ANNOTATION = (
+    '<annotation><propertyURI label="contains measurements of type">'
+    "http://ecoinformatics.org/oboe/oboe.1.2/oboe-core.owl#containsMeasurementsOfType</propertyURI>"
+    '<valueURI label="station">http://purl.dataone.org/odo/ECSO_00002393</valueURI></annotation>'
+)
+UNIT_LIST = (
+    '<additionalMetadata><metadata><stmml:unitList><stmml:unit id="partsPerThousand" name="partsPerThousand" '
+    'unitType="dimensionless" parentSI="dimensionless" multiplierToSI="0.001">'
+    "<stmml:description>parts per thousand</stmml:description></stmml:unit></stmml:unitList></metadata>"
+    "</additionalMetadata>"
+)
 
 
 @pytest.fixture
@@ -63,7 +67,12 @@ def test_an_annotation_needs_a_subject(doc):
     first = b"<attribute><attributeName>station</attributeName>"
     with_annotation = doc().replace(b"</attribute>", ANNOTATION.encode() + b"</attribute>", 1)
     assert rules(with_annotation) == ["annotation-subject"]
-    assert rules(with_annotation.replace(first, first.replace(b"<attribute>", b'<attribute id="att-station">'), 1)) == []
+    assert (
+        rules(
+            with_annotation.replace(first, first.replace(b"<attribute>", b'<attribute id="att-station">'), 1)
+        )
+        == []
+    )
 
 
 def test_top_level_annotations_must_reference_an_existing_id(doc):
@@ -86,7 +95,12 @@ def test_describes_must_point_at_an_existing_id(doc):
 
 
 def test_custom_units_must_be_defined_in_a_unit_list(tmp_path):
-    table = Table("t", "salinity", [Column("salinity", "real", unit="custom:partsPerThousand")], url="https://x.org/t.csv")
+    table = Table(
+        "t",
+        "salinity",
+        [Column("salinity", "real", unit="custom:partsPerThousand")],
+        url="https://x.org/t.csv",
+    )
     bare = eml_for("edi.1.1", [table])
     assert rules(bare) == ["undefined-unit"]
     assert rules(eml_for("edi.1.1", [table], extra_root=UNIT_LIST)) == []
@@ -100,9 +114,11 @@ def test_eml_211_is_refused_with_the_supported_version(doc):
 
 
 def test_an_xml_bomb_is_refused_without_expansion(doc):
-    bomb = (b'<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;'
-            b'&lol;&lol;&lol;&lol;&lol;"><!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>'
-            + doc().split(b"?>", 1)[1].replace(b"<title>", b"<title>&lol3;"))
+    bomb = (
+        b'<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;'
+        b'&lol;&lol;&lol;&lol;&lol;"><!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>'
+        + doc().split(b"?>", 1)[1].replace(b"<title>", b"<title>&lol3;")
+    )
     result = validate_eml(bomb)
     assert [f.rule for f in result.findings] == ["xml"]
     assert "DOCTYPE" in result.reasons[0]
@@ -111,8 +127,10 @@ def test_an_xml_bomb_is_refused_without_expansion(doc):
 def test_an_external_entity_is_refused(doc, tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET")
-    xxe = (f'<?xml version="1.0"?>\n<!DOCTYPE eml [<!ENTITY xxe SYSTEM "file://{secret}">]>'.encode()
-           + doc().split(b"?>", 1)[1].replace(b"<title>", b"<title>&xxe;"))
+    xxe = (
+        f'<?xml version="1.0"?>\n<!DOCTYPE eml [<!ENTITY xxe SYSTEM "file://{secret}">]>'.encode()
+        + doc().split(b"?>", 1)[1].replace(b"<title>", b"<title>&xxe;")
+    )
     result = validate_eml(xxe)
     assert not result.valid
     assert "TOP-SECRET" not in " ".join(result.reasons)

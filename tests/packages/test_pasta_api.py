@@ -16,13 +16,21 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def published(vetted_user, api_client_factory, data_server, allow_loopback, eager_tasks,
-              django_capture_on_commit_callbacks):
+def published(
+    vetted_user,
+    api_client_factory,
+    data_server,
+    allow_loopback,
+    eager_tasks,
+    django_capture_on_commit_callbacks,
+):
     """edi.300.1 submitted through POST /package/eml with a token and run through the task chain."""
     tables = two_tables(data_server.root, data_server.url)
     client = api_client_factory(vetted_user)
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post("/package/eml", data=eml_for("edi.300.1", tables), content_type="application/xml")
+        response = client.post(
+            "/package/eml", data=eml_for("edi.300.1", tables), content_type="application/xml"
+        )
     assert response.status_code == 202
     assert response["Content-Type"].startswith("text/plain")
     transaction = response.content.decode()
@@ -56,15 +64,21 @@ def test_metadata_data_and_report_are_served_with_range(published, client, data_
     assert client.get("/package/data/eml/edi/300/1/nothing").status_code == 404
 
 
-def test_error_endpoint_gives_the_reason_of_a_failed_transaction(vetted_user, api_client_factory, data_server,
-                                                                 allow_loopback, eager_tasks,
-                                                                 django_capture_on_commit_callbacks):
+def test_error_endpoint_gives_the_reason_of_a_failed_transaction(
+    vetted_user,
+    api_client_factory,
+    data_server,
+    allow_loopback,
+    eager_tasks,
+    django_capture_on_commit_callbacks,
+):
     tables = two_tables(data_server.root, data_server.url)
     tables[0].md5 = "f" * 32
     client = api_client_factory(vetted_user)
     with django_capture_on_commit_callbacks(execute=True):
-        transaction = client.post("/package/eml", data=eml_for("edi.301.1", tables),
-                                  content_type="application/xml").content.decode()
+        transaction = client.post(
+            "/package/eml", data=eml_for("edi.301.1", tables), content_type="application/xml"
+        ).content.decode()
     error = client.get(f"/package/error/eml/{transaction}")
     assert error.status_code == 200 and "The MD5 of stations.csv" in error.content.decode()
     assert client.get("/package/eml/edi/301").status_code == 404  # nothing archived, nothing listed
@@ -72,11 +86,16 @@ def test_error_endpoint_gives_the_reason_of_a_failed_transaction(vetted_user, ap
     assert api_client_factory(None).get(f"/package/error/eml/{transaction}").status_code == 404
 
 
-def test_update_with_put_adds_revision_two(published, data_server, eager_tasks, django_capture_on_commit_callbacks):
+def test_update_with_put_adds_revision_two(
+    published, data_server, eager_tasks, django_capture_on_commit_callbacks
+):
     client = published["client"]
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.put("/package/eml/edi/300", data=eml_for("edi.300.2", published["tables"]),
-                              content_type="application/xml")
+        response = client.put(
+            "/package/eml/edi/300",
+            data=eml_for("edi.300.2", published["tables"]),
+            content_type="application/xml",
+        )
     assert response.status_code == 202
     assert Submission.objects.get(transaction=response.content.decode()).state == "succeeded"
     assert client.get("/package/eml/edi/300").content == b"1\n2\n"
@@ -85,20 +104,27 @@ def test_update_with_put_adds_revision_two(published, data_server, eager_tasks, 
 
 def test_update_by_another_vetted_user_is_forbidden(published, user_factory, api_client_factory):
     other = api_client_factory(user_factory("other@example.org", "vetted"))
-    response = other.put("/package/eml/edi/300", data=eml_for("edi.300.2", published["tables"]),
-                         content_type="application/xml")
+    response = other.put(
+        "/package/eml/edi/300", data=eml_for("edi.300.2", published["tables"]), content_type="application/xml"
+    )
     assert response.status_code == 403
     assert AuditEvent.objects.filter(service_method="updateDataPackage", status_code=403).exists()
 
 
-def test_evaluate_runs_steps_two_to_five_and_archives_nothing(vetted_user, api_client_factory, data_server,
-                                                              allow_loopback, eager_tasks,
-                                                              django_capture_on_commit_callbacks):
+def test_evaluate_runs_steps_two_to_five_and_archives_nothing(
+    vetted_user,
+    api_client_factory,
+    data_server,
+    allow_loopback,
+    eager_tasks,
+    django_capture_on_commit_callbacks,
+):
     tables = two_tables(data_server.root, data_server.url)
     client = api_client_factory(vetted_user)
     with django_capture_on_commit_callbacks(execute=True):
-        transaction = client.post("/package/evaluate/eml", data=eml_for("edi.302.1", tables),
-                                  content_type="application/xml").content.decode()
+        transaction = client.post(
+            "/package/evaluate/eml", data=eml_for("edi.302.1", tables), content_type="application/xml"
+        ).content.decode()
     report = client.get(f"/package/evaluate/report/eml/{transaction}")
     assert report.status_code == 200 and b"qualityReport" in report.content
     assert not Revision.objects.filter(package__identifier=302).exists()
@@ -106,16 +132,20 @@ def test_evaluate_runs_steps_two_to_five_and_archives_nothing(vetted_user, api_c
     assert [s.name for s in sub.steps.all()] == ["validate", "fetch", "check"]
 
 
-def test_drf_api_creates_with_multipart_uploads_and_reads(vetted_user, api_client_factory, tmp_path, eager_tasks,
-                                                          django_capture_on_commit_callbacks):
+def test_drf_api_creates_with_multipart_uploads_and_reads(
+    vetted_user, api_client_factory, tmp_path, eager_tasks, django_capture_on_commit_callbacks
+):
     tables = two_tables(tmp_path / "up")
     client = api_client_factory(vetted_user)
     files = [open(tmp_path / "up" / t.object_name, "rb") for t in tables]
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post("/api/packages/", {"eml": SimpleUploadedFile("eml.xml", eml_for("quay.7.1", tables)),
-                                                  "data": files}, format="multipart")
+        response = client.post(
+            "/api/packages/",
+            {"eml": SimpleUploadedFile("eml.xml", eml_for("quay.7.1", tables)), "data": files},
+            format="multipart",
+        )
     assert response.status_code == 202, response.content
     status = client.get(response.json()["status"].replace("http://testserver", ""))
     assert status.json()["state"] == "succeeded", status.json()
@@ -127,7 +157,9 @@ def test_drf_api_creates_with_multipart_uploads_and_reads(vetted_user, api_clien
     assert api_client_factory(None).get("/api/packages/quay/7/").json()[0]["number"] == 1
 
 
-def test_held_revision_data_is_forbidden_to_strangers_but_metadata_visible(published, client, plain_user, vetted_user):
+def test_held_revision_data_is_forbidden_to_strangers_but_metadata_visible(
+    published, client, plain_user, vetted_user
+):
     rev = published["sub"].revision
     Revision.objects.filter(pk=rev.pk).update(state=Revision.State.HELD)  # as the holds app would
     assert client.get("/package/metadata/eml/edi/300/1").status_code == 200
@@ -156,13 +188,21 @@ def test_held_revision_page_shows_metadata_but_no_data_links(published, client):
 
 
 @pytest.mark.s3
-def test_archive_and_download_through_real_s3(s3_storage, vetted_user, api_client_factory, data_server, allow_loopback,
-                                              eager_tasks, django_capture_on_commit_callbacks):
+def test_archive_and_download_through_real_s3(
+    s3_storage,
+    vetted_user,
+    api_client_factory,
+    data_server,
+    allow_loopback,
+    eager_tasks,
+    django_capture_on_commit_callbacks,
+):
     tables = two_tables(data_server.root, data_server.url)
     client = api_client_factory(vetted_user)
     with django_capture_on_commit_callbacks(execute=True):
-        transaction = client.post("/package/eml", data=eml_for("edi.310.1", tables),
-                                  content_type="application/xml").content.decode()
+        transaction = client.post(
+            "/package/eml", data=eml_for("edi.310.1", tables), content_type="application/xml"
+        ).content.decode()
     assert Submission.objects.get(transaction=transaction).state == "succeeded"
     from django.conf import settings
 

@@ -11,15 +11,21 @@ from apps.packages.tablecheck import check_table, strptime_format
 def decl_for(tmp_path, columns, text: str, *, delimiter=",", header_lines=1):
     path = tmp_path / "t.csv"
     path.write_text(text)
-    table = Table("t", "table", columns, url="https://x.org/t.csv", delimiter=delimiter, header_lines=header_lines)
+    table = Table(
+        "t", "table", columns, url="https://x.org/t.csv", delimiter=delimiter, header_lines=header_lines
+    )
     result = validate_eml(build_eml("edi.1.1", [table]))
     assert result.valid, result.reasons
     return path, extract(result.tree).entities[0]
 
 
 def test_number_types_bounds_and_missing_codes(tmp_path):
-    cols = [Column("n", "natural"), Column("w", "whole"), Column("i", "int"), Column("r", "real", minimum=0, maximum=10,
-                                                                                     missing=["NA"])]
+    cols = [
+        Column("n", "natural"),
+        Column("w", "whole"),
+        Column("i", "int"),
+        Column("r", "real", minimum=0, maximum=10, missing=["NA"]),
+    ]
     path, decl = decl_for(tmp_path, cols, "n,w,i,r\n1,0,-5,0\n2,3,7,NA\n0,-1,1.5,11\n3,4,x,1e0\n")
     res = check_table(path, decl)
     assert res.records == 4
@@ -31,10 +37,16 @@ def test_number_types_bounds_and_missing_codes(tmp_path):
 
 
 def test_dates_with_a_format_string(tmp_path):
-    cols = [Column("d", "date", format="YYYY-MM-DD"), Column("t", "date", format="YYYY-MM-DDThh:mm:ss"),
-            Column("dmy", "date", format="DD/MM/YYYY")]
-    path, decl = decl_for(tmp_path, cols, "d,t,dmy\n2024-02-29,2024-01-01T23:59:59,31/12/2023\n"
-                                        "2023-02-29,2024-01-01 10:00:00,12/31/2023\n")
+    cols = [
+        Column("d", "date", format="YYYY-MM-DD"),
+        Column("t", "date", format="YYYY-MM-DDThh:mm:ss"),
+        Column("dmy", "date", format="DD/MM/YYYY"),
+    ]
+    path, decl = decl_for(
+        tmp_path,
+        cols,
+        "d,t,dmy\n2024-02-29,2024-01-01T23:59:59,31/12/2023\n2023-02-29,2024-01-01 10:00:00,12/31/2023\n",
+    )
     res = check_table(path, decl)
     assert res.columns["d"].examples == [(2, "2023-02-29")]
     assert res.columns["t"].examples == [(2, "2024-01-01 10:00:00")]
@@ -52,7 +64,9 @@ def test_enumerated_codes_quotes_and_a_tab_delimiter(tmp_path):
 def test_the_first_n_bad_values_are_listed_and_all_are_counted(tmp_path):
     rows = "".join(f"{'bad' if i % 2 else i}\n" for i in range(1, 1001))
     path, decl = decl_for(tmp_path, [Column("v", "int")], "v\n" + rows)
-    res = check_table(path, decl, max_examples=3, block_size=4096)  # many batches: row numbers must carry over
+    res = check_table(
+        path, decl, max_examples=3, block_size=4096
+    )  # many batches: row numbers must carry over
     assert res.columns["v"].count == 500
     assert res.columns["v"].examples == [(1, "bad"), (3, "bad"), (5, "bad")]
     res = check_table(path, decl, max_examples=600, block_size=4096)
@@ -73,15 +87,25 @@ def test_format_strings_translate_or_say_they_cannot():
 
 
 def test_the_optimistic_typed_read_and_the_exact_read_agree(tmp_path):
-    cols = [Column("i", "int", missing=["-9999"]), Column("r", "real", minimum=0, missing=["NA", "-9999"]),
-            Column("c", "code", codes=["x", "y"]), Column("d", "date", format="YYYY-MM-DD", missing=["NA"])]
+    cols = [
+        Column("i", "int", missing=["-9999"]),
+        Column("r", "real", minimum=0, missing=["NA", "-9999"]),
+        Column("c", "code", codes=["x", "y"]),
+        Column("d", "date", format="YYYY-MM-DD", missing=["NA"]),
+    ]
     cases = {
         "valid": ("i,r,c,d\n1,2.5,x,2024-02-29\n-9999,NA,y,NA\n3,-9999,x,\n 4 ,5,y,2024-01-01 \n", {}),
         # "NA" is a missing code of r, not of i: the typed read cannot tell it from a declared null.
         "undeclared NA": ("i,r,c,d\n1,2.5,x,2024-01-01\nNA,1,y,2024-01-01\n", {"i": [(2, "NA")]}),
         "out of bounds": ("i,r,c,d\n1,-0.5,x,2024-01-01\n", {"r": [(1, "-0.5")]}),
-        "bad number and code": ("i,r,c,d\n1,2,z,2024-01-01\n2,abc,x,2024-01-01\n", {"r": [(2, "abc")], "c": [(1, "z")]}),
-        "bad dates": ("i,r,c,d\n1,2,x,2023-02-29\n2,3,x,2024-1-5\n", {"d": [(1, "2023-02-29"), (2, "2024-1-5")]}),
+        "bad number and code": (
+            "i,r,c,d\n1,2,z,2024-01-01\n2,abc,x,2024-01-01\n",
+            {"r": [(2, "abc")], "c": [(1, "z")]},
+        ),
+        "bad dates": (
+            "i,r,c,d\n1,2,x,2023-02-29\n2,3,x,2024-1-5\n",
+            {"d": [(1, "2023-02-29"), (2, "2024-1-5")]},
+        ),
     }
     for name, (text, expected) in cases.items():
         path, decl = decl_for(tmp_path, cols, text)
@@ -92,7 +116,7 @@ def test_the_optimistic_typed_read_and_the_exact_read_agree(tmp_path):
 
 
 def test_a_table_of_free_text_is_counted_and_its_shape_checked(tmp_path):
-    path, decl = decl_for(tmp_path, [Column("a"), Column("b")], "a,b\nx,y\n\"q,uoted\",z\nonly-one\n")
+    path, decl = decl_for(tmp_path, [Column("a"), Column("b")], 'a,b\nx,y\n"q,uoted",z\nonly-one\n')
     for exact in (False, True):
         res = check_table(path, decl, exact=exact)
         assert res.records == 2 and res.bad_row_count == 1 and not res.columns

@@ -31,12 +31,27 @@ MAX_FILE = 200_000
 @pytest.fixture
 def gunicorn(tmp_path):
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url(), "QUAYSIDE_VAR_DIR": str(tmp_path), "QUAYSIDE_TESTING": "1",
-           "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "1", "MAX_UPLOAD_SIZE": str(MAX_FILE),
-           "DATA_UPLOAD_MAX_MEMORY_SIZE": "65536", "BLOB_ROOT": str(tmp_path / "blobs"), "PYTHONPATH": str(settings.BASE_DIR)}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "QUAYSIDE_VAR_DIR": str(tmp_path),
+        "QUAYSIDE_TESTING": "1",
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "GUNICORN_WORKERS": "1",
+        "MAX_UPLOAD_SIZE": str(MAX_FILE),
+        "DATA_UPLOAD_MAX_MEMORY_SIZE": "65536",
+        "BLOB_ROOT": str(tmp_path / "blobs"),
+        "PYTHONPATH": str(settings.BASE_DIR),
+    }
     log = open(tmp_path / "gunicorn.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "portal.wsgi:application"],
-                            cwd=settings.BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "portal.wsgi:application"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         wait_for_port(port, timeout=60, proc=proc)
         yield port
@@ -47,9 +62,18 @@ def gunicorn(tmp_path):
 
 def send_chunked(port: int, path: str, body: bytes, token: str) -> tuple[int, dict]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    pieces = (body[i:i + 8192] for i in range(0, len(body), 8192))
-    conn.request("PATCH", path, body=pieces, encode_chunked=True, headers={
-        "Content-Type": MULTIPART_CONTENT, "Authorization": f"Token {token}", "Accept": "application/json"})
+    pieces = (body[i : i + 8192] for i in range(0, len(body), 8192))
+    conn.request(
+        "PATCH",
+        path,
+        body=pieces,
+        encode_chunked=True,
+        headers={
+            "Content-Type": MULTIPART_CONTENT,
+            "Authorization": f"Token {token}",
+            "Accept": "application/json",
+        },
+    )
     response = conn.getresponse()
     data = response.read()
     conn.close()
@@ -60,7 +84,9 @@ def test_chunked_uploads_through_gunicorn(gunicorn):
     user = make_user("chunky@example.org")
     _, key = ApiToken.issue(user, "test")
 
-    status, body = send_chunked(gunicorn, "/api/me/", encode_multipart(BOUNDARY, {"affiliation": "Chunked Lab"}), key)
+    status, body = send_chunked(
+        gunicorn, "/api/me/", encode_multipart(BOUNDARY, {"affiliation": "Chunked Lab"}), key
+    )
     assert status == 200 and body["affiliation"] == "Chunked Lab"
 
     import io

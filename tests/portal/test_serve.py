@@ -27,11 +27,23 @@ def group_alive(pgid: int) -> bool:
 
 def test_serve_runs_web_and_worker_and_stops_both(tmp_path):
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url(), "QUAYSIDE_VAR_DIR": str(tmp_path), "QUAYSIDE_TESTING": "1",
-           "CELERY_BROKER_URL": settings.CELERY_BROKER_URL, "PYTHONPATH": str(settings.BASE_DIR)}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "QUAYSIDE_VAR_DIR": str(tmp_path),
+        "QUAYSIDE_TESTING": "1",
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "PYTHONPATH": str(settings.BASE_DIR),
+    }
     log = tmp_path / "serve.log"
-    proc = subprocess.Popen([sys.executable, "manage.py", "serve", f"127.0.0.1:{port}"], cwd=settings.BASE_DIR,
-                            env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", "serve", f"127.0.0.1:{port}"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=open(log, "wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         wait_for_port(port, timeout=60, proc=proc)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as response:

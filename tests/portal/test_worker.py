@@ -16,8 +16,11 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 def test_task_dispatched_on_commit_runs_in_a_real_worker(celery_worker_process):
     with transaction.atomic():
         dispatch(record_probe, "committed")
-    wait_until(lambda: AuditEvent.objects.filter(service_method="record_probe", entry_text="committed").exists(),
-               timeout=60, worker=celery_worker_process)
+    wait_until(
+        lambda: AuditEvent.objects.filter(service_method="record_probe", entry_text="committed").exists(),
+        timeout=60,
+        worker=celery_worker_process,
+    )
     assert "record_probe" in celery_worker_process.output()
 
 
@@ -31,7 +34,11 @@ def test_rolled_back_transaction_dispatches_nothing(celery_worker_process):
     # A marker task sent afterwards proves the worker is draining the queue in order.
     with transaction.atomic():
         dispatch(record_probe, "marker")
-    wait_until(lambda: AuditEvent.objects.filter(entry_text="marker").exists(), timeout=60, worker=celery_worker_process)
+    wait_until(
+        lambda: AuditEvent.objects.filter(entry_text="marker").exists(),
+        timeout=60,
+        worker=celery_worker_process,
+    )
     time.sleep(0.5)
     assert not AuditEvent.objects.filter(entry_text="rolled-back").exists()
 
@@ -41,6 +48,9 @@ def test_a_task_that_fails_in_the_worker_leaves_an_error_event(celery_worker_pro
 
     with transaction.atomic():
         dispatch(copy_blob_to_deep, "0" * 64)  # no such blob: a permanent error, not retried
-    event = wait_until(lambda: AuditEvent.objects.filter(service="worker", category="error").first(),
-                       timeout=60, worker=celery_worker_process)
+    event = wait_until(
+        lambda: AuditEvent.objects.filter(service="worker", category="error").first(),
+        timeout=60,
+        worker=celery_worker_process,
+    )
     assert "copy_blob_to_deep" in event.service_method and "0" * 64 in event.entry_text

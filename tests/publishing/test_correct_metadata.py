@@ -25,8 +25,10 @@ def test_data_manager_corrects_a_title_and_the_doi_metadata_follows(
     stamp = revision.metadata_modified_at
     client.force_login(data_manager)
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(f"{metadata.version_path(revision)}correct",
-                               {"title": "Bottom temperature, corrected station names", "abstract": "Fixed."})
+        response = client.post(
+            f"{metadata.version_path(revision)}correct",
+            {"title": "Bottom temperature, corrected station names", "abstract": "Fixed."},
+        )
     assert response.status_code == 302
     revision.refresh_from_db()
     assert revision.title == "Bottom temperature, corrected station names"
@@ -34,7 +36,9 @@ def test_data_manager_corrects_a_title_and_the_doi_metadata_follows(
     _sync(revision)
     xml = datacite.dois[revision.doi]["xml"]
     assert etree.fromstring(xml).findtext("dcite:titles/dcite:title", namespaces=NS) == revision.title
-    assert AuditEvent.objects.filter(service_method="correctMetadata", resource_id=revision.package_id_text).exists()
+    assert AuditEvent.objects.filter(
+        service_method="correctMetadata", resource_id=revision.package_id_text
+    ).exists()
     page = client.get(metadata.version_path(revision))
     assert b"corrected station names" in page.content
 

@@ -21,10 +21,17 @@ def test_both_approvals_are_needed(review, cruise, operator_user, chief_scientis
 
 def test_amendments_are_recorded_and_void_earlier_approvals(review, cruise, operator_user, chief_scientist):
     services.decide(review, operator_user, "approve")
-    changes = services.amend(review, chief_scientist, {"mission_summary": "Amended mission", "instruments": ["CTD"]})
+    changes = services.amend(
+        review, chief_scientist, {"mission_summary": "Amended mission", "instruments": ["CTD"]}
+    )
     assert {c.field for c in changes} == {"mission_summary", "instruments"}
     change = FieldChange.objects.get(field="mission_summary")
-    assert (change.old_value, change.new_value, change.user, change.role) == ("Test survey", "Amended mission", chief_scientist, "chief_scientist")
+    assert (change.old_value, change.new_value, change.user, change.role) == (
+        "Test survey",
+        "Amended mission",
+        chief_scientist,
+        "chief_scientist",
+    )
     # The operator approved the old text: the chief's approval alone does not finish the review.
     assert services.decide(review, chief_scientist, "approve").state == Review.State.OPEN
     assert services.decide(review, operator_user, "approve").state == Review.State.APPROVED
@@ -34,7 +41,10 @@ def test_return_and_re_approve(review, cruise, operator_user, chief_scientist):
     services.decide(review, operator_user, "approve")
     with pytest.raises(services.ReviewError):
         services.decide(review, chief_scientist, "return")  # a return says why
-    assert services.decide(review, chief_scientist, "return", "Fix the arrival port").state == Review.State.RETURNED
+    assert (
+        services.decide(review, chief_scientist, "return", "Fix the arrival port").state
+        == Review.State.RETURNED
+    )
     with pytest.raises(services.ReviewError):
         services.decide(review, operator_user, "approve")
     services.amend(review, operator_user, {"survey_targets": "Line 90"})
@@ -43,7 +53,9 @@ def test_return_and_re_approve(review, cruise, operator_user, chief_scientist):
     assert services.decide(review, operator_user, "approve").state == Review.State.APPROVED
 
 
-def test_approval_locks_and_only_a_data_manager_reopens(review, cruise, operator_user, chief_scientist, data_manager, client):
+def test_approval_locks_and_only_a_data_manager_reopens(
+    review, cruise, operator_user, chief_scientist, data_manager, client
+):
     services.decide(review, operator_user, "approve")
     services.decide(review, chief_scientist, "approve")
     with pytest.raises(services.ReviewError):
@@ -59,7 +71,9 @@ def test_approval_locks_and_only_a_data_manager_reopens(review, cruise, operator
     assert FieldChange.objects.filter(field="mission_summary", new_value="Corrected").exists()
 
 
-def test_mail_goes_out_at_each_step(cruise, operator_user, chief_scientist, mailoutbox, django_capture_on_commit_callbacks):
+def test_mail_goes_out_at_each_step(
+    cruise, operator_user, chief_scientist, mailoutbox, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         review = services.request_review(cruise, operator_user)
     assert any(m.to == [chief_scientist.email] and "Review requested" in m.subject for m in mailoutbox)
@@ -95,8 +109,13 @@ def test_review_pages_access(review, client, plain_user, shipboard_staff, chief_
 
 def test_chief_amends_and_approves_through_the_pages(review, cruise, chief_scientist, operator_user, client):
     client.force_login(chief_scientist)
-    data = {"amend-departure_date": "2024-03-01", "amend-arrival_date": "2024-03-21", "amend-mission_summary": "Amended via page",
-            "amend-survey_targets": "", "amend-instruments_text": ""}
+    data = {
+        "amend-departure_date": "2024-03-01",
+        "amend-arrival_date": "2024-03-21",
+        "amend-mission_summary": "Amended via page",
+        "amend-survey_targets": "",
+        "amend-instruments_text": "",
+    }
     from apps.cruises.models import Port
 
     port = Port.objects.create(name="Seattle")

@@ -93,7 +93,9 @@ def test_index_is_idempotent_and_drops_unpublished(make_revision, db):
     index_revision(revision)
     assert SearchDocument.objects.filter(pk=revision.pk).count() == 1
     assert [k for k in SearchDocument.objects.get(pk=revision.pk).facet_keys if k.startswith("keyword:")] == [
-        "keyword:moorings", "keyword:temperature"]
+        "keyword:moorings",
+        "keyword:temperature",
+    ]
     Revision.objects.filter(pk=revision.pk).update(state=Revision.State.FAILED)
     index_revision(revision)
     assert not SearchDocument.objects.filter(pk=revision.pk).exists()
@@ -145,12 +147,16 @@ def test_a_state_change_by_any_path_leaves_public_results_at_once(corpus, plain_
         assert "Bottom temperature on the shelf" not in titles(search(who, {"q": "Bottom"}))
     assert "Bottom temperature on the shelf" in titles(search(data_manager, {"q": "Bottom"}))
     owner = revision.package.owner
-    assert ("Bottom temperature on the shelf" in titles(search(owner, {"q": "Bottom"}))) is (state != Revision.State.TAINTED)
+    assert ("Bottom temperature on the shelf" in titles(search(owner, {"q": "Bottom"}))) is (
+        state != Revision.State.TAINTED
+    )
     Revision.objects.filter(pk=revision.pk).update(state=Revision.State.PUBLISHED)
     assert titles(search(plain_user, {"q": "Bottom"})) == ["Bottom temperature on the shelf"]
 
 
-def test_the_cruise_people_see_their_held_data_in_search(corpus, cruise, chief_scientist, operator_user, plain_user):
+def test_the_cruise_people_see_their_held_data_in_search(
+    corpus, cruise, chief_scientist, operator_user, plain_user
+):
     Revision.objects.filter(pk=corpus["chl"].pk).update(state=Revision.State.HELD)
     for party in (chief_scientist, operator_user):
         assert titles(search(party, {"q": "Chlorophyll"})) == ["Chlorophyll fluorescence profiles"]
@@ -163,8 +169,11 @@ def test_database_facet_counts_equal_counting_every_matched_document(make_revisi
     from apps.search import services
 
     for i in range(30):
-        make_revision(title=f"Facet sample {i}", keywords=[f"kw{i % 7}", f"extra{i % 16}", "common"],
-                      creators=[{"name": f"Creator {i % 13}"}])
+        make_revision(
+            title=f"Facet sample {i}",
+            keywords=[f"kw{i % 7}", f"extra{i % 16}", "common"],
+            creators=[{"name": f"Creator {i % 13}"}],
+        )
     qs, _, _ = services.filtered(None, {"q": "Facet"})
     ids, facets = services._ranked_ids_and_facets(qs, with_facets=True)
     expected = services.facet_counts(SearchDocument.objects.get(pk=pk).facet_keys for pk in ids)
@@ -177,12 +186,18 @@ def test_database_facet_counts_equal_counting_every_matched_document(make_revisi
 def test_facet_filters_with_text_give_the_same_documents_on_every_database(make_revision, db):
     """Facet filters test the document's facet_keys (PostgreSQL: containment through a GIN index; SQLite: json_each).
     Either way: only documents that carry every chosen value, and a value with a colon is not split."""
-    a = make_revision(title="Moored current meters", keywords=["currents", "ratio: 1:2"], creators=[{"name": "Ada Byron"}])
+    a = make_revision(
+        title="Moored current meters", keywords=["currents", "ratio: 1:2"], creators=[{"name": "Ada Byron"}]
+    )
     make_revision(title="Drifting current buoys", keywords=["currents"], creators=[{"name": "Alan Turing"}])
     make_revision(title="Moored thermistors", keywords=["temperature"])
     assert titles(search(None, {"q": "current", "keyword": "currents", "sort": "title"})) == [
-        "Drifting current buoys", "Moored current meters"]
-    assert titles(search(None, {"q": "current", "keyword": "currents", "creator": "Ada Byron"})) == ["Moored current meters"]
+        "Drifting current buoys",
+        "Moored current meters",
+    ]
+    assert titles(search(None, {"q": "current", "keyword": "currents", "creator": "Ada Byron"})) == [
+        "Moored current meters"
+    ]
     assert titles(search(None, {"keyword": "ratio: 1:2"})) == ["Moored current meters"]
     assert search(None, {"keyword": "ratio"}).total == 0
     assert search(None, {"q": "meters", "keyword": "currents", "creator": "Alan Turing"}).total == 0
@@ -192,8 +207,11 @@ def test_facet_filters_with_text_give_the_same_documents_on_every_database(make_
 def test_postgresql_keeps_the_text_out_of_the_row_and_searches_the_vector(make_revision, db):
     from django.db import connection
 
-    revision = make_revision(title="Benthic oxygen fluxes", abstract="Chamber incubations at the seabed.",
-                             creators=[{"name": "Rachel Carson"}])
+    revision = make_revision(
+        title="Benthic oxygen fluxes",
+        abstract="Chamber incubations at the seabed.",
+        creators=[{"name": "Rachel Carson"}],
+    )
     doc = SearchDocument.objects.get(pk=revision.pk)
     if connection.vendor == "postgresql":
         assert doc.text == "" and doc.vector

@@ -71,26 +71,31 @@ def test_a_blob_row_never_changes(blob):
         blob.save()
 
 
-@pytest.mark.parametrize(("header", "start", "end"), [
-    ("bytes=0-99", 0, 99),                            # first bytes
-    ("bytes=1048570-1048600", 1048570, 1048600),      # middle, across a chunk boundary
-    (f"bytes={SIZE - 100}-{SIZE - 1}", SIZE - 100, SIZE - 1),  # last bytes
-    ("bytes=-500", SIZE - 500, SIZE - 1),             # suffix
-    ("bytes=2000000-", 2000000, SIZE - 1),            # open-ended
-    (f"bytes=0-{SIZE * 2}", 0, SIZE - 1),             # past the end: clipped
-    ("bytes=5-5", 5, 5),                              # one byte
-])
+@pytest.mark.parametrize(
+    ("header", "start", "end"),
+    [
+        ("bytes=0-99", 0, 99),  # first bytes
+        ("bytes=1048570-1048600", 1048570, 1048600),  # middle, across a chunk boundary
+        (f"bytes={SIZE - 100}-{SIZE - 1}", SIZE - 100, SIZE - 1),  # last bytes
+        ("bytes=-500", SIZE - 500, SIZE - 1),  # suffix
+        ("bytes=2000000-", 2000000, SIZE - 1),  # open-ended
+        (f"bytes=0-{SIZE * 2}", 0, SIZE - 1),  # past the end: clipped
+        ("bytes=5-5", 5, 5),  # one byte
+    ],
+)
 def test_range_requests_return_the_right_bytes(dm_client, blob, payload, header, start, end):
     response = dm_client.get(f"/storage/blobs/{blob.sha256}", HTTP_RANGE=header)
     assert response.status_code == 206
     body = b"".join(response.streaming_content)
-    assert body == payload[start:end + 1]
+    assert body == payload[start : end + 1]
     assert response["Content-Range"] == f"bytes {start}-{end}/{SIZE}"
     assert int(response["Content-Length"]) == end - start + 1
 
 
-@pytest.mark.parametrize("header", [f"bytes={SIZE}-", f"bytes={SIZE + 10}-{SIZE + 20}", "bytes=-0", "bytes=abc",
-                                    "bytes=9-3", "bytes=-"])
+@pytest.mark.parametrize(
+    "header",
+    [f"bytes={SIZE}-", f"bytes={SIZE + 10}-{SIZE + 20}", "bytes=-0", "bytes=abc", "bytes=9-3", "bytes=-"],
+)
 def test_unsatisfiable_ranges_get_416(dm_client, blob, header):
     response = dm_client.get(f"/storage/blobs/{blob.sha256}", HTTP_RANGE=header)
     assert response.status_code == 416
@@ -101,9 +106,13 @@ def test_whole_body_without_range_and_when_if_range_does_not_match(dm_client, bl
     whole = dm_client.get(f"/storage/blobs/{blob.sha256}")
     assert whole.status_code == 200 and whole["Accept-Ranges"] == "bytes"
     assert whole["ETag"] == f'"{blob.sha256}"' and b"".join(whole.streaming_content) == payload
-    stale = dm_client.get(f"/storage/blobs/{blob.sha256}", HTTP_RANGE="bytes=0-9", HTTP_IF_RANGE='"something-else"')
+    stale = dm_client.get(
+        f"/storage/blobs/{blob.sha256}", HTTP_RANGE="bytes=0-9", HTTP_IF_RANGE='"something-else"'
+    )
     assert stale.status_code == 200 and b"".join(stale.streaming_content) == payload
-    fresh = dm_client.get(f"/storage/blobs/{blob.sha256}", HTTP_RANGE="bytes=0-9", HTTP_IF_RANGE=f'"{blob.sha256}"')
+    fresh = dm_client.get(
+        f"/storage/blobs/{blob.sha256}", HTTP_RANGE="bytes=0-9", HTTP_IF_RANGE=f'"{blob.sha256}"'
+    )
     assert fresh.status_code == 206 and b"".join(fresh.streaming_content) == payload[:10]
     cached = dm_client.get(f"/storage/blobs/{blob.sha256}", HTTP_IF_NONE_MATCH=f'"{blob.sha256}"')
     assert cached.status_code == 304
@@ -180,8 +189,8 @@ class TrickleStream(io.RawIOBase):
         return True
 
     def readinto(self, buffer) -> int:
-        piece = self.data[self.pos:self.pos + min(self.step, len(buffer))]
-        buffer[:len(piece)] = piece
+        piece = self.data[self.pos : self.pos + min(self.step, len(buffer))]
+        buffer[: len(piece)] = piece
         self.pos += len(piece)
         return len(piece)
 

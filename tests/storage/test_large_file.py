@@ -39,5 +39,7 @@ def test_a_200_mb_file_is_stored_with_bounded_memory(big_file):
         tracemalloc.stop()
     assert (blob.size, blob.md5, blob.sha1, blob.sha256) == (SIZE, md5, sha1, sha256)
     # A few 1 MiB chunks in flight (the read, the one being hashed on the helper thread), nothing more.
-    assert peak < 8 * 1024 * 1024, f"peak Python allocation {peak / 2**20:.1f} MiB while storing {SIZE / 2**20:.0f} MiB"
+    assert peak < 8 * 1024 * 1024, (
+        f"peak Python allocation {peak / 2**20:.1f} MiB while storing {SIZE / 2**20:.0f} MiB"
+    )
     assert services.verify(blob)

@@ -45,8 +45,12 @@ def multipart(size: int, name: str = "cast.bin") -> bytes:
 def post_chunked(client, url: str, body: bytes):
     """What gunicorn hands Django for ``Transfer-Encoding: chunked``: no Content-Length, the de-chunked
     body as wsgi.input, and ``wsgi.input_terminated`` to say reading it to the end is safe."""
-    environ = {"CONTENT_TYPE": MULTIPART_CONTENT, "HTTP_TRANSFER_ENCODING": "chunked",
-               "wsgi.input": io.BytesIO(body), "wsgi.input_terminated": True}
+    environ = {
+        "CONTENT_TYPE": MULTIPART_CONTENT,
+        "HTTP_TRANSFER_ENCODING": "chunked",
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.input_terminated": True,
+    }
     return client.generic("POST", url, b"", **environ)
 
 
@@ -63,12 +67,15 @@ def test_upload_is_stored_and_audited(dm_client, limits):
     assert blob.sha256 in page and blob.md5 in page
     from apps.audit.models import AuditEvent
 
-    assert AuditEvent.objects.filter(service="storage", service_method="upload_blob", resource_id=f"blob/{blob.sha256}").exists()
+    assert AuditEvent.objects.filter(
+        service="storage", service_method="upload_blob", resource_id=f"blob/{blob.sha256}"
+    ).exists()
 
 
 def test_declared_content_length_over_the_limit_is_refused_before_reading(dm_client, limits):
-    response = dm_client.generic("POST", "/storage/upload/", b"", CONTENT_TYPE=MULTIPART_CONTENT,
-                                 CONTENT_LENGTH=str(50 * 1024 * 1024))
+    response = dm_client.generic(
+        "POST", "/storage/upload/", b"", CONTENT_TYPE=MULTIPART_CONTENT, CONTENT_LENGTH=str(50 * 1024 * 1024)
+    )
     assert response.status_code == 413
     html = response.content.decode()
     assert "Upload too large" in html and "50.0\xa0MB" in html and "256.0\xa0KB" in html
@@ -104,7 +111,9 @@ def test_one_file_over_the_limit_is_stopped_by_the_upload_handler(dm_client, lim
     if transfer == "chunked":
         response = post_chunked(dm_client, "/storage/upload/", body)
     else:
-        response = dm_client.post("/storage/upload/", {"file": a_file(MAX_FILE + 1000, name="ctd-cast-17.cnv")})
+        response = dm_client.post(
+            "/storage/upload/", {"file": a_file(MAX_FILE + 1000, name="ctd-cast-17.cnv")}
+        )
     assert response.status_code == 413
     assert "ctd-cast-17.cnv" in response.content.decode()
     assert Blob.objects.count() == 0 and scratch_is_empty(settings)
@@ -124,8 +133,10 @@ def storage_down(request, settings, tmp_path):
         blobs = s3_storage_settings(endpoint, "quayside", attempts=1, connect_timeout=2)
     else:
         (tmp_path / "not-a-folder").write_text("a file where the blob root should be")
-        blobs = {"BACKEND": "django.core.files.storage.FileSystemStorage",
-                 "OPTIONS": {"location": str(tmp_path / "not-a-folder" / "blobs")}}
+        blobs = {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "not-a-folder" / "blobs")},
+        }
     settings.STORAGES = {**settings.STORAGES, "blobs": blobs}
     return request.param
 

@@ -39,7 +39,9 @@ def test_anonymous_is_refused_with_401_and_audited(method, path, api_client_fact
 
 
 @pytest.mark.parametrize("method,path", WRITE_PATHS)
-def test_a_user_who_is_not_vetted_is_refused_with_403_and_audited(method, path, api_client_factory, plain_user, eml):
+def test_a_user_who_is_not_vetted_is_refused_with_403_and_audited(
+    method, path, api_client_factory, plain_user, eml
+):
     response = getattr(api_client_factory(plain_user), method)(path, data=eml, content_type="application/xml")
     assert response.status_code == 403
     event = AuditEvent.objects.get(status_code=403, service="packages")
@@ -55,7 +57,9 @@ def test_the_submit_page_is_for_vetted_users_only(client, plain_user, vetted_use
     client.force_login(plain_user)
     assert client.get("/submissions/").status_code == 403
     assert client.post("/submissions/", {"eml": upload, "kind": "create"}).status_code == 403
-    assert AuditEvent.objects.filter(service_method="submitPage", status_code=403, user=plain_user).count() == 2
+    assert (
+        AuditEvent.objects.filter(service_method="submitPage", status_code=403, user=plain_user).count() == 2
+    )
     assert not Submission.objects.exists()
     client.force_login(vetted_user)
     assert client.get("/submissions/").status_code == 200
@@ -67,19 +71,24 @@ def test_the_service_refuses_even_when_called_directly(plain_user, eml):
     assert info.value.status == 403
 
 
-def test_submit_page_creates_a_submission_and_redirects_to_its_status(client, vetted_user, tmp_path,
-                                                                      django_capture_on_commit_callbacks):
+def test_submit_page_creates_a_submission_and_redirects_to_its_status(
+    client, vetted_user, tmp_path, django_capture_on_commit_callbacks
+):
     tables = two_tables(tmp_path / "up")
     client.force_login(vetted_user)
     data = [SimpleUploadedFile(t.object_name, (tmp_path / "up" / t.object_name).read_bytes()) for t in tables]
-    response = client.post("/submissions/", {"eml": SimpleUploadedFile("p.xml", eml_for("edi.400.1", tables)),
-                                             "data": data, "kind": "create"})
+    response = client.post(
+        "/submissions/",
+        {"eml": SimpleUploadedFile("p.xml", eml_for("edi.400.1", tables)), "data": data, "kind": "create"},
+    )
     assert response.status_code == 302
     sub = Submission.objects.get()
     assert response["Location"] == f"/submissions/{sub.transaction}/"
     assert sub.files.count() == 2 and sub.revision.state == Revision.State.SUBMITTED
     page = client.get(response["Location"])
-    assert page.status_code == 200 and b'http-equiv="refresh"' in page.content and b"status.js" in page.content
+    assert (
+        page.status_code == 200 and b'http-equiv="refresh"' in page.content and b"status.js" in page.content
+    )
     services.run_all(sub)
     status = client.get(f"/submissions/{sub.transaction}/status.json").json()
     assert status["state"] == "succeeded" and status["revision_state"] in ("published", "held")
@@ -88,12 +97,17 @@ def test_submit_page_creates_a_submission_and_redirects_to_its_status(client, ve
     assert client.get(f"/submissions/{sub.transaction}/report/").status_code == 200
 
 
-def test_submission_pages_are_private_to_the_submitter_and_data_managers(client, vetted_user, plain_user,
-                                                                          data_manager, eml):
+def test_submission_pages_are_private_to_the_submitter_and_data_managers(
+    client, vetted_user, plain_user, data_manager, eml
+):
     sub = services.submit(vetted_user, eml, start=False)
     services.run_all(sub)  # fails at fetch (the URL is not reachable from tests): it has a report
-    paths = [f"/submissions/{sub.transaction}/", f"/submissions/{sub.transaction}/status.json",
-             f"/submissions/{sub.transaction}/report/", f"/api/submissions/{sub.transaction}/"]
+    paths = [
+        f"/submissions/{sub.transaction}/",
+        f"/submissions/{sub.transaction}/status.json",
+        f"/submissions/{sub.transaction}/report/",
+        f"/api/submissions/{sub.transaction}/",
+    ]
     for path in paths:
         assert client.get(path).status_code in (401, 403, 404), path
     client.force_login(plain_user)
@@ -110,8 +124,16 @@ def test_package_pages_and_reports(client, vetted_user, plain_user, data_server,
     tables = two_tables(data_server.root, data_server.url)
     for number in (1, 2):
         kind = "create" if number == 1 else "update"
-        sub = services.run_all(services.submit(vetted_user, eml_for(f"edi.500.{number}", tables), kind=kind,
-                                               scope="edi", identifier=500, start=False))
+        sub = services.run_all(
+            services.submit(
+                vetted_user,
+                eml_for(f"edi.500.{number}", tables),
+                kind=kind,
+                scope="edi",
+                identifier=500,
+                start=False,
+            )
+        )
         assert sub.state == "succeeded", sub.error
     for user in (None, plain_user):
         if user:

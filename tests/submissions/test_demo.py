@@ -21,7 +21,9 @@ def test_the_demo_archives_packages_with_a_second_revision_warnings_and_a_failur
     demo.load(lines.append)
     archived = Revision.objects.filter(package__scope="quay", archived_at__isnull=False)
     assert archived.count() == 4
-    assert list(Package.objects.get(scope="quay", identifier=1).revisions.values_list("number", flat=True)) == [2, 1]
+    assert list(
+        Package.objects.get(scope="quay", identifier=1).revisions.values_list("number", flat=True)
+    ) == [2, 1]
     assert Submission.objects.get(package_id_text="quay.2.1").report_status == "warn"
     assert Package.objects.get(scope="quay", identifier=2).cruise.cruise_id == "RR2401"
     failed = Submission.objects.get(package_id_text="quay.4.1")

@@ -46,7 +46,16 @@ def test_it_follows_redirects_and_checks_each_hop(data_server, allow_loopback, t
 
 def test_private_addresses_are_refused_unless_allowed(settings):
     settings.FETCH_ALLOWED_HOSTS = []
-    for host in ("127.0.0.1", "10.0.0.1", "172.16.5.4", "192.168.1.1", "169.254.169.254", "::1", "fc00::1", "0.0.0.0"):
+    for host in (
+        "127.0.0.1",
+        "10.0.0.1",
+        "172.16.5.4",
+        "192.168.1.1",
+        "169.254.169.254",
+        "::1",
+        "fc00::1",
+        "0.0.0.0",
+    ):
         with pytest.raises(FetchError, match="private, loopback"):
             resolve_checked(host, 80)
     assert resolve_checked("8.8.8.8", 80) == "8.8.8.8"  # a public address passes (no connection is made)
@@ -63,8 +72,9 @@ def test_only_http_and_https_are_fetched(tmp_path):
             fetch(url, tmp_path / "out")
 
 
-def test_it_connects_to_the_address_it_checked_not_a_second_dns_answer(data_server, allow_loopback, tmp_path,
-                                                                        monkeypatch):
+def test_it_connects_to_the_address_it_checked_not_a_second_dns_answer(
+    data_server, allow_loopback, tmp_path, monkeypatch
+):
     """DNS rebinding: a name that answers 127.0.0.1 (allowed here) and then 10.0.0.1 must not reach 10.0.0.1.
     The resolver is the only stand-in; the HTTP exchange is real, on 127.0.0.1."""
     import socket

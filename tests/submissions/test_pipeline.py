@@ -43,19 +43,30 @@ def test_a_valid_two_table_package_goes_through_every_step(vetted_user, data_ser
     assert Resource.objects.get(revision=rev, resource_type="report").blob.size > 0
     assert "qualityReport" in sub.report_xml and sub.report_status in ("valid", "warn", "info")
     methods = set(AuditEvent.objects.filter(resource_id="edi.100.1").values_list("service_method", flat=True))
-    assert {"createDataPackage", "step:validate", "step:fetch", "step:check", "archive", "step:index",
-            "step:register"} <= methods
+    assert {
+        "createDataPackage",
+        "step:validate",
+        "step:fetch",
+        "step:check",
+        "archive",
+        "step:index",
+        "step:register",
+    } <= methods
     assert "DOI pending" in sub.steps.get(name="register").message
 
 
-def test_revision_two_is_accepted_and_a_repeated_or_lower_one_refused(vetted_user, data_server, allow_loopback):
+def test_revision_two_is_accepted_and_a_repeated_or_lower_one_refused(
+    vetted_user, data_server, allow_loopback
+):
     tables = two_tables(data_server.root, data_server.url)
     assert run(vetted_user, eml_for("edi.101.1", tables)).state == "succeeded"
     second = run(vetted_user, eml_for("edi.101.2", tables), kind="update", scope="edi", identifier=101)
     assert second.state == "succeeded", second.error
     assert second.revision.number == 2
     for number in (2, 1):
-        again = run(vetted_user, eml_for(f"edi.101.{number}", tables), kind="update", scope="edi", identifier=101)
+        again = run(
+            vetted_user, eml_for(f"edi.101.{number}", tables), kind="update", scope="edi", identifier=101
+        )
         assert again.state == "failed"
         assert "not higher than the last revision, 2" in again.error
         assert again.revision is None
@@ -98,7 +109,9 @@ def test_a_redelivered_step_does_nothing(vetted_user, data_server, allow_loopbac
     assert Resource.objects.filter(revision=sub.revision).count() == 5
 
 
-def test_an_update_whose_package_id_names_another_package_is_refused(vetted_user, data_server, allow_loopback):
+def test_an_update_whose_package_id_names_another_package_is_refused(
+    vetted_user, data_server, allow_loopback
+):
     tables = two_tables(data_server.root, data_server.url)
     assert run(vetted_user, eml_for("edi.106.1", tables)).state == "succeeded"
     sub = run(vetted_user, eml_for("edi.107.2", tables), kind="update", scope="edi", identifier=106)
@@ -114,7 +127,9 @@ def test_an_empty_or_non_xml_body_fails_with_a_report(vetted_user):
         assert "qualityReport" in sub.report_xml
 
 
-def test_lost_scratch_copies_are_fetched_again_and_changed_data_refused(vetted_user, data_server, allow_loopback):
+def test_lost_scratch_copies_are_fetched_again_and_changed_data_refused(
+    vetted_user, data_server, allow_loopback
+):
     import shutil
 
     tables = two_tables(data_server.root, data_server.url)

@@ -37,21 +37,53 @@ def _eml_mutation(old: bytes, new: bytes):
 
 EML_REFUSALS = {
     "schema error": (_eml_mutation(b"<pubDate>", b"<bogus/><pubDate>"), "bogus", "validate"),
-    "duplicate id": (_eml_mutation(b'id="observations"', b'id="stations"'), 'id "stations" is used 2 times', "validate"),
-    "dangling reference": (_eml_mutation(b"<references>creator-1", b"<references>ghost"), "points at no element",
-                           "validate"),
-    "id and references": (_eml_mutation(b"<contact>", b'<contact id="c9">'), "must not carry an id", "validate"),
-    "annotation without subject": (_eml_mutation(b"</attribute>", ANNOTATION.encode() + b"</attribute>"),
-                                   "has no subject", "validate"),
-    "undefined custom unit": (_eml_mutation(b"<standardUnit>celsius</standardUnit>", b"<customUnit>furlong</customUnit>"),
-                              'custom unit "furlong" is not defined', "validate"),
+    "duplicate id": (
+        _eml_mutation(b'id="observations"', b'id="stations"'),
+        'id "stations" is used 2 times',
+        "validate",
+    ),
+    "dangling reference": (
+        _eml_mutation(b"<references>creator-1", b"<references>ghost"),
+        "points at no element",
+        "validate",
+    ),
+    "id and references": (
+        _eml_mutation(b"<contact>", b'<contact id="c9">'),
+        "must not carry an id",
+        "validate",
+    ),
+    "annotation without subject": (
+        _eml_mutation(b"</attribute>", ANNOTATION.encode() + b"</attribute>"),
+        "has no subject",
+        "validate",
+    ),
+    "undefined custom unit": (
+        _eml_mutation(b"<standardUnit>celsius</standardUnit>", b"<customUnit>furlong</customUnit>"),
+        'custom unit "furlong" is not defined',
+        "validate",
+    ),
     "bad packageId": (lambda t: eml_for("edi.0200.1", t), "must be scope.identifier.revision", "validate"),
-    "unregistered scope": (lambda t: eml_for("nowhere.200.1", t), 'scope "nowhere" is not registered', "validate"),
-    "xml bomb": (lambda t: b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
-                 + eml_for("edi.200.1", t).split(b"?>", 1)[1].replace(b"<title>", b"<title>&b;"), "DOCTYPE", "validate"),
-    "external entity": (lambda t: b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
-                        + eml_for("edi.200.1", t).split(b"?>", 1)[1].replace(b"<title>", b"<title>&e;"), "entity",
-                        "validate"),
+    "unregistered scope": (
+        lambda t: eml_for("nowhere.200.1", t),
+        'scope "nowhere" is not registered',
+        "validate",
+    ),
+    "xml bomb": (
+        lambda t: (
+            b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
+            + eml_for("edi.200.1", t).split(b"?>", 1)[1].replace(b"<title>", b"<title>&b;")
+        ),
+        "DOCTYPE",
+        "validate",
+    ),
+    "external entity": (
+        lambda t: (
+            b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+            + eml_for("edi.200.1", t).split(b"?>", 1)[1].replace(b"<title>", b"<title>&e;")
+        ),
+        "entity",
+        "validate",
+    ),
 }
 
 
@@ -132,7 +164,9 @@ def test_a_redirect_to_a_private_address_is_refused(vetted_user, data_server, se
 
 def test_a_wrong_type_in_row_9999_of_10000_is_found(vetted_user, data_server, allow_loopback):
     path = write_observations(data_server.root / "big.csv", 10_000, bad_row=9_999, bad_value="warm")
-    table = Table("big", "Ten thousand observations", OBS_COLUMNS, url=f"{data_server.url}/big.csv").describe_file(path)
+    table = Table(
+        "big", "Ten thousand observations", OBS_COLUMNS, url=f"{data_server.url}/big.csv"
+    ).describe_file(path)
     sub = submit_and_run(vetted_user, eml_for("edi.208.1", [table]))
     assert "big.csv, column temperature" in sub.error
     assert "row 9,999: 'warm'" in sub.error

@@ -36,9 +36,9 @@ class SlowHandler(_FileHandler):
         step = max(1, len(data) // 20)
         try:
             for i in range(0, len(data), step):
-                self.wfile.write(data[i:i + step])
+                self.wfile.write(data[i : i + step])
                 self.wfile.flush()
-                self.server.bytes_sent += len(data[i:i + step])
+                self.server.bytes_sent += len(data[i : i + step])
                 time.sleep(0.25)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the worker was killed mid-fetch
@@ -46,8 +46,9 @@ class SlowHandler(_FileHandler):
 
 @pytest.fixture
 def worker(tmp_path):
-    w = start_worker(tmp_path, extra_env={"FETCH_ALLOWED_HOSTS": "127.0.0.1", "FETCH_TIMEOUT": "10",
-                                          "FETCH_RETRIES": "3"})
+    w = start_worker(
+        tmp_path, extra_env={"FETCH_ALLOWED_HOSTS": "127.0.0.1", "FETCH_TIMEOUT": "10", "FETCH_RETRIES": "3"}
+    )
     previous = app.conf.task_default_queue
     app.conf.task_default_queue = w.queue
     app.conf.task_always_eager = False
@@ -118,22 +119,50 @@ def _start_worker_on_queue(tmp_path, queue: str, extra_env: dict):
 
     from tests.support.worker import Worker, database_url
 
-    env = {**os.environ, "DATABASE_URL": database_url(), "QUAYSIDE_VAR_DIR": str(settings.VAR_DIR),
-           "QUAYSIDE_TESTING": "1", "CELERY_BROKER_URL": settings.CELERY_BROKER_URL, "CELERY_TASK_ALWAYS_EAGER": "0",
-           "PYTHONPATH": str(settings.BASE_DIR), **extra_env}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "QUAYSIDE_VAR_DIR": str(settings.VAR_DIR),
+        "QUAYSIDE_TESTING": "1",
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "CELERY_TASK_ALWAYS_EAGER": "0",
+        "PYTHONPATH": str(settings.BASE_DIR),
+        **extra_env,
+    }
     log = tmp_path / f"worker-{queue}-{time.monotonic_ns()}.log"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "portal", "worker", "-Q", queue, "--concurrency=1", "--pool=prefork",
-         "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
-         f"--hostname={queue}-{time.monotonic_ns()}@%h"],
-        cwd=settings.BASE_DIR, env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "portal",
+            "worker",
+            "-Q",
+            queue,
+            "--concurrency=1",
+            "--pool=prefork",
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            f"--hostname={queue}-{time.monotonic_ns()}@%h",
+        ],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=open(log, "wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     worker = Worker(queue, proc, log)
     wait_until(lambda: "ready." in worker.output(), timeout=60)
     return worker
 
 
-@pytest.mark.skipif(not os.environ.get("CELERY_BROKER_URL", "").startswith("redis"),
-                    reason="needs Redis: a message of a dead worker is restored after the visibility timeout")
+@pytest.mark.skipif(
+    not os.environ.get("CELERY_BROKER_URL", "").startswith("redis"),
+    reason="needs Redis: a message of a dead worker is restored after the visibility timeout",
+)
 def test_a_whole_worker_killed_mid_fetch_is_taken_over_by_a_new_worker(vetted_user, slow_server, tmp_path):
     env = {"FETCH_ALLOWED_HOSTS": "127.0.0.1", "FETCH_TIMEOUT": "10", "CELERY_VISIBILITY_TIMEOUT": "3"}
     queue = f"takeover-{os.getpid()}-{time.monotonic_ns()}"

@@ -9,7 +9,11 @@ _REPO = Path(__file__).resolve().parents[2]
 
 
 def _find() -> Path:
-    candidates = [os.environ.get("QUAYSIDE_SHARED_SCHEMAS", ""), _REPO.parent / "shared" / "schemas", "/work/shared/schemas"]
+    candidates = [
+        os.environ.get("QUAYSIDE_SHARED_SCHEMAS", ""),
+        _REPO.parent / "shared" / "schemas",
+        "/work/shared/schemas",
+    ]
     for candidate in candidates:
         if candidate and (Path(candidate) / "oai-pmh-2.0").is_dir():
             return Path(candidate)

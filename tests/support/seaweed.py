@@ -28,8 +28,11 @@ class SeaweedS3:
         import boto3
 
         return boto3.client(
-            "s3", endpoint_url=self.endpoint, aws_access_key_id=self.access_key,
-            aws_secret_access_key=self.secret_key, region_name="us-east-1",
+            "s3",
+            endpoint_url=self.endpoint,
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
+            region_name="us-east-1",
         )
 
     def create_bucket(self, name: str) -> None:
@@ -50,19 +53,34 @@ class SeaweedS3:
         return s3_storage_settings(self.endpoint, bucket, self.access_key, self.secret_key)
 
 
-def s3_storage_settings(endpoint: str, bucket: str, access_key: str = "quayside", secret_key: str = "quayside-secret",
-                        *, attempts: int = 3, connect_timeout: int = 5) -> dict:
+def s3_storage_settings(
+    endpoint: str,
+    bucket: str,
+    access_key: str = "quayside",
+    secret_key: str = "quayside-secret",
+    *,
+    attempts: int = 3,
+    connect_timeout: int = 5,
+) -> dict:
     """A STORAGES entry for an S3 endpoint, shaped like ``portal.settings`` makes for STORAGE_BACKEND=s3."""
     from botocore.config import Config
 
     return {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
-            "bucket_name": bucket, "endpoint_url": endpoint, "access_key": access_key, "secret_key": secret_key,
-            "region_name": "us-east-1", "file_overwrite": True, "default_acl": None,
+            "bucket_name": bucket,
+            "endpoint_url": endpoint,
+            "access_key": access_key,
+            "secret_key": secret_key,
+            "region_name": "us-east-1",
+            "file_overwrite": True,
+            "default_acl": None,
             "client_config": Config(
-                connect_timeout=connect_timeout, read_timeout=30, signature_version="s3v4",
-                retries={"max_attempts": attempts, "mode": "standard"}, s3={"addressing_style": "path"},
+                connect_timeout=connect_timeout,
+                read_timeout=30,
+                signature_version="s3v4",
+                retries={"max_attempts": attempts, "mode": "standard"},
+                s3={"addressing_style": "path"},
             ),
         },
     }
@@ -106,15 +124,30 @@ def start_seaweed(workdir: Path) -> SeaweedS3:
     )
     (workdir / "logs").mkdir(exist_ok=True)
     cmd = [
-        weed_binary(), f"-logdir={workdir / 'logs'}", "server", f"-dir={workdir}", "-ip=127.0.0.1",
-        "-ip.bind=127.0.0.1", "-master.telemetry=false",
-        f"-master.port={master}", f"-master.port.grpc={master_grpc}",
-        f"-volume.port={volume}", f"-volume.port.grpc={volume_grpc}", "-volume.max=0",
+        weed_binary(),
+        f"-logdir={workdir / 'logs'}",
+        "server",
+        f"-dir={workdir}",
+        "-ip=127.0.0.1",
+        "-ip.bind=127.0.0.1",
+        "-master.telemetry=false",
+        f"-master.port={master}",
+        f"-master.port.grpc={master_grpc}",
+        f"-volume.port={volume}",
+        f"-volume.port.grpc={volume_grpc}",
+        "-volume.max=0",
         "-master.volumeSizeLimitMB=64",
-        "-filer", f"-filer.port={filer}", f"-filer.port.grpc={filer_grpc}",
+        "-filer",
+        f"-filer.port={filer}",
+        f"-filer.port.grpc={filer_grpc}",
         f"-filer.localSocket={workdir / 'filer.sock'}",
-        "-s3", f"-s3.port={s3}", f"-s3.port.grpc={s3_grpc}", f"-s3.config={config}",
-        f"-s3.localSocket={workdir / 's3.sock'}", "-s3.port.iceberg=0", "-s3.port.lance=0",
+        "-s3",
+        f"-s3.port={s3}",
+        f"-s3.port.grpc={s3_grpc}",
+        f"-s3.config={config}",
+        f"-s3.localSocket={workdir / 's3.sock'}",
+        "-s3.port.iceberg=0",
+        "-s3.port.lance=0",
     ]
     log = open(workdir / "weed.log", "wb")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=workdir)

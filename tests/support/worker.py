@@ -46,23 +46,43 @@ def start_worker(tmp: Path, *, extra_env: dict | None = None, concurrency: int =
     """Start ``celery worker`` on a queue of its own; the caller points its task calls at that queue."""
     queue = f"test-{uuid.uuid4().hex[:8]}"
     env = os.environ.copy()
-    env.update({
-        "DATABASE_URL": database_url(),
-        "QUAYSIDE_VAR_DIR": str(settings.VAR_DIR),
-        "QUAYSIDE_TESTING": "1",
-        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-        "CELERY_TASK_ALWAYS_EAGER": "0",
-        # Tasks the worker queues itself (next step, DOI registration) must come back to this queue.
-        "CELERY_TASK_DEFAULT_QUEUE": queue,
-        "PYTHONPATH": str(settings.BASE_DIR),
-    })
+    env.update(
+        {
+            "DATABASE_URL": database_url(),
+            "QUAYSIDE_VAR_DIR": str(settings.VAR_DIR),
+            "QUAYSIDE_TESTING": "1",
+            "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+            "CELERY_TASK_ALWAYS_EAGER": "0",
+            # Tasks the worker queues itself (next step, DOI registration) must come back to this queue.
+            "CELERY_TASK_DEFAULT_QUEUE": queue,
+            "PYTHONPATH": str(settings.BASE_DIR),
+        }
+    )
     env.update(extra_env or {})
     log = tmp / f"worker-{queue}.log"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "portal", "worker", "-Q", queue, f"--concurrency={concurrency}",
-         "--pool=prefork", "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
-         f"--hostname={queue}@%h"],
-        cwd=settings.BASE_DIR, env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "portal",
+            "worker",
+            "-Q",
+            queue,
+            f"--concurrency={concurrency}",
+            "--pool=prefork",
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            f"--hostname={queue}@%h",
+        ],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=open(log, "wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -20,7 +20,10 @@ class Me(generics.RetrieveUpdateAPIView):
         return self.request.user
 
     def perform_update(self, serializer):
-        data = {f: serializer.validated_data.get(f, getattr(self.request.user, f)) for f in ("name", "affiliation", "orcid")}
+        data = {
+            f: serializer.validated_data.get(f, getattr(self.request.user, f))
+            for f in ("name", "affiliation", "orcid")
+        }
         services.update_profile(self.request.user, request=self.request, **data)
 
 

@@ -9,6 +9,16 @@ class AuditEventSerializer(serializers.ModelSerializer):
     class Meta:
         model = AuditEvent
         fields = [
-            "id", "entry_time", "service", "category", "service_method", "entry_text", "resource_id",
-            "status_code", "user", "user_agent", "groups", "auth_system",
+            "id",
+            "entry_time",
+            "service",
+            "category",
+            "service_method",
+            "entry_text",
+            "resource_id",
+            "status_code",
+            "user",
+            "user_agent",
+            "groups",
+            "auth_system",
         ]

@@ -26,14 +26,20 @@ class EntryIn(serializers.Serializer):
 
     instrument = serializers.CharField(help_text="An instrument code of the vocabulary, e.g. CTD")
     action = serializers.CharField(help_text="One of the instrument's actions, or 'amendment'")
-    idempotency_key = serializers.CharField(required=False, max_length=64, help_text="Unique per log; a retry with the same key returns the first entry")
+    idempotency_key = serializers.CharField(
+        required=False,
+        max_length=64,
+        help_text="Unique per log; a retry with the same key returns the first entry",
+    )
     time = serializers.DateTimeField(required=False, help_text="UTC, ISO 8601; default now")
     latitude = serializers.FloatField(required=False, allow_null=True)
     longitude = serializers.FloatField(required=False, allow_null=True)
     station = serializers.CharField(required=False, allow_blank=True)
     cast = serializers.CharField(required=False, allow_blank=True)
     comment = serializers.CharField(required=False, allow_blank=True)
-    amends = serializers.CharField(required=False, help_text="Event id an amendment corrects, e.g. RR2401-0007")
+    amends = serializers.CharField(
+        required=False, help_text="Event id an amendment corrects, e.g. RR2401-0007"
+    )
 
 
 class EntryOut(serializers.Serializer):
@@ -52,22 +58,57 @@ class EntryOut(serializers.Serializer):
     amendment = serializers.BooleanField()
 
 
-FIELDS = ("idempotency_key", "time", "latitude", "longitude", "station", "cast", "instrument", "action", "comment", "amends")
+FIELDS = (
+    "idempotency_key",
+    "time",
+    "latitude",
+    "longitude",
+    "station",
+    "cast",
+    "instrument",
+    "action",
+    "comment",
+    "amends",
+)
 
 
 def event_json(e) -> dict:
-    return {"event_id": e.event_id, "number": e.number, "idempotency_key": e.idempotency_key,
-            "time": e.time.astimezone(datetime.UTC).isoformat().replace("+00:00", "Z"), "latitude": e.latitude, "longitude": e.longitude,
-            "station": e.station, "cast": e.cast, "instrument": e.instrument, "action": e.action,
-            "author": e.author_name, "comment": e.comment, "amendment": e.is_amendment}
+    return {
+        "event_id": e.event_id,
+        "number": e.number,
+        "idempotency_key": e.idempotency_key,
+        "time": e.time.astimezone(datetime.UTC).isoformat().replace("+00:00", "Z"),
+        "latitude": e.latitude,
+        "longitude": e.longitude,
+        "station": e.station,
+        "cast": e.cast,
+        "instrument": e.instrument,
+        "action": e.action,
+        "author": e.author_name,
+        "comment": e.comment,
+        "amendment": e.is_amendment,
+    }
 
 
 @extend_schema(methods=["GET"], responses=EntryOut(many=True))
-@extend_schema(methods=["POST"], request=PolymorphicProxySerializer(component_name="EntryOrEntries", serializers=[EntryIn, EntryIn(many=True)],
-                                                                     resource_type_field_name=None, many=False),
-               responses={201: EntryOut, 200: OpenApiResponse(EntryOut, description="repeated idempotency key: the first entry; "
-                                                                                   "for an array, {created, repeated, refused, results: [{status, entry | errors}]}"),
-                                                              400: OpenApiResponse(description="{errors: {field: [messages]}}")})
+@extend_schema(
+    methods=["POST"],
+    request=PolymorphicProxySerializer(
+        component_name="EntryOrEntries",
+        serializers=[EntryIn, EntryIn(many=True)],
+        resource_type_field_name=None,
+        many=False,
+    ),
+    responses={
+        201: EntryOut,
+        200: OpenApiResponse(
+            EntryOut,
+            description="repeated idempotency key: the first entry; "
+            "for an array, {created, repeated, refused, results: [{status, entry | errors}]}",
+        ),
+        400: OpenApiResponse(description="{errors: {field: [messages]}}"),
+    },
+)
 @api_view(["GET", "POST"])
 @permission_classes([IsAuthenticatedOrReadOnly])
 def entries_api(request, cruise_pk: int):
@@ -89,10 +130,14 @@ def entries_api(request, cruise_pk: int):
     if isinstance(data, list):
         return _post_batch(request, cruise, data)
     if not hasattr(data, "get"):
-        return Response({"errors": {"__all__": ["Send a JSON object (one entry) or a JSON array of them."]}},
-                        status=status.HTTP_400_BAD_REQUEST)
+        return Response(
+            {"errors": {"__all__": ["Send a JSON object (one entry) or a JSON array of them."]}},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
     try:
-        event, created = services.add_entry(cruise, request.user, {k: data.get(k) for k in FIELDS}, request=request)
+        event, created = services.add_entry(
+            cruise, request.user, {k: data.get(k) for k in FIELDS}, request=request
+        )
     except PermissionError as exc:
         raise PermissionDenied(str(exc)) from exc
     except services.EventLogError as exc:
@@ -109,13 +154,24 @@ def _post_batch(request, cruise, items: list):
     stands alone (its own idempotency key and answer, in order); the request is refused as a whole
     only for a writer who may not write or for too many entries."""
     if len(items) > MAX_BATCH:
-        return Response({"errors": {"__all__": [f"At most {MAX_BATCH} entries a request; send the rest in another."]}},
-                        status=status.HTTP_400_BAD_REQUEST)
+        return Response(
+            {"errors": {"__all__": [f"At most {MAX_BATCH} entries a request; send the rest in another."]}},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
     if not access.can_write_eventlog(request.user, cruise):
-        raise PermissionDenied("Only designated shipboard staff, the chief scientist and the operator may write to this event log.")
-    token_key = ApiTokenAuthentication.key_from(request._request) if getattr(request, "_quayside_auth_system", "") == "token" else None
+        raise PermissionDenied(
+            "Only designated shipboard staff, the chief scientist and the operator may write to this event log."
+        )
+    token_key = (
+        ApiTokenAuthentication.key_from(request._request)
+        if getattr(request, "_quayside_auth_system", "") == "token"
+        else None
+    )
     results = [_batch_item(request, cruise, item, token_key) for item in items]
-    counts = {"created": sum(r["status"] == 201 for r in results), "repeated": sum(r["status"] == 200 for r in results)}
+    counts = {
+        "created": sum(r["status"] == 201 for r in results),
+        "repeated": sum(r["status"] == 200 for r in results),
+    }
     counts["refused"] = len(results) - counts["created"] - counts["repeated"]
     return Response({**counts, "results": results}, status=status.HTTP_200_OK)
 
@@ -126,8 +182,9 @@ def _batch_item(request, cruise, item, token_key: str | None) -> dict:
     fields = {k: item.get(k) for k in FIELDS}
     if token_key and not fields.get("amends") and not item.get("is_amendment"):
         try:
-            entry = services.add_plain_entry_fast(cruise.pk, token_key, services.validate_entry(fields), request._request,
-                                                  request_row=False)  # the batch request gets one row, below
+            entry = services.add_plain_entry_fast(
+                cruise.pk, token_key, services.validate_entry(fields), request._request, request_row=False
+            )  # the batch request gets one row, below
         except services.EventLogError as exc:
             return {"status": 400, "errors": exc.errors}
         if entry is not None:

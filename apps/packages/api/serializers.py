@@ -7,8 +7,21 @@ from apps.packages.models import Resource, Revision
 class ResourceSerializer(serializers.ModelSerializer):
     class Meta:
         model = Resource
-        fields = ["resource_id", "resource_type", "doi", "eml_entity_id", "entity_name", "filename", "md5_checksum",
-                  "sha1_checksum", "mime_type", "format_type", "resource_size", "date_created", "date_deactivated"]
+        fields = [
+            "resource_id",
+            "resource_type",
+            "doi",
+            "eml_entity_id",
+            "entity_name",
+            "filename",
+            "md5_checksum",
+            "sha1_checksum",
+            "mime_type",
+            "format_type",
+            "resource_size",
+            "date_created",
+            "date_deactivated",
+        ]
 
 
 class RevisionSerializer(serializers.ModelSerializer):
@@ -19,8 +32,23 @@ class RevisionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Revision
-        fields = ["package_id", "scope", "identifier", "number", "state", "title", "abstract", "keywords", "creators",
-                  "coverage", "licence", "doi", "archived_at", "published_at", "url"]
+        fields = [
+            "package_id",
+            "scope",
+            "identifier",
+            "number",
+            "state",
+            "title",
+            "abstract",
+            "keywords",
+            "creators",
+            "coverage",
+            "licence",
+            "doi",
+            "archived_at",
+            "published_at",
+            "url",
+        ]
 
     def get_url(self, obj) -> str:
         return f"{settings.SITE_BASE_URL}/api/packages/{obj.package.scope}/{obj.package.identifier}/{obj.number}/"

@@ -17,14 +17,21 @@ from apps.submissions.models import Submission
 
 from .serializers import RevisionDetailSerializer, RevisionSerializer
 
-SUBMIT = extend_schema(request={"application/xml": OpenApiTypes.BINARY, "multipart/form-data": OpenApiTypes.OBJECT},
-                       responses={202: OpenApiTypes.OBJECT})
+SUBMIT = extend_schema(
+    request={"application/xml": OpenApiTypes.BINARY, "multipart/form-data": OpenApiTypes.OBJECT},
+    responses={202: OpenApiTypes.OBJECT},
+)
 
 
 def _accepted(request, sub: Submission) -> Response:
-    return Response({"transaction": sub.transaction, "state": sub.state,
-                     "status": request.build_absolute_uri(reverse("submissions-api-detail", args=[sub.transaction]))},
-                    status=http.HTTP_202_ACCEPTED)
+    return Response(
+        {
+            "transaction": sub.transaction,
+            "state": sub.state,
+            "status": request.build_absolute_uri(reverse("submissions-api-detail", args=[sub.transaction])),
+        },
+        status=http.HTTP_202_ACCEPTED,
+    )
 
 
 def _refused(exc: services.NotAllowed) -> Response:
@@ -91,8 +98,15 @@ class PackageRevisions(APIView):
         except services.NotAllowed as exc:
             return _refused(exc)
         eml, files = _payload(request)
-        sub = services.submit(request.user, eml, kind=Submission.Kind.UPDATE, files=files, scope=scope,
-                              identifier=identifier, request=request)
+        sub = services.submit(
+            request.user,
+            eml,
+            kind=Submission.Kind.UPDATE,
+            files=files,
+            scope=scope,
+            identifier=identifier,
+            request=request,
+        )
         return _accepted(request, sub)
 
 

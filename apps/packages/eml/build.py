@@ -43,35 +43,54 @@ class Table:
 
 
 def _attribute(c: Column) -> str:
-    missing = "".join(f"<missingValueCode><code>{escape(m)}</code><codeExplanation>missing</codeExplanation></missingValueCode>"
-                      for m in c.missing)
+    missing = "".join(
+        f"<missingValueCode><code>{escape(m)}</code><codeExplanation>missing</codeExplanation></missingValueCode>"
+        for m in c.missing
+    )
     head = f"<attribute><attributeName>{escape(c.name)}</attributeName><attributeDefinition>{escape(c.name)}</attributeDefinition>"
     if c.kind in ("int", "natural", "whole", "real"):
         number_type = "integer" if c.kind == "int" else c.kind
         bounds = ""
         if c.minimum is not None or c.maximum is not None:
-            bounds = "<bounds>" + (f'<minimum exclusive="false">{c.minimum}</minimum>' if c.minimum is not None else "") \
-                + (f'<maximum exclusive="false">{c.maximum}</maximum>' if c.maximum is not None else "") + "</bounds>"
-        unit = (f"<customUnit>{escape(c.unit[7:])}</customUnit>" if c.unit.startswith("custom:")
-                else f"<standardUnit>{escape(c.unit)}</standardUnit>")
-        scale = (f"<ratio><unit>{unit}</unit><numericDomain><numberType>{number_type}</numberType>{bounds}"
-                 "</numericDomain></ratio>")
+            bounds = (
+                "<bounds>"
+                + (f'<minimum exclusive="false">{c.minimum}</minimum>' if c.minimum is not None else "")
+                + (f'<maximum exclusive="false">{c.maximum}</maximum>' if c.maximum is not None else "")
+                + "</bounds>"
+            )
+        unit = (
+            f"<customUnit>{escape(c.unit[7:])}</customUnit>"
+            if c.unit.startswith("custom:")
+            else f"<standardUnit>{escape(c.unit)}</standardUnit>"
+        )
+        scale = (
+            f"<ratio><unit>{unit}</unit><numericDomain><numberType>{number_type}</numberType>{bounds}"
+            "</numericDomain></ratio>"
+        )
     elif c.kind == "date":
         scale = f"<dateTime><formatString>{escape(c.format)}</formatString></dateTime>"
     elif c.kind == "code":
-        defs = "".join(f"<codeDefinition><code>{escape(x)}</code><definition>{escape(x)}</definition></codeDefinition>"
-                       for x in c.codes)
+        defs = "".join(
+            f"<codeDefinition><code>{escape(x)}</code><definition>{escape(x)}</definition></codeDefinition>"
+            for x in c.codes
+        )
         scale = f"<nominal><nonNumericDomain><enumeratedDomain>{defs}</enumeratedDomain></nonNumericDomain></nominal>"
     else:
-        scale = ("<nominal><nonNumericDomain><textDomain><definition>free text</definition></textDomain>"
-                 "</nonNumericDomain></nominal>")
+        scale = (
+            "<nominal><nonNumericDomain><textDomain><definition>free text</definition></textDomain>"
+            "</nonNumericDomain></nominal>"
+        )
     return f"{head}<measurementScale>{scale}</measurementScale>{missing}</attribute>"
 
 
 def table_xml(t: Table) -> str:
     size = f'<size unit="byte">{t.size}</size>' if t.size is not None else ""
     md5 = f'<authentication method="MD5">{t.md5}</authentication>' if t.md5 else ""
-    url = f'<distribution><online><url function="download">{escape(t.url)}</url></online></distribution>' if t.url else ""
+    url = (
+        f'<distribution><online><url function="download">{escape(t.url)}</url></online></distribution>'
+        if t.url
+        else ""
+    )
     records = f"<numberOfRecords>{t.records}</numberOfRecords>" if t.records is not None else ""
     delim = "\\t" if t.delimiter == "\t" else escape(t.delimiter)
     return (
@@ -80,7 +99,7 @@ def table_xml(t: Table) -> str:
         f"<physical><objectName>{escape(t.object_name or t.entity_id + '.csv')}</objectName>{size}{md5}"
         f"<dataFormat><textFormat><numHeaderLines>{t.header_lines}</numHeaderLines><recordDelimiter>\\n</recordDelimiter>"
         f"<attributeOrientation>column</attributeOrientation><simpleDelimited><fieldDelimiter>{delim}</fieldDelimiter>"
-        f"<quoteCharacter>\"</quoteCharacter></simpleDelimited></textFormat></dataFormat>{url}</physical>"
+        f'<quoteCharacter>"</quoteCharacter></simpleDelimited></textFormat></dataFormat>{url}</physical>'
         f"<attributeList>{''.join(_attribute(c) for c in t.columns)}</attributeList>{records}</dataTable>"
     )
 
@@ -101,13 +120,24 @@ def build_eml(
     begin: str = "2024-03-01",
     end: str = "2024-03-20",
 ) -> bytes:
-    creator = creator or {"given": "Vikram", "family": "Patel", "org": "Coastal Ecology Lab",
-                          "email": "vetted@quayside.example", "orcid": "0000-0002-1825-0097"}
-    orcid = (f'<userId directory="https://orcid.org">https://orcid.org/{creator["orcid"]}</userId>'
-             if creator.get("orcid") else "")
+    creator = creator or {
+        "given": "Vikram",
+        "family": "Patel",
+        "org": "Coastal Ecology Lab",
+        "email": "vetted@quayside.example",
+        "orcid": "0000-0002-1825-0097",
+    }
+    orcid = (
+        f'<userId directory="https://orcid.org">https://orcid.org/{creator["orcid"]}</userId>'
+        if creator.get("orcid")
+        else ""
+    )
     kw = "".join(f"<keyword>{escape(k)}</keyword>" for k in keywords)
-    cruise = (f"<keywordSet><keyword>{escape(cruise_id)}</keyword><keywordThesaurus>R2R cruise</keywordThesaurus></keywordSet>"
-              if cruise_id else "")
+    cruise = (
+        f"<keywordSet><keyword>{escape(cruise_id)}</keyword><keywordThesaurus>R2R cruise</keywordThesaurus></keywordSet>"
+        if cruise_id
+        else ""
+    )
     w, s, e, n = bbox
     doc = f"""<?xml version="1.0" encoding="UTF-8"?>
 <eml:eml xmlns:eml="https://eml.ecoinformatics.org/eml-2.2.0" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
@@ -116,8 +146,8 @@ def build_eml(
  packageId="{escape(package_id)}" system="https://quayside.example">
 <dataset>
 <title>{escape(title)}</title>
-<creator id="creator-1"><individualName><givenName>{escape(creator['given'])}</givenName><surName>{escape(creator['family'])}</surName></individualName>
-<organizationName>{escape(creator['org'])}</organizationName><electronicMailAddress>{escape(creator['email'])}</electronicMailAddress>{orcid}</creator>
+<creator id="creator-1"><individualName><givenName>{escape(creator["given"])}</givenName><surName>{escape(creator["family"])}</surName></individualName>
+<organizationName>{escape(creator["org"])}</organizationName><electronicMailAddress>{escape(creator["email"])}</electronicMailAddress>{orcid}</creator>
 <pubDate>2024-06-01</pubDate>
 <abstract><para>{escape(abstract)}</para></abstract>
 {f"<keywordSet>{kw}</keywordSet>" if kw else ""}{cruise}
@@ -127,7 +157,7 @@ def build_eml(
 <northBoundingCoordinate>{n}</northBoundingCoordinate><southBoundingCoordinate>{s}</southBoundingCoordinate></boundingCoordinates></geographicCoverage>
 <temporalCoverage><rangeOfDates><beginDate><calendarDate>{begin}</calendarDate></beginDate><endDate><calendarDate>{end}</calendarDate></endDate></rangeOfDates></temporalCoverage></coverage>
 <contact><references>creator-1</references></contact>
-{extra_dataset}{''.join(table_xml(t) for t in tables)}
+{extra_dataset}{"".join(table_xml(t) for t in tables)}
 </dataset>{extra_root}
 </eml:eml>
 """

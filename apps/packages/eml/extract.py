@@ -34,8 +34,16 @@ class AttributeDecl:
         if self.scale in ("ratio", "interval"):
             bounds = ""
             if self.minimum is not None or self.maximum is not None:
-                lo = "" if self.minimum is None else f"{'>' if self.minimum_exclusive else '≥'}{self.minimum:g}"
-                hi = "" if self.maximum is None else f"{'<' if self.maximum_exclusive else '≤'}{self.maximum:g}"
+                lo = (
+                    ""
+                    if self.minimum is None
+                    else f"{'>' if self.minimum_exclusive else '≥'}{self.minimum:g}"
+                )
+                hi = (
+                    ""
+                    if self.maximum is None
+                    else f"{'<' if self.maximum_exclusive else '≤'}{self.maximum:g}"
+                )
                 bounds = " " + ", ".join(x for x in (lo, hi) if x)
             return f"{self.number_type or 'real'} number{bounds}"
         if self.scale == "dateTime":
@@ -159,7 +167,9 @@ def _entity(el, index: int) -> EntityDecl:
             decl.header_lines = int(_text(tf.find("numHeaderLines")) or 0)
             sd = tf.find("simpleDelimited")
             if sd is not None:
-                decl.delimiter = unescape_delimiter(_text(sd.find("fieldDelimiter")) or sd.findtext("fieldDelimiter"))
+                decl.delimiter = unescape_delimiter(
+                    _text(sd.find("fieldDelimiter")) or sd.findtext("fieldDelimiter")
+                )
                 decl.quote = (sd.findtext("quoteCharacter") or "")[:1]
             decl.format_name = "text/csv"
         ext = phys.find("dataFormat/externallyDefinedFormat/formatName")
@@ -180,8 +190,14 @@ def _creator(el) -> dict:
         if ORCID_DIRECTORY.search(uid.get("directory", "")) or "orcid.org" in _text(uid):
             orcid = _text(uid).rsplit("/", 1)[-1]
     name = f"{family}, {given}".strip(", ") if family else (org or _text(el.find("positionName")))
-    return {"name": name, "given": given, "family": family, "orcid": orcid, "affiliation": org,
-            "email": _text(el.find("electronicMailAddress"))}
+    return {
+        "name": name,
+        "given": given,
+        "family": family,
+        "orcid": orcid,
+        "affiliation": org,
+        "email": _text(el.find("electronicMailAddress")),
+    }
 
 
 def extract(tree) -> PackageMetadata:
@@ -212,7 +228,9 @@ def extract(tree) -> PackageMetadata:
         coverage: dict = {}
         bc = cov.find("geographicCoverage/boundingCoordinates")
         if bc is not None:
-            w, e, n, s = (_float(_text(bc.find(f"{k}BoundingCoordinate"))) for k in ("west", "east", "north", "south"))
+            w, e, n, s = (
+                _float(_text(bc.find(f"{k}BoundingCoordinate"))) for k in ("west", "east", "north", "south")
+            )
             if None not in (w, e, n, s):
                 coverage["bbox"] = [w, s, e, n]
         desc = _text(cov.find("geographicCoverage/geographicDescription"))
@@ -220,7 +238,9 @@ def extract(tree) -> PackageMetadata:
             coverage["description"] = desc
         tc = cov.find("temporalCoverage")
         if tc is not None:
-            begin = _text(tc.find("rangeOfDates/beginDate/calendarDate")) or _text(tc.find("singleDateTime/calendarDate"))
+            begin = _text(tc.find("rangeOfDates/beginDate/calendarDate")) or _text(
+                tc.find("singleDateTime/calendarDate")
+            )
             end = _text(tc.find("rangeOfDates/endDate/calendarDate")) or begin
             if begin:
                 coverage["begin"], coverage["end"] = begin, end

@@ -85,20 +85,36 @@ def check_rules(root) -> list[Finding]:
     for value, n in sorted(counts.items()):
         if n > 1:
             lines = [str(el.sourceline) for el in id_elements if el.get("id") == value]
-            findings.append(Finding("duplicate-id", f'The id "{value}" is used {n} times (lines {", ".join(lines)}); '
-                                    "ids must be unique within the document.", int(lines[1])))
+            findings.append(
+                Finding(
+                    "duplicate-id",
+                    f'The id "{value}" is used {n} times (lines {", ".join(lines)}); '
+                    "ids must be unique within the document.",
+                    int(lines[1]),
+                )
+            )
     ids = set(counts)
 
     for ref in (el for el in elements if _local(el) == "references" and _ns(el) == ""):
         target = (ref.text or "").strip()
         if target not in ids:
-            findings.append(Finding("dangling-reference", f'<references>{target}</references> points at no element '
-                                    "with that id.", ref.sourceline))
+            findings.append(
+                Finding(
+                    "dangling-reference",
+                    f"<references>{target}</references> points at no element with that id.",
+                    ref.sourceline,
+                )
+            )
         parent = ref.getparent()
         if parent is not None and "id" in parent.attrib:
-            findings.append(Finding("id-with-references", f'<{_local(parent)} id="{parent.get("id")}"> has a '
-                                    "<references> child; an element that references another must not carry an id.",
-                                    parent.sourceline))
+            findings.append(
+                Finding(
+                    "id-with-references",
+                    f'<{_local(parent)} id="{parent.get("id")}"> has a '
+                    "<references> child; an element that references another must not carry an id.",
+                    parent.sourceline,
+                )
+            )
 
     for ann in (el for el in elements if _local(el) == "annotation" and _ns(el) == ""):
         parent = ann.getparent()
@@ -106,27 +122,55 @@ def check_rules(root) -> list[Finding]:
         if pname == "annotations":
             target = ann.get("references")
             if not target:
-                findings.append(Finding("annotation-subject", "An <annotation> in <annotations> has no references "
-                                        "attribute naming its subject.", ann.sourceline))
+                findings.append(
+                    Finding(
+                        "annotation-subject",
+                        "An <annotation> in <annotations> has no references attribute naming its subject.",
+                        ann.sourceline,
+                    )
+                )
             elif target not in ids:
-                findings.append(Finding("annotation-subject", f'<annotation references="{target}"> points at no element '
-                                        "with that id.", ann.sourceline))
+                findings.append(
+                    Finding(
+                        "annotation-subject",
+                        f'<annotation references="{target}"> points at no element with that id.',
+                        ann.sourceline,
+                    )
+                )
             continue
-        am = next((a for a in ann.iterancestors() if _local(a) == "additionalMetadata" and _ns(a) == ""), None)
+        am = next(
+            (a for a in ann.iterancestors() if _local(a) == "additionalMetadata" and _ns(a) == ""), None
+        )
         if am is not None:
             if not [d for d in am if _local(d) == "describes"]:
-                findings.append(Finding("annotation-subject", "An <annotation> in <additionalMetadata> needs a "
-                                        "<describes> naming its subject.", ann.sourceline))
+                findings.append(
+                    Finding(
+                        "annotation-subject",
+                        "An <annotation> in <additionalMetadata> needs a <describes> naming its subject.",
+                        ann.sourceline,
+                    )
+                )
             continue
         if parent is None or "id" not in parent.attrib:
-            findings.append(Finding("annotation-subject", f"An <annotation> inside <{pname}> has no subject: give "
-                                    f"the <{pname}> element an id attribute.", ann.sourceline))
+            findings.append(
+                Finding(
+                    "annotation-subject",
+                    f"An <annotation> inside <{pname}> has no subject: give "
+                    f"the <{pname}> element an id attribute.",
+                    ann.sourceline,
+                )
+            )
 
     for desc in (el for el in elements if _local(el) == "describes" and _ns(el) == ""):
         target = (desc.text or "").strip()
         if target not in ids:
-            findings.append(Finding("dangling-describes", f'<describes>{target}</describes> points at no element '
-                                    "with that id.", desc.sourceline))
+            findings.append(
+                Finding(
+                    "dangling-describes",
+                    f"<describes>{target}</describes> points at no element with that id.",
+                    desc.sourceline,
+                )
+            )
 
     defined_units = {
         u.get("id")
@@ -137,8 +181,13 @@ def check_rules(root) -> list[Finding]:
     for cu in (el for el in elements if _local(el) == "customUnit"):
         name = (cu.text or "").strip()
         if name not in defined_units:
-            findings.append(Finding("undefined-unit", f'The custom unit "{name}" is not defined in a <unitList> in '
-                                    "additionalMetadata.", cu.sourceline))
+            findings.append(
+                Finding(
+                    "undefined-unit",
+                    f'The custom unit "{name}" is not defined in a <unitList> in additionalMetadata.',
+                    cu.sourceline,
+                )
+            )
     return findings
 
 
@@ -153,13 +202,23 @@ def validate_eml(data: bytes) -> ValidationResult:
     root = tree.getroot()
     ns = _ns(root)
     if _local(root) != "eml" or (ns not in SUPPORTED and ns not in KNOWN_OLD):
-        result.findings.append(Finding("version", f"The root element is {{{ns}}}{_local(root)}, not an EML document; "
-                                       f"Quayside accepts EML 2.2.0 ({EML_220})."))
+        result.findings.append(
+            Finding(
+                "version",
+                f"The root element is {{{ns}}}{_local(root)}, not an EML document; "
+                f"Quayside accepts EML 2.2.0 ({EML_220}).",
+            )
+        )
         return result
     if ns in KNOWN_OLD:
         result.version = KNOWN_OLD[ns]
-        result.findings.append(Finding("version", f"This is EML {KNOWN_OLD[ns]}; Quayside accepts EML 2.2.0 only "
-                                       f"(namespace {EML_220}). Convert the document to 2.2.0."))
+        result.findings.append(
+            Finding(
+                "version",
+                f"This is EML {KNOWN_OLD[ns]}; Quayside accepts EML 2.2.0 only "
+                f"(namespace {EML_220}). Convert the document to 2.2.0.",
+            )
+        )
         return result
     result.version = SUPPORTED[ns]
     result.tree = tree

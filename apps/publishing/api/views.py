@@ -71,9 +71,20 @@ class WithdrawSerializer(serializers.Serializer):
 class WithdrawApi(APIView):
     permission_classes = [IsDataManager]
 
-    @extend_schema(request=WithdrawSerializer, responses={200: inline_serializer("Withdrawn", {
-        "package_id": serializers.CharField(), "state": serializers.CharField(), "tombstone": serializers.URLField()}),
-        409: OpenApiResponse(description="the version is not published")})
+    @extend_schema(
+        request=WithdrawSerializer,
+        responses={
+            200: inline_serializer(
+                "Withdrawn",
+                {
+                    "package_id": serializers.CharField(),
+                    "state": serializers.CharField(),
+                    "tombstone": serializers.URLField(),
+                },
+            ),
+            409: OpenApiResponse(description="the version is not published"),
+        },
+    )
     def post(self, request, scope: str, identifier: int, number: int):
         form = WithdrawSerializer(data=request.data)
         form.is_valid(raise_exception=True)
@@ -98,7 +109,10 @@ class VersionDoiApi(APIView):
 
     permission_classes = [AllowAny]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT, description='{"version": {doi, state, url}, "concept": {doi, state, url}}')
+    @extend_schema(
+        responses=OpenApiTypes.OBJECT,
+        description='{"version": {doi, state, url}, "concept": {doi, state, url}}',
+    )
     def get(self, request, scope: str, identifier: int, number: int):
         revision, _ = get_revision_for_user(request.user, scope, identifier, number)
         dois = Doi.objects.filter(Q(revision=revision) | Q(kind=Doi.Kind.CONCEPT, package=revision.package))

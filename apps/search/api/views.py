@@ -41,9 +41,11 @@ class SearchApi(APIView):
 
     permission_classes = [AllowAny]
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT, 400: OpenApiResponse(description="{errors: [messages]}")},
-                   description="count, count_capped, page, pages, sort, results [{package_id, title, state, version, doi, creators, "
-                               "keywords, published_at, coverage, cruise, url, latest_url}], facets_sampled, facets {kind: [{value, count}]}")
+    @extend_schema(
+        responses={200: OpenApiTypes.OBJECT, 400: OpenApiResponse(description="{errors: [messages]}")},
+        description="count, count_capped, page, pages, sort, results [{package_id, title, state, version, doi, creators, "
+        "keywords, published_at, coverage, cruise, url, latest_url}], facets_sampled, facets {kind: [{value, count}]}",
+    )
     def get(self, request):
         with_facets = request.query_params.get("facets", "1") not in ("0", "false")
         result = services.search(request.user, request.query_params, with_facets=with_facets)

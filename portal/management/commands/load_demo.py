@@ -9,7 +9,17 @@ import importlib
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-DEMO_ORDER = ["accounts", "cruises", "packages", "submissions", "eventlogs", "reviews", "holds", "publishing", "search"]
+DEMO_ORDER = [
+    "accounts",
+    "cruises",
+    "packages",
+    "submissions",
+    "eventlogs",
+    "reviews",
+    "holds",
+    "publishing",
+    "search",
+]
 
 
 class Command(BaseCommand):
@@ -25,4 +35,6 @@ class Command(BaseCommand):
                 raise
             with transaction.atomic():
                 module.load(self.stdout.write)
-        self.stdout.write(self.style.SUCCESS("Demo loaded. Sign in as any demo user with the password 'quayside-demo'."))
+        self.stdout.write(
+            self.style.SUCCESS("Demo loaded. Sign in as any demo user with the password 'quayside-demo'.")
+        )

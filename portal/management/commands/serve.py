@@ -25,9 +25,20 @@ class Command(BaseCommand):
         if not no_worker:
             # Its own process group: stopped below as a whole (pool children and embedded beat included).
             worker = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "portal", "worker", "--beat", "--loglevel=INFO",
-                 "--concurrency=2", "--hostname=quayside@%h"],
-                env=os.environ.copy(), start_new_session=True,
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "portal",
+                    "worker",
+                    "--beat",
+                    "--loglevel=INFO",
+                    "--concurrency=2",
+                    "--hostname=quayside@%h",
+                ],
+                env=os.environ.copy(),
+                start_new_session=True,
             )
             self.stdout.write(f"Worker started (pid {worker.pid}).")
         # SIGTERM (kill, systemd, make being stopped) ends the server like Ctrl-C, so the worker goes too.

@@ -4,7 +4,9 @@ from apps.cruises.mailbox import read_configured_mailbox
 
 
 class Command(BaseCommand):
-    help = "Ingest sailing-orders XML attachments from the mailbox (CRUISE_MAILBOX_URL) and answer the senders."
+    help = (
+        "Ingest sailing-orders XML attachments from the mailbox (CRUISE_MAILBOX_URL) and answer the senders."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--url", help="Override CRUISE_MAILBOX_URL, e.g. maildir:///srv/mail/orders")

@@ -29,4 +29,6 @@ class Command(BaseCommand):
             if done % every == 0:
                 rate = done / max(time.monotonic() - started, 1e-9)
                 self.stdout.write(f"{done:,} of {total:,} revisions ({rate:,.0f}/s)")
-        self.stdout.write(self.style.SUCCESS(f"Reindexed {done:,} revisions; dropped {dropped:,} stale rows."))
+        self.stdout.write(
+            self.style.SUCCESS(f"Reindexed {done:,} revisions; dropped {dropped:,} stale rows.")
+        )
