@@ -1,7 +1,8 @@
 """Quayside settings: one module, every deployment knob an environment variable with a laptop default.
 
-Every variable read here is documented in README.md ("Configuration"). Defaults give an embedded
-portal: SQLite and local files under ``var/``, a Celery worker over the file-system transport.
+Every variable read here is documented in docs/configuration.md. Defaults give an embedded portal: SQLite and
+local files under ``var/``, a Celery worker over the file-system transport. Importing this module creates no
+folders: ``portal.apps.PortalConfig.ready`` makes the local ones a process needs (``LOCAL_FOLDERS``).
 """
 
 import os
@@ -19,8 +20,22 @@ def env(name: str, default: str = "") -> str:
     return os.environ.get(name, default)
 
 
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off", "")
+
+
 def envbool(name: str, default: str = "False") -> bool:
-    return env(name, default).strip().lower() in ("1", "true", "yes", "on")
+    """A yes/no variable. Anything but the accepted words is an error, so a typo (``PRODUCTION=ture``)
+    stops the start instead of silently meaning "off"."""
+    value = env(name, default).strip().lower()
+    if value in TRUE_WORDS:
+        return True
+    if value in FALSE_WORDS:
+        return False
+    raise ImproperlyConfigured(
+        f"{name}={env(name, default)!r} is not a yes/no value: use one of "
+        f"{', '.join(TRUE_WORDS)} or {', '.join(w for w in FALSE_WORDS if w)}."
+    )
 
 
 def envint(name: str, default: str) -> int:
@@ -36,7 +51,6 @@ def envlist(name: str, default: str = "") -> list[str]:
 TESTING = envbool("QUAYSIDE_TESTING", "1" if "pytest" in sys.modules else "0")
 
 VAR_DIR = Path(env("QUAYSIDE_VAR_DIR", str(BASE_DIR / ("var/test" if TESTING else "var"))))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 # --- core ---------------------------------------------------------------------------------------
 DEBUG = envbool("DEBUG", "False")
@@ -195,8 +209,7 @@ USE_TZ = True
 # --- static files -------------------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = Path(env("STATIC_ROOT", str(VAR_DIR / "static")))
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on every start without it
+STATIC_ROOT = Path(env("STATIC_ROOT", str(VAR_DIR / "static")))  # made at start: WhiteNoise warns without it
 
 # --- object storage -----------------------------------------------------------------------------
 # STORAGE_BACKEND=local (default) keeps blobs under var/blobs; STORAGE_BACKEND=s3 uses django-storages.
@@ -254,7 +267,6 @@ DOWNLOAD_MODE = env("DOWNLOAD_MODE", "django")
 ACCEL_REDIRECT_PREFIX = env("ACCEL_REDIRECT_PREFIX", "/_protected/blobs/")
 # Temporary files (uploads, fetched objects) live here until they become blobs.
 SCRATCH_DIR = Path(env("SCRATCH_DIR", str(VAR_DIR / "scratch")))
-SCRATCH_DIR.mkdir(parents=True, exist_ok=True)
 FILE_UPLOAD_TEMP_DIR = str(SCRATCH_DIR)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_HANDLERS = ["portal.uploads.LimitedTemporaryFileUploadHandler"]
@@ -272,8 +284,6 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", str(10 * 102
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", env("REDIS_URL", "filesystem://"))
 _celery_dir = VAR_DIR / "celery"
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    for sub in ("queue", "processed", "control"):
-        (_celery_dir / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_celery_dir / "queue"),
         "data_folder_out": str(_celery_dir / "queue"),
@@ -365,6 +375,12 @@ HOLD_MAX_DAYS = envint("HOLD_MAX_DAYS", "730")
 # --- cruises ------------------------------------------------------------------------------------
 # Sailing orders by e-mail: maildir:///path/to/Maildir or imaps://user:pass@host/INBOX; empty = off.
 CRUISE_MAILBOX_URL = env("CRUISE_MAILBOX_URL", "")
+
+# --- local folders ------------------------------------------------------------------------------
+# Made when a process starts (portal.apps.PortalConfig.ready), never when this module is imported.
+LOCAL_FOLDERS = [VAR_DIR, STATIC_ROOT, SCRATCH_DIR, _celery_dir]
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    LOCAL_FOLDERS += [_celery_dir / sub for sub in ("queue", "processed", "control")]
 
 # --- logging ------------------------------------------------------------------------------------
 LOGGING = {

@@ -32,3 +32,30 @@ def test_laptop_default_is_sqlite_in_the_var_folder(tmp_path):
     result = load_settings(tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "django.db.backends.sqlite3"
+
+
+def test_a_misspelt_yes_no_value_is_an_error_naming_the_variable(tmp_path):
+    result = load_settings(tmp_path, PRODUCTION="ture", SECRET_KEY="x" * 50)
+    assert result.returncode != 0
+    assert "PRODUCTION='ture' is not a yes/no value" in result.stderr
+    assert "true" in result.stderr.split("PRODUCTION='ture'")[1]
+
+
+def test_importing_the_settings_creates_no_folder(tmp_path):
+    var = tmp_path / "var"
+    code = "import portal.settings as s; print(s.VAR_DIR)"
+    clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "PRODUCTION", "DATABASE_URL"}}
+    clean.update({"QUAYSIDE_VAR_DIR": str(var), "STATIC_ROOT": str(tmp_path / "static")})
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert not var.exists() and not (tmp_path / "static").exists()
+
+
+def test_starting_django_makes_the_local_folders(tmp_path):
+    var = tmp_path / "fresh"
+    result = load_settings(var, STATIC_ROOT=str(tmp_path / "static"), CELERY_BROKER_URL="filesystem://")
+    assert result.returncode == 0, result.stderr
+    assert (var / "scratch").is_dir() and (var / "celery" / "queue").is_dir()
+    assert (tmp_path / "static").is_dir()
