@@ -1,6 +1,6 @@
 """DRF permission classes for the site-wide roles."""
 
-from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.permissions import BasePermission
 
 from . import roles
 
@@ -17,10 +17,3 @@ class IsVetted(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         return roles.is_vetted(request.user)
-
-
-class ReadOnlyOrVetted(BasePermission):
-    message = IsVetted.message
-
-    def has_permission(self, request, view) -> bool:
-        return request.method in SAFE_METHODS or roles.is_vetted(request.user)

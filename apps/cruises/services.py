@@ -12,7 +12,7 @@ from apps.audit.services import record_event
 from apps.storage.services import store_bytes
 
 from . import access, mail, sailing_orders
-from .models import Award, Cruise, CruiseFile, CruiseMember, Organisation, Port, Vessel
+from .models import Award, Cruise, CruiseFile, CruiseMember, Port, Vessel
 from .sailing_orders import SailingOrdersError
 
 INVITE_SALT = "quayside.cruises.invitation"
@@ -277,9 +277,3 @@ def attach_file(
         size=blob.size,
         created_by=by,
     )
-
-
-def organisations_operated_by(user) -> list[Organisation]:
-    if roles.is_data_manager(user):
-        return list(Organisation.objects.all())
-    return list(Organisation.objects.filter(members__user=user, members__role="operator").distinct())

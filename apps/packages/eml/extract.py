@@ -95,11 +95,6 @@ def _text(el) -> str:
     return " ".join("".join(el.itertext()).split())
 
 
-def _first(el, path: str):
-    found = el.find(path)
-    return found
-
-
 def _float(value: str | None) -> float | None:
     try:
         return float(value) if value not in (None, "") else None
