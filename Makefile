@@ -1,11 +1,13 @@
 # Quayside: `make run` starts the portal with demo data; `make test` runs the whole test suite.
-# Both create the virtual environment and install everything on first use.
+# Both create the virtual environment and install everything on first use. `make test` also needs two Debian
+# packages: chromium (browser tests) and Pango (the PDF report); run as root it installs them, otherwise
+# those tests are skipped with a message saying what to install (and fail in CI, where CI=true).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install bench lint clean
+.PHONY: run test test-fast system-packages install bench lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +23,26 @@ run: $(STAMP)
 	$(PY) manage.py load_demo
 	$(PY) manage.py serve 127.0.0.1:8000
 
-test: $(STAMP)
+test: $(STAMP) system-packages
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The inner loop: no worker processes, browser, S3 server, gunicorn or fault tests (about a minute).
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not (worker or browser or s3 or gunicorn or faults)" $(PYTEST_ARGS)
+
+# Debian's chromium and Pango, when missing and we may install them (root with apt-get); never fails.
+system-packages:
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0.so.0 || missing="$$missing libpango-1.0-0 libpangoft2-1.0-0"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing$$missing"; \
+	    (apt-get update -qq && apt-get install -y -qq $$missing >/dev/null) || echo "could not install$$missing"; \
+	  else \
+	    echo "not installed:$$missing (run apt-get install -y$$missing as root); their tests will be skipped"; \
+	  fi; \
+	fi
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[dev,bench]'

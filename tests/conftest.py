@@ -1,6 +1,11 @@
-"""Shared fixtures: users in every role, API clients, isolated storage, a real S3 server, a real worker."""
+"""Shared fixtures: users in every role, API clients, isolated storage, a real S3 server, a real worker.
+
+Test tiers: a test is marked from the fixtures it uses (``FIXTURE_MARKERS``), so the marks cannot drift from
+what the test really starts; ``make test-fast`` deselects the marked tiers."""
 
 from __future__ import annotations
+
+import os
 
 import pytest
 from allauth.account.models import EmailAddress
@@ -10,6 +15,45 @@ from apps.accounts import roles
 from apps.accounts.models import ApiToken, User
 
 PASSWORD = "correct-horse-battery-staple"
+
+# fixture → marker: a test that uses the fixture (directly or through another fixture) gets the marker.
+FIXTURE_MARKERS = {
+    "celery_worker_process": "worker",
+    "seaweed": "s3",
+    "s3_storage": "s3",
+    "browser": "browser",
+    "gunicorn": "gunicorn",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        for fixture in item.fixturenames:
+            marker = FIXTURE_MARKERS.get(fixture)
+            if marker and item.get_closest_marker(marker) is None:
+                item.add_marker(marker)
+
+
+@pytest.fixture(autouse=True)
+def _worker_tier_guard(request):
+    """A test that starts a worker process by hand (``tests.support.worker.start_worker``) must carry the
+    ``worker`` mark, or the fast tier would run it: start_worker refuses otherwise."""
+    from tests.support import worker
+
+    worker.MARKED_FOR_WORKERS = request.node.get_closest_marker("worker") is not None
+    yield
+    worker.MARKED_FOR_WORKERS = True
+
+
+def require_system(what: str, available: bool, install: str) -> None:
+    """Skip a test whose system package is missing, saying what to install, except in CI (``CI=true``),
+    where a missing package must fail the run instead of quietly shrinking it."""
+    if available:
+        return
+    message = f"{what} is not installed: {install}"
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"CI needs {message}", pytrace=False)
+    pytest.skip(message)
 
 
 @pytest.fixture(autouse=True)

@@ -2,6 +2,8 @@ import os
 
 import pytest
 
+from tests.conftest import require_system
+
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
     "--no-sandbox",
@@ -16,8 +18,9 @@ ARGS = [
 @pytest.fixture
 def browser():
     """Debian's headless Chromium through Playwright (never ``playwright install``)."""
-    if not os.path.exists(CHROMIUM):
-        pytest.fail("Install Debian's chromium (apt-get install -y chromium) to run the browser tests.")
+    require_system(
+        "Debian's chromium", os.path.exists(CHROMIUM), "apt-get install -y chromium (or make test as root)"
+    )
     # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are still synchronous.
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from playwright.sync_api import sync_playwright

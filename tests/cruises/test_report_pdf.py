@@ -11,13 +11,30 @@ import pytest
 from pypdf import PdfReader
 
 from apps.cruises import sailing_orders
+from tests.conftest import require_system
+
+
+def _pango_loads() -> bool:
+    try:
+        import weasyprint  # noqa: F401  (loads Pango through cffi: OSError when the library is missing)
+    except (ImportError, OSError):
+        return False
+    return True
+
+
+@pytest.fixture
+def pango():
+    """The tests that render a real PDF need Pango: skipped locally without it, a failure in CI."""
+    require_system(
+        "Pango (for WeasyPrint's PDF)", _pango_loads(), "apt-get install -y libpango-1.0-0 libpangoft2-1.0-0"
+    )
 
 
 def _pdf_text(data: bytes) -> str:
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
 
 
-def test_the_pdf_is_an_a4_pdf_of_the_report(client, cruise, operator_user, chief_scientist):
+def test_the_pdf_is_an_a4_pdf_of_the_report(pango, client, cruise, operator_user, chief_scientist):
     from apps.eventlogs.services import add_entry
     from tests.cruises.helpers import open_log
 
@@ -38,7 +55,7 @@ def test_the_pdf_is_an_a4_pdf_of_the_report(client, cruise, operator_user, chief
 
 
 @pytest.mark.parametrize("who", ["anonymous", "plain", "chief_scientist", "operator"])
-def test_the_pdf_is_public_like_the_html_report(client, role_user, cruise, who):
+def test_the_pdf_is_public_like_the_html_report(pango, client, role_user, cruise, who):
     # The HTML report is public (tests/cruises/test_pages.py); the PDF follows the same rule.
     user = role_user(who)
     if user is not None:
@@ -48,13 +65,13 @@ def test_the_pdf_is_public_like_the_html_report(client, role_user, cruise, who):
     assert response.status_code == 200 and response.content.startswith(b"%PDF-")
 
 
-def test_the_pdf_leaves_party_emails_out_and_unknown_cruises_are_404(client, cruise, chief_scientist):
+def test_the_pdf_leaves_party_emails_out_and_unknown_cruises_are_404(pango, client, cruise, chief_scientist):
     client.force_login(chief_scientist)
     assert "chief@example.org" not in _pdf_text(client.get(f"/cruises/{cruise.pk}/report.pdf").content)
     assert client.get(f"/cruises/{cruise.pk + 1000}/report.pdf").status_code == 404
 
 
-def test_the_html_report_links_to_the_pdf(client, cruise):
+def test_the_html_report_links_to_the_pdf(pango, client, cruise):
     html = client.get(f"/cruises/{cruise.pk}/report/").content.decode()
     assert f'href="/cruises/{cruise.pk}/report.pdf"' in html and "Download PDF" in html
 
@@ -138,13 +155,13 @@ body {{ background: url("{url}/background.png") }}</style></head>
 <body><p style="font-family: X">Report TE2401</p><img src="{url}/image.png" alt=""></body></html>"""
 
 
-def test_rendering_fetches_nothing_over_http(web_server):
+def test_rendering_fetches_nothing_over_http(pango, web_server):
     pdf = sailing_orders.html_to_pdf(_document_with_remote_resources(web_server.url))
     assert pdf.startswith(b"%PDF-") and "Report TE2401" in _pdf_text(pdf)
     assert web_server.paths == []
 
 
-def test_the_control_render_with_weasyprints_default_fetcher_does_reach_the_server(web_server):
+def test_the_control_render_with_weasyprints_default_fetcher_does_reach_the_server(pango, web_server):
     # Shows the test above could fail: the same document, rendered without our fetcher, is fetched.
     import weasyprint
 

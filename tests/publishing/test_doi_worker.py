@@ -10,6 +10,7 @@ from apps.publishing.tasks import retry_due_dois
 from tests.support.worker import start_worker, wait_until
 
 
+@pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_worker_registers_after_commit_and_the_retry_job_recovers_an_outage(
     make_revision, datacite, tmp_path, settings

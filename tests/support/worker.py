@@ -42,8 +42,18 @@ class Worker:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
 
+# Set per test by tests/conftest.py: whether the running test carries the ``worker`` mark.
+MARKED_FOR_WORKERS = True
+
+
 def start_worker(tmp: Path, *, extra_env: dict | None = None, concurrency: int = 1) -> Worker:
-    """Start ``celery worker`` on a queue of its own; the caller points its task calls at that queue."""
+    """Start ``celery worker`` on a queue of its own; the caller points its task calls at that queue.
+
+    Only from a test marked ``worker`` (use the ``celery_worker_process`` fixture, which marks it)."""
+    if not MARKED_FOR_WORKERS:
+        raise RuntimeError(
+            "this test starts a worker: mark it pytest.mark.worker (or use celery_worker_process)"
+        )
     queue = f"test-{uuid.uuid4().hex[:8]}"
     env = os.environ.copy()
     env.update(
