@@ -28,6 +28,10 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+
+from bench.support import write_results  # noqa: E402  (bench/ is run as a script)
+
+sys.path.insert(0, str(HERE.parent))
 SCALE = float(os.environ.get("BENCH_SCALE", "1.0"))
 TARGET_BYTES = int(1024**3 * SCALE)
 PREFIX_BYTES = max(5 * 1024**2, int(50 * 1024**2 * SCALE))
@@ -242,6 +246,27 @@ def main() -> int:
     print(
         f"file size / quayside peak RSS     = {size / 1e6 / results['quayside']['rss_mb']:7.1f}   (memory bounded: "
         "the peak does not grow with the file)"
+    )
+    write_results(
+        "csv",
+        figures={
+            "scale": SCALE,
+            "file_mb": round(size / 1e6, 1),
+            "rows": rows,
+            "quayside_mb_s": round(q, 1),
+            "quayside_peak_rss_mb": round(results["quayside"]["rss_mb"]),
+            "ratio_to_frictionless": round(q / f, 1),
+            "ratio_to_pyarrow": round(q / p, 2),
+        },
+        peers={
+            "pyarrow_typed_read_mb_s": round(p, 1),
+            "frictionless_mb_s": round(f, 2),
+            "frictionless_prefix_mb": round(results["frictionless"]["mb"], 1),
+        },
+        summary=(
+            f"table check {q:,.0f} MB/s on {size / 1e6:,.0f} MB: {q / f:.1f}× frictionless (target ≥ 50×), "
+            f"{q / p:.2f}× pyarrow's typed read (target ≥ 0.5×), peak RSS {results['quayside']['rss_mb']:,.0f} MB"
+        ),
     )
     if not os.environ.get("BENCH_KEEP"):
         path.unlink()
