@@ -8,13 +8,12 @@ from __future__ import annotations
 import os
 
 import pytest
-from allauth.account.models import EmailAddress
 from rest_framework.test import APIClient
 
 from apps.accounts import roles
 from apps.accounts.models import ApiToken, User
-
-PASSWORD = "correct-horse-battery-staple"
+from tests import factories
+from tests.factories import PASSWORD  # noqa: F401  (tests sign in with it)
 
 # fixture → marker: a test that uses the fixture (directly or through another fixture) gets the marker.
 FIXTURE_MARKERS = {
@@ -81,11 +80,9 @@ def _isolated_storage(settings, tmp_path):
 
 
 def make_user(email: str, *groups: str, name: str = "", verified: bool = True) -> User:
-    user = User.objects.create_user(email=email, password=PASSWORD, name=name or email.split("@")[0].title())
-    EmailAddress.objects.create(user=user, email=email, verified=verified, primary=True)
-    for group in groups:
-        roles.grant(user, group)
-    return user
+    return factories.UserFactory(
+        email=email, name=name or email.split("@")[0].title(), verified=verified, groups=groups
+    )
 
 
 @pytest.fixture
@@ -115,68 +112,37 @@ def node_operator(db) -> User:
 
 @pytest.fixture
 def organisation(db):
-    from apps.cruises.models import Organisation
-
-    return Organisation.objects.create(
-        name="Test Oceanographic Institution", short_name="TOI", email="ops@toi.example"
-    )
+    return factories.OrganisationFactory()
 
 
 @pytest.fixture
 def operator_user(db, organisation) -> User:
-    from apps.cruises.models import OrganisationMember
-
     user = make_user("operator@example.org")
-    OrganisationMember.objects.create(
-        organisation=organisation, user=user, role=OrganisationMember.Role.OPERATOR
-    )
+    factories.OrganisationMemberFactory(organisation=organisation, user=user)
     return user
 
 
 @pytest.fixture
 def vessel(db, organisation):
-    from apps.cruises.models import Vessel
-
-    return Vessel.objects.create(
-        name="Test Explorer", code="TE", call_sign="TEST1", imo_number="9999999", operator=organisation
-    )
+    return factories.VesselFactory(operator=organisation)
 
 
 @pytest.fixture
 def cruise(db, vessel, organisation):
-    import datetime
-
-    from apps.cruises.models import Cruise
-
-    return Cruise.objects.create(
-        cruise_id="TE2401",
-        vessel=vessel,
-        operator=organisation,
-        departure_date=datetime.date(2024, 3, 1),
-        arrival_date=datetime.date(2024, 3, 20),
-        mission_summary="Test survey",
-    )
+    return factories.CruiseFactory(vessel=vessel, operator=organisation)
 
 
 @pytest.fixture
 def chief_scientist(db, cruise) -> User:
-    from apps.cruises.models import CruiseMember
-
     user = make_user("chief@example.org", name="Chief Scientist")
-    CruiseMember.objects.create(
-        cruise=cruise, user=user, name=user.name, email=user.email, role=CruiseMember.Role.CHIEF_SCIENTIST
-    )
+    factories.CruiseMemberFactory(cruise=cruise, user=user, role="chief_scientist")
     return user
 
 
 @pytest.fixture
 def shipboard_staff(db, cruise) -> User:
-    from apps.cruises.models import CruiseMember
-
     user = make_user("staff@example.org", name="Ship Staff")
-    CruiseMember.objects.create(
-        cruise=cruise, user=user, name=user.name, email=user.email, role=CruiseMember.Role.SHIPBOARD_STAFF
-    )
+    factories.CruiseMemberFactory(cruise=cruise, user=user, role="shipboard_staff")
     return user
 
 

@@ -10,7 +10,7 @@ from apps.holds.models import Hold
 from apps.holds.policy import can_see, visible_revisions
 from apps.holds.tasks import expire_holds
 from apps.packages.models import Revision
-from tests.holds.conftest import make_revision
+from tests.factories import make_revision
 
 
 def _soon(days=30):
@@ -75,7 +75,7 @@ def test_held_files_are_served_to_the_science_party_operator_and_data_managers(
         for name, path in download_paths(revision, entity).items():
             response = client.get(path)
             assert response.status_code == 200, (person.email, name, response.status_code)
-            assert _body(response).startswith(b"station,depth,temp")
+            assert _body(response).startswith(b"time,temp")
     client.force_login(data_manager)
     assert client.get(f"/storage/blobs/{entity.blob_id}").status_code == 200
 
@@ -147,8 +147,8 @@ def test_hold_needs_approval_and_a_date_within_the_maximum(cruise, chief_scienti
 
 
 def test_a_hold_on_some_datasets_leaves_the_others(approved_cruise, chief_scientist, vetted_user):
-    held_rev, _ = make_revision(vetted_user, approved_cruise, 201)
-    free_rev, _ = make_revision(vetted_user, approved_cruise, 202)
+    held_rev = make_revision("archived", owner=vetted_user, cruise=approved_cruise, identifier=201)
+    free_rev = make_revision("archived", owner=vetted_user, cruise=approved_cruise, identifier=202)
     services.assert_hold(
         approved_cruise, chief_scientist, ends_on=_soon(), reason="x", packages=[held_rev.package]
     )
@@ -162,11 +162,11 @@ def test_published_revisions_stay_published_and_later_ones_are_held_by_the_pipel
 ):
     from apps.publishing.services import on_archived
 
-    public, _ = make_revision(vetted_user, approved_cruise, 301, state=Revision.State.PUBLISHED)
+    public = make_revision("published", owner=vetted_user, cruise=approved_cruise, identifier=301)
     services.assert_hold(approved_cruise, chief_scientist, ends_on=_soon(), reason="x")
     public.refresh_from_db()
     assert public.state == Revision.State.PUBLISHED
-    later, _ = make_revision(vetted_user, approved_cruise, 302)
+    later = make_revision("archived", owner=vetted_user, cruise=approved_cruise, identifier=302)
     on_archived(later)  # what the ingest pipeline calls
     later.refresh_from_db()
     assert later.state == Revision.State.HELD

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 from lxml import etree
 
-from apps.packages.models import Entity, Package, Revision
+from tests import factories
 from tests.support.schemas import SCHEMAS
 
 OAI_NS = "http://www.openarchives.org/OAI/2.0/"
@@ -21,16 +21,6 @@ NS = {
     "eml": "https://eml.ecoinformatics.org/eml-2.2.0",
     "cr": "https://quayside.invalid/schemas/cruise-1.0",
 }
-
-EML_TEMPLATE = """<?xml version="1.0" encoding="UTF-8"?>
-<eml:eml xmlns:eml="https://eml.ecoinformatics.org/eml-2.2.0" packageId="{pid}" system="https://quayside.invalid">
-  <dataset>
-    <title>{title}</title>
-    <creator><individualName><givenName>Ada</givenName><surName>Lovelace</surName></individualName></creator>
-    <contact><individualName><surName>Lovelace</surName></individualName></contact>
-  </dataset>
-</eml:eml>
-"""
 
 
 def _schema(path: Path) -> etree.XMLSchema:
@@ -57,113 +47,10 @@ def assert_valid(schema: etree.XMLSchema, element) -> None:
     assert ok, "\n".join(str(e) for e in schema.error_log)
 
 
-def _next_identifier(scope: str) -> int:
-    last = (
-        Package.objects.filter(scope=scope)
-        .order_by("-identifier")
-        .values_list("identifier", flat=True)
-        .first()
-    )
-    return (last or 0) + 1
-
-
 @pytest.fixture
-def make_revision(db, django_user_model):
-    """make_revision(state="published", package=None, **fields) → a revision built with the models.
-
-    "published" revisions go through ``on_archived`` (the real publishing path); the DOI tasks it
-    queues on commit are not run (tests run them explicitly)."""
-    from apps.publishing import services
-    from apps.storage.services import store_bytes
-
-    owner = django_user_model.objects.filter(
-        email="owner@example.org"
-    ).first() or django_user_model.objects.create_user(
-        email="owner@example.org", password="x-owner-password", name="Package Owner"
-    )
-
-    def make(
-        state: str = "published",
-        *,
-        package: Package | None = None,
-        scope: str = "edi",
-        cruise=None,
-        files: int = 1,
-        eml: bool = True,
-        **fields,
-    ) -> Revision:
-        if package is None:
-            package = Package.objects.create(
-                scope=scope, identifier=_next_identifier(scope), owner=owner, cruise=cruise
-            )
-        number = (package.revisions.order_by("-number").values_list("number", flat=True).first() or 0) + 1
-        defaults = {
-            "title": f"Bottom temperature of the test shelf, part {package.identifier}",
-            "abstract": "Hourly bottom temperature from moored loggers on the test shelf.",
-            "keywords": ["temperature", "moorings"],
-            "creators": [
-                {
-                    "name": "Ada Lovelace",
-                    "given": "Ada",
-                    "family": "Lovelace",
-                    "orcid": "0000-0002-1825-0097",
-                    "affiliation": "Test Oceanographic Institution",
-                    "email": "ada@example.org",
-                },
-                {"name": "Shelf Observing Network", "affiliation": ""},
-            ],
-            "coverage": {
-                "bbox": [-70.5, 40.1, -69.2, 41.3],
-                "begin": "2024-03-01",
-                "end": "2024-03-20",
-                "description": "Test shelf",
-            },
-            "licence": "CC-BY-4.0",
-        }
-        defaults.update(fields)
-        revision = Revision.objects.create(
-            package=package,
-            number=number,
-            state=Revision.State.ARCHIVED,
-            archived_at=timezone.now(),
-            submitted_by=owner,
-            **defaults,
-        )
-        if eml:
-            revision.eml_blob = store_bytes(
-                EML_TEMPLATE.format(pid=revision.package_id_text, title=revision.title).encode()
-            )
-            revision.eml_version = "2.2.0"
-            revision.save(update_fields=["eml_blob", "eml_version"])
-        for i in range(files):
-            data = f"time,temp\n2024-03-0{i + 1}T00:00Z,{4 + i}.5\n".encode()
-            blob = store_bytes(data)
-            Entity.objects.create(
-                revision=revision,
-                entity_id=f"e{i}",
-                name=f"temperature {i}",
-                object_name=f"temp{i}.csv",
-                declared_size=len(data),
-                declared_md5=blob.md5,
-                format_name="text/csv",
-                mime_type="text/csv",
-                blob=blob,
-            )
-        if state == "published":
-            services.on_archived(revision)
-        elif state == "held":
-            revision.state = Revision.State.HELD
-            revision.save(update_fields=["state"])
-            from apps.search.services import index_revision
-
-            index_revision(revision)
-        elif state != "archived":
-            revision.state = state
-            revision.save(update_fields=["state"])
-        revision.refresh_from_db()
-        return revision
-
-    return make
+def make_revision(db):
+    """``tests.factories.make_revision(state="published", package=None, **fields)``, as a fixture."""
+    return factories.make_revision
 
 
 @pytest.fixture
