@@ -319,7 +319,8 @@ def search_bench(base: str) -> tuple[list, float]:
     t = time.perf_counter()
     r = session.get(f"{base}/api/search/", params={"q": "observations", "facets": "1"}, timeout=120)
     worst = time.perf_counter() - t
-    assert r.status_code == 200 and r.json()["count_capped"], r.text[:300]
+    # Counts stop at 10,000 matches: only a smaller archive (BENCH_SCALE < 0.01) counts them all.
+    assert r.status_code == 200 and (r.json()["count_capped"] or N <= 10_000), r.text[:300]
     print(
         f"  search for a word in every record ('observations', outside the 50): {worst * 1000:.0f} ms",
         flush=True,
