@@ -49,6 +49,7 @@ bench: $(STAMP)
 	$(PY) bench/run.py $(BENCH)
 
 lint: $(STAMP)
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
 
 clean:

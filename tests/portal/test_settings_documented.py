@@ -34,3 +34,10 @@ def test_every_variable_is_in_env_example():
     example = (ROOT / "deploy/env.example").read_text()
     missing = sorted(n for n in variables_read_in_settings() if not re.search(rf"^#? ?{n}=", example, re.M))
     assert not missing, f"add these to deploy/env.example: {missing}"
+
+
+def test_env_example_values_carry_no_comments():
+    """systemd's EnvironmentFile reads ``PRODUCTION=true  # note`` as the value "true  # note"."""
+    example = (ROOT / "deploy/env.example").read_text()
+    commented = [line for line in example.splitlines() if re.match(r"^[A-Z][A-Z0-9_]*=.*\s#", line)]
+    assert not commented, f"move these comments to a line of their own: {commented}"
