@@ -14,7 +14,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, Streami
 from . import services
 from .models import Blob
 
-_RANGE_RE = re.compile(r"^\s*(\d*)\s*-\s*(\d*)\s*$")
+# At most 19 digits (a 64-bit offset): a longer number is no satisfiable range, and int() of a
+# 4,300-digit string raises ValueError (Python's int-conversion limit), which used to be a 500.
+_RANGE_RE = re.compile(r"^\s*(\d{0,19})\s*-\s*(\d{0,19})\s*$")
 
 
 class RangeNotSatisfiable(ValueError):
