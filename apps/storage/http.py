@@ -11,6 +11,8 @@ from urllib.parse import quote
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 
+from portal.csp import SANDBOX
+
 from . import services
 from .models import Blob
 
@@ -103,6 +105,9 @@ def blob_response(
         if byte_range:
             response["Content-Range"] = f"bytes {start}-{end}/{blob.size}"
     response["Accept-Ranges"] = "bytes"
+    # User-supplied bytes: inert even when declared text/html or image/svg+xml (portal/csp.py).
+    response["Content-Security-Policy"] = SANDBOX
+    response["X-Content-Type-Options"] = "nosniff"
     response["ETag"] = etag
     response["Digest"] = f"md5={blob.md5}"
     response["Cache-Control"] = "private, max-age=3600" if mode != "accel" else "private"
