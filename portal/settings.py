@@ -93,6 +93,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "portal.csp.ContentSecurityPolicyMiddleware",  # before WhiteNoise, so static files get it too
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "portal.compression.PageGZipMiddleware",  # BREACH-padded gzip for pages, JSON and XML; never blobs
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
