@@ -176,6 +176,7 @@ SOCIALACCOUNT_PROVIDERS = {
         ),
     }
 }
+ACCOUNT_ADAPTER = "apps.accounts.adapters.AccountAdapter"
 SOCIALACCOUNT_ADAPTER = "apps.accounts.adapters.SocialAccountAdapter"
 
 # --- e-mail -------------------------------------------------------------------------------------

@@ -173,3 +173,25 @@ def test_password_is_checked_at_sign_up(client):
     )
     assert response.status_code == 200
     assert not User.objects.filter(email="a@example.org").exists()
+
+
+def test_wrong_passwords_from_one_address_do_not_lock_the_account_elsewhere(client, settings):
+    from django.core.cache import cache
+
+    settings.ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/300s/key"}  # allauth's defaults
+    cache.clear()
+    make_user("bosun@example.org")
+    guesser = {"REMOTE_ADDR": "203.0.113.7"}
+    for _ in range(5):
+        client.post("/accounts/login/", {"login": "bosun@example.org", "password": "wrong"}, **guesser)
+    refused = client.post("/accounts/login/", {"login": "bosun@example.org", "password": "wrong"}, **guesser)
+    assert "Too many failed login attempts" in refused.content.decode()
+    from tests.conftest import PASSWORD
+
+    owner = client.post(
+        "/accounts/login/",
+        {"login": "bosun@example.org", "password": PASSWORD},
+        REMOTE_ADDR="198.51.100.20",
+    )
+    assert owner.status_code == 302  # the owner, from their own address, still gets in
+    cache.clear()
