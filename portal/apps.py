@@ -1,6 +1,26 @@
+from urllib.parse import urlsplit
+
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def name_the_site(using="default", **kwargs) -> None:
+    """E-mails and allauth pages name the Sites framework's site: make it this deployment's, not
+    Django's "example.com" (invitations, confirmations and review requests carry it)."""
+    from django.conf import settings
+    from django.contrib.sites.models import Site
+
+    domain = urlsplit(settings.SITE_BASE_URL).netloc or "localhost"
+    Site.objects.using(using).update_or_create(
+        pk=settings.SITE_ID, defaults={"domain": domain, "name": settings.SITE_NAME}
+    )
+    Site.objects.clear_cache()
 
 
 class PortalConfig(AppConfig):
     name = "portal"
     verbose_name = "Quayside portal"
+
+    def ready(self) -> None:
+        # After every migrate, so a changed SITE_BASE_URL/SITE_NAME reaches the row on the next deploy.
+        post_migrate.connect(name_the_site, sender=self, dispatch_uid="portal.name_the_site")

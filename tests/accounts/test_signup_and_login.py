@@ -195,3 +195,17 @@ def test_wrong_passwords_from_one_address_do_not_lock_the_account_elsewhere(clie
     )
     assert owner.status_code == 302  # the owner, from their own address, still gets in
     cache.clear()
+
+
+def test_mail_names_this_portal_not_example_com(client, settings, mailoutbox):
+    from django.contrib.sites.models import Site
+
+    from portal.apps import name_the_site
+
+    settings.SITE_BASE_URL = "https://data.quay.example"
+    name_the_site()  # what every migrate does
+    assert Site.objects.get_current().domain == "data.quay.example"
+    make_user("purser@example.org")
+    client.post("/accounts/password/reset/", {"email": "purser@example.org"})
+    body = mailoutbox[-1].subject + mailoutbox[-1].body
+    assert "example.com" not in body and settings.SITE_NAME in body
