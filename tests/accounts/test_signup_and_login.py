@@ -30,11 +30,14 @@ def test_sign_up_verify_email_then_log_in(client, mailoutbox):
             "email": "New.Scientist@Example.org",
             "password1": "tide-gauge-7741",
             "password2": "tide-gauge-7741",
+            "name": "Marie Tharp",
+            "affiliation": "Lamont Geological Observatory",
         },
     )
     assert response.status_code == 302
     assert response["Location"] == "/accounts/confirm-email/"
     user = User.objects.get(email__iexact="new.scientist@example.org")
+    assert (user.name, user.affiliation) == ("Marie Tharp", "Lamont Geological Observatory")  # for citations
     assert AuditEvent.objects.filter(service="accounts", service_method="signup", user=user).exists()
 
     # Mandatory verification: no session until the address is confirmed.
@@ -55,13 +58,15 @@ def test_sign_up_verify_email_then_log_in(client, mailoutbox):
     assert response.status_code == 302
     assert user.emailaddress_set.get().verified
     assert AuditEvent.objects.filter(service_method="confirm_email", user=user).exists()
+    assert int(client.session["_auth_user_id"]) == user.pk  # confirming signed them in
+    client.post("/accounts/logout/")
 
     response = client.post(
         "/accounts/login/", {"login": "new.scientist@example.org", "password": "tide-gauge-7741"}
     )
     assert response.status_code == 302 and response["Location"] == "/profile/"
     assert int(client.session["_auth_user_id"]) == user.pk
-    login = AuditEvent.objects.get(service_method="login", user=user)
+    login = AuditEvent.objects.filter(service_method="login", user=user).latest("pk")
     assert login.category == "info" and login.auth_system == "session"
     assert client.get("/profile/").status_code == 200
 
@@ -209,3 +214,12 @@ def test_mail_names_this_portal_not_example_com(client, settings, mailoutbox):
     client.post("/accounts/password/reset/", {"email": "purser@example.org"})
     body = mailoutbox[-1].subject + mailoutbox[-1].body
     assert "example.com" not in body and settings.SITE_NAME in body
+
+
+def test_sign_up_needs_a_name(client):
+    response = client.post(
+        "/accounts/signup/",
+        {"email": "anon@example.org", "password1": "tide-gauge-7741", "password2": "tide-gauge-7741"},
+    )
+    assert response.status_code == 200 and not User.objects.filter(email="anon@example.org").exists()
+    assert "name" in response.context["form"].errors
