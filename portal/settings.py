@@ -122,7 +122,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "portal.csp.ContentSecurityPolicyMiddleware",  # before WhiteNoise, so static files get it too
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "portal.compression.PageGZipMiddleware",  # BREACH-padded gzip for pages, JSON and XML; never blobs
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -185,6 +187,8 @@ LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "accounts:profile"
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_SIGNUP_FORM_CLASS = "apps.accounts.forms.SignupDetailsForm"  # name and affiliation, for citations
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True  # the link in the mail signs the person in (same browser)
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_EMAIL_VERIFICATION = env("ACCOUNT_EMAIL_VERIFICATION", "mandatory")
 ACCOUNT_UNIQUE_EMAIL = True
@@ -205,6 +209,7 @@ SOCIALACCOUNT_PROVIDERS = {
         ),
     }
 }
+ACCOUNT_ADAPTER = "apps.accounts.adapters.AccountAdapter"
 SOCIALACCOUNT_ADAPTER = "apps.accounts.adapters.SocialAccountAdapter"
 
 # --- e-mail -------------------------------------------------------------------------------------
@@ -345,6 +350,12 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
+    # JSON first (the default for API clients), then forms; deeply nested JSON is a 400, not a 500.
+    "DEFAULT_PARSER_CLASSES": [
+        "portal.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {

@@ -23,7 +23,8 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate(self, request):
         header = authentication.get_authorization_header(request).split()
-        if not header or header[0].lower().decode() not in self.keywords:
+        # latin-1 decodes any byte: a non-UTF-8 scheme is simply not ours (was a 500).
+        if not header or header[0].lower().decode("latin-1") not in self.keywords:
             return None
         if len(header) != 2:
             raise exceptions.AuthenticationFailed("Authorization header must be 'Token <key>'.")

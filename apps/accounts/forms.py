@@ -18,3 +18,20 @@ class ProfileForm(forms.ModelForm):
 
 class TokenForm(forms.Form):
     name = forms.CharField(max_length=100, help_text="What the token is for, e.g. 'ship logger'.")
+
+
+class SignupDetailsForm(forms.Form):
+    """What allauth's sign-up form asks besides e-mail and password: the name and affiliation that
+    citations, DataCite creators and review e-mails need (ACCOUNT_SIGNUP_FORM_CLASS)."""
+
+    name = forms.CharField(max_length=200, label="Full name", help_text="As it should appear in citations.")
+    affiliation = forms.CharField(
+        max_length=300,
+        required=False,
+        help_text="Your institution, e.g. 'Woods Hole Oceanographic Institution'.",
+    )
+
+    def signup(self, request, user) -> None:
+        user.name = self.cleaned_data["name"].strip()
+        user.affiliation = self.cleaned_data["affiliation"].strip()
+        user.save(update_fields=["name", "affiliation"])

@@ -177,6 +177,9 @@ def parse_date(value: str, *, upper: bool) -> tuple[datetime.datetime, str]:
         if SECONDS_RE.match(value):
             moment = datetime.datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.UTC)
             return (moment + datetime.timedelta(seconds=1) if upper else moment), "seconds"
+    except OverflowError:
+        # until=9999-12-31: the exclusive bound is past the last representable moment; no upper bound.
+        return datetime.datetime.max.replace(tzinfo=datetime.UTC), "day" if DAY_RE.match(value) else "seconds"
     except ValueError:
         pass
     raise OaiError("badArgument", f"'{value}' is not a date of the form YYYY-MM-DD or YYYY-MM-DDThh:mm:ssZ.")

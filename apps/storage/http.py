@@ -11,10 +11,14 @@ from urllib.parse import quote
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 
+from portal.csp import SANDBOX
+
 from . import services
 from .models import Blob
 
-_RANGE_RE = re.compile(r"^\s*(\d*)\s*-\s*(\d*)\s*$")
+# At most 19 digits (a 64-bit offset): a longer number is no satisfiable range, and int() of a
+# 4,300-digit string raises ValueError (Python's int-conversion limit), which used to be a 500.
+_RANGE_RE = re.compile(r"^\s*(\d{0,19})\s*-\s*(\d{0,19})\s*$")
 
 
 class RangeNotSatisfiable(ValueError):
@@ -101,6 +105,9 @@ def blob_response(
         if byte_range:
             response["Content-Range"] = f"bytes {start}-{end}/{blob.size}"
     response["Accept-Ranges"] = "bytes"
+    # User-supplied bytes: inert even when declared text/html or image/svg+xml (portal/csp.py).
+    response["Content-Security-Policy"] = SANDBOX
+    response["X-Content-Type-Options"] = "nosniff"
     response["ETag"] = etag
     response["Digest"] = f"md5={blob.md5}"
     response["Cache-Control"] = "private, max-age=3600" if mode != "accel" else "private"

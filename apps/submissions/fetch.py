@@ -57,15 +57,27 @@ def _allowed_exceptions() -> tuple[set[str], list]:
 
 
 def _is_public(ip: ipaddress._BaseAddress) -> bool:
-    return not (
-        ip.is_private
-        or ip.is_loopback
-        or ip.is_link_local
-        or ip.is_reserved
-        or ip.is_multicast
-        or ip.is_unspecified
-        or getattr(ip, "is_site_local", False)
-    )
+    """Only globally routable addresses (IANA's special-purpose registries, as ``is_global`` reads them).
+
+    A deny-list of private ranges misses the rest of the special-purpose space: carrier-grade NAT
+    100.64.0.0/10 (where cloud metadata lives, e.g. 100.100.100.200), 6to4 relays 192.88.99.0/24,
+    6to4 2002::/16 and NAT64 64:ff9b::/96 (both embed an IPv4 address that may be private)."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return _is_public(ip.ipv4_mapped)
+        if any(ip in net for net in _EMBEDDING_V4):
+            return False
+    return ip.is_global and not ip.is_multicast and not any(ip in net for net in _NOT_GLOBAL_ENOUGH)
+
+
+# IPv6 ranges whose addresses carry an IPv4 address inside; ``is_global`` calls some of them global.
+_EMBEDDING_V4 = (
+    ipaddress.ip_network("2002::/16"),
+    ipaddress.ip_network("64:ff9b::/96"),
+    ipaddress.ip_network("64:ff9b:1::/48"),
+)
+# ``is_global`` answers True for the 6to4 relay anycast block; it forwards to arbitrary hosts.
+_NOT_GLOBAL_ENOUGH = (ipaddress.ip_network("192.88.99.0/24"),)
 
 
 def resolve_checked(host: str, port: int) -> str:

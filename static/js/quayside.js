@@ -9,4 +9,11 @@
       toggle.setAttribute("aria-expanded", open ? "true" : "false");
     });
   }
+  // A button that asks first (no inline handlers: the pages' CSP allows no inline script).
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-confirm]");
+    if (button && !window.confirm(button.getAttribute("data-confirm"))) {
+      event.preventDefault();
+    }
+  });
 })();

@@ -30,11 +30,14 @@ def test_sign_up_verify_email_then_log_in(client, mailoutbox):
             "email": "New.Scientist@Example.org",
             "password1": "tide-gauge-7741",
             "password2": "tide-gauge-7741",
+            "name": "Marie Tharp",
+            "affiliation": "Lamont Geological Observatory",
         },
     )
     assert response.status_code == 302
     assert response["Location"] == "/accounts/confirm-email/"
     user = User.objects.get(email__iexact="new.scientist@example.org")
+    assert (user.name, user.affiliation) == ("Marie Tharp", "Lamont Geological Observatory")  # for citations
     assert AuditEvent.objects.filter(service="accounts", service_method="signup", user=user).exists()
 
     # Mandatory verification: no session until the address is confirmed.
@@ -55,13 +58,15 @@ def test_sign_up_verify_email_then_log_in(client, mailoutbox):
     assert response.status_code == 302
     assert user.emailaddress_set.get().verified
     assert AuditEvent.objects.filter(service_method="confirm_email", user=user).exists()
+    assert int(client.session["_auth_user_id"]) == user.pk  # confirming signed them in
+    client.post("/accounts/logout/")
 
     response = client.post(
         "/accounts/login/", {"login": "new.scientist@example.org", "password": "tide-gauge-7741"}
     )
     assert response.status_code == 302 and response["Location"] == "/profile/"
     assert int(client.session["_auth_user_id"]) == user.pk
-    login = AuditEvent.objects.get(service_method="login", user=user)
+    login = AuditEvent.objects.filter(service_method="login", user=user).latest("pk")
     assert login.category == "info" and login.auth_system == "session"
     assert client.get("/profile/").status_code == 200
 
@@ -173,3 +178,48 @@ def test_password_is_checked_at_sign_up(client):
     )
     assert response.status_code == 200
     assert not User.objects.filter(email="a@example.org").exists()
+
+
+def test_wrong_passwords_from_one_address_do_not_lock_the_account_elsewhere(client, settings):
+    from django.core.cache import cache
+
+    settings.ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/300s/key"}  # allauth's defaults
+    cache.clear()
+    make_user("bosun@example.org")
+    guesser = {"REMOTE_ADDR": "203.0.113.7"}
+    for _ in range(5):
+        client.post("/accounts/login/", {"login": "bosun@example.org", "password": "wrong"}, **guesser)
+    refused = client.post("/accounts/login/", {"login": "bosun@example.org", "password": "wrong"}, **guesser)
+    assert "Too many failed login attempts" in refused.content.decode()
+    from tests.conftest import PASSWORD
+
+    owner = client.post(
+        "/accounts/login/",
+        {"login": "bosun@example.org", "password": PASSWORD},
+        REMOTE_ADDR="198.51.100.20",
+    )
+    assert owner.status_code == 302  # the owner, from their own address, still gets in
+    cache.clear()
+
+
+def test_mail_names_this_portal_not_example_com(client, settings, mailoutbox):
+    from django.contrib.sites.models import Site
+
+    from portal.apps import name_the_site
+
+    settings.SITE_BASE_URL = "https://data.quay.example"
+    name_the_site()  # what every migrate does
+    assert Site.objects.get_current().domain == "data.quay.example"
+    make_user("purser@example.org")
+    client.post("/accounts/password/reset/", {"email": "purser@example.org"})
+    body = mailoutbox[-1].subject + mailoutbox[-1].body
+    assert "example.com" not in body and settings.SITE_NAME in body
+
+
+def test_sign_up_needs_a_name(client):
+    response = client.post(
+        "/accounts/signup/",
+        {"email": "anon@example.org", "password1": "tide-gauge-7741", "password2": "tide-gauge-7741"},
+    )
+    assert response.status_code == 200 and not User.objects.filter(email="anon@example.org").exists()
+    assert "name" in response.context["form"].errors

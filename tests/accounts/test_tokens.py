@@ -73,3 +73,19 @@ def test_bad_authorization_headers_are_refused():
     assert api.get("/api/me/").status_code == 401
     api.credentials(HTTP_AUTHORIZATION="Token qs_not-a-real-token")
     assert api.get("/api/me/").status_code == 401
+
+
+def test_an_authorization_header_that_is_not_utf8_is_refused_not_a_crash(plain_user):
+    api = api_client_for(None)
+    api.credentials(HTTP_AUTHORIZATION="\xff\xfeToken abc")  # latin-1 bytes, invalid UTF-8
+    assert api.get("/api/me/").status_code in (401, 403)
+    api.credentials(HTTP_AUTHORIZATION="Token \xff\xfe")
+    response = api.get("/api/me/")
+    assert response.status_code == 401 and "invalid characters" in response.json()["detail"]
+
+
+def test_deeply_nested_json_is_a_400_not_a_crash(plain_user):
+    api = api_client_for(plain_user)
+    body = "[" * 100_000 + "]" * 100_000
+    response = api.post("/api/tokens/", body, content_type="application/json")
+    assert response.status_code == 400 and "nested too deeply" in response.json()["detail"]

@@ -106,6 +106,53 @@ def test_custom_units_must_be_defined_in_a_unit_list(tmp_path):
     assert rules(eml_for("edi.1.1", [table], extra_root=UNIT_LIST)) == []
 
 
+def test_the_package_id_is_an_id_an_annotation_may_describe(doc):
+    # EMLValidator adds every packageId to the ids that references, describes and annotations may name.
+    ok = f'<annotations><annotation references="edi.1.1">{ANNOTATION[12:-13]}</annotation></annotations>'
+    assert rules(doc(extra_root=ok)) == []
+    am = f"<additionalMetadata><describes>edi.1.1</describes><metadata>{ANNOTATION}</metadata></additionalMetadata>"
+    assert rules(doc(extra_root=am)) == []
+
+
+def test_the_package_id_and_unit_ids_count_as_ids_for_uniqueness(doc, tmp_path):
+    assert rules(doc().replace(b'id="observations"', b'id="edi.1.1"')) == ["duplicate-id"]
+    table = Table(
+        "t", "s", [Column("salinity", "real", unit="custom:partsPerThousand")], url="https://x.org/t.csv"
+    )
+    clash = eml_for("edi.1.1", [table], extra_root=UNIT_LIST).replace(
+        b'<dataTable id="t"', b'<dataTable id="partsPerThousand"'
+    )
+    assert "duplicate-id" in rules(clash)
+
+
+def test_custom_units_may_be_defined_in_any_stmml_version(tmp_path):
+    table = Table(
+        "t", "s", [Column("salinity", "real", unit="custom:partsPerThousand")], url="https://x.org/t.csv"
+    )
+    stmml_11 = eml_for("edi.1.1", [table], extra_root=UNIT_LIST).replace(b"stmml-1.2", b"stmml-1.1")
+    assert b"stmml-1.1" in stmml_11
+    assert rules(stmml_11) == []
+    renamed = stmml_11.replace(b'stmml:unit id="partsPerThousand"', b'stmml:unit id="ppt"')
+    assert rules(renamed) == ["undefined-unit"]
+
+
+def test_an_annotation_deeper_in_metadata_needs_its_own_subject(doc):
+    deep = (
+        f"<additionalMetadata><describes>stations</describes><metadata><note>{ANNOTATION}</note></metadata>"
+        "</additionalMetadata>"
+    )
+    assert rules(doc(extra_root=deep)) == ["annotation-subject"]
+    assert rules(doc(extra_root=deep.replace("<note>", '<note id="note-1">'))) == []
+
+
+def test_references_are_compared_exactly_as_written(doc):
+    spaced = doc().replace(b"<references>creator-1", b"<references> creator-1")
+    assert b"<references> creator-1" in spaced
+    result = validate_eml(spaced)
+    assert [f.rule for f in result.findings] == ["dangling-reference"]
+    assert "mind the spaces" in result.findings[0].message
+
+
 def test_eml_211_is_refused_with_the_supported_version(doc):
     old = doc().replace(b"https://eml.ecoinformatics.org/eml-2.2.0", b"eml://ecoinformatics.org/eml-2.1.1")
     result = validate_eml(old)

@@ -295,6 +295,13 @@ def test_from_and_until_select_by_datestamp_in_both_granularities(harvest, make_
     ]
 
 
+def test_an_until_at_the_end_of_time_is_no_upper_bound(harvest, make_revision):
+    revision = make_revision()
+    expected = [oai.oai_identifier("edi", revision.package.identifier, 1)]
+    for until in ("9999-12-31", "9999-12-31T23:59:59Z"):
+        assert identifiers(harvest(verb="ListIdentifiers", metadataPrefix="oai_dc", until=until)) == expected
+
+
 def test_datestamp_moves_when_metadata_changes(harvest, make_revision):
     revision = make_revision()
     Revision.objects.filter(pk=revision.pk).update(

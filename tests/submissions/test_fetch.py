@@ -66,6 +66,25 @@ def test_private_addresses_are_refused_unless_allowed(settings):
         resolve_checked("192.168.1.1", 80)
 
 
+@pytest.mark.parametrize(
+    "host",
+    [
+        "100.100.100.200",  # cloud metadata in carrier-grade NAT space (100.64.0.0/10)
+        "100.64.0.1",
+        "192.88.99.1",  # 6to4 relay anycast
+        "198.18.0.1",  # benchmarking
+        "192.0.0.170",
+        "2002:a00:1::1",  # 6to4 wrapping 10.0.0.1
+        "64:ff9b::a00:1",  # NAT64 wrapping 10.0.0.1
+        "::ffff:10.0.0.1",  # IPv4-mapped private
+    ],
+)
+def test_special_purpose_addresses_are_refused_too(settings, host):
+    settings.FETCH_ALLOWED_HOSTS = []
+    with pytest.raises(FetchError, match="private, loopback"):
+        resolve_checked(host, 80)
+
+
 def test_only_http_and_https_are_fetched(tmp_path):
     for url in ("ftp://example.org/x.csv", "file:///etc/passwd", "gopher://x/"):
         with pytest.raises(FetchError, match="only http and https"):

@@ -1,15 +1,10 @@
 """EML 2.2.0 validation: the official XSDs, then EML's own rules beyond the schema.
 
-The rules follow the EML 2.2.0 specification (sections on identifiers, references, semantic annotation
-and units). EDI's ``emlvp`` parser was the starting point; where it differs from the specification
-the specification wins:
-
-- ``annotation`` inside ``additionalMetadata`` takes its subject from the ``describes`` elements of that
-  ``additionalMetadata`` (emlvp wrongly demands an ``id`` on the ``metadata`` parent);
-- the ``references`` attribute of a top-level ``annotations/annotation`` is required and must point at an
-  existing id;
-- every ``describes`` must point at an existing id (emlvp does not check it);
-- stmml's own ``annotation`` element (another namespace) is not an EML annotation.
+The rules are those of EML's reference validator (NCEAS ``EMLValidator.java`` in the EML repository),
+rule for rule: where it accepts a document Quayside accepts it, and where it refuses one Quayside refuses
+it, with a message that says what to fix. EDI's ``emlvp`` was the starting point and disagrees in places
+(it demands an ``id`` on ``metadata`` for an annotation in ``additionalMetadata``, where the subject is
+what ``describes`` names); the reference wins. See ``check_rules`` for the list.
 """
 
 from __future__ import annotations
@@ -31,7 +26,6 @@ KNOWN_OLD = {
     "eml://ecoinformatics.org/eml-2.0.1": "2.0.1",
 }
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas" / "eml-2.2.0"
-STMML_NS = "http://www.xml-cml.org/schema/stmml-1.2"
 
 
 @dataclass
@@ -75,119 +69,122 @@ def _ns(el) -> str:
     return etree.QName(el).namespace or "" if isinstance(el.tag, str) else ""
 
 
+def _written(el) -> str:
+    """The element's name as written in the document (``prefix:local`` or ``local``).
+
+    EML's reference validator (NCEAS ``EMLValidator``) parses without namespaces and matches names as
+    written: ``//annotation`` is an unprefixed ``annotation``, whatever its namespace, and
+    ``stmml:annotation`` is not one. Matching the same way keeps Quayside's verdict equal to it."""
+    return f"{el.prefix}:{_local(el)}" if el.prefix else _local(el)
+
+
+def _first_text(el) -> str:
+    """The value of the element's first text node, unstripped, as the reference validator reads it."""
+    return el.text or ""
+
+
 def check_rules(root) -> list[Finding]:
-    """EML's rules beyond the schema. ``root`` is the ``eml:eml`` element."""
+    """EML's rules beyond the schema, rule for rule as EML's reference validator checks them
+    (``EMLValidator.validate`` in the EML repository). ``root`` is the ``eml:eml`` element.
+
+    - every ``id`` attribute, on any element in any namespace (stmml unit ids too), and every
+      ``packageId``, is unique;
+    - ``references`` elements, ``annotation/@references`` and ``describes`` name an existing id — and
+      the ``packageId`` counts as one (an annotation may describe the whole package);
+    - an element with an ``annotation`` child has an ``id``, unless one of those annotations carries
+      ``references`` or the element's parent has a ``describes`` child (annotations in
+      ``additionalMetadata/metadata``);
+    - an element with a ``references`` child has no ``id``;
+    - every ``unit/customUnit`` is defined by a ``unit`` in a ``unitList`` anywhere in the document,
+      in whichever STMML namespace version (``stmml-1.1``, ``stmml-1.2``) or none.
+    """
     findings: list[Finding] = []
     elements = [el for el in root.iter() if isinstance(el.tag, str)]
-    # stmml unit definitions use their own id attributes; EML ids are on EML (unqualified) elements.
-    id_elements = [el for el in elements if "id" in el.attrib and _ns(el) in ("", EML_220)]
-    counts = Counter(el.get("id") for el in id_elements)
+    id_elements = [el for el in elements if "id" in el.attrib]
+    package_ids = [el for el in elements if "packageId" in el.attrib]
+    counts = Counter([el.get("id") for el in id_elements] + [el.get("packageId") for el in package_ids])
     for value, n in sorted(counts.items()):
         if n > 1:
-            lines = [str(el.sourceline) for el in id_elements if el.get("id") == value]
+            holders = [el for el in id_elements if el.get("id") == value]
+            holders += [el for el in package_ids if el.get("packageId") == value]
+            lines = sorted(str(el.sourceline) for el in holders)
             findings.append(
                 Finding(
                     "duplicate-id",
-                    f'The id "{value}" is used {n} times (lines {", ".join(lines)}); '
-                    "ids must be unique within the document.",
+                    f'The id "{value}" is used {n} times (lines {", ".join(lines)}); ids (and the '
+                    "packageId) must be unique within the document.",
                     int(lines[1]),
                 )
             )
     ids = set(counts)
 
-    for ref in (el for el in elements if _local(el) == "references" and _ns(el) == ""):
-        target = (ref.text or "").strip()
-        if target not in ids:
-            findings.append(
-                Finding(
-                    "dangling-reference",
-                    f"<references>{target}</references> points at no element with that id.",
-                    ref.sourceline,
+    def dangling(rule: str, what: str, target: str, line: int | None) -> None:
+        hint = " (mind the spaces around it)" if target.strip() != target and target.strip() in ids else ""
+        findings.append(Finding(rule, f"{what} points at no element with that id{hint}.", line))
+
+    for el in elements:
+        name = _written(el)
+        if name == "references":
+            target = _first_text(el)
+            if target not in ids:
+                dangling("dangling-reference", f"<references>{target}</references>", target, el.sourceline)
+        elif name == "describes":
+            target = _first_text(el)
+            if target not in ids:
+                dangling("dangling-describes", f"<describes>{target}</describes>", target, el.sourceline)
+        elif name == "annotation" and "references" in el.attrib:
+            target = el.get("references")
+            if target not in ids:
+                dangling("annotation-subject", f'<annotation references="{target}">', target, el.sourceline)
+
+    for el in elements:
+        children = [c for c in el if isinstance(c.tag, str)]
+        annotations = [c for c in children if _written(c) == "annotation"]
+        if annotations and "id" not in el.attrib and not any("references" in a.attrib for a in annotations):
+            parent = el.getparent()
+            if parent is None or not any(
+                _written(c) == "describes" for c in parent if isinstance(c.tag, str)
+            ):
+                pname = _written(el)
+                findings.append(
+                    Finding(
+                        "annotation-subject",
+                        f"An <annotation> inside <{pname}> has no subject: give the <{pname}> element an id "
+                        "attribute, give the annotation a references attribute, or (in additionalMetadata) "
+                        "name the subject with <describes>.",
+                        annotations[0].sourceline,
+                    )
                 )
-            )
-        parent = ref.getparent()
-        if parent is not None and "id" in parent.attrib:
+        if "id" in el.attrib and any(_written(c) == "references" for c in children):
             findings.append(
                 Finding(
                     "id-with-references",
-                    f'<{_local(parent)} id="{parent.get("id")}"> has a '
+                    f'<{_written(el)} id="{el.get("id")}"> has a '
                     "<references> child; an element that references another must not carry an id.",
-                    parent.sourceline,
-                )
-            )
-
-    for ann in (el for el in elements if _local(el) == "annotation" and _ns(el) == ""):
-        parent = ann.getparent()
-        pname = _local(parent) if parent is not None else ""
-        if pname == "annotations":
-            target = ann.get("references")
-            if not target:
-                findings.append(
-                    Finding(
-                        "annotation-subject",
-                        "An <annotation> in <annotations> has no references attribute naming its subject.",
-                        ann.sourceline,
-                    )
-                )
-            elif target not in ids:
-                findings.append(
-                    Finding(
-                        "annotation-subject",
-                        f'<annotation references="{target}"> points at no element with that id.',
-                        ann.sourceline,
-                    )
-                )
-            continue
-        am = next(
-            (a for a in ann.iterancestors() if _local(a) == "additionalMetadata" and _ns(a) == ""), None
-        )
-        if am is not None:
-            if not [d for d in am if _local(d) == "describes"]:
-                findings.append(
-                    Finding(
-                        "annotation-subject",
-                        "An <annotation> in <additionalMetadata> needs a <describes> naming its subject.",
-                        ann.sourceline,
-                    )
-                )
-            continue
-        if parent is None or "id" not in parent.attrib:
-            findings.append(
-                Finding(
-                    "annotation-subject",
-                    f"An <annotation> inside <{pname}> has no subject: give "
-                    f"the <{pname}> element an id attribute.",
-                    ann.sourceline,
-                )
-            )
-
-    for desc in (el for el in elements if _local(el) == "describes" and _ns(el) == ""):
-        target = (desc.text or "").strip()
-        if target not in ids:
-            findings.append(
-                Finding(
-                    "dangling-describes",
-                    f"<describes>{target}</describes> points at no element with that id.",
-                    desc.sourceline,
+                    el.sourceline,
                 )
             )
 
     defined_units = {
-        u.get("id")
-        for am in root.findall("additionalMetadata")
-        for u in am.iter(f"{{{STMML_NS}}}unit", "unit")
-        if u.get("id") and any(_local(a) == "unitList" for a in u.iterancestors())
+        unit.get("id")
+        for unit_list in elements
+        if _local(unit_list) == "unitList"
+        for unit in unit_list
+        if isinstance(unit.tag, str) and _local(unit) == "unit" and unit.get("id") is not None
     }
-    for cu in (el for el in elements if _local(el) == "customUnit"):
-        name = (cu.text or "").strip()
-        if name not in defined_units:
-            findings.append(
-                Finding(
-                    "undefined-unit",
-                    f'The custom unit "{name}" is not defined in a <unitList> in additionalMetadata.',
-                    cu.sourceline,
+    for cu in elements:
+        parent = cu.getparent()
+        if _written(cu) == "customUnit" and parent is not None and _written(parent) == "unit":
+            name = _first_text(cu)
+            if name not in defined_units:
+                findings.append(
+                    Finding(
+                        "undefined-unit",
+                        f'The custom unit "{name}" is not defined by a <unit id="{name.strip()}"> in a '
+                        "<unitList> (usually in additionalMetadata).",
+                        cu.sourceline,
+                    )
                 )
-            )
     return findings
 
 

@@ -5,9 +5,13 @@ the order below (later apps build on earlier ones).
 """
 
 import importlib
+from pathlib import Path
 
+from django.conf import settings
+from django.core import mail
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.test.utils import override_settings
 
 DEMO_ORDER = [
     "accounts",
@@ -26,6 +30,23 @@ class Command(BaseCommand):
     help = "Load demo users, organisations, vessels, cruises and packages (safe to run repeatedly)."
 
     def handle(self, *args, **options):
+        # The demo's invitations and review requests would fill the console with raw e-mails: keep them
+        # in a folder, one .eml file each, and say how many there were.
+        mail.outbox = []
+        with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
+            self._load()
+        sent, mail.outbox = mail.outbox, []
+        if sent:
+            folder = Path(settings.VAR_DIR) / "demo-mail"
+            folder.mkdir(parents=True, exist_ok=True)
+            for i, message in enumerate(sent, 1):
+                (folder / f"{i:03d}.eml").write_bytes(message.message().as_bytes())
+            self.stdout.write(f"{len(sent)} demo e-mails (invitations, notices) written to {folder}/")
+        self.stdout.write(
+            self.style.SUCCESS("Demo loaded. Sign in as any demo user with the password 'quayside-demo'.")
+        )
+
+    def _load(self) -> None:
         for name in DEMO_ORDER:
             try:
                 module = importlib.import_module(f"apps.{name}.demo")
@@ -35,6 +56,3 @@ class Command(BaseCommand):
                 raise
             with transaction.atomic():
                 module.load(self.stdout.write)
-        self.stdout.write(
-            self.style.SUCCESS("Demo loaded. Sign in as any demo user with the password 'quayside-demo'.")
-        )
