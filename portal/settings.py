@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "allauth.socialaccount.providers.orcid",
     "portal",
     "apps.accounts",
+    "apps.access",
     "apps.audit",
     "apps.storage",
     "apps.cruises",
@@ -101,6 +102,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "apps.audit.middleware.AuditWritesMiddleware",
     "portal.middleware.RequestLimitsMiddleware",
+    "portal.errors.ErrorPagesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -319,6 +321,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # UserError/Conflict/Forbidden/NotFound from services answer with their status (portal/errors.py).
+    "EXCEPTION_HANDLER": "portal.errors.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": f"{SITE_NAME} API",

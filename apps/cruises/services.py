@@ -6,12 +6,13 @@ from django.core import signing
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
-from apps.accounts import roles
+from apps import access
+from apps.access import roles
 from apps.accounts.models import User
 from apps.audit.services import record_event
 from apps.storage.services import store_bytes
 
-from . import access, mail, sailing_orders
+from . import mail, sailing_orders
 from .models import Award, Cruise, CruiseFile, CruiseMember, Organisation, Port, Vessel
 from .sailing_orders import SailingOrdersError
 

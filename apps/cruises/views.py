@@ -10,12 +10,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
 
-from apps.accounts import roles
+from apps import access
+from apps.access import can_see, roles, visible_revisions
 from apps.audit.services import record_event
-from apps.holds.policy import can_see, visible_revisions
 from apps.storage.http import blob_response
 
-from . import access, sailing_orders, services
+from . import sailing_orders, services
 from .forms import CruiseCreateForm, CruiseEditForm, DesignateForm, LinkPackageForm, SailingOrdersUploadForm
 from .models import Cruise, CruiseFile, Vessel
 

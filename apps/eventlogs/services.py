@@ -16,9 +16,9 @@ import psycopg
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from apps import access
 from apps.audit.middleware import request_method, request_service
 from apps.audit.services import record_event
-from apps.cruises import access
 from apps.cruises.models import Cruise, CruiseFile
 from apps.cruises.services import attach_file
 

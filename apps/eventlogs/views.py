@@ -5,8 +5,8 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from apps.cruises import access
-from apps.holds.policy import can_see
+from apps import access
+from apps.access import can_see
 
 from . import services
 from .forms import EntryForm

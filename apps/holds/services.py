@@ -19,8 +19,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from apps import access
 from apps.audit.services import record_event
-from apps.cruises import access, mail
+from apps.cruises import mail
 from apps.cruises.models import Cruise
 
 from .models import Hold

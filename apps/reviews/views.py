@@ -4,8 +4,8 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from apps.accounts import roles
-from apps.cruises import access
+from apps import access
+from apps.access import roles
 from apps.cruises.forms import CruiseEditForm
 
 from . import services, targets

@@ -23,7 +23,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
-from apps.accounts import roles
+from apps.access import roles
 from apps.audit.models import AuditEvent
 from apps.audit.services import record_event
 from apps.packages import quality

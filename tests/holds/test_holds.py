@@ -4,10 +4,10 @@ import pytest
 from django.urls import Resolver404, resolve
 from django.utils import timezone
 
+from apps.access import can_see, visible_revisions
 from apps.audit.models import AuditEvent
 from apps.holds import services
 from apps.holds.models import Hold
-from apps.holds.policy import can_see, visible_revisions
 from apps.holds.tasks import expire_holds
 from apps.packages.models import Revision
 from tests.holds.conftest import make_revision

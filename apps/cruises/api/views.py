@@ -10,10 +10,11 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
 
+from apps import access
+from apps.access import can_see
 from apps.audit.services import record_event
-from apps.holds.policy import can_see
 
-from .. import access, sailing_orders, services
+from .. import sailing_orders, services
 from ..models import Cruise
 
 
