@@ -103,8 +103,6 @@ def cruise_import(request):
             )
         except sailing_orders.SailingOrdersError as exc:
             errors = exc.errors
-        except PermissionError as exc:
-            errors = [str(exc)]
         else:
             messages.success(request, f"Cruise {cruise.cruise_id} created from the sailing orders.")
             return redirect("cruises:detail", pk=cruise.pk)

@@ -23,11 +23,12 @@ from apps import access
 from apps.audit.services import record_event
 from apps.cruises import mail
 from apps.cruises.models import Cruise
+from portal.errors import Forbidden, UserError
 
 from .models import Hold
 
 
-class HoldError(ValueError):
+class HoldError(UserError):
     pass
 
 
@@ -76,7 +77,7 @@ def assert_hold(
 ) -> Hold:
     """The chief scientist of ``cruise`` holds its datasets (``packages`` None = all of them)."""
     if not access.is_chief_scientist(user, cruise):
-        raise PermissionError("Only the chief scientist of this cruise may assert a hold on its datasets.")
+        raise Forbidden("Only the chief scientist of this cruise may assert a hold on its datasets.")
     cruise = Cruise.objects.select_for_update().get(pk=cruise.pk)
     if cruise.state != Cruise.State.APPROVED:
         raise HoldError("A hold can be asserted only after the cruise record has been reviewed and approved.")
@@ -168,7 +169,7 @@ def _end(hold: Hold, state: str, user=None, request=None) -> list[str]:
 def lift_hold(hold: Hold, user, request=None) -> list[str]:
     hold = Hold.objects.select_for_update().select_related("cruise").get(pk=hold.pk)
     if not access.is_chief_scientist(user, hold.cruise):
-        raise PermissionError("Only the chief scientist of this cruise may lift its hold.")
+        raise Forbidden("Only the chief scientist of this cruise may lift its hold.")
     if hold.state != Hold.State.ACTIVE:
         raise HoldError("This hold has already ended.")
     return _end(hold, Hold.State.LIFTED, user, request)
