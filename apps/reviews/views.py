@@ -60,6 +60,9 @@ def review_detail(request, pk: int, form=None, status=200):
 @require_POST
 def amend(request, pk: int):
     review, target, my_roles = _review_for_user(request.user, pk)
+    if not (my_roles or roles.is_data_manager(request.user)):
+        # Before the form: someone who may not amend learns that, not what the form lacks.
+        raise Forbidden("Only the reviewers of this record (or a data manager) may amend it.")
     form = CruiseEditForm(request.POST, instance=type(target).objects.get(pk=target.pk), prefix="amend")
     if not form.is_valid():
         return review_detail(request, pk, form=form, status=400)
