@@ -20,7 +20,7 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from portal.errors import Forbidden, NotFound
 
 from . import roles
-from .people import can_edit_cruise
+from .people import can_edit_cruise, is_cruise_party
 from .policy import can_see, visible_revisions
 
 HELD_DATA = "The data of this revision are under a proprietary hold."
@@ -154,3 +154,19 @@ def get_submission_for_user(user, transaction: str):
     if sub is None:
         raise NotFound("No such submission.")
     return sub
+
+
+def get_review_for_user(user, pk: int):
+    """A review, for its reviewers, the people of its target and data managers (403 for others).
+
+    A cruise's reviewers (its operator and chief scientist) are among the cruise's people, so the
+    cruise's people rule answers for them too."""
+    review = _model("reviews.Review").objects.filter(pk=pk).first()
+    if review is None:
+        raise NotFound("No such review.")
+    target = review.target
+    if target._meta.label_lower != "cruises.cruise":
+        raise TypeError(f"get_review_for_user does not know {type(target).__name__}")
+    if not is_cruise_party(user, target):
+        raise Forbidden("Only the reviewers and the cruise's people may open this review.")
+    return review

@@ -48,7 +48,7 @@ def cruise_list(request):
             "vessel": vessel,
             "state": state,
             "q": q,
-            "can_create": access.is_any_operator(request.user) or roles.is_data_manager(request.user),
+            "can_create": access.can_file_sailing_orders(request.user),
         },
     )
 
@@ -91,7 +91,7 @@ def cruise_create(request):
 
 @login_required
 def cruise_import(request):
-    if not (access.is_any_operator(request.user) or roles.is_data_manager(request.user)):
+    if not access.can_file_sailing_orders(request.user):
         raise PermissionDenied("Only a vessel operator's staff may file sailing orders.")
     form = SailingOrdersUploadForm(request.POST or None, request.FILES or None)
     errors = []

@@ -18,13 +18,10 @@ def inbox(request):
 
 
 def _review_for_user(user, pk: int) -> tuple[Review, object, list[str]]:
-    """A review may be seen by its reviewers, the target's people and data managers."""
-    review = get_object_or_404(Review, pk=pk)
+    """The review (apps.access decides who may open it), its target and the review roles ``user`` holds."""
+    review = access.get_review_for_user(user, pk)
     target = review.target
-    my_roles = targets.roles_of(user, target)
-    if not (my_roles or roles.is_data_manager(user) or access.cruise_roles(user, target)):
-        raise Forbidden("Only the reviewers and the cruise's people may open this review.")
-    return review, target, my_roles
+    return review, target, targets.roles_of(user, target)
 
 
 @login_required
