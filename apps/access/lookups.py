@@ -170,3 +170,15 @@ def get_review_for_user(user, pk: int):
     if not is_cruise_party(user, target):
         raise Forbidden("Only the reviewers and the cruise's people may open this review.")
     return review
+
+
+def get_eventlog_for_user(user, cruise_pk: int):
+    """``(cruise, its event log)``: 404 without a log, 403 while it is open and ``user`` is not one of the
+    cruise's people (a closed log is public)."""
+    cruise = get_cruise_for_user(user, cruise_pk)
+    log = _model("eventlogs.EventLog").objects.filter(cruise=cruise).first()
+    if log is None:
+        raise NotFound("This cruise has no event log yet.")
+    if not can_see(user, log):
+        raise Forbidden("The event log is readable by the cruise's people until it is closed.")
+    return cruise, log

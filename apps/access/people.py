@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from django.apps import apps
 
+from portal.errors import ONLY_DATA_MANAGERS, Forbidden
+
 from . import roles
 
 OPERATOR = "operator"
@@ -98,3 +100,34 @@ def can_designate_staff(user, cruise) -> bool:
 def can_file_sailing_orders(user) -> bool:
     """Create cruise records (form or sailing-orders upload): any operator's staff, or a data manager."""
     return is_any_operator(user) or roles.is_data_manager(user)
+
+
+# --- the same rules as refusals: one message each, for the services and the views that ask first ---
+
+
+def require_data_manager(user) -> None:
+    if not roles.is_data_manager(user):
+        raise Forbidden(ONLY_DATA_MANAGERS)
+
+
+def require_eventlog_manager(user, cruise) -> None:
+    if not can_manage_eventlog(user, cruise):
+        raise Forbidden("Only the operator or the chief scientist may open or close the event log.")
+
+
+def require_eventlog_writer(user, cruise) -> None:
+    if not can_write_eventlog(user, cruise):
+        raise Forbidden(
+            "Only designated shipboard staff, the chief scientist and the operator may write to this event log."
+        )
+
+
+def require_hold_keeper(user, cruise) -> None:
+    """Asserting and lifting a cruise's proprietary hold: its chief scientist."""
+    if not is_chief_scientist(user, cruise):
+        raise Forbidden("Only the chief scientist of this cruise may assert or lift a hold on its datasets.")
+
+
+def require_staff_designator(user, cruise) -> None:
+    if not can_designate_staff(user, cruise):
+        raise Forbidden("Only the chief scientist or the operator may designate people for this cruise.")

@@ -195,8 +195,7 @@ def designate_member(
     request=None,
 ) -> CruiseMember:
     """The chief scientist (or operator) designates shipboard staff or science party by e-mail."""
-    if not access.can_designate_staff(by, cruise):
-        raise Forbidden("Only the chief scientist or the operator may designate people for this cruise.")
+    access.require_staff_designator(by, cruise)
     if role not in (CruiseMember.Role.SHIPBOARD_STAFF, CruiseMember.Role.SCIENCE_PARTY):
         raise ValueError("Only shipboard staff and science party can be designated here.")
     if CruiseMember.objects.filter(cruise=cruise, email__iexact=email, role=role).exists():
@@ -245,8 +244,7 @@ def accept_invitation(token: str, user, request=None) -> CruiseMember:
 @transaction.atomic
 def link_package(cruise: Cruise, package, by, request=None) -> None:
     """A data manager links a data package to a cruise (it becomes one of the cruise's datasets)."""
-    if not roles.is_data_manager(by):
-        raise Forbidden("Only data managers may link packages to cruises.")
+    access.require_data_manager(by)
     from apps.packages.models import Package
 
     Package.objects.filter(pk=package.pk).update(cruise=cruise)

@@ -223,10 +223,7 @@ def operations_report_pdf(request, pk: int):
 @login_required
 def designate(request, pk: int):
     cruise = access.get_cruise_for_user(request.user, pk)
-    if not access.can_designate_staff(request.user, cruise):
-        raise PermissionDenied(
-            "Only the chief scientist or the operator may designate people for this cruise."
-        )
+    access.require_staff_designator(request.user, cruise)
     form = DesignateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -264,8 +261,7 @@ def accept_invitation(request, token: str):
 def link_package(request, pk: int):
     from apps.packages.models import Package
 
-    if not roles.is_data_manager(request.user):
-        raise PermissionDenied("Only data managers may link packages to cruises.")
+    access.require_data_manager(request.user)
     cruise = access.get_cruise_for_user(request.user, pk)
     form = LinkPackageForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

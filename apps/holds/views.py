@@ -1,6 +1,5 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -25,8 +24,7 @@ def hold_list(request):
 @login_required
 def assert_hold(request, cruise_pk: int):
     cruise = access.get_cruise_for_user(request.user, cruise_pk)
-    if not access.is_chief_scientist(request.user, cruise):
-        raise PermissionDenied("Only the chief scientist of this cruise may assert a hold on its datasets.")
+    access.require_hold_keeper(request.user, cruise)
     form = HoldForm(request.POST or None, cruise=cruise)
     status = 200
     if request.method == "POST" and form.is_valid():
