@@ -8,6 +8,7 @@ groups), which must never import it back.
 """
 
 from .lookups import (
+    get_cruise_file_for_user,
     get_cruise_for_user,
     get_dataset_version_for_user,
     get_entity_for_user,
@@ -49,6 +50,7 @@ __all__ = [
     "can_see",
     "can_write_eventlog",
     "cruise_roles",
+    "get_cruise_file_for_user",
     "get_cruise_for_user",
     "get_dataset_version_for_user",
     "get_entity_for_user",

@@ -182,3 +182,19 @@ def get_eventlog_for_user(user, cruise_pk: int):
     if not can_see(user, log):
         raise Forbidden("The event log is readable by the cruise's people until it is closed.")
     return cruise, log
+
+
+def get_cruise_file_for_user(user, cruise_pk: int, file_pk: int, filename: str):
+    """A file attached to a cruise, by its cruise, id and name (404); 403 for a file only the cruise's
+    people may read (received sailing orders carry e-mail addresses)."""
+    f = (
+        _model("cruises.CruiseFile")
+        .objects.select_related("blob", "cruise")
+        .filter(pk=file_pk, cruise_id=cruise_pk, filename=filename)
+        .first()
+    )
+    if f is None:
+        raise NotFound("No such file.")
+    if not can_see(user, f):
+        raise Forbidden("This file is only for the cruise's people.")
+    return f

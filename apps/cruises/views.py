@@ -5,8 +5,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
 
@@ -17,7 +17,7 @@ from apps.storage.http import blob_response
 
 from . import sailing_orders, services
 from .forms import CruiseCreateForm, CruiseEditForm, DesignateForm, LinkPackageForm, SailingOrdersUploadForm
-from .models import Cruise, CruiseFile, Vessel
+from .models import Cruise, Vessel
 
 logger = logging.getLogger(__name__)
 
@@ -283,11 +283,7 @@ def link_package(request, pk: int):
 
 
 def file_download(request, pk: int, file_pk: int, filename: str):
-    f = get_object_or_404(CruiseFile.objects.select_related("blob", "cruise"), pk=file_pk, cruise_id=pk)
-    if f.filename != filename:
-        raise Http404("No such file.")
-    if not can_see(request.user, f):
-        raise PermissionDenied("This file is only for the cruise's people.")
+    f = access.get_cruise_file_for_user(request.user, pk, file_pk, filename)
     return blob_response(request, f.blob, filename=f.filename, content_type=f.content_type)
 
 

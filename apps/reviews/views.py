@@ -1,6 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from apps import access
@@ -93,7 +93,7 @@ def decide(request, pk: int):
 @login_required
 @require_POST
 def reopen(request, pk: int):
-    review = get_object_or_404(Review, pk=pk)
+    review = access.get_review_for_user(request.user, pk)
     services.reopen(
         review, request.user, request.POST.get("reason", "").strip() or "reopened", request=request
     )
