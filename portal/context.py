@@ -1,6 +1,6 @@
 from django.conf import settings
 
-from apps.accounts import roles
+from apps.access import roles
 
 
 def site(request):

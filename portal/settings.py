@@ -108,6 +108,7 @@ INSTALLED_APPS = [
     "allauth.socialaccount.providers.orcid",
     "portal",
     "apps.accounts",
+    "apps.access",
     "apps.audit",
     "apps.storage",
     "apps.cruises",
@@ -134,6 +135,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "apps.audit.middleware.AuditWritesMiddleware",
     "portal.middleware.RequestLimitsMiddleware",
+    "portal.errors.ErrorPagesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -357,6 +359,8 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # UserError/Conflict/Forbidden/NotFound from services answer with their status (portal/errors.py).
+    "EXCEPTION_HANDLER": "portal.errors.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     # One name per choice set that several serializers use.

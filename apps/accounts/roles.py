@@ -1,14 +1,17 @@
-"""Role checks. Every "may this person do X" question about roles is answered here.
+"""Role management: the site-wide groups (granted here, asked through ``apps.access.roles``) and the
+labels of every role a person holds.
 
 Site-wide roles are Django groups. Per-thing roles (operator of an organisation, chief scientist or
-shipboard staff of a cruise) are rows in the cruises app and are asked through it.
+shipboard staff of a cruise) are rows in the cruises app; what they allow is decided in ``apps.access``.
+This module must not import the cruises app (it imports this one); of ``apps.access`` it imports only
+the group names, which import nothing.
 """
 
-from django.contrib.auth.models import AnonymousUser, Group
+from django.apps import apps
+from django.contrib.auth.models import Group
 
-VETTED = "vetted"  # the Gatekeeper's group: may create and update data packages
-DATA_MANAGER = "data_manager"  # curators
-NODE_OPERATOR = "node_operator"
+from apps.access.roles import DATA_MANAGER, NODE_OPERATOR, VETTED
+
 SITE_GROUPS = (VETTED, DATA_MANAGER, NODE_OPERATOR)
 
 ROLE_LABELS = {
@@ -26,26 +29,6 @@ def ensure_groups() -> None:
         Group.objects.get_or_create(name=name)
 
 
-def in_group(user, name: str) -> bool:
-    if user is None or isinstance(user, AnonymousUser) or not user.is_authenticated:
-        return False
-    return name in user.group_names
-
-
-def is_vetted(user) -> bool:
-    return in_group(user, VETTED) or is_data_manager(user)
-
-
-def is_data_manager(user) -> bool:
-    if user is None or not getattr(user, "is_authenticated", False):
-        return False
-    return user.is_superuser or in_group(user, DATA_MANAGER)
-
-
-def is_node_operator(user) -> bool:
-    return in_group(user, NODE_OPERATOR)
-
-
 def grant(user, name: str) -> None:
     """Put a user in a site-wide role group. Data managers also get the admin site (is_staff, set by
     the ``m2m_changed`` hook in ``apps.accounts.apps`` whichever way someone joins the group)."""
@@ -59,11 +42,12 @@ def roles_of(user) -> list[str]:
     if not getattr(user, "is_authenticated", False):
         return []
     labels = [ROLE_LABELS[g] for g in user.group_names if g in ROLE_LABELS]
-    from apps.cruises.models import CruiseMember, OrganisationMember
-
-    if OrganisationMember.objects.filter(user=user, role=OrganisationMember.Role.OPERATOR).exists():
+    # By label, not by import: the cruises app imports this module (an import would close a circle).
+    # "Operator" is the role operator, the one definition apps.access.people uses.
+    if apps.get_model("cruises", "OrganisationMember").objects.filter(user=user, role="operator").exists():
         labels.append(ROLE_LABELS["operator"])
-    for role in CruiseMember.objects.filter(user=user).values_list("role", flat=True).distinct():
+    members = apps.get_model("cruises", "CruiseMember").objects
+    for role in members.filter(user=user).values_list("role", flat=True).distinct():
         if role in ROLE_LABELS:
             labels.append(ROLE_LABELS[role])
     return sorted(set(labels))

@@ -1,7 +1,7 @@
 from django.core.paginator import Paginator
 from django.shortcuts import render
 
-from apps.accounts.decorators import data_manager_required
+from apps.access.decorators import data_manager_required
 
 from .filters import filter_events
 

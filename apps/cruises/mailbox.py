@@ -25,6 +25,7 @@ from django.core.mail import EmailMessage as DjangoEmail
 
 from apps.accounts.models import User
 from apps.audit.services import record_event
+from portal.errors import Forbidden
 
 from . import sailing_orders, services
 
@@ -68,7 +69,7 @@ def handle_message(raw: bytes) -> Outcome:
                 cruise = services.ingest_sailing_orders(data, user, source=f"mail: {name}")
             except sailing_orders.SailingOrdersError as exc:
                 results.append(f"{name}: NOT accepted:\n" + "\n".join(f"  {e}" for e in exc.errors))
-            except PermissionError as exc:
+            except Forbidden as exc:
                 results.append(f"{name}: NOT accepted: {exc}")
             else:
                 results.append(

@@ -6,12 +6,14 @@ from django.core import signing
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
-from apps.accounts import roles
+from apps import access
+from apps.access import roles
 from apps.accounts.models import User
 from apps.audit.services import record_event
 from apps.storage.services import store_bytes
+from portal.errors import Forbidden
 
-from . import access, mail, sailing_orders
+from . import mail, sailing_orders
 from .models import Award, Cruise, CruiseFile, CruiseMember, Port, Vessel
 from .sailing_orders import SailingOrdersError
 
@@ -44,9 +46,7 @@ def ingest_sailing_orders(data: bytes, user, *, source: str = "upload", request=
             ]
         )
     if not (access.is_operator_of(user, vessel.operator_id) or roles.is_data_manager(user)):
-        raise PermissionError(
-            f"Only operators of {vessel.operator} may file sailing orders for {vessel.name}."
-        )
+        raise Forbidden(f"Only operators of {vessel.operator} may file sailing orders for {vessel.name}.")
     if parsed.operator_name and parsed.operator_name.lower() not in (
         vessel.operator.name.lower(),
         vessel.operator.short_name.lower(),
@@ -195,10 +195,7 @@ def designate_member(
     request=None,
 ) -> CruiseMember:
     """The chief scientist (or operator) designates shipboard staff or science party by e-mail."""
-    if not access.can_designate_staff(by, cruise):
-        raise PermissionError(
-            "Only the chief scientist or the operator may designate people for this cruise."
-        )
+    access.require_staff_designator(by, cruise)
     if role not in (CruiseMember.Role.SHIPBOARD_STAFF, CruiseMember.Role.SCIENCE_PARTY):
         raise ValueError("Only shipboard staff and science party can be designated here.")
     if CruiseMember.objects.filter(cruise=cruise, email__iexact=email, role=role).exists():
@@ -247,8 +244,7 @@ def accept_invitation(token: str, user, request=None) -> CruiseMember:
 @transaction.atomic
 def link_package(cruise: Cruise, package, by, request=None) -> None:
     """A data manager links a data package to a cruise (it becomes one of the cruise's datasets)."""
-    if not roles.is_data_manager(by):
-        raise PermissionError("Only data managers may link packages to cruises.")
+    access.require_data_manager(by)
     from apps.packages.models import Package
 
     Package.objects.filter(pk=package.pk).update(cruise=cruise)

@@ -5,19 +5,19 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
 
-from apps.accounts import roles
+from apps import access
+from apps.access import can_see, roles, visible_revisions
 from apps.audit.services import record_event
-from apps.holds.policy import can_see, visible_revisions
 from apps.storage.http import blob_response
 
-from . import access, sailing_orders, services
+from . import sailing_orders, services
 from .forms import CruiseCreateForm, CruiseEditForm, DesignateForm, LinkPackageForm, SailingOrdersUploadForm
-from .models import Cruise, CruiseFile, Vessel
+from .models import Cruise, Vessel
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ def cruise_list(request):
             "vessel": vessel,
             "state": state,
             "q": q,
-            "can_create": access.is_any_operator(request.user) or roles.is_data_manager(request.user),
+            "can_create": access.can_file_sailing_orders(request.user),
         },
     )
 
@@ -91,7 +91,7 @@ def cruise_create(request):
 
 @login_required
 def cruise_import(request):
-    if not (access.is_any_operator(request.user) or roles.is_data_manager(request.user)):
+    if not access.can_file_sailing_orders(request.user):
         raise PermissionDenied("Only a vessel operator's staff may file sailing orders.")
     form = SailingOrdersUploadForm(request.POST or None, request.FILES or None)
     errors = []
@@ -103,8 +103,6 @@ def cruise_import(request):
             )
         except sailing_orders.SailingOrdersError as exc:
             errors = exc.errors
-        except PermissionError as exc:
-            errors = [str(exc)]
         else:
             messages.success(request, f"Cruise {cruise.cruise_id} created from the sailing orders.")
             return redirect("cruises:detail", pk=cruise.pk)
@@ -225,10 +223,7 @@ def operations_report_pdf(request, pk: int):
 @login_required
 def designate(request, pk: int):
     cruise = access.get_cruise_for_user(request.user, pk)
-    if not access.can_designate_staff(request.user, cruise):
-        raise PermissionDenied(
-            "Only the chief scientist or the operator may designate people for this cruise."
-        )
+    access.require_staff_designator(request.user, cruise)
     form = DesignateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -266,8 +261,7 @@ def accept_invitation(request, token: str):
 def link_package(request, pk: int):
     from apps.packages.models import Package
 
-    if not roles.is_data_manager(request.user):
-        raise PermissionDenied("Only data managers may link packages to cruises.")
+    access.require_data_manager(request.user)
     cruise = access.get_cruise_for_user(request.user, pk)
     form = LinkPackageForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -289,11 +283,7 @@ def link_package(request, pk: int):
 
 
 def file_download(request, pk: int, file_pk: int, filename: str):
-    f = get_object_or_404(CruiseFile.objects.select_related("blob", "cruise"), pk=file_pk, cruise_id=pk)
-    if f.filename != filename:
-        raise Http404("No such file.")
-    if not can_see(request.user, f):
-        raise PermissionDenied("This file is only for the cruise's people.")
+    f = access.get_cruise_file_for_user(request.user, pk, file_pk, filename)
     return blob_response(request, f.blob, filename=f.filename, content_type=f.content_type)
 
 

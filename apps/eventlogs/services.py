@@ -16,9 +16,9 @@ import psycopg
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from apps import access
 from apps.audit.middleware import request_method, request_service
 from apps.audit.services import record_event
-from apps.cruises import access
 from apps.cruises.models import Cruise, CruiseFile
 from apps.cruises.services import attach_file
 
@@ -53,8 +53,7 @@ class EventLogError(ValueError):
 
 @transaction.atomic
 def open_log(cruise: Cruise, user, request=None) -> EventLog:
-    if not access.can_manage_eventlog(user, cruise):
-        raise PermissionError("Only the operator or the chief scientist may open the event log.")
+    access.require_eventlog_manager(user, cruise)
     if not Instrument.objects.exists():
         ensure_default_instruments()  # a vocabulary to log with, even on a freshly flushed database
         _VOCAB["at"] = 0.0
@@ -176,10 +175,7 @@ def add_entry(cruise: Cruise, user, data: dict, request=None) -> tuple[Event, bo
     """Write one entry; returns (event, created). A retry with the same idempotency key returns the
     first entry unchanged (also when the two race: the unique key refuses the second insert, whose
     transaction, counter bump included, rolls back)."""
-    if not access.can_write_eventlog(user, cruise):
-        raise PermissionError(
-            "Only designated shipboard staff, the chief scientist and the operator may write to this event log."
-        )
+    access.require_eventlog_writer(user, cruise)
     clean = validate_entry(data)
     key = clean["idempotency_key"]
     try:
@@ -470,8 +466,7 @@ def final_copy(log: EventLog) -> tuple[bytes, bytes]:
 
 @transaction.atomic
 def close_log(cruise: Cruise, user, request=None) -> EventLog:
-    if not access.can_manage_eventlog(user, cruise):
-        raise PermissionError("Only the operator or the chief scientist may close the event log.")
+    access.require_eventlog_manager(user, cruise)
     log = EventLog.objects.select_for_update().filter(cruise=cruise).first()
     if log is None or not log.is_open:
         raise EventLogError("The event log is not open.")

@@ -1,27 +1,19 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from apps.cruises import access
-from apps.holds.policy import can_see
+from apps import access
 
 from . import services
 from .forms import EntryForm
-from .models import EventLog, Instrument
+from .models import Instrument
 
 RECENT = 25  # entries under the form: enough to see what was just logged, small on a slow link
 
 
 def log_page(request, cruise_pk: int):
-    cruise = access.get_cruise_for_user(request.user, cruise_pk)
-    log = EventLog.objects.filter(cruise=cruise).first()
-    if log is None:
-        raise Http404("This cruise has no event log yet.")
-    if not can_see(request.user, log):
-        raise PermissionDenied("The event log is readable by the cruise's people until it is closed.")
+    cruise, log = access.get_eventlog_for_user(request.user, cruise_pk)
     can_write = access.can_write_eventlog(request.user, cruise)
     form = None
     status = 200
@@ -62,9 +54,7 @@ def log_page(request, cruise_pk: int):
         else:
             form = EntryForm(initial={k: request.GET.get(k, "") for k in ("instrument", "station", "cast")})
     elif request.method == "POST":
-        raise PermissionDenied(
-            "Only designated shipboard staff, the chief scientist and the operator may write to this event log."
-        )
+        access.require_eventlog_writer(request.user, cruise)
     events = list(log.events.order_by("-number")[:RECENT])
     vocab = {i.code: i.actions for i in Instrument.objects.all()}
     return render(
@@ -87,8 +77,6 @@ def log_page(request, cruise_pk: int):
 @require_POST
 def open_log(request, cruise_pk: int):
     cruise = access.get_cruise_for_user(request.user, cruise_pk)
-    if not access.can_manage_eventlog(request.user, cruise):
-        raise PermissionDenied("Only the operator or the chief scientist may open the event log.")
     try:
         services.open_log(cruise, request.user, request=request)
     except services.EventLogError as exc:
@@ -102,8 +90,6 @@ def open_log(request, cruise_pk: int):
 @require_POST
 def close_log(request, cruise_pk: int):
     cruise = access.get_cruise_for_user(request.user, cruise_pk)
-    if not access.can_manage_eventlog(request.user, cruise):
-        raise PermissionDenied("Only the operator or the chief scientist may close the event log.")
     try:
         log = services.close_log(cruise, request.user, request=request)
     except services.EventLogError as exc:

@@ -19,14 +19,16 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from apps import access
 from apps.audit.services import record_event
-from apps.cruises import access, mail
+from apps.cruises import mail
 from apps.cruises.models import Cruise
+from portal.errors import UserError
 
 from .models import Hold
 
 
-class HoldError(ValueError):
+class HoldError(UserError):
     pass
 
 
@@ -74,8 +76,7 @@ def assert_hold(
     cruise: Cruise, user, *, ends_on: datetime.date, reason: str, packages=None, request=None
 ) -> Hold:
     """The chief scientist of ``cruise`` holds its datasets (``packages`` None = all of them)."""
-    if not access.is_chief_scientist(user, cruise):
-        raise PermissionError("Only the chief scientist of this cruise may assert a hold on its datasets.")
+    access.require_hold_keeper(user, cruise)
     cruise = Cruise.objects.select_for_update().get(pk=cruise.pk)
     if cruise.state != Cruise.State.APPROVED:
         raise HoldError("A hold can be asserted only after the cruise record has been reviewed and approved.")
@@ -166,8 +167,7 @@ def _end(hold: Hold, state: str, user=None, request=None) -> list[str]:
 @transaction.atomic
 def lift_hold(hold: Hold, user, request=None) -> list[str]:
     hold = Hold.objects.select_for_update().select_related("cruise").get(pk=hold.pk)
-    if not access.is_chief_scientist(user, hold.cruise):
-        raise PermissionError("Only the chief scientist of this cruise may lift its hold.")
+    access.require_hold_keeper(user, hold.cruise)
     if hold.state != Hold.State.ACTIVE:
         raise HoldError("This hold has already ended.")
     return _end(hold, Hold.State.LIFTED, user, request)

@@ -1,10 +1,9 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from apps.cruises import access
+from apps import access
 
 from . import services
 from .forms import HoldForm
@@ -25,8 +24,7 @@ def hold_list(request):
 @login_required
 def assert_hold(request, cruise_pk: int):
     cruise = access.get_cruise_for_user(request.user, cruise_pk)
-    if not access.is_chief_scientist(request.user, cruise):
-        raise PermissionDenied("Only the chief scientist of this cruise may assert a hold on its datasets.")
+    access.require_hold_keeper(request.user, cruise)
     form = HoldForm(request.POST or None, cruise=cruise)
     status = 200
     if request.method == "POST" and form.is_valid():
@@ -59,12 +57,6 @@ def assert_hold(request, cruise_pk: int):
 @require_POST
 def lift_hold(request, pk: int):
     hold = get_object_or_404(Hold.objects.select_related("cruise"), pk=pk)
-    try:
-        released = services.lift_hold(hold, request.user, request=request)
-    except PermissionError as exc:
-        raise PermissionDenied(str(exc)) from exc
-    except services.HoldError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, f"Hold lifted; released: {', '.join(released) or 'nothing'}.")
+    released = services.lift_hold(hold, request.user, request=request)
+    messages.success(request, f"Hold lifted; released: {', '.join(released) or 'nothing'}.")
     return redirect("cruises:detail", pk=hold.cruise_id)

@@ -9,19 +9,17 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
-from apps.accounts import roles
-from apps.holds.policy import can_see
+from apps import access
+from apps.access import can_see
 from apps.storage.http import blob_response
 from apps.submissions import services
 from apps.submissions.models import Submission
 
-from . import access
 from .models import Resource
 
 
@@ -180,17 +178,10 @@ class Report(PastaView):
         )
 
 
-def _own_submission(request, transaction: str) -> Submission:
-    sub = get_object_or_404(Submission, transaction=transaction)
-    if sub.user_id != getattr(request.user, "pk", None) and not roles.is_data_manager(request.user):
-        raise Http404("No such transaction.")
-    return sub
-
-
 class Error(PastaView):
     @TEXT
     def get(self, request, transaction: str):
-        sub = _own_submission(request, transaction)
+        sub = access.get_submission_for_user(request.user, transaction)
         if sub.state != Submission.State.FAILED:
             raise Http404("No error for this transaction (yet).")
         return text(sub.error + "\n")
@@ -205,7 +196,7 @@ class Evaluate(PastaView):
 class EvaluateReport(PastaView):
     @BYTES
     def get(self, request, transaction: str):
-        sub = _own_submission(request, transaction)
+        sub = access.get_submission_for_user(request.user, transaction)
         if not sub.report_xml:
             raise Http404("The evaluation has not finished.")
         return HttpResponse(sub.report_xml, content_type="application/xml")

@@ -7,9 +7,10 @@ from django.conf import settings
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 
-from apps.holds.policy import can_see
+from apps import access
+from apps.access import can_see
 
-from . import access, quality
+from . import quality
 from .models import Resource
 
 

@@ -13,13 +13,12 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 from lxml import etree
 
-from apps.accounts import roles
-from apps.accounts.decorators import data_manager_required
-from apps.holds.policy import can_see
+from apps import access
+from apps.access import can_see, roles
+from apps.access.decorators import data_manager_required
 from apps.packages.models import Revision
 
 from . import metadata, oai, services
-from .access import get_revision_for_user
 from .models import Doi, concept_doi_name, version_doi_name
 
 EXPORTS = {
@@ -114,8 +113,15 @@ def _map(revision: Revision) -> dict | None:
     }
 
 
+def _dataset_version(request: HttpRequest, scope: str, identifier: int, number: int | None):
+    """The version the visitor may see (apps.access decides), with everything the record builders read."""
+    return access.get_dataset_version_for_user(
+        request.user, scope, identifier, number, queryset=metadata.with_record_relations(Revision.objects)
+    )
+
+
 def _landing(request: HttpRequest, scope: str, identifier: int, number: int | None) -> HttpResponse:
-    revision, versions = get_revision_for_user(request.user, scope, identifier, number)
+    revision, versions = _dataset_version(request, scope, identifier, number)
     concept = number is None
     package = revision.package
     see_data = can_see(request.user, revision, "data")
@@ -169,7 +175,7 @@ def dataset_version(request: HttpRequest, scope: str, identifier: int, number: i
 def export(request: HttpRequest, scope: str, identifier: int, number: int, fmt: str) -> HttpResponse:
     if fmt not in EXPORTS:
         raise Http404("Unknown export format; try " + ", ".join(EXPORTS))
-    revision, _ = get_revision_for_user(request.user, scope, identifier, number)
+    revision, _ = _dataset_version(request, scope, identifier, number)
     if fmt == "datacite.xml":
         body = metadata.datacite_xml(revision)
     elif fmt == "eml.xml":
@@ -196,7 +202,7 @@ def export(request: HttpRequest, scope: str, identifier: int, number: int, fmt: 
 def download(request: HttpRequest, scope: str, identifier: int, number: int, entity_id: int) -> HttpResponse:
     from apps.storage.http import blob_response
 
-    revision, _ = get_revision_for_user(request.user, scope, identifier, number)
+    revision, _ = _dataset_version(request, scope, identifier, number)
     entity = next((e for e in revision.entities.all() if e.pk == entity_id), None)
     if entity is None:
         raise Http404("No such file in this version.")
@@ -227,7 +233,7 @@ def resolve_doi(request: HttpRequest, doi: str) -> HttpResponse:
 @require_POST
 @data_manager_required
 def withdraw(request: HttpRequest, scope: str, identifier: int, number: int) -> HttpResponse:
-    revision, _ = get_revision_for_user(request.user, scope, identifier, number)
+    revision, _ = _dataset_version(request, scope, identifier, number)
     try:
         services.withdraw(revision, reason=request.POST.get("reason", ""), user=request.user, request=request)
     except services.PublishingError as exc:
@@ -242,7 +248,7 @@ def withdraw(request: HttpRequest, scope: str, identifier: int, number: int) -> 
 @require_POST
 @data_manager_required
 def correct(request: HttpRequest, scope: str, identifier: int, number: int) -> HttpResponse:
-    revision, _ = get_revision_for_user(request.user, scope, identifier, number)
+    revision, _ = _dataset_version(request, scope, identifier, number)
     try:
         services.correct_metadata(
             revision,

@@ -12,13 +12,14 @@ from django.utils import timezone
 
 from apps.audit.services import record_event
 from apps.cruises import mail
+from portal.errors import Forbidden, UserError
 
 from . import targets
 from .models import FieldChange, Review, ReviewDecision
 
 
-class ReviewError(ValueError):
-    pass
+class ReviewError(UserError):
+    """The review cannot do this now; the message says why (a page message or a 400 answer)."""
 
 
 def _ct(target) -> ContentType:
@@ -50,16 +51,14 @@ def _actor_role(user, target, review: Review) -> str:
         return held[0]
     if targets.is_data_manager(user):
         return "data_manager"
-    raise PermissionError("Only the reviewers of this record (or a data manager) may do this.")
+    raise Forbidden("Only the reviewers of this record (or a data manager) may do this.")
 
 
 @transaction.atomic
 def request_review(target, user, request=None) -> Review:
     kind = targets.kind_for(target)
     if not (targets.roles_of(user, target) or targets.is_data_manager(user)):
-        raise PermissionError(
-            "Only the operator, the chief scientist or a data manager may ask for a review."
-        )
+        raise Forbidden("Only the operator, the chief scientist or a data manager may ask for a review.")
     existing = review_for(target)
     if existing is not None:
         raise ReviewError("This record already has a review; open it from the inbox.")
@@ -184,7 +183,7 @@ def decide(review: Review, user, decision: str, comment: str = "", request=None)
         raise ReviewError("The record is already approved and locked; a data manager can reopen it.")
     if decision == D.APPROVE:
         if role not in review.required_roles:
-            raise PermissionError("Only the required reviewers approve.")
+            raise Forbidden("Only the required reviewers approve.")
         if review.state == Review.State.RETURNED:
             raise ReviewError("The record was returned for changes; resubmit it before approving.")
         review.decisions.filter(role=role, decision=D.APPROVE, current=True).update(current=False)
@@ -239,7 +238,7 @@ def decide(review: Review, user, decision: str, comment: str = "", request=None)
 @transaction.atomic
 def reopen(review: Review, user, reason: str, request=None) -> Review:
     if not targets.is_data_manager(user):
-        raise PermissionError("Only a data manager may reopen an approved record.")
+        raise Forbidden("Only a data manager may reopen an approved record.")
     review = _locked(review)
     if review.state != Review.State.APPROVED:
         raise ReviewError("Only an approved review can be reopened.")

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from apps.accounts import roles
+from apps.access import roles
 
 
 @dataclass

@@ -1,12 +1,12 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from apps.accounts import roles
-from apps.cruises import access
+from apps import access
+from apps.access import roles
 from apps.cruises.forms import CruiseEditForm
+from portal.errors import Forbidden
 
 from . import services, targets
 from .models import Review
@@ -18,13 +18,10 @@ def inbox(request):
 
 
 def _review_for_user(user, pk: int) -> tuple[Review, object, list[str]]:
-    """A review may be seen by its reviewers, the target's people and data managers."""
-    review = get_object_or_404(Review, pk=pk)
+    """The review (apps.access decides who may open it), its target and the review roles ``user`` holds."""
+    review = access.get_review_for_user(user, pk)
     target = review.target
-    my_roles = targets.roles_of(user, target)
-    if not (my_roles or roles.is_data_manager(user) or access.cruise_roles(user, target)):
-        raise PermissionDenied("Only the reviewers and the cruise's people may open this review.")
-    return review, target, my_roles
+    return review, target, targets.roles_of(user, target)
 
 
 @login_required
@@ -60,19 +57,16 @@ def review_detail(request, pk: int, form=None, status=200):
 @require_POST
 def amend(request, pk: int):
     review, target, my_roles = _review_for_user(request.user, pk)
+    if not (my_roles or roles.is_data_manager(request.user)):
+        # Before the form: someone who may not amend learns that, not what the form lacks.
+        raise Forbidden("Only the reviewers of this record (or a data manager) may amend it.")
     form = CruiseEditForm(request.POST, instance=type(target).objects.get(pk=target.pk), prefix="amend")
     if not form.is_valid():
         return review_detail(request, pk, form=form, status=400)
-    try:
-        changed = services.amend(review, request.user, form.changes(), request=request)
-    except (services.ReviewError, PermissionError) as exc:
-        if isinstance(exc, PermissionError):
-            raise PermissionDenied(str(exc)) from exc
-        messages.error(request, str(exc))
-    else:
-        messages.success(
-            request, f"Amended: {', '.join(c.field for c in changed)}." if changed else "Nothing changed."
-        )
+    changed = services.amend(review, request.user, form.changes(), request=request)
+    messages.success(
+        request, f"Amended: {', '.join(c.field for c in changed)}." if changed else "Nothing changed."
+    )
     return redirect("reviews:detail", pk=review.pk)
 
 
@@ -80,40 +74,29 @@ def amend(request, pk: int):
 @require_POST
 def decide(request, pk: int):
     review, target, my_roles = _review_for_user(request.user, pk)
-    try:
-        review = services.decide(
-            review,
-            request.user,
-            request.POST.get("decision", ""),
-            request.POST.get("comment", ""),
-            request=request,
-        )
-    except PermissionError as exc:
-        raise PermissionDenied(str(exc)) from exc
-    except services.ReviewError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(
-            request,
-            "Approved by everyone: the record is locked."
-            if review.state == Review.State.APPROVED
-            else "Recorded.",
-        )
+    review = services.decide(
+        review,
+        request.user,
+        request.POST.get("decision", ""),
+        request.POST.get("comment", ""),
+        request=request,
+    )
+    messages.success(
+        request,
+        "Approved by everyone: the record is locked."
+        if review.state == Review.State.APPROVED
+        else "Recorded.",
+    )
     return redirect("reviews:detail", pk=review.pk)
 
 
 @login_required
 @require_POST
 def reopen(request, pk: int):
-    if not roles.is_data_manager(request.user):
-        raise PermissionDenied("Only a data manager may reopen an approved record.")
-    review = get_object_or_404(Review, pk=pk)
-    try:
-        services.reopen(
-            review, request.user, request.POST.get("reason", "").strip() or "reopened", request=request
-        )
-    except services.ReviewError as exc:
-        messages.error(request, str(exc))
+    review = access.get_review_for_user(request.user, pk)
+    services.reopen(
+        review, request.user, request.POST.get("reason", "").strip() or "reopened", request=request
+    )
     return redirect("reviews:detail", pk=review.pk)
 
 
@@ -121,12 +104,6 @@ def reopen(request, pk: int):
 @require_POST
 def request_cruise_review(request, cruise_pk: int):
     cruise = access.get_cruise_for_user(request.user, cruise_pk)
-    try:
-        review = services.request_review(cruise, request.user, request=request)
-    except PermissionError as exc:
-        raise PermissionDenied(str(exc)) from exc
-    except services.ReviewError as exc:
-        messages.error(request, str(exc))
-        return redirect("cruises:detail", pk=cruise.pk)
+    review = services.request_review(cruise, request.user, request=request)
     messages.success(request, "Review requested; the operator and the chief scientist have been notified.")
     return redirect("reviews:detail", pk=review.pk)

@@ -23,8 +23,7 @@ from django.db import connection, transaction
 from django.db.models import BooleanField, F, Q, QuerySet, Value
 from django.db.models.expressions import RawSQL
 
-from apps.accounts import roles
-from apps.holds.policy import party_revisions, public_states
+from apps.access import party_revisions, public_states, roles
 from apps.packages.models import Revision
 
 from .models import FACET_VALUE_LENGTH, FacetKind, SearchDocument
@@ -188,7 +187,7 @@ def filtered(user, params) -> tuple[QuerySet, str, list[str]]:
     errors: list[str] = []
     qs = SearchDocument.objects.all()
     if not roles.is_data_manager(user):
-        # The policy's rule (apps/holds/policy.py: visible_revisions with part="data") on the document's
+        # The policy's rule (apps/access/policy.py: visible_revisions with part="data") on the document's
         # copy of its revision's state, which the database keeps equal to the revision's (trigger,
         # search migration 0005): no join to the revision table for every match. A user's own, cruise
         # and operator revisions are a short list the planner hashes once.

@@ -3,7 +3,7 @@ from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
 
-from apps.accounts.decorators import data_manager_required
+from apps.access.decorators import data_manager_required
 
 from . import services
 from .http import blob_response

@@ -23,7 +23,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
-from apps.accounts import roles
+from apps.access import roles
 from apps.audit.models import AuditEvent
 from apps.audit.services import record_event
 from apps.packages import quality
@@ -34,6 +34,7 @@ from apps.packages.models import Entity, Package, Resource, Revision
 from apps.packages.quality import Check
 from apps.packages.tablecheck import check_table
 from apps.storage import services as storage
+from portal.errors import ONLY_VETTED, SIGN_IN
 from portal.tasks import TEMPORARY_ERRORS, dispatch
 
 from .fetch import FetchError, fetch
@@ -100,11 +101,7 @@ def gatekeeper(user, *, method: str, request=None, resource_id: str = "") -> Non
         return
     anonymous = not getattr(user, "is_authenticated", False)
     status = 401 if anonymous else 403
-    message = (
-        "Authentication required: sign in or send 'Authorization: Token <key>'."
-        if anonymous
-        else "Only members of the vetted group may create or update data packages."
-    )
+    message = SIGN_IN if anonymous else ONLY_VETTED
     record_event(
         service="packages",
         method=method,

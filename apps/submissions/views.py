@@ -6,24 +6,15 @@ from __future__ import annotations
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
-from apps.accounts import roles
+from apps import access
 from apps.packages import quality
 
 from . import services
 from .forms import SubmitForm
 from .models import Submission
-
-
-def get_submission_for_user(user, transaction: str) -> Submission:
-    sub = get_object_or_404(
-        Submission.objects.select_related("revision", "revision__package", "user"), transaction=transaction
-    )
-    if sub.user_id != getattr(user, "pk", None) and not roles.is_data_manager(user):
-        raise Http404("No such submission.")
-    return sub
 
 
 def submit(request):
@@ -90,17 +81,17 @@ def status_payload(sub: Submission) -> dict:
 
 @never_cache
 def status(request, transaction: str):
-    sub = get_submission_for_user(request.user, transaction)
+    sub = access.get_submission_for_user(request.user, transaction)
     return render(request, "submissions/status.html", {"sub": sub, "steps": sub.steps.all()})
 
 
 @never_cache
 def status_json(request, transaction: str):
-    return JsonResponse(status_payload(get_submission_for_user(request.user, transaction)))
+    return JsonResponse(status_payload(access.get_submission_for_user(request.user, transaction)))
 
 
 def report(request, transaction: str):
-    sub = get_submission_for_user(request.user, transaction)
+    sub = access.get_submission_for_user(request.user, transaction)
     if not sub.report_xml:
         raise Http404("This submission has no report yet.")
     return render(request, "packages/report.html", {"report": quality.from_xml(sub.report_xml), "sub": sub})

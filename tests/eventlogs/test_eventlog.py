@@ -8,6 +8,7 @@ from apps.cruises.models import Cruise
 from apps.eventlogs import services
 from apps.eventlogs.models import Event, EventLog
 from apps.storage.services import open_blob
+from portal.errors import Forbidden
 
 ENTRY = {
     "instrument": "CTD",
@@ -22,7 +23,7 @@ ENTRY = {
 def test_opening_sets_the_cruise_at_sea_and_only_operator_or_chief_may(
     cruise, shipboard_staff, chief_scientist
 ):
-    with pytest.raises(PermissionError):
+    with pytest.raises(Forbidden):
         services.open_log(cruise, shipboard_staff)
     services.open_log(cruise, chief_scientist)
     cruise.refresh_from_db()

@@ -4,12 +4,13 @@ import pytest
 from django.urls import Resolver404, resolve
 from django.utils import timezone
 
+from apps.access import can_see, visible_revisions
 from apps.audit.models import AuditEvent
 from apps.holds import services
 from apps.holds.models import Hold
-from apps.holds.policy import can_see, visible_revisions
 from apps.holds.tasks import expire_holds
 from apps.packages.models import Revision
+from portal.errors import Forbidden
 from tests.factories import make_revision
 
 
@@ -125,7 +126,7 @@ def test_a_chief_scientist_of_another_cruise_cannot_hold_here(
     CruiseMember.objects.create(
         cruise=other, user=outsider, name="Other", role=CruiseMember.Role.CHIEF_SCIENTIST
     )
-    with pytest.raises(PermissionError):
+    with pytest.raises(Forbidden):
         services.assert_hold(approved_cruise, outsider, ends_on=_soon(), reason="mine")
     client.force_login(outsider)
     assert client.get(f"/holds/cruise/{approved_cruise.pk}/new/").status_code == 403

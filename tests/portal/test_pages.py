@@ -29,7 +29,7 @@ def test_forbidden_page_says_why(client, plain_user):
     client.force_login(plain_user)
     response = client.get("/audit/")
     assert response.status_code == 403
-    assert "Only data managers may open this page." in response.content.decode()
+    assert "Only data managers may do this." in response.content.decode()
 
 
 def test_server_error_page_is_friendly(rf):

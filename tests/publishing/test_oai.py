@@ -5,7 +5,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 from lxml import etree
 
-from apps.holds.policy import visible_revisions
+from apps.access import visible_revisions
 from apps.packages.models import Revision
 from apps.publishing import oai, services
 

@@ -1,6 +1,6 @@
 from rest_framework import generics
 
-from apps.accounts.permissions import IsDataManager
+from apps.access.permissions import IsDataManager
 
 from ..filters import filter_events
 from .serializers import AuditEventSerializer

@@ -5,15 +5,15 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view, permission_classes
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
 
+from apps import access
+from apps.access import can_see
 from apps.audit.services import record_event
-from apps.holds.policy import can_see
 
-from .. import access, sailing_orders, services
+from .. import sailing_orders, services
 from ..models import Cruise
 
 
@@ -76,8 +76,6 @@ def cruises(request):
             request=request,
         )
         return Response({"errors": exc.errors}, status=status.HTTP_400_BAD_REQUEST)
-    except PermissionError as exc:
-        raise PermissionDenied(str(exc)) from exc
     return Response(
         cruise_json(cruise),
         status=status.HTTP_201_CREATED,

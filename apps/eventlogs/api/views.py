@@ -13,9 +13,9 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
 
+from apps import access
+from apps.access import can_see
 from apps.accounts.authentication import ApiTokenAuthentication
-from apps.cruises import access
-from apps.holds.policy import can_see
 
 from .. import services
 from ..models import EventLog

@@ -11,7 +11,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.packages import access
+from apps import access
 from apps.submissions import services
 from apps.submissions.models import Submission
 

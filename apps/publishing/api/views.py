@@ -11,10 +11,11 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.accounts.permissions import IsDataManager
+from apps import access
+from apps.access.permissions import IsDataManager
+from apps.packages.models import Revision
 
 from .. import metadata, services
-from ..access import get_revision_for_user
 from ..models import Doi
 
 
@@ -88,7 +89,9 @@ class WithdrawApi(APIView):
     def post(self, request, scope: str, identifier: int, number: int):
         form = WithdrawSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        revision, _ = get_revision_for_user(request.user, scope, identifier, number)
+        revision, _ = access.get_dataset_version_for_user(
+            request.user, scope, identifier, number, queryset=metadata.with_record_relations(Revision.objects)
+        )
         try:
             revision = services.withdraw(
                 revision, reason=form.validated_data["reason"], user=request.user, request=request
@@ -114,6 +117,8 @@ class VersionDoiApi(APIView):
         description='{"version": {doi, state, url}, "concept": {doi, state, url}}',
     )
     def get(self, request, scope: str, identifier: int, number: int):
-        revision, _ = get_revision_for_user(request.user, scope, identifier, number)
+        revision, _ = access.get_dataset_version_for_user(
+            request.user, scope, identifier, number, queryset=metadata.with_record_relations(Revision.objects)
+        )
         dois = Doi.objects.filter(Q(revision=revision) | Q(kind=Doi.Kind.CONCEPT, package=revision.package))
         return Response({d.kind: {"doi": d.doi, "state": d.state, "url": d.url} for d in dois})

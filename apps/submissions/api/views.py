@@ -7,9 +7,9 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.accounts import roles
+from apps import access
 from apps.submissions.models import Submission
-from apps.submissions.views import get_submission_for_user, status_payload
+from apps.submissions.views import status_payload
 
 
 @extend_schema_view(get=extend_schema(responses=OpenApiTypes.OBJECT, operation_id="api_submissions_list"))
@@ -23,7 +23,7 @@ class SubmissionList(ListAPIView):
 
     def get_queryset(self):
         qs = Submission.objects.select_related("revision").prefetch_related("steps")
-        return qs if roles.is_data_manager(self.request.user) else qs.filter(user=self.request.user)
+        return access.visible_submissions(self.request.user, qs)
 
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.get_queryset())
@@ -35,4 +35,4 @@ class SubmissionDetail(APIView):
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request, transaction: str):
-        return Response(status_payload(get_submission_for_user(request.user, transaction)))
+        return Response(status_payload(access.get_submission_for_user(request.user, transaction)))

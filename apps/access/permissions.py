@@ -1,19 +1,21 @@
-"""DRF permission classes for the site-wide roles."""
+"""DRF permission classes for the site-wide roles (beside ``decorators``, for the same reason)."""
 
 from rest_framework.permissions import BasePermission
+
+from portal.errors import ONLY_DATA_MANAGERS, ONLY_VETTED
 
 from . import roles
 
 
 class IsDataManager(BasePermission):
-    message = "Only data managers may use this endpoint."
+    message = ONLY_DATA_MANAGERS
 
     def has_permission(self, request, view) -> bool:
         return roles.is_data_manager(request.user)
 
 
 class IsVetted(BasePermission):
-    message = "Only members of the vetted group may create or update data packages."
+    message = ONLY_VETTED
 
     def has_permission(self, request, view) -> bool:
         return roles.is_vetted(request.user)

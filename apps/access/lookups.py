@@ -1,0 +1,200 @@
+"""The ``get_<noun>_for_user`` look-ups: the one place views and APIs fetch what a user asked for.
+
+Metadata a user may not see is "not found" (404); data whose metadata is visible but which is held is
+"forbidden" (403), so a held revision's landing page works while its data stays closed.
+
+One rule for revisions on every path (``/packages/…``, PASTA ``/package/…``, ``/dataset/…`` and their
+APIs): only *listed* revisions — archived or later — exist as packages and datasets. In-pipeline and
+failed revisions are shown only on their submission's pages: they answer 404 for everyone, data managers
+included.
+
+Models are looked up by label (``apps.get_model``): every domain app's views import this module, so a
+static import of their models here would close an import circle between apps.
+"""
+
+from __future__ import annotations
+
+from django.apps import apps
+from django.db.models import OuterRef, QuerySet, Subquery
+
+from portal.errors import Forbidden, NotFound
+
+from . import roles
+from .people import can_edit_cruise, is_cruise_party
+from .policy import can_see, visible_revisions
+
+HELD_DATA = "The data of this revision are under a proprietary hold."
+
+
+def _model(label: str):
+    return apps.get_model(*label.split("."))
+
+
+def listed_states() -> tuple[str, ...]:
+    """Revision states that exist as packages: archived and everything after it."""
+    Revision = _model("packages.Revision")
+    return (Revision.State.ARCHIVED, *Revision.METADATA_PUBLIC)
+
+
+def visible_qs(user) -> QuerySet:
+    """Listed revisions whose metadata ``user`` may see."""
+    Revision = _model("packages.Revision")
+    listed = Revision.objects.filter(state__in=listed_states())
+    return Revision.objects.filter(pk__in=visible_revisions(user, listed, "metadata").values("pk"))
+
+
+def newest_revisions(user) -> QuerySet:
+    """The newest revision of each package that ``user`` may see (the /packages/ list's default)."""
+    visible = visible_qs(user)
+    newest = visible.filter(package=OuterRef("package")).order_by("-number").values("number")[:1]
+    return visible.filter(number=Subquery(newest)).select_related("package").order_by("-archived_at", "-pk")
+
+
+def get_package_for_user(user, scope: str, identifier: int):
+    """``(package, its visible revisions newest first)``; 404 when ``user`` sees none of them."""
+    package = (
+        _model("packages.Package")
+        .objects.filter(scope=scope, identifier=identifier)
+        .select_related("owner", "cruise")
+        .first()
+    )
+    if package is None:
+        raise NotFound("No such data package.")
+    revisions = visible_qs(user).filter(package=package).order_by("-number")
+    if not revisions.exists():
+        raise NotFound("No such data package.")
+    return package, revisions
+
+
+def get_revision_for_user(user, scope: str, identifier: int, number: int, part: str = "metadata"):
+    """One listed revision whose metadata ``user`` may see (404 otherwise); with ``part="data"`` its data
+    must be visible too (403 otherwise)."""
+    revision = (
+        _model("packages.Revision")
+        .objects.select_related("package", "package__owner", "package__cruise", "eml_blob")
+        .filter(package__scope=scope, package__identifier=identifier, number=number)
+        .first()
+    )
+    if revision is None or revision.state not in listed_states() or not can_see(user, revision, "metadata"):
+        raise NotFound("No such revision.")
+    if part == "data" and not can_see(user, revision, "data"):
+        raise Forbidden(HELD_DATA)
+    return revision
+
+
+def get_dataset_version_for_user(
+    user, scope: str, identifier: int, number: int | None = None, *, queryset: QuerySet | None = None
+):
+    """``(version, visible versions newest first)`` for a dataset's landing pages: the version ``number``
+    or, with ``number`` None, the latest one. ``queryset`` (revisions) adds the relations a page reads.
+
+    "Latest" prefers the newest published version; a dataset whose every version is withdrawn shows its
+    newest tombstone, never a 404. The same revisions as ``get_revision_for_user`` exist here."""
+    Revision = _model("packages.Revision")
+    package = _model("packages.Package").objects.filter(scope=scope, identifier=identifier).first()
+    if package is None:
+        raise NotFound("No such dataset.")
+    versions = list(visible_qs(user).filter(package=package).select_related("package").order_by("-number"))
+    if number is None:
+        chosen = next((v for v in versions if v.state == Revision.State.PUBLISHED), None) or (
+            versions[0] if versions else None
+        )
+    else:
+        chosen = next((v for v in versions if v.number == number), None)
+    if chosen is None:
+        raise NotFound("No such dataset version, or it is not public.")
+    revision = (Revision.objects if queryset is None else queryset).get(pk=chosen.pk)
+    return revision, versions
+
+
+def get_entity_for_user(user, revision, entity_id: str):
+    entity = revision.entities.select_related("blob").filter(entity_id=entity_id).first()
+    if entity is None or entity.blob is None:
+        raise NotFound("No such data entity.")
+    if not can_see(user, entity, "data"):
+        raise Forbidden(HELD_DATA)
+    return entity
+
+
+def get_resource(revision, rtype: str):
+    """A revision's resource of type ``rtype`` (access to the revision was decided by the caller)."""
+    resource = revision.resources.select_related("blob").filter(resource_type=rtype).first()
+    if resource is None or resource.blob is None:
+        raise NotFound(f"This revision has no {rtype} resource.")
+    return resource
+
+
+def get_cruise_for_user(user, pk: int, *, write: bool = False):
+    """A cruise for a page. Cruise records are public; ``write`` needs the edit right."""
+    cruise = (
+        _model("cruises.Cruise")
+        .objects.select_related("vessel", "operator", "departure_port", "arrival_port")
+        .filter(pk=pk)
+        .first()
+    )
+    if cruise is None:
+        raise NotFound("No such cruise.")
+    if write and not can_edit_cruise(user, cruise):
+        if cruise.is_locked:
+            raise Forbidden("This cruise record is approved and locked; a data manager can reopen it.")
+        raise Forbidden("Only the vessel's operator may edit this cruise record.")
+    return cruise
+
+
+def visible_submissions(user, qs: QuerySet | None = None) -> QuerySet:
+    """Submissions are private: the submitter's own, and every one for data managers."""
+    qs = _model("submissions.Submission").objects.all() if qs is None else qs
+    return qs if roles.is_data_manager(user) else qs.filter(user_id=getattr(user, "pk", None))
+
+
+def get_submission_for_user(user, transaction: str):
+    """A submission by its transaction id; 404 for anyone but its submitter and data managers."""
+    qs = _model("submissions.Submission").objects.select_related("revision", "revision__package", "user")
+    sub = visible_submissions(user, qs).filter(transaction=transaction).first()
+    if sub is None:
+        raise NotFound("No such submission.")
+    return sub
+
+
+def get_review_for_user(user, pk: int):
+    """A review, for its reviewers, the people of its target and data managers (403 for others).
+
+    A cruise's reviewers (its operator and chief scientist) are among the cruise's people, so the
+    cruise's people rule answers for them too."""
+    review = _model("reviews.Review").objects.filter(pk=pk).first()
+    if review is None:
+        raise NotFound("No such review.")
+    target = review.target
+    if target._meta.label_lower != "cruises.cruise":
+        raise TypeError(f"get_review_for_user does not know {type(target).__name__}")
+    if not is_cruise_party(user, target):
+        raise Forbidden("Only the reviewers and the cruise's people may open this review.")
+    return review
+
+
+def get_eventlog_for_user(user, cruise_pk: int):
+    """``(cruise, its event log)``: 404 without a log, 403 while it is open and ``user`` is not one of the
+    cruise's people (a closed log is public)."""
+    cruise = get_cruise_for_user(user, cruise_pk)
+    log = _model("eventlogs.EventLog").objects.filter(cruise=cruise).first()
+    if log is None:
+        raise NotFound("This cruise has no event log yet.")
+    if not can_see(user, log):
+        raise Forbidden("The event log is readable by the cruise's people until it is closed.")
+    return cruise, log
+
+
+def get_cruise_file_for_user(user, cruise_pk: int, file_pk: int, filename: str):
+    """A file attached to a cruise, by its cruise, id and name (404); 403 for a file only the cruise's
+    people may read (received sailing orders carry e-mail addresses)."""
+    f = (
+        _model("cruises.CruiseFile")
+        .objects.select_related("blob", "cruise")
+        .filter(pk=file_pk, cruise_id=cruise_pk, filename=filename)
+        .first()
+    )
+    if f is None:
+        raise NotFound("No such file.")
+    if not can_see(user, f):
+        raise Forbidden("This file is only for the cruise's people.")
+    return f

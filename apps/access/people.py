@@ -1,0 +1,133 @@
+"""Who holds which role on a cruise or an organisation, and what each role may do there.
+
+One definition of "operator": a member of the organisation with the role operator
+(``OrganisationMember.Role.OPERATOR``) — for edit rights, held data and the event log alike.
+
+Models are looked up by label (``apps.get_model``): the cruises, event-log, review and hold apps import
+this module, so a static import of their models would close an import circle between apps.
+"""
+
+from __future__ import annotations
+
+from django.apps import apps
+
+from portal.errors import ONLY_DATA_MANAGERS, Forbidden
+
+from . import roles
+
+OPERATOR = "operator"
+DATA_MANAGER = "data_manager"
+CHIEF_SCIENTIST = "chief_scientist"
+SHIPBOARD_STAFF = "shipboard_staff"
+
+
+def _signed_in(user) -> bool:
+    return bool(getattr(user, "is_authenticated", False))
+
+
+def _organisation_members():
+    return apps.get_model("cruises", "OrganisationMember").objects
+
+
+def _cruise_members():
+    return apps.get_model("cruises", "CruiseMember").objects
+
+
+def is_operator_of(user, organisation_id: int | None) -> bool:
+    if not _signed_in(user) or organisation_id is None:
+        return False
+    return _organisation_members().filter(organisation_id=organisation_id, user=user, role=OPERATOR).exists()
+
+
+def is_any_operator(user) -> bool:
+    if not _signed_in(user):
+        return False
+    return _organisation_members().filter(user=user, role=OPERATOR).exists()
+
+
+def cruise_roles(user, cruise) -> set[str]:
+    """The roles ``user`` holds on ``cruise``: CruiseMember roles, "operator", "data_manager"."""
+    if not _signed_in(user):
+        return set()
+    found = set(_cruise_members().filter(cruise=cruise, user=user).values_list("role", flat=True))
+    if is_operator_of(user, cruise.operator_id):
+        found.add(OPERATOR)
+    if roles.is_data_manager(user):
+        found.add(DATA_MANAGER)
+    return found
+
+
+def is_cruise_party(user, cruise) -> bool:
+    """The cruise's people: any cruise member, the operator's staff, data managers."""
+    if not _signed_in(user):
+        return False
+    if roles.is_data_manager(user):
+        return True
+    if _cruise_members().filter(cruise_id=cruise.pk, user=user).exists():
+        return True
+    return is_operator_of(user, cruise.operator_id)
+
+
+def is_chief_scientist(user, cruise) -> bool:
+    return CHIEF_SCIENTIST in cruise_roles(user, cruise)
+
+
+def can_edit_cruise(user, cruise) -> bool:
+    """The operator (or a data manager) edits the sailing orders until approval locks them."""
+    return not cruise.is_locked and bool({OPERATOR, DATA_MANAGER} & cruise_roles(user, cruise))
+
+
+def can_manage_eventlog(user, cruise) -> bool:
+    """Open and close the log: the operator or the chief scientist."""
+    return bool({OPERATOR, CHIEF_SCIENTIST} & cruise_roles(user, cruise))
+
+
+def can_write_eventlog(user, cruise) -> bool:
+    """Write entries: designated shipboard staff, the chief scientist and the operator."""
+    if not _signed_in(user):
+        return False
+    # The busiest check in Quayside (every event-log POST): one query for staff and chief scientists.
+    writers = (CHIEF_SCIENTIST, SHIPBOARD_STAFF)
+    if _cruise_members().filter(cruise=cruise, user=user, role__in=writers).exists():
+        return True
+    return is_operator_of(user, cruise.operator_id)
+
+
+def can_designate_staff(user, cruise) -> bool:
+    return bool({CHIEF_SCIENTIST, OPERATOR} & cruise_roles(user, cruise))
+
+
+def can_file_sailing_orders(user) -> bool:
+    """Create cruise records (form or sailing-orders upload): any operator's staff, or a data manager."""
+    return is_any_operator(user) or roles.is_data_manager(user)
+
+
+# --- the same rules as refusals: one message each, for the services and the views that ask first ---
+
+
+def require_data_manager(user) -> None:
+    if not roles.is_data_manager(user):
+        raise Forbidden(ONLY_DATA_MANAGERS)
+
+
+def require_eventlog_manager(user, cruise) -> None:
+    if not can_manage_eventlog(user, cruise):
+        raise Forbidden("Only the operator or the chief scientist may open or close the event log.")
+
+
+def require_eventlog_writer(user, cruise) -> None:
+    if not can_write_eventlog(user, cruise):
+        raise Forbidden(
+            "Only designated shipboard staff, the chief scientist and the operator may write to this event log."
+        )
+
+
+def require_hold_keeper(user, cruise) -> None:
+    """Asserting and lifting a cruise's proprietary hold: its chief scientist."""
+    if not is_chief_scientist(user, cruise):
+        raise Forbidden("Only the chief scientist of this cruise may assert or lift a hold on its datasets.")
+
+
+def require_staff_designator(user, cruise) -> None:
+    if not can_designate_staff(user, cruise):
+        raise Forbidden("Only the chief scientist or the operator may designate people for this cruise.")

@@ -1,0 +1,106 @@
+"""The access policy: one function decides who may see what.
+
+``can_see(user, obj, part)`` answers for a revision (``part`` = "metadata" or "data"), an entity or a
+resource (their revision's data), a cruise (``part`` = "metadata", "eventlog" or "party"), an event log,
+or a file attached to a cruise.
+
+Held revisions (proprietary hold): metadata public, data only for the science party (cruise members),
+the operator's staff (members with the role "operator"), the package owner and data managers — the people
+``party_revisions`` names. Every download path, search, API and feed asks it (or filters with
+``visible_revisions``).
+
+Models are looked up by label (``apps.get_model``) and objects dispatched on ``_meta.label_lower``: the
+domain apps' views import this module, so a static import of their models here would close an import
+circle between apps (access → cruises → access).
+"""
+
+from __future__ import annotations
+
+from django.apps import apps
+from django.db.models import Q, QuerySet
+
+from . import roles
+from .people import is_cruise_party
+
+
+def _revision_model():
+    return apps.get_model("packages", "Revision")
+
+
+def _can_see_cruise_part(user, obj, label: str, part: str) -> bool:
+    EventLog = apps.get_model("eventlogs", "EventLog")
+    if label == "cruises.cruise":
+        if part == "metadata":
+            return True  # cruise records (sailing orders) are public, as in R2R's catalogue
+        if part == "eventlog":
+            log = EventLog.objects.filter(cruise=obj).only("state").first()
+            return (log is not None and log.state == EventLog.State.CLOSED) or is_cruise_party(user, obj)
+        return is_cruise_party(user, obj)  # "party": e-mail addresses and other people-only details
+    if label == "eventlogs.eventlog":
+        # A log is public once closed (its final copy); while at sea only the cruise's people read it.
+        return obj.state == EventLog.State.CLOSED or is_cruise_party(user, obj.cruise)
+    # cruises.cruisefile
+    if obj.kind in (obj.Kind.EVENTLOG_CSV, obj.Kind.EVENTLOG_JSON):
+        return True  # written only when the log is closed
+    return is_cruise_party(user, obj.cruise)  # received sailing orders carry e-mail addresses
+
+
+def can_see(user, obj, part: str = "data") -> bool:
+    label = obj._meta.label_lower
+    if label in ("cruises.cruise", "eventlogs.eventlog", "cruises.cruisefile"):
+        return _can_see_cruise_part(user, obj, label, part)
+    if label == "packages.resource":
+        if obj.resource_type != obj.Type.DATA:
+            return can_see(user, obj.revision, "metadata")
+        return can_see(user, obj.revision, "data")
+    if label == "packages.entity":
+        return can_see(user, obj.revision, "data")
+    if label == "packages.revision":
+        if roles.is_data_manager(user):
+            return True
+        state = obj.state
+        if part == "metadata" and state in obj.METADATA_PUBLIC:
+            return True
+        if state == obj.State.PUBLISHED:
+            return True
+        if state == obj.State.TAINTED:
+            return False  # the data is gone for everyone
+        return party_revisions(user).filter(pk=obj.pk).exists()
+    raise TypeError(f"can_see does not know {type(obj).__name__}")
+
+
+def party_revisions(user) -> QuerySet:
+    """The revisions ``user`` sees as their people (owner, science party, the operator's staff) whatever
+    their state, tainted ones excepted — the part of ``visible_revisions`` beyond what everyone sees.
+
+    "Operator" means a member of the cruise's operating organisation with the role operator (the same
+    rule as ``people.is_operator_of``), not any member of the organisation."""
+    Revision = _revision_model()
+    if not getattr(user, "is_authenticated", False):
+        return Revision.objects.none()
+    people = (
+        Q(package__owner=user)
+        | Q(package__cruise__members__user=user)
+        | Q(
+            package__cruise__operator__members__user=user, package__cruise__operator__members__role="operator"
+        )
+    )
+    return Revision.objects.filter(people).exclude(state=Revision.State.TAINTED)
+
+
+def public_states(part: str = "metadata") -> tuple[str, ...]:
+    """The revision states everyone may see: metadata of held, published, withdrawn and tainted
+    revisions ("held until …", tombstones); data of published ones only."""
+    Revision = _revision_model()
+    return tuple(Revision.METADATA_PUBLIC) if part == "metadata" else (Revision.State.PUBLISHED,)
+
+
+def visible_revisions(user, qs: QuerySet | None = None, part: str = "metadata") -> QuerySet:
+    """Filter revisions to those ``user`` may see (metadata by default) — for lists, search and feeds."""
+    qs = _revision_model().objects.all() if qs is None else qs
+    if roles.is_data_manager(user):
+        return qs
+    condition = Q(state__in=public_states(part))
+    if getattr(user, "is_authenticated", False):
+        condition |= Q(pk__in=party_revisions(user).values("pk"))
+    return qs.filter(condition)

@@ -1,0 +1,359 @@
+"""The access matrix: every named URL of the portal, the status each role gets from it.
+
+``test_every_named_url_has_a_row`` walks the whole URL conf: a new named URL without a row here fails
+the suite, so no URL ships without an access test. ``test_url_matrix`` then requests every row as every
+role (see ``conftest.ROLES``: "operator"/"chief"/"staff" hold their role on cruise A, the objects' cruise;
+"operator_other"/"chief_other" on cruise B; "vetted" submitted and owns the packages) and compares
+status codes. Web rows sign in with a session; API rows (``api=True``) with a personal API token.
+
+Each request runs inside a savepoint that is rolled back, so a write that succeeds (a hold lifted, a log
+closed) does not change what the next row sees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytest
+from django.db import transaction
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from tests.conftest import api_client_for
+
+from .conftest import ROLES, World
+
+pytestmark = pytest.mark.django_db
+
+SIGNED_IN = [r for r in ROLES if r != "anonymous"]
+THIS_CRUISE = ["operator", "chief", "staff", "data_manager"]  # cruise A's people
+HELD_DATA = ["vetted", "operator", "chief", "staff", "data_manager"]  # owner + cruise A's people
+OPERATORS = ["operator", "operator_other", "data_manager"]  # may create cruise records
+
+Status = int | frozenset[int]
+
+
+def table(anonymous: Status, others: Status, **overrides: Status) -> dict[str, Status]:
+    """``anonymous``'s status, ``others`` for every signed-in role, then per-role exceptions."""
+    return {"anonymous": anonymous, **dict.fromkeys(SIGNED_IN, others), **overrides}
+
+
+def only(roles: list[str], allowed: Status, refused: Status, anonymous: Status) -> dict[str, Status]:
+    return table(anonymous, refused, **dict.fromkeys(roles, allowed))
+
+
+def either(*codes: int) -> frozenset[int]:
+    return frozenset(codes)
+
+
+EVERYONE = table(200, 200)
+PAGE_FOR_SIGNED_IN = table(302, 200)  # 302: to the sign-in page
+DM_PAGE = table(302, 403, data_manager=200)
+DM_API = table(401, 403, data_manager=200)
+
+
+@dataclass
+class Row:
+    expected: dict[str, Status]
+    kwargs: Callable[[World], dict] = lambda w: {}
+    method: str = "get"
+    api: bool = False
+    data: dict = field(default_factory=dict)
+    query: str = ""
+
+
+def cruise_a(w: World) -> dict:
+    return {"pk": w.cruise.pk}
+
+
+def log_a(w: World) -> dict:
+    return {"cruise_pk": w.cruise.pk}
+
+
+def rev(w: World) -> dict:
+    return {"scope": "edi", "identifier": 1, "number": 1}
+
+
+def pasta_rev(w: World) -> dict:
+    return {"scope": "edi", "identifier": 1, "revision": 1}
+
+
+def pkg(w: World) -> dict:
+    return {"scope": "edi", "identifier": 1}
+
+
+def txn(w: World) -> dict:
+    return {"transaction": w.submission.transaction}
+
+
+MATRIX: dict[str, list[Row]] = {
+    # --- the portal ---------------------------------------------------------------------------------
+    "home": [Row(EVERYONE)],
+    "healthz": [Row(EVERYONE)],
+    "api-schema": [Row(EVERYONE)],
+    "api-docs": [Row(EVERYONE)],
+    # --- accounts and tokens ------------------------------------------------------------------------
+    "accounts:profile": [Row(PAGE_FOR_SIGNED_IN)],
+    "accounts:token-create": [Row(table(302, 302), method="post", data={"name": "matrix"})],
+    # Somebody else's token: never found, whoever asks.
+    "accounts:token-revoke": [Row(table(302, 404), lambda w: {"token_id": w.token.pk}, method="post")],
+    "api-me": [Row(table(401, 200), api=True), Row(table(401, 200), api=True, method="patch")],
+    "api-tokens": [
+        Row(table(401, 200), api=True),
+        Row(table(401, 201), api=True, method="post", data={"name": "matrix"}),
+    ],
+    "api-token-revoke": [Row(table(401, 404), lambda w: {"token_id": w.token.pk}, api=True, method="post")],
+    # --- curators' pages ----------------------------------------------------------------------------
+    "audit:list": [Row(DM_PAGE)],
+    "api-audit-list": [Row(DM_API, api=True)],
+    "storage:upload": [Row(DM_PAGE)],
+    "storage:blob": [Row(DM_PAGE, lambda w: {"sha256": w.blob.sha256})],
+    # --- cruises ------------------------------------------------------------------------------------
+    "cruises:list": [Row(EVERYONE)],
+    "cruises:vessels": [Row(EVERYONE)],
+    "cruises:schema": [Row(EVERYONE)],
+    "cruises:detail": [Row(EVERYONE, cruise_a)],
+    "cruises:xml": [Row(EVERYONE, cruise_a)],
+    "cruises:report": [Row(EVERYONE, cruise_a)],
+    # 503 where the server lacks Pango (the PDF is optional; the rule is the HTML report's).
+    "cruises:report_pdf": [Row(table(either(200, 503), either(200, 503)), cruise_a)],
+    "cruises:create": [Row(only(OPERATORS, 200, 403, 302))],
+    "cruises:import": [Row(only(OPERATORS, 200, 403, 302))],
+    # Cruise B is not approved yet: its operator (and a data manager) edit it; cruise A's operator may not.
+    "cruises:edit": [
+        Row(only(["operator_other", "data_manager"], 200, 403, 302), lambda w: {"pk": w.other_cruise.pk})
+    ],
+    "cruises:designate": [Row(only(["operator", "chief"], 200, 403, 302), cruise_a)],
+    "cruises:link-package": [Row(DM_PAGE, cruise_a)],
+    "cruises:accept-invitation": [Row(PAGE_FOR_SIGNED_IN, lambda w: {"token": w.invitation})],
+    # Received sailing orders carry e-mail addresses: the cruise's people only.
+    "cruises:file": [
+        Row(
+            only(THIS_CRUISE, 200, 403, 403),
+            lambda w: {"pk": w.cruise.pk, "file_pk": w.orders.pk, "filename": w.orders.filename},
+        )
+    ],
+    "api-cruises": [Row(EVERYONE, api=True)],
+    "api-cruise": [Row(EVERYONE, cruise_a, api=True)],
+    "api-cruise-xml": [Row(EVERYONE, cruise_a, api=True)],
+    # --- event logs (cruise A's log is open: private to the cruise's people) -----------------------
+    "eventlogs:log": [Row(only(THIS_CRUISE, 200, 403, 403), log_a)],
+    "eventlogs:open": [Row(only(["operator", "chief"], 302, 403, 302), log_a, method="post")],
+    "eventlogs:close": [Row(only(["operator", "chief"], 302, 403, 302), log_a, method="post")],
+    "api-eventlog-entries": [
+        Row(only(THIS_CRUISE, 200, 403, 403), log_a, api=True),
+        # Writers are the shipboard staff, the chief scientist and the operator (not data managers); an
+        # empty entry is refused for what it lacks (400) once the writer is let in.
+        Row(only(["operator", "chief", "staff"], 400, 403, 401), log_a, api=True, method="post"),
+    ],
+    # --- reviews (cruise A's review, approved) --------------------------------------------------------
+    "reviews:inbox": [Row(PAGE_FOR_SIGNED_IN)],
+    "reviews:detail": [Row(only(THIS_CRUISE, 200, 403, 302), lambda w: {"pk": w.review.pk})],
+    "reviews:amend": [
+        Row(
+            only(["operator", "chief", "data_manager"], 400, 403, 302),
+            lambda w: {"pk": w.review.pk},
+            method="post",
+        )
+    ],
+    # An empty decision is a UserError (400) for a reviewer; the others may not decide at all.
+    "reviews:decide": [
+        Row(
+            only(["operator", "chief", "data_manager"], 400, 403, 302),
+            lambda w: {"pk": w.review.pk},
+            method="post",
+        )
+    ],
+    "reviews:reopen": [
+        Row(only(["data_manager"], 302, 403, 302), lambda w: {"pk": w.review.pk}, method="post")
+    ],
+    # The cruise already has a review: a reviewer is told so (400); the others may not ask.
+    "reviews:request-cruise": [
+        Row(
+            only(["operator", "chief", "data_manager"], 400, 403, 302),
+            lambda w: {"cruise_pk": w.cruise.pk},
+            method="post",
+        )
+    ],
+    # --- holds --------------------------------------------------------------------------------------
+    "holds:list": [Row(EVERYONE)],
+    "api-holds": [Row(EVERYONE, api=True)],
+    "holds:assert": [Row(only(["chief"], 200, 403, 302), lambda w: {"cruise_pk": w.cruise.pk})],
+    "holds:lift": [Row(only(["chief"], 302, 403, 302), lambda w: {"pk": w.hold.pk}, method="post")],
+    # --- packages (edi.1.1 published; edi.2.1 held) ---------------------------------------------------
+    "packages:list": [Row(EVERYONE)],
+    "packages:package": [Row(table(302, 302), pkg)],  # to the newest revision
+    "packages:revision": [Row(EVERYONE, rev)],
+    "packages:report": [Row(EVERYONE, rev)],
+    "packages-api-list": [
+        Row(EVERYONE, api=True),
+        # The Gatekeeper: anonymous 401, not vetted 403; an empty body is then a bad request.
+        Row(only(["vetted", "data_manager"], either(202, 400), 403, 401), api=True, method="post"),
+    ],
+    "packages-api-evaluate": [
+        Row(only(["vetted", "data_manager"], either(202, 400), 403, 401), api=True, method="post")
+    ],
+    "packages-api-package": [
+        Row(EVERYONE, pkg, api=True),
+        # Only the owner (or a data manager) updates a package.
+        Row(only(["vetted", "data_manager"], either(202, 400), 403, 401), pkg, api=True, method="put"),
+    ],
+    "packages-api-revision": [Row(EVERYONE, lambda w: {**pkg(w), "revision": 1}, api=True)],
+    # --- PASTA ----------------------------------------------------------------------------------------
+    "pasta:create": [
+        Row(only(["vetted", "data_manager"], either(202, 400), 403, 401), api=True, method="post")
+    ],
+    "pasta:evaluate": [
+        Row(only(["vetted", "data_manager"], either(202, 400), 403, 401), api=True, method="post")
+    ],
+    "pasta:scope": [Row(EVERYONE, lambda w: {"scope": "edi"}, api=True)],
+    "pasta:package": [
+        Row(EVERYONE, pkg, api=True),
+        Row(only(["vetted", "data_manager"], either(202, 400), 403, 401), pkg, api=True, method="put"),
+    ],
+    "pasta:revision": [Row(EVERYONE, pasta_rev, api=True)],
+    "pasta:metadata": [Row(EVERYONE, pasta_rev, api=True)],
+    "pasta:report": [Row(EVERYONE, pasta_rev, api=True)],
+    # Held data: the owner and cruise A's people only.
+    "pasta:data": [
+        Row(
+            only(HELD_DATA, 200, 403, 403),
+            lambda w: {"scope": "edi", "identifier": 2, "revision": 1, "entity_id": w.held_entity.entity_id},
+            api=True,
+        )
+    ],
+    # The submission succeeded: it has no error, and only its submitter (and data managers) may ask.
+    "pasta:error": [Row(table(404, 404), txn, api=True)],
+    "pasta:evaluate-report": [Row(only(["vetted", "data_manager"], 200, 404, 404), txn, api=True)],
+    # --- publishing -----------------------------------------------------------------------------------
+    "publishing:oai": [Row(EVERYONE, query="?verb=Identify")],
+    "publishing:oai-schema": [Row(EVERYONE, lambda w: {"name": "cruise-1.0.xsd"})],
+    "publishing:dataset": [Row(EVERYONE, pkg)],
+    "publishing:version": [Row(EVERYONE, rev)],
+    "publishing:export": [Row(EVERYONE, lambda w: {**rev(w), "fmt": "datacite.xml"})],
+    "publishing:download": [
+        Row(
+            only(HELD_DATA, 200, 403, 403),
+            lambda w: {"scope": "edi", "identifier": 2, "number": 1, "entity_id": w.held_entity.pk},
+        )
+    ],
+    "publishing:resolve-doi": [Row(table(302, 302), lambda w: {"doi": w.doi.doi})],
+    # Withdraw/correct without a reason or title: the data manager is told what is missing.
+    "publishing:withdraw": [Row(DM_PAGE | {"data_manager": 302}, rev, method="post")],
+    "publishing:correct": [Row(DM_PAGE | {"data_manager": 302}, rev, method="post")],
+    "publishing:doi-queue": [Row(DM_PAGE)],
+    "publishing:doi-detail": [Row(DM_PAGE, lambda w: {"pk": w.doi.pk})],
+    "publishing:doi-retry": [Row(DM_PAGE | {"data_manager": 302}, lambda w: {"pk": w.doi.pk}, method="post")],
+    "api-doi-queue": [Row(DM_API, api=True)],
+    "api-doi-retry": [
+        Row(DM_API | {"data_manager": either(200, 202)}, lambda w: {"pk": w.doi.pk}, api=True, method="post")
+    ],
+    "api-version-dois": [Row(EVERYONE, rev, api=True)],
+    "api-withdraw": [Row(DM_API | {"data_manager": 400}, rev, api=True, method="post")],
+    # --- search ---------------------------------------------------------------------------------------
+    "search:search": [Row(EVERYONE)],
+    "api-search": [Row(EVERYONE, api=True)],
+    # --- submissions (the vetted user's; private to them and data managers) ---------------------------
+    "submissions:submit": [Row(only(["vetted", "data_manager"], 200, 403, 302))],
+    "submissions:status": [Row(only(["vetted", "data_manager"], 200, 404, 404), txn)],
+    "submissions:status-json": [Row(only(["vetted", "data_manager"], 200, 404, 404), txn)],
+    "submissions:report": [Row(only(["vetted", "data_manager"], 200, 404, 404), txn)],
+    "submissions-api-list": [Row(table(401, 200), api=True)],
+    "submissions-api-detail": [Row(only(["vetted", "data_manager"], 200, 404, 401), txn, api=True)],
+}
+
+# URL families of third-party apps: every name with the prefix is covered by the rows of the sample
+# names listed (their views share one access rule: the admin's staff check, allauth's entrance pages).
+FAMILIES: dict[str, dict[str, list[Row]]] = {
+    "admin:": {
+        # The admin sends everyone who is not staff to its own login page; data managers are staff.
+        "admin:index": [Row(table(302, 302, data_manager=200))],
+        "admin:accounts_user_changelist": [Row(table(302, 302, data_manager=200))],
+    },
+    "account_": {
+        # allauth sends signed-in people away from the entrance pages.
+        "account_login": [Row(table(200, 302))],
+        "account_signup": [Row(table(200, 302))],
+        "account_reset_password": [Row(EVERYONE)],
+        "account_email": [Row(PAGE_FOR_SIGNED_IN)],
+    },
+    "socialaccount_": {"socialaccount_connections": [Row(PAGE_FOR_SIGNED_IN)]},
+    "orcid_": {"orcid_login": [Row(EVERYONE)]},
+}
+
+
+def named_urls() -> set[str]:
+    """Every named URL of the URL conf, with its namespace (``cruises:detail``)."""
+
+    def walk(patterns, namespace: str | None):
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                inner = namespace
+                if p.namespace:
+                    inner = f"{namespace}:{p.namespace}" if namespace else p.namespace
+                yield from walk(p.url_patterns, inner)
+            elif isinstance(p, URLPattern) and p.name:
+                yield f"{namespace}:{p.name}" if namespace else p.name
+
+    return set(walk(get_resolver().url_patterns, None))
+
+
+def all_rows() -> dict[str, list[Row]]:
+    rows = dict(MATRIX)
+    for samples in FAMILIES.values():
+        rows.update(samples)
+    return rows
+
+
+def test_every_named_url_has_a_row():
+    names = named_urls()
+    missing = sorted(
+        n for n in names if n not in MATRIX and not any(n.startswith(prefix) for prefix in FAMILIES)
+    )
+    assert not missing, f"named URLs without a row in the access matrix: {missing}"
+    stale = sorted(n for n in all_rows() if n not in names)
+    assert not stale, f"access matrix rows for URLs that no longer exist: {stale}"
+
+
+def _request(world: World, role: str, row: Row, url: str):
+    user = world.users[role]
+    if row.api:
+        caller = api_client_for(user)
+        return getattr(caller, row.method)(url, row.data, format="json")
+    caller = Client()
+    if user is not None:
+        caller.force_login(user)
+    return getattr(caller, row.method)(url, row.data)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_url_matrix(world, role):
+    wrong = []
+    for name, rows in sorted(all_rows().items()):
+        for row in rows:
+            url = reverse(name, kwargs=row.kwargs(world)) + row.query
+            savepoint = transaction.savepoint()
+            try:
+                response = _request(world, role, row, url)
+                world.token.refresh_from_db()  # somebody else's token is never touched, whoever asks
+                assert world.token.revoked_at is None, f"{url} as {role} revoked somebody else's token"
+            finally:
+                transaction.savepoint_rollback(savepoint)
+            expected = row.expected[role]
+            allowed = expected if isinstance(expected, frozenset) else {expected}
+            if response.status_code not in allowed:
+                wrong.append(
+                    f"{row.method.upper()} {url} ({name}): {response.status_code}, expected {expected}"
+                )
+                continue
+            if (
+                response.status_code == 302
+                and role == "anonymous"
+                and not row.api
+                and not name.startswith("admin:")
+            ):
+                location = response["Location"]
+                if expected == 302 and row.expected["plain"] != 302:  # a sign-in redirect
+                    assert location.startswith("/accounts/login/"), f"{url}: {location}"
+    assert not wrong, f"as {role}:\n" + "\n".join(wrong)
