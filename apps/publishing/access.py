@@ -7,7 +7,7 @@ from django.http import Http404
 from apps.holds.policy import visible_revisions
 from apps.packages.models import Package, Revision
 
-from . import metadata
+from .crosswalks import metadata
 
 
 def get_package(scope: str, identifier: int) -> Package:

@@ -261,8 +261,8 @@ def sync_doi(doi_id: int) -> str:
     Claims the DOI with a conditional update (a lease), talks to DataCite outside any transaction,
     then records the attempt. Returns what happened, for logs and tests.
     """
-    from . import metadata
-    from .datacite_client import DataCiteClient, DataCiteError
+    from .crosswalks import metadata
+    from .doi.datacite_client import DataCiteClient, DataCiteError
 
     if not settings.DATACITE_API_URL:
         return "not configured"  # stays pending; no network

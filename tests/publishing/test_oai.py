@@ -7,7 +7,8 @@ from lxml import etree
 
 from apps.holds.policy import visible_revisions
 from apps.packages.models import Revision
-from apps.publishing import oai, services
+from apps.publishing import services
+from apps.publishing.oai import provider as oai
 
 from .conftest import NS, assert_valid
 

@@ -13,8 +13,9 @@ from rest_framework.views import APIView
 
 from apps.accounts.permissions import IsDataManager
 
-from .. import metadata, services
+from .. import services
 from ..access import get_revision_for_user
+from ..crosswalks import metadata
 from ..models import Doi
 
 

@@ -21,7 +21,7 @@ from lxml import etree
 from apps.packages.models import Revision
 from portal.xml import safe_parser
 
-from .models import concept_doi_name, doi_for, version_doi_name
+from ..models import concept_doi_name, doi_for, version_doi_name
 
 # Revisions that carry a DOI: everything that was ever published (withdrawn/tainted keep theirs).
 DOI_STATES = (Revision.State.PUBLISHED, Revision.State.WITHDRAWN, Revision.State.TAINTED)

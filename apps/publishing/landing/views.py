@@ -18,9 +18,11 @@ from apps.accounts.decorators import data_manager_required
 from apps.holds.policy import can_see
 from apps.packages.models import Revision
 
-from . import metadata, oai, services
-from .access import get_revision_for_user
-from .models import Doi, concept_doi_name, version_doi_name
+from .. import services
+from ..access import get_revision_for_user
+from ..crosswalks import metadata
+from ..models import Doi, concept_doi_name, version_doi_name
+from ..oai import provider as oai
 
 EXPORTS = {
     "datacite.xml": "application/vnd.datacite.datacite+xml",
@@ -44,7 +46,7 @@ def oai_endpoint(request: HttpRequest) -> HttpResponse:
 def oai_schema(request: HttpRequest, name: str) -> FileResponse:
     if name != "cruise-1.0.xsd":
         raise Http404("No such schema.")
-    path = Path(__file__).resolve().parent / "schemas" / name
+    path = Path(__file__).resolve().parents[1] / "oai" / "schemas" / name
     return FileResponse(path.open("rb"), content_type="application/xml")
 
 

@@ -30,7 +30,7 @@ from lxml import etree
 
 from apps.packages.models import Revision
 
-from . import metadata
+from ..crosswalks import metadata
 
 OAI_NS = "http://www.openarchives.org/OAI/2.0/"
 OAI_SCHEMA = "http://www.openarchives.org/OAI/2.0/OAI-PMH.xsd"
