@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core import signing
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
@@ -11,7 +12,7 @@ from apps.accounts.models import User
 from apps.audit.services import record_event
 from apps.storage.services import store_bytes
 
-from . import access, mail, sailing_orders
+from . import access, extensions, mail, sailing_orders
 from .models import Award, Cruise, CruiseFile, CruiseMember, Organisation, Port, Vessel
 from .sailing_orders import SailingOrdersError
 
@@ -58,7 +59,7 @@ def ingest_sailing_orders(data: bytes, user, *, source: str = "upload", request=
             ]
         )
     try:
-        with transaction.atomic():
+        with transaction.atomic(durable=True):
             if Cruise.objects.filter(vessel=vessel, cruise_id__iexact=parsed.cruise_id).exists():
                 raise SailingOrdersError(
                     [
@@ -125,7 +126,7 @@ def ingest_sailing_orders(data: bytes, user, *, source: str = "upload", request=
     return cruise
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def create_cruise(
     user, *, fields: dict, chief_name: str, chief_email: str, awards: list[dict] = (), request=None
 ) -> Cruise:
@@ -184,7 +185,7 @@ def _add_member(
     return member
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def designate_member(
     cruise: Cruise,
     by,
@@ -215,7 +216,7 @@ def designate_member(
     return member
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def accept_invitation(token: str, user, request=None) -> CruiseMember:
     """Link the invited CruiseMember to the signed-in user (whose address must match)."""
     try:
@@ -244,7 +245,27 @@ def accept_invitation(token: str, user, request=None) -> CruiseMember:
     return member
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
+def edit_cruise(cruise: Cruise, changes: dict, user, request=None) -> list:
+    """An operator or data manager edits the record (the caller checked write access). Amended fields
+    get their history through ``extensions.record_changes`` (the reviews app). Returns what changed."""
+    locked = Cruise.objects.select_for_update().get(pk=cruise.pk)
+    if locked.is_locked:
+        raise PermissionDenied("This cruise record was approved meanwhile and is locked.")
+    role = "operator" if access.is_operator_of(user, locked.operator_id) else "data_manager"
+    changed = extensions.record_changes(locked, changes, user, role)
+    record_event(
+        service="cruises",
+        method="editCruise",
+        resource_id=cruise.cruise_id,
+        user=user,
+        request=request,
+        text=f"edited: {', '.join(getattr(c, 'field', c) for c in changed) or 'nothing changed'}",
+    )
+    return changed
+
+
+@transaction.atomic(durable=True)
 def link_package(cruise: Cruise, package, by, request=None) -> None:
     """A data manager links a data package to a cruise (it becomes one of the cruise's datasets)."""
     if not roles.is_data_manager(by):

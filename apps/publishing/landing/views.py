@@ -11,6 +11,7 @@ from lxml import etree
 
 from apps.accounts import roles
 from apps.accounts.decorators import data_manager_required
+from apps.holds.models import Hold
 from apps.holds.policy import can_see
 from apps.packages.models import Revision
 
@@ -101,9 +102,7 @@ def _landing(request: HttpRequest, scope: str, identifier: int, number: int | No
     see_data = can_see(request.user, revision, "data")
     hold = None
     if revision.state == Revision.State.HELD:
-        from apps.holds.services import active_hold_for
-
-        hold = active_hold_for(revision)
+        hold = Hold.objects.covering(revision).first()
     version_doi = Doi.objects.filter(revision=revision).first()
     concept_doi = Doi.objects.filter(package=package, kind=Doi.Kind.CONCEPT).first()
     gone = revision.state in metadata.GONE_STATES

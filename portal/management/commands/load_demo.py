@@ -1,13 +1,13 @@
 """Load a small, believable demo. Idempotent: running it twice changes nothing.
 
 Each app that has something to show provides ``apps/<app>/demo.py`` with ``load(log)``; they run in
-the order below (later apps build on earlier ones).
+the order below (later apps build on earlier ones). A loader calls the apps' service verbs, which own
+their (durable) transactions, so loaders do not run inside one.
 """
 
 import importlib
 
 from django.core.management.base import BaseCommand
-from django.db import transaction
 
 DEMO_ORDER = [
     "accounts",
@@ -33,8 +33,7 @@ class Command(BaseCommand):
                 if exc.name == f"apps.{name}.demo":
                     continue
                 raise
-            with transaction.atomic():
-                module.load(self.stdout.write)
+            module.load(self.stdout.write)
         self.stdout.write(
             self.style.SUCCESS("Demo loaded. Sign in as any demo user with the password 'quayside-demo'.")
         )
