@@ -1,0 +1,33 @@
+"""A cruise record's state machine: event logs and reviews move it through the model's transitions."""
+
+import pytest
+
+from apps.cruises.models import Cruise
+from tests.cruises.helpers import approve_cruise, open_log
+
+
+def test_opening_the_log_sails_a_planned_cruise_and_closing_it_completes_it(cruise, operator_user):
+    from apps.eventlogs import services
+
+    open_log(cruise, operator_user)
+    assert Cruise.objects.get(pk=cruise.pk).state == Cruise.State.AT_SEA
+    services.close_log(cruise, operator_user)
+    assert Cruise.objects.get(pk=cruise.pk).state == Cruise.State.COMPLETED
+
+
+def test_the_ship_moves_skip_a_record_already_further_on(cruise):
+    Cruise.objects.filter(pk=cruise.pk).update(state=Cruise.State.IN_REVIEW)
+    assert cruise.mark_at_sea() is False and cruise.mark_completed() is False
+    assert cruise.state == Cruise.State.IN_REVIEW == Cruise.objects.get(pk=cruise.pk).state
+
+
+def test_approval_outside_a_review_is_refused(cruise):
+    with pytest.raises(Cruise.TransitionRefused):
+        cruise.mark_approved()
+    assert Cruise.objects.get(pk=cruise.pk).state == Cruise.State.PLANNED
+
+
+def test_a_review_approves_and_locks_the_record(cruise, operator_user, chief_scientist):
+    approve_cruise(cruise, operator_user, chief_scientist)
+    cruise.refresh_from_db()
+    assert cruise.state == Cruise.State.APPROVED and cruise.is_locked
