@@ -31,3 +31,16 @@ def test_a_review_approves_and_locks_the_record(cruise, operator_user, chief_sci
     approve_cruise(cruise, operator_user, chief_scientist)
     cruise.refresh_from_db()
     assert cruise.state == Cruise.State.APPROVED and cruise.is_locked
+
+
+def test_the_operations_report_counts_the_event_log(cruise, operator_user):
+    from lxml import etree
+
+    from apps.cruises import sailing_orders
+    from apps.eventlogs import services
+
+    open_log(cruise, operator_user)
+    services.add_entry(cruise, operator_user, {"action": "deploy", "instrument": "CTD", "station": "S1"})
+    summary = etree.fromstring(sailing_orders.build(cruise, with_report=True)).find(".//eventSummary")
+    assert summary.get("state") == "open" and summary.get("events") == "1"
+    assert [i.get("code") for i in summary.iter("instrument")] == ["CTD"]

@@ -99,3 +99,19 @@ def test_top_level_verbs_refuse_to_run_inside_another_transaction(archived, appr
     with pytest.raises(RuntimeError, match="durable"), transaction.atomic():
         services.assert_hold(approved_cruise, chief_scientist, ends_on=_soon(), reason="nested")
     assert not Hold.objects.exists()
+
+
+def test_the_operations_report_shows_the_event_summary_and_when_held_data_is_released(
+    approved_cruise, chief_scientist, vetted_user
+):
+    from lxml import etree
+
+    from apps.cruises import sailing_orders
+
+    revision, _ = make_revision(vetted_user, approved_cruise, 509)
+    hold = services.assert_hold(approved_cruise, chief_scientist, ends_on=_soon(), reason="x")
+    report = etree.fromstring(sailing_orders.build(approved_cruise, with_report=True))
+    (dataset,) = report.iter("dataset")
+    assert dataset.get("state") == "held" and dataset.get("heldUntil") == hold.ends_on.isoformat()
+    summary = report.find(".//eventSummary")
+    assert summary.get("state") == "none" and summary.get("events") == "0"  # no log opened: eventlogs' part
