@@ -5,7 +5,12 @@ State of a revision (only services move it, under a row lock)::
     submitted → validating → fetching → checking → archiving → archived → published
                   (failed from any step before archived)
     archived → held (proprietary hold: metadata visible, data hidden) → published when the hold ends
-    published → withdrawn (tombstone, data kept) | tainted (data removed, tombstone)
+    published → withdrawn (tombstone, data kept)
+    held | published | withdrawn → tainted (data removed, tombstone)
+
+Each move after archiving is one model transition (``mark_held``, ``mark_published``, ``mark_withdrawn``,
+``mark_tainted``) called by one service verb: ``apps.packages.services.hold_revision``, and in
+``apps.publishing.services`` the publish path (``on_archived``/``release_held``), ``withdraw`` and ``taint``.
 """
 
 from django.conf import settings
@@ -61,6 +66,10 @@ class Revision(models.Model):
     TOMBSTONED = (State.WITHDRAWN, State.TAINTED)
     # Public versions whose metadata a data manager may still correct.
     CORRECTABLE = (State.HELD, State.PUBLISHED)
+    # Archived versions that may be published (at once, or when their hold ends).
+    PUBLISHABLE = (State.ARCHIVED, State.HELD)
+    # Public versions a data manager may mark tainted (the data must go everywhere).
+    TAINTABLE = (State.HELD, State.PUBLISHED, State.WITHDRAWN)
     # No transition leaves these.
     FINAL = (State.FAILED, State.TAINTED)
 
@@ -153,7 +162,7 @@ class Revision(models.Model):
         when = when or timezone.now()
         self._move(
             self.State.PUBLISHED,
-            (self.State.ARCHIVED, self.State.HELD),
+            self.PUBLISHABLE,
             {"published_at": when, "metadata_modified_at": when, "doi": doi},
         )
 
@@ -171,7 +180,7 @@ class Revision(models.Model):
         when = when or timezone.now()
         self._move(
             self.State.TAINTED,
-            (self.State.PUBLISHED, self.State.HELD, self.State.WITHDRAWN),
+            self.TAINTABLE,
             {"tainted_at": when, "metadata_modified_at": when},
         )
 

@@ -190,7 +190,7 @@ def taint(revision: Revision, *, reason: str, user=None, request=None) -> Revisi
         raise PublishingError("Give a reason for tainting; it is recorded in the audit log.")
     with transaction.atomic(durable=True):
         locked = Revision.objects.select_for_update().select_related("package").get(pk=revision.pk)
-        if locked.state not in (Revision.State.PUBLISHED, Revision.State.HELD, Revision.State.WITHDRAWN):
+        if locked.state not in Revision.TAINTABLE:
             raise PublishingError(
                 f"Only a public version can be tainted; {locked.package_id_text} is {locked.state}."
             )

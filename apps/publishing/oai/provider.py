@@ -36,8 +36,8 @@ from ..crosswalks import metadata
 OAI_NS = "http://www.openarchives.org/OAI/2.0/"
 OAI_SCHEMA = "http://www.openarchives.org/OAI/2.0/OAI-PMH.xsd"
 CRUISE_NS = "https://quayside.invalid/schemas/cruise-1.0"
-OAI_STATES = (Revision.State.PUBLISHED, Revision.State.WITHDRAWN, Revision.State.TAINTED)
-DELETED_STATES = (Revision.State.WITHDRAWN, Revision.State.TAINTED)
+OAI_STATES = Revision.EVER_PUBLISHED
+DELETED_STATES = Revision.TOMBSTONED
 GRANULARITY = "YYYY-MM-DDThh:mm:ssZ"
 TOKEN_SALT = "quayside.oai.resumption"
 
