@@ -62,7 +62,7 @@ class CreatePackage(PastaView):
 
 
 class PackageIdentifier(read.PackageIdentifier):
-    """GET lists the revisions (apps.packages.pasta); PUT submits a new revision."""
+    """GET lists the package's revision numbers; PUT submits its next revision (the Gatekeeper decides)."""
 
     @SUBMIT
     def put(self, request, scope: str, identifier: int):
