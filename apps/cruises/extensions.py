@@ -6,8 +6,9 @@ never imports them; each registers its part from its ``AppConfig.ready()``.
   ``changes``, ``holds``, and ``hold`` on each row of ``datasets``).
 - ``event_summary``: ``(cruise, element) -> None`` fills the operations report's ``eventSummary``.
 - ``held_until``: ``(revision) -> date | None``, the end of the hold that keeps a held revision's data back.
-- ``record_changes``: ``(cruise, changes, user, role) -> list`` saves amended fields and records their
-  history (one item per field changed); without it the fields are saved without history.
+- ``record_changes``: ``(cruise, changes, user, role) -> list[str]`` saves amended fields, records their
+  history and returns the names of the fields that changed; without it the fields are saved without
+  history.
 
 Each slot has a harmless default, so cruises works (and its tests run) whatever is installed above it.
 """
@@ -40,7 +41,7 @@ def _save_without_history(cruise, changes: dict, user, role: str) -> list[str]:
 
 event_summary: Callable[[Any, Any], None] = _no_summary
 held_until: Callable[[Any], datetime.date | None] = _no_hold
-record_changes: Callable[[Any, dict, Any, str], list] = _save_without_history
+record_changes: Callable[[Any, dict, Any, str], list[str]] = _save_without_history
 
 
 def register(*, event_summary=None, held_until=None, record_changes=None) -> None:

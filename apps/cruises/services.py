@@ -246,9 +246,10 @@ def accept_invitation(token: str, user, request=None) -> CruiseMember:
 
 
 @transaction.atomic(durable=True)
-def edit_cruise(cruise: Cruise, changes: dict, user, request=None) -> list:
+def edit_cruise(cruise: Cruise, changes: dict, user, request=None) -> list[str]:
     """An operator or data manager edits the record (the caller checked write access). Amended fields
-    get their history through ``extensions.record_changes`` (the reviews app). Returns what changed."""
+    get their history through ``extensions.record_changes`` (the reviews app). Returns the names of the
+    fields that changed."""
     locked = Cruise.objects.select_for_update().get(pk=cruise.pk)
     if locked.is_locked:
         raise PermissionDenied("This cruise record was approved meanwhile and is locked.")
@@ -260,7 +261,7 @@ def edit_cruise(cruise: Cruise, changes: dict, user, request=None) -> list:
         resource_id=cruise.cruise_id,
         user=user,
         request=request,
-        text=f"edited: {', '.join(getattr(c, 'field', c) for c in changed) or 'nothing changed'}",
+        text=f"edited: {', '.join(changed) or 'nothing changed'}",
     )
     return changed
 

@@ -115,8 +115,9 @@ def _end(hold: Hold, state: str, user=None, request=None) -> list[str]:
         if revision.state != Revision.State.HELD or Hold.objects.covering(revision).exists():
             continue  # released meanwhile, or another hold still covers it
         free.append(revision)
-    if free:
-        revisions_released.send(sender=Hold, hold=hold, revisions=free)
+    if free and not revisions_released.send(sender=Hold, hold=hold, revisions=free):
+        # Held revisions must never be reported released while nothing publishes them.
+        raise RuntimeError("No receiver publishes released revisions (is apps.publishing installed?).")
     released = [revision.package_id_text for revision in free]
     verb = "lifted" if state == Hold.State.LIFTED else "expired"
     record_event(

@@ -10,6 +10,6 @@ def page_context(request, cruise, context: dict) -> None:
     context["changes"] = history(cruise)
 
 
-def record_changes(cruise, changes: dict, user, role: str) -> list:
+def record_changes(cruise, changes: dict, user, role: str) -> list[str]:
     """An edit outside a review: save the fields and record one FieldChange each (no review attached)."""
-    return apply_changes(cruise, changes, user, role=role)
+    return [change.field for change in apply_changes(cruise, changes, user, role=role)]

@@ -44,3 +44,26 @@ def test_the_operations_report_counts_the_event_log(cruise, operator_user):
     summary = etree.fromstring(sailing_orders.build(cruise, with_report=True)).find(".//eventSummary")
     assert summary.get("state") == "open" and summary.get("events") == "1"
     assert [i.get("code") for i in summary.iter("instrument")] == ["CTD"]
+
+
+def test_an_edit_records_field_history_through_the_reviews_app_and_audits_the_fields(cruise, operator_user):
+    from apps.audit.models import AuditEvent
+    from apps.cruises.services import edit_cruise
+    from apps.reviews.models import FieldChange
+
+    assert edit_cruise(cruise, {"mission_summary": "Revised survey"}, operator_user) == ["mission_summary"]
+    change = FieldChange.objects.get(object_id=cruise.pk)
+    assert (change.field, change.new_value, change.role) == ("mission_summary", "Revised survey", "operator")
+    assert AuditEvent.objects.filter(
+        service_method="editCruise", entry_text="edited: mission_summary"
+    ).exists()
+
+
+def test_an_approved_record_cannot_be_edited(cruise, operator_user, chief_scientist):
+    from django.core.exceptions import PermissionDenied
+
+    from apps.cruises.services import edit_cruise
+
+    approve_cruise(cruise, operator_user, chief_scientist)
+    with pytest.raises(PermissionDenied):
+        edit_cruise(cruise, {"mission_summary": "late"}, operator_user)
