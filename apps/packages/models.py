@@ -6,7 +6,7 @@ State of a revision (only services move it, under a row lock)::
                   (failed from any step before archived)
     archived → held (proprietary hold: metadata visible, data hidden) → published when the hold ends
     published → withdrawn (tombstone, data kept)
-    held | published | withdrawn → tainted (data removed, tombstone)
+    published | withdrawn → tainted (data removed, tombstone)
 
 Each move after archiving is one model transition (``mark_held``, ``mark_published``, ``mark_withdrawn``,
 ``mark_tainted``) called by one service verb: ``apps.packages.services.hold_revision``, and in
@@ -68,8 +68,9 @@ class Revision(models.Model):
     CORRECTABLE = (State.HELD, State.PUBLISHED)
     # Archived versions that may be published (at once, or when their hold ends).
     PUBLISHABLE = (State.ARCHIVED, State.HELD)
-    # Public versions a data manager may mark tainted (the data must go everywhere).
-    TAINTABLE = (State.HELD, State.PUBLISHED, State.WITHDRAWN)
+    # Versions a data manager may mark tainted (the data must go everywhere): only what was published, so
+    # every tainted version is one that was out in the world (a DOI, a deleted OAI-PMH record).
+    TAINTABLE = (State.PUBLISHED, State.WITHDRAWN)
     # No transition leaves these.
     FINAL = (State.FAILED, State.TAINTED)
 
@@ -176,7 +177,7 @@ class Revision(models.Model):
         )
 
     def mark_tainted(self, *, when=None) -> None:
-        """published, held or withdrawn → tainted: the data must go everywhere; a tombstone stays."""
+        """published or withdrawn → tainted: the data must go everywhere; a tombstone stays."""
         when = when or timezone.now()
         self._move(
             self.State.TAINTED,

@@ -192,7 +192,7 @@ def taint(revision: Revision, *, reason: str, user=None, request=None) -> Revisi
         locked = Revision.objects.select_for_update().select_related("package").get(pk=revision.pk)
         if locked.state not in Revision.TAINTABLE:
             raise PublishingError(
-                f"Only a public version can be tainted; {locked.package_id_text} is {locked.state}."
+                f"Only a published or withdrawn version can be tainted; {locked.package_id_text} is {locked.state}."
             )
         locked.mark_tainted()
         _take_down(locked, method="taint", text=f"tainted: {reason}", user=user, request=request)

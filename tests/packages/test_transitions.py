@@ -30,6 +30,7 @@ def revision_in(vetted_user):
         (Revision.State.ARCHIVED, "mark_withdrawn", {"reason": "r"}),
         (Revision.State.HELD, "mark_withdrawn", {"reason": "r"}),
         (Revision.State.ARCHIVED, "mark_tainted", {}),
+        (Revision.State.HELD, "mark_tainted", {}),
         (Revision.State.TAINTED, "mark_tainted", {}),
     ],
 )
