@@ -357,3 +357,8 @@ def test_list_and_get_render_the_same_oai_dc(harvest, make_revision, cruise, set
     single = harvest(verb="GetRecord", identifier=ident, metadataPrefix="oai_dc").find(".//oai_dc:dc", NS)
     assert etree.tostring(listed) == etree.tostring(single)
     assert single.findtext("dc:creator", namespaces=NS) == "Package Owner"  # no creators: the owner
+
+
+def test_the_named_rows_match_the_columns_they_are_read_from():
+    assert len(oai.DC_COLUMNS) == len(oai.DcRow._fields)
+    assert oai.DcRow._fields[: len(oai.HEADER_COLUMNS)] == oai.HeaderRow._fields
