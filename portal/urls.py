@@ -37,7 +37,7 @@ urlpatterns = [
     path("audit/", include("apps.audit.urls")),
     path("storage/", include("apps.storage.urls")),
     path("packages/", include("apps.packages.urls")),
-    path("package/", include("apps.packages.pasta_urls")),  # PASTA-compatible REST paths
+    path("package/", include("apps.submissions.pasta_urls")),  # PASTA-compatible REST paths
     path("submissions/", include("apps.submissions.urls")),
     path("cruises/", include("apps.cruises.urls")),
     path("eventlogs/", include("apps.eventlogs.urls")),

@@ -127,6 +127,43 @@ class Cruise(models.Model):
         """Approval locks the record; only a data manager's reopening unlocks it."""
         return self.state == self.State.APPROVED
 
+    # State transitions. Other apps' services call these (event logs: sailed, completed; reviews: in
+    # review, approved) inside their transaction; each locks the row, checks the move and saves only
+    # the state. The at-sea and completed moves follow the ship and are skipped (False) when the record
+    # is already further on; the review moves are refused with TransitionRefused when not allowed.
+
+    class TransitionRefused(ValueError):
+        """A state change the cruise record's state machine does not allow."""
+
+    def _move(self, to: str, allowed: tuple, *, refuse: bool) -> bool:
+        locked = Cruise.objects.select_for_update().only("pk", "state", "cruise_id").get(pk=self.pk)
+        if locked.state not in allowed:
+            self.state = locked.state
+            if refuse:
+                raise self.TransitionRefused(
+                    f"Cruise {locked.cruise_id} is {locked.state}; it cannot become {to}."
+                )
+            return False
+        locked.state = self.state = to
+        locked.save(update_fields=["state"])
+        return True
+
+    def mark_at_sea(self) -> bool:
+        """planned → at sea: its event log was opened on leaving port. Call inside a transaction."""
+        return self._move(self.State.AT_SEA, (self.State.PLANNED,), refuse=False)
+
+    def mark_completed(self) -> bool:
+        """planned or at sea → completed: its event log was closed. Call inside a transaction."""
+        return self._move(self.State.COMPLETED, (self.State.PLANNED, self.State.AT_SEA), refuse=False)
+
+    def mark_in_review(self) -> None:
+        """→ in review: a review was requested, or an approved record reopened. Call inside a transaction."""
+        self._move(self.State.IN_REVIEW, tuple(self.State), refuse=True)
+
+    def mark_approved(self) -> None:
+        """in review → approved (the record locks). Call inside a transaction."""
+        self._move(self.State.APPROVED, (self.State.IN_REVIEW,), refuse=True)
+
     @property
     def chief_scientist(self) -> "CruiseMember | None":
         return next((m for m in self.members.all() if m.role == CruiseMember.Role.CHIEF_SCIENTIST), None)

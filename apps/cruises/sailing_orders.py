@@ -16,6 +16,8 @@ from lxml import etree
 
 from portal.xml import safe_parser
 
+from . import extensions
+
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "sailing-orders.xsd"
 REPORT_XSLT_PATH = Path(__file__).parent / "schemas" / "operations-report.xsl"
 MAX_BYTES = 2 * 1024 * 1024  # sailing orders are a few kilobytes; refuse anything absurd
@@ -213,36 +215,12 @@ def build(cruise, *, with_report: bool = False, with_emails: bool = False) -> by
 
 
 def _add_report_parts(cruise, c) -> None:
-    from django.db.models import Count, Max, Min
-
-    from apps.eventlogs.models import Event, EventLog
-
-    log = EventLog.objects.filter(cruise=cruise).first()
-    summary = etree.SubElement(c, "eventSummary", state=log.state if log else "none", events="0")
-    if log:
-        events = Event.objects.filter(log=log)
-        agg = events.aggregate(n=Count("pk"), first=Min("time"), last=Max("time"))
-        summary.set("events", str(agg["n"]))
-        if agg["first"]:
-            summary.set("first", agg["first"].isoformat())
-            summary.set("last", agg["last"].isoformat())
-        rows = (
-            events.values("instrument")
-            .annotate(n=Count("pk"), stations=Count("station", distinct=True))
-            .order_by("instrument")
-        )
-        for row in rows:
-            etree.SubElement(
-                summary,
-                "instrument",
-                code=row["instrument"],
-                events=str(row["n"]),
-                stations=str(row["stations"]),
-            )
-    datasets = etree.SubElement(c, "datasets")
-    from apps.holds.services import active_hold_for
     from apps.packages.models import Revision
 
+    # The event log's part (apps.eventlogs registers it; "none" when no log was opened).
+    summary = etree.SubElement(c, "eventSummary", state="none", events="0")
+    extensions.event_summary(cruise, summary)
+    datasets = etree.SubElement(c, "datasets")
     for package in cruise.packages.order_by("scope", "identifier"):
         # The report is public: only revisions whose metadata is public (published, held — "held until" —,
         # withdrawn, tainted) appear; drafts, failed and in-progress revisions never do.
@@ -251,9 +229,9 @@ def _add_report_parts(cruise, c) -> None:
             continue
         el = etree.SubElement(datasets, "dataset", packageId=revision.package_id_text, state=revision.state)
         if revision.state == Revision.State.HELD:
-            hold = active_hold_for(revision)
-            if hold is not None:
-                el.set("heldUntil", hold.ends_on.isoformat())
+            until = extensions.held_until(revision)
+            if until is not None:
+                el.set("heldUntil", until.isoformat())
         if revision.doi:
             el.set("doi", revision.doi)
         el.text = revision.title or package.package_key

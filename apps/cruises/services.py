@@ -13,7 +13,7 @@ from apps.audit.services import record_event
 from apps.storage.services import store_bytes
 from portal.errors import Forbidden
 
-from . import mail, sailing_orders
+from . import extensions, mail, sailing_orders
 from .models import Award, Cruise, CruiseFile, CruiseMember, Port, Vessel
 from .sailing_orders import SailingOrdersError
 
@@ -58,7 +58,7 @@ def ingest_sailing_orders(data: bytes, user, *, source: str = "upload", request=
             ]
         )
     try:
-        with transaction.atomic():
+        with transaction.atomic(durable=True):
             if Cruise.objects.filter(vessel=vessel, cruise_id__iexact=parsed.cruise_id).exists():
                 raise SailingOrdersError(
                     [
@@ -125,7 +125,7 @@ def ingest_sailing_orders(data: bytes, user, *, source: str = "upload", request=
     return cruise
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def create_cruise(
     user, *, fields: dict, chief_name: str, chief_email: str, awards: list[dict] = (), request=None
 ) -> Cruise:
@@ -184,7 +184,7 @@ def _add_member(
     return member
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def designate_member(
     cruise: Cruise,
     by,
@@ -212,7 +212,7 @@ def designate_member(
     return member
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def accept_invitation(token: str, user, request=None) -> CruiseMember:
     """Link the invited CruiseMember to the signed-in user (whose address must match)."""
     try:
@@ -241,7 +241,28 @@ def accept_invitation(token: str, user, request=None) -> CruiseMember:
     return member
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
+def edit_cruise(cruise: Cruise, changes: dict, user, request=None) -> list[str]:
+    """An operator or data manager edits the record (the caller checked write access). Amended fields
+    get their history through ``extensions.record_changes`` (the reviews app). Returns the names of the
+    fields that changed."""
+    locked = Cruise.objects.select_for_update().get(pk=cruise.pk)
+    if locked.is_locked:
+        raise Forbidden("This cruise record was approved meanwhile and is locked.")
+    role = "operator" if access.is_operator_of(user, locked.operator_id) else "data_manager"
+    changed = extensions.record_changes(locked, changes, user, role)
+    record_event(
+        service="cruises",
+        method="editCruise",
+        resource_id=cruise.cruise_id,
+        user=user,
+        request=request,
+        text=f"edited: {', '.join(changed) or 'nothing changed'}",
+    )
+    return changed
+
+
+@transaction.atomic(durable=True)
 def link_package(cruise: Cruise, package, by, request=None) -> None:
     """A data manager links a data package to a cruise (it becomes one of the cruise's datasets)."""
     access.require_data_manager(by)

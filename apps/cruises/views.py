@@ -4,7 +4,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -12,10 +11,9 @@ from django.utils.http import content_disposition_header
 
 from apps import access
 from apps.access import can_see, roles, visible_revisions
-from apps.audit.services import record_event
 from apps.storage.http import blob_response
 
-from . import sailing_orders, services
+from . import extensions, sailing_orders, services
 from .forms import CruiseCreateForm, CruiseEditForm, DesignateForm, LinkPackageForm, SailingOrdersUploadForm
 from .models import Cruise, Vessel
 
@@ -112,10 +110,6 @@ def cruise_import(request):
 
 
 def cruise_detail(request, pk: int):
-    from apps.eventlogs.models import EventLog
-    from apps.holds.services import active_hold_for
-    from apps.reviews.services import history, review_for
-
     cruise = access.get_cruise_for_user(request.user, pk)
     my_roles = access.cruise_roles(request.user, cruise)
     party = cruise.members.select_related("user")
@@ -123,53 +117,35 @@ def cruise_detail(request, pk: int):
     for package in cruise.packages.all():
         latest = visible_revisions(request.user, package.revisions.all()).order_by("-number").first()
         if latest is not None:
-            revisions.append({"revision": latest, "hold": active_hold_for(latest)})
+            revisions.append({"revision": latest, "hold": None})
     files = [f for f in cruise.files.all() if can_see(request.user, f)]
-    return render(
-        request,
-        "cruises/cruise_detail.html",
-        {
-            "cruise": cruise,
-            "party": party,
-            "awards": cruise.awards.all(),
-            "files": files,
-            "datasets": revisions,
-            "my_roles": my_roles,
-            "is_party": bool(my_roles),
-            "eventlog": EventLog.objects.filter(cruise=cruise).first(),
-            "review": review_for(cruise),
-            "changes": history(cruise),
-            "holds": cruise.holds.prefetch_related("packages"),
-            "can_edit": access.can_edit_cruise(request.user, cruise),
-            "can_designate": access.can_designate_staff(request.user, cruise),
-            "is_chief": access.is_chief_scientist(request.user, cruise),
-            "is_data_manager": roles.is_data_manager(request.user),
-            "can_review": bool({"operator", "chief_scientist", "data_manager"} & my_roles),
-            "can_see_log": can_see(request.user, cruise, "eventlog"),
-        },
-    )
+    context = {
+        "cruise": cruise,
+        "party": party,
+        "awards": cruise.awards.all(),
+        "files": files,
+        "datasets": revisions,
+        "my_roles": my_roles,
+        "is_party": bool(my_roles),
+        "can_edit": access.can_edit_cruise(request.user, cruise),
+        "can_designate": access.can_designate_staff(request.user, cruise),
+        "is_chief": access.is_chief_scientist(request.user, cruise),
+        "is_data_manager": roles.is_data_manager(request.user),
+        "can_review": bool({"operator", "chief_scientist", "data_manager"} & my_roles),
+        "can_see_log": can_see(request.user, cruise, "eventlog"),
+    }
+    # Event logs, reviews and holds add their parts (apps.cruises.extensions).
+    for add_context in extensions.page_context:
+        add_context(request, cruise, context)
+    return render(request, "cruises/cruise_detail.html", context)
 
 
 @login_required
 def cruise_edit(request, pk: int):
-    from apps.reviews.services import apply_changes
-
     cruise = access.get_cruise_for_user(request.user, pk, write=True)
     form = CruiseEditForm(request.POST or None, instance=Cruise.objects.get(pk=cruise.pk))
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            locked = Cruise.objects.select_for_update().get(pk=cruise.pk)
-            if locked.is_locked:
-                raise PermissionDenied("This cruise record was approved meanwhile and is locked.")
-            role = "operator" if access.is_operator_of(request.user, locked.operator_id) else "data_manager"
-            changed = apply_changes(locked, form.changes(), request.user, role=role)
-            record_event(
-                service="cruises",
-                method="editCruise",
-                resource_id=cruise.cruise_id,
-                request=request,
-                text=f"edited: {', '.join(c.field for c in changed) or 'nothing changed'}",
-            )
+        changed = services.edit_cruise(cruise, form.changes(), request.user, request=request)
         messages.success(request, "Saved." if changed else "Nothing changed.")
         return redirect("cruises:detail", pk=cruise.pk)
     return render(

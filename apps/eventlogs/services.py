@@ -51,7 +51,7 @@ class EventLogError(ValueError):
         super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in self.errors.items()))
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def open_log(cruise: Cruise, user, request=None) -> EventLog:
     access.require_eventlog_manager(user, cruise)
     if not Instrument.objects.exists():
@@ -64,9 +64,7 @@ def open_log(cruise: Cruise, user, request=None) -> EventLog:
             if log.is_open
             else "The event log was closed; it cannot be reopened."
         )
-    if cruise.state == Cruise.State.PLANNED:
-        Cruise.objects.filter(pk=cruise.pk).update(state=Cruise.State.AT_SEA)
-        cruise.state = Cruise.State.AT_SEA
+    cruise.mark_at_sea()
     record_event(
         service="eventlogs",
         method="openLog",
@@ -464,7 +462,7 @@ def final_copy(log: EventLog) -> tuple[bytes, bytes]:
     return out.getvalue().encode(), data_json
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def close_log(cruise: Cruise, user, request=None) -> EventLog:
     access.require_eventlog_manager(user, cruise)
     log = EventLog.objects.select_for_update().filter(cruise=cruise).first()
@@ -492,9 +490,7 @@ def close_log(cruise: Cruise, user, request=None) -> EventLog:
         by=user,
     )
     log.save(update_fields=["state", "closed_at", "closed_by", "final_csv", "final_json"])
-    if cruise.state in (Cruise.State.PLANNED, Cruise.State.AT_SEA):
-        Cruise.objects.filter(pk=cruise.pk).update(state=Cruise.State.COMPLETED)
-        cruise.state = Cruise.State.COMPLETED
+    cruise.mark_completed()
     record_event(
         service="eventlogs",
         method="closeLog",

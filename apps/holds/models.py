@@ -2,9 +2,32 @@
 
 from __future__ import annotations
 
+import datetime
+
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
+
+
+class HoldQuerySet(models.QuerySet):
+    def active(self, today: datetime.date | None = None) -> HoldQuerySet:
+        """Holds in force: active and not yet at their end date (a hold ends at the start of ``ends_on``)."""
+        return self.filter(state=Hold.State.ACTIVE, ends_on__gt=today or timezone.now().date())
+
+    def covering(self, revision) -> HoldQuerySet:
+        """The holds in force over ``revision`` (its package's cruise, all packages or this one), the
+        latest-ending first: ``.first()`` is the hold that decides when the revision is released."""
+        package = revision.package
+        if package.cruise_id is None:
+            return self.none()
+        return (
+            self.active()
+            .filter(cruise_id=package.cruise_id)
+            .filter(Q(all_packages=True) | Q(packages=package))
+            .order_by("-ends_on")
+            .distinct()
+        )
 
 
 class Hold(models.Model):
@@ -29,6 +52,8 @@ class Hold(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
+    objects = HoldQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at"]
         # expire_holds scans active holds by end date.
@@ -36,6 +61,15 @@ class Hold(models.Model):
 
     def __str__(self) -> str:
         return f"Hold on {self.cruise} until {self.ends_on}"
+
+    def covered_revisions(self):
+        """Every revision of the packages this hold covers, whatever their state."""
+        from apps.packages.models import Revision
+
+        qs = Revision.objects.filter(package__cruise_id=self.cruise_id)
+        if not self.all_packages:
+            qs = qs.filter(package__in=self.packages.all())
+        return qs
 
     @property
     def is_active(self) -> bool:

@@ -1,13 +1,16 @@
 """Proprietary holds (owned by the cruises work, issue 5).
 
-Contract other apps rely on: ``active_hold_for(revision)`` returns the hold covering a revision now
-(an object with ``ends_on``), or None.
+Other apps ask which holds cover a revision with ``Hold.objects.covering(revision)`` (apps.holds.models).
 
 Decision (documented in the README): asserting a hold moves the cruise's *archived* revisions to
 ``held`` and covers every revision archived later while it lasts. A revision that is already
 *published* stays published: its DOI is findable, OAI-PMH harvesters and mirrors have its data,
 and pulling it back would be a withdrawal, which is a data manager's act, not a hold. The hold form
 lists such packages as "already public".
+
+When a hold ends, this app decides which held revisions are free (no other hold in force covers them)
+and sends ``holds.signals.revisions_released``; publishing (an app above this one) publishes them in the
+same transaction. Holds never imports publishing.
 """
 
 from __future__ import annotations
@@ -16,16 +19,18 @@ import datetime
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from apps import access
 from apps.audit.services import record_event
 from apps.cruises import mail
 from apps.cruises.models import Cruise
+from apps.packages.models import Revision
+from apps.packages.services import hold_revision
 from portal.errors import UserError
 
 from .models import Hold
+from .signals import revisions_released
 
 
 class HoldError(UserError):
@@ -36,34 +41,6 @@ def _today() -> datetime.date:
     return timezone.now().date()
 
 
-def active_holds(today: datetime.date | None = None):
-    return Hold.objects.filter(state=Hold.State.ACTIVE, ends_on__gt=today or _today())
-
-
-def active_hold_for(revision):
-    """The active hold covering ``revision`` (the latest-ending one), or None."""
-    package = revision.package
-    if package.cruise_id is None:
-        return None
-    return (
-        active_holds()
-        .filter(cruise_id=package.cruise_id)
-        .filter(Q(all_packages=True) | Q(packages=package))
-        .order_by("-ends_on")
-        .distinct()
-        .first()
-    )
-
-
-def covered_revisions(hold: Hold):
-    from apps.packages.models import Revision
-
-    qs = Revision.objects.filter(package__cruise_id=hold.cruise_id)
-    if not hold.all_packages:
-        qs = qs.filter(package__in=hold.packages.all())
-    return qs
-
-
 def _recipients(cruise: Cruise) -> list[str]:
     emails = [m.email for m in cruise.members.all() if m.email]
     if cruise.operator.email:
@@ -71,7 +48,7 @@ def _recipients(cruise: Cruise) -> list[str]:
     return emails
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def assert_hold(
     cruise: Cruise, user, *, ends_on: datetime.date, reason: str, packages=None, request=None
 ) -> Hold:
@@ -88,8 +65,6 @@ def assert_hold(
         )
     if not reason.strip():
         raise HoldError("Give a reason for the hold.")
-    from apps.packages.models import Revision
-
     packages = list(packages) if packages is not None else None
     if packages is not None:
         if not packages:
@@ -105,10 +80,9 @@ def assert_hold(
     if packages is not None:
         hold.packages.set(packages)
     held = []
-    for revision in covered_revisions(hold).select_for_update().filter(state=Revision.State.ARCHIVED):
-        revision.state = Revision.State.HELD
-        revision.metadata_modified_at = timezone.now()
-        revision.save(update_fields=["state", "metadata_modified_at"])
+    archived = hold.covered_revisions().filter(state=Revision.State.ARCHIVED)
+    for revision in archived.select_for_update().select_related("package"):
+        hold_revision(revision, until=ends_on, user=user, request=request)
         held.append(revision.package_id_text)
     scope = "all datasets" if packages is None else ", ".join(p.package_key for p in packages)
     record_event(
@@ -129,22 +103,23 @@ def assert_hold(
 
 
 def _end(hold: Hold, state: str, user=None, request=None) -> list[str]:
-    """End a hold (caller holds its row lock) and release what no other active hold still covers."""
-    from apps.packages.models import Revision
-    from apps.publishing.services import release_held
-
+    """End a hold and release what no other hold in force still covers. Call inside a transaction,
+    holding the hold's row lock."""
     hold.state = state
     hold.ended_at = timezone.now()
     hold.ended_by = user
     hold.save(update_fields=["state", "ended_at", "ended_by"])
-    released = []
-    ids = list(covered_revisions(hold).filter(state=Revision.State.HELD).values_list("pk", flat=True))
+    free = []
+    ids = list(hold.covered_revisions().filter(state=Revision.State.HELD).values_list("pk", flat=True))
     for pk in ids:
         revision = Revision.objects.select_for_update().select_related("package").get(pk=pk)
-        if revision.state != Revision.State.HELD or active_hold_for(revision) is not None:
+        if revision.state != Revision.State.HELD or Hold.objects.covering(revision).exists():
             continue  # released meanwhile, or another hold still covers it
-        release_held(revision)
-        released.append(revision.package_id_text)
+        free.append(revision)
+    if free and not revisions_released.send(sender=Hold, hold=hold, revisions=free):
+        # Held revisions must never be reported released while nothing publishes them.
+        raise RuntimeError("No receiver publishes released revisions (is apps.publishing installed?).")
+    released = [revision.package_id_text for revision in free]
     verb = "lifted" if state == Hold.State.LIFTED else "expired"
     record_event(
         service="holds",
@@ -164,7 +139,7 @@ def _end(hold: Hold, state: str, user=None, request=None) -> list[str]:
     return released
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def lift_hold(hold: Hold, user, request=None) -> list[str]:
     hold = Hold.objects.select_for_update().select_related("cruise").get(pk=hold.pk)
     access.require_hold_keeper(user, hold.cruise)
@@ -174,11 +149,11 @@ def lift_hold(hold: Hold, user, request=None) -> list[str]:
 
 
 def expire_due(today: datetime.date | None = None) -> int:
-    """End every active hold whose date has come; each in its own transaction. Safe to run twice."""
+    """End every active hold whose date has come; each in its own (durable) transaction. Safe to run twice."""
     today = today or _today()
     count = 0
     for pk in Hold.objects.filter(state=Hold.State.ACTIVE, ends_on__lte=today).values_list("pk", flat=True):
-        with transaction.atomic():
+        with transaction.atomic(durable=True):
             hold = (
                 Hold.objects.select_for_update(skip_locked=True)
                 .select_related("cruise")

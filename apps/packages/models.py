@@ -5,7 +5,12 @@ State of a revision (only services move it, under a row lock)::
     submitted → validating → fetching → checking → archiving → archived → published
                   (failed from any step before archived)
     archived → held (proprietary hold: metadata visible, data hidden) → published when the hold ends
-    published → withdrawn (tombstone, data kept) | tainted (data removed, tombstone)
+    published → withdrawn (tombstone, data kept)
+    published | withdrawn → tainted (data removed, tombstone)
+
+Each move after archiving is one model transition (``mark_held``, ``mark_published``, ``mark_withdrawn``,
+``mark_tainted``) called by one service verb: ``apps.packages.services.hold_revision``, and in
+``apps.publishing.services`` the publish path (``on_archived``/``release_held``), ``withdraw`` and ``taint``.
 """
 
 from django.conf import settings
@@ -50,8 +55,27 @@ class Revision(models.Model):
         TAINTED = "tainted"
         FAILED = "failed"
 
+    # Named state sets: code asks for one of these instead of spelling the states out again.
+    # States from which the ingest pipeline may still move a revision (before it is archived).
+    IN_PIPELINE = (State.SUBMITTED, State.VALIDATING, State.FETCHING, State.CHECKING, State.ARCHIVING)
     # States in which the revision's metadata is public; data is public only when PUBLISHED.
     METADATA_PUBLIC = (State.HELD, State.PUBLISHED, State.WITHDRAWN, State.TAINTED)
+    # Ever published: these carry a DOI and stay in OAI-PMH for good (withdrawn/tainted as deleted records).
+    EVER_PUBLISHED = (State.PUBLISHED, State.WITHDRAWN, State.TAINTED)
+    # Published once and taken down: a tombstone page, a deleted OAI-PMH record.
+    TOMBSTONED = (State.WITHDRAWN, State.TAINTED)
+    # Public versions whose metadata a data manager may still correct.
+    CORRECTABLE = (State.HELD, State.PUBLISHED)
+    # Archived versions that may be published (at once, or when their hold ends).
+    PUBLISHABLE = (State.ARCHIVED, State.HELD)
+    # Versions a data manager may mark tainted (the data must go everywhere): only what was published, so
+    # every tainted version is one that was out in the world (a DOI, a deleted OAI-PMH record).
+    TAINTABLE = (State.PUBLISHED, State.WITHDRAWN)
+    # No transition leaves these.
+    FINAL = (State.FAILED, State.TAINTED)
+
+    class TransitionRefused(ValueError):
+        """A state change the revision's state machine does not allow (a bug or a race the caller lost)."""
 
     package = models.ForeignKey(Package, on_delete=models.CASCADE, related_name="revisions")
     number = models.PositiveIntegerField()
@@ -94,9 +118,6 @@ class Revision(models.Model):
     def package_id_text(self) -> str:
         return f"{self.package.scope}.{self.package.identifier}.{self.number}"
 
-    # States from which the ingest pipeline may still move a revision (before it is archived).
-    IN_PIPELINE = (State.SUBMITTED, State.VALIDATING, State.FETCHING, State.CHECKING, State.ARCHIVING)
-
     def advance(self, to: str) -> bool:
         """Move an in-pipeline revision to pipeline state ``to`` under a row lock; False if it has left
         the pipeline (archived, failed, …) — the caller then does nothing. Call inside a transaction."""
@@ -120,6 +141,49 @@ class Revision(models.Model):
         self.archived_at = when or timezone.now()
         self.metadata_modified_at = self.archived_at
         self.save(update_fields=["state", "eml_blob", "archived_at", "metadata_modified_at"])
+
+    # After archiving. Each transition below is called by one service verb, inside its transaction,
+    # on an instance read with ``select_for_update()`` (the verb holds the row lock); it refuses a move
+    # the state machine does not allow by raising ``TransitionRefused`` and saves only what it changed.
+
+    def _move(self, to: str, allowed: tuple, fields: dict) -> None:
+        if self.state not in allowed:
+            raise self.TransitionRefused(f"{self.package_id_text} is {self.state}; it cannot become {to}.")
+        self.state = to
+        for name, value in fields.items():
+            setattr(self, name, value)
+        self.save(update_fields=["state", *fields])
+
+    def mark_held(self, *, when=None) -> None:
+        """archived → held: a proprietary hold covers it (metadata public, data hidden)."""
+        self._move(self.State.HELD, (self.State.ARCHIVED,), {"metadata_modified_at": when or timezone.now()})
+
+    def mark_published(self, *, doi: str, when=None) -> None:
+        """archived or held → published, with its version DOI's name (registration follows)."""
+        when = when or timezone.now()
+        self._move(
+            self.State.PUBLISHED,
+            self.PUBLISHABLE,
+            {"published_at": when, "metadata_modified_at": when, "doi": doi},
+        )
+
+    def mark_withdrawn(self, *, reason: str, when=None) -> None:
+        """published → withdrawn: a tombstone with a public reason; the data is kept."""
+        when = when or timezone.now()
+        self._move(
+            self.State.WITHDRAWN,
+            (self.State.PUBLISHED,),
+            {"withdrawn_at": when, "withdrawn_reason": reason, "metadata_modified_at": when},
+        )
+
+    def mark_tainted(self, *, when=None) -> None:
+        """published or withdrawn → tainted: the data must go everywhere; a tombstone stays."""
+        when = when or timezone.now()
+        self._move(
+            self.State.TAINTED,
+            self.TAINTABLE,
+            {"tainted_at": when, "metadata_modified_at": when},
+        )
 
 
 class Entity(models.Model):

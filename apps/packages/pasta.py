@@ -1,8 +1,9 @@
-"""PASTA-compatible REST endpoints under /package/, so EDI's client scripts work unchanged.
+"""PASTA-compatible REST endpoints under /package/, so EDI's client scripts work unchanged: the read
+side (listings, metadata, data, reports). The ingest side (create, update, evaluate, a transaction's
+error and evaluation report) is apps.submissions.pasta, which also holds the URL conf.
 
-Answers follow PASTA: create/update/evaluate answer 202 with the transaction id as text/plain; the
-error of a failed transaction is at /package/error/eml/{transaction} (404 while there is none); listings
-are text/plain, one item per line; metadata, data and reports are the stored bytes (Range supported).
+Answers follow PASTA: listings are text/plain, one item per line; metadata, data and reports are the
+stored bytes (Range supported).
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ from rest_framework.views import APIView
 from apps import access
 from apps.access import can_see
 from apps.storage.http import blob_response
-from apps.submissions import services
-from apps.submissions.models import Submission
 
 from .models import Resource
 
@@ -27,30 +26,7 @@ def text(body: str, status: int = 200) -> HttpResponse:
     return HttpResponse(body, status=status, content_type="text/plain; charset=utf-8")
 
 
-def _submit(request, kind: str) -> HttpResponse:
-    """Create or evaluate: the Gatekeeper (inside ``submit``), then 202 with the transaction id."""
-    try:
-        sub = services.submit(
-            request.user, _eml_body(request), kind=kind, files=_files(request), request=request
-        )
-    except services.NotAllowed as exc:
-        return refusal(exc)
-    return text(sub.transaction, 202)
-
-
-def refusal(exc: services.NotAllowed) -> HttpResponse:
-    response = text(str(exc) + "\n", exc.status)
-    if exc.status == 401:
-        response["WWW-Authenticate"] = 'Token realm="api"'
-    return response
-
-
 TEXT = extend_schema(responses={(200, "text/plain"): OpenApiTypes.STR}, tags=["pasta"])
-SUBMIT = extend_schema(
-    request={"application/xml": OpenApiTypes.BINARY, "multipart/form-data": OpenApiTypes.OBJECT},
-    responses={(202, "text/plain"): OpenApiTypes.STR},
-    tags=["pasta"],
-)
 BYTES = extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY}, tags=["pasta"])
 
 
@@ -65,23 +41,6 @@ class PastaView(APIView):
         if isinstance(exc, PermissionDenied):
             return text(str(exc) or "Forbidden.\n", 403)
         return super().handle_exception(exc)
-
-
-def _eml_body(request) -> bytes:
-    upload = request.FILES.get("eml") if request.content_type.startswith("multipart/") else None
-    return upload.read() if upload is not None else request.body
-
-
-def _files(request):
-    if not request.content_type.startswith("multipart/"):
-        return []
-    return [(f.name, f) for f in request.FILES.getlist("data")]
-
-
-class CreatePackage(PastaView):
-    @SUBMIT
-    def post(self, request):
-        return _submit(request, Submission.Kind.CREATE)
 
 
 class PackageScope(PastaView):
@@ -110,23 +69,6 @@ class PackageIdentifier(PastaView):
         elif flt == "oldest":
             numbers = numbers[:1]
         return text("".join(f"{n}\n" for n in numbers))
-
-    @SUBMIT
-    def put(self, request, scope: str, identifier: int):
-        try:
-            services.update_gate(request.user, scope, identifier, request=request)
-        except services.NotAllowed as exc:
-            return refusal(exc)
-        sub = services.submit(
-            request.user,
-            _eml_body(request),
-            kind=Submission.Kind.UPDATE,
-            files=_files(request),
-            scope=scope,
-            identifier=identifier,
-            request=request,
-        )
-        return text(sub.transaction, 202)
 
 
 class RevisionResources(PastaView):
@@ -176,27 +118,3 @@ class Report(PastaView):
         return blob_response(
             request, resource.blob, filename=resource.filename, content_type="application/xml", inline=True
         )
-
-
-class Error(PastaView):
-    @TEXT
-    def get(self, request, transaction: str):
-        sub = access.get_submission_for_user(request.user, transaction)
-        if sub.state != Submission.State.FAILED:
-            raise Http404("No error for this transaction (yet).")
-        return text(sub.error + "\n")
-
-
-class Evaluate(PastaView):
-    @SUBMIT
-    def post(self, request):
-        return _submit(request, Submission.Kind.EVALUATE)
-
-
-class EvaluateReport(PastaView):
-    @BYTES
-    def get(self, request, transaction: str):
-        sub = access.get_submission_for_user(request.user, transaction)
-        if not sub.report_xml:
-            raise Http404("The evaluation has not finished.")
-        return HttpResponse(sub.report_xml, content_type="application/xml")

@@ -4,6 +4,7 @@ version is withdrawn, so the OAI-PMH feed always shows a deleted record. Idempot
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.utils import timezone
 
 from apps.packages.models import Entity, Package, Revision
@@ -47,9 +48,9 @@ def _demo_package(log) -> Package | None:
         log("publishing: no demo user to own the demo dataset; skipped")
         return None
     # A cruise no hold covers, so the demo shows cruise sets and IsPartOf without being held itself.
-    from apps.holds.services import active_holds
+    from apps.holds.models import Hold
 
-    cruise = Cruise.objects.exclude(pk__in=active_holds().values("cruise_id")).order_by("pk").first()
+    cruise = Cruise.objects.exclude(pk__in=Hold.objects.active().values("cruise_id")).order_by("pk").first()
     package, _ = Package.objects.get_or_create(
         scope=DEMO_SCOPE, identifier=DEMO_IDENTIFIER, defaults={"owner": owner, "cruise": cruise}
     )
@@ -104,18 +105,19 @@ def _demo_package(log) -> Package | None:
 def load(log) -> None:
     package = _demo_package(log)
     published = 0
-    for revision in (
-        Revision.objects.select_for_update().filter(state=Revision.State.ARCHIVED).select_related("package")
-    ):
-        services.on_archived(revision)
-        published += 1
-    # Revisions another demo published without DOIs (e.g. before publishing existed) get theirs now.
-    for revision in Revision.objects.filter(
-        state=Revision.State.PUBLISHED, version_doi__isnull=True
-    ).select_related("package"):
-        services._ensure_dois(revision)
-        if not revision.doi:
-            Revision.objects.filter(pk=revision.pk).update(doi=services.version_doi_name(revision))
+    with transaction.atomic():
+        # on_archived runs inside the pipeline's transaction in real life; here the demo is that caller.
+        archived = Revision.objects.select_for_update().filter(state=Revision.State.ARCHIVED)
+        for revision in archived.select_related("package"):
+            services.on_archived(revision)
+            published += 1
+        # Revisions another demo published without DOIs (e.g. before publishing existed) get theirs now.
+        for revision in Revision.objects.filter(
+            state=Revision.State.PUBLISHED, version_doi__isnull=True
+        ).select_related("package"):
+            services._ensure_dois(revision)
+            if not revision.doi:
+                Revision.objects.filter(pk=revision.pk).update(doi=services.version_doi_name(revision))
     if package is not None:
         first = package.revisions.filter(number=1).first()
         if first is not None and first.state == Revision.State.PUBLISHED:

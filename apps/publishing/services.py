@@ -4,11 +4,17 @@ Contracts other apps rely on (keep the signatures):
 
 - ``on_archived(revision)`` — called by the ingest pipeline inside its transaction, with the revision
   row locked, right after the revision is marked archived. Moves it to ``held`` when a proprietary
-  hold covers it, else to ``published``; records "DOI pending" and queues DOI registration on commit.
-- ``release_held(revision)`` — called by the holds app when a hold ends, under the row lock; publishes
-  a ``held`` revision (DOI, OAI-PMH, catalog).
+  hold covers it (``apps.packages.services.hold_revision``), else to ``published``; records "DOI
+  pending" and queues DOI registration on commit.
+- ``release_held(revision)`` — publishes a ``held`` revision (DOI, OAI-PMH, catalog) under the row lock.
+  The holds app reaches it through its ``revisions_released`` signal when a hold ends (holds sits below
+  publishing and never imports it).
 - ``metadata_changed(revision)`` — call after correcting a published revision's public metadata (title,
   abstract, …) in the same transaction: bumps the OAI datestamp, re-indexes and queues a DOI update (PUT).
+
+Every revision state change here goes through the model's transition (``Revision.mark_published`` …) and
+``apps.packages.services.announce_change``, which re-indexes search. The top-level verbs (``withdraw``,
+``taint``, ``correct_metadata``, ``retry_now``) open a durable transaction: nobody may nest them.
 
 Registration never blocks publishing: the revision is public at once and its DOI ``pending``; the
 ``register_doi`` task talks to DataCite after commit, and ``retry_due_dois`` retries failures with
@@ -26,7 +32,9 @@ from django.utils import timezone
 
 from apps.audit.models import AuditEvent
 from apps.audit.services import record_event
+from apps.holds.models import Hold
 from apps.packages.models import Revision
+from apps.packages.services import announce_change, hold_revision
 from portal.tasks import dispatch
 
 from .models import Doi, DoiAttempt, concept_doi_name, version_doi_name
@@ -39,38 +47,23 @@ class PublishingError(ValueError):
 
 
 def on_archived(revision: Revision) -> Revision:
-    from apps.holds.services import active_hold_for
-
-    hold = active_hold_for(revision)
-    now = timezone.now()
+    """Call inside the pipeline's transaction, holding the revision's row lock."""
+    hold = Hold.objects.covering(revision).first()
     if hold is not None:
-        revision.state = Revision.State.HELD
-        revision.metadata_modified_at = now
-        revision.save(update_fields=["state", "metadata_modified_at"])
-        record_event(
-            service="publishing",
-            method="hold",
-            resource_id=revision.package_id_text,
-            text=f"held until {hold.ends_on}",
-            auth_system="worker",
-        )
-        _reindex(revision)
-        return revision
-    return _publish(revision, now)
+        return hold_revision(revision, until=hold.ends_on)
+    return _publish(revision, timezone.now())
 
 
 def release_held(revision: Revision) -> Revision:
+    """Publish a held revision whose holds have ended; anything else is left alone. Call inside a
+    transaction, holding the revision's row lock."""
     if revision.state != Revision.State.HELD:
         return revision
     return _publish(revision, timezone.now())
 
 
 def _publish(revision: Revision, now) -> Revision:
-    revision.state = Revision.State.PUBLISHED
-    revision.published_at = now
-    revision.metadata_modified_at = now
-    revision.doi = version_doi_name(revision)
-    revision.save(update_fields=["state", "published_at", "metadata_modified_at", "doi"])
+    revision.mark_published(doi=version_doi_name(revision), when=now)
     dois = _ensure_dois(revision)
     record_event(
         service="publishing",
@@ -81,7 +74,7 @@ def _publish(revision: Revision, now) -> Revision:
     )
     for doi in dois:
         dispatch(_register_task(), doi.pk)
-    _reindex(revision)
+    announce_change(revision)
     return revision
 
 
@@ -89,12 +82,6 @@ def _register_task():
     from .tasks import register_doi
 
     return register_doi
-
-
-def _reindex(revision: Revision) -> None:
-    from apps.search.services import index_revision
-
-    index_revision(revision)
 
 
 def _ensure_dois(revision: Revision) -> list[Doi]:
@@ -143,7 +130,7 @@ def metadata_changed(revision: Revision, *, user=None, request=None) -> None:
     )
     for pk in dois.values_list("pk", flat=True):
         dispatch(_register_task(), pk)
-    _reindex(revision)
+    announce_change(revision)
 
 
 def correct_metadata(revision: Revision, *, title: str, abstract: str, user=None, request=None) -> Revision:
@@ -154,9 +141,9 @@ def correct_metadata(revision: Revision, *, title: str, abstract: str, user=None
     title, abstract = (title or "").strip(), (abstract or "").strip()
     if not title:
         raise PublishingError("A title is required.")
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         locked = Revision.objects.select_for_update().select_related("package").get(pk=revision.pk)
-        if locked.state not in (Revision.State.PUBLISHED, Revision.State.HELD):
+        if locked.state not in Revision.CORRECTABLE:
             raise PublishingError(
                 f"Only a public version can be corrected; {locked.package_id_text} is {locked.state}."
             )
@@ -183,38 +170,57 @@ def withdraw(revision: Revision, *, reason: str, user=None, request=None) -> Rev
     reason = (reason or "").strip()
     if not reason:
         raise PublishingError("Give a public reason for the withdrawal; it is shown on the tombstone page.")
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         locked = Revision.objects.select_for_update().select_related("package").get(pk=revision.pk)
         if locked.state != Revision.State.PUBLISHED:
             raise PublishingError(
                 f"Only a published version can be withdrawn; {locked.package_id_text} is {locked.state}."
             )
-        now = timezone.now()
-        locked.state = Revision.State.WITHDRAWN
-        locked.withdrawn_at = now
-        locked.withdrawn_reason = reason
-        locked.metadata_modified_at = now
-        locked.save(update_fields=["state", "withdrawn_at", "withdrawn_reason", "metadata_modified_at"])
-        Doi.objects.filter(revision=locked).update(target_state=Doi.State.REGISTERED)
-        dois = Doi.objects.filter(Q(revision=locked) | Q(kind=Doi.Kind.CONCEPT, package_id=locked.package_id))
-        _mark_dirty(dois)
-        record_event(
-            service="publishing",
-            method="withdraw",
-            resource_id=locked.package_id_text,
-            text=f"withdrawn: {reason}",
-            user=user,
-            request=request,
-        )
-        for pk in dois.values_list("pk", flat=True):
-            dispatch(_register_task(), pk)
-        _reindex(locked)
+        locked.mark_withdrawn(reason=reason)
+        _take_down(locked, method="withdraw", text=f"withdrawn: {reason}", user=user, request=request)
     return locked
+
+
+def taint(revision: Revision, *, reason: str, user=None, request=None) -> Revision:
+    """Mark a public version tainted (its data must be removed everywhere): a tombstone page, the DOI
+    hidden but resolving, a deleted record in OAI-PMH forever. Removing the stored bytes and telling the
+    storage managers is the sharing work's; this verb only moves the state."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise PublishingError("Give a reason for tainting; it is recorded in the audit log.")
+    with transaction.atomic(durable=True):
+        locked = Revision.objects.select_for_update().select_related("package").get(pk=revision.pk)
+        if locked.state not in Revision.TAINTABLE:
+            raise PublishingError(
+                f"Only a published or withdrawn version can be tainted; {locked.package_id_text} is {locked.state}."
+            )
+        locked.mark_tainted()
+        _take_down(locked, method="taint", text=f"tainted: {reason}", user=user, request=request)
+    return locked
+
+
+def _take_down(revision: Revision, *, method: str, text: str, user, request) -> None:
+    """After withdrawing or tainting: the version DOI goes back to registered (hidden, still resolving),
+    the concept DOI follows the latest public version. Call inside the verb's transaction."""
+    Doi.objects.filter(revision=revision).update(target_state=Doi.State.REGISTERED)
+    dois = Doi.objects.filter(Q(revision=revision) | Q(kind=Doi.Kind.CONCEPT, package_id=revision.package_id))
+    _mark_dirty(dois)
+    record_event(
+        service="publishing",
+        method=method,
+        resource_id=revision.package_id_text,
+        text=text,
+        user=user,
+        request=request,
+    )
+    for pk in dois.values_list("pk", flat=True):
+        dispatch(_register_task(), pk)
+    announce_change(revision)
 
 
 def retry_now(doi: Doi, *, user=None, request=None) -> Doi:
     """A data manager's "retry now": due at once, any stale lease dropped."""
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         Doi.objects.filter(pk=doi.pk).update(next_try_at=None, lease_until=None)
         record_event(
             service="publishing",
@@ -247,7 +253,7 @@ def _source_revision(doi: Doi) -> Revision | None:
         return doi.revision
     versions = Revision.objects.filter(
         package_id=doi.package_id,
-        state__in=(Revision.State.PUBLISHED, Revision.State.WITHDRAWN, Revision.State.TAINTED),
+        state__in=Revision.EVER_PUBLISHED,
     )
     return (
         versions.filter(state=Revision.State.PUBLISHED).order_by("-number").first()
@@ -261,8 +267,8 @@ def sync_doi(doi_id: int) -> str:
     Claims the DOI with a conditional update (a lease), talks to DataCite outside any transaction,
     then records the attempt. Returns what happened, for logs and tests.
     """
-    from . import metadata
-    from .datacite_client import DataCiteClient, DataCiteError
+    from .crosswalks import metadata
+    from .doi.datacite_client import DataCiteClient, DataCiteError
 
     if not settings.DATACITE_API_URL:
         return "not configured"  # stays pending; no network

@@ -1,6 +1,8 @@
 from django.urls import path, register_converter
 
-from . import views
+from .doi import views as doi_views
+from .landing import views
+from .oai import views as oai_views
 
 
 class ScopeConverter:
@@ -17,8 +19,8 @@ register_converter(ScopeConverter, "scope")
 
 app_name = "publishing"
 urlpatterns = [
-    path("oai", views.oai_endpoint, name="oai"),
-    path("oai/schemas/<str:name>", views.oai_schema, name="oai-schema"),
+    path("oai", oai_views.oai_endpoint, name="oai"),
+    path("oai/schemas/<str:name>", oai_views.oai_schema, name="oai-schema"),
     path("dataset/<scope:scope>/<int:identifier>/", views.dataset_latest, name="dataset"),
     path("dataset/<scope:scope>/<int:identifier>/<int:number>/", views.dataset_version, name="version"),
     path("dataset/<scope:scope>/<int:identifier>/<int:number>/export/<str:fmt>", views.export, name="export"),
@@ -30,7 +32,7 @@ urlpatterns = [
     path("dataset/<scope:scope>/<int:identifier>/<int:number>/withdraw", views.withdraw, name="withdraw"),
     path("dataset/<scope:scope>/<int:identifier>/<int:number>/correct", views.correct, name="correct"),
     path("doi/<path:doi>", views.resolve_doi, name="resolve-doi"),
-    path("dois/", views.doi_queue, name="doi-queue"),
-    path("dois/<int:pk>/", views.doi_detail, name="doi-detail"),
-    path("dois/<int:pk>/retry", views.doi_retry, name="doi-retry"),
+    path("dois/", doi_views.doi_queue, name="doi-queue"),
+    path("dois/<int:pk>/", doi_views.doi_detail, name="doi-detail"),
+    path("dois/<int:pk>/retry", doi_views.doi_retry, name="doi-retry"),
 ]

@@ -54,7 +54,7 @@ def _actor_role(user, target, review: Review) -> str:
     raise Forbidden("Only the reviewers of this record (or a data manager) may do this.")
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def request_review(target, user, request=None) -> Review:
     kind = targets.kind_for(target)
     if not (targets.roles_of(user, target) or targets.is_data_manager(user)):
@@ -131,7 +131,7 @@ def apply_changes(
     return recorded
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def amend(review: Review, user, changes: dict, request=None) -> list[FieldChange]:
     review = _locked(review)
     target = review.target
@@ -169,7 +169,7 @@ def amend(review: Review, user, changes: dict, request=None) -> list[FieldChange
     return recorded
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def decide(review: Review, user, decision: str, comment: str = "", request=None) -> Review:
     """approve, return, comment, or resubmit (after a return)."""
     review = _locked(review)
@@ -235,7 +235,7 @@ def decide(review: Review, user, decision: str, comment: str = "", request=None)
     return review
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def reopen(review: Review, user, reason: str, request=None) -> Review:
     if not targets.is_data_manager(user):
         raise Forbidden("Only a data manager may reopen an approved record.")

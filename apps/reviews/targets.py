@@ -52,21 +52,14 @@ def _cruise_kind() -> TargetKind:
             found += [m.email for m in CruiseMember.objects.filter(cruise=cruise, role=role) if m.email]
         return found
 
-    def set_state(state):
-        def apply(cruise):
-            Cruise.objects.filter(pk=cruise.pk).update(state=state)
-            cruise.state = state
-
-        return apply
-
     return TargetKind(
         required_roles=["operator", CruiseMember.Role.CHIEF_SCIENTIST],
         holders=holders,
         emails=emails,
         amendable=Cruise.AMENDABLE_FIELDS,
-        on_approved=set_state(Cruise.State.APPROVED),
-        on_reopened=set_state(Cruise.State.IN_REVIEW),
-        on_requested=set_state(Cruise.State.IN_REVIEW),
+        on_approved=Cruise.mark_approved,
+        on_reopened=Cruise.mark_in_review,
+        on_requested=Cruise.mark_in_review,
         url=lambda c: reverse("cruises:detail", args=[c.pk]),
         label=lambda c: f"cruise record {c.cruise_id}",
     )

@@ -113,7 +113,7 @@ def index_revision(revision) -> None:
         if revision.state not in Revision.METADATA_PUBLIC:
             SearchDocument.objects.filter(pk=revision.pk).delete()
         else:
-            from apps.publishing.metadata import bbox_of
+            from apps.publishing.crosswalks.metadata import bbox_of
 
             coverage = revision.coverage or {}
             bbox = bbox_of(revision) or [None] * 4

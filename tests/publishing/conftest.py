@@ -36,7 +36,7 @@ def schemas() -> dict[str, etree.XMLSchema]:
         "oai_dc": _schema(SCHEMAS / "oai-pmh-2.0/oai_dc.xsd"),
         "datacite": _schema(SCHEMAS / "datacite-4.5/metadata.xsd"),
         "eml": _schema(SCHEMAS / "eml-2.2.0/eml.xsd"),
-        "cruise": _schema(Path(__file__).resolve().parents[2] / "apps/publishing/schemas/cruise-1.0.xsd"),
+        "cruise": _schema(Path(__file__).resolve().parents[2] / "apps/publishing/oai/schemas/cruise-1.0.xsd"),
     }
 
 

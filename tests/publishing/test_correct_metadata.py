@@ -4,7 +4,8 @@ import pytest
 from lxml import etree
 
 from apps.audit.models import AuditEvent
-from apps.publishing import metadata, services
+from apps.publishing import services
+from apps.publishing.crosswalks import metadata
 from apps.publishing.models import Doi
 
 from .conftest import NS

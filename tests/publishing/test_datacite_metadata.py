@@ -1,7 +1,7 @@
 from datacite import schema45
 from lxml import etree
 
-from apps.publishing import metadata
+from apps.publishing.crosswalks import metadata
 from apps.publishing.models import concept_doi_name, version_doi_name
 
 from .conftest import NS, assert_valid

@@ -217,7 +217,7 @@ def test_sync_is_claimed_once(make_revision, datacite):
 
 
 def test_base64_document_is_what_datacite_stores(make_revision, datacite):
-    from apps.publishing.datacite_client import DataCiteClient
+    from apps.publishing.doi.datacite_client import DataCiteClient
 
     revision = make_revision()
     _sync_all(revision.package)

@@ -10,7 +10,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from lxml import etree
 
-from apps.publishing import views
+from apps.publishing.landing import views
 
 LAND_PATH = (
     Path(__file__).resolve().parents[2] / "apps/publishing/templates/publishing/includes/land_path.html"

@@ -7,7 +7,8 @@ from lxml import etree
 
 from apps.access import visible_revisions
 from apps.packages.models import Revision
-from apps.publishing import oai, services
+from apps.publishing import services
+from apps.publishing.oai import provider as oai
 
 from .conftest import NS, assert_valid
 
@@ -363,3 +364,8 @@ def test_list_and_get_render_the_same_oai_dc(harvest, make_revision, cruise, set
     single = harvest(verb="GetRecord", identifier=ident, metadataPrefix="oai_dc").find(".//oai_dc:dc", NS)
     assert etree.tostring(listed) == etree.tostring(single)
     assert single.findtext("dc:creator", namespaces=NS) == "Package Owner"  # no creators: the owner
+
+
+def test_the_named_rows_match_the_columns_they_are_read_from():
+    assert len(oai.DC_COLUMNS) == len(oai.DcRow._fields)
+    assert oai.DcRow._fields[: len(oai.HEADER_COLUMNS)] == oai.HeaderRow._fields

@@ -3,7 +3,8 @@
 import pytest
 from sickle import Sickle
 
-from apps.publishing import oai, services
+from apps.publishing import services
+from apps.publishing.oai import provider as oai
 
 
 @pytest.mark.django_db(transaction=True)

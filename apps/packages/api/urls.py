@@ -2,14 +2,9 @@ from django.urls import path
 
 from . import views
 
+# /api/packages/, /api/packages/evaluate/ and /api/packages/{scope}/{id}/ take submissions too, so they
+# are routed by apps.submissions.api.urls (its views extend the read views here).
 urlpatterns = [
-    path("packages/", views.PackageList.as_view(), name="packages-api-list"),
-    path("packages/evaluate/", views.Evaluate.as_view(), name="packages-api-evaluate"),
-    path(
-        "packages/<str:scope>/<int:identifier>/",
-        views.PackageRevisions.as_view(),
-        name="packages-api-package",
-    ),
     path(
         "packages/<str:scope>/<int:identifier>/<int:revision>/",
         views.RevisionDetail.as_view(),

@@ -15,7 +15,8 @@ from apps import access
 from apps.access.permissions import IsDataManager
 from apps.packages.models import Revision
 
-from .. import metadata, services
+from .. import services
+from ..crosswalks import metadata
 from ..models import Doi
 
 

@@ -8,7 +8,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.publishing import metadata
+from apps.publishing.crosswalks import metadata
 
 from .. import services
 

@@ -21,11 +21,11 @@ from lxml import etree
 from apps.packages.models import Revision
 from portal.xml import safe_parser
 
-from .models import concept_doi_name, doi_for, version_doi_name
+from ..models import concept_doi_name, doi_for, version_doi_name
 
 # Revisions that carry a DOI: everything that was ever published (withdrawn/tainted keep theirs).
-DOI_STATES = (Revision.State.PUBLISHED, Revision.State.WITHDRAWN, Revision.State.TAINTED)
-GONE_STATES = (Revision.State.WITHDRAWN, Revision.State.TAINTED)
+DOI_STATES = Revision.EVER_PUBLISHED
+GONE_STATES = Revision.TOMBSTONED
 
 RECORD_SELECT = ("package__cruise__vessel", "package__owner")
 RECORD_PREFETCH = ("entities__blob", "package__revisions", "package__cruise__awards")

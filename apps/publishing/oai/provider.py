@@ -18,6 +18,7 @@ import datetime
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import urlparse
 from xml.sax.saxutils import escape, quoteattr
 
@@ -30,13 +31,13 @@ from lxml import etree
 
 from apps.packages.models import Revision
 
-from . import metadata
+from ..crosswalks import metadata
 
 OAI_NS = "http://www.openarchives.org/OAI/2.0/"
 OAI_SCHEMA = "http://www.openarchives.org/OAI/2.0/OAI-PMH.xsd"
 CRUISE_NS = "https://quayside.invalid/schemas/cruise-1.0"
-OAI_STATES = (Revision.State.PUBLISHED, Revision.State.WITHDRAWN, Revision.State.TAINTED)
-DELETED_STATES = (Revision.State.WITHDRAWN, Revision.State.TAINTED)
+OAI_STATES = Revision.EVER_PUBLISHED
+DELETED_STATES = Revision.TOMBSTONED
 GRANULARITY = "YYYY-MM-DDThh:mm:ssZ"
 TOKEN_SALT = "quayside.oai.resumption"
 
@@ -475,6 +476,20 @@ def get_record(verb, args, request_url) -> list:
 # --- lists with resumption tokens ---------------------------------------------------------------
 
 
+# A resumption token is the signed, compressed JSON of the list's state. Its keys are one letter each, to
+# keep tokens short in harvesters' URLs; changing a key's meaning invalidates tokens harvesters hold:
+#
+#   v  the verb the token belongs to (ListRecords / ListIdentifiers); another verb is refused
+#   m  metadataPrefix
+#   s  set spec, or None
+#   f  from: lower datestamp bound (ISO 8601, inclusive), or None
+#   u  until: upper datestamp bound (ISO 8601, exclusive, already widened to the granularity), or None
+#   n  completeListSize, counted on the first page and carried along
+#   c  cursor: how many records earlier pages sent
+#   d  keyset position: the datestamp of the last record sent (ISO 8601)
+#   i  keyset position: the primary key of the last record sent (ties on d are broken by it)
+
+
 def encode_token(state: dict) -> str:
     return signing.dumps(state, salt=TOKEN_SALT, compress=True)
 
@@ -541,18 +556,25 @@ def list_items(verb, args, request_url):
         )
     qs = qs.order_by("metadata_modified_at", "pk")
     if verb == "ListIdentifiers":
-        rows, more = _take_page(list(qs.values_list(*HEADER_COLUMNS)[: page_size + 1]), page_size)
-        last_pk, last_stamp = rows[-1][0], rows[-1][1]
+        rows, more = _take_page(
+            [HeaderRow._make(v) for v in qs.values_list(*HEADER_COLUMNS)[: page_size + 1]], page_size
+        )
+        last_pk, last_stamp = rows[-1].pk, rows[-1].stamp
         chunks = [b"<ListIdentifiers>"]
-        for _pk, stamp, rstate, number, scope, ident, cruise_id, vessel, eml, licence in rows:
-            specs = sets_of(scope, cruise_id, vessel, bool(cruise_id and eml and licence))
-            chunks.append(
-                _header(oai_identifier(scope, ident, number), stamp, rstate in DELETED_STATES, specs).encode()
+        for row in rows:
+            head = _header(
+                oai_identifier(row.scope, row.identifier, row.number),
+                row.stamp,
+                row.state in DELETED_STATES,
+                _sets(row),
             )
+            chunks.append(head.encode())
     elif prefix == "oai_dc":
         # The harvest hot path: plain rows, one query for the formats, no model instances.
-        rows, more = _take_page(list(qs.values_list(*DC_COLUMNS)[: page_size + 1]), page_size)
-        last_pk, last_stamp = rows[-1][0], rows[-1][1]
+        rows, more = _take_page(
+            [DcRow._make(v) for v in qs.values_list(*DC_COLUMNS)[: page_size + 1]], page_size
+        )
+        last_pk, last_stamp = rows[-1].pk, rows[-1].stamp
         chunks = [b"<ListRecords>", _dc_records(rows)]
     else:
         records = metadata.with_record_relations(qs)
@@ -578,6 +600,46 @@ def list_items(verb, args, request_url):
     return chunks
 
 
+class HeaderRow(NamedTuple):
+    """What an OAI header needs, read as plain values (ListIdentifiers and every record's header)."""
+
+    pk: int
+    stamp: datetime.datetime  # metadata_modified_at: the OAI datestamp
+    state: str
+    number: int
+    scope: str
+    identifier: int
+    cruise_id: str | None  # the cruise's public id (R2R style), for the cruise set
+    vessel_code: str | None
+    eml_blob_id: int | None
+    licence: str
+
+
+class DcRow(NamedTuple):
+    """One oai_dc record as plain values: the header's fields, then what the Dublin Core crosswalk shows."""
+
+    pk: int
+    stamp: datetime.datetime
+    state: str
+    number: int
+    scope: str
+    identifier: int
+    cruise_id: str | None
+    vessel_code: str | None
+    eml_blob_id: int | None
+    licence: str
+    title: str
+    abstract: str
+    keywords: list
+    creators: list
+    published_at: datetime.datetime | None
+    coverage: dict | None
+    cruise_pk: int | None
+    owner_name: str
+    owner_email: str
+
+
+# The ORM path of each row field, in the rows' order (values_list reads these; the rows are built by position).
 DC_COLUMNS = (
     "pk",
     "metadata_modified_at",
@@ -599,8 +661,13 @@ DC_COLUMNS = (
     "package__owner__name",
     "package__owner__email",
 )
-# The header's columns: the first ten of DC_COLUMNS (ListIdentifiers unpacks exactly these).
-HEADER_COLUMNS = DC_COLUMNS[:10]
+# A header row is the first columns of a record row (tests check the two rows stay in step).
+HEADER_COLUMNS = DC_COLUMNS[: len(HeaderRow._fields)]
+
+
+def _sets(row: HeaderRow | DcRow) -> list[str]:
+    ndc = bool(row.cruise_id and row.eml_blob_id and row.licence)
+    return sets_of(row.scope, row.cruise_id, row.vessel_code, ndc)
 
 
 def _take_page(rows: list, page_size: int) -> tuple[list, bool]:
@@ -610,10 +677,10 @@ def _take_page(rows: list, page_size: int) -> tuple[list, bool]:
     return rows[:page_size], len(rows) > page_size
 
 
-def _dc_records(rows: list[tuple]) -> Iterator[bytes]:
+def _dc_records(rows: list[DcRow]) -> Iterator[bytes]:
     from apps.packages.models import Entity
 
-    live = [row[0] for row in rows if row[2] not in DELETED_STATES]
+    live = [row.pk for row in rows if row.state not in DELETED_STATES]
     formats: dict[int, list[str]] = {}
     for revision_id, fmt, mime in (
         Entity.objects.filter(revision_id__in=live)
@@ -624,49 +691,27 @@ def _dc_records(rows: list[tuple]) -> Iterator[bytes]:
         bucket = formats.setdefault(revision_id, [])
         if value and value not in bucket:
             bucket.append(value)
-    for (
-        pk,
-        stamp,
-        rstate,
-        number,
-        scope,
-        ident,
-        cruise_id,
-        vessel,
-        eml,
-        licence,
-        title,
-        abstract,
-        keywords,
-        creators,
-        published_at,
-        coverage,
-        cruise_pk,
-        owner_name,
-        owner_email,
-    ) in rows:
+    for row in rows:
+        deleted = row.state in DELETED_STATES
         head = _header(
-            oai_identifier(scope, ident, number),
-            stamp,
-            rstate in DELETED_STATES,
-            sets_of(scope, cruise_id, vessel, bool(cruise_id and eml and licence)),
+            oai_identifier(row.scope, row.identifier, row.number), row.stamp, deleted, _sets(row)
         ).encode()
-        if rstate in DELETED_STATES:
+        if deleted:
             yield b"<record>" + head + b"</record>"
             continue
         view = metadata.DcView(
-            scope,
-            ident,
-            number,
-            title,
-            abstract,
-            keywords,
-            metadata.normalise_creators(creators, owner_name or owner_email),
-            published_at,
-            formats.get(pk, []),
-            cruise_pk,
-            coverage or {},
-            licence,
+            row.scope,
+            row.identifier,
+            row.number,
+            row.title,
+            row.abstract,
+            row.keywords,
+            metadata.normalise_creators(row.creators, row.owner_name or row.owner_email),
+            row.published_at,
+            formats.get(row.pk, []),
+            row.cruise_pk,
+            row.coverage or {},
+            row.licence,
         )
         yield (
             b"<record>"

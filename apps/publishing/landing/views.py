@@ -1,25 +1,23 @@
-"""Landing pages, exports, downloads, the DOI queue, withdrawal and the OAI-PMH endpoint."""
+"""Landing pages, exports, downloads, the local DOI resolver, and a data manager's withdrawal and correction."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods, require_POST
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 from lxml import etree
 
 from apps import access
 from apps.access import can_see, roles
 from apps.access.decorators import data_manager_required
+from apps.holds.models import Hold
 from apps.packages.models import Revision
 
-from . import metadata, oai, services
-from .models import Doi, concept_doi_name, version_doi_name
+from .. import services
+from ..crosswalks import metadata
+from ..models import Doi, concept_doi_name, version_doi_name
 
 EXPORTS = {
     "datacite.xml": "application/vnd.datacite.datacite+xml",
@@ -28,23 +26,6 @@ EXPORTS = {
     "jsonld": "application/ld+json",
     "bibtex": "application/x-bibtex",
 }
-
-
-# --- OAI-PMH ------------------------------------------------------------------------------------
-
-
-@csrf_exempt
-@require_http_methods(["GET", "POST", "HEAD"])
-def oai_endpoint(request: HttpRequest) -> HttpResponse:
-    params = request.POST if request.method == "POST" else request.GET
-    return oai.handle(request.build_absolute_uri(request.path), params)
-
-
-def oai_schema(request: HttpRequest, name: str) -> FileResponse:
-    if name != "cruise-1.0.xsd":
-        raise Http404("No such schema.")
-    path = Path(__file__).resolve().parent / "schemas" / name
-    return FileResponse(path.open("rb"), content_type="application/xml")
 
 
 # --- landing pages ------------------------------------------------------------------------------
@@ -127,9 +108,7 @@ def _landing(request: HttpRequest, scope: str, identifier: int, number: int | No
     see_data = can_see(request.user, revision, "data")
     hold = None
     if revision.state == Revision.State.HELD:
-        from apps.holds.services import active_hold_for
-
-        hold = active_hold_for(revision)
+        hold = Hold.objects.covering(revision).first()
     version_doi = Doi.objects.filter(revision=revision).first()
     concept_doi = Doi.objects.filter(package=package, kind=Doi.Kind.CONCEPT).first()
     gone = revision.state in metadata.GONE_STATES
@@ -264,43 +243,3 @@ def correct(request: HttpRequest, scope: str, identifier: int, number: int) -> H
             request, f"{revision.package_id_text}: metadata corrected; the DOI update is queued."
         )
     return redirect(metadata.version_path(revision))
-
-
-@data_manager_required
-def doi_queue(request: HttpRequest) -> HttpResponse:
-    from django.conf import settings
-    from django.core.paginator import Paginator
-    from django.db.models import F, Q
-
-    show = request.GET.get("show", "open")
-    qs = Doi.objects.select_related("package", "revision").order_by("next_try_at", "-created_at")
-    if show == "open":
-        qs = qs.filter(~Q(state=F("target_state")) | Q(needs_update=True))
-    page = Paginator(qs, 50).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "publishing/doi_queue.html",
-        {
-            "page": page,
-            "show": show,
-            "configured": bool(settings.DATACITE_API_URL),
-            "query": f"show={show}",
-        },
-    )
-
-
-@require_POST
-@data_manager_required
-def doi_retry(request: HttpRequest, pk: int) -> HttpResponse:
-    doi = get_object_or_404(Doi, pk=pk)
-    services.retry_now(doi, user=request.user, request=request)
-    messages.success(request, f"{doi.doi}: retry queued.")
-    return redirect(reverse("publishing:doi-queue"))
-
-
-@data_manager_required
-def doi_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    doi = get_object_or_404(Doi.objects.select_related("package", "revision"), pk=pk)
-    return render(
-        request, "publishing/doi_detail.html", {"doi": doi, "attempts": doi.attempt_log.all()[:100]}
-    )
