@@ -11,7 +11,7 @@ from apps import access
 from apps.accounts.roles import roles_of
 from apps.cruises.models import OrganisationMember
 from apps.packages.models import Package, Revision
-from tests.holds.conftest import make_revision
+from tests.factories import make_revision
 
 pytestmark = pytest.mark.django_db
 
@@ -54,7 +54,7 @@ def held(cruise, vetted_user, operator_user, chief_scientist):
     from tests.cruises.helpers import approve_cruise
 
     approve_cruise(cruise, operator_user, chief_scientist)
-    revision, entity = make_revision(vetted_user, cruise, 88)
+    revision = make_revision("archived", owner=vetted_user, cruise=cruise, identifier=88)
     holds.assert_hold(
         cruise, chief_scientist, ends_on=timezone.now().date() + datetime.timedelta(days=9), reason="x"
     )

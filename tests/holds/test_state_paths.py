@@ -11,7 +11,7 @@ from apps.holds import services
 from apps.holds.models import Hold
 from apps.packages.models import Package, Revision
 from apps.search.models import SearchDocument
-from tests.holds.conftest import make_revision
+from tests.factories import make_revision
 
 
 def _soon(days=30):
@@ -21,7 +21,10 @@ def _soon(days=30):
 def test_asserting_and_lifting_a_hold_reindexes_and_audits_every_revision(
     approved_cruise, chief_scientist, vetted_user
 ):
-    revisions = [make_revision(vetted_user, approved_cruise, n)[0] for n in (501, 502, 503)]
+    revisions = [
+        make_revision("archived", owner=vetted_user, cruise=approved_cruise, identifier=n)
+        for n in (501, 502, 503)
+    ]
     hold = services.assert_hold(approved_cruise, chief_scientist, ends_on=_soon(), reason="Thesis work")
     for revision in revisions:
         assert SearchDocument.objects.get(revision=revision).state == Revision.State.HELD
@@ -51,7 +54,7 @@ def test_the_pipeline_path_to_held_is_the_same_verb(approved_cruise, chief_scien
     from apps.publishing.services import on_archived
 
     services.assert_hold(approved_cruise, chief_scientist, ends_on=_soon(), reason="x")
-    later, _ = make_revision(vetted_user, approved_cruise, 504)
+    later = make_revision("archived", owner=vetted_user, cruise=approved_cruise, identifier=504)
     with transaction.atomic():
         on_archived(Revision.objects.select_for_update().select_related("package").get(pk=later.pk))
     assert SearchDocument.objects.get(revision=later).state == Revision.State.HELD
@@ -61,7 +64,7 @@ def test_the_pipeline_path_to_held_is_the_same_verb(approved_cruise, chief_scien
 
 
 def test_a_revision_another_hold_still_covers_stays_held(approved_cruise, chief_scientist, vetted_user):
-    revision, _ = make_revision(vetted_user, approved_cruise, 505)
+    revision = make_revision("archived", owner=vetted_user, cruise=approved_cruise, identifier=505)
     short = services.assert_hold(approved_cruise, chief_scientist, ends_on=_soon(10), reason="short")
     services.assert_hold(
         approved_cruise, chief_scientist, ends_on=_soon(60), reason="long", packages=[revision.package]
@@ -74,8 +77,8 @@ def test_a_revision_another_hold_still_covers_stays_held(approved_cruise, chief_
 def test_covering_finds_holds_in_force_over_a_revision_latest_ending_first(
     approved_cruise, chief_scientist, vetted_user
 ):
-    mine, _ = make_revision(vetted_user, approved_cruise, 506)
-    other, _ = make_revision(vetted_user, approved_cruise, 507)
+    mine = make_revision("archived", owner=vetted_user, cruise=approved_cruise, identifier=506)
+    other = make_revision("archived", owner=vetted_user, cruise=approved_cruise, identifier=507)
     everything = services.assert_hold(approved_cruise, chief_scientist, ends_on=_soon(20), reason="a")
     just_mine = services.assert_hold(
         approved_cruise, chief_scientist, ends_on=_soon(40), reason="b", packages=[mine.package]
@@ -108,7 +111,7 @@ def test_the_operations_report_shows_the_event_summary_and_when_held_data_is_rel
 
     from apps.cruises import sailing_orders
 
-    revision, _ = make_revision(vetted_user, approved_cruise, 509)
+    revision = make_revision("archived", owner=vetted_user, cruise=approved_cruise, identifier=509)
     hold = services.assert_hold(approved_cruise, chief_scientist, ends_on=_soon(), reason="x")
     report = etree.fromstring(sailing_orders.build(approved_cruise, with_report=True))
     (dataset,) = report.iter("dataset")

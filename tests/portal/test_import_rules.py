@@ -180,7 +180,6 @@ def test_api_modules_never_import_html_views():
     _check("api-views")
 
 
-@pytest.mark.xfail(strict=False, reason="circles removed by the structure work; lead flips this")
 def test_no_import_circle_between_apps():
     edges = app_edges()
     assert not circles(edges), "import circles between apps:\n" + describe_circles(edges)
