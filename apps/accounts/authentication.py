@@ -2,6 +2,8 @@ from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
+from apps.audit.context import mark_auth_system
+
 from .models import ApiToken
 
 
@@ -37,7 +39,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         now = timezone.now()
         if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-        request._quayside_auth_system = "token"
+        mark_auth_system(request, "token")
         return token.user, token
 
     def authenticate_header(self, request):
