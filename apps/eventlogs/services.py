@@ -8,7 +8,7 @@ import io
 import json
 import uuid
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -198,8 +198,11 @@ def add_entries(cruise: Cruise, user, items: list, request=None) -> list[tuple[E
     Each entry stands alone: a refused one takes no number and the rest go on; a repeated idempotency key
     (from an earlier request or earlier in ``items``) answers the first entry, unchanged and not audited
     again. The new entries are numbered contiguously, in one transaction under the log's counter row lock
-    (``_reserve_numbers``), with one audit event each. The unique (log, idempotency_key) and (log, number)
-    constraints back the lock: a violation rolls everything back rather than write a duplicate.
+    (``_reserve_numbers``), with one audit event each.
+
+    Keys are not looked up first: the unique (log, idempotency_key) constraint decides. A key sent before
+    (a client's retry, rare) makes the insert fail, which rolls the whole transaction back, reservation
+    included, and the entries are written again in a second transaction that looks their keys up first.
     """
     _check_writer(user, cruise)
     results: list = [None] * len(items)
@@ -214,24 +217,31 @@ def add_entries(cruise: Cruise, user, items: list, request=None) -> list[tuple[E
             results[position] = exc
     if candidates:
         user.group_names  # noqa: B018 - read for the audit rows before the lock, not while holding it
-        with transaction.atomic():
-            _write_under_lock(cruise, user, candidates, results, request)
+        try:
+            with transaction.atomic():
+                _write_under_lock(cruise, user, candidates, results, request, look_up_keys=False)
+        except IntegrityError:
+            with transaction.atomic():
+                _write_under_lock(cruise, user, candidates, results, request, look_up_keys=True)
     return results
 
 
-def _write_under_lock(cruise: Cruise, user, candidates: list, results: list, request) -> None:
+def _write_under_lock(
+    cruise: Cruise, user, candidates: list, results: list, request, *, look_up_keys: bool
+) -> None:
+    """Write ``candidates`` (validated entries) holding the counter row lock; fill in their ``results``."""
     reserved = _reserve_numbers(cruise, len(candidates))
     if reserved is None:
         for position, _, _ in candidates:
             results[position] = EventLogError("The event log of this cruise is not open yet.")
         return
     log_id, number, state = reserved
-    by_key = {
-        e.idempotency_key: e
-        for e in Event.objects.filter(
-            log_id=log_id, idempotency_key__in={clean["idempotency_key"] for _, clean, _ in candidates}
+    by_key: dict[str, Event] = {}  # what each key answers: entries from before, then this batch's own
+    if look_up_keys or state != EventLog.State.OPEN:  # a closed log answers retries before it refuses
+        keys = {clean["idempotency_key"] for _, clean, _ in candidates}
+        by_key.update(
+            (e.idempotency_key, e) for e in Event.objects.filter(log_id=log_id, idempotency_key__in=keys)
         )
-    }
     refs = {str(item["amends"]).strip() for _, _, item in candidates if item.get("amends")}
     by_event_id = (
         {e.event_id: e for e in Event.objects.filter(log_id=log_id, event_id__in=refs)} if refs else {}
