@@ -216,7 +216,8 @@ def add_entries(cruise: Cruise, user, items: list, request=None) -> list[tuple[E
         except EventLogError as exc:
             results[position] = exc
     if candidates:
-        user.group_names  # noqa: B018 - read for the audit rows before the lock, not while holding it
+        # The audit rows need the writer's groups (a query): read them now, not while holding the lock.
+        user.group_names  # noqa: B018
         try:
             with transaction.atomic():
                 _write_under_lock(cruise, user, candidates, results, request, look_up_keys=False)
