@@ -12,17 +12,6 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
 
     keywords = ("token", "bearer")
 
-    @classmethod
-    def key_from(cls, request) -> str | None:
-        """The key of a well-formed ``Token <key>`` / ``Bearer <key>`` header, else None."""
-        header = authentication.get_authorization_header(request).split()
-        if len(header) != 2 or header[0].lower() not in (b"token", b"bearer"):
-            return None
-        try:
-            return header[1].decode()
-        except UnicodeError:
-            return None
-
     def authenticate(self, request):
         header = authentication.get_authorization_header(request).split()
         if not header or header[0].lower().decode() not in self.keywords:
