@@ -100,6 +100,7 @@ def main() -> int:
         "CELERY_TASK_ALWAYS_EAGER": "False",
         "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
     }
+    load_before = os.getloadavg()[0]  # the machine's other work, before this run adds its own
     speed = machine_speed()
     recreate_database(DB_URL)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
@@ -227,7 +228,8 @@ def main() -> int:
     replay_ok = all(by_key.get(body["idempotency_key"]) == answer["event_id"] for body, answer in replays)
     load = os.getloadavg()[0]
     print(
-        f"machine              load average {load:.1f} on {os.cpu_count()} cores (shared; figures scale with it)"
+        f"machine              load average {load_before:.1f} before the run, {load:.1f} after, on "
+        f"{os.cpu_count()} cores (shared; figures scale with it)"
     )
     print(f"                     {speed}")
     print(
@@ -272,7 +274,7 @@ def main() -> int:
         "retried_keys": len(replays),
         "clients": CLIENTS,
         "gunicorn": f"{WORKERS} workers x {THREADS} threads",
-        "load_average_1min": round(load, 1),
+        "load_average_1min": {"before": round(load_before, 1), "after": round(load, 1)},
         "cores": os.cpu_count(),
         "entries_per_s": round(rate, 1),
         "latency_ms": {"p50": round(p50, 1), "p95": round(p95, 1), "p99": round(p99, 1)},
@@ -296,7 +298,7 @@ def main() -> int:
         f"one entry a request {rate:,.0f} entries/s (target {TARGET_RATE:,.0f}), p95 {p95:.1f} ms "
         f"(target {TARGET_P95_MS:.0f}); arrays of {BATCH}: {batch_rate:,.0f} entries/s "
         f"(target {TARGET_BATCH_RATE:,.0f}); integrity {'OK' if ok else 'FAILED'}; "
-        f"scale {SCALE:g}, load average {load:.1f} on {os.cpu_count()} cores"
+        f"scale {SCALE:g}, load average {load_before:.1f} before the run on {os.cpu_count()} cores"
     )
     write_results(
         "eventlog",
