@@ -91,6 +91,7 @@ MATRIX: dict[str, list[Row]] = {
     # --- the portal ---------------------------------------------------------------------------------
     "home": [Row(EVERYONE)],
     "healthz": [Row(EVERYONE)],
+    "robots": [Row(EVERYONE)],
     "api-schema": [Row(EVERYONE)],
     "api-docs": [Row(EVERYONE)],
     # --- accounts and tokens ------------------------------------------------------------------------
