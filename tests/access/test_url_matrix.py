@@ -239,6 +239,10 @@ MATRIX: dict[str, list[Row]] = {
             lambda w: {"scope": "edi", "identifier": 2, "number": 1, "entity_id": w.held_entity.pk},
         )
     ],
+    # Every file of the held version in one zip: the same rule as each file's download.
+    "publishing:download-all": [
+        Row(only(HELD_DATA, 200, 403, 403), lambda w: {"scope": "edi", "identifier": 2, "number": 1})
+    ],
     "publishing:resolve-doi": [Row(table(302, 302), lambda w: {"doi": w.doi.doi})],
     # Withdraw/correct without a reason or title: the data manager is told what is missing.
     "publishing:withdraw": [Row(DM_PAGE | {"data_manager": 302}, rev, method="post")],
