@@ -16,6 +16,7 @@
   var svg = box.querySelector("svg");
   var selection = box.querySelector(".bbox-selection");
   box.hidden = false;
+  box.open = input.value.trim() !== "" && window.matchMedia("(min-width: 50rem)").matches;
 
   function clamp(v, lo, hi) { return Math.min(hi, Math.max(lo, v)); }
   function round(v) { return Math.round(v * 100) / 100; }
