@@ -27,7 +27,7 @@ def test_the_demo_archives_packages_with_a_second_revision_warnings_and_a_failur
     assert Submission.objects.get(package_id_text="quay.2.1").report_status == "warn"
     assert Package.objects.get(scope="quay", identifier=2).cruise.cruise_id == "RR2401"
     failed = Submission.objects.get(package_id_text="quay.4.1")
-    assert failed.state == "failed" and "row 42: 'n/a'" in failed.error and failed.report_xml
+    assert failed.state == "failed" and "(data row 42): 'n/a'" in failed.error and failed.report_xml
     assert not Resource.objects.filter(package_id="quay.4.1").exists()
     assert Resource.objects.filter(package_id="quay.1.2", resource_type="data").count() == 2
     before = (Submission.objects.count(), Resource.objects.count())
