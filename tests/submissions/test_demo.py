@@ -34,3 +34,20 @@ def test_the_demo_archives_packages_with_a_second_revision_warnings_and_a_failur
     demo.load(lines.append)
     assert (Submission.objects.count(), Resource.objects.count()) == before
     assert lines[-1] == "submissions: demo packages exist already"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_every_demo_dataset_has_its_own_abstract(settings, tmp_path):
+    import io
+
+    from django.core.management import call_command
+
+    settings.VAR_DIR = tmp_path
+    call_command("load_demo", stdout=io.StringIO())
+    shown = Revision.objects.filter(state__in=Revision.METADATA_PUBLIC).select_related("package")
+    abstracts: dict[str, list[str]] = {}
+    for revision in shown:
+        abstracts.setdefault(revision.abstract, []).append(revision.package_id_text)
+    # Versions of one package may share theirs; two datasets may not.
+    shared = {a: ids for a, ids in abstracts.items() if len({i.rsplit(".", 1)[0] for i in ids}) > 1}
+    assert len(abstracts) >= 4 and not shared, shared
