@@ -22,6 +22,9 @@ FACET_TITLES = {
     FacetKind.FORMAT: "Format",
 }
 
+# The other filters, shown with the facets as removable filters.
+RANGE_TITLES = {"begin": "Data from", "end": "Data to", "bbox": "Area"}
+
 
 def _url(params: QueryDict) -> str:
     return f"?{params.urlencode()}" if params else "?"
@@ -71,6 +74,10 @@ def search_page(request: HttpRequest) -> HttpResponse:
                     "remove_url": _without(request.GET, kind, value),
                 }
             )
+    for name, title in RANGE_TITLES.items():
+        value = request.GET.get(name, "")
+        if value:
+            active.append({"title": title, "label": value, "remove_url": _without(request.GET, name, value)})
     facet_groups = []
     for kind, values in result.facets.items():
         if not values:

@@ -109,3 +109,12 @@ def test_results_show_creators_data_years_access_doi_and_version(client, make_re
     assert "Public" in result
     assert revision.doi and revision.doi in result
     assert "<dt>Version</dt><dd>1" in result
+
+
+def test_dates_and_area_are_removable_filters_too(client, make_revision):
+    make_revision()
+    html = client.get("/search/", {"begin": "2024-01-01", "bbox": "-75,35,-60,45"}).content.decode()
+    active = re.search(r'<ul class="active-filters".*?</ul>', html, re.S).group(0)
+    assert "Data from: 2024-01-01" in active and "Area: -75,35,-60,45" in active
+    remove = re.search(r'href="([^"]*)"[^>]*aria-label="Remove filter Area: -75,35,-60,45"', active).group(1)
+    assert "bbox" not in remove and "begin=2024-01-01" in remove
