@@ -250,7 +250,7 @@ def filtered(user, params) -> tuple[QuerySet, str, list[str]]:
     if begin and end and begin > end:
         # Said, not answered with an empty list that looks like "no data for those years".
         errors.append(
-            f"The date range is reversed: From ({begin}) is after To ({end}). "
+            f"The date range is reversed: its start, {begin}, is after its end, {end}. "
             f"Swap them to search {end} to {begin}."
         )
     # A dataset matches a time range when its coverage overlaps it.
