@@ -77,6 +77,11 @@ class Doi(models.Model):
     def url(self) -> str:
         return f"https://doi.org/{self.doi}"
 
+    @property
+    def resolves(self) -> bool:
+        """doi.org knows it (DataCite has it registered): only then is it shown as a link."""
+        return self.state in (self.State.REGISTERED, self.State.FINDABLE)
+
     def backoff(self) -> datetime.timedelta:
         seconds = BACKOFF_FIRST_SECONDS * 2 ** max(self.attempts - 1, 0)
         return datetime.timedelta(seconds=min(seconds, BACKOFF_MAX_SECONDS))

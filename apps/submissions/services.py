@@ -588,16 +588,17 @@ def _table_checks(decl: EntityDecl, path: str) -> list[Check]:
             )
         )
     for col, iss in res.columns.items():
-        shown = "; ".join(f"row {row:,}: {value!r}" for row, value in iss.examples)
+        first_row, first_value = iss.examples[0]
         out.append(
             Check(
                 "dataType",
                 f"Values of column {col} match the attribute",
                 "error",
                 iss.expected,
-                f"{iss.count:,} bad values; first: {shown}",
+                f"{iss.count:,} bad value{'s' if iss.count != 1 else ''}; the first {len(iss.examples)}:\n"
+                + quality.bad_values_text(iss.examples, decl.header_lines),
                 f"{res.filename}, column {col}: every value must be {iss.expected} or a declared missing-value "
-                f"code. First bad value at row {iss.examples[0][0]:,}: {iss.examples[0][1]!r}.",
+                f"code. First bad value at {quality.row_label(first_row, decl.header_lines)}: {first_value!r}.",
                 e,
                 n,
                 "data",

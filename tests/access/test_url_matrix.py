@@ -91,6 +91,7 @@ MATRIX: dict[str, list[Row]] = {
     # --- the portal ---------------------------------------------------------------------------------
     "home": [Row(EVERYONE)],
     "healthz": [Row(EVERYONE)],
+    "robots": [Row(EVERYONE)],
     "api-schema": [Row(EVERYONE)],
     "api-docs": [Row(EVERYONE)],
     # --- accounts and tokens ------------------------------------------------------------------------
@@ -237,6 +238,10 @@ MATRIX: dict[str, list[Row]] = {
             only(HELD_DATA, 200, 403, 403),
             lambda w: {"scope": "edi", "identifier": 2, "number": 1, "entity_id": w.held_entity.pk},
         )
+    ],
+    # Every file of the held version in one zip: the same rule as each file's download.
+    "publishing:download-all": [
+        Row(only(HELD_DATA, 200, 403, 403), lambda w: {"scope": "edi", "identifier": 2, "number": 1})
     ],
     "publishing:resolve-doi": [Row(table(302, 302), lambda w: {"doi": w.doi.doi})],
     # Withdraw/correct without a reason or title: the data manager is told what is missing.
