@@ -70,7 +70,7 @@
     // The chosen instrument's vocabulary (what the server accepts), "amendment" last.
     var actions = vocab[instrument] || [];
     select.textContent = "";
-    select.appendChild(new Option("— choose an action —", ""));
+    select.appendChild(new Option("— choose —", ""));
     actions.forEach(function (a) { select.appendChild(new Option(a, a)); });
     if (value && actions.indexOf(value) < 0) select.appendChild(new Option(value + " (not in the vocabulary)", value));
     select.value = value || "";
