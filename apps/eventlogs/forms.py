@@ -34,9 +34,11 @@ class EntryForm(forms.Form):
         super().__init__(*args, **kwargs)
         instruments = list(Instrument.objects.all()) if instruments is None else instruments
         self.fields["instrument"].choices = [(i.code, f"{i.code} — {i.name}") for i in instruments]
-        self.fields["action"].choices = [("", "— choose —")] + [
-            (i.code, [(a, a) for a in i.actions if a != AMENDMENT]) for i in instruments
-        ] + [("Correction", [(AMENDMENT, AMENDMENT)])]
+        self.fields["action"].choices = (
+            [("", "— choose —")]
+            + [(i.code, [(a, a) for a in i.actions if a != AMENDMENT]) for i in instruments]
+            + [("Correction", [(AMENDMENT, AMENDMENT)])]
+        )
         if not self.is_bound:
             # A fresh key per rendered form: resubmitting the same page (or a retry) never duplicates.
             self.initial["idempotency_key"] = uuid.uuid4().hex

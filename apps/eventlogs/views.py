@@ -56,7 +56,9 @@ def log_page(request, cruise_pk: int):
                 )
                 # Keep the instrument, station and cast for the next entry: casts come in runs. (With
                 # JavaScript the page never reloads; this is the form's path without it.)
-                query = urlencode({"instrument": event.instrument, "station": event.station, "cast": event.cast})
+                query = urlencode(
+                    {"instrument": event.instrument, "station": event.station, "cast": event.cast}
+                )
                 return redirect(f"{request.path}?{query}")
         else:
             form = EntryForm(

@@ -173,7 +173,9 @@ def test_on_a_phone_the_log_button_and_the_latest_entries_fit_the_screen(
     open_log(cruise, operator_user)
     for action, comment in [("deploy", "cast 3 in the water"), ("recover", "all 24 bottles closed")]:
         services.add_entry(
-            cruise, shipboard_staff, {"instrument": "CTD", "action": action, "station": "S9", "comment": comment}
+            cruise,
+            shipboard_staff,
+            {"instrument": "CTD", "action": action, "station": "S9", "comment": comment},
         )
     phone = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
     context, page = log_page(browser, live_server, cruise, shipboard_staff, **phone)
