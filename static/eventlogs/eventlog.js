@@ -130,6 +130,8 @@
       // Entries queued (or resent) while this request was out go next; after a failure, wait for the
       // link to return (the "online" event, the timer or "Send now") instead of hammering it.
       var more = load().some(function (it) { return !it.error && sent.indexOf(it.key) < 0; });
+      if (link.signedOut) say("Kept on this device until you sign in again.");
+      else if (link.offline || link.problem) say("Kept on this device; it goes out when the link returns.");
       render();
       if (!link.signedOut && !link.offline && !link.problem && (progressed || more)) flush();
     });
@@ -157,17 +159,17 @@
     }, function () { link.offline = true; return false; });
   }
   function apply(batch, results) {
-    var done = [], refused = {};
+    var done = [], ids = [], refused = {};
     batch.forEach(function (it, i) {
       var res = results[i];
       if (!res) return; // no answer for it: stays queued
-      if (res.status === 200 || res.status === 201) { done.push(it.key); showRow(res.entry, res.status === 201); }
+      if (res.status === 200 || res.status === 201) { done.push(it.key); ids.push(res.entry.event_id); showRow(res.entry, res.status === 201); }
       else if (res.status === 400) refused[it.key] = res.errors || { __all__: ["Refused."] };
     });
     var q = load().filter(function (it) { return done.indexOf(it.key) < 0; });
     q.forEach(function (it) { if (refused[it.key]) it.error = refused[it.key]; });
     save(q);
-    if (done.length) say(done.length === 1 ? "Logged." : done.length + " entries logged.");
+    if (ids.length) say(ids.length === 1 ? ids[0] + " logged." : ids.length + " entries logged (" + ids[0] + " to " + ids[ids.length - 1] + ").");
     return done.length > 0;
   }
 

@@ -167,6 +167,42 @@ def test_a_lapsed_session_keeps_the_queue_and_asks_to_sign_in_again(
     context.close()
 
 
+def test_the_draft_survives_a_reload(live_server, browser, cruise, operator_user, shipboard_staff):
+    open_log(cruise, operator_user)
+    context, page = log_page(browser, live_server, cruise, shipboard_staff)
+    fill_entry(page, "MOORING", "release", station="M2", comment="release code sent, waiting for the float")
+    page.reload()  # or the tab crashed, or the phone killed it
+    assert page.input_value("#id_instrument") == "MOORING"
+    assert page.input_value("#id_action") == "release"
+    assert page.input_value("#id_station") == "M2"
+    assert page.input_value("#id_comment") == "release code sent, waiting for the float"
+    assert not Event.objects.exists()
+    context.close()
+
+
+def test_after_signing_in_again_in_another_tab_the_queue_flushes_with_the_new_csrf_token(
+    live_server, browser, cruise, operator_user, shipboard_staff
+):
+    open_log(cruise, operator_user)
+    context, page = log_page(browser, live_server, cruise, shipboard_staff)
+    page.route("**/api/eventlogs/**", lambda route: route.abort())
+    fill_entry(page, "UWAY", "note", comment="thermosalinograph flow low")
+    page.click(".el-submit")
+    page.wait_for_selector("#el-queue-status >> text=1 entry waiting for the link")
+    other = context.new_page()  # a new session and a rotated CSRF token; this page still holds the old one
+    other.goto(f"{live_server.url}/")
+    other.locator("form[action='/accounts/logout/'] button").click()
+    other.wait_for_load_state()
+    login(other, live_server.url, shipboard_staff.email)
+    other.close()
+    page.unroute("**/api/eventlogs/**")
+    page.click("#el-send-now")
+    page.wait_for_selector("#el-rows >> text=TE2401-0001", timeout=30000)
+    assert page.locator("#el-signin").count() == 0 and queue(page, cruise) == []
+    assert Event.objects.get().comment == "thermosalinograph flow low"
+    context.close()
+
+
 def test_on_a_phone_the_log_button_and_the_latest_entries_fit_the_screen(
     live_server, browser, cruise, operator_user, shipboard_staff
 ):
