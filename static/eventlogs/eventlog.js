@@ -156,7 +156,11 @@
       if (r.status !== 200) { link.problem = "The portal answered " + r.status + "; the entries are kept and sent again shortly."; return false; }
       link.problem = "";
       return r.json().then(function (body) { return apply(batch, body.results || []); });
-    }, function () { link.offline = true; return false; });
+    }, function () { link.offline = true; return false; })
+      .catch(function () { // an answer that is not the API's (a satellite provider's login page, say)
+        link.problem = "The portal's answer could not be read; the entries are kept and sent again shortly.";
+        return false;
+      });
   }
   function apply(batch, results) {
     var done = [], ids = [], refused = {};

@@ -180,6 +180,54 @@ def test_the_draft_survives_a_reload(live_server, browser, cruise, operator_user
     context.close()
 
 
+def test_entries_queued_by_the_earlier_page_are_sent_not_dropped(
+    live_server, browser, cruise, operator_user, shipboard_staff
+):
+    """A ship that kept entries through a portal upgrade: the earlier page queued the raw form fields."""
+    open_log(cruise, operator_user)
+    context, page = log_page(browser, live_server, cruise, shipboard_staff)
+    old = [
+        {"csrfmiddlewaretoken": "stale", "idempotency_key": "old1", "instrument": "NET", "action": "deploy"},
+        {"csrfmiddlewaretoken": "stale", "idempotency_key": "old2", "instrument": "NET", "action": "recover"},
+    ]
+    page.evaluate(
+        f"localStorage.setItem('quayside-eventlog-queue-{cruise.pk}', {json.dumps(json.dumps(old))})"
+    )
+    page.reload()
+    page.wait_for_selector("#el-rows >> text=TE2401-0002", timeout=30000)
+    assert [(e.idempotency_key, e.action) for e in Event.objects.order_by("number")] == [
+        ("old1", "deploy"),
+        ("old2", "recover"),
+    ]
+    assert queue(page, cruise) == []
+    context.close()
+
+
+def test_a_server_error_or_a_foreign_answer_keeps_the_entry(
+    live_server, browser, cruise, operator_user, shipboard_staff
+):
+    open_log(cruise, operator_user)
+    context, page = log_page(browser, live_server, cruise, shipboard_staff)
+    api = "**/api/eventlogs/**"
+    page.route(api, lambda route: route.fulfill(status=502, body="Bad Gateway"))
+    fill_entry(page, "ADCP", "start logging", comment="new config file")
+    page.click(".el-submit")
+    page.wait_for_selector("#el-queue-status >> text=The portal answered 502")
+    page.unroute(api)
+    # The satellite provider's sign-in page, answered with 200 in the portal's place.
+    page.route(
+        api, lambda route: route.fulfill(status=200, content_type="text/html", body="<h1>SatLink</h1>")
+    )
+    page.click("#el-send-now")
+    page.wait_for_selector("#el-queue-status >> text=could not be read")
+    assert len(queue(page, cruise)) == 1 and not Event.objects.exists()
+    page.unroute(api)
+    page.click("#el-send-now")
+    page.wait_for_selector("#el-rows >> text=TE2401-0001", timeout=30000)
+    assert queue(page, cruise) == [] and Event.objects.get().comment == "new config file"
+    context.close()
+
+
 def test_after_signing_in_again_in_another_tab_the_queue_flushes_with_the_new_csrf_token(
     live_server, browser, cruise, operator_user, shipboard_staff
 ):
