@@ -262,7 +262,12 @@ def test_on_a_phone_the_log_button_and_the_latest_entries_fit_the_screen(
             {"instrument": "CTD", "action": action, "station": "S9", "comment": comment},
         )
     phone = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
-    context, page = log_page(browser, live_server, cruise, shipboard_staff, **phone)
+    context = browser.new_context(**phone)
+    page = context.new_page()
+    errors = []  # a script or style the page's CSP refused would show here
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    login(page, live_server.url, shipboard_staff.email)
+    page.goto(f"{live_server.url}/eventlogs/{cruise.pk}/")
     assert page.evaluate("window.scrollY") == 0
     button = page.locator(".el-submit").bounding_box()
     assert button["y"] >= 0 and button["y"] + button["height"] <= 844, button
@@ -280,4 +285,5 @@ def test_on_a_phone_the_log_button_and_the_latest_entries_fit_the_screen(
     fill_entry(page, "CTD", "deploy", comment="cast 4")
     page.tap(".el-submit")
     page.wait_for_selector("#el-rows >> text=TE2401-0003", timeout=30000)
+    assert errors == []
     context.close()
