@@ -413,6 +413,12 @@ HOLD_MAX_DAYS = envint("HOLD_MAX_DAYS", "730")
 # Sailing orders by e-mail: maildir:///path/to/Maildir or imaps://user:pass@host/INBOX; empty = off.
 CRUISE_MAILBOX_URL = env("CRUISE_MAILBOX_URL", "")
 
+# --- event logs ---------------------------------------------------------------------------------
+# The ship's navigation feed for the log page's "Use the ship's position" button: an http(s) URL (on the
+# ship's network, so private addresses are fine: the operator sets it, no user does) that answers the
+# latest fix as JSON (docs/eventlogs.md). Empty = no feed; the page offers the device's position instead.
+EVENTLOG_POSITION_FEED_URL = env("EVENTLOG_POSITION_FEED_URL", "")
+
 # --- local folders ------------------------------------------------------------------------------
 # Made when a process starts (portal.apps.PortalConfig.ready), never when this module is imported.
 LOCAL_FOLDERS = [VAR_DIR, STATIC_ROOT, SCRATCH_DIR, _celery_dir]

@@ -142,6 +142,8 @@ MATRIX: dict[str, list[Row]] = {
     "eventlogs:log": [Row(only(THIS_CRUISE, 200, 403, 403), log_a)],
     "eventlogs:open": [Row(only(["operator", "chief"], 302, 403, 302), log_a, method="post")],
     "eventlogs:close": [Row(only(["operator", "chief"], 302, 403, 302), log_a, method="post")],
+    # The ship's position for the log's writers; 404 for them here: no navigation feed is configured.
+    "eventlogs:position": [Row(only(["operator", "chief", "staff"], 404, 403, 403), log_a)],
     "api-eventlog-entries": [
         Row(only(THIS_CRUISE, 200, 403, 403), log_a, api=True),
         # Writers are the shipboard staff, the chief scientist and the operator (not data managers); an
