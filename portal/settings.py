@@ -283,8 +283,16 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 else:
-    # A task not acknowledged within an hour is handed to another worker (Redis visibility timeout).
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", "3600")}
+    # A task not acknowledged within this many seconds is handed to another worker (Redis visibility
+    # timeout): how long the tasks of a worker killed outright stay invisible. Five minutes, shorter than
+    # a pipeline step's lease, so a whole-worker SIGKILL costs minutes, not an hour. A task that runs
+    # longer than this is not lost or duplicated by it: steps claim their work with a conditional update
+    # and a redelivered step that finds its work claimed by a live worker leaves it alone.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", "300")}
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # kombu's Redis transport with the fix that keeps a busy worker alive through a Redis outage
+    # (see portal/broker.py for the bug and tests/portal/test_worker_faults.py for the proof).
+    CELERY_BROKER_TRANSPORT = "portal.broker:Transport"
 # The queue tasks go to unless routed elsewhere; a worker started with -Q NAME should run with the same
 # value so that the tasks it queues itself (next pipeline step, DOI registration) reach it too.
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", "celery")
@@ -295,6 +303,14 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", "False")
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# After a connection loss, keep retrying for ever (Celery's default gives up after 100 attempts and the
+# worker exits); a broker back after an hour finds its workers waiting for it.
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# A running task is not cancelled when the broker connection drops: it finishes its step (which
+# commits to the database, not to the broker) and is acknowledged over the new connection. Cancelling
+# would restart every long fetch or archive after each blip.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(_celery_dir / "beat-schedule")
 CELERY_TIMEZONE = "UTC"
 # Periodic jobs. Each app adds its own entries here (name → task, schedule).
