@@ -284,10 +284,10 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
 else:
     # A task not acknowledged within this many seconds is handed to another worker (Redis visibility
-    # timeout): how long the tasks of a worker killed outright stay invisible. Five minutes, shorter than
-    # a pipeline step's lease, so a whole-worker SIGKILL costs minutes, not an hour. A task that runs
-    # longer than this is not lost or duplicated by it: steps claim their work with a conditional update
-    # and a redelivered step that finds its work claimed by a live worker leaves it alone.
+    # timeout): how long the tasks of a worker killed outright stay invisible. Five minutes, so a
+    # whole-worker SIGKILL costs minutes, not an hour. A step running longer than this is delivered a
+    # second time while it runs; the pipeline's step claim (a lease renewed while the step works) is
+    # what makes that second delivery leave a live step alone, so keep this shorter than the lease.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", "300")}
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # kombu's Redis transport with the fix that keeps a busy worker alive through a Redis outage
