@@ -6,6 +6,7 @@ portal: SQLite and local files under ``var/``, a Celery worker over the file-sys
 
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -256,6 +257,13 @@ ACCEL_REDIRECT_PREFIX = env("ACCEL_REDIRECT_PREFIX", "/_protected/blobs/")
 SCRATCH_DIR = Path(env("SCRATCH_DIR", str(VAR_DIR / "scratch")))
 SCRATCH_DIR.mkdir(parents=True, exist_ok=True)
 FILE_UPLOAD_TEMP_DIR = str(SCRATCH_DIR)
+# Scratch is finite: work that would leave less than this free there is refused up front (uploads get
+# 507, a fetch fails its step saying the disk is full), so the disk never fills to the last byte.
+SCRATCH_MIN_FREE_BYTES = envint("SCRATCH_MIN_FREE_BYTES", str(256 * 1024**2))
+# The scratch sweeper (beat) removes what killed processes left behind: entries older than this that no
+# live step owns.
+SCRATCH_MAX_AGE_HOURS = envint("SCRATCH_MAX_AGE_HOURS", "24")
+SCRATCH_SWEEP_INTERVAL = envint("SCRATCH_SWEEP_INTERVAL", "3600")
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_HANDLERS = ["portal.uploads.LimitedTemporaryFileUploadHandler"]
 # fsync every object before its row is written (durable blobs); turn off only for throwaway instances.
@@ -322,6 +330,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute="*/5"),
     },
     "cruises-read-mailbox": {"task": "apps.cruises.tasks.read_mailbox", "schedule": crontab(minute="*/5")},
+}
+# --- issue 17, worker infrastructure: scratch clean-up (kept as its own block for the merge) ---
+CELERY_BEAT_SCHEDULE["storage-sweep-scratch"] = {
+    "task": "apps.storage.tasks.sweep_scratch",
+    "schedule": timedelta(seconds=SCRATCH_SWEEP_INTERVAL),
 }
 
 # --- REST API -----------------------------------------------------------------------------------

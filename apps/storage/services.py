@@ -376,19 +376,20 @@ def open_blob(blob: Blob, storage: Storage | None = None) -> BinaryIO:
 
 
 def iter_range(blob: Blob, start: int, end: int, chunk: int = 256 * 1024) -> Iterator[bytes]:
-    """Yield bytes ``start..end`` (inclusive) of a blob, streaming from the primary tier."""
+    """Bytes ``start..end`` (inclusive) of a blob, streamed from the primary tier.
+
+    The object is opened before this returns, so an outage raises StorageUnavailable (and a missing
+    object BlobNotFound) here, while the caller can still answer 503/404 — not half-way through a 200
+    whose headers are already sent. The bytes are read as the iterator is consumed."""
     storage = primary()
-    remaining = end - start + 1
     if _is_local(storage):
-        with open(storage.path(blob.key), "rb") as fh:
-            fh.seek(start)
-            while remaining > 0:
-                block = fh.read(min(chunk, remaining))
-                if not block:
-                    break
-                remaining -= len(block)
-                yield block
-        return
+        try:
+            fh = open(storage.path(blob.key), "rb")
+        except FileNotFoundError as exc:
+            raise BlobNotFound(blob.sha256) from exc
+        except OSError as exc:
+            raise StorageUnavailable(f"Object storage is unavailable: {exc}") from exc
+        return _read_span(fh, start, end - start + 1, chunk)
     # S3: ask the server for just the range (S3File would download the whole object first).
     try:
         body = storage.bucket.Object(storage._normalize_name(blob.key)).get(Range=f"bytes={start}-{end}")[
@@ -396,7 +397,18 @@ def iter_range(blob: Blob, start: int, end: int, chunk: int = 256 * 1024) -> Ite
         ]
     except _backend_errors() as exc:
         raise StorageUnavailable(f"Object storage is unavailable: {exc}") from exc
-    yield from body.iter_chunks(chunk)
+    return body.iter_chunks(chunk)
+
+
+def _read_span(fh: BinaryIO, start: int, remaining: int, chunk: int) -> Iterator[bytes]:
+    with fh:
+        fh.seek(start)
+        while remaining > 0:
+            block = fh.read(min(chunk, remaining))
+            if not block:
+                break
+            remaining -= len(block)
+            yield block
 
 
 def url_for(blob: Blob, filename: str | None = None) -> str:
