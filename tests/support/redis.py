@@ -8,6 +8,7 @@ queued is gone when it comes back); with it, an append-only file fsynced on ever
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import subprocess
 from pathlib import Path
@@ -60,14 +61,25 @@ def app_broker(url: str):
     previous = app.conf.broker_url
 
     def reset():
-        app.pool.force_close_all()
+        # kombu keeps connection and producer pools in a registry keyed by connection: close and forget
+        # them all, or the app would be handed a closed pool for a URL it used before.
+        from kombu import pools
+
+        pools.reset()
         app._pool = None
         app.amqp._producer_pool = None
 
+    # Celery reads the CELERY_BROKER_URL environment variable before its own setting: change both.
+    previous_env = os.environ.get("CELERY_BROKER_URL")
     reset()
     app.conf.broker_url = url
+    os.environ["CELERY_BROKER_URL"] = url
     try:
         yield app
     finally:
         reset()
         app.conf.broker_url = previous
+        if previous_env is None:
+            os.environ.pop("CELERY_BROKER_URL", None)
+        else:
+            os.environ["CELERY_BROKER_URL"] = previous_env
