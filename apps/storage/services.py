@@ -25,6 +25,7 @@ from django.core.files.storage import FileSystemStorage, Storage, storages
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from . import scratch
 from .hashing import CHUNK, Digests, MultiHasher, copy_and_hash
 from .models import Blob, blob_key
 
@@ -251,6 +252,9 @@ def _store_object(stream: BinaryIO, max_bytes: int | None = None, *, fsync: bool
     except ValueError:
         raise
     except _backend_errors() as exc:
+        if scratch.is_disk_full(exc) and not _is_local(storage):
+            # The spool for S3 lives in SCRATCH_DIR: that disk is full, not the object store down.
+            raise scratch.ScratchFull(scratch.full_message("the file")) from exc
         raise StorageUnavailable(f"Object storage is unavailable: {exc}") from exc
     return digests
 
@@ -467,11 +471,17 @@ def materialise(blob: Blob, dest: str | os.PathLike) -> Path:
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     storage = primary()
-    if _is_local(storage):
-        shutil.copyfile(storage.path(blob.key), dest)
-    else:
-        with open_blob(blob) as src, open(dest, "wb") as out:
-            shutil.copyfileobj(src, out, CHUNK)
+    try:
+        if _is_local(storage):
+            shutil.copyfile(storage.path(blob.key), dest)
+        else:
+            with open_blob(blob) as src, open(dest, "wb") as out:
+                shutil.copyfileobj(src, out, CHUNK)
+    except OSError as exc:
+        if not scratch.is_disk_full(exc):
+            raise
+        dest.unlink(missing_ok=True)  # no partial copy left behind
+        raise scratch.ScratchFull(scratch.full_message(f"a copy of blob {blob.sha256[:12]}…")) from exc
     return dest
 
 

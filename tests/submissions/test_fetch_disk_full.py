@@ -55,3 +55,18 @@ def test_a_full_scratch_disk_fails_the_fetch_with_a_clear_message(
     again = services.run_all(services.submit(vetted_user, eml_for("edi.760.1", small), start=False))
     assert again.state == Submission.State.SUCCEEDED, again.error
     assert leftovers(small_scratch) == []
+
+
+def test_a_full_scratch_disk_while_copying_an_uploaded_file_fails_the_fetch_with_a_clear_message(
+    vetted_user, tmp_path, small_scratch, settings
+):
+    tables = two_tables(tmp_path / "upload", rows=60_000)  # no URLs: the files come with the EML
+    files = [(t.object_name, open(tmp_path / "upload" / t.object_name, "rb")) for t in tables]
+    sub = services.submit(vetted_user, eml_for("edi.761.1", tables), files=files, start=False)
+    settings.SCRATCH_MIN_FREE_BYTES = -64 * MiB  # no up-front check: the copy runs the disk full
+    sub = services.run_all(sub)
+
+    assert sub.state == Submission.State.FAILED
+    assert "Internal error" not in sub.error
+    assert "scratch disk is full" in sub.error, sub.error
+    assert leftovers(small_scratch) == []
