@@ -10,6 +10,7 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.template.defaultfilters import filesizeformat
 
+from apps.storage import scratch
 from apps.storage.services import StorageUnavailable
 
 SPOOL_CHUNK = 1024 * 1024
@@ -48,8 +49,13 @@ def too_large(request, what: str, size: int | None = None):
     )
 
 
+def scratch_full(request, message: str):
+    return error_response(request, 507, "Insufficient storage", message)
+
+
 class RequestLimitsMiddleware:
-    """Refuse oversized requests with 413 and map storage outages to 503.
+    """Refuse oversized requests with 413, requests the scratch disk cannot hold with 507, and map
+    storage outages to 503.
 
     Three checks, from cheapest to last resort: a declared Content-Length over the limit is refused
     before any byte is read; a chunked body (no Content-Length; gunicorn de-chunks it and says so
@@ -57,6 +63,11 @@ class RequestLimitsMiddleware:
     limit; and the upload handler (``portal.uploads``) stops any single file over MAX_UPLOAD_SIZE as it
     streams in. A StorageUnavailable raised by a service becomes a 503 page: the service raised inside
     its transaction, so nothing was half-written.
+
+    Scratch space is checked first too: a body that would be spooled to SCRATCH_DIR (larger than
+    FILE_UPLOAD_MAX_MEMORY_SIZE) and would leave less than SCRATCH_MIN_FREE_BYTES free is refused with 507
+    before any byte is read; a disk that fills up anyway while the body streams in gives the same 507
+    (``portal.uploads``), with the partial file closed and removed.
     """
 
     def __init__(self, get_response):
@@ -71,6 +82,11 @@ class RequestLimitsMiddleware:
                 length = 0
             if length > request_limit():
                 return too_large(request, "This request", length)
+            if length > settings.FILE_UPLOAD_MAX_MEMORY_SIZE:
+                try:
+                    scratch.check_free_space(length, "this upload")
+                except scratch.ScratchFull as exc:
+                    return scratch_full(request, str(exc))
         elif "chunked" in request.headers.get("Transfer-Encoding", "").lower():
             refused = self._spool_chunked_body(request)
             if refused is not None:
@@ -79,6 +95,9 @@ class RequestLimitsMiddleware:
         refused_upload = getattr(request, "upload_refused", None)
         if refused_upload is not None:
             return too_large(request, refused_upload)
+        refused_storage = getattr(request, "upload_refused_storage", None)
+        if refused_storage is not None:
+            return scratch_full(request, refused_storage)
         return response
 
     def _spool_chunked_body(self, request):
@@ -87,14 +106,24 @@ class RequestLimitsMiddleware:
             return None  # a server that does not end the input for us (runserver): nothing to read safely
         limit = request_limit()
         source = request.META["wsgi.input"]
-        spool = tempfile.TemporaryFile(dir=settings.SCRATCH_DIR, prefix="chunked-")  # unlinked already
+        try:
+            scratch.check_free_space(0, "this upload")
+            spool = tempfile.TemporaryFile(dir=settings.SCRATCH_DIR, prefix="chunked-")  # unlinked already
+        except scratch.ScratchFull as exc:
+            return scratch_full(request, str(exc))
         total = 0
-        while block := source.read(SPOOL_CHUNK):
-            total += len(block)
-            if total > limit:
-                spool.close()
-                return too_large(request, "This request", None)
-            spool.write(block)
+        try:
+            while block := source.read(SPOOL_CHUNK):
+                total += len(block)
+                if total > limit:
+                    spool.close()
+                    return too_large(request, "This request", None)
+                spool.write(block)
+        except OSError as exc:
+            spool.close()
+            if scratch.is_disk_full(exc):
+                return scratch_full(request, scratch.full_message("this upload"))
+            raise
         spool.seek(0)
         request.META["CONTENT_LENGTH"] = str(total)
         request._stream = LimitedStream(spool, total)
@@ -102,6 +131,10 @@ class RequestLimitsMiddleware:
         return None
 
     def process_exception(self, request, exception):
+        if isinstance(exception, scratch.ScratchFull):
+            return scratch_full(request, str(exception))
+        if scratch.is_disk_full(exception):
+            return scratch_full(request, scratch.full_message("this upload"))
         if isinstance(exception, StorageUnavailable):
             return error_response(
                 request,

@@ -34,6 +34,7 @@ from apps.packages.models import Entity, Package, Resource, Revision
 from apps.packages.quality import Check
 from apps.packages.tablecheck import check_table
 from apps.storage import services as storage
+from apps.storage.scratch import ScratchFull
 from portal.errors import ONLY_VETTED, SIGN_IN
 from portal.tasks import TEMPORARY_ERRORS, dispatch
 
@@ -453,7 +454,7 @@ def step_fetch(sub: Submission, step: Step) -> tuple[str, dict]:
                     f'The entity "{decl.name}" has no physical/distribution/online/url and no file was '
                     "uploaded with that name."
                 )
-        except FetchError as exc:
+        except (FetchError, ScratchFull) as exc:  # a full scratch disk is reported as such
             checks.append(
                 Check(
                     "dataLoadStatus",
