@@ -360,10 +360,9 @@ CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 # commits to the database, not to the broker) and is acknowledged over the new connection. Cancelling
 # would restart every long fetch or archive after each blip.
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
-# Beat's own state (when each periodic job last ran). Its folder is made here, whatever the broker: the
+# Beat's own state (when each periodic job last ran). Its folder is in LOCAL_FOLDERS whatever the broker: the
 # deploy/ units and compose file start beat without --schedule, so this one setting decides.
 CELERY_BEAT_SCHEDULE_FILENAME = str(_celery_dir / "beat-schedule")
-_celery_dir.mkdir(parents=True, exist_ok=True)
 CELERY_TIMEZONE = "UTC"
 # Periodic jobs. Each app adds its own entries here (name → task, schedule).
 CELERY_BEAT_SCHEDULE = {
