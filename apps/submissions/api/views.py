@@ -2,12 +2,14 @@
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts import roles
+from apps.submissions import services
 from apps.submissions.models import Submission
 from apps.submissions.views import get_submission_for_user, status_payload
 
@@ -36,3 +38,20 @@ class SubmissionDetail(APIView):
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request, transaction: str):
         return Response(status_payload(get_submission_for_user(request.user, transaction)))
+
+
+class SubmissionRetry(APIView):
+    """POST: a data manager's "retry from the failed step" (202 with the submission's status)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses={202: OpenApiTypes.OBJECT})
+    def post(self, request, transaction: str):
+        sub = get_submission_for_user(request.user, transaction)
+        if not roles.is_data_manager(request.user):
+            raise PermissionDenied("Only data managers may retry a submission.")
+        try:
+            sub = services.retry_from_failed_step(sub, user=request.user, request=request)
+        except services.PolicyError as exc:
+            raise ValidationError({"detail": str(exc)}) from exc
+        return Response(status_payload(sub), status=202)
