@@ -77,15 +77,32 @@ class PrivateRedis:
         self.proc = None
 
 
-def use_broker(url: str) -> str:
-    """Point this process's Celery app at ``url`` (dropping pooled connections); returns the old URL."""
+def use_broker(url: str) -> tuple:
+    """Point this process's Celery app at ``url`` (dropping pooled connections); returns what to give
+    ``restore_broker`` afterwards."""
     from portal.celery import app
 
-    previous = app.conf.broker_url
-    app.close()
+    previous = (app.conf.broker_url, app.conf.broker_transport_options)
+    _drop_connections(app)
     app.conf.broker_url = url
     app.conf.broker_transport_options = {"visibility_timeout": 3600}
     return previous
+
+
+def restore_broker(previous: tuple) -> None:
+    from portal.celery import app
+
+    _drop_connections(app)
+    app.conf.broker_url, app.conf.broker_transport_options = previous
+
+
+def _drop_connections(app) -> None:
+    # Celery caches the connection pool and the producer pool built on it (app.close() would also
+    # deregister the app): drop both so the next send connects to the new URL.
+    if app._pool is not None:
+        app._pool.force_close_all()
+    app._pool = None
+    app.amqp._producer_pool = None
 
 
 def wait_for(predicate, timeout: float, interval: float = 0.3, describe=lambda: "") -> None:

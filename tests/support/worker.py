@@ -42,9 +42,12 @@ class Worker:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
 
-def start_worker(tmp: Path, *, extra_env: dict | None = None, concurrency: int = 1) -> Worker:
-    """Start ``celery worker`` on a queue of its own; the caller points its task calls at that queue."""
-    queue = f"test-{uuid.uuid4().hex[:8]}"
+def start_worker(
+    tmp: Path, *, extra_env: dict | None = None, concurrency: int = 1, queue: str | None = None
+) -> Worker:
+    """Start ``celery worker`` on a queue of its own (or on ``queue``, to take over another worker's);
+    the caller points its task calls at that queue."""
+    queue = queue or f"test-{uuid.uuid4().hex[:8]}"
     env = os.environ.copy()
     env.update(
         {
@@ -59,7 +62,8 @@ def start_worker(tmp: Path, *, extra_env: dict | None = None, concurrency: int =
         }
     )
     env.update(extra_env or {})
-    log = tmp / f"worker-{queue}.log"
+    name = f"{queue}-{uuid.uuid4().hex[:6]}"
+    log = tmp / f"worker-{name}.log"
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -76,7 +80,7 @@ def start_worker(tmp: Path, *, extra_env: dict | None = None, concurrency: int =
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",
-            f"--hostname={queue}@%h",
+            f"--hostname={name}@%h",
         ],
         cwd=settings.BASE_DIR,
         env=env,
