@@ -17,7 +17,6 @@ from apps.submissions import services as submissions
 from apps.submissions.models import Submission
 from portal.celery import app
 from tests.packages.helpers import eml_for, two_tables
-from tests.support.ingest_fixtures import allow_loopback, data_server, eager_tasks  # noqa: F401
 from tests.support.pipeline import assert_nothing_stuck_and_nothing_twice, storage_env
 from tests.support.worker import start_worker, wait_until
 

@@ -12,6 +12,7 @@ import signal
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 from django.db import connection
@@ -234,7 +235,7 @@ def test_storage_down_past_the_retry_budget_fails_the_submission_with_a_report(
         stop.set()
     assert sub.state == Submission.State.FAILED
     assert "kept failing with a temporary error" in sub.error and "StorageUnavailable" in sub.error
-    assert sub.report_xml and sub.report_status == "error" or sub.report_status
+    assert "qualityReport" in sub.report_xml  # the report of what ran before, kept
     archive = Step.objects.get(submission=sub, name="archive")
     assert archive.state == "failed" and archive.attempts >= 2  # retried, then given up on time
     assert Revision.objects.get(pk=sub.revision_id).state == Revision.State.FAILED
@@ -272,7 +273,7 @@ def test_storage_down_for_less_than_the_budget_is_waited_out_and_archived_once(
     assert_nothing_stuck_and_nothing_twice()
 
 
-def _break_the_database() -> callable:
+def _break_the_database() -> Callable[[], None]:
     """A real database fault for the worker; returns the function that heals it. On SQLite another
     connection holds the write lock (the worker's writes wait, then fail with "database is locked");
     on PostgreSQL every other backend of the test database is terminated, as a restart does."""
