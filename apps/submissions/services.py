@@ -1218,7 +1218,7 @@ def retry_from_failed_step(sub: Submission, *, user, request=None) -> Submission
     corrected resubmission may have taken it, or a later revision been archived since.
     """
     with transaction.atomic(durable=True):
-        locked = Submission.objects.select_for_update().select_related("revision").get(pk=sub.pk)
+        locked = Submission.objects.select_for_update().get(pk=sub.pk)
         if locked.state != Submission.State.FAILED:
             raise PolicyError("Only a failed submission can be retried.")
         step = locked.steps.filter(state=Step.State.FAILED).order_by("position").first()

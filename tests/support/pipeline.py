@@ -77,15 +77,24 @@ class PrivateRedis:
         self.proc = None
 
 
+BROKER_KEYS = ("broker_url", "broker_read_url", "broker_write_url", "broker_transport_options")
+
+
 def use_broker(url: str) -> tuple:
     """Point this process's Celery app at ``url`` (dropping pooled connections); returns what to give
     ``restore_broker`` afterwards."""
     from portal.celery import app
 
-    previous = (app.conf.broker_url, app.conf.broker_transport_options)
+    previous = tuple(app.conf.get(key) for key in BROKER_KEYS)
     _drop_connections(app)
-    app.conf.broker_url = url
-    app.conf.broker_transport_options = {"visibility_timeout": 3600}
+    # broker_url alone would lose to a CELERY_BROKER_URL environment variable (CI sets one); the
+    # read and write URLs are looked up before it.
+    app.conf.update(
+        broker_url=url,
+        broker_read_url=url,
+        broker_write_url=url,
+        broker_transport_options={"visibility_timeout": 3600},
+    )
     return previous
 
 
@@ -93,14 +102,16 @@ def restore_broker(previous: tuple) -> None:
     from portal.celery import app
 
     _drop_connections(app)
-    app.conf.broker_url, app.conf.broker_transport_options = previous
+    app.conf.update(dict(zip(BROKER_KEYS, previous, strict=True)))
 
 
 def _drop_connections(app) -> None:
-    # Celery caches the connection pool and the producer pool built on it (app.close() would also
-    # deregister the app): drop both so the next send connects to the new URL.
-    if app._pool is not None:
-        app._pool.force_close_all()
+    # Celery caches the connection pool and the producer pool built on it, and kombu keeps both in
+    # global registries per URL (app.close() would also deregister the app): clear them all so the
+    # next send connects to the new URL, and a later return to an old URL gets fresh pools.
+    from kombu import pools
+
+    pools.reset()
     app._pool = None
     app.amqp._producer_pool = None
 
