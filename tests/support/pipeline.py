@@ -80,7 +80,7 @@ class PrivateRedis:
 BROKER_KEYS = ("broker_url", "broker_read_url", "broker_write_url", "broker_transport_options")
 
 
-def use_broker(url: str) -> tuple:
+def use_broker(url: str, transport_options: dict | None = None) -> tuple:
     """Point this process's Celery app at ``url`` (dropping pooled connections); returns what to give
     ``restore_broker`` afterwards."""
     from portal.celery import app
@@ -93,7 +93,7 @@ def use_broker(url: str) -> tuple:
         broker_url=url,
         broker_read_url=url,
         broker_write_url=url,
-        broker_transport_options={"visibility_timeout": 3600},
+        broker_transport_options=transport_options or {"visibility_timeout": 3600},
     )
     return previous
 
