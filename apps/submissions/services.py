@@ -1038,8 +1038,8 @@ def run_step(submission_id: int, name: str, *, owner: str | None = None) -> str:
         return "skipped"  # done, failed or skipped already, or running elsewhere: a re-delivered task
     sub = Submission.objects.select_related("user", "revision").get(pk=submission_id)
     step = Step.objects.get(pk=step_pk)
-    if sub.state == Submission.State.FAILED:
-        lease.release()
+    if sub.state == Submission.State.FAILED:  # failed meanwhile (the sweeper's deadline): nothing to do
+        lease.release(state=Step.State.SKIPPED)
         return "skipped"
     Submission.objects.filter(pk=sub.pk, state=Submission.State.PENDING).update(
         state=Submission.State.RUNNING
