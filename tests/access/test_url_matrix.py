@@ -268,6 +268,18 @@ MATRIX: dict[str, list[Row]] = {
     "submissions:report": [Row(only(["vetted", "data_manager"], 200, 404, 404), txn)],
     "submissions-api-list": [Row(table(401, 200), api=True)],
     "submissions-api-detail": [Row(only(["vetted", "data_manager"], 200, 404, 401), txn, api=True)],
+    # Retry from the failed step: data managers only (the matrix's submission has not failed: 302 back to
+    # its page with the refusal for the page, 400 from the API); the pipeline page is theirs too.
+    "submissions:retry": [Row(DM_PAGE | {"data_manager": 302}, txn, method="post")],
+    "submissions-api-retry": [
+        Row(
+            only(["data_manager"], 400, 404, 401) | {"vetted": 403},
+            txn,
+            api=True,
+            method="post",
+        )
+    ],
+    "submissions:pipeline": [Row(DM_PAGE)],
 }
 
 # URL families of third-party apps: every name with the prefix is covered by the rows of the sample
