@@ -82,7 +82,12 @@ def status_payload(sub: Submission) -> dict:
 @never_cache
 def status(request, transaction: str):
     sub = access.get_submission_for_user(request.user, transaction)
-    return render(request, "submissions/status.html", {"sub": sub, "steps": sub.steps.all()})
+    # Once archived, the revision has its public landing page (held ones too: their metadata is public).
+    revision = sub.revision if sub.kind != Submission.Kind.EVALUATE else None
+    landing = revision is not None and revision.state in access.listed_states()
+    return render(
+        request, "submissions/status.html", {"sub": sub, "steps": sub.steps.all(), "landing": landing}
+    )
 
 
 @never_cache
