@@ -27,6 +27,7 @@ api_urlpatterns = [
 ]
 urlpatterns = [
     path("", views.home, name="home"),
+    path("me/", views.me, name="me"),
     path("healthz", views.healthz, name="healthz"),
     # The API first: science software posts event-log entries many a second, and every request walks
     # this list until it matches.

@@ -10,6 +10,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
 from apps import access
+from apps.access import roles
+from apps.accounts.views import not_vetted_page
 from apps.packages import quality
 
 from . import services
@@ -25,6 +27,8 @@ def submit(request):
     except services.NotAllowed as exc:
         if exc.status == 401:
             return redirect_to_login(request.get_full_path())
+        if roles.can_request_submitter(request.user):  # 403 with a way forward: ask to be vetted
+            return not_vetted_page(request, str(exc))
         raise PermissionDenied(str(exc)) from exc
     form = SubmitForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
