@@ -50,15 +50,15 @@ class Panel:
 
 def panels_for(user) -> list[Panel]:
     """The panels ``user`` has, in the order of the page."""
-    found = [_reviews(user)]
-    is_manager = roles.is_data_manager(user)
-    if is_manager:
-        found += [_dois(), _submitter_requests()]
     chief_of = list(
         CruiseMember.objects.filter(user=user, role=CruiseMember.Role.CHIEF_SCIENTIST).values_list(
             "cruise_id", flat=True
         )
     )
+    found = [_reviews(user, reviewer=bool(chief_of) or access.is_any_operator(user))]
+    is_manager = roles.is_data_manager(user)
+    if is_manager:
+        found += [_dois(), _submitter_requests()]
     if is_manager or chief_of:
         found.append(_holds(None if is_manager else chief_of))
     if roles.is_vetted(user) or Submission.objects.filter(user=user).exists():
@@ -68,14 +68,12 @@ def panels_for(user) -> list[Panel]:
     return [p for p in found if p is not None]
 
 
-def _reviews(user) -> Panel | None:
-    waiting = reviews.waiting_for(user)
-    if (
-        not waiting
-        and not access.is_any_operator(user)
-        and not CruiseMember.objects.filter(user=user).exists()
-    ):
-        return None  # no review role anywhere: no panel
+def _reviews(user, *, reviewer: bool) -> Panel | None:
+    """Reviews waiting for ``user``; no panel for someone who reviews nothing (``reviewer``: operator or
+    chief scientist somewhere)."""
+    waiting = reviews.waiting_for(user) if reviewer else []
+    if not waiting and not reviewer:
+        return None
     return Panel(
         key="reviews",
         title="Reviews to do",
