@@ -115,7 +115,7 @@ def _submitter_requests() -> Panel:
     return Panel(
         key="submitter-requests",
         title="Requests to become a submitter",
-        count=pending.count() if len(first) == LISTED else len(first),
+        count=pending.count(),
         url=reverse("accounts:submitter-requests"),
         link_text="Approve or decline",
         items=[Item(r.user.name or r.user.email, note=r.created_at.strftime("%Y-%m-%d")) for r in first],
