@@ -93,7 +93,12 @@ def _dois() -> Panel:
     counts = Doi.objects.aggregate(
         queued=Count("pk", filter=open_), failing=Count("pk", filter=open_ & ~Q(last_error=""))
     )
-    failing = Doi.objects.filter(open_).exclude(last_error="").order_by("-last_attempt_at", "-pk")[:LISTED]
+    # The failing ones first (what needs a look), else the oldest waiting ones.
+    shown = Doi.objects.filter(open_)
+    if counts["failing"]:
+        shown = shown.exclude(last_error="").order_by("-last_attempt_at", "-pk")
+    else:
+        shown = shown.order_by("created_at", "pk")
     return Panel(
         key="dois",
         title="DOI queue",
@@ -103,7 +108,8 @@ def _dois() -> Panel:
         extra=[("failing", counts["failing"])],
         attention=counts["failing"] > 0,
         items=[
-            Item(d.doi, reverse("publishing:doi-detail", args=[d.pk]), d.last_error[:120]) for d in failing
+            Item(d.doi, reverse("publishing:doi-detail", args=[d.pk]), d.last_error[:120] or d.label)
+            for d in shown[:LISTED]
         ],
         empty="Every DOI is in step with DataCite.",
     )
