@@ -135,3 +135,9 @@ def test_an_empty_reason_is_refused_with_the_error_under_the_field(plain_user):
     assert 'aria-invalid="true"' in page and 'aria-describedby="id_reason_helptext id_reason_error"' in page
     assert page.index('name="reason"') < page.index('id="id_reason_error"')
     assert not SubmitterRequest.objects.exists()
+
+
+def test_the_profile_page_offers_the_request_only_to_people_who_are_not_vetted(plain_user, vetted_user):
+    link = reverse("accounts:submitter-request")
+    assert link in client_for(plain_user).get(reverse("accounts:profile")).content.decode()
+    assert link not in client_for(vetted_user).get(reverse("accounts:profile")).content.decode()
