@@ -100,6 +100,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.sites",
     "django.contrib.humanize",
+    "django.forms",  # the form renderer below finds Django's own form templates through the app loader
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -157,6 +158,10 @@ TEMPLATES = [
         },
     },
 ]
+
+# Every form renders through templates/django/forms/ (field.html: the error under its field, linked by
+# aria-describedby; apps may override any form template the same way).
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 # --- database -----------------------------------------------------------------------------------
 DATABASES = {

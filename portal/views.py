@@ -1,6 +1,7 @@
 import time
 
 from django.conf import settings
+from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
@@ -11,6 +12,14 @@ from apps.storage import services as storage
 
 def home(request):
     return render(request, "home.html", {"sections": _home_sections()})
+
+
+@login_required
+def me(request):
+    """The personal dashboard: what waits for this person, by role (``portal.dashboard``)."""
+    from . import dashboard
+
+    return render(request, "dashboard.html", {"panels": dashboard.panels_for(request.user)})
 
 
 def _home_sections() -> list[dict]:

@@ -199,6 +199,13 @@ class CruiseMember(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.get_role_display()}, {self.cruise})"
 
+    @property
+    def invited(self) -> bool:
+        """An invitation went out and is not yet accepted: the person has no account here but an e-mail
+        address (``services._add_member`` invites exactly these). A name without an address, as sailing
+        orders often list the science party, was never invited."""
+        return self.user_id is None and bool(self.email)
+
 
 class Award(models.Model):
     cruise = models.ForeignKey(Cruise, on_delete=models.CASCADE, related_name="awards")

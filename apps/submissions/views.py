@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from apps import access
 from apps.access import roles
 from apps.access.decorators import data_manager_required
+from apps.accounts.views import not_vetted_page
 from apps.packages import quality
 
 from . import services
@@ -30,6 +31,8 @@ def submit(request):
     except services.NotAllowed as exc:
         if exc.status == 401:
             return redirect_to_login(request.get_full_path())
+        if roles.can_request_submitter(request.user):  # 403 with a way forward: ask to be vetted
+            return not_vetted_page(request, str(exc))
         raise PermissionDenied(str(exc)) from exc
     form = SubmitForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
@@ -63,9 +66,11 @@ def submit(request):
 def status(request, transaction: str):
     sub = access.get_submission_for_user(request.user, transaction)
     can_retry = sub.state == Submission.State.FAILED and roles.is_data_manager(request.user)
-    return render(
-        request, "submissions/status.html", {"sub": sub, "steps": sub.steps.all(), "can_retry": can_retry}
-    )
+    # Once archived, the revision has its public landing page (held ones too: their metadata is public).
+    revision = sub.revision if sub.kind != Submission.Kind.EVALUATE else None
+    landing = revision is not None and revision.state in access.listed_states()
+    context = {"sub": sub, "steps": sub.steps.all(), "can_retry": can_retry, "landing": landing}
+    return render(request, "submissions/status.html", context)
 
 
 @require_POST
