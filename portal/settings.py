@@ -384,7 +384,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(envint("PIPELINE_DISPATCH_SECONDS", "15")),
     },
     # Re-queue steps whose lease lapsed (a killed worker); fail those past their deadline, with a report.
-    "submissions-sweep": {"task": "apps.submissions.tasks.sweep_steps", "schedule": 60.0},
+    "submissions-sweep": {
+        "task": "apps.submissions.tasks.sweep_steps",
+        "schedule": float(envint("PIPELINE_SWEEP_SECONDS", "60")),
+    },
     # Deep-storage copies of archived blobs that the on-commit copy missed.
     "storage-deep-copy-sweep": {
         "task": "apps.storage.tasks.deep_copy_sweep",
