@@ -66,6 +66,9 @@ ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
 SITE_NAME = env("SITE_NAME", "Quayside")
 SITE_BASE_URL = env("SITE_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Unset, ``manage.py serve`` makes SITE_BASE_URL the address it serves on (outside PRODUCTION), so the
+# links in invitations and review requests point at the running portal.
+SITE_BASE_URL_EXPLICIT = "SITE_BASE_URL" in os.environ
 SITE_ID = 1
 
 if PRODUCTION:
@@ -502,7 +505,12 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    # A 4xx is one access-log line, not a traceback (portal.logs); a 5xx keeps its traceback.
+    "filters": {"client_errors_on_one_line": {"()": "portal.logs.ClientErrorsOnOneLine"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO").upper()},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "django.request": {"filters": ["client_errors_on_one_line"]},
+    },
 }
