@@ -417,6 +417,11 @@ PIPELINE_DEADLINE_SECONDS = envint("PIPELINE_DEADLINE_SECONDS", str(24 * 3600))
 PIPELINE_RESEND_SECONDS = envint("PIPELINE_RESEND_SECONDS", "300")
 # /healthz and the pipeline page say "behind" when the oldest due step has waited longer than this.
 PIPELINE_BEHIND_SECONDS = envint("PIPELINE_BEHIND_SECONDS", "120")
+# Every worker records that it is alive this often (apps.submissions.heartbeat); /healthz and the
+# submission status page say "no worker has been seen for N minutes" when the newest is older than
+# WORKER_STALE_SECONDS.
+WORKER_HEARTBEAT_SECONDS = envint("WORKER_HEARTBEAT_SECONDS", "30")
+WORKER_STALE_SECONDS = envint("WORKER_STALE_SECONDS", "120")
 
 # --- REST API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
