@@ -66,6 +66,9 @@ ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
 SITE_NAME = env("SITE_NAME", "Quayside")
 SITE_BASE_URL = env("SITE_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Unset, ``manage.py serve`` makes SITE_BASE_URL the address it serves on (outside PRODUCTION), so the
+# links in invitations and review requests point at the running portal.
+SITE_BASE_URL_EXPLICIT = "SITE_BASE_URL" in os.environ
 SITE_ID = 1
 
 if PRODUCTION:
@@ -417,6 +420,11 @@ PIPELINE_DEADLINE_SECONDS = envint("PIPELINE_DEADLINE_SECONDS", str(24 * 3600))
 PIPELINE_RESEND_SECONDS = envint("PIPELINE_RESEND_SECONDS", "300")
 # /healthz and the pipeline page say "behind" when the oldest due step has waited longer than this.
 PIPELINE_BEHIND_SECONDS = envint("PIPELINE_BEHIND_SECONDS", "120")
+# Every worker records that it is alive this often (apps.submissions.heartbeat); /healthz and the
+# submission status page say "no worker has been seen for N minutes" when the newest is older than
+# WORKER_STALE_SECONDS.
+WORKER_HEARTBEAT_SECONDS = envint("WORKER_HEARTBEAT_SECONDS", "30")
+WORKER_STALE_SECONDS = envint("WORKER_STALE_SECONDS", "120")
 
 # --- REST API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -505,7 +513,12 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    # A 4xx is one access-log line, not a traceback (portal.logs); a 5xx keeps its traceback.
+    "filters": {"client_errors_on_one_line": {"()": "portal.logs.ClientErrorsOnOneLine"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO").upper()},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "django.request": {"filters": ["client_errors_on_one_line"]},
+    },
 }

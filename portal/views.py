@@ -83,19 +83,25 @@ def healthz(request):
     if checks["database"]["ok"]:
         # A queue that is behind is reported, not failed: the web still serves (200), operators look.
         body["queue"] = queue = _queue_lag()
-        if queue["behind"] and not failing:
-            body["status"] = "behind"
-            body["message"] = (
+        problems = []
+        if queue["worker"]["stale"]:
+            problems.append(f"{queue['worker']['message']} (is the worker running?)")
+        if queue["behind"]:
+            problems.append(
                 f"the pipeline queue is behind: {queue['due']} steps due, the oldest for "
                 f"{queue['oldest_due_seconds']:.0f} s (are the worker and beat running?)"
             )
+        if problems and not failing:
+            body["status"] = "no_worker" if queue["worker"]["stale"] else "behind"
+            body["message"] = "; ".join(problems)
     return JsonResponse(body, status=503 if failing else 200)
 
 
 def _queue_lag() -> dict:
-    from apps.submissions.services import queue_lag
+    """The queue's lag and, as ``worker``, when a worker was last seen (apps.submissions.services)."""
+    from apps.submissions.services import queue_lag, worker_status
 
-    return queue_lag()
+    return {**queue_lag(), "worker": worker_status()}
 
 
 def error_403(request, exception=None):

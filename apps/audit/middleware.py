@@ -7,7 +7,7 @@ ended (status), as PASTA's audit manager does for every call, including refusals
 from django.urls import resolve
 from django.urls.exceptions import Resolver404
 
-from .context import auth_system
+from .context import auth_system, begin_request, end_request
 from .services import record_event
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -33,7 +33,12 @@ class AuditWritesMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        response = self.get_response(request)
+        # Every request gets an id, reads too: a GET may still record a service event (a login).
+        token = begin_request(request)
+        try:
+            response = self.get_response(request)
+        finally:
+            end_request(token)
         if request.method in WRITE_METHODS:
             try:
                 self._record(request, response)

@@ -21,6 +21,10 @@ class AuditQuerySet(models.QuerySet):
         raise AppendOnlyError("Audit events are never deleted.")
 
 
+# The services the audit middleware records a web request under; no service records events under these.
+REQUEST_SERVICES = ("web", "api")
+
+
 class AuditEvent(models.Model):
     class Category(models.TextChoices):
         INFO = "info"
@@ -41,6 +45,9 @@ class AuditEvent(models.Model):
     user_agent = models.CharField(max_length=500, blank=True)
     groups = models.CharField(max_length=500, blank=True)
     auth_system = models.CharField(max_length=40, blank=True)
+    # The web request an event was recorded in (apps.audit.context): the middleware's request row and the
+    # service events of that request share it, and the audit page shows them as one action.
+    request_id = models.UUIDField(null=True, blank=True, db_index=True)
 
     objects = AuditQuerySet.as_manager()
 
@@ -61,3 +68,8 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("Audit events are never deleted.")
+
+    @property
+    def is_request(self) -> bool:
+        """Whether this is the middleware's row for a web request rather than a service's event."""
+        return self.service in REQUEST_SERVICES

@@ -27,7 +27,8 @@ def record_event(
     """Append one audit event.
 
     ``request`` (a Django or DRF request) supplies the user, user agent and auth system
-    (``apps.audit.context``) when given.
+    (``apps.audit.context``) when given. The event carries the id of the request being answered
+    (``context.request_id``), given or not, which links it to the middleware's row for that request.
     Runs in the caller's transaction: an event for a change rolled back is rolled back with it. Call
     it outside a failing transaction to keep a record of a refusal.
     """
@@ -86,5 +87,6 @@ def _events(items, *, service, method, category, status, user, request, auth_sys
         "user_agent": agent,
         "groups": (",".join(user.group_names) if user is not None else "")[:500],
         "auth_system": auth_system or context.auth_system(request),
+        "request_id": context.request_id(request),
     }
     return [AuditEvent(entry_text=text, resource_id=str(rid)[:500], **shared) for text, rid in items]

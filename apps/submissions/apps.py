@@ -8,6 +8,8 @@ class SubmissionsConfig(AppConfig):
     def ready(self):
         from apps.storage.scratch import register_owner
 
+        from . import heartbeat  # noqa: F401  (a worker records that it is alive)
+
         # SCRATCH_DIR/submissions/<pk>/ holds a submission's fetched files until it finishes.
         register_owner("submissions", _submission_is_live)
 

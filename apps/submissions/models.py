@@ -139,3 +139,15 @@ class Step(models.Model):
         if self.started_at and self.finished_at:
             return self.finished_at - self.started_at
         return None
+
+
+class WorkerHeartbeat(models.Model):
+    """When each Celery worker last said it is alive (``apps.submissions.heartbeat``): /healthz and the
+    submission status page say so when no worker has been seen for a while."""
+
+    hostname = models.CharField(max_length=200, unique=True)
+    # /healthz reads the newest one on every call.
+    seen_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.hostname} seen {self.seen_at:%Y-%m-%d %H:%M:%S}"

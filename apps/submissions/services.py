@@ -994,6 +994,31 @@ def queue_lag(now=None) -> dict:
     }
 
 
+def worker_status(now=None) -> dict:
+    """When a worker was last seen alive (``apps.submissions.heartbeat``): ``stale`` when none has been
+    seen for WORKER_STALE_SECONDS (or ever), with the ``message`` to show; never stale when tasks run
+    in the web process (CELERY_TASK_ALWAYS_EAGER) and no worker is needed."""
+    from .models import WorkerHeartbeat
+
+    now = now or timezone.now()
+    last = WorkerHeartbeat.objects.aggregate(last=Max("seen_at"))["last"]
+    age = (now - last).total_seconds() if last else None
+    needed = not settings.CELERY_TASK_ALWAYS_EAGER
+    stale = needed and (age is None or age > settings.WORKER_STALE_SECONDS)
+    message = ""
+    if stale and age is None:
+        message = "no worker has been seen yet"
+    elif stale:
+        minutes = max(1, int(age // 60))
+        message = f"no worker has been seen for {minutes} minute{'s' if minutes != 1 else ''}"
+    return {
+        "last_seen": last,
+        "seen_seconds_ago": round(age, 1) if age is not None else None,
+        "stale": stale,
+        "message": message,
+    }
+
+
 def _with_database_retry(action, *args, **kwargs):
     """Run ``action`` (which owns its transaction), retrying database errors — a restarted or briefly
     unreachable database — with backoff for up to PIPELINE_RETRY_BUDGET_SECONDS or, inside a worker, at

@@ -70,6 +70,9 @@ def status(request, transaction: str):
     revision = sub.revision if sub.kind != Submission.Kind.EVALUATE else None
     landing = revision is not None and revision.state in access.listed_states()
     context = {"sub": sub, "steps": sub.steps.all(), "can_retry": can_retry, "landing": landing}
+    if not sub.finished:
+        # "pending" alone hides a portal with no worker: say so while the submission waits.
+        context["worker"] = services.worker_status()
     return render(request, "submissions/status.html", context)
 
 
@@ -101,6 +104,7 @@ def pipeline(request):
     failed = Submission.objects.filter(state=Submission.State.FAILED).select_related("user")[:50]
     context = {
         "queue": services.queue_lag(),
+        "worker": services.worker_status(),
         "active": active,
         "failed": failed,
         "deep_backlog": deep_backlog().count(),

@@ -2,6 +2,10 @@
 
 ``python manage.py serve`` is what ``make run`` calls after migrating and loading the demo. The worker
 is a child process, restarted (with backoff) whenever it exits; it is stopped when the web server stops.
+
+It refuses to start on a database with unapplied migrations (every page would fail). Outside
+PRODUCTION, when SITE_BASE_URL is not set, it makes SITE_BASE_URL (and the Sites row e-mails name) the
+address it serves on, for itself and its worker, so links in invitations and review requests work.
 """
 
 import os
@@ -11,8 +15,13 @@ import sys
 import threading
 import time
 
+from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.migrations.executor import MigrationExecutor
+
+from portal.apps import name_the_site
 
 WORKER_COMMAND = [
     sys.executable,
@@ -39,6 +48,10 @@ class Command(BaseCommand):
         parser.add_argument("--no-worker", action="store_true", help="web only")
 
     def handle(self, *args, addrport, no_worker, **options):
+        refuse_unmigrated_database()
+        if not settings.PRODUCTION and not settings.SITE_BASE_URL_EXPLICIT:
+            follow_served_address(addrport)
+            self.say(f"SITE_BASE_URL is {settings.SITE_BASE_URL} (the address served; set it to change).")
         supervisor = None
         if not no_worker:
             supervisor = WorkerSupervisor(self.say)
@@ -60,6 +73,40 @@ class Command(BaseCommand):
         """One line on stdout, flushed: the worker's life is visible in a log file as it happens."""
         self.stdout.write(message)
         self.stdout.flush()
+
+
+def refuse_unmigrated_database() -> None:
+    """Raise ``CommandError`` (exit status 1) naming the fix when the database lacks any migration."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    executor = MigrationExecutor(connection)
+    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    if plan:
+        apps = sorted({migration.app_label for migration, _ in plan})
+        raise CommandError(
+            f"The database has {len(plan)} unapplied migration(s) ({', '.join(apps)}): "
+            "run `python manage.py migrate` first."
+        )
+
+
+def served_base_url(addrport: str) -> str:
+    """``http://host:port`` for runserver's ADDR:PORT argument (``8000``, ``0.0.0.0:8000``, ``[::1]:8000``);
+    a wildcard address is reached as 127.0.0.1."""
+    host, _, port = addrport.rpartition(":")
+    host = host.strip("[]") or "127.0.0.1"
+    if host in ("0.0.0.0", "::", "0"):
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def follow_served_address(addrport: str) -> None:
+    """Make SITE_BASE_URL the served address here, in the worker (through the environment it inherits),
+    and in the Sites row."""
+    url = served_base_url(addrport)
+    settings.SITE_BASE_URL = url
+    os.environ["SITE_BASE_URL"] = url
+    name_the_site()
 
 
 class WorkerSupervisor(threading.Thread):
