@@ -71,6 +71,13 @@ class Hold(models.Model):
             qs = qs.filter(package__in=self.packages.all())
         return qs
 
+    def packages_with_held_revisions(self):
+        """The packages whose data this hold keeps back now (a revision of theirs it covers is held)."""
+        from apps.packages.models import Package, Revision
+
+        held = self.covered_revisions().filter(state=Revision.State.HELD)
+        return Package.objects.filter(revisions__in=held).distinct()
+
     @property
     def is_active(self) -> bool:
         return self.state == self.State.ACTIVE and self.ends_on > timezone.now().date()
