@@ -103,9 +103,12 @@ def assert_hold(
     if packages is not None:
         hold.packages.set(packages)
     held = []
-    archived = hold.covered_revisions().filter(state=Revision.State.ARCHIVED)
-    for revision in archived.select_for_update().select_related("package"):
+    archived = hold.covered_revisions().filter(state=Revision.State.ARCHIVED).values_list("pk", flat=True)
+    for revision in (
+        Revision.objects.filter(pk__in=list(archived)).select_for_update().select_related("package")
+    ):
         hold_revision(revision, until=ends_on, user=user, request=request)
+        hold.held_packages.add(revision.package_id)
         held.append(revision.package_id_text)
     scope = "all datasets" if packages is None else ", ".join(p.package_key for p in packages)
     record_event(
@@ -123,6 +126,18 @@ def assert_hold(
         f"{user.name or user.email} asserted a proprietary hold on {scope} of cruise {cruise.cruise_id} until {ends_on}.\n\nReason: {reason}\n",
     )
     return hold
+
+
+def hold_if_covered(revision: Revision) -> bool:
+    """archived → held when a hold in force covers ``revision`` (the latest-ending one decides its date);
+    the hold then follows the package. True when held. Call inside the pipeline's transaction, holding the
+    revision's row lock."""
+    hold = Hold.objects.covering(revision).first()
+    if hold is None:
+        return False
+    hold_revision(revision, until=hold.ends_on)
+    hold.held_packages.add(revision.package_id)
+    return True
 
 
 def _end(hold: Hold, state: str, user=None, request=None) -> list[str]:
