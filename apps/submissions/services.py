@@ -26,7 +26,7 @@ from django.db import IntegrityError, InterfaceError, OperationalError, connecti
 from django.db.models import F, Max, Q
 from django.utils import timezone
 
-from apps.access import roles
+from apps.access import can_link_package_to_cruise, roles
 from apps.audit.models import AuditEvent
 from apps.audit.services import record_event
 from apps.packages import quality
@@ -384,17 +384,38 @@ def step_validate(sub: Submission, step: Step) -> tuple[str, dict]:
             "A package without data entities holds only metadata.",
         ),
     ]
+    cruise, link_check = _cruise_link(sub.user, meta)
+    if link_check is not None:
+        checks.append(link_check)
     if sub.revision is not None:
-        _fill_revision(sub.revision, meta, result.version)
+        _fill_revision(sub.revision, meta, result.version, cruise)
     return f"valid EML {result.version}, {len(meta.entities)} entities", {
         "checks": [c.as_dict() for c in checks]
     }
 
 
-def _fill_revision(revision: Revision, meta: PackageMetadata, version: str) -> None:
-    """Copy the metadata the publishing and search work build on (DataCite, index) onto the revision."""
+def _cruise_link(user, meta: PackageMetadata):
+    """The cruise the EML's "R2R cruise" keyword links the package to, and the check that reports it: the
+    link is made only for the cruise's people and data managers (``can_link_package_to_cruise``); anyone
+    else's keyword is a warning and links nothing. (None, None) when no keyword names a known cruise."""
     from apps.cruises.models import Cruise
 
+    cruise = Cruise.objects.filter(cruise_id__in=meta.cruise_ids).first() if meta.cruise_ids else None
+    if cruise is None:
+        return None, None
+    name, expected = "Cruise link (R2R cruise keyword)", "a cruise you are one of the people of"
+    if can_link_package_to_cruise(user, cruise):
+        return cruise, Check("cruiseLink", name, "valid", expected, cruise.cruise_id, "Linked to the cruise.")
+    explanation = (
+        f"Not linked to {cruise.cruise_id}: only its people (science party, shipboard staff, the operator) "
+        "and data managers may link a package to a cruise. Ask its chief scientist to add you."
+    )
+    return None, Check("cruiseLink", name, "warn", expected, cruise.cruise_id, explanation)
+
+
+def _fill_revision(revision: Revision, meta: PackageMetadata, version: str, cruise) -> None:
+    """Copy the metadata the publishing and search work build on (DataCite, index) onto the revision, and
+    link the package to ``cruise`` (the one ``_cruise_link`` allows; None leaves the link as it is)."""
     with transaction.atomic():
         locked = Revision.objects.select_for_update().select_related("package").get(pk=revision.pk)
         locked.eml_version = version
@@ -403,10 +424,8 @@ def _fill_revision(revision: Revision, meta: PackageMetadata, version: str) -> N
         locked.save(
             update_fields=["eml_version", "title", "abstract", "keywords", "creators", "coverage", "licence"]
         )
-        if meta.cruise_ids:
-            cruise = Cruise.objects.filter(cruise_id__in=meta.cruise_ids).first()
-            if cruise is not None and locked.package.cruise_id != cruise.pk:
-                Package.objects.filter(pk=locked.package_id).update(cruise=cruise)
+        if cruise is not None and locked.package.cruise_id != cruise.pk:
+            Package.objects.filter(pk=locked.package_id).update(cruise=cruise)
 
 
 def _source_for(
