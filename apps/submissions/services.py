@@ -38,7 +38,7 @@ from apps.packages.quality import Check
 from apps.packages.tablecheck import check_table
 from apps.storage import services as storage
 from apps.storage.scratch import ScratchFull
-from portal.errors import ONLY_VETTED, SIGN_IN
+from portal.errors import ONLY_VETTED, SIGN_IN, UserError
 from portal.tasks import TEMPORARY_ERRORS, claim, send
 
 from .fetch import FetchError, fetch
@@ -203,10 +203,11 @@ def submit(
     """Take an EML package in: record the submission, reserve its revision, queue the pipeline.
 
     ``files`` are (filename, readable binary stream) uploaded with the EML. Raises NotAllowed for the
-    Gatekeeper. Policy problems do not raise: the submission fails at its validate step, with a report,
+    Gatekeeper, and UserError for an uploaded file no data entity names (nothing is stored then). Policy problems do not raise: the submission fails at its validate step, with a report,
     just as PASTA answers 202 and reports the error under /package/error/eml/{transaction}.
     """
     gatekeeper(user, method=f"{kind}DataPackage", request=request)
+    refuse_unmatched_uploads(eml, [name for name, _ in files])
     try:
         text = eml.decode("utf-8")
     except UnicodeDecodeError:
@@ -241,6 +242,33 @@ def submit(
         if start:
             _queue_step(sub.pk, Step.Name.VALIDATE)
     return sub
+
+
+def refuse_unmatched_uploads(eml: bytes, names: list[str]) -> None:
+    """Raise UserError, naming them and the names the EML expects, when an uploaded file matches no data
+    entity (its objectName, the file name its URL ends with, or its entityName: ``_upload_names``).
+    Otherwise such a file would be ignored and its entity fetched from its URL instead, and the person
+    would see that URL's error, not the mismatch. A document that does not parse is left to the validate
+    step's report."""
+    if not names:
+        return
+    try:
+        entities = extract(parse_eml(eml)).entities
+    except (EmlParseError, ValueError):
+        return
+    known = {name for decl in entities for name in _upload_names(decl)}
+    unmatched = [name for name in (Path(n).name for n in names) if name not in known]
+    if not unmatched:
+        return
+    expected = (
+        ", ".join(decl.object_name or decl.name for decl in entities) or "none: it declares no data entity"
+    )
+    raise UserError(
+        f"Uploaded file{'s' if len(unmatched) > 1 else ''} {', '.join(unmatched)} "
+        f"match{'' if len(unmatched) > 1 else 'es'} no data entity of the EML. A file is matched by its "
+        f"entity's objectName (or the file name at the end of its URL); the EML expects: {expected}. "
+        "Rename the file or correct the objectName."
+    )
 
 
 def _peek_package_id(eml: bytes) -> str:
@@ -428,11 +456,17 @@ def _fill_revision(revision: Revision, meta: PackageMetadata, version: str, crui
             Package.objects.filter(pk=locked.package_id).update(cruise=cruise)
 
 
+def _upload_names(decl: EntityDecl) -> list[str]:
+    """The names an uploaded file may have to be ``decl``'s data, in order of preference."""
+    names = (decl.object_name, decl.url.rstrip("/").rsplit("/", 1)[-1] if decl.url else "", decl.name)
+    return [name for name in names if name]
+
+
 def _source_for(
     sub: Submission, decl: EntityDecl, uploads: dict[str, SubmissionFile]
 ) -> SubmissionFile | None:
-    for name in (decl.object_name, decl.url.rstrip("/").rsplit("/", 1)[-1] if decl.url else "", decl.name):
-        if name and name in uploads:
+    for name in _upload_names(decl):
+        if name in uploads:
             return uploads[name]
     return None
 
