@@ -55,3 +55,19 @@ def test_the_pasta_path_answers_400_with_the_names(vetted_user, eml_and_files):
     assert response.status_code == 400
     assert "wrong.csv matches no data entity" in response.content.decode()
     assert not Submission.objects.exists()
+
+
+def test_the_submit_page_says_which_upload_matched_nothing(vetted_user, eml_and_files, client):
+    eml, _ = eml_and_files
+    client.force_login(vetted_user)
+    upload, eml_part = io.BytesIO(b"a,b\n"), io.BytesIO(eml)
+    upload.name, eml_part.name = "wrong.csv", "eml.xml"
+    page = "/submissions/"
+    response = client.post(
+        page,
+        {"eml": eml_part, "data": [upload], "kind": "create"},
+        HTTP_REFERER=f"http://testserver{page}",
+        follow=True,
+    )
+    assert "wrong.csv matches no data entity" in response.content.decode()
+    assert not Submission.objects.exists()
