@@ -76,3 +76,33 @@ def test_a_hold_on_named_packages_follows_them_too(approved_cruise, chief_scient
     on_archived(later)
     later.refresh_from_db()
     assert later.state == Revision.State.HELD
+
+
+def test_through_the_pipeline_a_revision_naming_another_cruise_is_held_and_released_with_the_first(
+    held_package, vessel, vetted_user, chief_scientist, data_server, allow_loopback
+):
+    from apps.cruises.models import CruiseMember
+    from apps.submissions import services as ingest
+    from apps.submissions.models import Submission
+    from tests.packages.helpers import eml_for, two_tables
+
+    hold, first = held_package
+    other = Cruise.objects.create(cruise_id="TE2496", vessel=vessel, operator=vessel.operator)
+    # The owner is one of the other cruise's people, so the keyword links the package there.
+    CruiseMember.objects.create(
+        cruise=other, user=vetted_user, name="V", role=CruiseMember.Role.SCIENCE_PARTY
+    )
+    p = first.package
+    eml = eml_for(
+        f"{p.scope}.{p.identifier}.2", two_tables(data_server.root, data_server.url), cruise_id="TE2496"
+    )
+    sub = ingest.submit(
+        vetted_user, eml, kind=Submission.Kind.UPDATE, scope=p.scope, identifier=p.identifier, start=False
+    )
+    sub = ingest.run_all(sub)
+    assert sub.state == Submission.State.SUCCEEDED, sub.error
+    second = sub.revision
+    second.refresh_from_db()
+    assert second.package.cruise == other and second.state == Revision.State.HELD
+    released = services.lift_hold(hold, chief_scientist)
+    assert sorted(released) == sorted([first.package_id_text, second.package_id_text])
