@@ -417,9 +417,10 @@ def step_validate(sub: Submission, step: Step) -> tuple[str, dict]:
         checks.append(link_check)
     if sub.revision is not None:
         _fill_revision(sub.revision, meta, result.version, cruise)
-    return f"valid EML {result.version}, {len(meta.entities)} entities", {
-        "checks": [c.as_dict() for c in checks]
-    }
+    message = f"valid EML {result.version}, {len(meta.entities)} entities"
+    if link_check is not None and link_check.status == "warn":
+        message += f"; not linked to cruise {link_check.found}: {link_check.explanation}"
+    return message, {"checks": [c.as_dict() for c in checks]}
 
 
 def _cruise_link(user, meta: PackageMetadata):

@@ -35,6 +35,7 @@ def test_a_strangers_cruise_keyword_links_nothing_and_warns(vetted_user, cruise,
     check = _cruise_check(sub)
     assert check["status"] == "warn" and f"Not linked to {cruise.cruise_id}" in check["explanation"]
     assert f"Not linked to {cruise.cruise_id}" in sub.report_xml
+    assert f"not linked to cruise {cruise.cruise_id}" in sub.steps.get(name="validate").message
 
 
 def test_a_science_party_member_links_by_keyword(vetted_user, cruise, data_server, allow_loopback):
