@@ -15,17 +15,16 @@ def record_held_packages(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('holds', '0001_initial'),
-        ('packages', '0001_initial'),
+        ("holds", "0001_initial"),
+        ("packages", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='hold',
-            name='held_packages',
-            field=models.ManyToManyField(blank=True, related_name='holds_following', to='packages.package'),
+            model_name="hold",
+            name="held_packages",
+            field=models.ManyToManyField(blank=True, related_name="holds_following", to="packages.package"),
         ),
         migrations.RunPython(record_held_packages, migrations.RunPython.noop),
     ]
