@@ -27,6 +27,7 @@ from .people import (
     can_designate_staff,
     can_edit_cruise,
     can_file_sailing_orders,
+    can_link_package_to_cruise,
     can_manage_eventlog,
     can_write_eventlog,
     cruise_roles,
@@ -45,6 +46,7 @@ from .policy import can_see, party_revisions, public_states, visible_revisions
 
 __all__ = [
     "can_designate_staff",
+    "can_link_package_to_cruise",
     "can_edit_cruise",
     "can_file_sailing_orders",
     "can_manage_eventlog",

@@ -68,6 +68,13 @@ def is_cruise_party(user, cruise) -> bool:
     return is_operator_of(user, cruise.operator_id)
 
 
+def can_link_package_to_cruise(user, cruise) -> bool:
+    """Link a data package to a cruise (an EML keyword with the thesaurus "R2R cruise"): the cruise's people
+    (any member, the operator's staff) and data managers. Anyone else's keyword is reported, not followed:
+    a link puts the package on the cruise's page, report, OAI set and DataCite record."""
+    return is_cruise_party(user, cruise)
+
+
 def is_chief_scientist(user, cruise) -> bool:
     return CHIEF_SCIENTIST in cruise_roles(user, cruise)
 

@@ -9,6 +9,9 @@ the operator's staff (members with the role "operator"), the package owner and d
 ``party_revisions`` names. Every download path, search, API and feed asks it (or filters with
 ``visible_revisions``).
 
+Withdrawn revisions: metadata public (the tombstone), data kept for the record and served to data managers
+only — not to the owner, the cruise's people or the operator's staff. Tainted data is gone for everyone.
+
 Models are looked up by label (``apps.get_model``) and objects dispatched on ``_meta.label_lower``: the
 domain apps' views import this module, so a static import of their models here would close an import
 circle between apps (access → cruises → access).
@@ -63,15 +66,16 @@ def can_see(user, obj, part: str = "data") -> bool:
             return True
         if state == obj.State.PUBLISHED:
             return True
-        if state == obj.State.TAINTED:
-            return False  # the data is gone for everyone
+        if state in obj.TOMBSTONED:
+            return False  # withdrawn: kept for the record, for data managers only; tainted: gone
         return party_revisions(user).filter(pk=obj.pk).exists()
     raise TypeError(f"can_see does not know {type(obj).__name__}")
 
 
 def party_revisions(user) -> QuerySet:
     """The revisions ``user`` sees as their people (owner, science party, the operator's staff) whatever
-    their state, tainted ones excepted — the part of ``visible_revisions`` beyond what everyone sees.
+    their state, withdrawn and tainted ones excepted (their data is for data managers only, their metadata
+    public anyway) — the part of ``visible_revisions`` beyond what everyone sees.
 
     "Operator" means a member of the cruise's operating organisation with the role operator (the same
     rule as ``people.is_operator_of``), not any member of the organisation."""
@@ -85,7 +89,7 @@ def party_revisions(user) -> QuerySet:
             package__cruise__operator__members__user=user, package__cruise__operator__members__role="operator"
         )
     )
-    return Revision.objects.filter(people).exclude(state=Revision.State.TAINTED)
+    return Revision.objects.filter(people).exclude(state__in=Revision.TOMBSTONED)
 
 
 def public_states(part: str = "metadata") -> tuple[str, ...]:

@@ -5,8 +5,10 @@ Other apps ask which holds cover a revision with ``Hold.objects.covering(revisio
 Decision (documented in the README): asserting a hold moves the cruise's *archived* revisions to
 ``held`` and covers every revision archived later while it lasts. A revision that is already
 *published* stays published: its DOI is findable, OAI-PMH harvesters and mirrors have its data,
-and pulling it back would be a withdrawal, which is a data manager's act, not a hold. The hold form
-lists such packages as "already public".
+and pulling it back would be a withdrawal, which is a data manager's act, not a hold. So a hold is
+asserted only on data it actually hides: a package that was ever published cannot be named
+(``why_not_holdable``; the form shows it disabled with that reason). A hold on *all* datasets is
+allowed while some are public: it hides the rest and everything linked or revised later.
 
 When a hold ends, this app decides which held revisions are free (no other hold in force covers them)
 and sends ``holds.signals.revisions_released``; publishing (an app above this one) publishes them in the
@@ -48,11 +50,29 @@ def _recipients(cruise: Cruise) -> list[str]:
     return emails
 
 
+def why_not_holdable(package) -> str | None:
+    """Why a hold naming ``package`` would hide nothing, or None when it may be held: its data went public
+    when it was first published, and a hold cannot take that back."""
+    first = (
+        package.revisions.filter(published_at__isnull=False)
+        .order_by("published_at")
+        .only("published_at")
+        .first()
+    )
+    if first is None:
+        return None
+    return (
+        f"published on {first.published_at.date().isoformat()}: public data cannot be held back; "
+        "a data manager can withdraw it"
+    )
+
+
 @transaction.atomic(durable=True)
 def assert_hold(
     cruise: Cruise, user, *, ends_on: datetime.date, reason: str, packages=None, request=None
 ) -> Hold:
-    """The chief scientist of ``cruise`` holds its datasets (``packages`` None = all of them)."""
+    """The chief scientist of ``cruise`` holds its datasets (``packages`` None = all of them). Refuses
+    (``HoldError``) a package whose data is already public: a hold must hide what it names."""
     access.require_hold_keeper(user, cruise)
     cruise = Cruise.objects.select_for_update().get(pk=cruise.pk)
     if cruise.state != Cruise.State.APPROVED:
@@ -74,15 +94,21 @@ def assert_hold(
             raise HoldError(
                 f"{', '.join(p.package_key for p in foreign)} is not a dataset of {cruise.cruise_id}."
             )
+        public = [f"{p.package_key} was {why}" for p in packages if (why := why_not_holdable(p))]
+        if public:
+            raise HoldError(f"Nothing to hide: {'; '.join(public)}.")
     hold = Hold.objects.create(
         cruise=cruise, all_packages=packages is None, ends_on=ends_on, reason=reason.strip(), created_by=user
     )
     if packages is not None:
         hold.packages.set(packages)
     held = []
-    archived = hold.covered_revisions().filter(state=Revision.State.ARCHIVED)
-    for revision in archived.select_for_update().select_related("package"):
+    archived = hold.covered_revisions().filter(state=Revision.State.ARCHIVED).values_list("pk", flat=True)
+    for revision in (
+        Revision.objects.filter(pk__in=list(archived)).select_for_update().select_related("package")
+    ):
         hold_revision(revision, until=ends_on, user=user, request=request)
+        hold.held_packages.add(revision.package_id)
         held.append(revision.package_id_text)
     scope = "all datasets" if packages is None else ", ".join(p.package_key for p in packages)
     record_event(
@@ -100,6 +126,18 @@ def assert_hold(
         f"{user.name or user.email} asserted a proprietary hold on {scope} of cruise {cruise.cruise_id} until {ends_on}.\n\nReason: {reason}\n",
     )
     return hold
+
+
+def hold_if_covered(revision: Revision) -> bool:
+    """archived → held when a hold in force covers ``revision`` (the latest-ending one decides its date);
+    the hold then follows the package. True when held. Call inside the pipeline's transaction, holding the
+    revision's row lock."""
+    hold = Hold.objects.covering(revision).first()
+    if hold is None:
+        return False
+    hold_revision(revision, until=hold.ends_on)
+    hold.held_packages.add(revision.package_id)
+    return True
 
 
 def _end(hold: Hold, state: str, user=None, request=None) -> list[str]:

@@ -42,15 +42,22 @@ def assert_hold(request, cruise_pk: int):
             form.add_error(None, str(exc))
             status = 400
         else:
-            messages.success(request, f"Hold asserted until {hold.ends_on}.")
+            messages.success(request, _asserted_message(hold, form.refusals))
             return redirect("cruises:detail", pk=cruise.pk)
-    published = [p for p in cruise.packages.all() if p.revisions.filter(state="published").exists()]
-    return render(
-        request,
-        "holds/hold_form.html",
-        {"cruise": cruise, "form": form, "published": published},
-        status=status,
-    )
+    return render(request, "holds/hold_form.html", {"cruise": cruise, "form": form}, status=status)
+
+
+def _asserted_message(hold: Hold, refusals: dict) -> str:
+    """Say what the hold hides now, and what it does not (already public), so no one reads "asserted" as
+    "the data is back"."""
+    now_held = sorted(p.package_key for p in hold.packages_with_held_revisions())
+    text = f"Hold asserted until {hold.ends_on}; data held now: {', '.join(now_held) or 'none yet'}."
+    if hold.all_packages:
+        text += " Datasets linked or revised later are held too."
+        if refusals:
+            public = sorted(p.package_key for p in hold.cruise.packages.filter(pk__in=refusals))
+            text += f" Already public, not affected: {', '.join(public)}."
+    return text
 
 
 @login_required

@@ -4,7 +4,7 @@ Contracts other apps rely on (keep the signatures):
 
 - ``on_archived(revision)`` — called by the ingest pipeline inside its transaction, with the revision
   row locked, right after the revision is marked archived. Moves it to ``held`` when a proprietary
-  hold covers it (``apps.packages.services.hold_revision``), else to ``published``; records "DOI
+  hold covers it (``apps.holds.services.hold_if_covered``, which makes the hold follow the package), else to ``published``; records "DOI
   pending" and queues DOI registration on commit.
 - ``release_held(revision)`` — publishes a ``held`` revision (DOI, OAI-PMH, catalog) under the row lock.
   The holds app reaches it through its ``revisions_released`` signal when a hold ends (holds sits below
@@ -32,9 +32,9 @@ from django.utils import timezone
 
 from apps.audit.models import AuditEvent
 from apps.audit.services import record_event
-from apps.holds.models import Hold
+from apps.holds.services import hold_if_covered
 from apps.packages.models import Revision
-from apps.packages.services import announce_change, hold_revision
+from apps.packages.services import announce_change
 from portal.tasks import claim, dispatch
 
 from .models import Doi, DoiAttempt, concept_doi_name, version_doi_name
@@ -48,9 +48,8 @@ class PublishingError(ValueError):
 
 def on_archived(revision: Revision) -> Revision:
     """Call inside the pipeline's transaction, holding the revision's row lock."""
-    hold = Hold.objects.covering(revision).first()
-    if hold is not None:
-        return hold_revision(revision, until=hold.ends_on)
+    if hold_if_covered(revision):
+        return revision
     return _publish(revision, timezone.now())
 
 

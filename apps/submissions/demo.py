@@ -98,6 +98,18 @@ def _run(
     return services.run_all(sub)
 
 
+def _join_science_party(user, cruise_id: str) -> None:
+    from apps.cruises.models import Cruise, CruiseMember
+
+    cruise = Cruise.objects.filter(cruise_id=cruise_id).first()
+    if cruise is not None:
+        CruiseMember.objects.get_or_create(
+            cruise=cruise,
+            user=user,
+            defaults={"name": user.name, "email": user.email, "role": CruiseMember.Role.SCIENCE_PARTY},
+        )
+
+
 def load(log) -> None:
     vetted = User.objects.get(email="vetted@quayside.example")
     chief = User.objects.get(email="chief@quayside.example")
@@ -196,6 +208,7 @@ def load(log) -> None:
             for p in range(2, 1000, 8)
         ]
         data = _csv([c.name for c in cols], rows)
+        _join_science_party(vetted, "RR2402")  # only a cruise's people link a package to it by keyword
         _run(
             vetted,
             "quay.3.1",

@@ -26,7 +26,7 @@ from django.db import IntegrityError, InterfaceError, OperationalError, connecti
 from django.db.models import F, Max, Q
 from django.utils import timezone
 
-from apps.access import roles
+from apps.access import can_link_package_to_cruise, roles
 from apps.audit.models import AuditEvent
 from apps.audit.services import record_event
 from apps.packages import quality
@@ -38,7 +38,7 @@ from apps.packages.quality import Check
 from apps.packages.tablecheck import check_table
 from apps.storage import services as storage
 from apps.storage.scratch import ScratchFull
-from portal.errors import ONLY_VETTED, SIGN_IN
+from portal.errors import ONLY_VETTED, SIGN_IN, UserError
 from portal.tasks import TEMPORARY_ERRORS, claim, owner_died_here, send
 
 from .fetch import FetchError, fetch
@@ -203,10 +203,11 @@ def submit(
     """Take an EML package in: record the submission, reserve its revision, queue the pipeline.
 
     ``files`` are (filename, readable binary stream) uploaded with the EML. Raises NotAllowed for the
-    Gatekeeper. Policy problems do not raise: the submission fails at its validate step, with a report,
+    Gatekeeper, and UserError for an uploaded file no data entity names (nothing is stored then). Policy problems do not raise: the submission fails at its validate step, with a report,
     just as PASTA answers 202 and reports the error under /package/error/eml/{transaction}.
     """
     gatekeeper(user, method=f"{kind}DataPackage", request=request)
+    refuse_unmatched_uploads(eml, [name for name, _ in files])
     try:
         text = eml.decode("utf-8")
     except UnicodeDecodeError:
@@ -241,6 +242,33 @@ def submit(
         if start:
             _queue_step(sub.pk, Step.Name.VALIDATE)
     return sub
+
+
+def refuse_unmatched_uploads(eml: bytes, names: list[str]) -> None:
+    """Raise UserError, naming them and the names the EML expects, when an uploaded file matches no data
+    entity (its objectName, the file name its URL ends with, or its entityName: ``_upload_names``).
+    Otherwise such a file would be ignored and its entity fetched from its URL instead, and the person
+    would see that URL's error, not the mismatch. A document that does not parse is left to the validate
+    step's report."""
+    if not names:
+        return
+    try:
+        entities = extract(parse_eml(eml)).entities
+    except (EmlParseError, ValueError):
+        return
+    known = {name for decl in entities for name in _upload_names(decl)}
+    unmatched = [name for name in (Path(n).name for n in names) if name not in known]
+    if not unmatched:
+        return
+    expected = (
+        ", ".join(decl.object_name or decl.name for decl in entities) or "none: it declares no data entity"
+    )
+    raise UserError(
+        f"Uploaded file{'s' if len(unmatched) > 1 else ''} {', '.join(unmatched)} "
+        f"match{'' if len(unmatched) > 1 else 'es'} no data entity of the EML. A file is matched by its "
+        f"entity's objectName (or the file name at the end of its URL); the EML expects: {expected}. "
+        "Rename the file or correct the objectName."
+    )
 
 
 def _peek_package_id(eml: bytes) -> str:
@@ -384,17 +412,39 @@ def step_validate(sub: Submission, step: Step) -> tuple[str, dict]:
             "A package without data entities holds only metadata.",
         ),
     ]
+    cruise, link_check = _cruise_link(sub.user, meta)
+    if link_check is not None:
+        checks.append(link_check)
     if sub.revision is not None:
-        _fill_revision(sub.revision, meta, result.version)
-    return f"valid EML {result.version}, {len(meta.entities)} entities", {
-        "checks": [c.as_dict() for c in checks]
-    }
+        _fill_revision(sub.revision, meta, result.version, cruise)
+    message = f"valid EML {result.version}, {len(meta.entities)} entities"
+    if link_check is not None and link_check.status == "warn":
+        message += f"; not linked to cruise {link_check.found}: {link_check.explanation}"
+    return message, {"checks": [c.as_dict() for c in checks]}
 
 
-def _fill_revision(revision: Revision, meta: PackageMetadata, version: str) -> None:
-    """Copy the metadata the publishing and search work build on (DataCite, index) onto the revision."""
+def _cruise_link(user, meta: PackageMetadata):
+    """The cruise the EML's "R2R cruise" keyword links the package to, and the check that reports it: the
+    link is made only for the cruise's people and data managers (``can_link_package_to_cruise``); anyone
+    else's keyword is a warning and links nothing. (None, None) when no keyword names a known cruise."""
     from apps.cruises.models import Cruise
 
+    cruise = Cruise.objects.filter(cruise_id__in=meta.cruise_ids).first() if meta.cruise_ids else None
+    if cruise is None:
+        return None, None
+    name, expected = "Cruise link (R2R cruise keyword)", "a cruise you are one of the people of"
+    if can_link_package_to_cruise(user, cruise):
+        return cruise, Check("cruiseLink", name, "valid", expected, cruise.cruise_id, "Linked to the cruise.")
+    explanation = (
+        f"Not linked to {cruise.cruise_id}: only its people (science party, shipboard staff, the operator) "
+        "and data managers may link a package to a cruise. Ask its chief scientist to add you."
+    )
+    return None, Check("cruiseLink", name, "warn", expected, cruise.cruise_id, explanation)
+
+
+def _fill_revision(revision: Revision, meta: PackageMetadata, version: str, cruise) -> None:
+    """Copy the metadata the publishing and search work build on (DataCite, index) onto the revision, and
+    link the package to ``cruise`` (the one ``_cruise_link`` allows; None leaves the link as it is)."""
     with transaction.atomic():
         locked = Revision.objects.select_for_update().select_related("package").get(pk=revision.pk)
         locked.eml_version = version
@@ -403,17 +453,21 @@ def _fill_revision(revision: Revision, meta: PackageMetadata, version: str) -> N
         locked.save(
             update_fields=["eml_version", "title", "abstract", "keywords", "creators", "coverage", "licence"]
         )
-        if meta.cruise_ids:
-            cruise = Cruise.objects.filter(cruise_id__in=meta.cruise_ids).first()
-            if cruise is not None and locked.package.cruise_id != cruise.pk:
-                Package.objects.filter(pk=locked.package_id).update(cruise=cruise)
+        if cruise is not None and locked.package.cruise_id != cruise.pk:
+            Package.objects.filter(pk=locked.package_id).update(cruise=cruise)
+
+
+def _upload_names(decl: EntityDecl) -> list[str]:
+    """The names an uploaded file may have to be ``decl``'s data, in order of preference."""
+    names = (decl.object_name, decl.url.rstrip("/").rsplit("/", 1)[-1] if decl.url else "", decl.name)
+    return [name for name in names if name]
 
 
 def _source_for(
     sub: Submission, decl: EntityDecl, uploads: dict[str, SubmissionFile]
 ) -> SubmissionFile | None:
-    for name in (decl.object_name, decl.url.rstrip("/").rsplit("/", 1)[-1] if decl.url else "", decl.name):
-        if name and name in uploads:
+    for name in _upload_names(decl):
+        if name in uploads:
             return uploads[name]
     return None
 

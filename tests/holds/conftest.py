@@ -2,6 +2,7 @@ import pytest
 
 from tests.cruises.helpers import approve_cruise
 from tests.factories import make_revision
+from tests.support.ingest_fixtures import allow_loopback, data_server  # noqa: F401
 
 
 @pytest.fixture

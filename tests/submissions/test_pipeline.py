@@ -20,6 +20,12 @@ def run(user, eml, **kw):
 
 
 def test_a_valid_two_table_package_goes_through_every_step(vetted_user, data_server, allow_loopback, cruise):
+    from apps.cruises.models import CruiseMember
+
+    # Only the cruise's people link a package to it by keyword (tests/submissions/test_cruise_link.py).
+    CruiseMember.objects.create(
+        cruise=cruise, user=vetted_user, name="V", role=CruiseMember.Role.SCIENCE_PARTY
+    )
     tables = two_tables(data_server.root, data_server.url)
     sub = run(vetted_user, eml_for("edi.100.1", tables, cruise_id=cruise.cruise_id))
 
