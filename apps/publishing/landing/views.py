@@ -122,6 +122,15 @@ def _quality_report_url(revision: Revision) -> str:
     )
 
 
+def _newer_version(revision: Revision, versions: list[Revision]) -> Revision | None:
+    """The newest published version when it is newer than ``revision`` (as Zenodo says "A newer version
+    of this record is available"); ``versions`` are the visible ones, newest first."""
+    newest = next((v for v in versions if v.state == Revision.State.PUBLISHED), None)
+    if newest is None or newest.number <= revision.number:
+        return None
+    return newest
+
+
 def _landing(request: HttpRequest, scope: str, identifier: int, number: int | None) -> HttpResponse:
     revision, versions = _dataset_version(request, scope, identifier, number)
     concept = number is None
@@ -138,6 +147,7 @@ def _landing(request: HttpRequest, scope: str, identifier: int, number: int | No
     )
     cited_doi = "" if revision.state == Revision.State.HELD else version_doi_name(revision)
     context = {
+        "newer_version": None if concept else _newer_version(revision, versions),
         "revision": revision,
         "package": package,
         "versions": versions,
