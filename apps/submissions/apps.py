@@ -18,5 +18,6 @@ def _submission_is_live(name: str) -> bool:
     if not name.isdigit():
         return False
     return Submission.objects.filter(
-        pk=int(name), state__in=[Submission.State.PENDING, Submission.State.RUNNING]
+        pk=int(name),
+        state__in=[Submission.State.PENDING, Submission.State.RUNNING, Submission.State.AWAITING],
     ).exists()

@@ -301,6 +301,10 @@ MATRIX: dict[str, list[Row]] = {
         )
     ],
     "submissions:pipeline": [Row(DM_PAGE)],
+    # Publish / discard a preview: its submitter or a data manager; the matrix's submission is published
+    # already (409); tests/submissions/test_publish_preview.py covers the preview itself.
+    "submissions:publish": [Row(only(["vetted", "data_manager"], 409, 404, 404), txn, method="post")],
+    "submissions:discard": [Row(only(["vetted", "data_manager"], 409, 404, 404), txn, method="post")],
 }
 
 # URL families of third-party apps: every name with the prefix is covered by the rows of the sample

@@ -64,7 +64,7 @@ def _signposting(revision: Revision, *, concept: bool) -> str:
     return ", ".join(links)
 
 
-def _map(revision: Revision) -> dict | None:
+def coverage_map(revision: Revision) -> dict | None:
     """The coverage map's geometry in the equirectangular viewBox 0 0 360 180 (x = lon + 180, y = 90 - lat),
     drawn over the inline Natural Earth land path; no tiles, works offline.
 
@@ -103,6 +103,9 @@ def _map(revision: Revision) -> dict | None:
         "meridians": range(0, 361, 30),
         "parallels": range(0, 181, 30),
     }
+
+
+_map = coverage_map  # the name tests/publishing/test_map.py knows
 
 
 def _dataset_version(request: HttpRequest, scope: str, identifier: int, number: int | None):
@@ -159,7 +162,7 @@ def _landing(request: HttpRequest, scope: str, identifier: int, number: int | No
         "creators": metadata.creators_of(revision),
         "citations": metadata.citations(revision),
         "bibtex": metadata.bibtex(revision),
-        "map": _map(revision),
+        "map": coverage_map(revision),
         "version_doi_name": version_doi_name(revision),
         "concept_doi_name": concept_doi_name(package),
         "version_doi": version_doi,
