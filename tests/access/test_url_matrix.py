@@ -268,7 +268,17 @@ MATRIX: dict[str, list[Row]] = {
     ],
     "publishing:resolve-doi": [Row(table(302, 302), lambda w: {"doi": w.doi.doi})],
     # Withdraw/correct without a reason or title: the data manager is told what is missing.
-    "publishing:withdraw": [Row(DM_PAGE | {"data_manager": 302}, rev, method="post")],
+    # Withdraw: a confirmation page for data managers; a POST without category and explanation is 400.
+    "publishing:withdraw": [
+        Row(DM_PAGE, rev),
+        Row(DM_PAGE | {"data_manager": 400}, rev, method="post"),
+        Row(
+            DM_PAGE | {"data_manager": 302},
+            rev,
+            method="post",
+            data={"category": "duplicate", "reason": "Same as edi.2"},
+        ),
+    ],
     "publishing:correct": [Row(DM_PAGE | {"data_manager": 302}, rev, method="post")],
     "publishing:doi-queue": [Row(DM_PAGE)],
     "publishing:doi-detail": [Row(DM_PAGE, lambda w: {"pk": w.doi.pk})],

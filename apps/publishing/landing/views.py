@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
@@ -181,7 +182,8 @@ def _landing(request: HttpRequest, scope: str, identifier: int, number: int | No
         "open_graph": metadata.open_graph(revision, url=page_url),
     }
     template = "publishing/tombstone.html" if gone else "publishing/landing.html"
-    response = render(request, template, context)
+    # A tombstone is "410 Gone" with its page: the version existed and is withdrawn for good.
+    response = render(request, template, context, status=410 if gone else 200)
     response["Link"] = _signposting(revision, concept=concept)
     return response
 
@@ -282,19 +284,43 @@ def resolve_doi(request: HttpRequest, doi: str) -> HttpResponse:
 # --- data managers ------------------------------------------------------------------------------
 
 
-@require_POST
+class WithdrawForm(forms.Form):
+    category = forms.ChoiceField(
+        label="Reason",
+        choices=[("", "Choose a reason…"), *Revision.WithdrawalCategory.choices],
+    )
+    reason = forms.CharField(
+        label="Explanation (public, shown on the tombstone page)",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+    )
+
+
 @data_manager_required
 def withdraw(request: HttpRequest, scope: str, identifier: int, number: int) -> HttpResponse:
+    """A confirmation page (as Dataverse's deaccession): the reason's category and a public explanation;
+    only its POST withdraws."""
     revision, _ = _dataset_version(request, scope, identifier, number)
-    try:
-        services.withdraw(revision, reason=request.POST.get("reason", ""), user=request.user, request=request)
-    except services.PublishingError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(
-            request, f"{revision.package_id_text} is withdrawn; its DOI now shows the tombstone page."
-        )
-    return redirect(metadata.version_path(revision))
+    form = WithdrawForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.withdraw(
+                revision,
+                reason=form.cleaned_data["reason"],
+                category=form.cleaned_data["category"],
+                user=request.user,
+                request=request,
+            )
+        except services.PublishingError as exc:  # not published (any more): say so on the landing page
+            messages.error(request, str(exc))
+        else:
+            messages.success(
+                request, f"{revision.package_id_text} is withdrawn; its DOI now shows the tombstone page."
+            )
+        return redirect(metadata.version_path(revision))
+    context = {"revision": revision, "form": form, "version_url": metadata.version_path(revision)}
+    status = 400 if request.method == "POST" else 200
+    return render(request, "publishing/withdraw_confirm.html", context, status=status)
 
 
 @require_POST
