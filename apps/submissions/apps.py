@@ -18,6 +18,5 @@ def _submission_is_live(name: str) -> bool:
     if not name.isdigit():
         return False
     return Submission.objects.filter(
-        pk=int(name),
-        state__in=[Submission.State.PENDING, Submission.State.RUNNING, Submission.State.AWAITING],
+        pk=int(name), state__in=[Submission.State.PENDING, Submission.State.RUNNING]
     ).exists()

@@ -1304,10 +1304,11 @@ def evaluate_local(user, eml: bytes, files: list[tuple[str, Any]] = ()) -> Submi
 # --- publishing with a look first (web submissions) -------------------------------------------------
 #
 # A web submission (``preview=True``) stops after its checks in state "awaiting": its revision stays in
-# the pipeline (404 on every public path, no DOI), its fetched files stay in scratch (a live owner, so
-# the scratch sweeper leaves them; ``_fetched_objects`` fetches again, refusing changed content, if they
-# are gone). The submitter then publishes — the archive step onwards runs, on the files already fetched
-# and checked — or discards it, which frees the revision number.
+# the pipeline (404 on every public path, no DOI) and its fetched files stay in scratch. The submitter
+# then publishes — the archive step onwards runs on the files already fetched and checked — or discards
+# it, which frees the revision number. An awaiting submission is not a live scratch owner: a preview left
+# for longer than SCRATCH_MAX_AGE_HOURS loses its copies to the scratch sweeper (disk stays bounded),
+# and its archive step then fetches again through ``_fetched_objects``, refusing content that changed.
 
 
 def _await_publication(sub: Submission) -> None:

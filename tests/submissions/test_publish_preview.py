@@ -4,6 +4,8 @@ PASTA REST paths keep their one-go semantics (tests/submissions/test_pasta*)."""
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
@@ -157,3 +159,24 @@ def test_the_rest_api_and_evaluate_do_not_stop_for_a_preview(vetted_user, data_s
         services.submit(vetted_user, eml_for("edi.302.1", tables), kind="evaluate", start=False, preview=True)
     )
     assert evaluated.state == Submission.State.SUCCEEDED and not evaluated.preview
+
+
+def test_a_preview_whose_scratch_copies_were_swept_fetches_again_and_refuses_changed_data(
+    previewed, vetted_user, data_server
+):
+    sub, _, hits = previewed
+    shutil.rmtree(services.scratch_dir(sub))  # what the scratch sweeper does to a preview left for a day
+    services.publish_preview(sub, user=vetted_user)
+    sub = services.run_all(Submission.objects.get(pk=sub.pk))
+    assert sub.state == Submission.State.SUCCEEDED, sub.error
+    assert hits == {"stations.csv": 2, "observations.csv": 2}
+
+
+def test_data_that_changed_while_the_preview_waited_is_not_published(previewed, vetted_user, data_server):
+    sub, _, _ = previewed
+    shutil.rmtree(services.scratch_dir(sub))
+    data_server.routes["/stations.csv"] = (200, {}, b"station,latitude\nX,1\n")
+    services.publish_preview(sub, user=vetted_user)
+    sub = services.run_all(Submission.objects.get(pk=sub.pk))
+    assert sub.state == Submission.State.FAILED and "changed after it was fetched" in sub.error
+    assert Revision.objects.get(pk=sub.revision_id).state == Revision.State.FAILED
