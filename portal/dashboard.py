@@ -170,6 +170,8 @@ def _submissions(user) -> Panel:
         link_text="Submit a data package",
         extra=[
             ("in progress", running),
+            # Checked and previewed: they wait for the submitter's "Publish" (or "Discard").
+            ("awaiting publication", by_state.get(Submission.State.AWAITING, 0)),
             ("succeeded", by_state.get(Submission.State.SUCCEEDED, 0)),
             ("failed", by_state.get(Submission.State.FAILED, 0)),
         ],

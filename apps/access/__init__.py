@@ -39,6 +39,7 @@ from .people import (
     require_eventlog_manager,
     require_eventlog_writer,
     require_hold_keeper,
+    require_preview_publisher,
     require_staff_designator,
     require_submitter_candidate,
 )
@@ -75,6 +76,7 @@ __all__ = [
     "require_eventlog_manager",
     "require_eventlog_writer",
     "require_hold_keeper",
+    "require_preview_publisher",
     "require_staff_designator",
     "require_submitter_candidate",
     "visible_qs",

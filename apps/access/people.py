@@ -144,3 +144,9 @@ def require_submitter_candidate(user) -> None:
     """Asking to become a submitter: signed in and not vetted yet."""
     if not roles.can_request_submitter(user):
         raise Forbidden("You may submit data packages already; there is nothing to request.")
+
+
+def require_preview_publisher(user, submission) -> None:
+    """Publishing or discarding a previewed submission: its submitter, or a data manager."""
+    if not (_signed_in(user) and (submission.user_id == user.pk or roles.is_data_manager(user))):
+        raise Forbidden("Only the person who submitted this package, or a data manager, may publish it.")

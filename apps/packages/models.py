@@ -55,6 +55,13 @@ class Revision(models.Model):
         TAINTED = "tainted"
         FAILED = "failed"
 
+    class WithdrawalCategory(models.TextChoices):
+        # As Dataverse's deaccession reasons: the category is public, on the tombstone, with the text.
+        LEGAL = "legal", "Legal or rights issue"
+        DATA_ERROR = "data-error", "Error in the data"
+        DUPLICATE = "duplicate", "Duplicate of another dataset"
+        OTHER = "other", "Other"
+
     # Named state sets: code asks for one of these instead of spelling the states out again.
     # States from which the ingest pipeline may still move a revision (before it is archived).
     IN_PIPELINE = (State.SUBMITTED, State.VALIDATING, State.FETCHING, State.CHECKING, State.ARCHIVING)
@@ -102,6 +109,7 @@ class Revision(models.Model):
     published_at = models.DateTimeField(null=True, blank=True)
     withdrawn_at = models.DateTimeField(null=True, blank=True)
     withdrawn_reason = models.TextField(blank=True)
+    withdrawn_category = models.CharField(max_length=20, blank=True, choices=WithdrawalCategory.choices)
     tainted_at = models.DateTimeField(null=True, blank=True)
     # Changes whenever the public metadata changes (OAI-PMH datestamps, DOI metadata updates).
     metadata_modified_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -172,13 +180,18 @@ class Revision(models.Model):
             {"published_at": when, "metadata_modified_at": when, "doi": doi},
         )
 
-    def mark_withdrawn(self, *, reason: str, when=None) -> None:
-        """published → withdrawn: a tombstone with a public reason; the data is kept."""
+    def mark_withdrawn(self, *, reason: str, category: str = WithdrawalCategory.OTHER, when=None) -> None:
+        """published → withdrawn: a tombstone with a public reason and its category; the data is kept."""
         when = when or timezone.now()
         self._move(
             self.State.WITHDRAWN,
             (self.State.PUBLISHED,),
-            {"withdrawn_at": when, "withdrawn_reason": reason, "metadata_modified_at": when},
+            {
+                "withdrawn_at": when,
+                "withdrawn_reason": reason,
+                "withdrawn_category": category,
+                "metadata_modified_at": when,
+            },
         )
 
     def mark_tainted(self, *, when=None) -> None:

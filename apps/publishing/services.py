@@ -163,20 +163,36 @@ def correct_metadata(revision: Revision, *, title: str, abstract: str, user=None
     return locked
 
 
-def withdraw(revision: Revision, *, reason: str, user=None, request=None) -> Revision:
-    """Withdraw a published version with a public reason: tombstone page, DOI hidden but resolving,
-    a deleted record in OAI-PMH forever. The data is kept."""
+def withdraw(
+    revision: Revision,
+    *,
+    reason: str,
+    category: str = Revision.WithdrawalCategory.OTHER,
+    user=None,
+    request=None,
+) -> Revision:
+    """Withdraw a published version with a public reason and its category (``Revision.WithdrawalCategory``):
+    tombstone page (410 Gone), DOI hidden but resolving, a deleted record in OAI-PMH forever. The data
+    is kept."""
     reason = (reason or "").strip()
     if not reason:
         raise PublishingError("Give a public reason for the withdrawal; it is shown on the tombstone page.")
+    if category not in Revision.WithdrawalCategory.values:
+        raise PublishingError(
+            f"Unknown withdrawal category {category!r}; use one of "
+            + ", ".join(Revision.WithdrawalCategory.values)
+            + "."
+        )
     with transaction.atomic(durable=True):
         locked = Revision.objects.select_for_update().select_related("package").get(pk=revision.pk)
         if locked.state != Revision.State.PUBLISHED:
             raise PublishingError(
                 f"Only a published version can be withdrawn; {locked.package_id_text} is {locked.state}."
             )
-        locked.mark_withdrawn(reason=reason)
-        _take_down(locked, method="withdraw", text=f"withdrawn: {reason}", user=user, request=request)
+        locked.mark_withdrawn(reason=reason, category=category)
+        _take_down(
+            locked, method="withdraw", text=f"withdrawn ({category}): {reason}", user=user, request=request
+        )
     return locked
 
 

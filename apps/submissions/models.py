@@ -30,6 +30,10 @@ class Submission(models.Model):
         RUNNING = "running"
         SUCCEEDED = "succeeded"
         FAILED = "failed"
+        # A web submission stops after its checks: the submitter sees the report and a preview of the
+        # landing page, then publishes (archive onwards) or discards it. Nothing is archived until then.
+        AWAITING = "awaiting", "awaiting publication"
+        DISCARDED = "discarded"
 
     transaction = models.CharField(max_length=64, unique=True, default=new_transaction_id)
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.CREATE)
@@ -44,6 +48,9 @@ class Submission(models.Model):
     error = models.TextField(blank=True, help_text="why the submission failed, for PASTA's /package/error")
     report_xml = models.TextField(blank=True, help_text="the quality report (PASTA's XML form)")
     report_status = models.CharField(max_length=10, blank=True, help_text="worst status in the report")
+    preview = models.BooleanField(
+        default=False, help_text="stop after the checks until the submitter publishes (web submissions)"
+    )
     created_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -62,7 +69,11 @@ class Submission(models.Model):
 
     @property
     def finished(self) -> bool:
-        return self.state in (self.State.SUCCEEDED, self.State.FAILED)
+        return self.state in (self.State.SUCCEEDED, self.State.FAILED, self.State.DISCARDED)
+
+    @property
+    def awaiting_publication(self) -> bool:
+        return self.state == self.State.AWAITING
 
 
 class SubmissionFile(models.Model):

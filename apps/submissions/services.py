@@ -38,7 +38,7 @@ from apps.packages.quality import Check
 from apps.packages.tablecheck import check_table
 from apps.storage import services as storage
 from apps.storage.scratch import ScratchFull
-from portal.errors import ONLY_VETTED, SIGN_IN, UserError
+from portal.errors import ONLY_VETTED, SIGN_IN, Conflict, UserError
 from portal.tasks import TEMPORARY_ERRORS, claim, owner_died_here, send
 
 from .fetch import FetchError, fetch
@@ -199,12 +199,14 @@ def submit(
     request=None,
     filename: str = "",
     start: bool = True,
+    preview: bool = False,
 ) -> Submission:
     """Take an EML package in: record the submission, reserve its revision, queue the pipeline.
 
     ``files`` are (filename, readable binary stream) uploaded with the EML. Raises NotAllowed for the
     Gatekeeper, and UserError for an uploaded file no data entity names (nothing is stored then). Policy problems do not raise: the submission fails at its validate step, with a report,
     just as PASTA answers 202 and reports the error under /package/error/eml/{transaction}.
+    With ``preview`` (web submissions) the pipeline stops after its checks until ``publish_preview``.
     """
     gatekeeper(user, method=f"{kind}DataPackage", request=request)
     refuse_unmatched_uploads(eml, [name for name, _ in files])
@@ -216,7 +218,13 @@ def submit(
         (name, storage.store_stream(stream, max_bytes=settings.MAX_UPLOAD_SIZE)) for name, stream in files
     ]
     with transaction.atomic():
-        sub = Submission.objects.create(kind=kind, user=user, eml_text=text, eml_filename=filename[:300])
+        sub = Submission.objects.create(
+            kind=kind,
+            user=user,
+            eml_text=text,
+            eml_filename=filename[:300],
+            preview=preview and kind != Submission.Kind.EVALUATE,
+        )
         for name, blob in blobs:
             SubmissionFile.objects.create(submission=sub, filename=Path(name).name, blob=blob)
         order = Step.EVALUATE_ORDER if kind == Submission.Kind.EVALUATE else Step.ORDER
@@ -1126,6 +1134,9 @@ def run_step(submission_id: int, name: str, *, owner: str | None = None) -> str:
     if sub.state == Submission.State.FAILED:  # failed meanwhile (the sweeper's deadline): nothing to do
         lease.release(state=Step.State.SKIPPED)
         return "skipped"
+    if sub.state == Submission.State.AWAITING:  # a stray message: a preview waits for its Publish
+        lease.release(state=Step.State.PENDING, started_at=None, attempts=F("attempts") - 1)
+        return "skipped"
     Submission.objects.filter(pk=sub.pk, state=Submission.State.PENDING).update(
         state=Submission.State.RUNNING
     )
@@ -1221,7 +1232,9 @@ def _finish_step(sub: Submission, step: Step, message: str, detail: dict) -> Non
             sub.report_status = quality.worst(checks)
             sub.save(update_fields=["report_xml", "report_status"])
         position = order.index(step.name)
-        if position + 1 < len(order):
+        if step.name == Step.Name.CHECK and sub.preview:
+            _await_publication(sub)
+        elif position + 1 < len(order):
             _queue_step(sub.pk, order[position + 1])
         else:
             Submission.objects.filter(pk=sub.pk).update(
@@ -1361,7 +1374,7 @@ def run_all(sub: Submission) -> Submission:
         for name in _order(sub):
             run_step(sub.pk, name)
             sub.refresh_from_db()
-            if sub.state == Submission.State.FAILED:
+            if sub.state in (Submission.State.FAILED, Submission.State.AWAITING):
                 break
     finally:
         _SYNCHRONOUS.reset(token)
@@ -1372,3 +1385,93 @@ def evaluate_local(user, eml: bytes, files: list[tuple[str, Any]] = ()) -> Submi
     """Steps 2–5 with the policy, in this process (``manage.py evaluate_package``)."""
     sub = submit(user, eml, kind=Submission.Kind.EVALUATE, files=files, start=False)
     return run_all(sub)
+
+
+# --- publishing with a look first (web submissions) -------------------------------------------------
+#
+# A web submission (``preview=True``) stops after its checks in state "awaiting": its revision stays in
+# the pipeline (404 on every public path, no DOI) and its fetched files stay in scratch. The submitter
+# then publishes — the archive step onwards runs on the files already fetched and checked — or discards
+# it, which frees the revision number. An awaiting submission is not a live scratch owner: a preview left
+# for longer than SCRATCH_MAX_AGE_HOURS loses its copies to the scratch sweeper (disk stays bounded),
+# and its archive step then fetches again through ``_fetched_objects``, refusing content that changed.
+
+
+def _await_publication(sub: Submission) -> None:
+    """The checks passed: stop and wait for the submitter (call inside ``_finish_step``'s transaction)."""
+    Submission.objects.filter(pk=sub.pk).update(state=Submission.State.AWAITING)
+
+
+def _lock_awaiting(sub: Submission, user) -> Submission:
+    from apps import access
+
+    access.require_preview_publisher(user, sub)
+    locked = Submission.objects.select_for_update().select_related("revision").get(pk=sub.pk)
+    if locked.state != Submission.State.AWAITING:
+        raise Conflict(f"This submission is {locked.get_state_display()}; only a preview can be published.")
+    return locked
+
+
+def publish_preview(sub: Submission, *, user, request=None) -> Submission:
+    """The submitter's (or a data manager's) "Publish" after the preview: archive, index and register
+    run now. Raises Forbidden for anyone else, Conflict unless the submission awaits publication."""
+    with transaction.atomic(durable=True):
+        locked = _lock_awaiting(sub, user)
+        locked.state = Submission.State.RUNNING
+        locked.save(update_fields=["state"])
+        record_event(
+            service="packages",
+            method="publishPreview",
+            resource_id=locked.package_id_text or locked.transaction,
+            user=user,
+            request=request,
+            text=f"submission {locked.transaction} published after preview",
+        )
+        _queue_step(locked.pk, Step.Name.ARCHIVE)
+    return locked
+
+
+def discard_preview(sub: Submission, *, user, request=None) -> Submission:
+    """Drop a preview: nothing was archived; the revision fails (its number is free again), the
+    remaining steps are skipped and the fetched files removed. Same access and state rule as publishing."""
+    with transaction.atomic(durable=True):
+        locked = _lock_awaiting(sub, user)
+        Step.objects.filter(submission=locked, state=Step.State.PENDING).update(state=Step.State.SKIPPED)
+        locked.state, locked.finished_at = Submission.State.DISCARDED, timezone.now()
+        locked.save(update_fields=["state", "finished_at"])
+        if locked.revision_id:
+            locked.revision.mark_failed()
+        record_event(
+            service="packages",
+            method="discardPreview",
+            resource_id=locked.package_id_text or locked.transaction,
+            user=user,
+            request=request,
+            text=f"submission {locked.transaction} discarded after preview",
+        )
+    shutil.rmtree(scratch_dir(locked), ignore_errors=True)
+    return locked
+
+
+@dataclass
+class PreviewFile:
+    name: str
+    format_name: str
+    size: int | None
+    md5: str
+
+
+def preview_files(sub: Submission) -> list[PreviewFile]:
+    """The files the landing page will list, with the sizes and MD5s the fetch step measured."""
+    meta = _metadata(sub)
+    fetched = sub.steps.filter(name=Step.Name.FETCH).values_list("detail", flat=True).first() or {}
+    objects = fetched.get("objects", {})
+    return [
+        PreviewFile(
+            name=decl.filename or decl.name,
+            format_name=decl.format_name,
+            size=objects.get(decl.entity_id, {}).get("size"),
+            md5=objects.get(decl.entity_id, {}).get("md5", ""),
+        )
+        for decl in meta.entities
+    ]

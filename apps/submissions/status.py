@@ -12,6 +12,7 @@ def status_payload(sub: Submission) -> dict:
         "state": sub.state,
         "package_id": sub.package_id_text,
         "finished": sub.finished,
+        "awaiting_publication": sub.awaiting_publication,
         "error": sub.error,
         "report_status": sub.report_status,
         "revision_state": sub.revision.state if sub.revision_id else None,

@@ -10,4 +10,6 @@ urlpatterns = [
     path("<str:transaction>/status.json", views.status_json, name="status-json"),
     path("<str:transaction>/report/", views.report, name="report"),
     path("<str:transaction>/retry/", views.retry, name="retry"),
+    path("<str:transaction>/publish/", views.publish, name="publish"),
+    path("<str:transaction>/discard/", views.discard, name="discard"),
 ]

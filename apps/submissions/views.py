@@ -56,6 +56,7 @@ def submit(request):
             identifier=identifier,
             request=request,
             filename=eml.name,
+            preview=True,  # the web publishes after a look at the report and the landing page
         )
         return redirect("submissions:status", transaction=sub.transaction)
     recent = Submission.objects.filter(user=request.user).select_related("revision")[:20]
@@ -73,7 +74,47 @@ def status(request, transaction: str):
     if not sub.finished:
         # "pending" alone hides a portal with no worker: say so while the submission waits.
         context["worker"] = services.worker_status()
+    if sub.awaiting_publication and sub.revision_id:
+        context.update(_preview_context(sub))
     return render(request, "submissions/status.html", context)
+
+
+def _preview_context(sub: Submission) -> dict:
+    """The landing page's pieces, drawn from the metadata the validate step copied onto the (still
+    unarchived) revision and the sizes the fetch step measured."""
+    from apps.publishing.crosswalks import metadata
+    from apps.publishing.landing.views import coverage_map
+
+    revision = sub.revision
+    files = services.preview_files(sub)
+    return {
+        "preview": revision,
+        "creators": metadata.creators_of(revision),
+        "coverage": revision.coverage or {},
+        "map": coverage_map(revision),
+        "licence_url": metadata.licence_url(revision),
+        "files": files,
+        "total_size": sum(f.size or 0 for f in files),
+        "report": quality.from_xml(sub.report_xml) if sub.report_xml else None,
+    }
+
+
+@require_POST
+def publish(request, transaction: str):
+    """The submitter's "Publish" after the preview (the service checks who may, and audits)."""
+    sub = access.get_submission_for_user(request.user, transaction)
+    services.publish_preview(sub, user=request.user, request=request)
+    messages.success(request, "Publishing: the package is being archived; its DOI follows.")
+    return redirect("submissions:status", transaction=sub.transaction)
+
+
+@require_POST
+def discard(request, transaction: str):
+    """Discard a preview: nothing is archived and the revision number is free again."""
+    sub = access.get_submission_for_user(request.user, transaction)
+    services.discard_preview(sub, user=request.user, request=request)
+    messages.success(request, "The preview was discarded; nothing was published.")
+    return redirect("submissions:status", transaction=sub.transaction)
 
 
 @require_POST

@@ -29,7 +29,7 @@
           set(row, "attempts", s.attempts);
           set(row, "message", s.message);
         });
-        if (data.finished) { window.location.reload(); return; }
+        if (data.finished || data.awaiting_publication) { window.location.reload(); return; }
         window.setTimeout(poll, 1500);
       })
       .catch(function () { window.setTimeout(poll, 5000); });

@@ -268,7 +268,17 @@ MATRIX: dict[str, list[Row]] = {
     ],
     "publishing:resolve-doi": [Row(table(302, 302), lambda w: {"doi": w.doi.doi})],
     # Withdraw/correct without a reason or title: the data manager is told what is missing.
-    "publishing:withdraw": [Row(DM_PAGE | {"data_manager": 302}, rev, method="post")],
+    # Withdraw: a confirmation page for data managers; a POST without category and explanation is 400.
+    "publishing:withdraw": [
+        Row(DM_PAGE, rev),
+        Row(DM_PAGE | {"data_manager": 400}, rev, method="post"),
+        Row(
+            DM_PAGE | {"data_manager": 302},
+            rev,
+            method="post",
+            data={"category": "duplicate", "reason": "Same as edi.2"},
+        ),
+    ],
     "publishing:correct": [Row(DM_PAGE | {"data_manager": 302}, rev, method="post")],
     "publishing:doi-queue": [Row(DM_PAGE)],
     "publishing:doi-detail": [Row(DM_PAGE, lambda w: {"pk": w.doi.pk})],
@@ -301,6 +311,10 @@ MATRIX: dict[str, list[Row]] = {
         )
     ],
     "submissions:pipeline": [Row(DM_PAGE)],
+    # Publish / discard a preview: its submitter or a data manager; the matrix's submission is published
+    # already (409); tests/submissions/test_publish_preview.py covers the preview itself.
+    "submissions:publish": [Row(only(["vetted", "data_manager"], 409, 404, 404), txn, method="post")],
+    "submissions:discard": [Row(only(["vetted", "data_manager"], 409, 404, 404), txn, method="post")],
 }
 
 # URL families of third-party apps: every name with the prefix is covered by the rows of the sample

@@ -103,15 +103,16 @@ def test_a_chief_scientist_sees_reviews_to_do_and_only_their_cruises_holds(
 
 
 def test_a_vetted_submitter_sees_their_submissions_by_state(vetted_user):
-    for state in ("pending", "running", "succeeded", "succeeded", "failed"):
+    for state in ("pending", "running", "succeeded", "succeeded", "failed", "awaiting"):
         Submission.objects.create(
             user=vetted_user, state=state, eml_text="", package_id_text=f"edi.{state}.1"
         )
     Submission.objects.create(user=make_user("someone@example.org"), eml_text="")  # not theirs
 
     page = page_for(vetted_user)
-    assert panels(page) == {"submissions": 5}
+    assert panels(page) == {"submissions": 6}
     assert extra(page, "submissions", "in progress") == 2
+    assert extra(page, "submissions", "awaiting publication") == 1
     assert extra(page, "submissions", "succeeded") == 2
     assert extra(page, "submissions", "failed") == 1
     latest = Submission.objects.filter(user=vetted_user).first()

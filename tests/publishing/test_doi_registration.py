@@ -180,7 +180,7 @@ def test_withdrawal_hides_the_doi_but_keeps_it_resolving(make_revision, datacite
     record = datacite.dois[revision.doi]
     assert record["state"] == "registered" and record["history"][-1] == "hide"
     response = client.get(f"/doi/{revision.doi}", follow=True)
-    assert response.status_code == 200
+    assert response.status_code == 410  # the tombstone: Gone, with its page
     assert b"Wrong station coordinates" in response.content
 
 

@@ -80,13 +80,14 @@ def test_withdrawn_version_shows_a_tombstone_not_a_404(client, make_revision, da
     revision = make_revision()
     services.withdraw(revision, reason="Sensor drift discovered", user=data_manager)
     response = client.get(page_url(revision))
-    assert response.status_code == 200
+    assert response.status_code == 410  # Gone, with its tombstone page
     assert b"withdrawn" in response.content and b"Sensor drift discovered" in response.content
     assert b"temp0.csv" not in response.content
-    assert client.get(page_url(revision, latest=True)).status_code == 200
+    assert client.get(page_url(revision, latest=True)).status_code == 410
     entity = revision.entities.first()
     assert client.get(f"{page_url(revision)}files/{entity.pk}").status_code == 403
-    assert client.get(f"/doi/{revision.doi}", follow=True).status_code == 200
+    resolved = client.get(f"/doi/{revision.doi}", follow=True)
+    assert resolved.status_code == 410 and b"Sensor drift discovered" in resolved.content
 
 
 def test_held_version_shows_metadata_but_not_data_to_the_public(
@@ -153,14 +154,15 @@ def test_withdraw_form_is_for_data_managers_only(
 ):
     revision = make_revision()
     url = f"{page_url(revision)}withdraw"
-    assert client.post(url, {"reason": "x"}).status_code == 302  # to the login page
+    withdrawal = {"category": "duplicate", "reason": "Duplicate upload"}
+    assert client.post(url, withdrawal).status_code == 302  # to the login page
     assert Revision.objects.get(pk=revision.pk).state == "published"
     for user in (plain_user, vetted_user):
         client.force_login(user)
-        assert client.post(url, {"reason": "x"}).status_code == 403
+        assert client.post(url, withdrawal).status_code == 403
     client.force_login(data_manager)
     assert b"Withdraw version" in client.get(page_url(revision)).content
-    response = client.post(url, {"reason": "Duplicate upload"})
+    response = client.post(url, withdrawal)
     assert response.status_code == 302
     revision.refresh_from_db()
     assert revision.state == "withdrawn" and revision.withdrawn_reason == "Duplicate upload"

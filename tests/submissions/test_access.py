@@ -90,6 +90,11 @@ def test_submit_page_creates_a_submission_and_redirects_to_its_status(
         page.status_code == 200 and b'http-equiv="refresh"' in page.content and b"status.js" in page.content
     )
     services.run_all(sub)
+    # A web submission waits for its submitter's look and "Publish" (test_publish_preview.py).
+    status = client.get(f"/submissions/{sub.transaction}/status.json").json()
+    assert status["state"] == "awaiting" and status["awaiting_publication"]
+    assert client.post(f"/submissions/{sub.transaction}/publish/").status_code == 302
+    services.run_all(sub)
     status = client.get(f"/submissions/{sub.transaction}/status.json").json()
     assert status["state"] == "succeeded" and status["revision_state"] in ("published", "held")
     finished = client.get(response["Location"])

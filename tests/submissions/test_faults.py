@@ -181,6 +181,13 @@ def test_submissions_made_while_the_broker_is_down_answer_202_and_are_archived_o
     stop = threading.Event()
     _beat(pipeline.queue, stop)
     try:
+        # The web submission waits for its submitter's "Publish" after the checks (a preview).
+        wait_for(
+            lambda: Submission.objects.get(pk=by_web.pk).awaiting_publication,
+            timeout=90,
+            describe=lambda: str(list(by_web.steps.values_list("name", "state"))),
+        )
+        services.publish_preview(by_web, user=vetted_user)
         for sub in (by_api, by_web):
             _archived_once(_finished(sub.pk, 90, pipeline.workers))
     finally:

@@ -68,6 +68,9 @@ class DoiRetryApi(APIView):
 
 class WithdrawSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
+    category = serializers.ChoiceField(
+        choices=Revision.WithdrawalCategory.choices, default=Revision.WithdrawalCategory.OTHER
+    )
 
 
 class WithdrawApi(APIView):
@@ -95,7 +98,11 @@ class WithdrawApi(APIView):
         )
         try:
             revision = services.withdraw(
-                revision, reason=form.validated_data["reason"], user=request.user, request=request
+                revision,
+                reason=form.validated_data["reason"],
+                category=form.validated_data["category"],
+                user=request.user,
+                request=request,
             )
         except services.PublishingError as exc:
             return Response({"detail": str(exc)}, status=409)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
@@ -64,7 +65,7 @@ def _signposting(revision: Revision, *, concept: bool) -> str:
     return ", ".join(links)
 
 
-def _map(revision: Revision) -> dict | None:
+def coverage_map(revision: Revision) -> dict | None:
     """The coverage map's geometry in the equirectangular viewBox 0 0 360 180 (x = lon + 180, y = 90 - lat),
     drawn over the inline Natural Earth land path; no tiles, works offline.
 
@@ -105,6 +106,9 @@ def _map(revision: Revision) -> dict | None:
     }
 
 
+_map = coverage_map  # the name tests/publishing/test_map.py knows
+
+
 def _dataset_version(request: HttpRequest, scope: str, identifier: int, number: int | None):
     """The version the visitor may see (apps.access decides), with everything the record builders read."""
     return access.get_dataset_version_for_user(
@@ -120,6 +124,15 @@ def _quality_report_url(revision: Revision) -> str:
     return reverse(
         "packages:report", args=[revision.package.scope, revision.package.identifier, revision.number]
     )
+
+
+def _newer_version(revision: Revision, versions: list[Revision]) -> Revision | None:
+    """The newest published version when it is newer than ``revision`` (as Zenodo says "A newer version
+    of this record is available"); ``versions`` are the visible ones, newest first."""
+    newest = next((v for v in versions if v.state == Revision.State.PUBLISHED), None)
+    if newest is None or newest.number <= revision.number:
+        return None
+    return newest
 
 
 def _landing(request: HttpRequest, scope: str, identifier: int, number: int | None) -> HttpResponse:
@@ -138,6 +151,7 @@ def _landing(request: HttpRequest, scope: str, identifier: int, number: int | No
     )
     cited_doi = "" if revision.state == Revision.State.HELD else version_doi_name(revision)
     context = {
+        "newer_version": None if concept else _newer_version(revision, versions),
         "revision": revision,
         "package": package,
         "versions": versions,
@@ -149,7 +163,7 @@ def _landing(request: HttpRequest, scope: str, identifier: int, number: int | No
         "creators": metadata.creators_of(revision),
         "citations": metadata.citations(revision),
         "bibtex": metadata.bibtex(revision),
-        "map": _map(revision),
+        "map": coverage_map(revision),
         "version_doi_name": version_doi_name(revision),
         "concept_doi_name": concept_doi_name(package),
         "version_doi": version_doi,
@@ -168,7 +182,8 @@ def _landing(request: HttpRequest, scope: str, identifier: int, number: int | No
         "open_graph": metadata.open_graph(revision, url=page_url),
     }
     template = "publishing/tombstone.html" if gone else "publishing/landing.html"
-    response = render(request, template, context)
+    # A tombstone is "410 Gone" with its page: the version existed and is withdrawn for good.
+    response = render(request, template, context, status=410 if gone else 200)
     response["Link"] = _signposting(revision, concept=concept)
     return response
 
@@ -269,19 +284,43 @@ def resolve_doi(request: HttpRequest, doi: str) -> HttpResponse:
 # --- data managers ------------------------------------------------------------------------------
 
 
-@require_POST
+class WithdrawForm(forms.Form):
+    category = forms.ChoiceField(
+        label="Reason",
+        choices=[("", "Choose a reason…"), *Revision.WithdrawalCategory.choices],
+    )
+    reason = forms.CharField(
+        label="Explanation (public, shown on the tombstone page)",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+    )
+
+
 @data_manager_required
 def withdraw(request: HttpRequest, scope: str, identifier: int, number: int) -> HttpResponse:
+    """A confirmation page (as Dataverse's deaccession): the reason's category and a public explanation;
+    only its POST withdraws."""
     revision, _ = _dataset_version(request, scope, identifier, number)
-    try:
-        services.withdraw(revision, reason=request.POST.get("reason", ""), user=request.user, request=request)
-    except services.PublishingError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(
-            request, f"{revision.package_id_text} is withdrawn; its DOI now shows the tombstone page."
-        )
-    return redirect(metadata.version_path(revision))
+    form = WithdrawForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.withdraw(
+                revision,
+                reason=form.cleaned_data["reason"],
+                category=form.cleaned_data["category"],
+                user=request.user,
+                request=request,
+            )
+        except services.PublishingError as exc:  # not published (any more): say so on the landing page
+            messages.error(request, str(exc))
+        else:
+            messages.success(
+                request, f"{revision.package_id_text} is withdrawn; its DOI now shows the tombstone page."
+            )
+        return redirect(metadata.version_path(revision))
+    context = {"revision": revision, "form": form, "version_url": metadata.version_path(revision)}
+    status = 400 if request.method == "POST" else 200
+    return render(request, "publishing/withdraw_confirm.html", context, status=status)
 
 
 @require_POST
