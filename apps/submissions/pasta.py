@@ -15,7 +15,6 @@ from rest_framework import exceptions
 from apps import access
 from apps.packages import pasta as read
 from apps.packages.pasta import BYTES, TEXT, PastaView, text
-
 from portal.errors import QuaysideError
 
 from . import services
