@@ -2,6 +2,8 @@ from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
+from apps.audit.context import mark_auth_system
+
 from .models import ApiToken
 
 
@@ -9,17 +11,6 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
     """``Authorization: Token <key>`` (or ``Bearer <key>``) with a personal API token."""
 
     keywords = ("token", "bearer")
-
-    @classmethod
-    def key_from(cls, request) -> str | None:
-        """The key of a well-formed ``Token <key>`` / ``Bearer <key>`` header, else None."""
-        header = authentication.get_authorization_header(request).split()
-        if len(header) != 2 or header[0].lower() not in (b"token", b"bearer"):
-            return None
-        try:
-            return header[1].decode()
-        except UnicodeError:
-            return None
 
     def authenticate(self, request):
         header = authentication.get_authorization_header(request).split()
@@ -38,7 +29,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         now = timezone.now()
         if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-        request._quayside_auth_system = "token"
+        mark_auth_system(request, "token")
         return token.user, token
 
     def authenticate_header(self, request):

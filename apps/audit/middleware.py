@@ -7,6 +7,7 @@ ended (status), as PASTA's audit manager does for every call, including refusals
 from django.urls import resolve
 from django.urls.exceptions import Resolver404
 
+from .context import auth_system
 from .services import record_event
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -43,17 +44,11 @@ class AuditWritesMiddleware:
         return response
 
     def _record(self, request, response) -> None:
-        if getattr(request, "_quayside_audited", False):
-            return  # the view wrote this request's row itself, in its own statement
         status = response.status_code
         category = "info" if status < 400 else ("warn" if status < 500 else "error")
         # DRF puts the authenticated user on its own request; Django's may still be anonymous.
-        drf_user = getattr(response, "renderer_context", {}) or {}
-        drf_request = drf_user.get("request")
+        drf_request = (getattr(response, "renderer_context", None) or {}).get("request")
         user = getattr(drf_request, "user", None) or getattr(request, "user", None)
-        auth = getattr(drf_request, "_quayside_auth_system", None) if drf_request is not None else None
-        if auth is None:
-            auth = getattr(getattr(drf_request, "_request", None), "_quayside_auth_system", None)
         # One INSERT in autocommit: a transaction around a single statement only adds two round trips.
         record_event(
             service=request_service(request),
@@ -63,5 +58,5 @@ class AuditWritesMiddleware:
             status=status,
             user=user if getattr(user, "is_authenticated", False) else None,
             request=request,
-            auth_system=auth or "",
+            auth_system=auth_system(drf_request if drf_request is not None else request),
         )

@@ -1,7 +1,7 @@
 """The audit log: an append-only event table shaped after PASTA's audit manager.
 
-Rows are written only through ``services.record_event`` and are never updated or deleted by the
-application (``save`` refuses updates, ``delete`` refuses always).
+Rows are written only through ``services.record_event`` (or ``record_events``) and are never updated or
+deleted by the application (``save`` refuses updates, ``delete`` refuses always).
 """
 
 from django.conf import settings

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import datetime
-import functools
-import hashlib
 import io
 import json
-import re
 import uuid
 
-import psycopg
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from apps import access
-from apps.audit.middleware import request_method, request_service
-from apps.audit.services import record_event
+from apps.audit.services import record_event, record_events
 from apps.cruises.models import Cruise, CruiseFile
 from apps.cruises.services import attach_file
 
@@ -152,264 +147,155 @@ def validate_entry(data: dict) -> dict:
     return clean
 
 
-def _take_number(log_id: int) -> tuple[int, str]:
-    """Bump the log's counter and return (our number, the log's state) in one statement.
+def _reserve_numbers(cruise: Cruise, count: int) -> tuple[int, int, str] | None:
+    """Take the log's counter row lock and reserve ``count`` numbers: returns (log id, the first reserved
+    number, the log's state), or None when the cruise has no log.
 
-    The UPDATE takes the row lock and holds it to our commit, so writers queue here for the shortest
-    possible time (insert, audit, commit) and never share a number; a rolled-back transaction rolls
-    its bump back too, so numbers stay contiguous. Works on PostgreSQL and SQLite (RETURNING).
+    One statement (UPDATE … RETURNING, on PostgreSQL and SQLite): the row lock is held to our commit, so
+    writers to one log queue here and nothing else inserts into the log meanwhile — what the caller then
+    reads of the log's entries is the whole truth. A rolled-back transaction rolls its reservation back,
+    so numbers stay contiguous.
     """
     table = connection.ops.quote_name(EventLog._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET next_number = next_number + 1 WHERE id = %s RETURNING next_number, state",
-            [log_id],
+            f"UPDATE {table} SET next_number = next_number + %s WHERE cruise_id = %s "
+            "RETURNING id, next_number, state",
+            [count, cruise.pk],
         )
-        next_number, state = cursor.fetchone()
-    return next_number - 1, state
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    log_id, next_number, state = row
+    return log_id, next_number - count, state
 
 
 def add_entry(cruise: Cruise, user, data: dict, request=None) -> tuple[Event, bool]:
-    """Write one entry; returns (event, created). A retry with the same idempotency key returns the
-    first entry unchanged (also when the two race: the unique key refuses the second insert, whose
-    transaction, counter bump included, rolls back)."""
-    access.require_eventlog_writer(user, cruise)
-    clean = validate_entry(data)
-    key = clean["idempotency_key"]
-    try:
-        with transaction.atomic():
-            log = EventLog.objects.filter(cruise=cruise).only("id", "state").first()
-            if log is None:
-                raise EventLogError("The event log of this cruise is not open yet.")
-            # No look-up of the key first: the unique (log, idempotency_key) constraint decides, and a
-            # retry (rare) pays for the failed insert instead of every entry paying for a SELECT.
-            amendment = clean["action"] == AMENDMENT or bool(data.get("is_amendment"))
-            amends = None
-            if data.get("amends"):
-                amends = Event.objects.filter(log=log, event_id=str(data["amends"]).strip()).first()
-                if amends is None:
-                    raise EventLogError({"amends": [f"No event {data['amends']} in this log."]})
-            if log.state != EventLog.State.OPEN and not amendment:
-                existing = Event.objects.filter(log=log, idempotency_key=key).first()
-                if existing is not None:  # a retry of an entry made before the log closed
-                    return existing, False
-                raise EventLogError(CLOSED_MESSAGE)
-            number, state = _take_number(log.pk)
-            if state != EventLog.State.OPEN and not amendment:
-                raise EventLogError(CLOSED_MESSAGE)  # closed while we were on our way
-            event = Event.objects.create(
-                log=log,
-                number=number,
-                event_id=f"{cruise.cruise_id}-{number:04d}",
-                idempotency_key=key,
-                time=clean["time"],
-                latitude=clean["latitude"],
-                longitude=clean["longitude"],
-                station=clean["station"],
-                cast=clean["cast"],
-                instrument=clean["instrument"],
-                action=clean["action"],
-                author=user,
-                author_name=(getattr(user, "name", "") or user.email),
-                comment=clean["comment"],
-                is_amendment=amendment,
-                amends=amends,
-            )
-            record_event(
-                service="eventlogs",
-                method="addEntry",
-                resource_id=event.event_id,
-                user=user,
-                request=request,
-                text=f"{event.instrument} {event.action}" + (" (amendment)" if amendment else ""),
-                status=201,
-            )
-            return event, True
-    except IntegrityError:
-        # Only the unique idempotency key can collide (numbers are serialised by the counter row).
-        existing = Event.objects.filter(log__cruise=cruise, idempotency_key=key).first()
-        if existing is None:
-            raise
-        return existing, False
+    """Write one entry; returns (event, created), or raises EventLogError (what to fix) or
+    portal.errors.Forbidden. A retry with the same idempotency key returns the first entry unchanged.
+
+    One entry is a batch of one: ``add_entries`` is the only write path."""
+    (result,) = add_entries(cruise, user, [data], request=request)
+    if isinstance(result, EventLogError):
+        raise result
+    return result
 
 
-# The whole of a plain entry in one statement (PostgreSQL, autocommit): the API token (as
-# ApiTokenAuthentication checks it, with its once-a-minute last-used stamp), the write permission (the
-# rule of access.can_write_eventlog), the open-log check, the counter bump, the insert, and both audit
-# rows (the request's, as AuditWritesMiddleware writes it, and the service's, as add_entry writes it).
-# A repeated idempotency key makes the insert violate the unique (log, idempotency_key) index: the
-# statement fails as a whole, counter bump included, so numbers stay contiguous, and the caller answers
-# through add_entry with the first entry.
-_FAST_PARAMS = [  # (name, type) in $n order
-    ("key_hash", "text"),
-    ("cruise", "bigint"),
-    ("key", "text"),
-    ("time", "timestamptz"),
-    ("latitude", "float8"),
-    ("longitude", "float8"),
-    ("station", "text"),
-    ("cast", "text"),
-    ("instrument", "text"),
-    ("action", "text"),
-    ("comment", "text"),
-    ("now", "timestamptz"),
-    ("agent", "text"),
-    ("what", "text"),
-    ("path", "text"),
-    ("request_service", "text"),
-    ("request_method", "text"),
-    ("request_row", "boolean"),
-]
-_FAST_INSERT = """
-WITH tok AS (
-    SELECT t.id AS token_id, u.id AS user_id, u.email, left(coalesce(nullif(u.name, ''), u.email), 200) AS author
-    FROM {token} t JOIN {user} u ON u.id = t.user_id
-    WHERE t.key_hash = $key_hash AND t.revoked_at IS NULL AND u.is_active
-), touched AS (
-    UPDATE {token} t SET last_used_at = $now FROM tok
-    WHERE t.id = tok.token_id AND (t.last_used_at IS NULL OR t.last_used_at < $now - interval '60 seconds')
-), allowed AS (
-    SELECT l.id, c.cruise_id AS cruise_text FROM {log} l JOIN {cruise} c ON c.id = l.cruise_id CROSS JOIN tok
-    WHERE l.cruise_id = $cruise AND l.state = '{open}'
-      AND (EXISTS (SELECT 1 FROM {member} m WHERE m.cruise_id = c.id AND m.user_id = tok.user_id
-                   AND m.role IN ('{chief_scientist}', '{shipboard_staff}'))
-           OR EXISTS (SELECT 1 FROM {orgmember} o WHERE o.organisation_id = c.operator_id AND o.user_id = tok.user_id
-                      AND o.role = '{operator}'))
-), bumped AS (
-    UPDATE {log} l SET next_number = next_number + 1 FROM allowed
-    WHERE l.id = allowed.id AND l.state = '{open}'
-    RETURNING l.id, l.next_number - 1 AS number,
-              allowed.cruise_text || '-' || CASE WHEN l.next_number - 1 < 10000
-                  THEN lpad((l.next_number - 1)::text, 4, '0') ELSE (l.next_number - 1)::text END AS event_id
-), inserted AS (
-    INSERT INTO {event} ("log_id", "number", "event_id", "idempotency_key", "time", "latitude", "longitude",
-                         "station", "cast", "instrument", "action", "author_id", "author_name", "comment",
-                         "is_amendment", "amends_id", "created_at")
-    SELECT bumped.id, bumped.number, bumped.event_id, $key, $time, $latitude, $longitude, $station, $cast,
-           $instrument, $action, tok.user_id, tok.author, $comment, false, NULL, $now FROM bumped, tok
-    RETURNING number, event_id, author_name
-), groups AS (
-    SELECT coalesce(string_agg(g.name, ',' ORDER BY g.name), '') AS names
-    FROM {user_groups} ug JOIN {group} g ON g.id = ug.group_id WHERE ug.user_id = (SELECT user_id FROM tok)
-), audited AS (
-    INSERT INTO {audit} ("entry_time", "service", "category", "service_method", "entry_text", "resource_id",
-                         "status_code", "user_id", "user_id_text", "user_agent", "groups", "auth_system")
-    SELECT $now, a.service, 'info', a.method, a.text, CASE WHEN a.is_service THEN inserted.event_id ELSE '' END,
-           201, tok.user_id, tok.email, $agent, groups.names, 'token'
-    FROM inserted, tok, groups, (VALUES ('eventlogs', 'addEntry', $what, true),
-                                        ($request_service, $request_method, $path, false)) AS a(service, method, text, is_service)
-    WHERE a.is_service OR $request_row
-)
-SELECT number, event_id, author_name FROM inserted
-"""
+def add_entries(cruise: Cruise, user, items: list, request=None) -> list[tuple[Event, bool] | EventLogError]:
+    """Write entries in order; one answer per item, in order: ``(event, created)`` or the EventLogError
+    that refused it. Raises portal.errors.Forbidden (for all of them) when ``user`` may not write to the log.
 
+    Each entry stands alone: a refused one takes no number and the rest go on; a repeated idempotency key
+    (from an earlier request or earlier in ``items``) answers the first entry, unchanged and not audited
+    again. The new entries are numbered contiguously, in one transaction under the log's counter row lock
+    (``_reserve_numbers``), with one audit event each.
 
-def _statement_names() -> dict[str, str]:
-    """Table names and the state and role values the statement compares, from the models."""
-    from django.contrib.auth.models import Group
-
-    from apps.accounts.models import ApiToken, User
-    from apps.audit.models import AuditEvent
-    from apps.cruises.models import CruiseMember, OrganisationMember
-
-    q = connection.ops.quote_name
-    return {
-        "open": EventLog.State.OPEN,
-        "chief_scientist": CruiseMember.Role.CHIEF_SCIENTIST,
-        "shipboard_staff": CruiseMember.Role.SHIPBOARD_STAFF,
-        "operator": OrganisationMember.Role.OPERATOR,
-        "log": q(EventLog._meta.db_table),
-        "event": q(Event._meta.db_table),
-        "cruise": q(Cruise._meta.db_table),
-        "member": q(CruiseMember._meta.db_table),
-        "orgmember": q(OrganisationMember._meta.db_table),
-        "audit": q(AuditEvent._meta.db_table),
-        "group": q(Group._meta.db_table),
-        "token": q(ApiToken._meta.db_table),
-        "user": q(User._meta.db_table),
-        "user_groups": q(User.groups.through._meta.db_table),
-    }
-
-
-@functools.cache
-def _fast_insert_sql() -> str:
-    sql = _FAST_INSERT.format(**_statement_names())
-    for name, sql_type in _FAST_PARAMS:
-        sql = re.sub(rf"\${name}\b", f"%({name})s::{sql_type}", sql)
-    return sql
-
-
-def add_plain_entry_fast(
-    cruise_pk: int, token_key: str, clean: dict, request, *, request_row: bool = True
-) -> dict | None:
-    """The busiest write in Quayside — a plain entry posted with an API token by science software —
-    as one statement, with no transaction around it.
-
-    Returns the new entry (the API's ``event_json`` shape) or None when anything is not plain: not PostgreSQL,
-    an amendment, an unknown or revoked token, no right to write, a closed log,
-    or a repeated key. The caller then takes the DRF view and ``add_entry``, which decide the same
-    things one by one and explain them (tests/eventlogs/test_fast_path.py runs each through both).
+    Keys are not looked up first: the unique (log, idempotency_key) constraint decides. A key sent before
+    (a client's retry, rare) makes the insert fail, which rolls the whole transaction back, reservation
+    included, and the entries are written again in a second transaction that looks their keys up first.
     """
-    from apps.accounts.models import hash_token
+    access.require_eventlog_writer(user, cruise)
+    results: list = [None] * len(items)
+    candidates: list[tuple[int, dict, dict]] = []  # (position, cleaned values, raw item)
+    for position, item in enumerate(items):
+        if not isinstance(item, dict):
+            results[position] = EventLogError("Each entry is a JSON object.")
+            continue
+        try:
+            candidates.append((position, validate_entry(item), item))
+        except EventLogError as exc:
+            results[position] = exc
+    if candidates:
+        # The audit rows need the writer's groups (a query): read them now, not while holding the lock.
+        user.group_names  # noqa: B018
+        try:
+            with transaction.atomic():
+                _write_under_lock(cruise, user, candidates, results, request, look_up_keys=False)
+        except IntegrityError:
+            with transaction.atomic():
+                _write_under_lock(cruise, user, candidates, results, request, look_up_keys=True)
+    return results
 
-    if connection.vendor != "postgresql" or clean["action"] == AMENDMENT:
-        return None
-    params = {
-        "key_hash": hash_token(token_key),
-        "cruise": cruise_pk,
-        "key": clean["idempotency_key"],
-        "time": clean["time"],
-        "latitude": clean["latitude"],
-        "longitude": clean["longitude"],
-        "station": clean["station"],
-        "cast": clean["cast"],
-        "instrument": clean["instrument"],
-        "action": clean["action"],
-        "comment": clean["comment"],
-        "now": timezone.now(),
-        "agent": request.META.get("HTTP_USER_AGENT", "")[:500],
-        "what": f"{clean['instrument']} {clean['action']}",
-        "path": request.path_info,
-        # The request's own audit row, as AuditWritesMiddleware would write it (the caller tells it not to).
-        "request_service": request_service(request),
-        "request_method": request_method(request)[:120],
-        "request_row": request_row,  # False in a batch: the request's one row is the middleware's
-    }
-    # A psycopg cursor of our own: server-side parameters (no quoting in Python) and a statement
-    # prepared once per database connection (planning it cost as much as running it).
-    connection.ensure_connection()
-    raw = connection.connection
-    if raw.prepare_threshold is None:
-        # Django turns psycopg's automatic preparing off (Django's own cursors bind client-side and never
-        # prepare); this one statement asks for it explicitly. Behind PgBouncer in transaction mode this
-        # needs PgBouncer ≥ 1.21 with max_prepared_statements set (README, deployment).
-        raw.prepare_threshold = 2**31 - 1
-    # Alone it needs no transaction; inside a caller's, a savepoint keeps a refused insert from aborting it.
-    guard = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
-    try:
-        with guard, psycopg.Cursor(raw) as cursor:
-            cursor.execute(_fast_insert_sql(), params, prepare=True)
-            row = cursor.fetchone()
-    except psycopg.IntegrityError:
-        return None  # a repeated idempotency key: nothing was written
-    if row is None:
-        return None
-    number, event_id, author = row
-    return {
-        "event_id": event_id,
-        "number": number,
-        "idempotency_key": clean["idempotency_key"],
-        "time": clean["time"].astimezone(datetime.UTC).isoformat().replace("+00:00", "Z"),
-        "latitude": clean["latitude"],
-        "longitude": clean["longitude"],
-        "station": clean["station"],
-        "cast": clean["cast"],
-        "instrument": clean["instrument"],
-        "action": clean["action"],
-        "author": author,
-        "comment": clean["comment"],
-        "amendment": False,
-    }
+
+def _write_under_lock(
+    cruise: Cruise, user, candidates: list, results: list, request, *, look_up_keys: bool
+) -> None:
+    """Write ``candidates`` (validated entries) holding the counter row lock; fill in their ``results``."""
+    reserved = _reserve_numbers(cruise, len(candidates))
+    if reserved is None:
+        for position, _, _ in candidates:
+            results[position] = EventLogError("The event log of this cruise is not open yet.")
+        return
+    log_id, number, state = reserved
+    by_key: dict[str, Event] = {}  # what each key answers: entries from before, then this batch's own
+    if look_up_keys or state != EventLog.State.OPEN:  # a closed log answers retries before it refuses
+        keys = {clean["idempotency_key"] for _, clean, _ in candidates}
+        by_key.update(
+            (e.idempotency_key, e) for e in Event.objects.filter(log_id=log_id, idempotency_key__in=keys)
+        )
+    refs = {str(item["amends"]).strip() for _, _, item in candidates if item.get("amends")}
+    by_event_id = (
+        {e.event_id: e for e in Event.objects.filter(log_id=log_id, event_id__in=refs)} if refs else {}
+    )
+    pending: list[Event] = []  # built, not yet inserted
+    author_name = getattr(user, "name", "") or user.email
+    for position, clean, item in candidates:
+        key = clean["idempotency_key"]
+        if key in by_key:
+            results[position] = (by_key[key], False)
+            continue
+        amendment = clean["action"] == AMENDMENT or bool(item.get("is_amendment"))
+        if state != EventLog.State.OPEN and not amendment:
+            results[position] = EventLogError(CLOSED_MESSAGE)
+            continue
+        amends = None
+        if item.get("amends"):
+            amends = by_event_id.get(str(item["amends"]).strip())
+            if amends is None:
+                results[position] = EventLogError({"amends": [f"No event {item['amends']} in this log."]})
+                continue
+            if amends.pk is None:  # it amends an entry of this batch: insert that one first
+                Event.objects.bulk_create(pending)
+                pending = []
+        event = Event(
+            log_id=log_id,
+            number=number,
+            event_id=f"{cruise.cruise_id}-{number:04d}",
+            idempotency_key=key,
+            time=clean["time"],
+            latitude=clean["latitude"],
+            longitude=clean["longitude"],
+            station=clean["station"],
+            cast=clean["cast"],
+            instrument=clean["instrument"],
+            action=clean["action"],
+            author=user,
+            author_name=author_name,
+            comment=clean["comment"],
+            is_amendment=amendment,
+            amends=amends,
+        )
+        number += 1
+        pending.append(event)
+        by_key[key] = by_event_id[event.event_id] = event
+        results[position] = (event, True)
+    Event.objects.bulk_create(pending)
+    created = [r[0] for r in results if isinstance(r, tuple) and r[1]]
+    unused = len(candidates) - len(created)
+    if unused:  # repeats and refusals give their reserved numbers back
+        EventLog.objects.filter(pk=log_id).update(next_number=F("next_number") - unused)
+    if created:
+        record_events(
+            [
+                (f"{e.instrument} {e.action}" + (" (amendment)" if e.is_amendment else ""), e.event_id)
+                for e in created
+            ],
+            service="eventlogs",
+            method="addEntry",
+            status=201,
+            user=user,
+            request=request,
+        )
 
 
 def _utc(t: datetime.datetime) -> str:
@@ -501,7 +387,3 @@ def close_log(cruise: Cruise, user, request=None) -> EventLog:
         f"{log.final_json.filename} sha256={log.final_json.sha256}",
     )
     return log
-
-
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()

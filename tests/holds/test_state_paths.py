@@ -111,7 +111,7 @@ def test_the_operations_report_shows_the_event_summary_and_when_held_data_is_rel
 
     from apps.cruises import sailing_orders
 
-    revision = make_revision("archived", owner=vetted_user, cruise=approved_cruise, identifier=509)
+    make_revision("archived", owner=vetted_user, cruise=approved_cruise, identifier=509)
     hold = services.assert_hold(approved_cruise, chief_scientist, ends_on=_soon(), reason="x")
     report = etree.fromstring(sailing_orders.build(approved_cruise, with_report=True))
     (dataset,) = report.iter("dataset")

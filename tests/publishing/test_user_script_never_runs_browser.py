@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from apps.packages.models import Entity
-from apps.publishing.oai import oai_identifier
+from apps.publishing.oai.provider import oai_identifier
 from apps.storage.services import store_bytes
 from tests.browser.conftest import browser  # noqa: F401  (headless Debian Chromium, shared fixture)
 from tests.support.browser import login

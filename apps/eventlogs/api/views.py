@@ -1,10 +1,7 @@
 """Event-log API for science software: the same validation as the web form, idempotent POST."""
 
 import datetime
-import functools
-import json
 
-from django.http import JsonResponse
 from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, permission_classes
@@ -15,7 +12,6 @@ from rest_framework.response import Response
 
 from apps import access
 from apps.access import can_see
-from apps.accounts.authentication import ApiTokenAuthentication
 
 from .. import services
 from ..models import EventLog
@@ -111,7 +107,7 @@ def event_json(e) -> dict:
 )
 @api_view(["GET", "POST"])
 @permission_classes([IsAuthenticatedOrReadOnly])
-def entries_api(request, cruise_pk: int):
+def entries(request, cruise_pk: int):
     """GET: entries (oldest first, paginated). POST: one entry; ``idempotency_key`` makes retries safe
     (201 for a new entry, 200 with the first entry for a repeated key). POST a JSON array of entries
     (at most 500) to send many at once: 200 with ``results``, one ``{status, entry | errors}`` each, in
@@ -138,8 +134,6 @@ def entries_api(request, cruise_pk: int):
         event, created = services.add_entry(
             cruise, request.user, {k: data.get(k) for k in FIELDS}, request=request
         )
-    except PermissionError as exc:
-        raise PermissionDenied(str(exc)) from exc
     except services.EventLogError as exc:
         return Response({"errors": exc.errors}, status=status.HTTP_400_BAD_REQUEST)
     return Response(event_json(event), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
@@ -158,74 +152,17 @@ def _post_batch(request, cruise, items: list):
             {"errors": {"__all__": [f"At most {MAX_BATCH} entries a request; send the rest in another."]}},
             status=status.HTTP_400_BAD_REQUEST,
         )
-    if not access.can_write_eventlog(request.user, cruise):
-        raise PermissionDenied(
-            "Only designated shipboard staff, the chief scientist and the operator may write to this event log."
-        )
-    token_key = (
-        ApiTokenAuthentication.key_from(request._request)
-        if getattr(request, "_quayside_auth_system", "") == "token"
-        else None
-    )
-    results = [_batch_item(request, cruise, item, token_key) for item in items]
+    fields = [{k: item.get(k) for k in FIELDS} if isinstance(item, dict) else item for item in items]
+    answers = services.add_entries(cruise, request.user, fields, request=request)  # Forbidden → 403
+    results = [
+        {"status": 400, "errors": a.errors}
+        if isinstance(a, services.EventLogError)
+        else {"status": 201 if a[1] else 200, "entry": event_json(a[0])}
+        for a in answers
+    ]
     counts = {
         "created": sum(r["status"] == 201 for r in results),
         "repeated": sum(r["status"] == 200 for r in results),
     }
     counts["refused"] = len(results) - counts["created"] - counts["repeated"]
     return Response({**counts, "results": results}, status=status.HTTP_200_OK)
-
-
-def _batch_item(request, cruise, item, token_key: str | None) -> dict:
-    if not isinstance(item, dict):
-        return {"status": 400, "errors": {"__all__": ["Each entry is a JSON object."]}}
-    fields = {k: item.get(k) for k in FIELDS}
-    if token_key and not fields.get("amends") and not item.get("is_amendment"):
-        try:
-            entry = services.add_plain_entry_fast(
-                cruise.pk, token_key, services.validate_entry(fields), request._request, request_row=False
-            )  # the batch request gets one row, below
-        except services.EventLogError as exc:
-            return {"status": 400, "errors": exc.errors}
-        if entry is not None:
-            return {"status": 201, "entry": entry}
-    try:
-        event, created = services.add_entry(cruise, request.user, fields, request=request)
-    except services.EventLogError as exc:
-        return {"status": 400, "errors": exc.errors}
-    except PermissionError as exc:
-        return {"status": 403, "errors": {"__all__": [str(exc)]}}
-    return {"status": 201 if created else 200, "entry": event_json(event)}
-
-
-@functools.wraps(entries_api)  # keeps DRF's view attributes: the OpenAPI schema and CSRF exemption
-def entries(request, cruise_pk: int):
-    """The event-log endpoint. A plain entry POSTed with a token (science software logging at sea,
-    many a second) takes one SQL statement; everything else — GET, sessions, amendments, refusals,
-    repeated keys, bad JSON, SQLite — is the DRF view above, which explains itself."""
-    if request.method == "POST" and request.headers.get("Authorization"):
-        response = _post_plain_entry(request, cruise_pk)
-        if response is not None:
-            return response
-    return entries_api(request, cruise_pk)
-
-
-def _post_plain_entry(request, cruise_pk: int):
-    key = ApiTokenAuthentication.key_from(request)
-    if key is None or request.content_type != "application/json":
-        return None
-    try:
-        data = json.loads(request.body)
-    except ValueError:
-        return None
-    if not isinstance(data, dict) or data.get("amends") or data.get("is_amendment"):
-        return None
-    try:
-        clean = services.validate_entry({k: data.get(k) for k in FIELDS})
-    except services.EventLogError:
-        return None
-    entry = services.add_plain_entry_fast(cruise_pk, key, clean, request)
-    if entry is None:
-        return None
-    request._quayside_audited = True  # both audit rows went in with the entry
-    return JsonResponse(entry, status=status.HTTP_201_CREATED)
