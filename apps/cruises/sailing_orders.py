@@ -378,10 +378,13 @@ def extract(root: etree._Element) -> ParsedCruise:
     return parsed
 
 
-def build(cruise, *, with_report: bool = False, with_emails: bool = False) -> bytes:
+def build(
+    cruise, *, with_report: bool = False, with_emails: bool = False, with_open_log: bool = False
+) -> bytes:
     """The sailing-orders document of a cruise (deterministic bytes). ``with_report`` adds the event
     summary and datasets the operations report shows; e-mail addresses only with ``with_emails``
-    (the cruise's own people — public exports leave them out)."""
+    (the cruise's own people — public exports leave them out); an event log still open is summed up
+    only ``with_open_log`` (the cruise's people: the log is private until it is closed)."""
     root = etree.Element("sailingOrders", version="1")
     c = etree.SubElement(root, "cruise", id=cruise.cruise_id)
     v = cruise.vessel
@@ -431,16 +434,20 @@ def build(cruise, *, with_report: bool = False, with_emails: bool = False) -> by
             if a.title:
                 el.set("title", a.title)
     if with_report:
-        _add_report_parts(cruise, c)
+        _add_report_parts(cruise, c, with_open_log=with_open_log)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
-def _add_report_parts(cruise, c) -> None:
+def _add_report_parts(cruise, c, *, with_open_log: bool) -> None:
     from apps.packages.models import Revision
 
-    # The event log's part (apps.eventlogs registers it; "none" when no log was opened).
+    # The event log's part (apps.eventlogs registers it; "none" when no log was opened). A log that is
+    # not closed yet is private: others learn only that there is one, not its counts or times.
     summary = etree.SubElement(c, "eventSummary", state="none", events="0")
     extensions.event_summary(cruise, summary)
+    if not with_open_log and summary.get("state") not in ("none", "closed"):
+        summary.clear()
+        summary.attrib.update({"state": "private", "events": "0"})
     datasets = etree.SubElement(c, "datasets")
     for package in cruise.packages.order_by("scope", "identifier"):
         # The report is public: only revisions whose metadata is public (published, held — "held until" —,
@@ -465,10 +472,11 @@ def report_transform() -> etree.XSLT:
     )
 
 
-def operations_report(cruise, *, pdf_url: str = "") -> str:
+def operations_report(cruise, *, pdf_url: str = "", with_open_log: bool = False) -> str:
     """The Operations Report (HTML) from the cruise record XML through the XSLT stylesheet. ``pdf_url``
-    adds a "Download PDF" link (screen only; the stylesheet hides it in print)."""
-    doc = etree.fromstring(build(cruise, with_report=True), _parser())
+    adds a "Download PDF" link (screen only; the stylesheet hides it in print); ``with_open_log`` for
+    the cruise's people (``build``)."""
+    doc = etree.fromstring(build(cruise, with_report=True, with_open_log=with_open_log), _parser())
     result = report_transform()(
         doc,
         generated=etree.XSLT.strparam(datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")),
@@ -526,6 +534,6 @@ def html_to_pdf(html: str) -> bytes:
     return weasyprint.HTML(string=html, url_fetcher=offline_url_fetcher()).write_pdf()
 
 
-def operations_report_pdf(cruise) -> bytes:
+def operations_report_pdf(cruise, *, with_open_log: bool = False) -> bytes:
     """The Operations Report as PDF: the same HTML, rendered for A4 by the stylesheet's @page rules."""
-    return html_to_pdf(operations_report(cruise))
+    return html_to_pdf(operations_report(cruise, with_open_log=with_open_log))

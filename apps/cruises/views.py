@@ -185,16 +185,19 @@ def sailing_orders_xml(request, pk: int):
 def operations_report(request, pk: int):
     cruise = access.get_cruise_for_user(request.user, pk)
     pdf_url = reverse("cruises:report_pdf", args=[cruise.pk]) if sailing_orders.pdf_available() else ""
-    return HttpResponse(
-        sailing_orders.operations_report(cruise, pdf_url=pdf_url), content_type="text/html; charset=utf-8"
+    html = sailing_orders.operations_report(
+        cruise, pdf_url=pdf_url, with_open_log=can_see(request.user, cruise, "eventlog")
     )
+    return HttpResponse(html, content_type="text/html; charset=utf-8")
 
 
 def operations_report_pdf(request, pk: int):
     # The same rule as the HTML report: cruise records are public.
     cruise = access.get_cruise_for_user(request.user, pk)
     try:
-        pdf = sailing_orders.operations_report_pdf(cruise)
+        pdf = sailing_orders.operations_report_pdf(
+            cruise, with_open_log=can_see(request.user, cruise, "eventlog")
+        )
     except sailing_orders.PdfUnavailable as exc:
         logger.warning("Operations report PDF unavailable: %s", exc)
         html_url = reverse("cruises:report", args=[cruise.pk])
