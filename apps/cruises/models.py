@@ -199,6 +199,12 @@ class CruiseMember(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.get_role_display()}, {self.cruise})"
 
+    @property
+    def is_invited(self) -> bool:
+        """An invitation went out and waits (``services._add_member`` invites an address with no account);
+        someone listed without an address was never invited."""
+        return self.user_id is None and bool(self.email)
+
 
 class Award(models.Model):
     cruise = models.ForeignKey(Cruise, on_delete=models.CASCADE, related_name="awards")

@@ -162,3 +162,18 @@ def test_the_mailbox_answers_with_every_problem_in_plain_words(
     [reply] = [m.body for m in mailoutbox if m.to == [operator_user.email]]
     assert "many.xml: NOT accepted" in reply
     assert "2027-13-40 is not a real date (YYYY-MM-DD)" in reply and "'captain' is not one of" in reply
+
+
+def test_the_invited_tag_marks_only_people_who_were_invited(client, operator_user, vessel, chief_scientist):
+    no_address = sailing_orders(extra="").replace(
+        b'<member role="shipboard_staff" email="newcomer@example.org"><name>New Comer</name></member>',
+        b'<member role="shipboard_staff" email="newcomer@example.org"><name>New Comer</name></member>'
+        b'<member role="science_party"><name>No Address</name></member>',
+    )
+    cruise = ingest_sailing_orders(no_address, operator_user)
+    client.force_login(operator_user)
+    for path in (f"/cruises/{cruise.pk}/", f"/cruises/{cruise.pk}/people/"):
+        page = client.get(path).content.decode()
+        items = {line.split(" — ")[0].split(">")[-1]: line for line in page.split("<li>") if " — " in line}
+        assert "invited" in items["New Comer"], path
+        assert "invited" not in items["No Address"] and "invited" not in items["Chief Scientist"], path
