@@ -188,6 +188,13 @@ def load() -> None:
                     copy.write_row(values)
             print(f"  loaded {N:,} packages + revisions in {time.perf_counter() - t0:.1f} s", flush=True)
             t1 = time.perf_counter()
+            # The creator facet's people (apps/search/creators.py): "Sam Scientist7" is the key sam-scientist7.
+            cur.execute("""
+                INSERT INTO search_searchcreator (key, orcid, name_key, label)
+                SELECT DISTINCT lower(c->>'given') || '-' || lower(c->>'family'), '',
+                       lower(c->>'given') || ' ' || lower(c->>'family'), (c->>'family') || ', ' || (c->>'given')
+                FROM packages_revision r, LATERAL (SELECT r.creators->0 AS c) first_creator
+                ON CONFLICT (key) DO NOTHING""")
             cur.execute("""
                 INSERT INTO search_searchdocument (revision_id, package_id, title, text, vector, is_latest, state, published_at,
                                                    "begin", "end", west, south, east, north, facet_keys, indexed_at)
@@ -199,8 +206,11 @@ def load() -> None:
                        (SELECT jsonb_agg(x ORDER BY x) FROM (
                             SELECT 'keyword:' || k AS x FROM jsonb_array_elements_text(r.keywords) k
                             UNION ALL SELECT 'scope:' || p.scope
-                            UNION ALL SELECT 'year:' || extract(year FROM r.published_at)::int::text
-                            UNION ALL SELECT 'creator:' || (r.creators->0->>'name')) keys),
+                            UNION ALL SELECT 'year:' || y FROM generate_series(  -- the data's years
+                                extract(year FROM (r.coverage->>'begin')::date)::int,
+                                extract(year FROM (r.coverage->>'end')::date)::int) y
+                            UNION ALL SELECT 'creator:' || lower(r.creators->0->>'given') || '-'
+                                             || lower(r.creators->0->>'family')) keys),
                        now()
                 FROM packages_revision r JOIN packages_package p ON p.id = r.package_id""")
         raw.commit()

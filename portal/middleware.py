@@ -11,6 +11,7 @@ from django.shortcuts import render
 from django.template.defaultfilters import filesizeformat
 from django.urls import Resolver404, resolve
 
+from apps.storage import scratch
 from apps.storage.services import StorageUnavailable
 from portal.errors import UserError
 
@@ -58,6 +59,10 @@ def too_large(request, what: str, size: int | None = None):
     return error_response(request, 413, RequestTooLarge.title, too_large_message(what, size))
 
 
+def scratch_full(request, message: str):
+    return error_response(request, 507, "Insufficient storage", message)
+
+
 def authorises_before_body(request) -> bool:
     """Does the view of this path decide who is asking before it reads the body (``authorises_before_body``
     on its class)? Such a view calls ``spool_deferred_body`` once the requester may send one."""
@@ -73,39 +78,45 @@ def spool_deferred_body(request) -> None:
     """Read the chunked body that RequestLimitsMiddleware left unread for a view that authorises first.
 
     Call after the access check; does nothing for any other request. Raises ``RequestTooLarge`` when
-    the body passes the limit."""
+    the body passes the limit, ``scratch.ScratchFull`` when the scratch disk cannot hold it (507)."""
     if not getattr(request, "_chunked_body_deferred", False):
         return
     request._chunked_body_deferred = False
-    if not _spool_chunked_body(request):
-        raise RequestTooLarge(too_large_message("This request"))
+    _spool_chunked_body(request)
     # A CSRF check may have parsed the (then empty) form already; parse it again from the spool.
     for cached in ("_post", "_files"):
         request.__dict__.pop(cached, None)
 
 
-def _spool_chunked_body(request) -> bool:
-    """Django's WSGI request reads no body without a Content-Length; give it one, bounded. False when
-    the body passes the limit (nothing is kept)."""
+def _spool_chunked_body(request) -> None:
+    """Django's WSGI request reads no body without a Content-Length; give it one, bounded. Raises
+    ``RequestTooLarge`` past the limit and ``scratch.ScratchFull`` on a full scratch disk (nothing kept)."""
     limit = request_limit()
     source = request.META["wsgi.input"]
+    scratch.check_free_space(0, "this upload")
     spool = tempfile.TemporaryFile(dir=settings.SCRATCH_DIR, prefix="chunked-")  # unlinked already
     total = 0
-    while block := source.read(SPOOL_CHUNK):
-        total += len(block)
-        if total > limit:
-            spool.close()
-            return False
-        spool.write(block)
+    try:
+        while block := source.read(SPOOL_CHUNK):
+            total += len(block)
+            if total > limit:
+                spool.close()
+                raise RequestTooLarge(too_large_message("This request"))
+            spool.write(block)
+    except OSError as exc:
+        spool.close()
+        if scratch.is_disk_full(exc):
+            raise scratch.ScratchFull(scratch.full_message("this upload")) from exc
+        raise
     spool.seek(0)
     request.META["CONTENT_LENGTH"] = str(total)
     request._stream = LimitedStream(spool, total)
     request._chunked_spool = spool  # closed (and gone) with the request
-    return True
 
 
 class RequestLimitsMiddleware:
-    """Refuse oversized requests with 413 and map storage outages to 503.
+    """Refuse oversized requests with 413, requests the scratch disk cannot hold with 507, and map
+    storage outages to 503.
 
     Three checks, from cheapest to last resort: a declared Content-Length over the limit is refused
     before any byte is read; a chunked body (no Content-Length; gunicorn de-chunks it and says so
@@ -115,6 +126,11 @@ class RequestLimitsMiddleware:
     the upload handler (``portal.uploads``) stops any single file over MAX_UPLOAD_SIZE as it
     streams in. A StorageUnavailable raised by a service becomes a 503 page: the service raised inside
     its transaction, so nothing was half-written.
+
+    Scratch space is checked first too: a body that would be spooled to SCRATCH_DIR (larger than
+    FILE_UPLOAD_MAX_MEMORY_SIZE) and would leave less than SCRATCH_MIN_FREE_BYTES free is refused with 507
+    before any byte is read; a disk that fills up anyway while the body streams in gives the same 507
+    (``portal.uploads``), with the partial file closed and removed.
     """
 
     def __init__(self, get_response):
@@ -129,20 +145,37 @@ class RequestLimitsMiddleware:
                 length = 0
             if length > request_limit():
                 return too_large(request, "This request", length)
+            if length > settings.FILE_UPLOAD_MAX_MEMORY_SIZE:
+                try:
+                    scratch.check_free_space(length, "this upload")
+                except scratch.ScratchFull as exc:
+                    return scratch_full(request, str(exc))
         elif "chunked" in request.headers.get("Transfer-Encoding", "").lower():
             # A server that does not end the input for us (runserver) gives nothing to read safely.
             if request.META.get("wsgi.input_terminated"):
                 if authorises_before_body(request):
                     request._chunked_body_deferred = True
-                elif not _spool_chunked_body(request):
-                    return too_large(request, "This request", None)
+                else:
+                    try:
+                        _spool_chunked_body(request)
+                    except RequestTooLarge:
+                        return too_large(request, "This request", None)
+                    except scratch.ScratchFull as exc:
+                        return scratch_full(request, str(exc))
         response = self.get_response(request)
         refused_upload = getattr(request, "upload_refused", None)
         if refused_upload is not None:
             return too_large(request, refused_upload)
+        refused_storage = getattr(request, "upload_refused_storage", None)
+        if refused_storage is not None:
+            return scratch_full(request, refused_storage)
         return response
 
     def process_exception(self, request, exception):
+        if isinstance(exception, scratch.ScratchFull):
+            return scratch_full(request, str(exception))
+        if scratch.is_disk_full(exception):
+            return scratch_full(request, scratch.full_message("this upload"))
         if isinstance(exception, StorageUnavailable):
             return error_response(
                 request,

@@ -7,6 +7,7 @@ folders: ``portal.apps.PortalConfig.ready`` makes the local ones a process needs
 
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -292,6 +293,13 @@ ACCEL_REDIRECT_PREFIX = env("ACCEL_REDIRECT_PREFIX", "/_protected/blobs/")
 # Temporary files (uploads, fetched objects) live here until they become blobs.
 SCRATCH_DIR = Path(env("SCRATCH_DIR", str(VAR_DIR / "scratch")))
 FILE_UPLOAD_TEMP_DIR = str(SCRATCH_DIR)
+# Scratch is finite: work that would leave less than this free there is refused up front (uploads get
+# 507, a fetch fails its step saying the disk is full), so the disk never fills to the last byte.
+SCRATCH_MIN_FREE_BYTES = envint("SCRATCH_MIN_FREE_BYTES", str(256 * 1024**2))
+# The scratch sweeper (beat) removes what killed processes left behind: entries older than this that no
+# live step owns.
+SCRATCH_MAX_AGE_HOURS = envint("SCRATCH_MAX_AGE_HOURS", "24")
+SCRATCH_SWEEP_INTERVAL = envint("SCRATCH_SWEEP_INTERVAL", "3600")
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_HANDLERS = ["portal.uploads.LimitedTemporaryFileUploadHandler"]
 # fsync every object before its row is written (durable blobs); turn off only for throwaway instances.
@@ -315,10 +323,25 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         # Broadcast (remote control) exchanges; kombu's default is ./control in the working directory.
         "control_folder": str(_celery_dir / "control"),
         "store_processed": False,
+        # Look for new messages every 0.1 s instead of kombu's 1 s: 137 tasks/s instead of 4.9, and a
+        # pipeline of six steps no longer waits a second between steps (bench/bench_broker.py).
+        "polling_interval": 0.1,
     }
+    # A worker killed outright loses the messages it had taken (this transport deletes a message when
+    # it reads it; kombu's SQLAlchemy transport hides it the same way, so it is no cure: measured in
+    # bench/bench_broker.py). What brings such a step back is the pipeline's lease and sweeper, which
+    # queue again every step whose lease expired, on any broker.
 else:
-    # A task not acknowledged within an hour is handed to another worker (Redis visibility timeout).
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", "3600")}
+    # A task not acknowledged within this many seconds is handed to another worker (Redis visibility
+    # timeout): how long the tasks of a worker killed outright stay invisible. Five minutes, so a
+    # whole-worker SIGKILL costs minutes, not an hour. A step running longer than this is delivered a
+    # second time while it runs; the pipeline's step claim (a lease renewed while the step works) is
+    # what makes that second delivery leave a live step alone, so keep this shorter than the lease.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", "300")}
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # kombu's Redis transport with the fix that keeps a busy worker alive through a Redis outage
+    # (see portal/broker.py for the bug and tests/portal/test_worker_faults.py for the proof).
+    CELERY_BROKER_TRANSPORT = "portal.broker:Transport"
 # The queue tasks go to unless routed elsewhere; a worker started with -Q NAME should run with the same
 # value so that the tasks it queues itself (next pipeline step, DOI registration) reach it too.
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", "celery")
@@ -329,7 +352,18 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", "False")
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# After a connection loss, keep retrying for ever (Celery's default gives up after 100 attempts and the
+# worker exits); a broker back after an hour finds its workers waiting for it.
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# A running task is not cancelled when the broker connection drops: it finishes its step (which
+# commits to the database, not to the broker) and is acknowledged over the new connection. Cancelling
+# would restart every long fetch or archive after each blip.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+# Beat's own state (when each periodic job last ran). Its folder is made here, whatever the broker: the
+# deploy/ units and compose file start beat without --schedule, so this one setting decides.
 CELERY_BEAT_SCHEDULE_FILENAME = str(_celery_dir / "beat-schedule")
+_celery_dir.mkdir(parents=True, exist_ok=True)
 CELERY_TIMEZONE = "UTC"
 # Periodic jobs. Each app adds its own entries here (name → task, schedule).
 CELERY_BEAT_SCHEDULE = {
@@ -340,6 +374,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute="*/5"),
     },
     "cruises-read-mailbox": {"task": "apps.cruises.tasks.read_mailbox", "schedule": crontab(minute="*/5")},
+}
+# --- issue 17, worker infrastructure: scratch clean-up (kept as its own block for the merge) ---
+CELERY_BEAT_SCHEDULE["storage-sweep-scratch"] = {
+    "task": "apps.storage.tasks.sweep_scratch",
+    "schedule": timedelta(seconds=SCRATCH_SWEEP_INTERVAL),
 }
 
 # --- REST API -----------------------------------------------------------------------------------
@@ -412,6 +451,12 @@ HOLD_MAX_DAYS = envint("HOLD_MAX_DAYS", "730")
 # --- cruises ------------------------------------------------------------------------------------
 # Sailing orders by e-mail: maildir:///path/to/Maildir or imaps://user:pass@host/INBOX; empty = off.
 CRUISE_MAILBOX_URL = env("CRUISE_MAILBOX_URL", "")
+
+# --- event logs ---------------------------------------------------------------------------------
+# The ship's navigation feed for the log page's "Use the ship's position" button: an http(s) URL (on the
+# ship's network, so private addresses are fine: the operator sets it, no user does) that answers the
+# latest fix as JSON (docs/eventlogs.md). Empty = no feed; the page offers the device's position instead.
+EVENTLOG_POSITION_FEED_URL = env("EVENTLOG_POSITION_FEED_URL", "")
 
 # --- local folders ------------------------------------------------------------------------------
 # Made when a process starts (portal.apps.PortalConfig.ready), never when this module is imported.

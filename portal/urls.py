@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
+from apps.search.views import robots_txt
+
 from . import views
 
 admin.site.site_header = "Quayside administration"
@@ -28,6 +30,7 @@ api_urlpatterns = [
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("robots.txt", robots_txt, name="robots"),
     # The API first: science software posts event-log entries many a second, and every request walks
     # this list until it matches.
     path("api/", include(api_urlpatterns)),

@@ -3,6 +3,7 @@ import uuid
 from django import forms
 
 from .models import Instrument
+from .services import AMENDMENT
 
 
 class EntryForm(forms.Form):
@@ -10,9 +11,9 @@ class EntryForm(forms.Form):
 
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
     instrument = forms.ChoiceField()
-    action = forms.CharField(
-        max_length=60, widget=forms.TextInput(attrs={"list": "actions", "autocomplete": "off"})
-    )
+    # A choice, never free text: the vocabulary is what services.validate_entry accepts. Without JavaScript
+    # the list holds every instrument's actions in groups; eventlog.js narrows it to the chosen instrument.
+    action = forms.ChoiceField()
     station = forms.CharField(max_length=40, required=False)
     cast = forms.CharField(max_length=40, required=False)
     time = forms.CharField(
@@ -29,11 +30,20 @@ class EntryForm(forms.Form):
     )
     comment = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, instruments: list[Instrument] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["instrument"].choices = [
-            (i.code, f"{i.code} — {i.name}") for i in Instrument.objects.all()
-        ]
+        instruments = list(Instrument.objects.all()) if instruments is None else instruments
+        self.fields["instrument"].choices = [(i.code, f"{i.code} — {i.name}") for i in instruments]
+        self.fields["action"].choices = (
+            [("", "— choose —")]
+            + [(i.code, [(a, a) for a in i.actions if a != AMENDMENT]) for i in instruments]
+            + [("Correction", [(AMENDMENT, AMENDMENT)])]
+        )
         if not self.is_bound:
             # A fresh key per rendered form: resubmitting the same page (or a retry) never duplicates.
             self.initial["idempotency_key"] = uuid.uuid4().hex
+
+
+def vocabulary(instruments: list[Instrument]) -> dict[str, list[str]]:
+    """Each instrument's actions as the page's script offers them (``amendment`` is valid for all)."""
+    return {i.code: [a for a in i.actions if a != AMENDMENT] + [AMENDMENT] for i in instruments}

@@ -7,4 +7,5 @@ urlpatterns = [
     path("<int:cruise_pk>/", views.log_page, name="log"),
     path("<int:cruise_pk>/open/", views.open_log, name="open"),
     path("<int:cruise_pk>/close/", views.close_log, name="close"),
+    path("<int:cruise_pk>/position/", views.ship_position, name="position"),
 ]

@@ -30,6 +30,18 @@ class Check:
         return asdict(self)
 
 
+def row_label(data_row: int, header_lines: int) -> str:
+    """A table row as the report names it: "line 3 (data row 2)" — the line an editor shows and the row
+    counted from the first data row. It assumes one line per row (a quoted line break shifts the line)."""
+    return f"line {data_row + header_lines:,} (data row {data_row:,})"
+
+
+def bad_values_text(examples: list[tuple[int, str]], header_lines: int) -> str:
+    """The listed bad values of a column, one per line (``found`` keeps them as text, so the XML report
+    keeps PASTA's layout; the HTML page lists the lines)."""
+    return "\n".join(f"{row_label(row, header_lines)}: {value!r}" for row, value in examples)
+
+
 def worst(checks) -> str:
     status = "valid"
     for c in checks:
@@ -93,8 +105,15 @@ def without_data(report: bytes) -> bytes:
     return etree.tostring(root.getroottree(), xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
+def _worst_first(rows: list[dict]) -> list[dict]:
+    # Stable: checks of one severity keep the order they ran in.
+    return sorted(rows, key=lambda r: -STATUS_ORDER.get(r["status"] or "", 0))
+
+
 def from_xml(text: str) -> dict:
-    """Read a stored report back for the HTML page: {package_id, status, created, dataset, entities}."""
+    """Read a stored report back for the HTML page: {package_id, status, created, counts, dataset,
+    entities}, every list of checks worst first (errors, warnings, info, valid) and the entities with
+    errors before the others; ``found_lines`` splits a check's listed values."""
     from .eml.parser import safe_parser
 
     root = etree.fromstring(text.encode(), safe_parser())
@@ -109,20 +128,26 @@ def from_xml(text: str) -> dict:
                     "status": q.findtext("status"),
                     "expected": q.findtext("expected"),
                     "found": q.findtext("found"),
+                    "found_lines": (q.findtext("found") or "").splitlines(),
                     "explanation": q.findtext("explanation"),
                     "quality_type": q.get("qualityType"),
                 }
             )
-        return out
+        return _worst_first(out)
 
     ds = root.find("datasetReport")
+    dataset = rows(ds) if ds is not None else []
+    entities = [
+        {"name": e.findtext("entityName"), "id": e.findtext("entityId"), "checks": rows(e)}
+        for e in root.findall("entityReport")
+    ]
+    entities.sort(key=lambda e: -STATUS_ORDER.get(worst(e["checks"]), 0))
+    every = dataset + [c for e in entities for c in e["checks"]]
     return {
         "package_id": root.findtext("packageId"),
         "status": root.findtext("status"),
         "created": root.findtext("creationDate"),
-        "dataset": rows(ds) if ds is not None else [],
-        "entities": [
-            {"name": e.findtext("entityName"), "id": e.findtext("entityId"), "checks": rows(e)}
-            for e in root.findall("entityReport")
-        ],
+        "counts": {s: sum(1 for c in every if c["status"] == s) for s in ("error", "warn")},
+        "dataset": dataset,
+        "entities": entities,
     }

@@ -77,8 +77,22 @@ class Doi(models.Model):
     def url(self) -> str:
         return f"https://doi.org/{self.doi}"
 
+    @property
+    def resolves(self) -> bool:
+        """doi.org knows it (DataCite has it registered): only then is it shown as a link."""
+        return self.state in (self.State.REGISTERED, self.State.FINDABLE)
+
+    def failures_in_a_row(self) -> int:
+        """Failed attempts logged since the last successful one (all of them if none succeeded)."""
+        log = self.attempt_log.all()
+        last_ok = log.filter(ok=True).order_by("-id").values_list("id", flat=True).first()
+        return log.filter(ok=False, **({"id__gt": last_ok} if last_ok else {})).count()
+
     def backoff(self) -> datetime.timedelta:
-        seconds = BACKOFF_FIRST_SECONDS * 2 ** max(self.attempts - 1, 0)
+        """The wait before the next try, after the failures in a row logged so far (call once the
+        failed attempt is in ``attempt_log``). Earlier successes do not count: a concept DOI updated at
+        every new version has many attempts behind it, and its first failure still waits one minute."""
+        seconds = BACKOFF_FIRST_SECONDS * 2 ** max(self.failures_in_a_row() - 1, 0)
         return datetime.timedelta(seconds=min(seconds, BACKOFF_MAX_SECONDS))
 
 

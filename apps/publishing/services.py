@@ -312,14 +312,6 @@ def sync_doi(doi_id: int) -> str:
     except DataCiteError as exc:
         with transaction.atomic():
             doi = Doi.objects.select_for_update().get(pk=doi.pk)
-            doi.attempts += 1
-            doi.last_error = str(exc)
-            doi.last_attempt_at = now
-            doi.next_try_at = now + doi.backoff()
-            doi.lease_until = None
-            doi.save(
-                update_fields=["attempts", "last_error", "last_attempt_at", "next_try_at", "lease_until"]
-            )
             DoiAttempt.objects.create(
                 doi=doi,
                 at=now,
@@ -327,6 +319,14 @@ def sync_doi(doi_id: int) -> str:
                 ok=False,
                 status_code=exc.status,
                 error=str(exc),
+            )
+            doi.attempts += 1
+            doi.last_error = str(exc)
+            doi.last_attempt_at = now
+            doi.next_try_at = now + doi.backoff()  # counts the failure just logged
+            doi.lease_until = None
+            doi.save(
+                update_fields=["attempts", "last_error", "last_attempt_at", "next_try_at", "lease_until"]
             )
             record_event(
                 service="publishing",

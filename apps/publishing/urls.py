@@ -29,6 +29,11 @@ urlpatterns = [
         views.download,
         name="download",
     ),
+    path(
+        "dataset/<scope:scope>/<int:identifier>/<int:number>/files.zip",
+        views.download_all,
+        name="download-all",
+    ),
     path("dataset/<scope:scope>/<int:identifier>/<int:number>/withdraw", views.withdraw, name="withdraw"),
     path("dataset/<scope:scope>/<int:identifier>/<int:number>/correct", views.correct, name="correct"),
     path("doi/<path:doi>", views.resolve_doi, name="resolve-doi"),

@@ -57,3 +57,24 @@ class FacetKind(models.TextChoices):
     VESSEL = "vessel"
     YEAR = "year"
     FORMAT = "format"
+
+
+class SearchCreator(models.Model):
+    """One person (or organisation) of the creator facet, however each dataset spells them.
+
+    ``key`` is the facet value (``creator:<key>`` in ``facet_keys``, ``?creator=<key>`` in URLs): a slug
+    fixed when the person is first indexed, so a later spelling or a later ORCID never changes it and no
+    document needs reindexing. Creators are merged by ORCID first, then by ``name_key`` (the name without
+    accents, case or punctuation, "Family, Given" read as "Given Family"); ``label`` is the name shown.
+    """
+
+    key = models.SlugField(max_length=FACET_VALUE_LENGTH, unique=True)
+    orcid = models.CharField(max_length=19, blank=True, db_index=True)  # 0000-0002-1825-0097
+    name_key = models.CharField(max_length=FACET_VALUE_LENGTH, db_index=True)
+    label = models.CharField(max_length=FACET_VALUE_LENGTH)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return self.label

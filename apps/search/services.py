@@ -26,6 +26,7 @@ from django.db.models.expressions import RawSQL
 from apps.access import party_revisions, public_states, roles
 from apps.packages.models import Revision
 
+from . import creators
 from .models import FACET_VALUE_LENGTH, FacetKind, SearchDocument
 
 FACET_KINDS = [k.value for k in FacetKind]
@@ -42,6 +43,8 @@ SEARCH_IO_CONCURRENCY = 200  # effective_io_concurrency: prefetch scattered rows
 # 58 MB a worker). And no JIT: compiling cost 35 ms of a query that then ran in memory.
 SEARCH_WORK_MEM = "32MB"
 SORTS = ("relevance", "newest", "oldest", "title")
+# A dataset is listed under each year it covers; a century-long series is listed under its first 100.
+MAX_COVERAGE_YEARS = 100
 
 
 def _is_postgres() -> bool:
@@ -82,20 +85,29 @@ def facet_keys_for(revision: Revision) -> list[str]:
         if isinstance(k, str) and k.strip():
             values.add(("keyword", k.strip()))
     for c in revision.creators or []:
-        if isinstance(c, dict):
-            name = c.get("name") or " ".join(p for p in (c.get("given"), c.get("family")) if p)
-            if name:
-                values.add(("creator", name))
+        person = creators.resolve(c) if isinstance(c, dict) else None
+        if person:
+            values.add(("creator", person.key))
     if package.cruise_id:
         values.add(("vessel", package.cruise.vessel.name))
-    when = revision.published_at or revision.archived_at
-    if when:
-        values.add(("year", str(when.year)))
+    values.update(("year", str(year)) for year in coverage_years(revision.coverage or {}))
     for e in revision.entities.all():
         fmt = e.format_name or e.mime_type
         if fmt:
             values.add(("format", fmt))
     return sorted({facet_key(kind, value) for kind, value in values})
+
+
+def coverage_years(coverage: dict) -> range:
+    """The years the data covers (its temporal coverage, not when it was published): every year from
+    the first to the last, at most MAX_COVERAGE_YEARS of them (a long series gets its first years)."""
+    begin, end = _parse_date(coverage.get("begin")), _parse_date(coverage.get("end"))
+    first, last = (begin or end), (end or begin)
+    if first is None:
+        return range(0)
+    if last < first:
+        first, last = last, first
+    return range(first.year, min(last.year, first.year + MAX_COVERAGE_YEARS - 1) + 1)
 
 
 def facet_key(kind: str, value: str) -> str:
@@ -172,6 +184,11 @@ class SearchResult:
     errors: list[str] = field(default_factory=list)
     facets_sampled: bool = False
     total_capped: bool = False
+    # Names to show for facet values that are keys (the creator facet): {kind: {value: label}}.
+    facet_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def label(self, kind: str, value: str) -> str:
+        return self.facet_labels.get(kind, {}).get(value, value)
 
 
 def _float(value) -> float | None:
@@ -210,6 +227,8 @@ def filtered(user, params) -> tuple[QuerySet, str, list[str]]:
         for value in values:
             if not value:
                 continue
+            if kind == FacetKind.CREATOR:
+                value = creators.key_for_filter(value)
             key = facet_key(kind, value)
             if _is_postgres():
                 # Through the GIN index on facet_keys (search migration 0006): the planner ANDs it with the
@@ -228,6 +247,12 @@ def filtered(user, params) -> tuple[QuerySet, str, list[str]]:
     begin, end = _parse_date(get("begin")), _parse_date(get("end"))
     if get("begin") and begin is None or get("end") and end is None:
         errors.append("Dates must look like 2024-03-01.")
+    if begin and end and begin > end:
+        # Said, not answered with an empty list that looks like "no data for those years".
+        errors.append(
+            f"The date range is reversed: its start, {begin}, is after its end, {end}. "
+            f"Swap them to search {end} to {begin}."
+        )
     # A dataset matches a time range when its coverage overlaps it.
     if begin:
         qs = qs.filter(Q(end__gte=begin) | Q(end__isnull=True, begin__gte=begin))
@@ -324,9 +349,9 @@ def search(user, params, *, page_size: int = PAGE_SIZE, with_facets: bool = True
     capped = len(ids) > COUNT_LIMIT
     ids = ids[:COUNT_LIMIT]
     page = Paginator(ids, page_size).get_page(params.get("page") or 1)
-    docs = SearchDocument.objects.select_related("revision__package__cruise__vessel").in_bulk(
-        list(page.object_list)
-    )
+    docs = SearchDocument.objects.select_related(
+        "revision__package__cruise__vessel", "revision__package__owner"
+    ).in_bulk(list(page.object_list))
     page.object_list = [docs[pk] for pk in page.object_list if pk in docs]
     result = SearchResult(
         page=page,
@@ -339,4 +364,11 @@ def search(user, params, *, page_size: int = PAGE_SIZE, with_facets: bool = True
     if with_facets:
         result.facets = facets
         result.facets_sampled = capped or len(ids) > FACET_SAMPLE
+    shown = {v for v, _ in result.facets.get(FacetKind.CREATOR, [])}
+    if hasattr(params, "getlist"):
+        shown.update(creators.key_for_filter(v) for v in params.getlist(FacetKind.CREATOR) if v)
+    elif params.get(FacetKind.CREATOR):
+        shown.add(creators.key_for_filter(params[FacetKind.CREATOR]))
+    if shown:
+        result.facet_labels[FacetKind.CREATOR] = creators.labels(shown)
     return result

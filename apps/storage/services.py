@@ -25,6 +25,7 @@ from django.core.files.storage import FileSystemStorage, Storage, storages
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from . import scratch
 from .hashing import CHUNK, Digests, MultiHasher, copy_and_hash
 from .models import Blob, blob_key
 
@@ -251,6 +252,9 @@ def _store_object(stream: BinaryIO, max_bytes: int | None = None, *, fsync: bool
     except ValueError:
         raise
     except _backend_errors() as exc:
+        if scratch.is_disk_full(exc) and not _is_local(storage):
+            # The spool for S3 lives in SCRATCH_DIR: that disk is full, not the object store down.
+            raise scratch.ScratchFull(scratch.full_message("the file")) from exc
         raise StorageUnavailable(f"Object storage is unavailable: {exc}") from exc
     return digests
 
@@ -376,19 +380,20 @@ def open_blob(blob: Blob, storage: Storage | None = None) -> BinaryIO:
 
 
 def iter_range(blob: Blob, start: int, end: int, chunk: int = 256 * 1024) -> Iterator[bytes]:
-    """Yield bytes ``start..end`` (inclusive) of a blob, streaming from the primary tier."""
+    """Bytes ``start..end`` (inclusive) of a blob, streamed from the primary tier.
+
+    The object is opened before this returns, so an outage raises StorageUnavailable (and a missing
+    object BlobNotFound) here, while the caller can still answer 503/404 — not half-way through a 200
+    whose headers are already sent. The bytes are read as the iterator is consumed."""
     storage = primary()
-    remaining = end - start + 1
     if _is_local(storage):
-        with open(storage.path(blob.key), "rb") as fh:
-            fh.seek(start)
-            while remaining > 0:
-                block = fh.read(min(chunk, remaining))
-                if not block:
-                    break
-                remaining -= len(block)
-                yield block
-        return
+        try:
+            fh = open(storage.path(blob.key), "rb")
+        except FileNotFoundError as exc:
+            raise BlobNotFound(blob.sha256) from exc
+        except OSError as exc:
+            raise StorageUnavailable(f"Object storage is unavailable: {exc}") from exc
+        return _read_span(fh, start, end - start + 1, chunk)
     # S3: ask the server for just the range (S3File would download the whole object first).
     try:
         body = storage.bucket.Object(storage._normalize_name(blob.key)).get(Range=f"bytes={start}-{end}")[
@@ -396,7 +401,18 @@ def iter_range(blob: Blob, start: int, end: int, chunk: int = 256 * 1024) -> Ite
         ]
     except _backend_errors() as exc:
         raise StorageUnavailable(f"Object storage is unavailable: {exc}") from exc
-    yield from body.iter_chunks(chunk)
+    return body.iter_chunks(chunk)
+
+
+def _read_span(fh: BinaryIO, start: int, remaining: int, chunk: int) -> Iterator[bytes]:
+    with fh:
+        fh.seek(start)
+        while remaining > 0:
+            block = fh.read(min(chunk, remaining))
+            if not block:
+                break
+            remaining -= len(block)
+            yield block
 
 
 def url_for(blob: Blob, filename: str | None = None) -> str:
@@ -455,11 +471,17 @@ def materialise(blob: Blob, dest: str | os.PathLike) -> Path:
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     storage = primary()
-    if _is_local(storage):
-        shutil.copyfile(storage.path(blob.key), dest)
-    else:
-        with open_blob(blob) as src, open(dest, "wb") as out:
-            shutil.copyfileobj(src, out, CHUNK)
+    try:
+        if _is_local(storage):
+            shutil.copyfile(storage.path(blob.key), dest)
+        else:
+            with open_blob(blob) as src, open(dest, "wb") as out:
+                shutil.copyfileobj(src, out, CHUNK)
+    except OSError as exc:
+        if not scratch.is_disk_full(exc):
+            raise
+        dest.unlink(missing_ok=True)  # no partial copy left behind
+        raise scratch.ScratchFull(scratch.full_message(f"a copy of blob {blob.sha256[:12]}…")) from exc
     return dest
 
 

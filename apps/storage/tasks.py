@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from portal.tasks import TEMPORARY_ERRORS
 
-from . import services
+from . import scratch, services
 from .models import Blob
 
 
@@ -35,3 +35,9 @@ def record_probe(note: str) -> None:
     from apps.audit.services import record_event
 
     record_event(service="worker", method="record_probe", text=note, auth_system="worker")
+
+
+@shared_task(acks_late=True)
+def sweep_scratch() -> int:
+    """Remove scratch files and folders left behind by killed processes (beat, SCRATCH_SWEEP_INTERVAL)."""
+    return len(scratch.sweep_scratch())

@@ -161,6 +161,10 @@ def load(log) -> None:
             "quay.2.1",
             [(_table("grabs", "Benthic grab samples", cols, data, md5=False), data)],
             title="Benthic infauna",
+            abstract=(
+                "Counts of benthic infauna from 80 Van Veen grab samples at four stations (40 to 85 m) on the "
+                "shelf, collected on cruise RR2401 in March 2024: sample, station, depth, taxon and count."
+            ),
             keywords=(),
             cruise_id="RR2401",
             creator={
@@ -197,6 +201,10 @@ def load(log) -> None:
             "quay.3.1",
             [(_table("ctd", "CTD downcasts", cols, data), data)],
             title="CTD profiles of temperature, salinity and oxygen off Point Loma, 2024",
+            abstract=(
+                "Six CTD downcasts to 1,000 dbar off Point Loma on cruise RR2402: temperature, practical "
+                "salinity and dissolved oxygen, averaged in 8 dbar bins."
+            ),
             keywords=("CTD", "oxygen", "temperature", "salinity"),
             cruise_id="RR2402",
         )
@@ -208,6 +216,7 @@ def load(log) -> None:
             "quay.4.1",
             [(_table("mooring", "Hourly mooring data", MOORING_COLUMNS, bad), bad)],
             title="A submission that fails: a temperature written as n/a, not a declared missing-value code",
+            abstract="Two days of mooring data with a temperature written as n/a: the table check refuses it.",
         )
         made.append("quay.4.1 (failed, with report)")
     log(f"submissions: {', '.join(made) if made else 'demo packages exist already'}")

@@ -24,6 +24,8 @@ from urllib.parse import urljoin, urlsplit
 
 from django.conf import settings
 
+from apps.storage import scratch
+
 log = logging.getLogger(__name__)
 MAX_REDIRECTS = 5
 CHUNK = 1 << 20
@@ -170,19 +172,30 @@ def _fetch_once(url: str, dest: Path) -> Fetched:
             md5, size = hashlib.md5(), 0
             dest.parent.mkdir(parents=True, exist_ok=True)
             partial = dest.with_name(dest.name + ".part")
-            with open(partial, "wb") as out:
-                while True:
-                    try:
-                        block = resp.read(CHUNK)
-                    except (OSError, http.client.HTTPException) as exc:
-                        raise FetchError(f"Reading {current} failed: {exc}.", temporary=True) from exc
-                    if not block:
-                        break
-                    size += len(block)
-                    if size > cap:
-                        raise FetchError(f"{current} is larger than the limit of {cap:,} bytes.")
-                    md5.update(block)
-                    out.write(block)
+            try:
+                # Free scratch space first: a body that cannot fit is refused before a byte is written.
+                scratch.check_free_space(int(length) if length and length.isdigit() else 0, current)
+                with open(partial, "wb") as out:
+                    while True:
+                        try:
+                            block = resp.read(CHUNK)
+                        except (OSError, http.client.HTTPException) as exc:
+                            raise FetchError(f"Reading {current} failed: {exc}.", temporary=True) from exc
+                        if not block:
+                            break
+                        size += len(block)
+                        if size > cap:
+                            raise FetchError(f"{current} is larger than the limit of {cap:,} bytes.")
+                        md5.update(block)
+                        out.write(block)
+            except scratch.ScratchFull as exc:
+                raise FetchError(str(exc)) from exc
+            except OSError as exc:
+                if not scratch.is_disk_full(exc):
+                    raise
+                # Not retried here (the disk will not empty in seconds) and not "Internal error": the
+                # report says the portal's disk is full, so nobody hunts for a fault in the data.
+                raise FetchError(scratch.full_message(current)) from exc
             if length and length.isdigit() and size != int(length):
                 raise FetchError(f"{current} ended after {size:,} of {int(length):,} bytes.", temporary=True)
             partial.replace(dest)

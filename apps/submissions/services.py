@@ -34,6 +34,7 @@ from apps.packages.models import Entity, Package, Resource, Revision
 from apps.packages.quality import Check
 from apps.packages.tablecheck import check_table
 from apps.storage import services as storage
+from apps.storage.scratch import ScratchFull
 from portal.errors import ONLY_VETTED, SIGN_IN
 from portal.tasks import TEMPORARY_ERRORS, dispatch
 
@@ -453,7 +454,7 @@ def step_fetch(sub: Submission, step: Step) -> tuple[str, dict]:
                     f'The entity "{decl.name}" has no physical/distribution/online/url and no file was '
                     "uploaded with that name."
                 )
-        except FetchError as exc:
+        except (FetchError, ScratchFull) as exc:  # a full scratch disk is reported as such
             checks.append(
                 Check(
                     "dataLoadStatus",
@@ -588,16 +589,17 @@ def _table_checks(decl: EntityDecl, path: str) -> list[Check]:
             )
         )
     for col, iss in res.columns.items():
-        shown = "; ".join(f"row {row:,}: {value!r}" for row, value in iss.examples)
+        first_row, first_value = iss.examples[0]
         out.append(
             Check(
                 "dataType",
                 f"Values of column {col} match the attribute",
                 "error",
                 iss.expected,
-                f"{iss.count:,} bad values; first: {shown}",
+                f"{iss.count:,} bad value{'s' if iss.count != 1 else ''}; the first {len(iss.examples)}:\n"
+                + quality.bad_values_text(iss.examples, decl.header_lines),
                 f"{res.filename}, column {col}: every value must be {iss.expected} or a declared missing-value "
-                f"code. First bad value at row {iss.examples[0][0]:,}: {iss.examples[0][1]!r}.",
+                f"code. First bad value at {quality.row_label(first_row, decl.header_lines)}: {first_value!r}.",
                 e,
                 n,
                 "data",

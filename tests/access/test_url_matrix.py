@@ -91,6 +91,7 @@ MATRIX: dict[str, list[Row]] = {
     # --- the portal ---------------------------------------------------------------------------------
     "home": [Row(EVERYONE)],
     "healthz": [Row(EVERYONE)],
+    "robots": [Row(EVERYONE)],
     "api-schema": [Row(EVERYONE)],
     "api-docs": [Row(EVERYONE)],
     # --- accounts and tokens ------------------------------------------------------------------------
@@ -142,6 +143,8 @@ MATRIX: dict[str, list[Row]] = {
     "eventlogs:log": [Row(only(THIS_CRUISE, 200, 403, 403), log_a)],
     "eventlogs:open": [Row(only(["operator", "chief"], 302, 403, 302), log_a, method="post")],
     "eventlogs:close": [Row(only(["operator", "chief"], 302, 403, 302), log_a, method="post")],
+    # The ship's position for the log's writers; 404 for them here: no navigation feed is configured.
+    "eventlogs:position": [Row(only(["operator", "chief", "staff"], 404, 403, 403), log_a)],
     "api-eventlog-entries": [
         Row(only(THIS_CRUISE, 200, 403, 403), log_a, api=True),
         # Writers are the shipboard staff, the chief scientist and the operator (not data managers); an
@@ -238,6 +241,10 @@ MATRIX: dict[str, list[Row]] = {
             only(HELD_DATA, 200, 403, 403),
             lambda w: {"scope": "edi", "identifier": 2, "number": 1, "entity_id": w.held_entity.pk},
         )
+    ],
+    # Every file of the held version in one zip: the same rule as each file's download.
+    "publishing:download-all": [
+        Row(only(HELD_DATA, 200, 403, 403), lambda w: {"scope": "edi", "identifier": 2, "number": 1})
     ],
     "publishing:resolve-doi": [Row(table(302, 302), lambda w: {"doi": w.doi.doi})],
     # Withdraw/correct without a reason or title: the data manager is told what is missing.

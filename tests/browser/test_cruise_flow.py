@@ -47,7 +47,7 @@ def test_shipboard_staff_write_three_entries(live_server, browser, cruise, opera
     page.goto(f"{live_server.url}/eventlogs/{cruise.pk}/")
     for n, action in enumerate(["deploy", "at bottom", "recover"], start=1):
         page.select_option("#id_instrument", "CTD")
-        page.fill("#id_action", action)
+        page.select_option("#id_action", action)
         page.fill("#id_station", "S07")
         page.fill("#id_cast", "2")
         if n == 3:

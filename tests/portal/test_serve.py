@@ -59,3 +59,55 @@ def test_serve_runs_web_and_worker_and_stops_both(tmp_path):
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
+
+
+def test_serve_starts_a_new_worker_when_the_worker_dies(tmp_path):
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "QUAYSIDE_VAR_DIR": str(tmp_path),
+        "QUAYSIDE_TESTING": "1",
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "PYTHONPATH": str(settings.BASE_DIR),
+    }
+    log = tmp_path / "serve.log"
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", "serve", f"127.0.0.1:{port}"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=open(log, "wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+    def workers() -> list[int]:
+        return [int(pid) for pid in re.findall(r"Worker started \(pid (\d+)\)", log.read_text())]
+
+    try:
+        wait_for_port(port, timeout=60, proc=proc)
+        first = workers()[0]
+        os.killpg(first, signal.SIGKILL)  # the whole worker, as the OOM killer or a crash would
+
+        deadline = time.monotonic() + 30
+        while len(workers()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        text = log.read_text()
+        assert len(workers()) == 2, text[-3000:]
+        second = workers()[1]
+        assert second != first and group_alive(second) and not group_alive(first)
+        assert f"Worker (pid {first}) exited with code -9; restarting in 1 s." in text
+
+        proc.send_signal(signal.SIGTERM)  # and the restarted worker still stops with the server
+        proc.wait(timeout=40)
+        deadline = time.monotonic() + 10
+        while group_alive(second) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not group_alive(second), log.read_text()[-3000:]
+        assert len(workers()) == 2  # nothing started after the stop
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        for pid in workers():
+            if group_alive(pid):
+                os.killpg(pid, signal.SIGKILL)

@@ -224,3 +224,38 @@ def test_base64_document_is_what_datacite_stores(make_revision, datacite):
     attributes = DataCiteClient().get(revision.doi)
     assert attributes["state"] == "findable"
     assert base64.b64decode(attributes["xml"]) == datacite.dois[revision.doi]["xml"]
+
+
+def test_backoff_counts_only_the_failures_since_the_last_success(make_revision, datacite):
+    """A concept DOI is updated at every new version: its earlier successful attempts must not make its
+    first failure wait an hour (issue 17)."""
+    revision = make_revision()
+    concept = revision.package.dois.get(kind="concept")
+    for _ in range(8):  # eight versions' worth of successful updates
+        Doi.objects.filter(pk=concept.pk).update(needs_update=True, lease_until=None)
+        assert services.sync_doi(concept.pk).startswith("findable")
+    concept.refresh_from_db()
+    assert concept.attempts == 8 and concept.attempt_log.filter(ok=True).count() == 8
+
+    datacite.outage = True
+    Doi.objects.filter(pk=concept.pk).update(needs_update=True)
+    before = timezone.now()
+    assert services.sync_doi(concept.pk).startswith("failed")
+    concept.refresh_from_db()
+    assert datetime.timedelta(seconds=50) < concept.next_try_at - before < datetime.timedelta(seconds=70)
+
+    # A second failure in a row doubles the wait; a success in between starts again at one minute.
+    Doi.objects.filter(pk=concept.pk).update(next_try_at=timezone.now())
+    before = timezone.now()
+    services.sync_doi(concept.pk)
+    concept.refresh_from_db()
+    assert datetime.timedelta(seconds=110) < concept.next_try_at - before < datetime.timedelta(seconds=130)
+    datacite.outage = False
+    Doi.objects.filter(pk=concept.pk).update(next_try_at=timezone.now())
+    assert services.sync_doi(concept.pk).startswith("findable")
+    datacite.outage = True
+    Doi.objects.filter(pk=concept.pk).update(needs_update=True)
+    before = timezone.now()
+    services.sync_doi(concept.pk)
+    concept.refresh_from_db()
+    assert datetime.timedelta(seconds=50) < concept.next_try_at - before < datetime.timedelta(seconds=70)

@@ -169,10 +169,10 @@ def test_a_wrong_type_in_row_9999_of_10000_is_found(vetted_user, data_server, al
     ).describe_file(path)
     sub = submit_and_run(vetted_user, eml_for("edi.208.1", [table]))
     assert "big.csv, column temperature" in sub.error
-    assert "row 9,999: 'warm'" in sub.error
+    assert "line 10,000 (data row 9,999): 'warm'" in sub.error
     assert "real number" in sub.error
     assert sub.report_status == "error"
-    assert "1 bad values" in sub.report_xml
+    assert "1 bad value;" in sub.report_xml
     assert_nothing_archived(sub)
 
 

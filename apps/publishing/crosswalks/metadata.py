@@ -142,6 +142,20 @@ def rights_of(revision: Revision) -> dict | None:
     return rights
 
 
+# SPDX identifiers are case-sensitive in spdx.org's URLs; people write them in any case.
+SPDX_IDS = {key: key.upper().replace("ODC-BY-1.0", "ODC-By-1.0") for key in SPDX_URLS}
+
+
+def licence_url(revision: Revision) -> str:
+    """Where the licence can be read: the URL given, or the SPDX page of an SPDX identifier; "" for free text."""
+    licence = (revision.licence or "").strip()
+    if licence.startswith(("http://", "https://")):
+        return licence
+    if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.+-]*", licence):
+        return f"https://spdx.org/licenses/{SPDX_IDS.get(licence.lower(), licence)}.html"
+    return ""
+
+
 def formats_of(revision: Revision) -> list[str]:
     seen: list[str] = []
     for entity in revision.entities.all():
@@ -569,6 +583,41 @@ def bibtex(revision: Revision) -> str:
     }
     body = ",\n".join(f"  {k} = {{{v}}}" for k, v in fields.items())
     return f"@misc{{{key},\n{body}\n}}\n"
+
+
+# --- page metadata for Google Scholar and link previews -----------------------------------------
+
+
+def scholar_meta(revision: Revision, *, doi: str = "") -> list[tuple[str, str]]:
+    """Google Scholar's Highwire Press tags (``<meta name=... content=...>``): one ``citation_author``
+    per creator, "Family, Given" as Scholar's inclusion guidelines ask; ``doi`` when the version has one."""
+    when = revision.published_at or revision.archived_at or revision.created_at
+    tags = [("citation_title", revision.title or revision.package_id_text)]
+    tags += [("citation_author", display_name(c)) for c in creators_of(revision)]
+    tags += [
+        ("citation_publication_date", when.strftime("%Y/%m/%d")),
+        ("citation_publisher", settings.PUBLISHER_NAME),
+    ]
+    if doi:
+        tags.append(("citation_doi", doi))
+    tags += [("citation_keywords", str(k)) for k in revision.keywords or [] if str(k).strip()]
+    return tags
+
+
+def open_graph(revision: Revision, *, url: str) -> list[tuple[str, str]]:
+    """Open Graph tags (``<meta property=... content=...>``) for link previews."""
+    abstract = " ".join((revision.abstract or "").split())
+    if len(abstract) > 300:
+        abstract = abstract[:297].rsplit(" ", 1)[0] + "…"
+    tags = [
+        ("og:type", "website"),
+        ("og:site_name", settings.SITE_NAME),
+        ("og:title", revision.title or revision.package_id_text),
+        ("og:url", url),
+    ]
+    if abstract:
+        tags.append(("og:description", abstract))
+    return tags
 
 
 # --- EML ----------------------------------------------------------------------------------------

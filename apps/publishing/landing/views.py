@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 from lxml import etree
@@ -18,6 +18,7 @@ from apps.packages.models import Revision
 from .. import services
 from ..crosswalks import metadata
 from ..models import Doi, concept_doi_name, version_doi_name
+from . import zipstream
 
 EXPORTS = {
     "datacite.xml": "application/vnd.datacite.datacite+xml",
@@ -26,6 +27,15 @@ EXPORTS = {
     "jsonld": "application/ld+json",
     "bibtex": "application/x-bibtex",
 }
+
+# The export links on the landing page, by the name people know them by.
+EXPORTS_SHOWN = [
+    ("datacite.xml", "DataCite XML"),
+    ("eml.xml", "EML 2.2"),
+    ("oai_dc.xml", "Dublin Core"),
+    ("jsonld", "schema.org JSON-LD"),
+    ("bibtex", "BibTeX"),
+]
 
 
 # --- landing pages ------------------------------------------------------------------------------
@@ -112,6 +122,10 @@ def _landing(request: HttpRequest, scope: str, identifier: int, number: int | No
     version_doi = Doi.objects.filter(revision=revision).first()
     concept_doi = Doi.objects.filter(package=package, kind=Doi.Kind.CONCEPT).first()
     gone = revision.state in metadata.GONE_STATES
+    page_url = metadata.absolute(
+        metadata.dataset_path(package) if concept else metadata.version_path(revision)
+    )
+    cited_doi = "" if revision.state == Revision.State.HELD else version_doi_name(revision)
     context = {
         "revision": revision,
         "package": package,
@@ -134,8 +148,13 @@ def _landing(request: HttpRequest, scope: str, identifier: int, number: int | No
         "version_url": metadata.version_path(revision),
         "is_data_manager": roles.is_data_manager(request.user),
         "quality_report_url": f"/package/report/eml/{package.scope}/{package.identifier}/{revision.number}",
-        "exports": list(EXPORTS),
+        "exports": EXPORTS_SHOWN,
         "coverage": revision.coverage or {},
+        "licence_url": metadata.licence_url(revision),
+        "total_size": metadata.total_size(revision),
+        "download_all_url": f"{metadata.version_path(revision)}files.zip",
+        "scholar_meta": metadata.scholar_meta(revision, doi=cited_doi),
+        "open_graph": metadata.open_graph(revision, url=page_url),
     }
     template = "publishing/tombstone.html" if gone else "publishing/landing.html"
     response = render(request, template, context)
@@ -193,6 +212,36 @@ def download(request: HttpRequest, scope: str, identifier: int, number: int, ent
         filename=entity.object_name or entity.name,
         content_type=entity.mime_type or None,
     )
+
+
+def download_all(request: HttpRequest, scope: str, identifier: int, number: int) -> StreamingHttpResponse:
+    """Every file of the version in one zip, streamed (see ``zipstream``): the same access rule as each
+    file's own download, no Range (a client that must resume fetches the files one by one)."""
+    from apps.storage.services import iter_range
+
+    revision, _ = _dataset_version(request, scope, identifier, number)
+    entities = list(revision.entities.all())
+    if not entities:
+        raise Http404("This version has no files.")
+    if not all(can_see(request.user, e, "data") and e.blob_id for e in entities):
+        raise PermissionDenied("These files are not available to you (held, withdrawn or removed).")
+    names = zipstream.unique_names(
+        (e.object_name or e.name for e in entities), folder=revision.package_id_text
+    )
+    members = [
+        zipstream.Member(
+            name=name,
+            size=e.blob.size,
+            chunks=(lambda blob=e.blob: iter_range(blob, 0, blob.size - 1) if blob.size else ()),
+            modified=revision.published_at or revision.archived_at,
+        )
+        for name, e in zip(names, entities, strict=True)
+    ]
+    response = StreamingHttpResponse(zipstream.stream_zip(members), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{revision.package_id_text}.zip"'
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-transform"
+    return response
 
 
 def resolve_doi(request: HttpRequest, doi: str) -> HttpResponse:

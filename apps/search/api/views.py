@@ -44,7 +44,8 @@ class SearchApi(APIView):
     @extend_schema(
         responses={200: OpenApiTypes.OBJECT, 400: OpenApiResponse(description="{errors: [messages]}")},
         description="count, count_capped, page, pages, sort, results [{package_id, title, state, version, doi, creators, "
-        "keywords, published_at, coverage, cruise, url, latest_url}], facets_sampled, facets {kind: [{value, count}]}",
+        "keywords, published_at, coverage, cruise, url, latest_url}], facets_sampled, facets {kind: [{value, label, count}]} (a creator's value is the key "
+        "to filter by; its label is the name to show)",
     )
     def get(self, request):
         with_facets = request.query_params.get("facets", "1") not in ("0", "false")
@@ -62,7 +63,8 @@ class SearchApi(APIView):
                 "results": [_result(d) for d in page.object_list],
                 "facets_sampled": result.facets_sampled,
                 "facets": {
-                    k: [{"value": v, "count": n} for v, n in values] for k, values in result.facets.items()
+                    k: [{"value": v, "label": result.label(k, v), "count": n} for v, n in values]
+                    for k, values in result.facets.items()
                 },
             }
         )

@@ -1,46 +1,48 @@
 """Run the web server and a real Celery worker (with beat) together, for the embedded default.
 
 ``python manage.py serve`` is what ``make run`` calls after migrating and loading the demo. The worker
-is a child process; it is stopped when the web server stops.
+is a child process, restarted (with backoff) whenever it exits; it is stopped when the web server stops.
 """
 
 import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+WORKER_COMMAND = [
+    sys.executable,
+    "-m",
+    "celery",
+    "-A",
+    "portal",
+    "worker",
+    "--beat",
+    "--loglevel=INFO",
+    "--concurrency=2",
+    "--hostname=quayside@%h",
+]
+# Restart delays after a worker exits: doubled after each quick exit, capped, and back to the first
+# after a worker that ran for a while (a crash loop must not spin; one crash must not wait a minute).
+FIRST_DELAY, MAX_DELAY, HEALTHY_RUN = 1.0, 60.0, 60.0
+
 
 class Command(BaseCommand):
-    help = "Start the web server on ADDR:PORT and a Celery worker with beat."
+    help = "Start the web server on ADDR:PORT and a Celery worker with beat (restarted if it exits)."
 
     def add_arguments(self, parser):
         parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
         parser.add_argument("--no-worker", action="store_true", help="web only")
 
     def handle(self, *args, addrport, no_worker, **options):
-        worker = None
+        supervisor = None
         if not no_worker:
-            # Its own process group: stopped below as a whole (pool children and embedded beat included).
-            worker = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "portal",
-                    "worker",
-                    "--beat",
-                    "--loglevel=INFO",
-                    "--concurrency=2",
-                    "--hostname=quayside@%h",
-                ],
-                env=os.environ.copy(),
-                start_new_session=True,
-            )
-            self.stdout.write(f"Worker started (pid {worker.pid}).")
+            supervisor = WorkerSupervisor(self.say)
+            supervisor.start()
         # SIGTERM (kill, systemd, make being stopped) ends the server like Ctrl-C, so the worker goes too.
         signal.signal(signal.SIGTERM, _interrupt)
         try:
@@ -51,12 +53,66 @@ class Command(BaseCommand):
             # A second Ctrl-C or SIGTERM while the worker shuts down must not orphan it.
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
             signal.signal(signal.SIGINT, signal.SIG_IGN)
-            if worker is not None:
-                _stop(worker)
+            if supervisor is not None:
+                supervisor.stop()
+
+    def say(self, message: str) -> None:
+        """One line on stdout, flushed: the worker's life is visible in a log file as it happens."""
+        self.stdout.write(message)
+        self.stdout.flush()
+
+
+class WorkerSupervisor(threading.Thread):
+    """Keeps one worker process running: starts it, and starts a new one whenever it exits.
+
+    ``stop()`` ends the supervision and stops the current worker; no worker is started after it."""
+
+    def __init__(self, write):
+        super().__init__(name="worker-supervisor", daemon=True)
+        self.write = write
+        self.stopping = threading.Event()
+        self.lock = threading.Lock()
+        self.worker: subprocess.Popen | None = None
+
+    def run(self):
+        delay = FIRST_DELAY
+        while True:
+            with self.lock:
+                if self.stopping.is_set():
+                    return
+                # Its own process group: stopped as a whole (pool children and embedded beat included).
+                self.worker = subprocess.Popen(WORKER_COMMAND, env=os.environ.copy(), start_new_session=True)
+                worker = self.worker
+            self.write(f"Worker started (pid {worker.pid}).")
+            started = time.monotonic()
+            code = worker.wait()
+            if self.stopping.is_set():
+                return
+            if time.monotonic() - started >= HEALTHY_RUN:
+                delay = FIRST_DELAY
+            self.write(f"Worker (pid {worker.pid}) exited with code {code}; restarting in {delay:.0f} s.")
+            _kill_group(worker.pid)  # pool children or beat left behind by a killed main process
+            if self.stopping.wait(delay):
+                return
+            delay = min(delay * 2, MAX_DELAY)
+
+    def stop(self) -> None:
+        with self.lock:
+            self.stopping.set()
+            worker = self.worker
+        if worker is not None:
+            _stop(worker)
 
 
 def _interrupt(signum, frame):
     raise KeyboardInterrupt
+
+
+def _kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 def _stop(worker: subprocess.Popen, grace: float = 15) -> None:
@@ -68,7 +124,12 @@ def _stop(worker: subprocess.Popen, grace: float = 15) -> None:
         worker.send_signal(signal.SIGTERM)
         worker.wait(timeout=grace)
     except subprocess.TimeoutExpired:
-        os.killpg(worker.pid, signal.SIGKILL)
-        worker.wait(timeout=5)
+        pass
     except ProcessLookupError:
+        return
+    # Whatever is left of the group (a pool child stuck in a task, or everything after the timeout).
+    _kill_group(worker.pid)
+    try:
+        worker.wait(timeout=5)
+    except subprocess.TimeoutExpired:
         pass
