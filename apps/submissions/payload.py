@@ -5,6 +5,9 @@ The ingest views read it only after the Gatekeeper has let the requester in: DRF
 lazily, the views mark themselves ``authorises_before_body`` so ``RequestLimitsMiddleware`` leaves a
 chunked body unread, and no other middleware touches the body of these (CSRF-exempt) views. So an
 anonymous or refused request is answered before its body is read, and nothing lands in SCRATCH_DIR.
+(One exception, by design of DRF: a browser session's POST is CSRF-checked while it is authenticated, and
+that check reads a form body's ``csrfmiddlewaretoken`` — so only a signed-in person's body, never an
+anonymous one; token clients are not CSRF-checked.)
 """
 
 from __future__ import annotations
