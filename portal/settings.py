@@ -100,6 +100,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.sites",
     "django.contrib.humanize",
+    "django.forms",  # the form renderer below finds Django's own form templates through the app loader
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -157,6 +158,10 @@ TEMPLATES = [
         },
     },
 ]
+
+# Every form renders through templates/django/forms/ (field.html: the error under its field, linked by
+# aria-describedby; apps may override any form template the same way).
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 # --- database -----------------------------------------------------------------------------------
 DATABASES = {
@@ -360,10 +365,9 @@ CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 # commits to the database, not to the broker) and is acknowledged over the new connection. Cancelling
 # would restart every long fetch or archive after each blip.
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
-# Beat's own state (when each periodic job last ran). Its folder is made here, whatever the broker: the
+# Beat's own state (when each periodic job last ran). Its folder is in LOCAL_FOLDERS whatever the broker: the
 # deploy/ units and compose file start beat without --schedule, so this one setting decides.
 CELERY_BEAT_SCHEDULE_FILENAME = str(_celery_dir / "beat-schedule")
-_celery_dir.mkdir(parents=True, exist_ok=True)
 CELERY_TIMEZONE = "UTC"
 # Periodic jobs. Each app adds its own entries here (name → task, schedule).
 CELERY_BEAT_SCHEDULE = {
@@ -374,12 +378,45 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute="*/5"),
     },
     "cruises-read-mailbox": {"task": "apps.cruises.tasks.read_mailbox", "schedule": crontab(minute="*/5")},
+    # The pipeline's outbox: send the steps that are due (the on-commit fast path may have missed one).
+    "submissions-dispatch": {
+        "task": "apps.submissions.tasks.dispatch_due_steps",
+        "schedule": float(envint("PIPELINE_DISPATCH_SECONDS", "15")),
+    },
+    # Re-queue steps whose lease lapsed (a killed worker); fail those past their deadline, with a report.
+    "submissions-sweep": {
+        "task": "apps.submissions.tasks.sweep_steps",
+        "schedule": float(envint("PIPELINE_SWEEP_SECONDS", "60")),
+    },
+    # Deep-storage copies of archived blobs that the on-commit copy missed.
+    "storage-deep-copy-sweep": {
+        "task": "apps.storage.tasks.deep_copy_sweep",
+        "schedule": crontab(minute="*/10"),
+    },
 }
 # --- issue 17, worker infrastructure: scratch clean-up (kept as its own block for the merge) ---
 CELERY_BEAT_SCHEDULE["storage-sweep-scratch"] = {
     "task": "apps.storage.tasks.sweep_scratch",
     "schedule": timedelta(seconds=SCRATCH_SWEEP_INTERVAL),
 }
+
+# --- pipeline (apps.submissions; the lease helper is portal.tasks) ------------------------------
+# A claimed step is its worker's for this long; the worker renews it every PIPELINE_HEARTBEAT_SECONDS,
+# so only a dead worker's lease lapses. Then the sweeper hands the step to another worker.
+PIPELINE_LEASE_SECONDS = envint("PIPELINE_LEASE_SECONDS", "300")
+PIPELINE_HEARTBEAT_SECONDS = envint("PIPELINE_HEARTBEAT_SECONDS", "60")
+# Temporary errors (storage, network, database) are retried with capped exponential backoff for this
+# long, counted from the first error of a run; then the submission fails with a report.
+PIPELINE_RETRY_BUDGET_SECONDS = envint("PIPELINE_RETRY_BUDGET_SECONDS", str(30 * 60))
+PIPELINE_RETRY_BACKOFF_MAX_SECONDS = envint("PIPELINE_RETRY_BACKOFF_MAX_SECONDS", "120")
+# A submission not finished this long after it was made fails with a report (a stuck one, whatever
+# the cause); generous, as fetching many large files can take hours.
+PIPELINE_DEADLINE_SECONDS = envint("PIPELINE_DEADLINE_SECONDS", str(24 * 3600))
+# A step sent to the broker but not claimed after this long is sent again (a message lost with its
+# broker or worker); the claim makes a duplicate harmless.
+PIPELINE_RESEND_SECONDS = envint("PIPELINE_RESEND_SECONDS", "300")
+# /healthz and the pipeline page say "behind" when the oldest due step has waited longer than this.
+PIPELINE_BEHIND_SECONDS = envint("PIPELINE_BEHIND_SECONDS", "120")
 
 # --- REST API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {

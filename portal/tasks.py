@@ -1,30 +1,47 @@
-"""Task conventions shared by every app.
+"""Task conventions shared by every app, and the one claim/lease helper for background work.
 
 - Tasks take primary keys, never model instances, and are idempotent: each claims its work with a
-  conditional update (``filter(pk=..., state=X).update(state=Y)``) and treats 0 rows as "done already".
+  conditional update and treats 0 rows as "someone else has it" or "done already".
 - ``acks_late`` (set globally) so a task whose worker dies is delivered again.
-- Retries only for the temporary errors below, with backoff, capped.
+- Retries only for the temporary errors below, with backoff, capped, and budgeted in time where a short
+  outage must not spend them (the pipeline's steps, see apps.submissions).
 - Dispatch with ``dispatch(task, *args)``: it waits for the surrounding transaction to commit, and a
-  rolled-back transaction dispatches nothing.
+  rolled-back transaction dispatches nothing. A broker that is down at that moment is logged, never
+  raised: every dispatched kind of work has a beat job that finds what is still due and sends it again.
+
+Leases (``claim`` → ``Lease``): a row that carries ``lease_until`` (and, where two runs of the same work
+must be told apart, ``lease_owner``) is claimed with one conditional UPDATE that only matches while no
+one else holds an unexpired lease. The claimer renews the lease while it works (``Lease.heartbeat()``, a
+thread that renews every ``interval`` seconds, for long hashing, fetches and checks) and releases it when
+it finishes. A worker that dies stops renewing; once the lease has passed, the work can be claimed again
+(a sweeper or a re-delivered task does so). This module is ``portal``'s: it imports no app.
 """
 
 from __future__ import annotations
 
+import contextlib
+import datetime
+import logging
 import socket
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from functools import partial
 
-from django.db import transaction
+from django.db import connections, models, transaction
+from django.db.models import Q
+from django.utils import timezone
 
-from apps.storage.services import StorageUnavailable
+log = logging.getLogger(__name__)
 
 
 class TemporaryError(Exception):
-    """Raise from a service to ask the task to try again later."""
+    """Raise from a service to ask the task to try again later (storage errors subclass it)."""
 
 
 TEMPORARY_ERRORS: tuple[type[BaseException], ...] = (
     TemporaryError,
-    StorageUnavailable,
     ConnectionError,
     TimeoutError,
     socket.timeout,
@@ -38,6 +55,122 @@ RETRY_POLICY = {
 }
 
 
+def send(task, *args, **options) -> bool:
+    """Send ``task`` now; False (logged) when the broker cannot be reached. For dispatchers whose work
+    stays due in the database until it is claimed, so a failed send is simply tried again later."""
+    from kombu.exceptions import KombuError
+
+    if task.app.conf.task_always_eager:  # runs in-process: its own errors must surface (tests, demo)
+        task.apply_async(args, **options)
+        return True
+    try:
+        task.apply_async(args, **options)
+        return True
+    except (KombuError, OSError) as exc:  # "broker down" (kombu wraps redis' errors as OperationalError)
+        log.warning("could not send %s%r to the broker: %s: %s", task.name, args, type(exc).__name__, exc)
+        return False
+
+
 def dispatch(task, *args, **kwargs) -> None:
-    """Queue ``task`` with these arguments after the current transaction commits."""
-    transaction.on_commit(partial(task.delay, *args, **kwargs))
+    """Queue ``task`` with these arguments after the current transaction commits; a broker error is
+    logged, not raised (the request that committed must still answer), and a beat job retries."""
+    transaction.on_commit(partial(send, task, *args, kwargs=kwargs or None))
+
+
+# --- leases ---------------------------------------------------------------------------------------
+
+
+def new_owner() -> str:
+    """A lease owner name: host, process and a random part (unique per claim)."""
+    return f"{socket.gethostname()[:40]}:{uuid.uuid4().hex[:12]}"
+
+
+@dataclass
+class Lease:
+    """A claim on one row, valid until ``until``. Renew it while working, release it when done."""
+
+    model: type[models.Model]
+    pk: object
+    owner: str
+    duration: datetime.timedelta
+    until: datetime.datetime
+    owner_field: str | None = "lease_owner"
+    until_field: str = "lease_until"
+    lost: bool = field(default=False)
+
+    def _mine(self) -> models.QuerySet:
+        qs = self.model._default_manager.filter(pk=self.pk)
+        return qs.filter(**{self.owner_field: self.owner}) if self.owner_field else qs
+
+    def renew(self) -> bool:
+        """Push the lease ``duration`` further; False when it was taken over (the caller should stop)."""
+        until = timezone.now() + self.duration
+        if self._mine().update(**{self.until_field: until}):
+            self.until = until
+            return True
+        self.lost = True
+        return False
+
+    def release(self, **updates) -> bool:
+        """Drop the lease, applying ``updates`` to the row in the same UPDATE; False if it was not ours."""
+        clear = {self.until_field: None}
+        if self.owner_field:
+            clear[self.owner_field] = ""
+        return bool(self._mine().update(**clear, **updates))
+
+    @contextlib.contextmanager
+    def heartbeat(self, interval: float) -> Iterator[Lease]:
+        """Renew the lease every ``interval`` seconds in a thread while the block runs.
+
+        The thread has its own database connection (closed when it stops). A renewal that fails (the
+        database is briefly down) is logged and tried at the next beat; the lease then may lapse, which
+        only means the sweeper can hand the work to someone else, whose claim is exclusive.
+        """
+        stop = threading.Event()
+
+        def beat() -> None:
+            try:
+                while not stop.wait(interval):
+                    try:
+                        if not self.renew():
+                            log.warning("lease on %s %s was taken over", self.model.__name__, self.pk)
+                            return
+                    except Exception as exc:  # a heartbeat reports; the work itself decides
+                        log.warning("lease renewal for %s %s failed: %s", self.model.__name__, self.pk, exc)
+            finally:
+                connections.close_all()
+
+        thread = threading.Thread(target=beat, name=f"lease-{self.model.__name__}-{self.pk}", daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            stop.set()
+            thread.join(timeout=30)
+
+
+def claim(
+    queryset: models.QuerySet,
+    pk,
+    *,
+    duration: datetime.timedelta,
+    owner: str | None = None,
+    owner_field: str | None = "lease_owner",
+    until_field: str = "lease_until",
+    **updates,
+) -> Lease | None:
+    """Claim row ``pk`` of ``queryset`` (its filters are the work's own conditions, e.g. a state) with
+    one conditional UPDATE that matches only while no unexpired lease is held, or the lease is already
+    ``owner``'s (a retry of the same task). ``updates`` are applied in the same UPDATE. None = taken.
+    """
+    now = timezone.now()
+    owner = owner or new_owner()
+    free = Q(**{f"{until_field}__isnull": True}) | Q(**{f"{until_field}__lt": now})
+    if owner_field:
+        free |= Q(**{owner_field: owner})
+    values = {until_field: now + duration, **updates}
+    if owner_field:
+        values[owner_field] = owner
+    if not queryset.filter(pk=pk).filter(free).update(**values):
+        return None
+    return Lease(queryset.model, pk, owner, duration, now + duration, owner_field, until_field)

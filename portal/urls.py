@@ -29,6 +29,7 @@ api_urlpatterns = [
 ]
 urlpatterns = [
     path("", views.home, name="home"),
+    path("me/", views.me, name="me"),
     path("healthz", views.healthz, name="healthz"),
     path("robots.txt", robots_txt, name="robots"),
     # The API first: science software posts event-log entries many a second, and every request walks

@@ -1,6 +1,7 @@
 import time
 
 from django.conf import settings
+from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
@@ -11,6 +12,14 @@ from apps.storage import services as storage
 
 def home(request):
     return render(request, "home.html", {"sections": _home_sections()})
+
+
+@login_required
+def me(request):
+    """The personal dashboard: what waits for this person, by role (``portal.dashboard``)."""
+    from . import dashboard
+
+    return render(request, "dashboard.html", {"panels": dashboard.panels_for(request.user)})
 
 
 def _home_sections() -> list[dict]:
@@ -71,7 +80,22 @@ def healthz(request):
     body = {"status": "unavailable" if failing else "ok", "checks": checks}
     if failing:
         body["message"] = "; ".join(f"{name} is unavailable: {checks[name]['error']}" for name in failing)
+    if checks["database"]["ok"]:
+        # A queue that is behind is reported, not failed: the web still serves (200), operators look.
+        body["queue"] = queue = _queue_lag()
+        if queue["behind"] and not failing:
+            body["status"] = "behind"
+            body["message"] = (
+                f"the pipeline queue is behind: {queue['due']} steps due, the oldest for "
+                f"{queue['oldest_due_seconds']:.0f} s (are the worker and beat running?)"
+            )
     return JsonResponse(body, status=503 if failing else 200)
+
+
+def _queue_lag() -> dict:
+    from apps.submissions.services import queue_lag
+
+    return queue_lag()
 
 
 def error_403(request, exception=None):

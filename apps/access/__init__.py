@@ -39,6 +39,7 @@ from .people import (
     require_eventlog_writer,
     require_hold_keeper,
     require_staff_designator,
+    require_submitter_candidate,
 )
 from .policy import can_see, party_revisions, public_states, visible_revisions
 
@@ -73,6 +74,7 @@ __all__ = [
     "require_eventlog_writer",
     "require_hold_keeper",
     "require_staff_designator",
+    "require_submitter_candidate",
     "visible_qs",
     "visible_revisions",
     "visible_submissions",

@@ -131,3 +131,9 @@ def require_hold_keeper(user, cruise) -> None:
 def require_staff_designator(user, cruise) -> None:
     if not can_designate_staff(user, cruise):
         raise Forbidden("Only the chief scientist or the operator may designate people for this cruise.")
+
+
+def require_submitter_candidate(user) -> None:
+    """Asking to become a submitter: signed in and not vetted yet."""
+    if not roles.can_request_submitter(user):
+        raise Forbidden("You may submit data packages already; there is nothing to request.")

@@ -30,3 +30,8 @@ def is_data_manager(user) -> bool:
 
 def is_node_operator(user) -> bool:
     return in_group(user, NODE_OPERATOR)
+
+
+def can_request_submitter(user) -> bool:
+    """A signed-in person who is not vetted may ask to become a submitter (a data manager decides)."""
+    return bool(getattr(user, "is_authenticated", False)) and not is_vetted(user)

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from .models import ApiToken, User
+from .models import ApiToken, SubmitterRequest, User
 
 
 @admin.register(User)
@@ -23,3 +23,21 @@ class UserAdmin(BaseUserAdmin):
 class ApiTokenAdmin(admin.ModelAdmin):
     list_display = ["name", "user", "hint", "created_at", "last_used_at", "revoked_at"]
     readonly_fields = ["key_hash", "hint", "created_at", "last_used_at"]
+
+
+@admin.register(SubmitterRequest)
+class SubmitterRequestAdmin(admin.ModelAdmin):
+    """Read-only: requests are decided on /profile/submitter-requests/ (the service mails and audits)."""
+
+    list_display = ["user", "state", "created_at", "decided_by", "decided_at"]
+    list_filter = ["state"]
+    search_fields = ["user__email", "user__name", "reason"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

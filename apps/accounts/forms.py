@@ -35,3 +35,12 @@ class SignupDetailsForm(forms.Form):
         user.name = self.cleaned_data["name"].strip()
         user.affiliation = self.cleaned_data["affiliation"].strip()
         user.save(update_fields=["name", "affiliation"])
+
+
+class SubmitterRequestForm(forms.Form):
+    reason = forms.CharField(
+        label="What would you like to submit?",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=4000,
+        help_text="A sentence or two for the data managers: your project, the kind of data, your institution.",
+    )

@@ -131,3 +131,35 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class SubmitterRequest(models.Model):
+    """A signed-in person asks to join the vetted group (the Gatekeeper's) to submit data packages; a data
+    manager approves (``roles.grant``) or declines. Change it only through ``services``."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting for a data manager"
+        APPROVED = "approved", "Approved"
+        DECLINED = "declined", "Declined"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="submitter_requests")
+    reason = models.TextField(help_text="What the person wants to submit, in their words.")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    decided_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="submitter_decisions"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"], condition=models.Q(state="pending"), name="one_pending_submitter_request"
+            )
+        ]
+        # The data managers' list and the dashboard count pending requests.
+        indexes = [models.Index(fields=["state", "created_at"], name="submitter_request_state")]
+
+    def __str__(self) -> str:
+        return f"{self.user} asks to submit ({self.state})"

@@ -200,9 +200,10 @@ class CruiseMember(models.Model):
         return f"{self.name} ({self.get_role_display()}, {self.cruise})"
 
     @property
-    def is_invited(self) -> bool:
-        """An invitation went out and waits (``services._add_member`` invites an address with no account);
-        someone listed without an address was never invited."""
+    def invited(self) -> bool:
+        """An invitation went out and is not yet accepted: the person has no account here but an e-mail
+        address (``services._add_member`` invites exactly these). A name without an address, as sailing
+        orders often list the science party, was never invited."""
         return self.user_id is None and bool(self.email)
 
 

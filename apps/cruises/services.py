@@ -204,7 +204,7 @@ def _add_member(
             f"{getattr(by, 'name', '') or 'The cruise team'} added you as {label} of cruise {cruise.cruise_id} "
             f"on {cruise.vessel.name}.\n\n{mail.absolute(reverse('cruises:detail', args=[cruise.pk]))}\n",
         )
-    elif email:
+    elif member.invited:
         link = mail.absolute(reverse("cruises:accept-invitation", args=[invitation_token(member)]))
         mail.notify(
             [email],

@@ -131,10 +131,11 @@ def cruise_detail(request, pk: int):
     my_roles = access.cruise_roles(request.user, cruise)
     party = cruise.members.select_related("user")
     revisions = []
+    listed = access.listed_states()  # the revisions that have a landing page
     for package in cruise.packages.all():
         latest = visible_revisions(request.user, package.revisions.all()).order_by("-number").first()
         if latest is not None:
-            revisions.append({"revision": latest, "hold": None})
+            revisions.append({"revision": latest, "hold": None, "landing": latest.state in listed})
     files = [f for f in cruise.files.all() if can_see(request.user, f)]
     context = {
         "cruise": cruise,

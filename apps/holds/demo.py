@@ -2,7 +2,8 @@
 
 Holds a package already linked to RR2401, or links an archived package of the packages demo (as the
 data manager would), or — when there is none — creates a minimal archived package (quay.2401) with
-one small CSV so the hold has something to hold.
+one small CSV and its EML document (so the held dataset's "eml.xml" export works for the people who see
+it) so the hold has something to hold. It skips the pipeline, so it has no quality report.
 """
 
 import datetime
@@ -12,12 +13,15 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.cruises.models import Cruise
 from apps.cruises.services import link_package
+from apps.packages.eml.build import Column, Table, build_eml
 from apps.packages.models import Entity, Package, Revision
 from apps.storage.services import store_bytes
 
 from . import services
 from .models import Hold
 
+TITLE = "CTD profiles from R/V Roger Revelle cruise RR2401, California Current, January 2025"
+ABSTRACT = "Temperature and salinity profiles from three CTD stations."
 CSV = b"station,cast,depth_m,temperature_c,salinity_psu\nS01,1,10,15.21,33.41\nS01,1,50,12.80,33.52\nS02,1,10,15.02,33.39\n"
 
 
@@ -41,14 +45,43 @@ def load(log) -> None:
             scope="quay", identifier=2401, defaults={"owner": chief, "cruise": cruise}
         )
         if created:
+            columns = [
+                Column("station"),
+                Column("cast", "natural"),
+                Column("depth_m", "real", unit="meter", minimum=0),
+                Column("temperature_c", "real", unit="celsius"),
+                Column("salinity_psu", "real", unit="dimensionless"),
+            ]
+            table = Table(
+                "rr2401-ctd", "RR2401 CTD profiles", columns, object_name="rr2401_ctd.csv", size=len(CSV)
+            )
+            eml = build_eml(
+                "quay.2401.1",
+                [table],
+                title=TITLE,
+                abstract=ABSTRACT,
+                keywords=("CTD", "California Current"),
+                cruise_id="RR2401",
+                creator={
+                    "given": "Chidi",
+                    "family": "Okafor",
+                    "org": "Institute of Marine Science",
+                    "email": "chief@quayside.example",
+                },
+                bbox=(-118.9, 32.3, -117.9, 32.85),
+                begin="2025-01-10",
+                end="2025-02-02",
+            )
             revision = Revision.objects.create(
                 package=package,
                 number=1,
                 state=Revision.State.ARCHIVED,
                 archived_at=timezone.now(),
                 submitted_by=chief,
-                title="CTD profiles from R/V Roger Revelle cruise RR2401, California Current, January 2025",
-                abstract="Temperature and salinity profiles from three CTD stations.",
+                title=TITLE,
+                abstract=ABSTRACT,
+                eml_version="2.2.0",
+                eml_blob=store_bytes(eml),
                 keywords=["CTD", "California Current"],
                 creators=[{"name": chief.name, "orcid": chief.orcid, "affiliation": chief.affiliation}],
                 licence="CC-BY-4.0",

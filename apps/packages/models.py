@@ -134,6 +134,11 @@ class Revision(models.Model):
         """A pipeline failure: only a revision not yet archived can fail. Call inside a transaction."""
         return self.advance(self.State.FAILED)
 
+    def mark_retried(self) -> None:
+        """failed → submitted: a data manager's "retry from the failed step" takes the revision back
+        into the pipeline (the reverse of ``mark_failed``). Call holding the row lock."""
+        self._move(self.State.SUBMITTED, (self.State.FAILED,), {})
+
     def mark_archived(self, *, eml_blob, when=None) -> None:
         """Call inside a transaction, holding the row lock (``advance(ARCHIVING)`` took it)."""
         self.state = self.State.ARCHIVED

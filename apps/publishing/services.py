@@ -35,7 +35,7 @@ from apps.audit.services import record_event
 from apps.holds.models import Hold
 from apps.packages.models import Revision
 from apps.packages.services import announce_change, hold_revision
-from portal.tasks import dispatch
+from portal.tasks import claim, dispatch
 
 from .models import Doi, DoiAttempt, concept_doi_name, version_doi_name
 
@@ -273,12 +273,7 @@ def sync_doi(doi_id: int) -> str:
     if not settings.DATACITE_API_URL:
         return "not configured"  # stays pending; no network
     now = timezone.now()
-    claimed = (
-        Doi.objects.filter(pk=doi_id)
-        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-        .update(lease_until=now + LEASE)
-    )
-    if not claimed:
+    if claim(Doi.objects.all(), doi_id, duration=LEASE, owner_field=None) is None:
         return "busy"
     doi = Doi.objects.select_related("package", "revision__package").get(pk=doi_id)
     if doi.in_sync:

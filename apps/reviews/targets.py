@@ -22,6 +22,9 @@ class TargetKind:
     on_requested: Callable[[Any], None]
     url: Callable[[Any], str]
     label: Callable[[Any], str]
+    # user -> {target pk: the required roles user holds on it}, in a fixed number of queries (the inbox
+    # and the dashboard ask it on every visit).
+    held_by: Callable[[Any], dict[int, set[str]]]
 
 
 def _cruise_kind() -> TargetKind:
@@ -52,6 +55,18 @@ def _cruise_kind() -> TargetKind:
             found += [m.email for m in CruiseMember.objects.filter(cruise=cruise, role=role) if m.email]
         return found
 
+    def held_by(user):
+        found: dict[int, set[str]] = {}
+        operated = Cruise.objects.filter(
+            operator__members__user=user, operator__members__role="operator"
+        ).values_list("pk", flat=True)
+        for pk in operated:
+            found.setdefault(pk, set()).add("operator")
+        chief = CruiseMember.Role.CHIEF_SCIENTIST
+        for pk in CruiseMember.objects.filter(user=user, role=chief).values_list("cruise_id", flat=True):
+            found.setdefault(pk, set()).add(chief)
+        return found
+
     return TargetKind(
         required_roles=["operator", CruiseMember.Role.CHIEF_SCIENTIST],
         holders=holders,
@@ -62,7 +77,15 @@ def _cruise_kind() -> TargetKind:
         on_requested=Cruise.mark_in_review,
         url=lambda c: reverse("cruises:detail", args=[c.pk]),
         label=lambda c: f"cruise record {c.cruise_id}",
+        held_by=held_by,
     )
+
+
+def kinds() -> list[tuple[type, TargetKind]]:
+    """Every target kind with its model."""
+    from apps.cruises.models import Cruise
+
+    return [(Cruise, _cruise_kind())]
 
 
 def kind_for(target) -> TargetKind:

@@ -21,11 +21,24 @@ class Blob(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     # Tiers: the primary ("blobs") always holds it; deep storage once copied during a hold or archive.
     deep_copied_at = models.DateTimeField(null=True, blank=True)
+    # Set when the blob became part of an archive (request_deep_copy): it must then reach deep storage.
+    deep_requested_at = models.DateTimeField(null=True, blank=True)
+    # The lease of the background work on this blob (deep copy, fixity), see portal.tasks.claim.
+    lease_owner = models.CharField(max_length=100, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
     last_fixity_at = models.DateTimeField(null=True, blank=True)
     fixity_ok = models.BooleanField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [
+            # The deep-copy sweep and the data manager's "blobs without a deep copy" count.
+            models.Index(
+                fields=["deep_requested_at"],
+                name="blob_deep_backlog",
+                condition=models.Q(deep_requested_at__isnull=False, deep_copied_at__isnull=True),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.sha256[:12]}… ({self.size} bytes)"
@@ -33,7 +46,14 @@ class Blob(models.Model):
     def save(self, *args, **kwargs):
         # Immutable: a blob row is written once; only tier and fixity bookkeeping may change.
         if not self._state.adding:
-            allowed = {"deep_copied_at", "last_fixity_at", "fixity_ok"}
+            allowed = {
+                "deep_copied_at",
+                "deep_requested_at",
+                "lease_owner",
+                "lease_until",
+                "last_fixity_at",
+                "fixity_ok",
+            }
             fields = set(kwargs.get("update_fields") or ())
             if not fields or not fields <= allowed:
                 raise ValueError(

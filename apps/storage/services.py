@@ -8,6 +8,7 @@ content address, which is harmless and is picked up by the next write of the sam
 
 from __future__ import annotations
 
+import datetime
 import functools
 import logging
 import os
@@ -23,7 +24,10 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, Storage, storages
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
+
+from portal.tasks import TemporaryError, claim, dispatch
 
 from . import scratch
 from .hashing import CHUNK, Digests, MultiHasher, copy_and_hash
@@ -32,8 +36,9 @@ from .models import Blob, blob_key
 log = logging.getLogger(__name__)
 
 
-class StorageUnavailable(RuntimeError):
-    """The storage backend cannot be reached or refused the operation. Shown to users as 503."""
+class StorageUnavailable(TemporaryError, RuntimeError):
+    """The storage backend cannot be reached or refused the operation. Shown to users as 503; a task
+    that meets it tries again later (a temporary error)."""
 
 
 class BlobNotFound(LookupError):
@@ -429,11 +434,7 @@ def url_for(blob: Blob, filename: str | None = None) -> str:
 
 def verify(blob: Blob, storage: Storage | None = None) -> bool:
     """Read the blob back and compare its SHA-256 and size; records the fixity result."""
-    hasher = MultiHasher(parallel=False)
-    with open_blob(blob, storage) as fh:
-        while block := fh.read(CHUNK):
-            hasher.update(block)
-    d = hasher.digests()
+    d = _digest(blob, storage or primary())
     ok = d.sha256 == blob.sha256 and d.size == blob.size
     blob.last_fixity_at = timezone.now()
     blob.fixity_ok = ok
@@ -443,27 +444,74 @@ def verify(blob: Blob, storage: Storage | None = None) -> bool:
     return ok
 
 
-def copy_to_deep(blob: Blob) -> Blob:
-    """Copy a blob into deep storage (idempotent) and verify the copy."""
+DEEP_COPY_LEASE = datetime.timedelta(minutes=10)
+
+
+def request_deep_copy(blobs: Iterable[Blob]) -> None:
+    """Mark blobs as needing their deep-storage copy (they became part of an archive) and queue the
+    copies after commit. Call inside the transaction that archives them; ``deep_copy_sweep`` sends any
+    copy the broker did not take."""
     if not settings.DEEP_STORAGE_ENABLED:
+        return
+    keys = sorted({b.pk for b in blobs})
+    Blob.objects.filter(pk__in=keys, deep_requested_at__isnull=True).update(deep_requested_at=timezone.now())
+    from . import tasks
+
+    for sha256 in keys:
+        dispatch(tasks.copy_blob_to_deep, sha256)
+
+
+def deep_backlog() -> QuerySet:
+    """Archived blobs still without a deep copy (the data manager's count, the sweep's work)."""
+    return Blob.objects.filter(deep_requested_at__isnull=False, deep_copied_at__isnull=True)
+
+
+def copy_to_deep(blob: Blob) -> Blob:
+    """Copy a blob into deep storage, read the copy back and check its SHA-256, then record it.
+
+    Idempotent and claimed: a blob copied already is left alone, and a worker that cannot claim the
+    blob's lease (another is copying it) returns without copying. A copy that reads back wrong is
+    removed and IntegrityMismatch raised; an unreachable tier raises StorageUnavailable (temporary).
+    """
+    if not settings.DEEP_STORAGE_ENABLED or blob.deep_copied_at:
+        return blob
+    lease = claim(Blob.objects.filter(deep_copied_at__isnull=True), blob.pk, duration=DEEP_COPY_LEASE)
+    if lease is None:
         return blob
     target = deep()
     try:
-        if not target.exists(blob.key):
-            with open_blob(blob) as src:
-                if _is_local(target):
-                    _write_local(target, src, None, expect=blob.sha256)
-                else:
-                    spooled, d = _spool_and_hash(src, settings.SCRATCH_DIR, None)
-                    if d.sha256 != blob.sha256:
-                        spooled.unlink(missing_ok=True)
-                        raise IntegrityMismatch(f"blob {blob.sha256} read back as {d.sha256}")
-                    _put_object(target, blob.key, spooled)
+        with lease.heartbeat(DEEP_COPY_LEASE.total_seconds() / 3):
+            if not target.exists(blob.key):
+                with open_blob(blob) as src:
+                    if _is_local(target):
+                        _write_local(target, src, None, expect=blob.sha256)
+                    else:
+                        spooled, d = _spool_and_hash(src, settings.SCRATCH_DIR, None)
+                        if d.sha256 != blob.sha256:
+                            spooled.unlink(missing_ok=True)
+                            raise IntegrityMismatch(f"blob {blob.sha256} read back as {d.sha256}")
+                        _put_object(target, blob.key, spooled)
+            copied = _digest(blob, target)
+            if copied.sha256 != blob.sha256 or copied.size != blob.size:
+                target.delete(blob.key)
+                raise IntegrityMismatch(f"the deep copy of blob {blob.sha256} reads back as {copied.sha256}")
     except _backend_errors() as exc:
+        lease.release()
         raise StorageUnavailable(f"Deep storage is unavailable: {exc}") from exc
-    Blob.objects.filter(pk=blob.pk, deep_copied_at__isnull=True).update(deep_copied_at=timezone.now())
+    except BaseException:
+        lease.release()
+        raise
+    lease.release(deep_copied_at=timezone.now())
     blob.refresh_from_db(fields=["deep_copied_at"])
     return blob
+
+
+def _digest(blob: Blob, storage: Storage) -> Digests:
+    hasher = MultiHasher(parallel=False)
+    with open_blob(blob, storage) as fh:
+        while block := fh.read(CHUNK):
+            hasher.update(block)
+    return hasher.digests()
 
 
 def materialise(blob: Blob, dest: str | os.PathLike) -> Path:

@@ -4,28 +4,52 @@ from celery import shared_task
 from django.db.models import Q
 from django.utils import timezone
 
-from portal.tasks import TEMPORARY_ERRORS
+from portal.tasks import RETRY_POLICY, claim, send
 
 from . import scratch, services
 from .models import Blob
 
+FIXITY_LEASE = timedelta(minutes=30)
 
-@shared_task(acks_late=True, autoretry_for=TEMPORARY_ERRORS, retry_backoff=True, max_retries=5)
+
+@shared_task(acks_late=True, **RETRY_POLICY)
 def copy_blob_to_deep(sha256: str) -> None:
+    """Copy one archived blob to deep storage (claimed with a lease, verified after the copy)."""
     services.copy_to_deep(services.get_blob(sha256))
+
+
+@shared_task(bind=True, acks_late=True)
+def deep_copy_sweep(self, limit: int = 500) -> int:
+    """Beat job: queue the deep copy of every archived blob that has none yet and nobody is copying
+    (the on-commit copy was lost, or deep storage was down longer than its retries)."""
+    queue = (self.request.delivery_info or {}).get("routing_key")
+    now = timezone.now()
+    due = (
+        services.deep_backlog()
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .order_by("deep_requested_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    options = {"queue": queue} if queue else {}
+    return sum(send(copy_blob_to_deep, sha256, **options) for sha256 in due)
 
 
 @shared_task(acks_late=True)
 def fixity_sweep(limit: int = 200, older_than_days: int = 30) -> int:
-    """Re-hash the blobs whose last fixity check is oldest (hourly, a few at a time)."""
+    """Re-hash the blobs whose last fixity check is oldest (hourly, a few at a time). Each blob is
+    claimed with a lease first, so two sweeps running at once never hash the same blob twice."""
     cutoff = timezone.now() - timedelta(days=older_than_days)
-    due = Blob.objects.filter(Q(last_fixity_at__isnull=True) | Q(last_fixity_at__lt=cutoff)).order_by(
-        "last_fixity_at"
-    )
+    due = Blob.objects.filter(Q(last_fixity_at__isnull=True) | Q(last_fixity_at__lt=cutoff))
     checked = 0
-    for blob in due[:limit]:
-        services.verify(blob)
-        checked += 1
+    for pk in due.order_by("last_fixity_at").values_list("pk", flat=True)[:limit]:
+        lease = claim(due, pk, duration=FIXITY_LEASE)
+        if lease is None:
+            continue
+        try:
+            services.verify(services.get_blob(pk))
+            checked += 1
+        finally:
+            lease.release()
     return checked
 
 

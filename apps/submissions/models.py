@@ -107,11 +107,28 @@ class Step(models.Model):
     detail = models.JSONField(default=dict, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The outbox: a step is due to run from ``due_at`` (written in the transaction that makes it due);
+    # ``dispatched_at`` says when it was last sent to the broker. The dispatcher sends due steps that
+    # were never sent, or were sent long ago and still nobody claimed them (a lost message).
+    due_at = models.DateTimeField(null=True, blank=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    # The lease (portal.tasks.claim): a running step is someone's until ``lease_until``; its worker
+    # renews it while working, and the sweeper re-queues a running step whose lease has passed.
+    lease_owner = models.CharField(max_length=100, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    # Start of the current run of temporary errors; the step fails once it outlasts the retry budget.
+    failing_since = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["submission", "position"]
         constraints = [
             models.UniqueConstraint(fields=["submission", "name"], name="uniq_step_per_submission")
+        ]
+        indexes = [
+            # The dispatcher's and /healthz's "due and not yet claimed" (oldest due_at first).
+            models.Index(fields=["state", "due_at"], name="step_due"),
+            # The sweeper's "running with an expired lease".
+            models.Index(fields=["state", "lease_until"], name="step_lease"),
         ]
 
     def __str__(self) -> str:

@@ -1,8 +1,9 @@
 """The EML data package life cycle, PASTA+'s way: submit → validate → fetch → check → archive → index → DOI.
 
-Each step is a service function; ``run_step`` claims a step with a conditional update, runs it, records
-an audit event, and queues the next step after commit (tasks.run_step). A re-delivered task finds its
-step done and does nothing; the archive step locks the revision and writes every record, marks the
+Each step is a service function; ``run_step`` claims a step with a lease (portal.tasks.claim), runs it
+while a heartbeat renews the lease, records an audit event, and makes the next step due in the same
+transaction (the outbox, sent after commit; see "the driver" below). A re-delivered task finds its step
+done, or leased by a live worker, and does nothing; the archive step locks the revision and writes every record, marks the
 revision archived and its step done in one transaction, so a package is archived exactly once.
 Any failure before archiving marks the submission and revision failed with a report; nothing of it is
 referenced by an archived revision (blobs already written are content-addressed and harmless).
@@ -11,16 +12,18 @@ referenced by an archived revision (blobs already written are content-addressed 
 from __future__ import annotations
 
 import contextvars
+import datetime
 import logging
 import re
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F, Max
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
+from django.db.models import F, Max, Q
 from django.utils import timezone
 
 from apps.access import roles
@@ -36,7 +39,7 @@ from apps.packages.tablecheck import check_table
 from apps.storage import services as storage
 from apps.storage.scratch import ScratchFull
 from portal.errors import ONLY_VETTED, SIGN_IN
-from portal.tasks import TEMPORARY_ERRORS, dispatch
+from portal.tasks import TEMPORARY_ERRORS, claim, send
 
 from .fetch import FetchError, fetch
 from .models import Step, Submission, SubmissionFile
@@ -54,18 +57,6 @@ _SYNCHRONOUS = contextvars.ContextVar("quayside_pipeline_synchronous", default=F
 CURRENT_QUEUE: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "quayside_pipeline_queue", default=None
 )
-
-
-def _queue_step(sub_id: int, name: str) -> None:
-    if _SYNCHRONOUS.get():
-        return
-    from . import tasks
-
-    queue = CURRENT_QUEUE.get()
-    if queue:
-        transaction.on_commit(lambda: tasks.run_step.apply_async((sub_id, name), queue=queue))
-    else:
-        dispatch(tasks.run_step, sub_id, name)
 
 
 class NotAllowed(Exception):
@@ -782,8 +773,15 @@ def step_archive(sub: Submission, step: Step) -> tuple[str, dict] | None:
         revision = Revision.objects.select_related("package", "package__owner").get(pk=sub.revision_id)
         if not revision.advance(Revision.State.ARCHIVING):
             return None  # archived (or failed) already: a duplicate delivery
-        claimed = Step.objects.filter(pk=step.pk, state=Step.State.RUNNING).update(
-            state=Step.State.DONE, finished_at=timezone.now(), message=f"archived {revision.package_id_text}"
+        claimed = Step.objects.filter(
+            pk=step.pk, state=Step.State.RUNNING, lease_owner=step.lease_owner
+        ).update(
+            state=Step.State.DONE,
+            finished_at=timezone.now(),
+            message=f"archived {revision.package_id_text}",
+            failing_since=None,
+            lease_owner="",
+            lease_until=None,
         )
         if not claimed:
             transaction.set_rollback(True)
@@ -862,6 +860,8 @@ def step_archive(sub: Submission, step: Step) -> tuple[str, dict] | None:
             resource_id=_resource_url("eml", path), resource_type=Resource.Type.DATA_PACKAGE, **common
         )
         revision.mark_archived(eml_blob=eml_blob)
+        # Every archived blob gets its second copy in deep storage (after commit; a sweep catches misses).
+        storage.request_deep_copy([*data_blobs.values(), eml_blob, report_blob])
         from apps.publishing.services import on_archived
 
         on_archived(revision)
@@ -913,19 +913,133 @@ REVISION_STATE = {
 
 
 # --- the driver -------------------------------------------------------------------------------------
+#
+# A step runs when it is *due* (Step.due_at, written in the transaction that made it due: the outbox).
+# After that transaction commits, the step is sent to the broker at once (the fast path); the beat job
+# ``dispatch_due`` sends whatever the fast path missed (broker down, process killed). A worker *claims*
+# the step with a lease (portal.tasks.claim), renews it while it works, and releases it when it
+# finishes; ``sweep`` re-queues a running step whose lease lapsed (its worker died) and fails a
+# submission that outlived its deadline. Temporary errors (storage, network, database) put the step back
+# as due later, with capped exponential backoff, until PIPELINE_RETRY_BUDGET_SECONDS have passed since
+# the first of them; then the submission fails with a report. Nothing waits for a count of retries.
+
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+RETRYABLE = TEMPORARY_ERRORS + DATABASE_ERRORS
+ACTIVE_STEP_STATES = (Step.State.PENDING, Step.State.RUNNING)
 
 
-def run_step(submission_id: int, name: str) -> str:
-    """Run one step of a submission; idempotent. Returns what happened ("done", "skipped", "failed")."""
-    claimed = Step.objects.filter(
-        submission_id=submission_id, name=name, state__in=[Step.State.PENDING, Step.State.RUNNING]
-    ).update(state=Step.State.RUNNING, attempts=F("attempts") + 1, started_at=timezone.now())
-    if not claimed:
-        return "skipped"  # done, failed or skipped already: a re-delivered task
-    sub = Submission.objects.select_related("user", "revision").get(pk=submission_id)
-    if sub.state == Submission.State.FAILED:
+def _seconds(name: str) -> datetime.timedelta:
+    return datetime.timedelta(seconds=getattr(settings, name))
+
+
+def _order(sub: Submission) -> list[str]:
+    return Step.EVALUATE_ORDER if sub.kind == Submission.Kind.EVALUATE else Step.ORDER
+
+
+def _queue_step(sub_id: int, name: str) -> None:
+    """Make step ``name`` due now, inside the caller's transaction; send it once that commits."""
+    Step.objects.filter(submission_id=sub_id, name=name, state=Step.State.PENDING).update(
+        due_at=timezone.now(), dispatched_at=None
+    )
+    if _SYNCHRONOUS.get():
+        return
+    queue = CURRENT_QUEUE.get()
+    transaction.on_commit(lambda: send_step(sub_id, name, queue=queue), robust=True)
+
+
+def send_step(sub_id: int, name: str, *, queue: str | None = None) -> bool:
+    """Send a due step to the broker unless it was sent recently; True if it was sent now.
+
+    Marks the step sent with a conditional update first (two dispatchers never both send it), and
+    takes the mark back when the broker cannot be reached, so the next dispatcher run tries again.
+    """
+    from . import tasks
+
+    now = timezone.now()
+    due = Step.objects.filter(submission_id=sub_id, name=name, state=Step.State.PENDING, due_at__lte=now)
+    not_sent = Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=now - _seconds("PIPELINE_RESEND_SECONDS"))
+    if not due.filter(not_sent).update(dispatched_at=now):
+        return False
+    options = {"queue": queue} if queue else {}
+    if send(tasks.run_step, sub_id, name, **options):
+        return True
+    due.filter(dispatched_at=now).update(dispatched_at=None)
+    return False
+
+
+def dispatch_due(*, queue: str | None = None, limit: int = 500) -> int:
+    """The outbox's beat job: send every due step not sent yet (or sent long ago and never claimed)."""
+    now = timezone.now()
+    rows = (
+        Step.objects.filter(state=Step.State.PENDING, due_at__lte=now)
+        .filter(
+            Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=now - _seconds("PIPELINE_RESEND_SECONDS"))
+        )
+        .order_by("due_at")
+        .values_list("submission_id", "name")[:limit]
+    )
+    return sum(send_step(sub_id, name, queue=queue) for sub_id, name in rows)
+
+
+def queue_lag(now=None) -> dict:
+    """How far behind the pipeline's queue is: due steps not yet claimed, and the oldest one's age."""
+    now = now or timezone.now()
+    due = Step.objects.filter(state=Step.State.PENDING, due_at__lte=now)
+    oldest = due.order_by("due_at").values_list("due_at", flat=True).first()
+    age = (now - oldest).total_seconds() if oldest else 0.0
+    return {
+        "due": due.count(),
+        "oldest_due_seconds": round(age, 1),
+        "behind": age > settings.PIPELINE_BEHIND_SECONDS,
+    }
+
+
+def _with_database_retry(action, *args, **kwargs):
+    """Run ``action`` (which owns its transaction), retrying database errors — a restarted or briefly
+    unreachable database — with backoff for up to PIPELINE_RETRY_BUDGET_SECONDS or, inside a worker, at
+    most a lease's length (then the lease lapses and the sweeper hands the step on). The connection is
+    dropped between tries so the next one reconnects."""
+    limit = min(settings.PIPELINE_RETRY_BUDGET_SECONDS, settings.PIPELINE_LEASE_SECONDS)
+    deadline = time.monotonic() + limit
+    pause = 0.5
+    while True:
+        try:
+            return action(*args, **kwargs)
+        except DATABASE_ERRORS as exc:
+            if connection.in_atomic_block or time.monotonic() + pause > deadline:
+                raise
+            log.warning("database error in %s, trying again in %.1f s: %s", action.__name__, pause, exc)
+            connection.close()
+            time.sleep(pause)
+            pause = min(pause * 2, 10.0)
+
+
+def run_step(submission_id: int, name: str, *, owner: str | None = None) -> str:
+    """Run one step of a submission; idempotent. Returns what happened: "done", "failed", "retry"
+    (a temporary error: due again later) or "skipped" (finished already, or someone else holds it).
+
+    ``owner`` names the claim (the task's execution: its id and the process running it): anyone else,
+    a re-delivery of the same message included, waits until the lease has lapsed.
+    """
+    step_pk = Step.objects.filter(submission_id=submission_id, name=name).values_list("pk", flat=True).first()
+    if step_pk is None:
         return "skipped"
-    step = Step.objects.get(submission=sub, name=name)
+    lease = claim(
+        Step.objects.filter(state__in=ACTIVE_STEP_STATES),
+        step_pk,
+        duration=_seconds("PIPELINE_LEASE_SECONDS"),
+        owner=owner,
+        state=Step.State.RUNNING,
+        attempts=F("attempts") + 1,
+        started_at=timezone.now(),
+    )
+    if lease is None:
+        return "skipped"  # done, failed or skipped already, or running elsewhere: a re-delivered task
+    sub = Submission.objects.select_related("user", "revision").get(pk=submission_id)
+    step = Step.objects.get(pk=step_pk)
+    if sub.state == Submission.State.FAILED:  # failed meanwhile (the sweeper's deadline): nothing to do
+        lease.release(state=Step.State.SKIPPED)
+        return "skipped"
     Submission.objects.filter(pk=sub.pk, state=Submission.State.PENDING).update(
         state=Submission.State.RUNNING
     )
@@ -935,31 +1049,77 @@ def run_step(submission_id: int, name: str) -> str:
                 fail(sub, step, f"The revision is {sub.revision.state}; it cannot be processed again.")
                 return "failed"
     try:
-        outcome = STEPS[name](sub, step)
+        with lease.heartbeat(settings.PIPELINE_HEARTBEAT_SECONDS):
+            outcome = STEPS[name](sub, step)
     except StepFailed as exc:
-        fail(sub, step, str(exc), exc.checks)
+        _with_database_retry(fail, sub, step, str(exc), exc.checks)
         return "failed"
-    except TEMPORARY_ERRORS:
-        raise  # the task retries; the step stays running and is claimed again
+    except RETRYABLE as exc:
+        return _with_database_retry(_retry_later, sub, step, exc)
     except Exception as exc:  # a bug must not leave the submission hanging
         log.exception("step %s of submission %s crashed", name, submission_id)
-        fail(sub, step, f"Internal error in step {name}: {type(exc).__name__}: {exc}")
+        _with_database_retry(fail, sub, step, f"Internal error in step {name}: {type(exc).__name__}: {exc}")
         raise
     if outcome is None:
         return "done"  # archive finished its own step inside its transaction
     message, detail = outcome
-    _finish_step(sub, step, message, detail)
+    _with_database_retry(_finish_step, sub, step, message, detail)
     return "done"
 
 
-def _finish_step(sub: Submission, step: Step, message: str, detail: dict) -> None:
-    order = Step.EVALUATE_ORDER if sub.kind == Submission.Kind.EVALUATE else Step.ORDER
+def _retry_later(sub: Submission, step: Step, exc: BaseException) -> str:
+    """A temporary error: the step is due again after a backoff that doubles with the time it has been
+    failing (capped), or the submission fails with a report once the retry budget is spent."""
+    now = timezone.now()
+    since = Step.objects.filter(pk=step.pk).values_list("failing_since", flat=True).first() or now
+    failing_for = now - since
+    reason = f"{type(exc).__name__}: {exc}"
+    if failing_for > _seconds("PIPELINE_RETRY_BUDGET_SECONDS"):
+        minutes = round(failing_for.total_seconds() / 60)
+        fail(
+            sub,
+            step,
+            f"Step {step.name} kept failing with a temporary error for {minutes} minutes and was given up "
+            f"(retry budget {settings.PIPELINE_RETRY_BUDGET_SECONDS // 60} minutes): {reason}",
+        )
+        return "failed"
+    delay = min(max(failing_for.total_seconds(), 2.0), settings.PIPELINE_RETRY_BACKOFF_MAX_SECONDS)
     with transaction.atomic():
-        done = Step.objects.filter(pk=step.pk, state=Step.State.RUNNING).update(
-            state=Step.State.DONE, message=message, detail=detail, finished_at=timezone.now()
+        Step.objects.filter(pk=step.pk, state=Step.State.RUNNING, lease_owner=step.lease_owner).update(
+            state=Step.State.PENDING,
+            due_at=now + datetime.timedelta(seconds=delay),
+            dispatched_at=None,
+            failing_since=since,
+            lease_owner="",
+            lease_until=None,
+            message=f"temporary error, trying again in {delay:.0f} s: {reason}"[:20000],
+        )
+        record_event(
+            service="packages",
+            method=f"step:{step.name}",
+            category=AuditEvent.Category.WARN,
+            resource_id=sub.package_id_text or sub.transaction,
+            user=sub.user,
+            auth_system="worker",
+            text=f"temporary error, retry in {delay:.0f} s: {reason}"[:2000],
+        )
+    return "retry"
+
+
+def _finish_step(sub: Submission, step: Step, message: str, detail: dict) -> None:
+    order = _order(sub)
+    with transaction.atomic():
+        done = Step.objects.filter(pk=step.pk, state=Step.State.RUNNING, lease_owner=step.lease_owner).update(
+            state=Step.State.DONE,
+            message=message,
+            detail=detail,
+            finished_at=timezone.now(),
+            failing_since=None,
+            lease_owner="",
+            lease_until=None,
         )
         if not done:
-            return
+            return  # the lease lapsed and the step was handed on (or failed by the sweeper)
         record_event(
             service="packages",
             method=f"step:{step.name}",
@@ -986,13 +1146,16 @@ def _finish_step(sub: Submission, step: Step, message: str, detail: dict) -> Non
 
 
 def fail(sub: Submission, step: Step, message: str, checks: list[Check] | None = None) -> None:
-    """Stop the submission: step failed, the rest skipped, revision failed, report kept, audit event."""
+    """Stop the submission: step failed, the rest skipped, revision failed (which frees its number for a
+    corrected resubmission), report kept, audit event."""
     with transaction.atomic():
         Step.objects.filter(pk=step.pk).update(
             state=Step.State.FAILED,
             message=message[:20000],
             finished_at=timezone.now(),
             detail={"checks": [c.as_dict() for c in checks or []]},
+            lease_owner="",
+            lease_until=None,
         )
         Step.objects.filter(submission=sub, position__gt=step.position).update(state=Step.State.SKIPPED)
         rows = _report_checks(sub)
@@ -1014,12 +1177,102 @@ def fail(sub: Submission, step: Step, message: str, checks: list[Check] | None =
     transaction.on_commit(lambda: shutil.rmtree(scratch_dir(sub), ignore_errors=True))
 
 
+def sweep(now=None) -> dict:
+    """The sweeper's beat job: re-queue running steps whose lease lapsed (their worker died, or lost the
+    database for longer than a lease) and fail, with a report, submissions past their deadline."""
+    now = now or timezone.now()
+    requeued = 0
+    lapsed = Step.objects.filter(state=Step.State.RUNNING, lease_until__lt=now)
+    for pk, sub_id, name in lapsed.values_list("pk", "submission_id", "name"):
+        # Conditional: a worker that renewed in the meantime keeps its step.
+        with transaction.atomic():
+            if Step.objects.filter(pk=pk, state=Step.State.RUNNING, lease_until__lt=now).update(
+                state=Step.State.PENDING, due_at=now, dispatched_at=None, lease_owner="", lease_until=None
+            ):
+                requeued += 1
+                log.warning("step %s of submission %s lost its worker; queued again", name, sub_id)
+    deadline = now - _seconds("PIPELINE_DEADLINE_SECONDS")
+    overdue = Submission.objects.filter(
+        state__in=(Submission.State.PENDING, Submission.State.RUNNING), created_at__lt=deadline
+    ).select_related("user", "revision")
+    failed = 0
+    for sub in overdue:
+        step = sub.steps.filter(state__in=ACTIVE_STEP_STATES).order_by("position").first()
+        if step is None:
+            continue
+        hours = settings.PIPELINE_DEADLINE_SECONDS / 3600
+        fail(
+            sub,
+            step,
+            f"The submission did not finish within {hours:g} hours; it stopped at step {step.name}.",
+        )
+        failed += 1
+    return {"requeued": requeued, "failed": failed}
+
+
+def retry_from_failed_step(sub: Submission, *, user, request=None) -> Submission:
+    """A data manager's "retry from the failed step": the failed step and those after it run again.
+
+    Refused (PolicyError) unless the submission failed and its revision number is still free: a
+    corrected resubmission may have taken it, or a later revision been archived since.
+    """
+    with transaction.atomic(durable=True):
+        locked = Submission.objects.select_for_update().get(pk=sub.pk)
+        if locked.state != Submission.State.FAILED:
+            raise PolicyError("Only a failed submission can be retried.")
+        step = locked.steps.filter(state=Step.State.FAILED).order_by("position").first()
+        if step is None:
+            raise PolicyError("This submission has no failed step to retry from.")
+        if locked.kind != Submission.Kind.EVALUATE:
+            if locked.revision_id is None:
+                raise PolicyError(
+                    "Its revision number was never reserved or has been taken by a corrected resubmission; "
+                    "submit the package again instead."
+                )
+            revision = Revision.objects.select_for_update().get(pk=locked.revision_id)
+            newer = (
+                revision.package.revisions.exclude(state=Revision.State.FAILED)
+                .filter(number__gte=revision.number)
+                .exclude(pk=revision.pk)
+            )
+            if revision.state != Revision.State.FAILED or newer.exists():
+                raise PolicyError(
+                    f"Revision {revision.number} of {revision.package_id_text.rsplit('.', 1)[0]} cannot be "
+                    "retried: a revision with this or a higher number exists now."
+                )
+            revision.mark_retried()  # back into the pipeline, under the row lock
+        Step.objects.filter(submission=locked, position__gte=step.position).update(
+            state=Step.State.PENDING,
+            message="",
+            detail={},
+            started_at=None,
+            finished_at=None,
+            due_at=None,
+            dispatched_at=None,
+            failing_since=None,
+            lease_owner="",
+            lease_until=None,
+        )
+        locked.state, locked.error, locked.finished_at = Submission.State.RUNNING, "", None
+        locked.save(update_fields=["state", "error", "finished_at"])
+        record_event(
+            service="packages",
+            method="retrySubmission",
+            resource_id=locked.package_id_text or locked.transaction,
+            user=user,
+            request=request,
+            text=f"submission {locked.transaction} retried from step {step.name}",
+        )
+        _queue_step(locked.pk, step.name)
+    locked.refresh_from_db()
+    return locked
+
+
 def run_all(sub: Submission) -> Submission:
     """Run every step in this process, in order (demo data, management commands, tests)."""
-    order = Step.EVALUATE_ORDER if sub.kind == Submission.Kind.EVALUATE else Step.ORDER
     token = _SYNCHRONOUS.set(True)
     try:
-        for name in order:
+        for name in _order(sub):
             run_step(sub.pk, name)
             sub.refresh_from_db()
             if sub.state == Submission.State.FAILED:

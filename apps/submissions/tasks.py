@@ -1,21 +1,46 @@
-"""The pipeline's Celery task: one thin, idempotent task per step, primary keys in.
+"""The pipeline's Celery tasks: one thin, idempotent task per step (primary keys in), and the two beat
+jobs that keep the pipeline moving whatever breaks: the outbox dispatcher and the sweeper.
 
 Each step queues its successor on the queue it was delivered from, so a pipeline started on a
-dedicated queue (a test worker, a separate ingest worker) stays there.
+dedicated queue (a test worker, a separate ingest worker) stays there; the beat jobs likewise send to
+the queue they came from. Retries are not Celery's: a temporary error makes the step due again later
+(services.run_step), within a retry budget measured in time.
 """
 
 from celery import shared_task
 
-from portal.tasks import RETRY_POLICY
+from portal.tasks import new_owner
+
+from . import services
 
 
-@shared_task(bind=True, acks_late=True, **RETRY_POLICY)
+def _queue_of(task) -> str | None:
+    return (task.request.delivery_info or {}).get("routing_key") or None
+
+
+@shared_task(bind=True, acks_late=True)
 def run_step(self, submission_id: int, name: str) -> str:
-    from . import services
-
-    queue = (self.request.delivery_info or {}).get("routing_key") or None
-    token = services.CURRENT_QUEUE.set(queue)
+    token = services.CURRENT_QUEUE.set(_queue_of(self))
     try:
-        return services.run_step(submission_id, name)
+        # The lease is this execution's (task id plus this process): a re-delivery of the same message —
+        # Redis hands it out again after CELERY_VISIBILITY_TIMEOUT even while a long step still runs —
+        # never takes a live lease back; a dead worker's step comes back through the sweeper once its
+        # lease lapses (the heartbeat stops renewing it). No step ever runs twice at once.
+        return services.run_step(submission_id, name, owner=f"{self.request.id}:{new_owner()}")
     finally:
         services.CURRENT_QUEUE.reset(token)
+
+
+@shared_task(bind=True, acks_late=True)
+def dispatch_due_steps(self) -> int:
+    """Beat (every PIPELINE_DISPATCH_SECONDS): send the steps that are due and not sent yet."""
+    return services.dispatch_due(queue=_queue_of(self))
+
+
+@shared_task(bind=True, acks_late=True)
+def sweep_steps(self) -> dict:
+    """Beat (every minute): re-queue steps whose worker died, fail submissions past their deadline,
+    then send what became due."""
+    result = services.sweep()
+    result["sent"] = services.dispatch_due(queue=_queue_of(self))
+    return result

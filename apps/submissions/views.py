@@ -3,18 +3,24 @@ without JS) and the quality report of a submission."""
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
 
 from apps import access
+from apps.access import roles
+from apps.access.decorators import data_manager_required
+from apps.accounts.views import not_vetted_page
 from apps.packages import quality
 
 from . import services
 from .forms import SubmitForm
-from .models import Submission
+from .models import Step, Submission
+from .status import status_payload
 
 
 def submit(request):
@@ -25,6 +31,8 @@ def submit(request):
     except services.NotAllowed as exc:
         if exc.status == 401:
             return redirect_to_login(request.get_full_path())
+        if roles.can_request_submitter(request.user):  # 403 with a way forward: ask to be vetted
+            return not_vetted_page(request, str(exc))
         raise PermissionDenied(str(exc)) from exc
     form = SubmitForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
@@ -54,35 +62,50 @@ def submit(request):
     return render(request, "submissions/submit.html", {"form": form, "recent": recent})
 
 
-def status_payload(sub: Submission) -> dict:
-    return {
-        "transaction": sub.transaction,
-        "kind": sub.kind,
-        "state": sub.state,
-        "package_id": sub.package_id_text,
-        "finished": sub.finished,
-        "error": sub.error,
-        "report_status": sub.report_status,
-        "revision_state": sub.revision.state if sub.revision_id else None,
-        "steps": [
-            {
-                "name": s.name,
-                "label": s.get_name_display(),
-                "state": s.state,
-                "message": s.message,
-                "attempts": s.attempts,
-                "started_at": s.started_at,
-                "finished_at": s.finished_at,
-            }
-            for s in sub.steps.all()
-        ],
-    }
-
-
 @never_cache
 def status(request, transaction: str):
     sub = access.get_submission_for_user(request.user, transaction)
-    return render(request, "submissions/status.html", {"sub": sub, "steps": sub.steps.all()})
+    can_retry = sub.state == Submission.State.FAILED and roles.is_data_manager(request.user)
+    # Once archived, the revision has its public landing page (held ones too: their metadata is public).
+    revision = sub.revision if sub.kind != Submission.Kind.EVALUATE else None
+    landing = revision is not None and revision.state in access.listed_states()
+    context = {"sub": sub, "steps": sub.steps.all(), "can_retry": can_retry, "landing": landing}
+    return render(request, "submissions/status.html", context)
+
+
+@require_POST
+@data_manager_required
+def retry(request, transaction: str):
+    """A data manager's "retry from the failed step" (audited by the service)."""
+    sub = access.get_submission_for_user(request.user, transaction)
+    try:
+        services.retry_from_failed_step(sub, user=request.user, request=request)
+        messages.success(request, "The submission runs again from its failed step.")
+    except services.PolicyError as exc:
+        messages.error(request, str(exc))
+    return redirect("submissions:status", transaction=sub.transaction)
+
+
+@never_cache
+@data_manager_required
+def pipeline(request):
+    """The data manager's view of background work: queue lag, steps in progress, failed submissions,
+    archived blobs still without their deep copy."""
+    from apps.storage.services import deep_backlog
+
+    active = (
+        Step.objects.filter(state__in=services.ACTIVE_STEP_STATES, due_at__isnull=False)
+        .select_related("submission")
+        .order_by("due_at")[:100]
+    )
+    failed = Submission.objects.filter(state=Submission.State.FAILED).select_related("user")[:50]
+    context = {
+        "queue": services.queue_lag(),
+        "active": active,
+        "failed": failed,
+        "deep_backlog": deep_backlog().count(),
+    }
+    return render(request, "submissions/pipeline.html", context)
 
 
 @never_cache

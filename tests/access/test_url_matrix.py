@@ -87,6 +87,14 @@ def txn(w: World) -> dict:
     return {"transaction": w.submission.transaction}
 
 
+def submitter_request(w: World) -> dict:
+    """A pending request to become a submitter, by the plain user (made once per test)."""
+    from apps.accounts.models import SubmitterRequest
+
+    asked, _ = SubmitterRequest.objects.get_or_create(user=w.users["plain"], defaults={"reason": "matrix"})
+    return {"pk": asked.pk}
+
+
 MATRIX: dict[str, list[Row]] = {
     # --- the portal ---------------------------------------------------------------------------------
     "home": [Row(EVERYONE)],
@@ -105,6 +113,19 @@ MATRIX: dict[str, list[Row]] = {
         Row(table(401, 201), api=True, method="post", data={"name": "matrix"}),
     ],
     "api-token-revoke": [Row(table(401, 404), lambda w: {"token_id": w.token.pk}, api=True, method="post")],
+    # Asking to become a submitter: anyone signed in sees the page; sending an empty request is a 400 for
+    # those who may ask, a 403 for those who submit already.
+    "accounts:submitter-request": [
+        Row(PAGE_FOR_SIGNED_IN),
+        Row(table(302, 400, vetted=403, data_manager=403), method="post"),
+    ],
+    "accounts:submitter-requests": [Row(DM_PAGE)],
+    # A decision without "approve" or "decline": the data manager is told to choose.
+    "accounts:submitter-request-decide": [
+        Row(DM_PAGE | {"data_manager": 400}, submitter_request, method="post")
+    ],
+    # --- the personal dashboard ---------------------------------------------------------------------
+    "me": [Row(PAGE_FOR_SIGNED_IN)],
     # --- curators' pages ----------------------------------------------------------------------------
     "audit:list": [Row(DM_PAGE)],
     "api-audit-list": [Row(DM_API, api=True)],
@@ -269,6 +290,18 @@ MATRIX: dict[str, list[Row]] = {
     "submissions:report": [Row(only(["vetted", "data_manager"], 200, 404, 404), txn)],
     "submissions-api-list": [Row(table(401, 200), api=True)],
     "submissions-api-detail": [Row(only(["vetted", "data_manager"], 200, 404, 401), txn, api=True)],
+    # Retry from the failed step: data managers only (the matrix's submission has not failed: 302 back to
+    # its page with the refusal for the page, 400 from the API); the pipeline page is theirs too.
+    "submissions:retry": [Row(DM_PAGE | {"data_manager": 302}, txn, method="post")],
+    "submissions-api-retry": [
+        Row(
+            only(["data_manager"], 400, 404, 401) | {"vetted": 403},
+            txn,
+            api=True,
+            method="post",
+        )
+    ],
+    "submissions:pipeline": [Row(DM_PAGE)],
 }
 
 # URL families of third-party apps: every name with the prefix is covered by the rows of the sample

@@ -1,5 +1,7 @@
 import pytest
 
+from tests.support.ingest_fixtures import allow_loopback, data_server, eager_tasks  # noqa: F401
+
 
 @pytest.fixture(params=["filesystem", pytest.param("s3", marks=pytest.mark.s3)])
 def backend(request, settings):

@@ -152,6 +152,7 @@ def start_seaweed(workdir: Path) -> SeaweedS3:
     log = open(workdir / "weed.log", "wb")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=workdir)
     proc.grpc_ports = (master_grpc, volume_grpc, filer_grpc, s3_grpc)  # for the socket clean-up in stop
+    proc.cmd, proc.workdir, proc.s3_port = cmd, workdir, s3  # for restart_seaweed
     try:
         wait_for_port(s3, timeout=60, proc=proc)
     except Exception as exc:
@@ -175,3 +176,15 @@ def stop_seaweed(proc: subprocess.Popen) -> None:
     for port in getattr(proc, "grpc_ports", ()):
         for stale in Path(tempfile.gettempdir()).glob(f"seaweedfs-*-grpc-{port}.sock"):
             stale.unlink(missing_ok=True)
+
+
+def restart_seaweed(server: SeaweedS3) -> None:
+    """Start a stopped server again on the same ports and data folder (the end of an outage)."""
+    old = server.proc
+    log = open(old.workdir / "weed.log", "ab")
+    proc = subprocess.Popen(
+        old.cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=old.workdir
+    )
+    proc.grpc_ports, proc.cmd, proc.workdir, proc.s3_port = old.grpc_ports, old.cmd, old.workdir, old.s3_port
+    server.proc = proc
+    wait_for_port(old.s3_port, timeout=60, proc=proc)

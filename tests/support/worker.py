@@ -46,15 +46,18 @@ class Worker:
 MARKED_FOR_WORKERS = True
 
 
-def start_worker(tmp: Path, *, extra_env: dict | None = None, concurrency: int = 1) -> Worker:
-    """Start ``celery worker`` on a queue of its own; the caller points its task calls at that queue.
+def start_worker(
+    tmp: Path, *, extra_env: dict | None = None, concurrency: int = 1, queue: str | None = None
+) -> Worker:
+    """Start ``celery worker`` on a queue of its own (or on ``queue``, to take over another worker's);
+    the caller points its task calls at that queue.
 
     Only from a test marked ``worker`` (use the ``celery_worker_process`` fixture, which marks it)."""
     if not MARKED_FOR_WORKERS:
         raise RuntimeError(
             "this test starts a worker: mark it pytest.mark.worker (or use celery_worker_process)"
         )
-    queue = f"test-{uuid.uuid4().hex[:8]}"
+    queue = queue or f"test-{uuid.uuid4().hex[:8]}"
     env = os.environ.copy()
     env.update(
         {
@@ -69,7 +72,8 @@ def start_worker(tmp: Path, *, extra_env: dict | None = None, concurrency: int =
         }
     )
     env.update(extra_env or {})
-    log = tmp / f"worker-{queue}.log"
+    name = f"{queue}-{uuid.uuid4().hex[:6]}"
+    log = tmp / f"worker-{name}.log"
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -86,7 +90,7 @@ def start_worker(tmp: Path, *, extra_env: dict | None = None, concurrency: int =
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",
-            f"--hostname={queue}@%h",
+            f"--hostname={name}@%h",
         ],
         cwd=settings.BASE_DIR,
         env=env,

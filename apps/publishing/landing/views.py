@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 from lxml import etree
 
@@ -13,7 +14,7 @@ from apps import access
 from apps.access import can_see, roles
 from apps.access.decorators import data_manager_required
 from apps.holds.models import Hold
-from apps.packages.models import Revision
+from apps.packages.models import Resource, Revision
 
 from .. import services
 from ..crosswalks import metadata
@@ -111,6 +112,16 @@ def _dataset_version(request: HttpRequest, scope: str, identifier: int, number: 
     )
 
 
+def _quality_report_url(revision: Revision) -> str:
+    """The readable (HTML) quality report, or "" when the revision has none (it did not come through the
+    pipeline): the landing page then shows no link rather than one that answers 404."""
+    if not revision.resources.filter(resource_type=Resource.Type.REPORT, blob__isnull=False).exists():
+        return ""
+    return reverse(
+        "packages:report", args=[revision.package.scope, revision.package.identifier, revision.number]
+    )
+
+
 def _landing(request: HttpRequest, scope: str, identifier: int, number: int | None) -> HttpResponse:
     revision, versions = _dataset_version(request, scope, identifier, number)
     concept = number is None
@@ -147,8 +158,8 @@ def _landing(request: HttpRequest, scope: str, identifier: int, number: int | No
         "latest_url": metadata.dataset_path(package),
         "version_url": metadata.version_path(revision),
         "is_data_manager": roles.is_data_manager(request.user),
-        "quality_report_url": f"/package/report/eml/{package.scope}/{package.identifier}/{revision.number}",
-        "exports": EXPORTS_SHOWN,
+        "quality_report_url": _quality_report_url(revision),
+        "exports": [(f, label) for f, label in EXPORTS_SHOWN if f != "eml.xml" or revision.eml_blob_id],
         "coverage": revision.coverage or {},
         "licence_url": metadata.licence_url(revision),
         "total_size": metadata.total_size(revision),

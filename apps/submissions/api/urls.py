@@ -13,4 +13,7 @@ urlpatterns = [
         packages.PackageRevisions.as_view(),
         name="packages-api-package",
     ),
+    path(
+        "submissions/<str:transaction>/retry/", views.SubmissionRetry.as_view(), name="submissions-api-retry"
+    ),
 ]
