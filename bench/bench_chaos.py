@@ -30,7 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench.support import machine_speed, write_results  # noqa: E402
-from tests.support.ports import free_port, wait_for_port  # noqa: E402
+from tests.support.ports import free_port  # noqa: E402
+from tests.support.redis import RedisServer  # noqa: E402
 
 SCALE = float(os.environ.get("BENCH_SCALE", "1.0"))
 SUBMISSIONS = max(12, int(200 * SCALE))
@@ -87,38 +88,6 @@ class Postgres:
         return f"postgres://postgres@127.0.0.1:{self.port}/chaos"
 
 
-class Redis:
-    def __init__(self, folder: Path):
-        self.folder, self.port, self.proc = folder, free_port(), None
-
-    def start(self) -> Redis:
-        self.proc = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.folder),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        wait_for_port(self.port, timeout=20, proc=self.proc)
-        return self
-
-    def kill(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-
-
 class Supervised:
     """A process restarted a moment after it dies (systemd's Restart=always, or `manage.py serve`)."""
 
@@ -167,7 +136,7 @@ def main() -> int:
     os.chmod(work, 0o755)
     print(machine_speed(), flush=True)
     pg = Postgres(work / "pg").start()
-    redis = Redis(work).start()
+    redis = RedisServer(work / "redis").start()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "portal.settings",
@@ -278,7 +247,7 @@ def main() -> int:
                 kind = rng.choice(["redis", "worker", "postgres"])
                 at = time.monotonic()
                 if kind == "redis":
-                    redis.kill()
+                    redis.stop()
                     time.sleep(rng.uniform(5, 20))
                     redis.start()
                 elif kind == "worker":
@@ -351,7 +320,7 @@ def main() -> int:
         for w in workers:
             w.stop()
         beat.stop()
-        redis.kill()
+        redis.stop()
         connection.close()
         try:
             pg.stop()

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import logging
+import os
 import socket
 import threading
 import uuid
@@ -83,6 +84,34 @@ def dispatch(task, *args, **kwargs) -> None:
 def new_owner() -> str:
     """A lease owner name: host, process and a random part (unique per claim)."""
     return f"{socket.gethostname()[:40]}:{uuid.uuid4().hex[:12]}"
+
+
+def execution_owner(task_id: str) -> str:
+    """The lease owner of one execution of a task: ``<task id>:<host>:<pid>``. A re-delivery of the same
+    message runs under another pid (or host), so it never shares a live execution's lease."""
+    return f"{task_id}:{socket.gethostname()[:40]}:{os.getpid()}"
+
+
+def owner_died_here(owner: str, task_id: str) -> bool:
+    """True when ``owner`` is an execution of ``task_id`` on this host whose process is gone — a pool
+    child killed mid-task (OOM, SIGKILL), whose message Celery hands back at once (``acks_late`` with
+    ``reject_on_worker_lost``). Its lease may then be taken over now instead of after it lapses. An
+    execution on another host, or one still alive (Redis re-delivers a long task after its visibility
+    timeout), is never taken over: its lease lapses first."""
+    try:
+        task, host, pid = owner.rsplit(":", 2)
+        pid_number = int(pid)
+    except ValueError:
+        return False
+    if task != task_id or host != socket.gethostname()[:40] or pid_number == os.getpid():
+        return False
+    try:
+        os.kill(pid_number, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 @dataclass

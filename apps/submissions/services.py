@@ -39,7 +39,7 @@ from apps.packages.tablecheck import check_table
 from apps.storage import services as storage
 from apps.storage.scratch import ScratchFull
 from portal.errors import ONLY_VETTED, SIGN_IN
-from portal.tasks import TEMPORARY_ERRORS, claim, send
+from portal.tasks import TEMPORARY_ERRORS, claim, owner_died_here, send
 
 from .fetch import FetchError, fetch
 from .models import Step, Submission, SubmissionFile
@@ -1018,12 +1018,19 @@ def run_step(submission_id: int, name: str, *, owner: str | None = None) -> str:
     """Run one step of a submission; idempotent. Returns what happened: "done", "failed", "retry"
     (a temporary error: due again later) or "skipped" (finished already, or someone else holds it).
 
-    ``owner`` names the claim (the task's execution: its id and the process running it): anyone else,
-    a re-delivery of the same message included, waits until the lease has lapsed.
+    ``owner`` names the claim (``portal.tasks.execution_owner``: task id, host, pid). Anyone else waits
+    until the lease has lapsed — a re-delivery of the same message too, unless the execution holding
+    the lease died on this host (``portal.tasks.owner_died_here``).
     """
-    step_pk = Step.objects.filter(submission_id=submission_id, name=name).values_list("pk", flat=True).first()
-    if step_pk is None:
+    found = (
+        Step.objects.filter(submission_id=submission_id, name=name).values_list("pk", "lease_owner").first()
+    )
+    if found is None:
         return "skipped"
+    step_pk, holder = found
+    if owner and holder and owner_died_here(holder, owner.split(":", 1)[0]):
+        # The same message, handed back because the pool child running it was killed: take over now.
+        Step.objects.filter(pk=step_pk, lease_owner=holder).update(lease_until=None)
     lease = claim(
         Step.objects.filter(state__in=ACTIVE_STEP_STATES),
         step_pk,

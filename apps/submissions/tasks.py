@@ -9,7 +9,7 @@ the queue they came from. Retries are not Celery's: a temporary error makes the 
 
 from celery import shared_task
 
-from portal.tasks import new_owner
+from portal.tasks import execution_owner
 
 from . import services
 
@@ -22,11 +22,11 @@ def _queue_of(task) -> str | None:
 def run_step(self, submission_id: int, name: str) -> str:
     token = services.CURRENT_QUEUE.set(_queue_of(self))
     try:
-        # The lease is this execution's (task id plus this process): a re-delivery of the same message —
-        # Redis hands it out again after CELERY_VISIBILITY_TIMEOUT even while a long step still runs —
-        # never takes a live lease back; a dead worker's step comes back through the sweeper once its
-        # lease lapses (the heartbeat stops renewing it). No step ever runs twice at once.
-        return services.run_step(submission_id, name, owner=f"{self.request.id}:{new_owner()}")
+        # The lease is this execution's (task id, host, pid): a re-delivery of the same message never
+        # takes a live execution's lease (Redis re-delivers a long step after CELERY_VISIBILITY_TIMEOUT
+        # even while it still runs); it takes over at once only from a pool child that died on this
+        # host (services.run_step), else the sweeper re-queues the step when its lease lapses.
+        return services.run_step(submission_id, name, owner=execution_owner(self.request.id))
     finally:
         services.CURRENT_QUEUE.reset(token)
 

@@ -64,6 +64,36 @@ def test_a_step_leased_by_a_live_worker_is_not_run_again_by_a_redelivered_task(
     assert services.run_step(sub.pk, "validate") == "done"  # a lapsed lease can be taken over
 
 
+def test_a_redelivered_message_takes_over_only_from_an_execution_that_died_here(vetted_user):
+    import socket
+    import subprocess
+    import sys
+
+    sub = services.submit(vetted_user, b"<not-eml/>", start=False)
+    step = sub.steps.get(name="validate")
+    host = socket.gethostname()[:40]
+    until = timezone.now() + datetime.timedelta(minutes=5)
+    # A live execution of the same message (Redis re-delivers a long step after its visibility timeout):
+    # the re-delivery must not run it a second time at once.
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        Step.objects.filter(pk=step.pk).update(
+            state="running", lease_owner=f"t1:{host}:{alive.pid}", lease_until=until
+        )
+        assert services.run_step(sub.pk, "validate", owner=f"t1:{host}:1") == "skipped"
+    finally:
+        alive.kill()
+        alive.wait()
+    # The same execution, now dead on this host (a killed pool child): taken over at once.
+    assert services.run_step(sub.pk, "validate", owner=f"t1:{host}:1") == "failed"  # ran (bad EML)
+    # Another message's lease is never taken over, dead or not.
+    other = services.submit(vetted_user, b"<not-eml/>", start=False).steps.get(name="validate")
+    Step.objects.filter(pk=other.pk).update(
+        state="running", lease_owner=f"t9:{host}:{alive.pid}", lease_until=until
+    )
+    assert services.run_step(other.submission_id, "validate", owner=f"t1:{host}:1") == "skipped"
+
+
 def test_the_same_task_may_take_its_own_lease_back(vetted_user):
     sub = services.submit(vetted_user, b"<not-eml/>", start=False)
     step = sub.steps.get(name="validate")

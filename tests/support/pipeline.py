@@ -3,16 +3,12 @@ test's own storage, a private Redis on a spare port, and the end-of-test invaria
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import time
-from pathlib import Path
 
 from django.conf import settings
 from django.db.models import Count
 
-from .ports import free_port, wait_for_port
+from .redis import RedisServer
 
 
 def storage_env() -> dict[str, str]:
@@ -33,48 +29,8 @@ def storage_env() -> dict[str, str]:
     return env
 
 
-class PrivateRedis:
-    """``redis-server`` on a spare loopback port, stopped and started again by the test (a real outage)."""
-
-    def __init__(self, workdir: Path):
-        self.port = free_port()
-        self.workdir = workdir
-        self.proc: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> PrivateRedis:
-        log = open(self.workdir / f"redis-{self.port}.log", "ab")
-        self.proc = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--daemonize",
-                "no",
-                "--dir",
-                str(self.workdir),
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        wait_for_port(self.port, timeout=20, proc=self.proc)
-        return self
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGKILL)  # an outage, not a clean shutdown
-            self.proc.wait(timeout=10)
-        self.proc = None
+# A private Redis on a spare port, killed and started again by the test (one helper for every fault test).
+PrivateRedis = RedisServer
 
 
 BROKER_KEYS = ("broker_url", "broker_read_url", "broker_write_url", "broker_transport_options")
