@@ -9,9 +9,11 @@ from django.core.handlers.wsgi import LimitedStream
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.template.defaultfilters import filesizeformat
+from django.urls import Resolver404, resolve
 
 from apps.storage import scratch
 from apps.storage.services import StorageUnavailable
+from portal.errors import UserError
 
 SPOOL_CHUNK = 1024 * 1024
 
@@ -35,22 +37,81 @@ def request_limit() -> int:
     return settings.MAX_UPLOAD_SIZE + settings.DATA_UPLOAD_MAX_MEMORY_SIZE
 
 
-def too_large(request, what: str, size: int | None = None):
+class RequestTooLarge(UserError):
+    """A body past a limit, refused with 413 and a message that names the limit."""
+
+    status = 413
+    title = "Upload too large"
+
+
+def too_large_message(what: str, size: int | None = None) -> str:
     limit = settings.MAX_UPLOAD_SIZE
     said = (
         f"{what} is {filesizeformat(size)} ({size:,} bytes)" if size is not None else f"{what} is too large"
     )
-    return error_response(
-        request,
-        413,
-        "Upload too large",
+    return (
         f"{said}; the largest file accepted is {filesizeformat(limit)} ({limit:,} bytes). "
-        "Split the data into several files, or ask a data manager about a bulk transfer.",
+        "Split the data into several files, or ask a data manager about a bulk transfer."
     )
+
+
+def too_large(request, what: str, size: int | None = None):
+    return error_response(request, 413, RequestTooLarge.title, too_large_message(what, size))
 
 
 def scratch_full(request, message: str):
     return error_response(request, 507, "Insufficient storage", message)
+
+
+def authorises_before_body(request) -> bool:
+    """Does the view of this path decide who is asking before it reads the body (``authorises_before_body``
+    on its class)? Such a view calls ``spool_deferred_body`` once the requester may send one."""
+    try:
+        match = resolve(request.path_info)
+    except Resolver404:
+        return False
+    view_class = getattr(match.func, "view_class", None)
+    return bool(getattr(view_class, "authorises_before_body", False))
+
+
+def spool_deferred_body(request) -> None:
+    """Read the chunked body that RequestLimitsMiddleware left unread for a view that authorises first.
+
+    Call after the access check; does nothing for any other request. Raises ``RequestTooLarge`` when
+    the body passes the limit, ``scratch.ScratchFull`` when the scratch disk cannot hold it (507)."""
+    if not getattr(request, "_chunked_body_deferred", False):
+        return
+    request._chunked_body_deferred = False
+    _spool_chunked_body(request)
+    # A CSRF check may have parsed the (then empty) form already; parse it again from the spool.
+    for cached in ("_post", "_files"):
+        request.__dict__.pop(cached, None)
+
+
+def _spool_chunked_body(request) -> None:
+    """Django's WSGI request reads no body without a Content-Length; give it one, bounded. Raises
+    ``RequestTooLarge`` past the limit and ``scratch.ScratchFull`` on a full scratch disk (nothing kept)."""
+    limit = request_limit()
+    source = request.META["wsgi.input"]
+    scratch.check_free_space(0, "this upload")
+    spool = tempfile.TemporaryFile(dir=settings.SCRATCH_DIR, prefix="chunked-")  # unlinked already
+    total = 0
+    try:
+        while block := source.read(SPOOL_CHUNK):
+            total += len(block)
+            if total > limit:
+                spool.close()
+                raise RequestTooLarge(too_large_message("This request"))
+            spool.write(block)
+    except OSError as exc:
+        spool.close()
+        if scratch.is_disk_full(exc):
+            raise scratch.ScratchFull(scratch.full_message("this upload")) from exc
+        raise
+    spool.seek(0)
+    request.META["CONTENT_LENGTH"] = str(total)
+    request._stream = LimitedStream(spool, total)
+    request._chunked_spool = spool  # closed (and gone) with the request
 
 
 class RequestLimitsMiddleware:
@@ -60,7 +121,9 @@ class RequestLimitsMiddleware:
     Three checks, from cheapest to last resort: a declared Content-Length over the limit is refused
     before any byte is read; a chunked body (no Content-Length; gunicorn de-chunks it and says so
     with ``wsgi.input_terminated``) is spooled to a temporary file and refused as soon as it passes the
-    limit; and the upload handler (``portal.uploads``) stops any single file over MAX_UPLOAD_SIZE as it
+    limit — except for a view that decides who is asking first (``authorises_before_body``: the ingest
+    paths), which spools it after that check, so nobody's body is read before they may send one; and
+    the upload handler (``portal.uploads``) stops any single file over MAX_UPLOAD_SIZE as it
     streams in. A StorageUnavailable raised by a service becomes a 503 page: the service raised inside
     its transaction, so nothing was half-written.
 
@@ -88,9 +151,17 @@ class RequestLimitsMiddleware:
                 except scratch.ScratchFull as exc:
                     return scratch_full(request, str(exc))
         elif "chunked" in request.headers.get("Transfer-Encoding", "").lower():
-            refused = self._spool_chunked_body(request)
-            if refused is not None:
-                return refused
+            # A server that does not end the input for us (runserver) gives nothing to read safely.
+            if request.META.get("wsgi.input_terminated"):
+                if authorises_before_body(request):
+                    request._chunked_body_deferred = True
+                else:
+                    try:
+                        _spool_chunked_body(request)
+                    except RequestTooLarge:
+                        return too_large(request, "This request", None)
+                    except scratch.ScratchFull as exc:
+                        return scratch_full(request, str(exc))
         response = self.get_response(request)
         refused_upload = getattr(request, "upload_refused", None)
         if refused_upload is not None:
@@ -99,36 +170,6 @@ class RequestLimitsMiddleware:
         if refused_storage is not None:
             return scratch_full(request, refused_storage)
         return response
-
-    def _spool_chunked_body(self, request):
-        """Django's WSGI request reads no body without a Content-Length; give it one, bounded."""
-        if not request.META.get("wsgi.input_terminated"):
-            return None  # a server that does not end the input for us (runserver): nothing to read safely
-        limit = request_limit()
-        source = request.META["wsgi.input"]
-        try:
-            scratch.check_free_space(0, "this upload")
-            spool = tempfile.TemporaryFile(dir=settings.SCRATCH_DIR, prefix="chunked-")  # unlinked already
-        except scratch.ScratchFull as exc:
-            return scratch_full(request, str(exc))
-        total = 0
-        try:
-            while block := source.read(SPOOL_CHUNK):
-                total += len(block)
-                if total > limit:
-                    spool.close()
-                    return too_large(request, "This request", None)
-                spool.write(block)
-        except OSError as exc:
-            spool.close()
-            if scratch.is_disk_full(exc):
-                return scratch_full(request, scratch.full_message("this upload"))
-            raise
-        spool.seek(0)
-        request.META["CONTENT_LENGTH"] = str(total)
-        request._stream = LimitedStream(spool, total)
-        request._chunked_spool = spool  # closed (and gone) with the request
-        return None
 
     def process_exception(self, request, exception):
         if isinstance(exception, scratch.ScratchFull):

@@ -111,9 +111,28 @@ class CruiseCreateForm(CruiseEditForm):
 
 
 class SailingOrdersUploadForm(forms.Form):
+    """A new file, or (after a refused try) the file kept from it: ``kept_name`` offers it again."""
+
     document = forms.FileField(
-        label="Sailing-orders XML", help_text="Validated against the sailing-orders schema."
+        label="Sailing-orders XML", required=False, help_text="Validated against the sailing-orders schema."
     )
+    use_kept = forms.BooleanField(required=False, initial=True)
+
+    def __init__(self, *args, kept_name: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kept_name = kept_name
+        if kept_name:
+            self.fields["use_kept"].label = f"Use the same file again ({kept_name})"
+            self.fields["document"].label = "Or choose another file"
+            self.fields["document"].help_text = "A file chosen here is used instead of the one kept."
+        else:
+            del self.fields["use_kept"]
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("document") and not (self.kept_name and data.get("use_kept")):
+            self.add_error("document", "Choose a sailing-orders XML file.")
+        return data
 
 
 class DesignateForm(forms.Form):

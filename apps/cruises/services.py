@@ -14,7 +14,7 @@ from apps.storage.services import store_bytes
 from portal.errors import Forbidden
 
 from . import extensions, mail, sailing_orders
-from .models import Award, Cruise, CruiseFile, CruiseMember, Port, Vessel
+from .models import Award, Cruise, CruiseFile, CruiseMember, OrganisationMember, Port, Vessel
 from .sailing_orders import SailingOrdersError
 
 INVITE_SALT = "quayside.cruises.invitation"
@@ -34,29 +34,60 @@ def _user_for_email(email: str) -> User | None:
     return User.objects.filter(email__iexact=email).first() if email else None
 
 
+ONLY_OPERATORS_FILE = "Only a vessel operator's staff may file sailing orders."
+
+
+def vessels_filable_by(user):
+    """The vessels ``user`` may file sailing orders for: those of the organisations they are an operator
+    of (every vessel for a data manager)."""
+    if roles.is_data_manager(user):
+        return Vessel.objects.all()
+    if not access.can_file_sailing_orders(user):
+        return Vessel.objects.none()
+    return Vessel.objects.filter(
+        operator__members__user=user, operator__members__role=OrganisationMember.Role.OPERATOR
+    ).distinct()
+
+
 def ingest_sailing_orders(data: bytes, user, *, source: str = "upload", request=None) -> Cruise:
-    """Create a cruise from a sailing-orders document. Raises SailingOrdersError (line-numbered)."""
-    parsed = sailing_orders.read(data)
-    vessel = Vessel.objects.select_related("operator").filter(code__iexact=parsed.vessel_code).first()
-    if vessel is None:
-        raise SailingOrdersError(
-            [
-                f"line {parsed.vessel_line}: unknown vessel code '{parsed.vessel_code}'; "
-                f"known vessels: {', '.join(Vessel.objects.values_list('code', flat=True)) or 'none'}"
-            ]
-        )
-    if not (access.is_operator_of(user, vessel.operator_id) or roles.is_data_manager(user)):
-        raise Forbidden(f"Only operators of {vessel.operator} may file sailing orders for {vessel.name}.")
-    if parsed.operator_name and parsed.operator_name.lower() not in (
-        vessel.operator.name.lower(),
-        vessel.operator.short_name.lower(),
+    """Create a cruise from a sailing-orders document.
+
+    Who may file it is settled before anything about the document's validity is said: someone who may
+    file for no vessel gets ``Forbidden`` before the document is read, someone naming another
+    operator's vessel gets ``Forbidden`` once the vessel is read. Everyone else gets every problem at
+    once (``SailingOrdersError``, line-numbered); an unknown vessel code names only the vessels this
+    person may file for.
+    """
+    if not access.can_file_sailing_orders(user):
+        raise Forbidden(ONLY_OPERATORS_FILE)
+    root = sailing_orders.parse_xml(data)
+    code, line = sailing_orders.vessel_code(root)
+    vessel = Vessel.objects.select_related("operator").filter(code__iexact=code).first() if code else None
+    if vessel is not None and not (
+        access.is_operator_of(user, vessel.operator_id) or roles.is_data_manager(user)
     ):
-        raise SailingOrdersError(
-            [
-                f"line {parsed.vessel_line}: vessel {vessel.code} is operated by {vessel.operator.name}, "
-                f"not '{parsed.operator_name}'"
-            ]
+        raise Forbidden(f"Only operators of {vessel.operator} may file sailing orders for {vessel.name}.")
+    problems = []
+    if vessel is None and code:
+        mine = ", ".join(vessels_filable_by(user).order_by("code").values_list("code", flat=True))
+        problems.append(
+            (line, f"unknown vessel code '{code}'; the vessels you may file for: {mine or 'none'}")
         )
+    operator_name = (root.findtext("cruise/operator") or "").strip()
+    if (
+        vessel is not None
+        and operator_name
+        and operator_name.lower()
+        not in (
+            vessel.operator.name.lower(),
+            vessel.operator.short_name.lower(),
+        )
+    ):
+        problems.append(
+            (line, f"vessel {vessel.code} is operated by {vessel.operator.name}, not '{operator_name}'")
+        )
+    sailing_orders.check(root, problems)
+    parsed = sailing_orders.extract(root)
     try:
         with transaction.atomic(durable=True):
             if Cruise.objects.filter(vessel=vessel, cruise_id__iexact=parsed.cruise_id).exists():

@@ -9,6 +9,7 @@ urlpatterns = [
     path("new/", views.cruise_create, name="create"),
     path("import/", views.cruise_import, name="import"),
     path("schema/sailing-orders.xsd", views.schema, name="schema"),
+    path("schema/sailing-orders-example.xml", views.sailing_orders_example, name="example"),
     path("invitations/<str:token>/", views.accept_invitation, name="accept-invitation"),
     path("<int:pk>/", views.cruise_detail, name="detail"),
     path("<int:pk>/edit/", views.cruise_edit, name="edit"),

@@ -13,7 +13,7 @@ from apps import access
 from apps.access import can_see, roles, visible_revisions
 from apps.storage.http import blob_response
 
-from . import extensions, sailing_orders, services
+from . import extensions, kept, sailing_orders, services
 from .forms import CruiseCreateForm, CruiseEditForm, DesignateForm, LinkPackageForm, SailingOrdersUploadForm
 from .models import Cruise, Vessel
 
@@ -56,15 +56,9 @@ def vessel_list(request):
     return render(request, "cruises/vessel_list.html", {"vessels": vessels})
 
 
-def _operated_vessels(user):
-    if roles.is_data_manager(user):
-        return Vessel.objects.all()
-    return Vessel.objects.filter(operator__members__user=user, operator__members__role="operator").distinct()
-
-
 @login_required
 def cruise_create(request):
-    vessels = _operated_vessels(request.user)
+    vessels = services.vessels_filable_by(request.user)
     if not vessels.exists():
         raise PermissionDenied("Only a vessel operator's staff may create cruise records.")
     form = CruiseCreateForm(request.POST or None, vessels=vessels)
@@ -89,24 +83,47 @@ def cruise_create(request):
 
 @login_required
 def cruise_import(request):
+    """Upload sailing orders. A refused document is kept (``kept``) and offered again with every problem
+    listed, so the person fixes what is wrong without choosing the file again."""
     if not access.can_file_sailing_orders(request.user):
-        raise PermissionDenied("Only a vessel operator's staff may file sailing orders.")
-    form = SailingOrdersUploadForm(request.POST or None, request.FILES or None)
+        raise PermissionDenied(services.ONLY_OPERATORS_FILE)
+    form = SailingOrdersUploadForm(
+        request.POST or None, request.FILES or None, kept_name=kept.kept_name(request)
+    )
     errors = []
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["document"]
+        if upload:
+            name, data = upload.name, upload.read(sailing_orders.MAX_BYTES + 1)
+        else:
+            name, data = kept.load(request)
         try:
-            cruise = services.ingest_sailing_orders(
-                upload.read(sailing_orders.MAX_BYTES + 1), request.user, source="upload", request=request
-            )
+            cruise = services.ingest_sailing_orders(data, request.user, source="upload", request=request)
         except sailing_orders.SailingOrdersError as exc:
             errors = exc.errors
+            kept.keep(request, name, data)
+            form = SailingOrdersUploadForm(kept_name=name)
         else:
+            kept.drop(request)
             messages.success(request, f"Cruise {cruise.cruise_id} created from the sailing orders.")
             return redirect("cruises:detail", pk=cruise.pk)
     return render(
-        request, "cruises/cruise_import.html", {"form": form, "errors": errors}, status=400 if errors else 200
+        request,
+        "cruises/cruise_import.html",
+        {"form": form, "errors": errors},
+        status=400 if errors or form.errors else 200,
     )
+
+
+def sailing_orders_example(request):
+    """A valid sailing-orders document to start from; for someone who files sailing orders, it names a
+    vessel they operate, so it imports as it is once the cruise id is new."""
+    vessel = services.vessels_filable_by(request.user).select_related("operator").order_by("code").first()
+    response = HttpResponse(
+        sailing_orders.example_document(vessel), content_type="application/xml; charset=utf-8"
+    )
+    response["Content-Disposition"] = content_disposition_header(True, "sailing-orders-example.xml")
+    return response
 
 
 def cruise_detail(request, pk: int):
@@ -169,16 +186,19 @@ def sailing_orders_xml(request, pk: int):
 def operations_report(request, pk: int):
     cruise = access.get_cruise_for_user(request.user, pk)
     pdf_url = reverse("cruises:report_pdf", args=[cruise.pk]) if sailing_orders.pdf_available() else ""
-    return HttpResponse(
-        sailing_orders.operations_report(cruise, pdf_url=pdf_url), content_type="text/html; charset=utf-8"
+    html = sailing_orders.operations_report(
+        cruise, pdf_url=pdf_url, with_open_log=can_see(request.user, cruise, "eventlog")
     )
+    return HttpResponse(html, content_type="text/html; charset=utf-8")
 
 
 def operations_report_pdf(request, pk: int):
     # The same rule as the HTML report: cruise records are public.
     cruise = access.get_cruise_for_user(request.user, pk)
     try:
-        pdf = sailing_orders.operations_report_pdf(cruise)
+        pdf = sailing_orders.operations_report_pdf(
+            cruise, with_open_log=can_see(request.user, cruise, "eventlog")
+        )
     except sailing_orders.PdfUnavailable as exc:
         logger.warning("Operations report PDF unavailable: %s", exc)
         html_url = reverse("cruises:report", args=[cruise.pk])

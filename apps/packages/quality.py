@@ -86,6 +86,25 @@ def to_xml(package_id: str, checks: list[dict]) -> str:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True).decode()
 
 
+HIDDEN = "Not shown: it quotes the data, which is not public yet."
+
+
+def without_data(report: bytes) -> bytes:
+    """The report as those who may not see the data read it (a held revision's metadata is public):
+    what a failed or warning data check found quotes the data itself (a header line, bad values), so its
+    ``found`` and ``explanation`` are replaced by ``HIDDEN``. Passing checks only restate the EML."""
+    from .eml.parser import safe_parser
+
+    root = etree.fromstring(report, safe_parser())
+    for check in root.iter("qualityCheck"):
+        if check.get("qualityType") == "data" and check.get("statusType") != "valid":
+            for name in ("found", "explanation"):
+                el = check.find(name)
+                if el is not None and (el.text or "").strip():
+                    el.text = HIDDEN
+    return etree.tostring(root.getroottree(), xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
 def _worst_first(rows: list[dict]) -> list[dict]:
     # Stable: checks of one severity keep the order they ran in.
     return sorted(rows, key=lambda r: -STATUS_ORDER.get(r["status"] or "", 0))

@@ -10,13 +10,16 @@ from __future__ import annotations
 from django.http import Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions
 
 from apps import access
 from apps.packages import pasta as read
 from apps.packages.pasta import BYTES, TEXT, PastaView, text
+from portal.errors import QuaysideError
 
 from . import services
 from .models import Submission
+from .payload import AuthorisesBeforeBody, read_payload
 
 SUBMIT = extend_schema(
     request={"application/xml": OpenApiTypes.BINARY, "multipart/form-data": OpenApiTypes.OBJECT},
@@ -25,14 +28,25 @@ SUBMIT = extend_schema(
 )
 
 
+class IngestView(AuthorisesBeforeBody):
+    """Create, update and evaluate: the Gatekeeper decides before the body is read (``payload``), and
+    every refusal or bad body answers in PASTA's text/plain with its status, never a 500."""
+
+    def handle_exception(self, exc):
+        if isinstance(exc, services.NotAllowed):
+            return refusal(exc)
+        if isinstance(exc, QuaysideError):
+            return text(exc.message + "\n", exc.status)
+        if isinstance(exc, exceptions.ParseError):
+            return text(f"{exc.detail}\n", exc.status_code)
+        return super().handle_exception(exc)
+
+
 def _submit(request, kind: str) -> HttpResponse:
-    """Create or evaluate: the Gatekeeper (inside ``submit``), then 202 with the transaction id."""
-    try:
-        sub = services.submit(
-            request.user, _eml_body(request), kind=kind, files=_files(request), request=request
-        )
-    except services.NotAllowed as exc:
-        return refusal(exc)
+    """Create or evaluate: the Gatekeeper, then the body, then 202 with the transaction id."""
+    services.gatekeeper(request.user, method=f"{kind}DataPackage", request=request)
+    eml, files = read_payload(request)
+    sub = services.submit(request.user, eml, kind=kind, files=files, request=request)
     return text(sub.transaction, 202)
 
 
@@ -43,37 +57,24 @@ def refusal(exc: services.NotAllowed) -> HttpResponse:
     return response
 
 
-def _eml_body(request) -> bytes:
-    upload = request.FILES.get("eml") if request.content_type.startswith("multipart/") else None
-    return upload.read() if upload is not None else request.body
-
-
-def _files(request):
-    if not request.content_type.startswith("multipart/"):
-        return []
-    return [(f.name, f) for f in request.FILES.getlist("data")]
-
-
-class CreatePackage(PastaView):
+class CreatePackage(IngestView, PastaView):
     @SUBMIT
     def post(self, request):
         return _submit(request, Submission.Kind.CREATE)
 
 
-class PackageIdentifier(read.PackageIdentifier):
+class PackageIdentifier(IngestView, read.PackageIdentifier):
     """GET lists the package's revision numbers; PUT submits its next revision (the Gatekeeper decides)."""
 
     @SUBMIT
     def put(self, request, scope: str, identifier: int):
-        try:
-            services.update_gate(request.user, scope, identifier, request=request)
-        except services.NotAllowed as exc:
-            return refusal(exc)
+        services.update_gate(request.user, scope, identifier, request=request)
+        eml, files = read_payload(request)
         sub = services.submit(
             request.user,
-            _eml_body(request),
+            eml,
             kind=Submission.Kind.UPDATE,
-            files=_files(request),
+            files=files,
             scope=scope,
             identifier=identifier,
             request=request,
@@ -90,7 +91,7 @@ class Error(PastaView):
         return text(sub.error + "\n")
 
 
-class Evaluate(PastaView):
+class Evaluate(IngestView, PastaView):
     @SUBMIT
     def post(self, request):
         return _submit(request, Submission.Kind.EVALUATE)

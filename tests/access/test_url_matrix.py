@@ -135,6 +135,7 @@ MATRIX: dict[str, list[Row]] = {
     "cruises:list": [Row(EVERYONE)],
     "cruises:vessels": [Row(EVERYONE)],
     "cruises:schema": [Row(EVERYONE)],
+    "cruises:example": [Row(EVERYONE)],  # the example document: public like the schema
     "cruises:detail": [Row(EVERYONE, cruise_a)],
     "cruises:xml": [Row(EVERYONE, cruise_a)],
     "cruises:report": [Row(EVERYONE, cruise_a)],

@@ -113,6 +113,7 @@ def test_operations_report_shows_vessel_party_awards_and_events(
 
     open_log(cruise, operator_user)
     add_entry(cruise, chief_scientist, {"instrument": "CTD", "action": "deploy", "station": "S1"})
+    client.force_login(chief_scientist)  # the open log's counts are for the cruise's people
     html = client.get(f"/cruises/{cruise.pk}/report/").content.decode()
     assert "Operations Report: TE2401" in html and "Test Explorer" in html and "Chief Scientist" in html
     assert "1 events (log open)" in html and "National" not in html  # the fixture cruise has no awards

@@ -41,7 +41,8 @@ def test_the_operations_report_counts_the_event_log(cruise, operator_user):
 
     open_log(cruise, operator_user)
     services.add_entry(cruise, operator_user, {"action": "deploy", "instrument": "CTD", "station": "S1"})
-    summary = etree.fromstring(sailing_orders.build(cruise, with_report=True)).find(".//eventSummary")
+    report = sailing_orders.build(cruise, with_report=True, with_open_log=True)
+    summary = etree.fromstring(report).find(".//eventSummary")
     assert summary.get("state") == "open" and summary.get("events") == "1"
     assert [i.get("code") for i in summary.iter("instrument")] == ["CTD"]
 

@@ -63,6 +63,9 @@
         </xsl:choose>
         <h2>Events summary</h2>
         <xsl:choose>
+          <xsl:when test="eventSummary/@state = 'private'">
+            <p class="muted">The event log is open: its entries are shown to the cruise's people until it is closed.</p>
+          </xsl:when>
           <xsl:when test="eventSummary/@events &gt; 0">
             <p><xsl:value-of select="eventSummary/@events"/> events (log <xsl:value-of select="eventSummary/@state"/>), from <xsl:value-of select="eventSummary/@first"/> to <xsl:value-of select="eventSummary/@last"/>.</p>
             <table><thead><tr><th>Instrument</th><th>Events</th><th>Stations</th></tr></thead><tbody>

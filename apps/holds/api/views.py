@@ -1,12 +1,34 @@
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import serializers
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
 from ..models import Hold
 
 
-@extend_schema(responses=OpenApiTypes.OBJECT)
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string", "enum": ["all"]},
+            {"type": "array", "items": {"type": "string"}},
+        ],
+        "description": '"all" when the hold covers every package of the cruise, else the package keys.',
+    }
+)
+class HeldDatasetsField(serializers.JSONField):
+    pass
+
+
+class HoldSerializer(serializers.Serializer):
+    """What the schema says of a hold in the public list (the reason stays with the cruise's people)."""
+
+    cruise = serializers.CharField()
+    cruise_url = serializers.CharField()
+    ends_on = serializers.DateField()
+    datasets = HeldDatasetsField()
+
+
+@extend_schema(responses=HoldSerializer(many=True))
 @api_view(["GET"])
 def holds(request):
     """Active holds: public metadata (cruise, datasets, end date); the reason stays with the cruise's people."""

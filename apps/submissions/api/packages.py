@@ -16,6 +16,7 @@ from apps.packages.api import views as read
 
 from .. import services
 from ..models import Submission
+from ..payload import AuthorisesBeforeBody, read_payload
 
 SUBMIT = extend_schema(
     request={"application/xml": OpenApiTypes.BINARY, "multipart/form-data": OpenApiTypes.OBJECT},
@@ -41,26 +42,18 @@ def _refused(exc: services.NotAllowed) -> Response:
     return response
 
 
-def _payload(request) -> tuple[bytes, list]:
-    if request.content_type.startswith("multipart/"):
-        upload = request.FILES.get("eml")
-        eml = upload.read() if upload is not None else b""
-        return eml, [(f.name, f) for f in request.FILES.getlist("data")]
-    return request.body, []
-
-
 def _submit(request, kind: str, method: str) -> Response:
-    """The Gatekeeper (with its audit event), then the submission; 202 with the transaction."""
+    """The Gatekeeper (with its audit event), then the body, then the submission; 202 with the transaction."""
     try:
         services.gatekeeper(request.user, method=method, request=request)
-        eml, files = _payload(request)
-        sub = services.submit(request.user, eml, kind=kind, files=files, request=request)
     except services.NotAllowed as exc:
         return _refused(exc)
+    eml, files = read_payload(request)
+    sub = services.submit(request.user, eml, kind=kind, files=files, request=request)
     return _accepted(request, sub)
 
 
-class PackageList(read.PackageList):
+class PackageList(AuthorisesBeforeBody, read.PackageList):
     """GET: the newest visible revision of each package. POST: create a package (EML body or multipart
     ``eml`` + ``data`` files); answers 202 with the transaction and its status URL."""
 
@@ -69,7 +62,7 @@ class PackageList(read.PackageList):
         return _submit(request, Submission.Kind.CREATE, "createDataPackage")
 
 
-class Evaluate(APIView):
+class Evaluate(AuthorisesBeforeBody, APIView):
     permission_classes = [AllowAny]
 
     @SUBMIT
@@ -77,7 +70,7 @@ class Evaluate(APIView):
         return _submit(request, Submission.Kind.EVALUATE, "evaluateDataPackage")
 
 
-class PackageRevisions(read.PackageRevisions):
+class PackageRevisions(AuthorisesBeforeBody, read.PackageRevisions):
     """GET: a package's visible revisions. PUT: submit its next revision (202 with the transaction)."""
 
     @SUBMIT
@@ -86,7 +79,7 @@ class PackageRevisions(read.PackageRevisions):
             services.update_gate(request.user, scope, identifier, request=request)
         except services.NotAllowed as exc:
             return _refused(exc)
-        eml, files = _payload(request)
+        eml, files = read_payload(request)
         sub = services.submit(
             request.user,
             eml,
