@@ -343,8 +343,8 @@ else:
     # A task not acknowledged within this many seconds is handed to another worker (Redis visibility
     # timeout): how long the tasks of a worker killed outright stay invisible. Five minutes, so a
     # whole-worker SIGKILL costs minutes, not an hour. A step running longer than this is delivered a
-    # second time while it runs; the pipeline's step claim (a lease renewed while the step works) is
-    # what makes that second delivery leave a live step alone, so keep this shorter than the lease.
+    # second time while it runs; the pipeline's step claim (a lease that names the execution and is
+    # renewed while the step works) makes that second delivery leave a live step alone.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", "300")}
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # kombu's Redis transport with the fix that keeps a busy worker alive through a Redis outage

@@ -33,7 +33,13 @@ def storage_env() -> dict[str, str]:
 PrivateRedis = RedisServer
 
 
-BROKER_KEYS = ("broker_url", "broker_read_url", "broker_write_url", "broker_transport_options")
+BROKER_KEYS = (
+    "broker_url",
+    "broker_read_url",
+    "broker_write_url",
+    "broker_transport_options",
+    "broker_transport",
+)
 
 
 def use_broker(url: str, transport_options: dict | None = None) -> tuple:
@@ -50,6 +56,9 @@ def use_broker(url: str, transport_options: dict | None = None) -> tuple:
         broker_read_url=url,
         broker_write_url=url,
         broker_transport_options=transport_options or {"visibility_timeout": 3600},
+        # The settings name portal.broker's Redis transport when the suite runs on Redis (CI); it would
+        # win over a filesystem:// URL here, so it follows the URL as the settings would choose it.
+        broker_transport="portal.broker:Transport" if url.startswith(("redis://", "rediss://")) else None,
     )
     return previous
 
