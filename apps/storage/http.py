@@ -5,6 +5,7 @@ Every download path in Quayside checks access first, then calls ``blob_response`
 
 from __future__ import annotations
 
+import logging
 import re
 from urllib.parse import quote
 
@@ -15,6 +16,8 @@ from portal.csp import SANDBOX
 
 from . import services
 from .models import Blob
+
+logger = logging.getLogger(__name__)
 
 # At most 19 digits (a 64-bit offset): a longer number is no satisfiable range, and int() of a
 # 4,300-digit string raises ValueError (Python's int-conversion limit), which used to be a 500.
@@ -99,7 +102,15 @@ def blob_response(
         response["X-Accel-Redirect"] = settings.ACCEL_REDIRECT_PREFIX + blob.key
     else:
         start, end = byte_range if byte_range else (0, blob.size - 1)
-        body = services.iter_range(blob, start, end) if blob.size else iter(())
+        try:
+            body = services.iter_range(blob, start, end) if blob.size else iter(())
+        except services.BlobNotFound as exc:
+            # A row without its object: a fixity incident for the data managers, a 503 for the reader
+            # (portal.middleware), never a half-sent 200.
+            logger.error("blob %s has a row but no object in the primary tier", blob.sha256)
+            raise services.StorageUnavailable(
+                "The stored copy of this file cannot be read right now; the data managers have been alerted."
+            ) from exc
         response = StreamingHttpResponse(body, content_type=content_type, status=206 if byte_range else 200)
         response["Content-Length"] = str(end - start + 1 if blob.size else 0)
         if byte_range:

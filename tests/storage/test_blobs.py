@@ -232,3 +232,12 @@ def test_durable_mode_stores_the_same(backend, settings, tmp_path):
         paths.append(tmp_path / f"d{i}")
         paths[-1].write_bytes(os.urandom(5000))
     assert [b.size for b in services.store_tree(paths)] == [5000] * 5
+
+
+def test_a_blob_whose_object_is_missing_answers_503_not_a_broken_200(dm_client, backend):
+    from apps.storage.services import primary, store_bytes
+
+    blob = store_bytes(b"soon to vanish\n" * 100)
+    primary().delete(blob.key)  # a fixity incident: the row is there, the object is not
+    response = dm_client.get(f"/storage/blobs/{blob.sha256}")
+    assert response.status_code == 503

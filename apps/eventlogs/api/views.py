@@ -2,7 +2,12 @@
 
 import datetime
 
-from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.exceptions import NotFound, PermissionDenied
@@ -86,7 +91,18 @@ def event_json(e) -> dict:
     }
 
 
-@extend_schema(methods=["GET"], responses=EntryOut(many=True))
+@extend_schema(
+    methods=["GET"],
+    responses=inline_serializer(  # a page, as PageNumberPagination answers it
+        name="PaginatedEntryOutList",
+        fields={
+            "count": serializers.IntegerField(),
+            "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True),
+            "results": EntryOut(many=True),
+        },
+    ),
+)
 @extend_schema(
     methods=["POST"],
     request=PolymorphicProxySerializer(
