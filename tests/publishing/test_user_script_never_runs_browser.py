@@ -38,7 +38,20 @@ HOSTILE_SVG = (
 )
 
 
-def test_scripts_in_eml_and_data_files_never_run(live_server, browser, make_revision, data_manager):  # noqa: F811
+HOSTILE_SAILING_ORDERS = f"""<?xml version="1.0"?>
+<?xml-stylesheet type="text/xsl" href="data:text/xsl,x"?>
+<sailingOrders xmlns:html="http://www.w3.org/1999/xhtml"><cruiseId>RR9999</cruiseId>
+<html:script>{SCRIPT}</html:script></sailingOrders>
+"""
+
+
+def test_scripts_in_eml_data_files_and_sailing_orders_never_run(
+    live_server,
+    browser,  # noqa: F811  (the shared fixture imported above)
+    make_revision,
+    data_manager,
+    cruise,
+):
     revision = make_revision("published", files=0)
     revision.eml_blob = store_bytes(HOSTILE_EML.format(pid=revision.package_id_text).encode())
     revision.save(update_fields=["eml_blob"])
@@ -61,6 +74,16 @@ def test_scripts_in_eml_and_data_files_never_run(live_server, browser, make_revi
                 blob=blob,
             )
         )
+    from apps.cruises.models import CruiseFile
+    from apps.cruises.services import attach_file
+
+    orders = attach_file(
+        cruise,
+        kind=CruiseFile.Kind.SAILING_ORDERS,
+        filename="RR9999.xml",
+        data=HOSTILE_SAILING_ORDERS.encode(),
+        content_type="application/xml",
+    )
     pkg = revision.package
     base = live_server.url
     paths = [
@@ -73,6 +96,7 @@ def test_scripts_in_eml_and_data_files_never_run(live_server, browser, make_revi
     paths += [
         f"/package/data/eml/{pkg.scope}/{pkg.identifier}/{revision.number}/{e.entity_id}" for e in entities
     ]
+    paths.append(f"/cruises/{cruise.pk}/files/{orders.pk}/{orders.filename}")
 
     page = browser.new_page()
     login(page, base, data_manager.email)  # the person most likely to open a hostile file
@@ -93,7 +117,7 @@ def test_scripts_in_eml_and_data_files_never_run(live_server, browser, make_revi
     page.close()
     assert ran == [], f"user-supplied script ran: {ran}"
     for path, policy in served.items():
-        if "/export/" in path or "verb=" in path or "/files/" in path or "/package/data/" in path:
+        if any(part in path for part in ("/export/", "verb=", "/files/", "/package/data/")):
             assert "sandbox" in policy, (path, policy)
         else:
             assert "script-src 'self' 'nonce-" in policy, (path, policy)
