@@ -1406,7 +1406,7 @@ def _lock_awaiting(sub: Submission, user) -> Submission:
     from apps import access
 
     access.require_preview_publisher(user, sub)
-    locked = Submission.objects.select_for_update().select_related("revision").get(pk=sub.pk)
+    locked = Submission.objects.select_for_update(of=("self",)).select_related("revision").get(pk=sub.pk)
     if locked.state != Submission.State.AWAITING:
         raise Conflict(f"This submission is {locked.get_state_display()}; only a preview can be published.")
     return locked
