@@ -45,6 +45,7 @@ from .fetch import FetchError, fetch
 from .models import Step, Submission, SubmissionFile
 
 log = logging.getLogger(__name__)
+NUL = b"\x00"
 PACKAGE_ID_RE = re.compile(
     r"^(?P<scope>[A-Za-z][A-Za-z0-9_-]*)\.(?P<identifier>[1-9][0-9]*)\.(?P<revision>[1-9][0-9]*)$"
 )
@@ -210,6 +211,12 @@ def submit(
     """
     gatekeeper(user, method=f"{kind}DataPackage", request=request)
     refuse_unmatched_uploads(eml, [name for name, _ in files])
+    if NUL in eml:
+        # XML 1.0 allows no U+0000 anywhere, and PostgreSQL text cannot hold it: refuse before storing.
+        raise UserError(
+            f"The EML document contains a NUL byte (0x00) at byte {eml.index(NUL)}; it is not XML. "
+            "Check that the file was saved as text (UTF-8), not in a binary or UTF-16 encoding."
+        )
     try:
         text = eml.decode("utf-8")
     except UnicodeDecodeError:

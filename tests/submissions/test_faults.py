@@ -306,7 +306,8 @@ def test_storage_down_for_less_than_the_budget_is_waited_out_and_archived_once(
 def _break_the_database() -> Callable[[], None]:
     """A real database fault for the worker; returns the function that heals it. On SQLite another
     connection holds the write lock (the worker's writes wait, then fail with "database is locked");
-    on PostgreSQL every other backend of the test database is terminated, as a restart does."""
+    on PostgreSQL every backend of the worker (``WORKER_APP_NAME``) is terminated, as a restart does to
+    it — not the backends of other tests' servers that share the session, which would fail later tests."""
     if connection.vendor == "sqlite":
         lock = sqlite3.connect(
             connection.settings_dict["NAME"], timeout=30, isolation_level=None, check_same_thread=False
@@ -321,16 +322,18 @@ def _break_the_database() -> Callable[[], None]:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            "WHERE datname = current_database() AND application_name = %s",
+            [WORKER_APP_NAME],
         )
     return lambda: None
 
 
 RETRIED = "database error in _finish_step, trying again"
+WORKER_APP_NAME = "quayside-faults-worker"  # libpq's PGAPPNAME: names the worker's backends
 
 
 def test_a_database_error_while_finishing_a_step_is_retried(pipeline, vetted_user, slow_server):
-    worker = pipeline(PIPELINE_LEASE_SECONDS="90", PIPELINE_HEARTBEAT_SECONDS="60")
+    worker = pipeline(PIPELINE_LEASE_SECONDS="90", PIPELINE_HEARTBEAT_SECONDS="60", PGAPPNAME=WORKER_APP_NAME)
     tables = two_tables(slow_server.root, slow_server.url)
     tables[1].url = f"{slow_server.url}/slow/observations.csv"
     sub = services.submit(vetted_user, eml_for("edi.505.1", tables))

@@ -94,3 +94,12 @@ def test_default_limit_answers_a_15_mb_eml_in_the_endpoints_format(vetted_user, 
     )
     assert response.status_code == 413 and response["Content-Type"].startswith("text/plain")
     assert "10.0 MB" in response.content.decode().replace("\xa0", " ")
+
+
+@pytest.mark.parametrize("path", ["/api/packages/", "/api/packages/evaluate/", "/package/eml"])
+def test_an_eml_with_a_nul_byte_is_a_400_and_nothing_is_stored(vetted_user, path):
+    from tests.conftest import api_client_for
+
+    response = api_client_for(vetted_user).post(path, b"<eml>\x00</eml>", content_type="application/xml")
+    assert response.status_code == 400 and b"NUL byte" in response.content
+    assert not Submission.objects.exists()
