@@ -10,17 +10,13 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import signal
-import subprocess
-import sys
 
 import pytest
-from django.conf import settings
 from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 
 from apps.accounts.models import ApiToken
 from tests.conftest import make_user
-from tests.support.ports import free_port, wait_for_port
+from tests.support.gunicorn import running_gunicorn
 from tests.support.worker import database_url
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -30,34 +26,10 @@ MAX_FILE = 200_000
 
 @pytest.fixture
 def gunicorn(tmp_path):
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "QUAYSIDE_VAR_DIR": str(tmp_path),
-        "QUAYSIDE_TESTING": "1",
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
-        "GUNICORN_WORKERS": "1",
-        "MAX_UPLOAD_SIZE": str(MAX_FILE),
-        "DATA_UPLOAD_MAX_MEMORY_SIZE": "65536",
-        "BLOB_ROOT": str(tmp_path / "blobs"),
-        "PYTHONPATH": str(settings.BASE_DIR),
-    }
-    log = open(tmp_path / "gunicorn.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "portal.wsgi:application"],
-        cwd=settings.BASE_DIR,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        wait_for_port(port, timeout=60, proc=proc)
+    with running_gunicorn(
+        tmp_path, database_url(), MAX_UPLOAD_SIZE=str(MAX_FILE), DATA_UPLOAD_MAX_MEMORY_SIZE="65536"
+    ) as port:
         yield port
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
 
 
 def send_chunked(port: int, path: str, body: bytes, token: str) -> tuple[int, dict]:

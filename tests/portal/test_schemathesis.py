@@ -12,20 +12,17 @@ Excluded operations, each with its reason:
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from apps.accounts.models import ApiToken
 from apps.eventlogs import services as eventlogs
 from tests import factories
 from tests.conftest import make_user
-from tests.support.ports import free_port, wait_for_port
+from tests.support.gunicorn import running_gunicorn
 from tests.support.worker import database_url
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -41,32 +38,8 @@ def gunicorn(tmp_path_factory, django_db_setup, django_db_blocker):
     tmp_path = tmp_path_factory.mktemp("schemathesis-server")
     with django_db_blocker.unblock():
         url = database_url()
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "QUAYSIDE_VAR_DIR": str(tmp_path),
-        "QUAYSIDE_TESTING": "1",
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
-        "GUNICORN_WORKERS": "2",
-        "BLOB_ROOT": str(tmp_path / "blobs"),
-        "PYTHONPATH": str(settings.BASE_DIR),
-    }
-    log = open(tmp_path / "gunicorn.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "portal.wsgi:application"],
-        cwd=settings.BASE_DIR,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        wait_for_port(port, timeout=60, proc=proc)
+    with running_gunicorn(tmp_path, url, workers=2) as port:
         yield f"http://127.0.0.1:{port}", tmp_path / "blobs"
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
 
 
 @pytest.fixture

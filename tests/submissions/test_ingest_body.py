@@ -9,20 +9,16 @@ spooled) the whole body first, so the answer never came until the client gave up
 from __future__ import annotations
 
 import os
-import signal
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from apps.accounts.models import ApiToken
 from tests import factories
 from tests.conftest import make_user
-from tests.support.ports import free_port, wait_for_port
+from tests.support.gunicorn import running_gunicorn
 from tests.support.worker import database_url
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -39,32 +35,8 @@ def gunicorn(tmp_path_factory, django_db_setup, django_db_blocker):
     tmp_path = tmp_path_factory.mktemp("gunicorn")
     with django_db_blocker.unblock():
         url = database_url()
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "QUAYSIDE_VAR_DIR": str(tmp_path),
-        "QUAYSIDE_TESTING": "1",
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
-        "GUNICORN_WORKERS": "1",
-        "BLOB_ROOT": str(tmp_path / "blobs"),
-        "PYTHONPATH": str(settings.BASE_DIR),
-    }
-    log = open(tmp_path / "gunicorn.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "portal.wsgi:application"],
-        cwd=settings.BASE_DIR,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        wait_for_port(port, timeout=60, proc=proc)
+    with running_gunicorn(tmp_path, url) as port:
         yield port, tmp_path / "scratch"
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
 
 
 def _multipart_start() -> bytes:
