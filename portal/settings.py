@@ -124,6 +124,7 @@ INSTALLED_APPS = [
     "apps.holds",
     "apps.publishing",
     "apps.search",
+    "apps.deliveries",
 ]
 
 MIDDLEWARE = [
