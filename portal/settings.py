@@ -125,6 +125,7 @@ INSTALLED_APPS = [
     "apps.publishing",
     "apps.search",
     "apps.deliveries",
+    "apps.artifacts",
 ]
 
 MIDDLEWARE = [
@@ -403,6 +404,22 @@ CELERY_BEAT_SCHEDULE["storage-sweep-scratch"] = {
     "task": "apps.storage.tasks.sweep_scratch",
     "schedule": timedelta(seconds=SCRATCH_SWEEP_INTERVAL),
 }
+
+# --- issue 14, derived artifacts (apps.artifacts: Parquet alternates, build manifests, rebuilds) ---
+# Builds of published versions still due (a lost message, a killed worker) are sent again by this sweep.
+CELERY_BEAT_SCHEDULE["artifacts-sweep-builds"] = {
+    "task": "apps.artifacts.tasks.sweep_builds",
+    "schedule": crontab(minute="*/5"),
+}
+# Rebuild a few artifacts a day and compare the bytes; a difference is mailed to the data managers.
+CELERY_BEAT_SCHEDULE["artifacts-spot-check-rebuilds"] = {
+    "task": "apps.artifacts.tasks.spot_check_rebuilds",
+    "schedule": crontab(minute=41, hour=3),
+}
+ARTIFACT_SPOT_CHECKS = envint("ARTIFACT_SPOT_CHECKS", "3")
+ARTIFACT_BUILD_MAX_ATTEMPTS = envint("ARTIFACT_BUILD_MAX_ATTEMPTS", "5")
+# The git commit recorded in build manifests; empty: asked of git in BASE_DIR (set it in images without .git).
+QUAYSIDE_GIT_COMMIT = env("QUAYSIDE_GIT_COMMIT", "")
 
 # --- pipeline (apps.submissions; the lease helper is portal.tasks) ------------------------------
 # A claimed step is its worker's for this long; the worker renews it every PIPELINE_HEARTBEAT_SECONDS,

@@ -8,6 +8,7 @@ groups), which must never import it back.
 """
 
 from .lookups import (
+    get_artifact_for_user,
     get_cruise_file_for_user,
     get_cruise_for_user,
     get_dataset_version_for_user,
@@ -54,6 +55,7 @@ __all__ = [
     "can_see",
     "can_write_eventlog",
     "cruise_roles",
+    "get_artifact_for_user",
     "get_cruise_file_for_user",
     "get_cruise_for_user",
     "get_dataset_version_for_user",

@@ -116,6 +116,23 @@ def get_entity_for_user(user, revision, entity_id: str):
     return entity
 
 
+def get_artifact_for_user(user, scope: str, identifier: int, number: int, artifact_id: int):
+    """A derived artifact of a version (a Parquet alternate, a manifest): 404 when the version's metadata
+    is not visible or it has no such artifact, 403 when its data is not (held, withdrawn, tainted)."""
+    revision = get_revision_for_user(user, scope, identifier, number)
+    artifact = (
+        _model("artifacts.Artifact")
+        .objects.select_related("blob", "revision")
+        .filter(revision=revision, pk=artifact_id)
+        .first()
+    )
+    if artifact is None:
+        raise NotFound("No such file in this version.")
+    if not can_see(user, artifact, "data"):
+        raise Forbidden(HELD_DATA)
+    return artifact
+
+
 def get_resource(revision, rtype: str):
     """A revision's resource of type ``rtype`` (access to the revision was decided by the caller)."""
     resource = revision.resources.select_related("blob").filter(resource_type=rtype).first()
