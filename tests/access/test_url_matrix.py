@@ -79,6 +79,18 @@ def pasta_rev(w: World) -> dict:
     return {"scope": "edi", "identifier": 1, "revision": 1}
 
 
+def held_artifact(w: World) -> dict:
+    """An artifact of the held version (none is ever built for it: this one stands for a leak to refuse)."""
+    from apps.artifacts.models import Artifact
+
+    artifact, _ = Artifact.objects.get_or_create(
+        revision=w.held,
+        path="parquet/ctd.parquet",
+        defaults={"kind": "parquet", "blob": w.held_entity.blob, "entity": w.held_entity},
+    )
+    return {"scope": "edi", "identifier": 2, "number": 1, "artifact_id": artifact.pk}
+
+
 def pkg(w: World) -> dict:
     return {"scope": "edi", "identifier": 1}
 
@@ -268,6 +280,9 @@ MATRIX: dict[str, list[Row]] = {
         Row(only(HELD_DATA, 200, 403, 403), lambda w: {"scope": "edi", "identifier": 2, "number": 1})
     ],
     "publishing:resolve-doi": [Row(table(302, 302), lambda w: {"doi": w.doi.doi})],
+    # --- artifacts (issue 14) ---------------------------------------------------------------------------
+    # A derived file (Parquet alternate, manifest) of the held version: the same rule as its data.
+    "artifacts:download": [Row(only(HELD_DATA, 200, 403, 403), lambda w: held_artifact(w))],
     # Withdraw/correct without a reason or title: the data manager is told what is missing.
     # Withdraw: a confirmation page for data managers; a POST without category and explanation is 400.
     "publishing:withdraw": [
