@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -21,7 +22,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--output", help="also write the archive here")
+        parser.add_argument("--output", help="also write the archive here (a file, or a folder ending in /)")
 
     def handle(self, *args, **options):
         commit = git_commit()
@@ -42,7 +43,12 @@ class Command(BaseCommand):
             )
             blob = store_file(archive)
             if options.get("output"):
-                Path(options["output"]).write_bytes(archive.read_bytes())
+                target = Path(options["output"])
+                if target.is_dir() or options["output"].endswith("/"):
+                    target.mkdir(parents=True, exist_ok=True)
+                    target = target / archive.name
+                shutil.copyfile(archive, target)
+                self.stdout.write(f"wrote {target}")
         [artifact] = record_build(
             Artifact.Kind.SOURCE,
             inputs=[Input(name=f"git commit {commit}", sha256="", role="source")],
