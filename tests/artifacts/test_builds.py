@@ -103,6 +103,15 @@ def test_a_held_version_gets_no_parquet_and_its_artifacts_never_leak(vetted_user
     assert services.request_build(held) is None and not RevisionBuild.objects.filter(revision=held).exists()
     assert services.build_revision(held.pk)[0] == RevisionBuild.State.DUE
     assert not held.artifacts.exists() and not services.artifacts_for(held).exists()
+    # When the hold ends and the version is published, its build is requested.
+    from django.db import transaction
+
+    from apps.publishing.services import release_held
+
+    with transaction.atomic():
+        release_held(Revision.objects.select_for_update().get(pk=held.pk))
+    assert RevisionBuild.objects.get(revision=held).state == RevisionBuild.State.DUE
+    Revision.objects.filter(pk=held.pk).update(state=Revision.State.HELD)
     # Even an artifact that exists (say, built before a hold) is served only under the data's rule.
     artifact = Artifact.objects.create(
         revision=held, kind="parquet", path="parquet/x.parquet", blob=store_bytes(b"x")
