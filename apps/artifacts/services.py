@@ -7,7 +7,8 @@
   table of a *published* version becomes Parquet, with its build manifest. The state is checked again
   under the revision's row lock before anything is recorded, so a version withdrawn meanwhile gets none.
 - ``artifacts_for(revision)`` — a version's public artifacts in a fixed order (Parquet alternates in
-  entity order, then their manifests), for the landing page, the catalog and the torrent.
+  entity order, then their manifests), for the landing page, the catalog and the torrent;
+  ``download_path(artifact)`` — where each is served.
 """
 
 from __future__ import annotations
@@ -52,9 +53,25 @@ def artifacts_for(revision: Revision) -> QuerySet:
     )
     return (
         Artifact.objects.filter(revision=revision)
-        .select_related("blob", "manifest", "manifest__blob", "entity")
+        .select_related("blob", "manifest", "manifest__blob", "entity", "revision__package")
         .annotate(kind_order=order)
         .order_by("kind_order", "entity_id", "path")
+    )
+
+
+def download_path(artifact: Artifact) -> str:
+    """The site-relative URL that serves a version's artifact (``artifacts:download``)."""
+    from django.urls import reverse
+
+    package = artifact.revision.package
+    return reverse(
+        "artifacts:download",
+        kwargs={
+            "scope": package.scope,
+            "identifier": package.identifier,
+            "number": artifact.revision.number,
+            "artifact_id": artifact.pk,
+        },
     )
 
 

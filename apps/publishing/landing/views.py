@@ -15,6 +15,7 @@ from apps import access
 from apps.access import can_see, roles
 from apps.access.decorators import data_manager_required
 from apps.artifacts.services import artifacts_for
+from apps.artifacts.services import download_path as artifact_path
 from apps.holds.models import Hold
 from apps.packages.models import Resource, Revision
 
@@ -47,10 +48,6 @@ EXPORTS_SHOWN = [
 def download_path(entity) -> str:
     revision = entity.revision
     return f"{metadata.version_path(revision)}files/{entity.pk}"
-
-
-def artifact_path(artifact) -> str:
-    return f"{metadata.version_path(artifact.revision)}artifacts/{artifact.pk}"
 
 
 def _alternates(revision: Revision, see_data: bool) -> dict[int, dict]:
