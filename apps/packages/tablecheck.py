@@ -362,10 +362,13 @@ def _check_typed(
     if ch.kind == "date":
         return ch.typed(arr) if convert else None
     codes = [v for v in (_as_number(c, ch.kind == "int") for c in ch.attr.missing_codes) if v is not None]
-    is_code = pc.fill_null(pc.is_in(arr, value_set=pa.array(codes, arr.type)), False) if codes else None
     out = ch._bounds(arr)
+    if out is None and not (convert and codes):
+        return arr if convert else None
+    # Numeric missing codes (-9999): not out of bounds, and null once converted.
+    is_code = pc.fill_null(pc.is_in(arr, value_set=pa.array(codes, arr.type)), False) if codes else None
     if out is not None:
-        if is_code is not None:  # numeric missing codes (-9999) are not out of bounds
+        if is_code is not None:
             out = pc.and_(out, pc.invert(is_code))
         if pc.any(out).as_py():
             raise _NeedExact
