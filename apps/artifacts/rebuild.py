@@ -127,7 +127,11 @@ def find_artifact(ref: str) -> Artifact:
     if ref.isdigit():
         return qs.get(pk=int(ref))
     if len(ref) == 64 and all(c in "0123456789abcdef" for c in ref.lower()):
-        return qs.filter(blob_id=ref.lower()).order_by("pk").first() or qs.get(pk=None)
+        # The same bytes may be an artifact of several versions (an unchanged table): any one will do.
+        found = qs.filter(blob_id=ref.lower()).order_by("pk").first()
+        if found is None:
+            raise Artifact.DoesNotExist(f"no artifact has the SHA-256 {ref}")
+        return found
     head, _, path = ref.partition("/")
     parts = head.rsplit(".", 2)
     if path and len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():

@@ -216,7 +216,9 @@ def rebuild_parquet(manifest: dict, workdir: Path) -> tuple[Path, list[str]]:
         data = fh.read()
     if hashlib.sha256(data).hexdigest() != eml_blob.sha256:
         changed.append(f"the EML document {eml_blob.sha256[:12]}… no longer has the recorded SHA-256")
-    decl = next(d for d in extract(parse_eml(data)).entities if d.entity_id == config["entity_id"])
+    decl = next((d for d in extract(parse_eml(data)).entities if d.entity_id == config["entity_id"]), None)
+    if decl is None:
+        raise LookupError(f"the EML document declares no entity {config['entity_id']!r}")
     out = workdir / Path(manifest["artifact"]["path"]).name
     csv = workdir / "input.csv"
     actual = copy_hashing(table_blob, csv)
