@@ -85,7 +85,13 @@ def parquet_difference(expected: Path, rebuilt: Path) -> str:
 
 
 def verify(artifact: Artifact) -> Verdict:
-    """Rebuild ``artifact`` from its manifest and compare it with the stored one."""
+    """Rebuild ``artifact`` from its manifest and compare it with the stored one. Given a manifest, the
+    artifact it describes is rebuilt (a manifest is the recipe, not a product)."""
+    if artifact.kind == Artifact.Kind.MANIFEST:
+        described = artifact.described.select_related("blob", "manifest__blob", "revision__package").first()
+        if described is None:
+            raise LookupError(f"{artifact} describes no artifact")
+        artifact = described
     manifest = read_manifest(artifact)
     builder = BUILDERS.get(manifest["kind"])
     if builder is None:

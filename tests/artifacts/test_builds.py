@@ -145,6 +145,9 @@ def test_rebuild_verify_says_identical_then_different_after_a_changed_input(publ
     call_command("rebuild", "--verify", "edi.5.1/parquet/observations.parquet", stdout=out)
     assert out.getvalue().startswith("identical: edi.5.1:parquet/observations.parquet")
     call_command("rebuild", "--verify", obs.blob.sha256, stdout=io.StringIO())  # by the output's SHA-256
+    out = io.StringIO()
+    call_command("rebuild", "--verify", str(obs.manifest.pk), stdout=out)  # a manifest: what it describes
+    assert out.getvalue().startswith("identical: edi.5.1:parquet/observations.parquet")
 
     _tamper(Entity.objects.get(revision=published, entity_id="observations").blob)
     out = io.StringIO()
