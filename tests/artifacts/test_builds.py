@@ -90,6 +90,7 @@ def test_the_landing_page_lists_the_parquet_beside_the_csv_and_serves_it(publish
     body = page.content.decode()
     url = f"/dataset/edi/5/1/artifacts/{parquet.pk}"
     assert url in body and "build manifest" in body
+    assert f'{url}>; rel="item"; type="application/vnd.apache.parquet"' in page["Link"]
     response = Client().get(url, HTTP_RANGE="bytes=0-3")
     assert response.status_code == 206 and b"".join(response.streaming_content) == b"PAR1"
     assert response["Content-Type"] == "application/vnd.apache.parquet"

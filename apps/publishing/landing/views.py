@@ -86,6 +86,12 @@ def _signposting(revision: Revision, *, concept: bool) -> str:
             links.append(
                 f'<{metadata.absolute(download_path(entity))}>; rel="item"; type="{entity.mime_type or "application/octet-stream"}"'
             )
+        # Each table's Parquet alternate is an item too (FAIR signposting: the content of this landing page).
+        for artifact in artifacts_for(revision):
+            if artifact.kind == "parquet":
+                links.append(
+                    f'<{metadata.absolute(artifact_path(artifact))}>; rel="item"; type="{artifact.media_type}"'
+                )
     return ", ".join(links)
 
 
