@@ -3,7 +3,7 @@
 - ``request_build(revision)`` — a version became public (``packages.signals.revision_changed``): its
   ``RevisionBuild`` is due and the build task is queued on commit. Held, withdrawn and tainted versions
   are never built; a held version is built when its hold ends and it is published.
-- ``build_revision(revision_id, lease=None)`` — the work (in the worker): every archived delimited text
+- ``build_revision(revision_id)`` — the work (in the worker): every archived delimited text
   table of a *published* version becomes Parquet, with its build manifest. The state is checked again
   under the revision's row lock before anything is recorded, so a version withdrawn meanwhile gets none.
 - ``artifacts_for(revision)`` — a version's public artifacts in a fixed order (Parquet alternates in
@@ -28,6 +28,7 @@ from django.utils import timezone
 from apps.packages.eml.extract import EntityDecl, extract
 from apps.packages.eml.parser import parse_eml
 from apps.packages.models import Entity, Revision
+from apps.storage import scratch
 from apps.storage import services as storage
 from apps.storage.models import Blob
 from portal.tasks import dispatch
@@ -101,6 +102,10 @@ def table_decls(revision: Revision) -> dict[str, EntityDecl]:
     return {d.entity_id: d for d in meta.entities if d.entity_type == "dataTable" and d.text_format}
 
 
+def _is_local_storage() -> bool:
+    return isinstance(storage.primary(), FileSystemStorage)
+
+
 def copy_hashing(blob: Blob, target: Path) -> str:
     """Copy a blob's stored bytes to ``target``; returns the SHA-256 of what was read."""
     digest = hashlib.sha256()
@@ -115,9 +120,8 @@ def copy_hashing(blob: Blob, target: Path) -> str:
 def local_copy(blob: Blob, workdir: Path) -> Iterator[Path]:
     """A local path holding the blob's bytes: the object itself on local storage, else a copy in
     ``workdir`` (removed afterwards)."""
-    primary = storage.primary()
-    if isinstance(primary, FileSystemStorage):
-        yield Path(primary.path(blob.key))
+    if _is_local_storage():
+        yield Path(storage.primary().path(blob.key))
         return
     target = workdir / f"input-{blob.sha256[:16]}"
     try:
@@ -164,6 +168,8 @@ def build_revision(revision_id: int) -> tuple[str, str]:
         for entity in entities:
             path = parquet_path(entity, taken)
             out = workdir / Path(path).name
+            # The Parquet is smaller than its CSV (and on S3 the CSV is copied here first).
+            scratch.check_free_space(entity.blob.size * (1 if _is_local_storage() else 2), "a Parquet file")
             try:
                 with local_copy(entity.blob, workdir) as csv:
                     parquet.convert_table(
@@ -178,7 +184,7 @@ def build_revision(revision_id: int) -> tuple[str, str]:
                 continue
             pending.append((entity, path, storage.store_file(out)))
             out.unlink()
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         locked = Revision.objects.select_for_update().select_related("package").get(pk=revision_id)
         if locked.state != Revision.State.PUBLISHED:  # withdrawn or tainted while we converted
             return RevisionBuild.State.DUE, f"not built: {locked.package_id_text} is {locked.state}"

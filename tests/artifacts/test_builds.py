@@ -173,3 +173,15 @@ def _spot_check() -> list[str]:
 
     with TestCase.captureOnCommitCallbacks(execute=True):
         return tasks.spot_check_rebuilds(count=5)
+
+
+def test_the_build_reads_and_writes_through_s3(s3_storage, vetted_user, tmp_path):
+    revision = publish(vetted_user, tmp_path, package_id="edi.8.1")
+    parquet = build(revision)[1]
+    response = Client().get(f"/dataset/edi/8/1/artifacts/{parquet.pk}")
+    body = b"".join(response.streaming_content)
+    assert response.status_code == 200 and body[:4] == b"PAR1" and len(body) == parquet.blob.size
+    assert pq.read_table(io.BytesIO(body)).num_rows == 40
+    out = io.StringIO()
+    call_command("rebuild", "--verify", str(parquet.pk), stdout=out)
+    assert out.getvalue().startswith("identical:")
