@@ -160,6 +160,10 @@ def test_rebuild_verify_says_identical_then_different_after_a_changed_input(publ
     assert "first differing byte at offset" in report and "first differing values: row group 0" in report
 
     # The nightly spot check finds it too, records it and tells the data managers.
+    from django.conf import settings
+
+    beat = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert {"apps.artifacts.tasks.spot_check_rebuilds", "apps.artifacts.tasks.sweep_builds"} <= beat
     results = _spot_check()
     assert any(r.startswith("different:") for r in results)
     obs.refresh_from_db()
