@@ -25,9 +25,7 @@ def create(client, length: int, **meta: str):
 
 
 def patch(client, url: str, offset: int, data: bytes, **headers):
-    return client.generic(
-        "PATCH", url, data, content_type=OCTETS, HTTP_UPLOAD_OFFSET=str(offset), **headers
-    )
+    return client.generic("PATCH", url, data, content_type=OCTETS, HTTP_UPLOAD_OFFSET=str(offset), **headers)
 
 
 @pytest.fixture
@@ -41,4 +39,3 @@ def delivery(cruise, operator_user):
 def delivery_root(delivery, settings, tmp_path):
     settings.VAR_DIR = tmp_path / "var"
     return upload_root(delivery)
-

@@ -93,7 +93,9 @@ def test_bytes_with_another_content_type_are_415(client, upload_url):
 
 
 def test_a_chunk_whose_checksum_differs_is_460_and_discarded(client, upload_url):
-    bad = patch(client, upload_url, 0, b"01234", HTTP_UPLOAD_CHECKSUM=f"sha1 {b64(hashlib.sha1(b'x').digest())}")
+    bad = patch(
+        client, upload_url, 0, b"01234", HTTP_UPLOAD_CHECKSUM=f"sha1 {b64(hashlib.sha1(b'x').digest())}"
+    )
     assert bad.status_code == 460 and bad.reason_phrase == "Checksum Mismatch"
     upload = Upload.objects.get()
     assert upload.offset == 0 and upload.path.stat().st_size == 0
@@ -179,7 +181,11 @@ def test_x_http_method_override_turns_post_into_patch_and_delete(client, upload_
 
 def test_creation_with_upload_takes_the_first_bytes(client):
     response = client.post(
-        "/api/uploads/", b"0123", content_type=OCTETS, HTTP_UPLOAD_LENGTH="10", HTTP_UPLOAD_METADATA=metadata(filename="a")
+        "/api/uploads/",
+        b"0123",
+        content_type=OCTETS,
+        HTTP_UPLOAD_LENGTH="10",
+        HTTP_UPLOAD_METADATA=metadata(filename="a"),
     )
     assert response.status_code == 201 and response["Upload-Offset"] == "4"
     assert Upload.objects.get().offset == 4
@@ -187,7 +193,12 @@ def test_creation_with_upload_takes_the_first_bytes(client):
 
 @pytest.mark.parametrize(
     "header",
-    ["filename !!!", "filename YQ==,filename YQ==", "bad key YQ==", "name " + base64.b64encode(b"\xff").decode()],
+    [
+        "filename !!!",
+        "filename YQ==,filename YQ==",
+        "bad key YQ==",
+        "name " + base64.b64encode(b"\xff").decode(),
+    ],
 )
 def test_malformed_metadata_is_400(client, header):
     response = client.post("/api/uploads/", HTTP_UPLOAD_LENGTH="3", HTTP_UPLOAD_METADATA=header)
@@ -214,7 +225,9 @@ def test_session_uploads_need_the_csrf_token(vetted_user):
     created = browser.generic("POST", "/api/uploads/", HTTP_X_CSRFTOKEN=token, **headers)
     assert created.status_code == 201
     url = created["Location"]
-    sent = browser.generic("PATCH", url, b"abc", content_type=OCTETS, HTTP_UPLOAD_OFFSET="0", HTTP_X_CSRFTOKEN=token, **TUS)
+    sent = browser.generic(
+        "PATCH", url, b"abc", content_type=OCTETS, HTTP_UPLOAD_OFFSET="0", HTTP_X_CSRFTOKEN=token, **TUS
+    )
     assert sent.status_code == 204
 
 
@@ -224,7 +237,9 @@ def test_a_complete_upload_waits_for_the_worker_and_never_becomes_a_blob_before(
     assert upload.state == Upload.State.RECEIVED and not Blob.objects.exists()
     services.place_upload(upload.pk)
     upload.refresh_from_db()
-    assert upload.state == Upload.State.DONE and upload.blob.sha256 == hashlib.sha256(b"0123456789").hexdigest()
+    assert (
+        upload.state == Upload.State.DONE and upload.blob.sha256 == hashlib.sha256(b"0123456789").hexdigest()
+    )
     assert not upload.path.exists()
     assert client.head(upload_url)["Upload-Offset"] == "10"
     assert client.get("/api/uploads/").json()["results"][0]["state"] == "done"
