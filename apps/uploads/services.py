@@ -34,7 +34,7 @@ from apps.audit.services import record_event
 from apps.storage import scratch
 from apps.storage import services as storage
 from portal.errors import Conflict, UserError
-from portal.tasks import claim, dispatch
+from portal.tasks import TemporaryError, claim, dispatch
 
 from . import paths, targets, tus
 from .models import Upload
@@ -339,27 +339,42 @@ def place_upload(pk) -> Upload | None:
     or a second worker does nothing while one works, and a killed worker's upload is taken over.
     Returns the upload, or None when there was nothing to do."""
     due = Upload.objects.filter(state__in=[Upload.State.RECEIVED, Upload.State.PLACING])
+    before = due.filter(pk=pk).values_list("state", flat=True).first()
     lease = claim(due, pk, duration=PLACE_LEASE, state=Upload.State.PLACING)
     if lease is None:
         return None
     upload = Upload.objects.select_related("user").get(pk=pk)
     try:
         with lease.heartbeat(interval=PLACE_LEASE.total_seconds() / 4):
-            blob, result = _place(upload)
+            blob, result = _place(upload, taken_over=before == Upload.State.PLACING)
     except (UserError, Conflict) as exc:
         _finish(lease, upload, Upload.State.FAILED, error=exc.message)
+        return upload
+    except TemporaryError:
+        lease.release(state=Upload.State.RECEIVED)  # the task retries (storage down, …)
+        raise
+    except Exception as exc:  # a bug or a broken disk: say so on the upload instead of retrying for ever
+        log.exception("upload %s could not be placed", upload.pk)
+        _finish(
+            lease,
+            upload,
+            Upload.State.FAILED,
+            error=f"The file could not be stored ({type(exc).__name__}); tell the data managers.",
+        )
         return upload
     _finish(lease, upload, Upload.State.DONE, result=result, blob=blob)
     return upload
 
 
-def _place(upload: Upload):
+def _place(upload: Upload, *, taken_over: bool):
+    """``taken_over``: a previous worker was placing this upload and died; a target's file that is gone
+    from scratch was moved by it (a handler's move is a rename, or a copy that removes the source last)."""
     path = upload.path
     target = targets.get(upload.target_kind) if upload.target_kind else None
     if upload.target_kind and target is None:
         raise UserError(f"Nobody handles uploads to {upload.target_kind!r} any more.")
     if not path.exists():
-        if target is not None and upload.state == Upload.State.PLACING:
+        if target is not None and taken_over:
             return None, "placed (the worker was restarted after moving the file)"
         raise UserError("The bytes of this upload are gone from the scratch disk; upload the file again.")
     size = path.stat().st_size

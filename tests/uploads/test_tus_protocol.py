@@ -260,3 +260,41 @@ def test_the_list_page_shows_progress(client, upload_url, vetted_user):
     response = page.get("/uploads/")
     assert response.status_code == 200
     assert b'<progress max="10" value="5">' in response.content and b"a.csv" in response.content
+
+
+def test_a_second_patch_while_one_writes_is_423(client, upload_url):
+    import fcntl
+
+    upload = Upload.objects.get()
+    with open(upload.path, "ab") as held:  # what a PATCH in progress holds
+        fcntl.flock(held, fcntl.LOCK_EX)
+        response = patch(client, upload_url, 0, b"012")
+    assert response.status_code == 423 and response.reason_phrase == "Locked"
+    assert patch(client, upload_url, 0, b"012").status_code == 204
+
+
+def test_unconfirmed_bytes_past_the_recorded_offset_are_cut_off(client, upload_url):
+    patch(client, upload_url, 0, b"012")
+    upload = Upload.objects.get()
+    with open(upload.path, "ab") as fh:  # a process killed after writing, before recording the offset
+        fh.write(b"garbage")
+    assert client.head(upload_url)["Upload-Offset"] == "3"
+    assert patch(client, upload_url, 3, b"3456789").status_code == 204
+    assert upload.path.read_bytes() == b"0123456789"
+
+
+def test_the_scratch_sweeper_leaves_a_live_upload_alone(client, upload_url):
+    from apps.storage.scratch import sweep_scratch
+
+    upload = Upload.objects.get()
+    assert sweep_scratch(max_age_hours=0) == [] and upload.path.exists()
+    Upload.objects.update(state=Upload.State.CANCELLED)
+    assert sweep_scratch(max_age_hours=0) == [f"uploads/{upload.pk}"]
+
+
+def test_an_upload_whose_bytes_vanished_fails_with_the_reason(client, upload_url):
+    patch(client, upload_url, 0, b"0123456789")
+    upload = Upload.objects.get()
+    upload.path.unlink()
+    placed = services.place_upload(upload.pk)
+    assert placed.state == Upload.State.FAILED and "upload the file again" in placed.error
