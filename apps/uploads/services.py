@@ -230,10 +230,7 @@ def _append(fd: int, upload: Upload, stream: BinaryIO, length: int | None, check
     try:
         while length is None or written < length:
             want = BLOCK if length is None else min(BLOCK, length - written)
-            try:
-                block = stream.read(want)
-            except OSError:  # the client went away (reset, timeout): keep what arrived
-                block, dropped = b"", True
+            block, dropped = _read(stream, want)
             if not block:
                 dropped = dropped or (length is not None and written < length)
                 break
@@ -247,6 +244,8 @@ def _append(fd: int, upload: Upload, stream: BinaryIO, length: int | None, check
             elif since_checkpoint >= CHECKPOINT:
                 _checkpoint(fd, upload, start + written)
                 since_checkpoint = 0
+            if dropped:
+                break
     except OSError as exc:
         os.ftruncate(fd, upload.offset)
         if scratch.is_disk_full(exc):
@@ -268,6 +267,20 @@ def _append(fd: int, upload: Upload, stream: BinaryIO, length: int | None, check
             "upload %s: connection dropped, keeping %d bytes (offset %d)", upload.pk, written, start + written
         )
     _checkpoint(fd, upload, start + written)
+
+
+def _read(stream: BinaryIO, want: int) -> tuple[bytes, bool]:
+    """The next block of the body and whether the client went away (reset, timeout) while it came.
+
+    After a reset the stream is asked once more: gunicorn's reader keeps what it had received of the
+    block when the reset interrupts it, and hands it over at the next read (which then sees the end)."""
+    try:
+        return stream.read(want), False
+    except OSError:
+        try:
+            return stream.read(want), True
+        except OSError:
+            return b"", True
 
 
 def _write_all(fd: int, block: bytes) -> None:
