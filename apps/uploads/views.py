@@ -29,5 +29,10 @@ def upload_list(request):
     return render(
         request,
         "uploads/list.html",
-        {"uploads": uploads, "drop": drop, "expire_hours": settings.UPLOADS_EXPIRE_HOURS},
+        {
+            "uploads": uploads,
+            "drop": drop,
+            "expire_hours": settings.UPLOADS_EXPIRE_HOURS,
+            "live_states": Upload.LIVE_STATES,
+        },
     )

@@ -38,7 +38,6 @@ def test_operator_uploads_a_folder_and_the_paths_are_kept(
     page.locator(".uppy-StatusBar-actionBtn--upload").click()
     page.wait_for_selector("[data-folder-upload][data-state=complete]", timeout=20_000)
     assert "3 uploaded" in page.locator("[data-field=status]").inner_text()
-    page.close()
 
     uploads = Upload.objects.filter(target_kind="delivery", target_id=str(delivery.pk))
     assert sorted(uploads.values_list("relative_path", flat=True)) == [
@@ -46,8 +45,14 @@ def test_operator_uploads_a_folder_and_the_paths_are_kept(
         "RR2401/CTD/cast2.hex",
         "RR2401/README.txt",
     ]
+    # The list shows them waiting for the worker, and follows them (list.js) until they are stored.
+    page.goto(f"{live_server.url}/uploads/")
+    assert page.locator("#uploads tr[data-live='1']").count() == 3
     for upload in uploads:
         assert services.place_upload(upload.pk).state == Upload.State.DONE
+    page.wait_for_selector("#uploads tr[data-live='1']", state="detached", timeout=10_000)
+    assert page.locator("#uploads td.state-ok").count() == 3
+    page.close()
     root = tmp_path / "var" / "deliveries" / str(delivery.pk) / "RR2401"
     assert (root / "CTD" / "cast2.hex").read_bytes() == b"\x02" * 7000
     assert violations == []

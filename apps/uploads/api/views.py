@@ -70,6 +70,7 @@ def _as_json(request, upload: Upload) -> dict:
         "length": upload.length,
         "offset": upload.offset,
         "state": "expired" if upload.is_expired else upload.state,
+        "state_label": "Expired" if upload.is_expired else upload.get_state_display(),
         "error": upload.error,
         "result": upload.result,
         "blob": upload.blob_id,
