@@ -126,6 +126,7 @@ INSTALLED_APPS = [
     "apps.search",
     "apps.deliveries",
     "apps.artifacts",
+    "apps.uploads",
 ]
 
 MIDDLEWARE = [
@@ -404,6 +405,11 @@ CELERY_BEAT_SCHEDULE["storage-sweep-scratch"] = {
     "task": "apps.storage.tasks.sweep_scratch",
     "schedule": timedelta(seconds=SCRATCH_SWEEP_INTERVAL),
 }
+# --- issue 12 §1, resumable uploads (apps.uploads, tus 1.0): expired ones removed, lost ones placed ---
+CELERY_BEAT_SCHEDULE["uploads-sweep"] = {
+    "task": "apps.uploads.tasks.sweep_uploads",
+    "schedule": crontab(minute="*/15"),
+}
 
 # --- issue 14, derived artifacts (apps.artifacts: Parquet alternates, build manifests, rebuilds) ---
 # Builds of published versions still due (a lost message, a killed worker) are sent again by this sweep.
@@ -520,6 +526,13 @@ CRUISE_MAILBOX_URL = env("CRUISE_MAILBOX_URL", "")
 # ship's network, so private addresses are fine: the operator sets it, no user does) that answers the
 # latest fix as JSON (docs/eventlogs.md). Empty = no feed; the page offers the device's position instead.
 EVENTLOG_POSITION_FEED_URL = env("EVENTLOG_POSITION_FEED_URL", "")
+
+# --- resumable uploads (apps.uploads, tus 1.0; docs/uploads.md) ------------------------------------
+# The largest file one tus upload may announce (Tus-Max-Size; bigger: 413). Its bytes wait in SCRATCH_DIR,
+# so the scratch disk must hold it (507 otherwise); deliveries larger than this come by drop folder.
+UPLOADS_MAX_SIZE = envint("UPLOADS_MAX_SIZE", str(200 * 1024**3))
+# An unfinished upload that receives no byte for this long expires (Upload-Expires); its bytes are removed.
+UPLOADS_EXPIRE_HOURS = envint("UPLOADS_EXPIRE_HOURS", "72")
 
 # --- local folders ------------------------------------------------------------------------------
 # Made when a process starts (portal.apps.PortalConfig.ready), never when this module is imported.

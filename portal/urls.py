@@ -20,6 +20,7 @@ API_APPS = [
     "holds",
     "publishing",
     "search",
+    "uploads",
 ]
 
 api_urlpatterns = [
@@ -50,6 +51,7 @@ urlpatterns = [
     path("", include("apps.publishing.urls")),  # /oai, /doi/…, landing pages
     path("search/", include("apps.search.urls")),
     path("", include("apps.artifacts.urls")),  # /dataset/…/artifacts/<id>: Parquet alternates, manifests
+    path("uploads/", include("apps.uploads.urls")),
 ]
 
 handler403 = "portal.views.error_403"

@@ -215,3 +215,19 @@ def get_cruise_file_for_user(user, cruise_pk: int, file_pk: int, filename: str):
     if not can_see(user, f):
         raise Forbidden("This file is only for the cruise's people.")
     return f
+
+
+def get_upload_for_user(user, pk):
+    """A resumable upload (apps.uploads): only the person who started it sees it, data managers included
+    (404 for anyone else: an upload's id says nothing to someone else)."""
+    import uuid
+
+    Upload = _model("uploads.Upload")
+    try:
+        key = uuid.UUID(str(pk))
+    except ValueError:
+        raise NotFound("No such upload.") from None
+    upload = Upload.objects.filter(pk=key).first()
+    if upload is None or not getattr(user, "is_authenticated", False) or upload.user_id != user.pk:
+        raise NotFound("No such upload.")
+    return upload

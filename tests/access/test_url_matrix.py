@@ -107,6 +107,22 @@ def submitter_request(w: World) -> dict:
     return {"pk": asked.pk}
 
 
+def upload_of_vetted(w: World) -> dict:
+    """A resumable upload the vetted submitter started (made once per test)."""
+    import datetime
+
+    from django.utils import timezone
+
+    from apps.uploads.models import Upload
+
+    upload, _ = Upload.objects.get_or_create(
+        user=w.users["vetted"],
+        filename="matrix.csv",
+        defaults={"length": 3, "expires_at": timezone.now() + datetime.timedelta(hours=1)},
+    )
+    return {"pk": upload.pk}
+
+
 MATRIX: dict[str, list[Row]] = {
     # --- the portal ---------------------------------------------------------------------------------
     "home": [Row(EVERYONE)],
@@ -331,6 +347,14 @@ MATRIX: dict[str, list[Row]] = {
     # already (409); tests/submissions/test_publish_preview.py covers the preview itself.
     "submissions:publish": [Row(only(["vetted", "data_manager"], 409, 404, 404), txn, method="post")],
     "submissions:discard": [Row(only(["vetted", "data_manager"], 409, 404, 404), txn, method="post")],
+    # --- resumable uploads (tus): only the uploader reaches an upload; a tus request without
+    # Tus-Resumable is 412 before anything is looked up (tests/uploads/ cover the protocol itself) ---
+    "uploads:list": [Row(PAGE_FOR_SIGNED_IN)],
+    "api-uploads": [Row(table(401, 200), api=True), Row(table(401, 412), api=True, method="post")],
+    "api-upload": [
+        Row(only(["vetted"], 200, 404, 401), upload_of_vetted, api=True),
+        Row(table(401, 412), upload_of_vetted, api=True, method="delete"),
+    ],
 }
 
 # URL families of third-party apps: every name with the prefix is covered by the rows of the sample
