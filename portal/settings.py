@@ -125,6 +125,7 @@ INSTALLED_APPS = [
     "apps.publishing",
     "apps.search",
     "apps.deliveries",
+    "apps.navigation",
 ]
 
 MIDDLEWARE = [
@@ -404,6 +405,12 @@ CELERY_BEAT_SCHEDULE["storage-sweep-scratch"] = {
     "schedule": timedelta(seconds=SCRATCH_SWEEP_INTERVAL),
 }
 
+# --- navigation (issue 13): builds whose worker died are sent again ---
+CELERY_BEAT_SCHEDULE["navigation-sweep"] = {
+    "task": "apps.navigation.tasks.navigation_sweep",
+    "schedule": timedelta(minutes=5),
+}
+
 # --- pipeline (apps.submissions; the lease helper is portal.tasks) ------------------------------
 # A claimed step is its worker's for this long; the worker renews it every PIPELINE_HEARTBEAT_SECONDS,
 # so only a dead worker's lease lapses. Then the sweeper hands the step to another worker.
@@ -503,6 +510,14 @@ CRUISE_MAILBOX_URL = env("CRUISE_MAILBOX_URL", "")
 # ship's network, so private addresses are fine: the operator sets it, no user does) that answers the
 # latest fix as JSON (docs/eventlogs.md). Empty = no feed; the page offers the device's position instead.
 EVENTLOG_POSITION_FEED_URL = env("EVENTLOG_POSITION_FEED_URL", "")
+
+# --- navigation ---------------------------------------------------------------------------------
+# QA thresholds (R2R NavManager's defaults) and the control-point tolerance (docs/navigation.md).
+NAVIGATION_MAX_SPEED = float(env("NAVIGATION_MAX_SPEED", "8.7"))  # m/s
+NAVIGATION_MAX_ACCELERATION = float(env("NAVIGATION_MAX_ACCELERATION", "1.0"))  # m/s²
+NAVIGATION_GAP_SECONDS = float(env("NAVIGATION_GAP_SECONDS", "300"))
+NAVIGATION_CONTROL_TOLERANCE = float(env("NAVIGATION_CONTROL_TOLERANCE", "0.001"))  # degrees
+NAVIGATION_LEASE_SECONDS = envint("NAVIGATION_LEASE_SECONDS", "600")
 
 # --- local folders ------------------------------------------------------------------------------
 # Made when a process starts (portal.apps.PortalConfig.ready), never when this module is imported.
