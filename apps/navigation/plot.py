@@ -27,7 +27,7 @@ def speed_svg(plot: dict, flagged: list[dict], dated: bool) -> str:
         )
     t0, t1 = min(t), max(t)
     span = max(t1 - t0, 1.0)
-    vmax = max(max(v), limit) * 1.1
+    vmax = min(max(max(v), limit), 3 * limit) * 1.1  # a spike is clipped at the top, the rest stays legible
     w, h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 
     def x(s):

@@ -333,8 +333,9 @@ def assess(
         step = interval if interval and interval > 0 else 1.0
         possible = max(1.0, math.floor((t1 - t0) / step) + 1)
         values["percent_completeness"] = min(100.0, 100.0 * good / possible)
-        edges = [tb.min() - t0, t1 - tb.max()] if (dated and w0 is not None) else []
-        values["longest_epoch_gap"] = float(max([*gaps.tolist(), *edges, 0.0]))
+        # Between fixes only, as R2R: the hours in port before sailing are not a gap (completeness
+        # counts them).
+        values["longest_epoch_gap"] = float(gaps.max()) if len(gaps) else 0.0
         values["percent_records_out_of_sequence"] = 100.0 * (na - nb) / na
         values["percent_records_with_bad_gps_quality_indicator"] = 100.0 * np.count_nonzero(bad_q[a_idx]) / na
         values["percent_unreasonable_speeds"] = (

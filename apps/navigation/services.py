@@ -218,6 +218,9 @@ def process_cruise_navigation(
     ``sources`` describes the inputs for the build record (path relative to the delivery, size, sha256)."""
     paths = sorted((os.fspath(p) for p in files), key=lambda p: Path(p).name)
     start, end = cruise.departure_date, cruise.arrival_date
+    if end is not None and end >= timezone.now().date():
+        # A cruise still at sea: no fix can come from the rest of its days (completeness counts to now).
+        end = timezone.now().replace(microsecond=0)
     assessment = assess(paths, start, end)
     certificate = assessment.certificate
     name = cruise.cruise_id
