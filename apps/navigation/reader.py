@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-BLOCK = 16 * 1024 * 1024
+BLOCK = 4 * 1024 * 1024
 SECONDS_PER_DAY = 86400
 WEEK_ROLLOVER_DAYS = 1024 * 7
 
@@ -96,30 +96,29 @@ def _numbers(buf: np.ndarray, fs: np.ndarray, fe: np.ndarray, width: int = 16):
 
     The value is ``mantissa / 10**decimals``: both are exact in a float64, so the one division rounds
     correctly — the same double ``float(text)`` gives. ``ok`` is False for empty, too long or non-numeric
-    fields.
+    fields. The fields are gathered into one (fields × width) byte matrix: a handful of array operations
+    for all of them.
     """
     n = len(fs)
     length = fe - fs
-    ok = (length > 0) & (length <= width)
-    mant = np.zeros(n, np.int64)
-    dec = np.zeros(n, np.int64)
-    dot = length.copy()
-    seen_dot = np.zeros(n, bool)
-    digits = np.zeros(n, np.int64)
-    for j in range(width):
-        inside = j < length
-        if not inside.any():
-            break
-        c = buf[fs + j]
-        is_digit = inside & (c >= 48) & (c <= 57)
-        is_dot = inside & (c == 46)
-        ok &= ~inside | is_digit | (is_dot & ~seen_dot)
-        dot = np.where(is_dot, j, dot)
-        seen_dot |= is_dot
-        mant = np.where(is_digit, mant * 10 + (c.astype(np.int64) - 48), mant)
-        dec += is_digit & seen_dot
-        digits += is_digit
-    ok &= digits > 0
+    if n == 0:
+        z = np.zeros(0, np.int64)
+        return z, z, z, np.zeros(0, bool)
+    w = int(min(width, max(1, length.max())))
+    cols = np.arange(w)
+    c = buf[fs[:, None] + cols]
+    inside = cols < length[:, None]
+    d = c - np.uint8(48)  # wraps for bytes below '0': not a digit
+    is_digit = (d < 10) & inside
+    is_dot = (c == 46) & inside
+    ndot = np.count_nonzero(is_dot, axis=1)
+    ndigits = np.count_nonzero(is_digit, axis=1)
+    ok = (length > 0) & (length <= width) & (ndot <= 1) & (ndigits > 0) & (ndigits + ndot == length)
+    dot = np.where(ndot > 0, np.argmax(is_dot, axis=1), length)
+    # Each digit's power of ten: the number of digits after it in its field.
+    after = ndigits.astype(np.int8)[:, None] - np.cumsum(is_digit, axis=1, dtype=np.int8)
+    mant = (_POW10[np.clip(after, 0, 18)] * (d * is_digit)).sum(axis=1)
+    dec = np.maximum(length - dot - 1, 0)
     return mant, dec, dot, ok
 
 
@@ -147,21 +146,45 @@ def _angle(buf, fs, fe, hemi_fs, hemi_fe, degree_digits: int, limit: float):
 
 
 def _time_of_day(buf, fs, fe):
-    """``hhmmss[.sss]`` → seconds of day (NaN when absent or impossible)."""
-    mant, dec, dot, ok = _numbers(buf, fs, fe)
-    ok &= dot == 6
-    p = _POW10[np.minimum(dec, 14)]
-    hh = mant // (10000 * p)
-    mm = (mant // (100 * p)) % 100
-    ss = _value(mant % (100 * p), dec)
+    """``hhmmss[.sss]`` → seconds of day (NaN when absent or impossible): the six fixed digits by column,
+    the fraction as an integer over its power of ten (exact)."""
+    n = len(fs)
+    if n == 0:
+        return np.zeros(0)
+    length = fe - fs
+    w = int(min(16, max(6, length.max())))
+    c = buf[fs[:, None] + np.arange(w)]
+    d = (c - np.uint8(48)).astype(np.int64)
+    ok = (length >= 6) & (length <= 16) & (np.count_nonzero(d[:, :6] < 10, axis=1) == 6)
+    hh = d[:, 0] * 10 + d[:, 1]
+    mm = d[:, 2] * 10 + d[:, 3]
+    ss = d[:, 4] * 10 + d[:, 5]
+    frac = np.zeros(n, np.int64)
+    places = np.zeros(n, np.int64)
+    if w > 6:
+        ok &= (length == 6) | (c[:, 6] == 46)
+        for j in range(7, w):
+            inside = j < length
+            digit = d[:, j]
+            ok &= ~inside | (digit < 10)
+            frac = np.where(inside, frac * 10 + digit, frac)
+            places += inside
     ok &= (hh < 24) & (mm < 60) & (ss < 61)
-    return np.where(ok, hh * 3600 + mm * 60 + ss, np.nan)
+    seconds = hh * 3600 + mm * 60 + ss + frac / _POW10[np.minimum(places, 18)]
+    return np.where(ok, seconds, np.nan)
 
 
 def _integer(buf, fs, fe, default=-1):
-    mant, dec, dot, ok = _numbers(buf, fs, fe)
-    ok &= dec == 0
-    return np.where(ok, mant, default)
+    """A small unsigned integer field (quality, satellites, day, month, year), digit by digit."""
+    length = fe - fs
+    value = np.zeros(len(fs), np.int64)
+    ok = (length > 0) & (length <= 6)
+    for j in range(int(min(6, length.max(initial=0)))):
+        inside = j < length
+        digit = buf[fs + j].astype(np.int64) - 48
+        ok &= ~inside | ((digit >= 0) & (digit <= 9))
+        value = np.where(inside, value * 10 + digit, value)
+    return np.where(ok, value, default)
 
 
 def _float(buf, fs, fe):
@@ -262,33 +285,67 @@ def _merge_epochs(f: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return merged
 
 
-def _nmea_block(raw: bytes, state: _State, counts: Counter) -> dict[str, np.ndarray]:
-    pad = 48
-    buf = np.frombuffer(raw, np.uint8)
-    n = len(buf)
-    # Binary bytes (UBX, CASIC, Ashtech…) end a sentence but not a line: 0 marks them.
-    binary = ((buf < 32) & (buf != _NL) & (buf != _CR) & (buf != 9)) | (buf > 126)
-    nbinary = int(np.count_nonzero(binary))
-    work = np.zeros(n + pad, np.uint8)
-    work[:n] = buf
-    if nbinary:
-        work[:n][binary] = 0
-        counts["binary_bytes"] += nbinary
-    b = work
+# Byte classes: 0 ordinary printable, then the bytes the reader looks for.
+_C_DOLLAR, _C_BANG, _C_COMMA, _C_STAR, _C_NL, _C_CR, _C_BINARY = 1, 2, 3, 4, 5, 6, 7
+_CLASS = np.zeros(256, np.uint8)
+_CLASS[[c for c in range(256) if (c < 32 and c not in (9, 10, 13)) or c > 126]] = _C_BINARY
+_CLASS[[_DOLLAR, _BANG, _COMMA, _STAR, _NL, _CR]] = [_C_DOLLAR, _C_BANG, _C_COMMA, _C_STAR, _C_NL, _C_CR]
+_MIN_FIELDS = {GGA: 9, GNS: 8, RMC: 9, GLL: 4}
 
-    is_start = (b == _DOLLAR) | (b == _BANG)
-    starts = np.flatnonzero(is_start[:n])
-    newlines = np.flatnonzero(b[:n] == _NL)
-    counts["lines"] += len(newlines) + (1 if n and buf[-1] != _NL else 0)
-    line_starts = np.concatenate(([0], newlines + 1))
+
+def _fold(x: np.ndarray) -> np.ndarray:
+    """XOR of the 8 bytes of each uint64."""
+    x = x ^ (x >> np.uint64(32))
+    x ^= x >> np.uint64(16)
+    x ^= x >> np.uint64(8)
+    return (x & np.uint64(0xFF)).astype(np.int16)
+
+
+def _xor_prefix(words: np.ndarray, cw: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """XOR of bytes [0, p) from the word-wise XOR prefix ``cw`` (8 bytes per step: 8× fewer than bytes)."""
+    q = p >> 3
+    r = (p & 7).astype(np.uint64)
+    full = np.where(q > 0, cw[np.maximum(q - 1, 0)], np.uint64(0))
+    mask = (np.uint64(1) << (r * np.uint64(8))) - np.uint64(1)  # the low r bytes (little-endian)
+    return _fold(full ^ (words[q] & mask))
+
+
+def _nmea_block(raw: bytes, state: _State, counts: Counter) -> dict[str, np.ndarray]:
+    n = len(raw)
+    pad = 64 + (-(n + 64)) % 8
+    b = np.zeros(n + pad, np.uint8)
+    b[:n] = np.frombuffer(raw, np.uint8)
+
+    # One pass classifies every byte; everything after works on the few special ones (commas, stars,
+    # sentence starts, line ends, binary bytes), in file order.
+    # Every byte the reader looks for is below '-' (45) or above '~' (126); a table classifies the few.
+    body = b[:n]
+    idx = np.flatnonzero((body < 45) | (body > 126))
+    k = _CLASS[body[idx]]
+    keep = k != 0  # spaces, '#', '(' …: ordinary after all
+    idx, k = idx[keep], k[keep]
+    nspecial = len(idx)
+    counts["binary_bytes"] += int(np.count_nonzero(k == _C_BINARY))
+    is_nl = k == _C_NL
+    nl_pos = idx[is_nl]
+    counts["lines"] += len(nl_pos) + (1 if n and raw[-1] != _NL else 0)
+    line_starts = np.concatenate(([0], nl_pos + 1))
     first = b[line_starts[line_starts < n]]
     counts["comment_lines"] += int(np.count_nonzero((first == ord("#")) | (first == ord(";"))))
-    if len(starts) == 0:
+    sp = np.flatnonzero((k == _C_DOLLAR) | (k == _C_BANG))  # sentence starts, as special indexes
+    if len(sp) == 0:
         return _empty_fixes()
-
-    terms = np.flatnonzero(is_start[:n] | (b[:n] == _NL) | (b[:n] == _CR) | (b[:n] == 0))
-    terms = np.append(terms, n)
-    ends = terms[np.searchsorted(terms, starts, side="right")]
+    starts = idx[sp]
+    idx_ext = np.append(idx, n)
+    k_ext = np.append(k, _C_NL)
+    # For every special, the first special at or after it that is not a comma (reverse running minimum).
+    noncomma = np.where(k_ext != _C_COMMA, np.arange(nspecial + 1), nspecial)
+    nxt = np.minimum.accumulate(noncomma[::-1])[::-1]
+    nxt = np.append(nxt, nspecial)
+    j_end = nxt[sp + 1]  # the star, or the sentence's end: commas lie between the start and it
+    has_star = k_ext[j_end] == _C_STAR
+    body_end = idx_ext[j_end]
+    ends = np.where(has_star, idx_ext[nxt[np.minimum(j_end + 1, nspecial)]], body_end)
 
     # Address: $ + 5 upper-case letters/digits + ',' (standard and AIS), or $P + letters (proprietary).
     a = b[starts[:, None] + np.arange(1, 7)]
@@ -305,192 +362,254 @@ def _nmea_block(raw: bytes, state: _State, counts: Counter) -> dict[str, np.ndar
     counts["malformed"] += int(np.count_nonzero(~recognised))
 
     # Sentences sharing a line with the one before (run together, or after binary bytes).
-    line_of = np.searchsorted(newlines, starts)
-    run_together = np.zeros(len(starts), bool)
+    line_of = np.cumsum(is_nl)[sp]
+    run_together = np.zeros(len(sp), bool)
     run_together[1:] = (line_of[1:] == line_of[:-1]) & recognised[1:] & recognised[:-1]
     counts["run_together"] += int(np.count_nonzero(run_together))
 
-    # Checksums: '*' + two hex digits; the XOR of the bytes between '$' and '*' from one accumulate.
-    stars = np.append(np.flatnonzero(b[:n] == _STAR), n + pad - 4)
-    star = stars[np.searchsorted(stars, starts)]
-    has_star = star < ends
-    hi = _HEX[b[star + 1]]
-    lo = _HEX[b[star + 2]]
-    cx = np.bitwise_xor.accumulate(b[:n]) if n else b[:0]
-    star_c = np.minimum(star, n - 1)
-    computed = cx[np.maximum(star_c - 1, 0)] ^ cx[starts]
-    valid = has_star & (hi >= 0) & (lo >= 0) & (star + 3 <= ends) & (computed == (hi * 16 + lo))
+    # Checksums: '*' + two hex digits; the XOR of the bytes between '$' and '*' from one word-wise
+    # XOR-accumulate over the block.
+    words = b.view(np.uint64)
+    cw = np.bitwise_xor.accumulate(words)
+    computed = _xor_prefix(words, cw, body_end) ^ _xor_prefix(words, cw, starts + 1)
+    hi = _HEX[b[body_end + 1]]
+    lo = _HEX[b[body_end + 2]]
+    valid = has_star & (hi >= 0) & (lo >= 0) & (body_end + 3 <= ends) & (computed == (hi * 16 + lo))
     bad = has_star & ~valid
     counts["valid_checksum"] += int(np.count_nonzero(valid & recognised))
     counts["bad_checksum"] += int(np.count_nonzero(bad & recognised))
     counts["no_checksum"] += int(np.count_nonzero(~has_star & recognised))
-    body_end = np.where(has_star, star, ends)
 
     # Sentence formatter → kind; only standard sentences with a good (or no) checksum are read further.
     formatter = (a[:, 2].astype(np.int32) << 16) | (a[:, 3].astype(np.int32) << 8) | a[:, 4]
-    kind = np.full(len(starts), -1, np.int8)
+    kind = np.full(len(sp), -1, np.int8)
     for name, code in _KINDS.items():
         kind[formatter == ((name[0] << 16) | (name[1] << 8) | name[2])] = code
     for name in (*_KINDS, *_OTHER):
         code = (name[0] << 16) | (name[1] << 8) | name[2]
         counts[name.decode()] += int(np.count_nonzero(standard & (formatter == code)))
     is_zda = formatter == ((ord("Z") << 16) | (ord("D") << 8) | ord("A"))
-    readable = standard & ~bad
-    use = np.flatnonzero(readable & ((kind >= 0) | is_zda))
+    use = np.flatnonzero(standard & ~bad & ((kind >= 0) | is_zda))
     if len(use) == 0:
         return _empty_fixes()
-    s, e, k, zda = starts[use], body_end[use], kind[use], is_zda[use]
+    u_sp, u_end, u_start = sp[use], j_end[use], starts[use]
+    kd = kind[use]
+    zda = is_zda[use]
+    nfields = u_end - u_sp - 1
 
-    # Fields 1..9 by offsets: field j runs from the j-th comma after the address to the next (or the end).
-    commas = np.append(np.flatnonzero(b[:n] == _COMMA), np.full(12, n + pad - 2))
-    k0 = np.searchsorted(commas, s + 6)
-    nf = 10
-    left = commas[k0[:, None] + np.arange(nf)]  # the comma before field j+1
-    fs = left + 1
-    fe = np.minimum(
-        np.append(left[:, 1:], commas[np.minimum(k0 + nf, len(commas) - 1)][:, None], axis=1), e[:, None]
-    )
-    present = left < e[:, None]
-    fs = np.where(present, fs, e[:, None])
-    fe = np.where(present, np.maximum(fe, fs), e[:, None])
-    nfields = present.sum(axis=1)
+    def field(rows, j):
+        """Byte range of field ``j`` (1-based) of the sentences ``rows``; empty where it is absent."""
+        sj = u_sp[rows] + j
+        present = sj < u_end[rows]
+        sj = np.minimum(sj, nspecial)
+        fs = np.where(present, idx_ext[sj] + 1, 0)
+        fe = np.where(present, idx_ext[np.minimum(sj + 1, nspecial)], 0)
+        return fs, fe
 
-    def col(j):
-        return fs[:, j - 1], fe[:, j - 1]
-
-    m = len(s)
+    m = len(use)
     tod = np.full(m, np.nan)
-    lat = np.full(m, np.nan)
-    lon = np.full(m, np.nan)
-    quality = np.full(m, -1, np.int16)
-    nsat = np.full(m, -1, np.int64)
-    hdop = np.full(m, np.nan)
-    sog = np.full(m, np.nan)
+    for code, j in ((GGA, 1), (GNS, 1), (RMC, 1), (GLL, 5)):
+        rows = np.flatnonzero(kd == code)
+        if len(rows):
+            tod[rows] = _time_of_day(b, *field(rows, j))
+            short = nfields[rows] < _MIN_FIELDS[code]
+            counts["truncated"] += int(np.count_nonzero(short))
+
+    # Dates (RMC field 9, ZDA fields 2-4) change once a day: a date is parsed only where its text differs
+    # from the previous one's, and carried forward.
     day = np.full(m, -1, np.int64)
-    truncated = np.zeros(m, bool)
-    impossible = np.zeros(m, bool)
+    drows = np.flatnonzero((kd == RMC) | zda)
+    if len(drows):
+        is_rmc = kd[drows] == RMC
+        dfs, dfe = field(drows, 9)
+        zfs, _ = field(drows, 2)
+        _, zfe = field(drows, 4)
+        dfs, dfe = np.where(is_rmc, dfs, zfs), np.where(is_rmc, dfe, zfe)
+        dlen = np.clip(dfe - dfs, 0, 12)
+        text = b[dfs[:, None] + np.arange(12)] * (np.arange(12) < dlen[:, None])
+        changed = np.ones(len(drows), bool)
+        changed[1:] = (text[1:] != text[:-1]).any(axis=1) | (is_rmc[1:] != is_rmc[:-1])
+        ch = np.flatnonzero(changed)
+        parsed = np.full(len(ch), -1, np.int64)
+        rmc_ch = ch[is_rmc[ch]]
+        if len(rmc_ch):
+            ddmmyy, dec, dot, ok = _numbers(b, dfs[rmc_ch], dfe[rmc_ch])
+            ok &= (dec == 0) & (dot == 6)
+            dd, mo, yy = ddmmyy // 10000, (ddmmyy // 100) % 100, ddmmyy % 100
+            ok &= (dd >= 1) & (dd <= 31) & (mo >= 1) & (mo <= 12)
+            year = np.where(yy < 80, 2000 + yy, 1900 + yy)
+            value = np.where(ok, days_from_civil(year, np.where(ok, mo, 1), np.where(ok, dd, 1)), -1)
+            parsed[is_rmc[ch]] = value
+        zda_ch = ch[~is_rmc[ch]]
+        if len(zda_ch):
+            zr = drows[zda_ch]
+            dd = _integer(b, *field(zr, 2))
+            mo = _integer(b, *field(zr, 3))
+            yyyy = _integer(b, *field(zr, 4))
+            ok = (dd >= 1) & (dd <= 31) & (mo >= 1) & (mo <= 12) & (yyyy >= 1980)
+            yyyy, mo, dd = np.where(ok, yyyy, 1970), np.where(ok, mo, 1), np.where(ok, dd, 1)
+            parsed[~is_rmc[ch]] = np.where(ok, days_from_civil(yyyy, mo, dd), -1)
+        day[drows] = parsed[np.cumsum(changed) - 1]
+        counts["zda_without_date"] += int(np.count_nonzero(~is_rmc & (day[drows] < 0)))
 
-    def position(rows, jt, jlat, min_fields):
-        nonlocal truncated, impossible
-        if len(rows) == 0:
-            return
-        if jt:
-            tod[rows] = _time_of_day(b, *(x[rows] for x in col(jt)))
-        la_fs, la_fe = (x[rows] for x in col(jlat))
-        lo_fs, lo_fe = (x[rows] for x in col(jlat + 2))
-        lat_v, lat_ok = _angle(b, la_fs, la_fe, *(x[rows] for x in col(jlat + 1)), 2, 90.0)
-        lon_v, lon_ok = _angle(b, lo_fs, lo_fe, *(x[rows] for x in col(jlat + 3)), 3, 180.0)
-        lat[rows], lon[rows] = lat_v, lon_v
-        short = nfields[rows] < min_fields
-        truncated[rows] = short
-        written = (la_fe > la_fs) & (lo_fe > lo_fs)
-        impossible[rows] = written & ~short & ~(lat_ok & lon_ok)
-
-    rows = np.flatnonzero(k == GGA)
-    position(rows, 1, 2, 9)
-    if len(rows):
-        quality[rows] = _integer(b, *(x[rows] for x in col(6)))
-        nsat[rows] = _integer(b, *(x[rows] for x in col(7)))
-        hdop[rows] = _float(b, *(x[rows] for x in col(8)))
-    rows = np.flatnonzero(k == GNS)
-    position(rows, 1, 2, 8)
-    if len(rows):
-        mode = b[fs[rows, 5]]
-        q = np.full(len(rows), -1, np.int16)
-        for letter, code in _GNS_QUALITY.items():
-            q[mode == letter] = code
-        quality[rows] = np.where(fe[rows, 5] > fs[rows, 5], q, -1)
-        nsat[rows] = _integer(b, *(x[rows] for x in col(7)))
-        hdop[rows] = _float(b, *(x[rows] for x in col(8)))
-    rows = np.flatnonzero(k == RMC)
-    position(rows, 1, 3, 9)
-    if len(rows):
-        status = b[fs[rows, 1]]
-        quality[rows] = np.where(status == ord("V"), 0, -1)
-        sog[rows] = _float(b, *(x[rows] for x in col(7))) * (1852.0 / 3600.0)
-        ddmmyy = _integer(b, *(x[rows] for x in col(9)))
-        has_date = (ddmmyy >= 0) & (fe[rows, 8] - fs[rows, 8] == 6)
-        dd, mo, yy = ddmmyy // 10000, (ddmmyy // 100) % 100, ddmmyy % 100
-        has_date &= (dd >= 1) & (dd <= 31) & (mo >= 1) & (mo <= 12)
-        year = np.where(yy < 80, 2000 + yy, 1900 + yy)
-        day[rows] = np.where(
-            has_date, days_from_civil(year, np.where(has_date, mo, 1), np.where(has_date, dd, 1)), -1
-        )
-    rows = np.flatnonzero(k == GLL)
-    position(rows, 0, 1, 4)
-    if len(rows):
-        # NMEA 2.x adds time (field 5) and status (field 6); NMEA 1.x GLL has neither.
-        tod[rows] = _time_of_day(b, *(x[rows] for x in col(5)))
-        status = b[fs[rows, 5]]
-        has_status = fe[rows, 5] > fs[rows, 5]
-        quality[rows] = np.where(has_status & (status == ord("V")), 0, -1)
-    rows = np.flatnonzero(zda)
-    if len(rows):
-        tod[rows] = _time_of_day(b, *(x[rows] for x in col(1)))
-        dd = _integer(b, *(x[rows] for x in col(2)))
-        mo = _integer(b, *(x[rows] for x in col(3)))
-        yyyy = _integer(b, *(x[rows] for x in col(4)))
-        has_date = (dd >= 1) & (dd <= 31) & (mo >= 1) & (mo <= 12) & (yyyy >= 1980)
-        day[rows] = np.where(
-            has_date,
-            days_from_civil(
-                np.where(has_date, yyyy, 1970), np.where(has_date, mo, 1), np.where(has_date, dd, 1)
-            ),
-            -1,
-        )
-        counts["zda_without_date"] += int(np.count_nonzero(~has_date))
-
-    counts["truncated"] += int(np.count_nonzero(truncated))
-    counts["impossible_coordinates"] += int(np.count_nonzero(impossible))
-
-    # Latest date (RMC/ZDA) seen so far in the stream, with the time of day it was written at.
-    dated = (day >= 0) & ~np.isnan(tod)
-    idx = np.where(dated, np.arange(m), -1)
-    np.maximum.accumulate(idx, out=idx)
-    src_day = np.where(idx >= 0, day[np.maximum(idx, 0)], state.day)
-    src_tod = np.where(idx >= 0, tod[np.maximum(idx, 0)], state.day_tod)
+    # Latest date (RMC/ZDA) seen so far in the stream; the time of day it was written at is read only
+    # where an epoch without its own RMC needs it (see below).
+    dated = day >= 0
+    last_dated = np.where(dated, np.arange(m), -1)
+    np.maximum.accumulate(last_dated, out=last_dated)
+    src_day = np.where(last_dated >= 0, day[np.maximum(last_dated, 0)], state.day)
+    prev_state = (state.day, state.day_tod)
     if dated.any():
-        last = np.flatnonzero(dated)[-1]
-        state.day, state.day_tod = int(day[last]), float(tod[last])
+        last = int(np.flatnonzero(dated)[-1])
+        state.day = int(day[last])
+        t_last = tod[last] if not np.isnan(tod[last]) else _time_of_day(b, *field(np.array([last]), 1))[0]
+        state.day_tod = float(t_last)
+
+    def source_tod(rows):
+        """The time of day of the date each of ``rows`` was given (NaN where unknown)."""
+        src = last_dated[rows]
+        out = np.full(len(rows), prev_state[1] if prev_state[0] >= 0 else np.nan)
+        has = src >= 0
+        need = np.unique(src[has])
+        missing = need[np.isnan(tod[need])]
+        if len(missing):  # ZDA rows: their time of day (field 1) was not read yet
+            tod[missing] = _time_of_day(b, *field(missing, 1))
+        out[has] = tod[src[has]]
+        return out
 
     # Logger prefix: the text between the line's start (or its first space) and the sentence.
-    ls = line_starts[np.searchsorted(line_starts, s, side="right") - 1]
-    logger = np.full(m, np.nan)
-    has_prefix = s - ls >= 19
-    if has_prefix.any():
-        rows = np.flatnonzero(has_prefix)
-        t = _logger_times(b, ls[rows])
-        missing = np.isnan(t)
-        if missing.any():  # "<data id> <ISO time> $..." (OpenRVDAS with the data id first)
-            spaces = np.flatnonzero(b[:n] == 32)
-            if len(spaces):
-                sp = spaces[np.minimum(np.searchsorted(spaces, ls[rows[missing]]), len(spaces) - 1)]
-                near = (sp < s[rows[missing]]) & (sp >= ls[rows[missing]])
-                t2 = _logger_times(b, np.where(near, sp + 1, ls[rows[missing]]))
-                t[missing] = np.where(near, t2, np.nan)
-        logger[rows] = t
+    last_nl = np.where(is_nl, idx, -1)
+    np.maximum.accumulate(last_nl, out=last_nl)
+    line_start = np.where(u_sp > 0, last_nl[np.maximum(u_sp - 1, 0)], -1) + 1
 
-    pos = np.flatnonzero(k >= 0)
+    def logger_times(rows):
+        out = np.full(len(rows), np.nan)
+        ls, st = line_start[rows], u_start[rows]
+        has = st - ls >= 19
+        if has.any():
+            r = np.flatnonzero(has)
+            t = _logger_times(b, ls[r])
+            missing = np.isnan(t)
+            if missing.any():  # "<data id> <ISO time> $..." (OpenRVDAS with the data id first)
+                rm = r[missing]
+                head = b[ls[rm][:, None] + np.arange(24)]
+                space = np.argmax(head == 32, axis=1)
+                found = (head[np.arange(len(rm)), space] == 32) & (ls[rm] + space + 19 < st[rm])
+                t2 = _logger_times(b, ls[rm] + np.where(found, space + 1, 0))
+                t[missing] = np.where(found, t2, np.nan)
+            out[r] = t
+        return out
+
+    # Epochs: consecutive position sentences with the same time of day (or, without one, the same logger
+    # time). The best kind (GGA, GNS, RMC, GLL) speaks for the epoch; only its fields are read.
+    pos = np.flatnonzero(kd >= 0)
+    if len(pos) == 0:
+        return _empty_fixes()
+    key = tod[pos].copy()
+    no_tod = np.isnan(key)
+    if no_tod.any():
+        key[no_tod] = logger_times(pos[no_tod])
+    new = np.ones(len(pos), bool)
+    if len(pos) > 1:
+        same = ~np.isnan(key[1:]) & (np.abs(key[1:] - key[:-1]) < 0.0005) & (no_tod[1:] == no_tod[:-1])
+        new[1:] = ~same
+    first_of = np.flatnonzero(new)
+    epoch = np.cumsum(new) - 1
+    code = kd[pos].astype(np.int64) << 32 | np.arange(len(pos))
+    rep = (np.minimum.reduceat(code, first_of) & 0xFFFFFFFF).astype(np.int64)
+
+    def read_positions(rows_pos):
+        """lat, lon, quality, nsat, hdop of the position sentences ``pos[rows_pos]``."""
+        rows = pos[rows_pos]
+        r_lat = np.full(len(rows), np.nan)
+        r_lon = np.full(len(rows), np.nan)
+        r_q = np.full(len(rows), -1, np.int16)
+        r_ns = np.full(len(rows), -1, np.int64)
+        r_hd = np.full(len(rows), np.nan)
+        impossible = 0
+        for kcode, jlat in ((GGA, 2), (GNS, 2), (RMC, 3), (GLL, 1)):
+            sel = np.flatnonzero(kd[rows] == kcode)
+            if len(sel) == 0:
+                continue
+            rr = rows[sel]
+            la = field(rr, jlat)
+            lo = field(rr, jlat + 2)
+            lat_v, lat_ok = _angle(b, *la, *field(rr, jlat + 1), 2, 90.0)
+            lon_v, lon_ok = _angle(b, *lo, *field(rr, jlat + 3), 3, 180.0)
+            r_lat[sel], r_lon[sel] = lat_v, lon_v
+            written = (la[1] > la[0]) & (lo[1] > lo[0]) & (nfields[rr] >= _MIN_FIELDS[kcode])
+            impossible += int(np.count_nonzero(written & ~(lat_ok & lon_ok)))
+            if kcode == GGA:
+                r_q[sel] = _integer(b, *field(rr, 6))
+                r_ns[sel] = _integer(b, *field(rr, 7))
+                r_hd[sel] = _float(b, *field(rr, 8))
+            elif kcode == GNS:
+                fs, fe = field(rr, 6)
+                mode = b[fs]
+                q = np.full(len(rr), -1, np.int16)
+                for letter, value in _GNS_QUALITY.items():
+                    q[mode == letter] = value
+                r_q[sel] = np.where(fe > fs, q, -1)
+                r_ns[sel] = _integer(b, *field(rr, 7))
+                r_hd[sel] = _float(b, *field(rr, 8))
+            else:  # RMC status (field 2) / GLL status (field 6, NMEA 2.x): V = no fix
+                fs, fe = field(rr, 2 if kcode == RMC else 6)
+                r_q[sel] = np.where((fe > fs) & (b[fs] == ord("V")), 0, -1)
+        return r_lat, r_lon, r_q, r_ns, r_hd, impossible
+
+    lat, lon, quality, nsat, hdop, impossible = read_positions(rep)
+    seglen = np.diff(np.append(first_of, len(pos)))
+    retry = np.flatnonzero(np.isnan(lat) & (seglen > 1))
+    if len(retry):  # the best kind had no position: another sentence of the epoch may have one
+        in_retry = np.zeros(len(first_of), bool)
+        in_retry[retry] = True
+        others = np.flatnonzero(in_retry[epoch])
+        o_lat, o_lon, o_q, o_ns, o_hd, _ = read_positions(others)
+        score = (np.isnan(o_lat).astype(np.int64) << 40) | code[others]
+        order = np.lexsort((score, epoch[others]))
+        o_epoch = epoch[others][order]
+        firsts = order[np.flatnonzero(np.concatenate(([True], o_epoch[1:] != o_epoch[:-1])))]
+        ep = epoch[others][firsts]
+        ok = ~np.isnan(o_lat[firsts])
+        ep, firsts = ep[ok], firsts[ok]
+        rep[ep] = others[firsts]
+        lat[ep], lon[ep], quality[ep] = o_lat[firsts], o_lon[firsts], o_q[firsts]
+        nsat[ep], hdop[ep] = o_ns[firsts], o_hd[firsts]
+    counts["impossible_coordinates"] += impossible
+
+    # A GGA's quality when the epoch's fix came from an RMC/GLL; the RMC's speed over ground.
+    rmc_pos = np.flatnonzero(kd[pos] == RMC)
+    sog = np.full(len(pos), np.nan)
+    if len(rmc_pos):
+        sog[rmc_pos] = _float(b, *field(pos[rmc_pos], 7)) * (1852.0 / 3600.0)
+    epoch_sog = np.fmax.reduceat(sog, first_of)
+
+    # The epoch's date: its own RMC's, else the latest date before it, moved a day where the time of day
+    # wrapped around midnight since that date was written.
     t_pos = tod[pos]
-    # A fix just after midnight read with the previous day's date (its RMC comes next), or the reverse.
-    d = np.where(src_day[pos] >= 0, src_day[pos], -1)
-    delta = t_pos - src_tod[pos]
-    d = np.where((d >= 0) & (delta < -43200), d + 1, d)
-    d = np.where((d >= 0) & (delta > 43200), d - 1, d)
-    d = np.where(np.isnan(t_pos), -1, d)
-    fixes = {
-        "tod": t_pos,
-        "day": d.astype(np.int64),
-        "logger": logger[pos],
-        "lat": lat[pos],
-        "lon": lon[pos],
-        "quality": quality[pos].astype(np.int8),
-        "nsat": np.clip(nsat[pos], -1, 32000).astype(np.int16),
-        "hdop": hdop[pos].astype(np.float32),
-        "sog": sog[pos].astype(np.float32),
-        "kind": k[pos],
+    own = np.where(kd[pos] == RMC, day[pos], -1)
+    epoch_day = np.maximum.reduceat(own, first_of)
+    lacking = np.flatnonzero(epoch_day < 0)
+    if len(lacking):
+        rows = pos[rep[lacking]]
+        d = src_day[rows]
+        delta = tod[rows] - source_tod(rows)
+        d = np.where((d >= 0) & (delta < -43200), d + 1, d)
+        d = np.where((d >= 0) & (delta > 43200), d - 1, d)
+        epoch_day[lacking] = np.where(np.isnan(tod[rows]), -1, d)
+
+    return {
+        "tod": t_pos[rep],
+        "day": epoch_day.astype(np.int64),
+        "logger": logger_times(pos[rep]),
+        "lat": lat,
+        "lon": lon,
+        "quality": quality.astype(np.int8),
+        "nsat": np.clip(nsat, -1, 32000).astype(np.int16),
+        "hdop": hdop.astype(np.float32),
+        "sog": epoch_sog.astype(np.float32),
+        "kind": kd[pos][rep],
     }
-    return _merge_epochs(fixes)
 
 
 def _blocks(path: str | os.PathLike, block: int):
@@ -512,6 +631,22 @@ def _blocks(path: str | os.PathLike, block: int):
                 cut = len(data) - 1
             yield data[: cut + 1]
             carry = data[cut + 1 :]
+
+
+def _join_parts(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Concatenate blocks' fixes; an epoch cut by a block boundary (its last row and the next block's first
+    row share the key) becomes one fix."""
+    joined: list[dict[str, np.ndarray]] = []
+    for part in parts:
+        if joined:
+            prev = joined[-1]
+            pair = {name: np.concatenate((prev[name][-1:], part[name][:1])) for name in _FIX_COLUMNS}
+            merged = _merge_epochs(pair)
+            if len(merged["lat"]) == 1:
+                joined[-1] = {name: np.concatenate((prev[name][:-1], merged[name])) for name in _FIX_COLUMNS}
+                part = {name: column[1:] for name, column in part.items()}
+        joined.append(part)
+    return _concat(joined)
 
 
 def _concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
@@ -540,7 +675,7 @@ def read_nmea(paths, *, block: int = BLOCK) -> Reading:
             part = _nmea_block(raw, state, counts)
             if len(part["lat"]):
                 parts.append(part)
-    return Reading(_merge_epochs(_concat(parts)), counts, "nmea")
+    return Reading(_join_parts(parts), counts, "nmea")
 
 
 def read_delimited(path: str | os.PathLike) -> Reading:
