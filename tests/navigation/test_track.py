@@ -161,3 +161,18 @@ def test_a_real_worker_builds_the_track_after_commit(delivered, cruise, celery_w
     )
     assert track.state == "done", track.error
     assert track.fixes == 3600
+
+
+def test_a_dataset_without_a_box_takes_its_cruises_track(delivered, cruise):
+    from apps.publishing.crosswalks.metadata import bbox_of, datacite_dict
+    from tests.factories import make_revision
+
+    services.process_delivery_navigation(delivered.pk)
+    track = Track.objects.get(cruise=cruise)
+    revision = make_revision(cruise=cruise)
+    assert bbox_of(revision) == [-70.5, 40.1, -69.2, 41.3]  # its own box wins
+    revision.coverage = {key: value for key, value in revision.coverage.items() if key != "bbox"}
+    revision.save(update_fields=["coverage"])
+    assert bbox_of(revision) == track.bbox
+    box = datacite_dict(revision)["geoLocations"][0]["geoLocationBox"]
+    assert box["westBoundLongitude"] == track.west and box["northBoundLatitude"] == track.north
