@@ -316,11 +316,10 @@ def _nmea_block(raw: bytes, state: _State, counts: Counter) -> dict[str, np.ndar
     b = np.zeros(n + pad, np.uint8)
     b[:n] = np.frombuffer(raw, np.uint8)
 
-    # One pass classifies every byte; everything after works on the few special ones (commas, stars,
-    # sentence starts, line ends, binary bytes), in file order.
-    # Every byte the reader looks for is below '-' (45) or above '~' (126); a table classifies the few.
+    # One pass finds the special bytes — all below '-' (45) or above 127 — and a table classifies them;
+    # everything after works on these (commas, stars, sentence starts, line ends, binary bytes) in order.
     body = b[:n]
-    idx = np.flatnonzero((body < 45) | (body > 126))
+    idx = np.flatnonzero(body.view(np.int8) < 45)  # as int8, bytes above 127 are negative: one comparison
     k = _CLASS[body[idx]]
     keep = k != 0  # spaces, '#', '(' …: ordinary after all
     idx, k = idx[keep], k[keep]
@@ -416,25 +415,29 @@ def _nmea_block(raw: bytes, state: _State, counts: Counter) -> dict[str, np.ndar
             counts["truncated"] += int(np.count_nonzero(short))
 
     # Dates (RMC field 9, ZDA fields 2-4) change once a day: a date is parsed only where its text differs
-    # from the previous one's, and carried forward.
+    # from the previous one's, and carried forward. ZDA dates are read only when an epoch has no RMC.
     day = np.full(m, -1, np.int64)
-    drows = np.flatnonzero((kd == RMC) | zda)
-    if len(drows):
+
+    def parse_dates(drows):
+        if len(drows) == 0:
+            return
         is_rmc = kd[drows] == RMC
         dfs, dfe = field(drows, 9)
-        zfs, _ = field(drows, 2)
-        _, zfe = field(drows, 4)
-        dfs, dfe = np.where(is_rmc, dfs, zfs), np.where(is_rmc, dfe, zfe)
+        if not is_rmc.all():
+            zfs, _ = field(drows, 2)
+            _, zfe = field(drows, 4)
+            dfs, dfe = np.where(is_rmc, dfs, zfs), np.where(is_rmc, dfe, zfe)
         dlen = np.clip(dfe - dfs, 0, 12)
-        text = b[dfs[:, None] + np.arange(12)] * (np.arange(12) < dlen[:, None])
+        width = max(1, int(dlen.max()))
+        text = b[dfs[:, None] + np.arange(width)] * (np.arange(width) < dlen[:, None])
         changed = np.ones(len(drows), bool)
         changed[1:] = (text[1:] != text[:-1]).any(axis=1) | (is_rmc[1:] != is_rmc[:-1])
         ch = np.flatnonzero(changed)
         parsed = np.full(len(ch), -1, np.int64)
         rmc_ch = ch[is_rmc[ch]]
         if len(rmc_ch):
-            ddmmyy, dec, dot, ok = _numbers(b, dfs[rmc_ch], dfe[rmc_ch])
-            ok &= (dec == 0) & (dot == 6)
+            ddmmyy = _integer(b, dfs[rmc_ch], dfe[rmc_ch])
+            ok = (ddmmyy >= 0) & (dfe[rmc_ch] - dfs[rmc_ch] == 6)
             dd, mo, yy = ddmmyy // 10000, (ddmmyy // 100) % 100, ddmmyy % 100
             ok &= (dd >= 1) & (dd <= 31) & (mo >= 1) & (mo <= 12)
             year = np.where(yy < 80, 2000 + yy, 1900 + yy)
@@ -450,32 +453,8 @@ def _nmea_block(raw: bytes, state: _State, counts: Counter) -> dict[str, np.ndar
             yyyy, mo, dd = np.where(ok, yyyy, 1970), np.where(ok, mo, 1), np.where(ok, dd, 1)
             parsed[~is_rmc[ch]] = np.where(ok, days_from_civil(yyyy, mo, dd), -1)
         day[drows] = parsed[np.cumsum(changed) - 1]
-        counts["zda_without_date"] += int(np.count_nonzero(~is_rmc & (day[drows] < 0)))
 
-    # Latest date (RMC/ZDA) seen so far in the stream; the time of day it was written at is read only
-    # where an epoch without its own RMC needs it (see below).
-    dated = day >= 0
-    last_dated = np.where(dated, np.arange(m), -1)
-    np.maximum.accumulate(last_dated, out=last_dated)
-    src_day = np.where(last_dated >= 0, day[np.maximum(last_dated, 0)], state.day)
-    prev_state = (state.day, state.day_tod)
-    if dated.any():
-        last = int(np.flatnonzero(dated)[-1])
-        state.day = int(day[last])
-        t_last = tod[last] if not np.isnan(tod[last]) else _time_of_day(b, *field(np.array([last]), 1))[0]
-        state.day_tod = float(t_last)
-
-    def source_tod(rows):
-        """The time of day of the date each of ``rows`` was given (NaN where unknown)."""
-        src = last_dated[rows]
-        out = np.full(len(rows), prev_state[1] if prev_state[0] >= 0 else np.nan)
-        has = src >= 0
-        need = np.unique(src[has])
-        missing = need[np.isnan(tod[need])]
-        if len(missing):  # ZDA rows: their time of day (field 1) was not read yet
-            tod[missing] = _time_of_day(b, *field(missing, 1))
-        out[has] = tod[src[has]]
-        return out
+    parse_dates(np.flatnonzero(kd == RMC))
 
     # Logger prefix: the text between the line's start (or its first space) and the sentence.
     last_nl = np.where(is_nl, idx, -1)
@@ -577,19 +556,54 @@ def _nmea_block(raw: bytes, state: _State, counts: Counter) -> dict[str, np.ndar
         nsat[ep], hdop[ep] = o_ns[firsts], o_hd[firsts]
     counts["impossible_coordinates"] += impossible
 
-    # A GGA's quality when the epoch's fix came from an RMC/GLL; the RMC's speed over ground.
-    rmc_pos = np.flatnonzero(kd[pos] == RMC)
+    # The RMC's speed over ground, which only the duplicate-position test reads: for epochs that repeat
+    # the previous epoch's position (and the block's first).
+    repeated = np.ones(len(first_of), bool)
+    repeated[1:] = (lat[1:] == lat[:-1]) & (lon[1:] == lon[:-1])
+    rmc_pos = np.flatnonzero((kd[pos] == RMC) & repeated[epoch])
     sog = np.full(len(pos), np.nan)
     if len(rmc_pos):
         sog[rmc_pos] = _float(b, *field(pos[rmc_pos], 7)) * (1852.0 / 3600.0)
     epoch_sog = np.fmax.reduceat(sog, first_of)
 
-    # The epoch's date: its own RMC's, else the latest date before it, moved a day where the time of day
-    # wrapped around midnight since that date was written.
+    # The epoch's date: its own RMC's, else the latest date before it (ZDA's read now), moved a day where
+    # the time of day wrapped around midnight since that date was written.
     t_pos = tod[pos]
     own = np.where(kd[pos] == RMC, day[pos], -1)
     epoch_day = np.maximum.reduceat(own, first_of)
     lacking = np.flatnonzero(epoch_day < 0)
+    zrows = np.flatnonzero(zda)
+    if len(lacking) and len(zrows):
+        parse_dates(zrows)
+        counts["zda_without_date"] += int(np.count_nonzero(day[zrows] < 0))
+    elif len(zrows):
+        zfs, zfe = field(zrows, 2)
+        counts["zda_without_date"] += int(np.count_nonzero(zfe <= zfs))
+    # Latest date (RMC/ZDA) seen so far in the stream; the time of day it was written at is read only
+    # where an epoch without its own RMC needs it (see below).
+    dated = day >= 0
+    last_dated = np.where(dated, np.arange(m), -1)
+    np.maximum.accumulate(last_dated, out=last_dated)
+    src_day = np.where(last_dated >= 0, day[np.maximum(last_dated, 0)], state.day)
+    prev_state = (state.day, state.day_tod)
+    if dated.any():
+        last = int(np.flatnonzero(dated)[-1])
+        state.day = int(day[last])
+        t_last = tod[last] if not np.isnan(tod[last]) else _time_of_day(b, *field(np.array([last]), 1))[0]
+        state.day_tod = float(t_last)
+
+    def source_tod(rows):
+        """The time of day of the date each of ``rows`` was given (NaN where unknown)."""
+        src = last_dated[rows]
+        out = np.full(len(rows), prev_state[1] if prev_state[0] >= 0 else np.nan)
+        has = src >= 0
+        need = np.unique(src[has])
+        missing = need[np.isnan(tod[need])]
+        if len(missing):  # ZDA rows: their time of day (field 1) was not read yet
+            tod[missing] = _time_of_day(b, *field(missing, 1))
+        out[has] = tod[src[has]]
+        return out
+
     if len(lacking):
         rows = pos[rep[lacking]]
         d = src_day[rows]
