@@ -176,3 +176,19 @@ def test_a_dataset_without_a_box_takes_its_cruises_track(delivered, cruise):
     assert bbox_of(revision) == track.bbox
     box = datacite_dict(revision)["geoLocations"][0]["geoLocationBox"]
     assert box["westBoundLongitude"] == track.west and box["northBoundLatitude"] == track.north
+
+
+def test_the_sweep_sends_again_a_build_whose_worker_died(delivered, cruise, monkeypatch):
+    import datetime
+
+    from django.utils import timezone
+
+    sent = []
+    monkeypatch.setattr(tasks, "send", lambda task, *args: sent.append(args) or True)
+    past = timezone.now() - datetime.timedelta(minutes=1)
+    Track.objects.create(
+        cruise=cruise, delivery=delivered, state="building", lease_owner="gone", lease_until=past
+    )
+    assert tasks.navigation_sweep() == 1 and sent == [(delivered.pk,)]
+    Track.objects.filter(cruise=cruise).update(lease_until=timezone.now() + datetime.timedelta(minutes=5))
+    assert tasks.navigation_sweep() == 0
