@@ -36,7 +36,18 @@ def speed_svg(plot: dict, flagged: list[dict], dated: bool) -> str:
     def y(value):
         return TOP + h - min(value, vmax) / vmax * h
 
-    points = " ".join(f"{x(a):.1f},{y(b):.1f}" for a, b in zip(t, v, strict=True))
+    # A gap in the data breaks the line: steps longer than the gap threshold and three bins.
+    gap = max(float(plot.get("gap") or 300.0), 3 * span / max(len(t), 1))
+    lines, current = [], []
+    for i, (a, value) in enumerate(zip(t, v, strict=True)):
+        if current and a - t[i - 1] > gap:
+            lines.append(current)
+            current = []
+        current.append(f"{x(a):.1f},{y(value):.1f}")
+    lines.append(current)
+    polylines = "".join(
+        f'<polyline points="{" ".join(line)}" fill="none" stroke="#246" stroke-width="1"/>' for line in lines
+    )
     marks = []
     for f in flagged:
         if f.get("t") is None or not (t0 <= f["t"] <= t1):
@@ -60,7 +71,7 @@ def speed_svg(plot: dict, flagged: list[dict], dated: bool) -> str:
         f'aria-label="Speed made good over time (m/s); flagged fixes in red" font-size="11">'
         f'<rect x="{LEFT}" y="{TOP}" width="{w}" height="{h}" fill="none" stroke="#999"/>'
         f'<line x1="{LEFT}" x2="{LEFT + w}" y1="{y(limit):.1f}" y2="{y(limit):.1f}" stroke="#c60" stroke-dasharray="4 3"/>'
-        f'<polyline points="{points}" fill="none" stroke="#246" stroke-width="1"/>'
+        f"{polylines}"
         f'<g fill="#c00">{"".join(marks)}</g>{"".join(ticks)}'
         f'<text x="{LEFT + 4}" y="{TOP + 12}">m/s (limit {limit:g}, dashed)</text></svg>'
     )

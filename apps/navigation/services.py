@@ -62,7 +62,7 @@ def speed_plot(assessment: qa.Assessment, points: int = 1000) -> dict:
     ok = ~np.isnan(a.speed)
     t, v = a.time[ok], a.speed[ok]
     if len(t) == 0:
-        return {"t": [], "v": [], "limit": thresholds().speed}
+        return {"t": [], "v": [], "limit": thresholds().speed, "gap": thresholds().gap}
     order = np.argsort(t, kind="stable")
     t, v = t[order], v[order]
     span = max(float(t[-1] - t[0]), 1.0)
@@ -72,6 +72,7 @@ def speed_plot(assessment: qa.Assessment, points: int = 1000) -> dict:
         "t": [round(float(x), 3) for x in t[starts]],
         "v": [round(float(x), 3) for x in np.fmax.reduceat(v, starts)],
         "limit": thresholds().speed,
+        "gap": thresholds().gap,
     }
 
 
