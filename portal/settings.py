@@ -127,6 +127,7 @@ INSTALLED_APPS = [
     "apps.deliveries",
     "apps.artifacts",
     "apps.uploads",
+    "apps.navigation",
 ]
 
 MIDDLEWARE = [
@@ -427,6 +428,12 @@ ARTIFACT_BUILD_MAX_ATTEMPTS = envint("ARTIFACT_BUILD_MAX_ATTEMPTS", "5")
 # The git commit recorded in build manifests; empty: asked of git in BASE_DIR (set it in images without .git).
 QUAYSIDE_GIT_COMMIT = env("QUAYSIDE_GIT_COMMIT", "")
 
+# --- navigation (issue 13): builds whose worker died are sent again ---
+CELERY_BEAT_SCHEDULE["navigation-sweep"] = {
+    "task": "apps.navigation.tasks.navigation_sweep",
+    "schedule": timedelta(minutes=5),
+}
+
 # --- pipeline (apps.submissions; the lease helper is portal.tasks) ------------------------------
 # A claimed step is its worker's for this long; the worker renews it every PIPELINE_HEARTBEAT_SECONDS,
 # so only a dead worker's lease lapses. Then the sweeper hands the step to another worker.
@@ -533,6 +540,13 @@ EVENTLOG_POSITION_FEED_URL = env("EVENTLOG_POSITION_FEED_URL", "")
 UPLOADS_MAX_SIZE = envint("UPLOADS_MAX_SIZE", str(200 * 1024**3))
 # An unfinished upload that receives no byte for this long expires (Upload-Expires); its bytes are removed.
 UPLOADS_EXPIRE_HOURS = envint("UPLOADS_EXPIRE_HOURS", "72")
+# --- navigation ---------------------------------------------------------------------------------
+# QA thresholds (R2R NavManager's defaults) and the control-point tolerance (docs/navigation.md).
+NAVIGATION_MAX_SPEED = float(env("NAVIGATION_MAX_SPEED", "8.7"))  # m/s
+NAVIGATION_MAX_ACCELERATION = float(env("NAVIGATION_MAX_ACCELERATION", "1.0"))  # m/s²
+NAVIGATION_GAP_SECONDS = float(env("NAVIGATION_GAP_SECONDS", "300"))
+NAVIGATION_CONTROL_TOLERANCE = float(env("NAVIGATION_CONTROL_TOLERANCE", "0.001"))  # degrees
+NAVIGATION_LEASE_SECONDS = envint("NAVIGATION_LEASE_SECONDS", "600")
 
 # --- local folders ------------------------------------------------------------------------------
 # Made when a process starts (portal.apps.PortalConfig.ready), never when this module is imported.

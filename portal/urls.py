@@ -52,6 +52,7 @@ urlpatterns = [
     path("search/", include("apps.search.urls")),
     path("", include("apps.artifacts.urls")),  # /dataset/…/artifacts/<id>: Parquet alternates, manifests
     path("uploads/", include("apps.uploads.urls")),
+    path("navigation/", include("apps.navigation.urls")),
 ]
 
 handler403 = "portal.views.error_403"

@@ -231,3 +231,24 @@ def get_upload_for_user(user, pk):
     if upload is None or not getattr(user, "is_authenticated", False) or upload.user_id != user.pk:
         raise NotFound("No such upload.")
     return upload
+
+
+def get_track_for_user(user, cruise_pk: int):
+    """``(cruise, its navigation track)``: 404 without a built track. The certificate and the track
+    products follow the cruise record's visibility (``can_see(user, cruise, "metadata")``)."""
+    cruise = get_cruise_for_user(user, cruise_pk)
+    if not can_see(user, cruise, "metadata"):
+        raise NotFound("No such cruise.")
+    track = _model("navigation.Track").objects.filter(cruise=cruise, state="done").first()
+    if track is None:
+        raise NotFound("This cruise has no navigation certificate yet.")
+    return cruise, track
+
+
+def get_track_product_for_user(user, cruise_pk: int, name: str):
+    """One product file of a cruise's track, by name (404 when there is none)."""
+    cruise, track = get_track_for_user(user, cruise_pk)
+    product = track.products.select_related("blob").filter(name=name).first()
+    if product is None:
+        raise NotFound("No such navigation product.")
+    return product

@@ -123,6 +123,23 @@ def upload_of_vetted(w: World) -> dict:
     return {"pk": upload.pk}
 
 
+def track_a(w: World) -> dict:
+    """Cruise A's navigation certificate and one product (made once per test)."""
+    from apps.navigation.models import Track, TrackProduct
+
+    track, _ = Track.objects.get_or_create(
+        cruise=w.cruise,
+        defaults={
+            "state": "done",
+            "overall": "green",
+            "certificate": {"fixes": 0},
+            "certificate_xml": w.blob,
+        },
+    )
+    TrackProduct.objects.get_or_create(track=track, name="A_control.csv", defaults={"blob": w.blob})
+    return {"cruise_pk": w.cruise.pk}
+
+
 MATRIX: dict[str, list[Row]] = {
     # --- the portal ---------------------------------------------------------------------------------
     "home": [Row(EVERYONE)],
@@ -199,6 +216,18 @@ MATRIX: dict[str, list[Row]] = {
         # Writers are the shipboard staff, the chief scientist and the operator (not data managers); an
         # empty entry is refused for what it lacks (400) once the writer is let in.
         Row(only(["operator", "chief", "staff"], 400, 403, 401), log_a, api=True, method="post"),
+    ],
+    # --- navigation: the certificate and track products follow the cruise record (public); a cruise
+    # without a built track answers 404 --------------------------------------------------------------
+    "navigation:certificate": [
+        Row(EVERYONE, track_a),
+        Row(table(404, 404), lambda w: {"cruise_pk": w.other_cruise.pk}),
+    ],
+    "navigation:certificate-xml": [Row(EVERYONE, track_a)],
+    "navigation:certificate-json": [Row(EVERYONE, track_a)],
+    "navigation:product": [
+        Row(EVERYONE, lambda w: {**track_a(w), "name": "A_control.csv"}),
+        Row(table(404, 404), lambda w: {**track_a(w), "name": "B_control.csv"}),
     ],
     # --- reviews (cruise A's review, approved) --------------------------------------------------------
     "reviews:inbox": [Row(PAGE_FOR_SIGNED_IN)],

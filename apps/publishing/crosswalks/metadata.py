@@ -117,7 +117,26 @@ def orcid_url(orcid: str) -> str:
 
 
 def bbox_of(revision: Revision) -> list[float] | None:
-    return _bbox(revision.coverage)
+    """The revision's own box; without one, its cruise's navigation track's (apps.navigation)."""
+    return _bbox(revision.coverage) or track_bbox(revision.package.cruise_id)
+
+
+def track_bbox(cruise_pk: int | None) -> list[float] | None:
+    """The bounding box of a cruise's quality-assessed track (west > east across the antimeridian), or
+    None. Looked up by label: navigation sits above publishing in the app map."""
+    if cruise_pk is None:
+        return None
+    from django.apps import apps
+
+    if not apps.is_installed("apps.navigation"):
+        return None
+    track = (
+        apps.get_model("navigation", "Track")
+        .objects.filter(cruise_id=cruise_pk, state="done", west__isnull=False)
+        .only("west", "south", "east", "north")
+        .first()
+    )
+    return _bbox({"bbox": track.bbox}) if track else None
 
 
 def publication_year(revision: Revision) -> int:
@@ -449,7 +468,7 @@ def oai_dc_element(source: Revision | DcView) -> etree._Element:
     add("relation", doi_url(doi_for(v.scope, v.identifier)))
     if v.cruise_pk is not None:
         add("relation", absolute(f"/cruises/{v.cruise_pk}/"))
-    bbox = _bbox(v.coverage)
+    bbox = _bbox(v.coverage) or track_bbox(v.cruise_pk)
     if bbox:
         add("coverage", "westlimit={}; southlimit={}; eastlimit={}; northlimit={}".format(*bbox))
     coverage = v.coverage or {}

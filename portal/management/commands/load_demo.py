@@ -24,6 +24,7 @@ DEMO_ORDER = [
     "publishing",
     "search",
     "artifacts",
+    "navigation",
 ]
 
 

@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class NavigationConfig(AppConfig):
+    name = "apps.navigation"
+    label = "navigation"
+
+    def ready(self) -> None:
+        from apps.cruises import extensions
+
+        from . import cruise_parts
+
+        extensions.add_page_context(cruise_parts.page_context)

@@ -1,0 +1,818 @@
+"""Read navigation files as ships write them: NMEA 0183 (with or without a logger's timestamp before each
+sentence) and simple delimited files (time, lat, lon[, quality, satellites, hdop]).
+
+Why by hand: ``pynmea2`` and ``pynmeagps`` parse one sentence per Python call (tens of thousands of sentences
+a second), and a month of 1 Hz GGA+RMC+ZDA is eight million sentences; ``bench/bench_nav.py`` measures both
+against this module in the same run. Here the file is read in blocks (``BLOCK`` bytes, cut after a line end)
+and each block is one numpy array: sentence starts, commas and checksum stars are found with vectorised
+searches, checksums are one XOR-accumulate over the block, and fields are parsed in place from their byte
+offsets (a few vectorised passes per field, never a Python loop per sentence). Memory is one block plus the
+per-epoch fix columns; a 2 GB file never sits in memory.
+
+The result is a ``Reading``: one row per epoch (several position sentences of the same epoch — GGA+RMC+GLL,
+GPGGA+GLGGA — make one fix) and the counts of everything met, dirty parts included.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+BLOCK = 4 * 1024 * 1024
+SECONDS_PER_DAY = 86400
+WEEK_ROLLOVER_DAYS = 1024 * 7
+
+_DOLLAR, _BANG, _STAR, _COMMA, _NL, _CR = 36, 33, 42, 44, 10, 13
+
+# Position sentence kinds, best first: the epoch's fix comes from the best valid one.
+GGA, GNS, RMC, GLL = 0, 1, 2, 3
+_KINDS = {b"GGA": GGA, b"GNS": GNS, b"RMC": RMC, b"GLL": GLL}
+_OTHER = (b"ZDA", b"VTG", b"HDT")
+# GNS mode indicator (first character) → GGA quality code.
+_GNS_QUALITY = {ord("N"): 0, ord("A"): 1, ord("D"): 2, ord("P"): 3, ord("R"): 4, ord("F"): 5, ord("E"): 6}
+
+_HEX = np.full(256, -1, dtype=np.int16)
+for _i, _c in enumerate(b"0123456789ABCDEF"):
+    _HEX[_c] = _i
+for _i, _c in enumerate(b"abcdef"):
+    _HEX[_c] = 10 + _i
+
+_FIX_COLUMNS = ("tod", "day", "logger", "lat", "lon", "quality", "nsat", "hdop", "sog", "kind")
+
+
+@dataclass
+class Reading:
+    """What was read: ``fixes`` (one row per epoch, numpy columns) and ``counts``.
+
+    Fix columns: ``tod`` sensor time of day in seconds (NaN if the sentence had none), ``day`` sensor date as
+    days since 1970-01-01 (-1 if no RMC/ZDA date was known), ``logger`` logger time as POSIX seconds (NaN
+    without a prefix), ``lat``/``lon`` decimal degrees (NaN when impossible), ``quality`` GGA quality (-1
+    unknown), ``nsat`` (-1 unknown), ``hdop`` (NaN unknown), ``sog`` speed over ground reported by RMC in
+    m/s (NaN unknown), ``kind`` the sentence kind the fix came from.
+    """
+
+    fixes: dict[str, np.ndarray]
+    counts: Counter = field(default_factory=Counter)
+    format: str = "nmea"
+
+    def __len__(self) -> int:
+        return len(self.fixes["lat"])
+
+
+def _empty_fixes() -> dict[str, np.ndarray]:
+    return {
+        "tod": np.empty(0),
+        "day": np.empty(0, np.int64),
+        "logger": np.empty(0),
+        "lat": np.empty(0),
+        "lon": np.empty(0),
+        "quality": np.empty(0, np.int8),
+        "nsat": np.empty(0, np.int16),
+        "hdop": np.empty(0, np.float32),
+        "sog": np.empty(0, np.float32),
+        "kind": np.empty(0, np.int8),
+    }
+
+
+# --- vectorised field parsing ----------------------------------------------------------------------
+
+
+def days_from_civil(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """Days since 1970-01-01 of proleptic Gregorian dates (H. Hinnant's algorithm), vectorised."""
+    y = y.astype(np.int64) - (m <= 2)
+    era = np.floor_divide(y, 400)
+    yoe = y - era * 400
+    mp = (m.astype(np.int64) + 9) % 12
+    doy = (153 * mp + 2) // 5 + d.astype(np.int64) - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+def _numbers(buf: np.ndarray, fs: np.ndarray, fe: np.ndarray, width: int = 16):
+    """Parse the unsigned decimal numbers ``buf[fs:fe]``: (mantissa, decimals, dot position, ok).
+
+    The value is ``mantissa / 10**decimals``: both are exact in a float64, so the one division rounds
+    correctly — the same double ``float(text)`` gives. ``ok`` is False for empty, too long or non-numeric
+    fields. The fields are gathered into one (fields × width) byte matrix: a handful of array operations
+    for all of them.
+    """
+    n = len(fs)
+    length = fe - fs
+    if n == 0:
+        z = np.zeros(0, np.int64)
+        return z, z, z, np.zeros(0, bool)
+    w = int(min(width, max(1, length.max())))
+    cols = np.arange(w)
+    c = buf[fs[:, None] + cols]
+    inside = cols < length[:, None]
+    d = c - np.uint8(48)  # wraps for bytes below '0': not a digit
+    is_digit = (d < 10) & inside
+    is_dot = (c == 46) & inside
+    ndot = np.count_nonzero(is_dot, axis=1)
+    ndigits = np.count_nonzero(is_digit, axis=1)
+    ok = (length > 0) & (length <= width) & (ndot <= 1) & (ndigits > 0) & (ndigits + ndot == length)
+    dot = np.where(ndot > 0, np.argmax(is_dot, axis=1), length)
+    # Each digit's power of ten: the number of digits after it in its field.
+    after = ndigits.astype(np.int8)[:, None] - np.cumsum(is_digit, axis=1, dtype=np.int8)
+    mant = (_POW10[np.clip(after, 0, 18)] * (d * is_digit)).sum(axis=1)
+    dec = np.maximum(length - dot - 1, 0)
+    return mant, dec, dot, ok
+
+
+_POW10 = 10 ** np.arange(19, dtype=np.int64)
+
+
+def _value(mant, dec):
+    return mant / _POW10[np.minimum(dec, 18)].astype(np.float64)
+
+
+def _angle(buf, fs, fe, hemi_fs, hemi_fe, degree_digits: int, limit: float):
+    """``ddmm.mmmm`` / ``dddmm.mmmm`` plus N/S or E/W → signed decimal degrees (NaN when impossible)."""
+    mant, dec, dot, ok = _numbers(buf, fs, fe)
+    ok &= dot == degree_digits + 2
+    scale = 100 * _POW10[np.minimum(dec, 16)]
+    degrees = mant // scale
+    minutes = _value(mant % scale, dec)
+    value = degrees + minutes / 60.0
+    hemi = buf[hemi_fs]
+    has_hemi = (hemi_fe - hemi_fs) == 1
+    south = has_hemi & ((hemi == ord("S")) | (hemi == ord("W")))
+    north = has_hemi & ((hemi == ord("N")) | (hemi == ord("E")))
+    ok &= (south | north) & (minutes < 60) & (value <= limit)
+    return np.where(ok, np.where(south, -value, value), np.nan), ok
+
+
+def _time_of_day(buf, fs, fe):
+    """``hhmmss[.sss]`` → seconds of day (NaN when absent or impossible): the six fixed digits by column,
+    the fraction as an integer over its power of ten (exact)."""
+    n = len(fs)
+    if n == 0:
+        return np.zeros(0)
+    length = fe - fs
+    w = int(min(16, max(6, length.max())))
+    c = buf[fs[:, None] + np.arange(w)]
+    d = (c - np.uint8(48)).astype(np.int64)
+    ok = (length >= 6) & (length <= 16) & (np.count_nonzero(d[:, :6] < 10, axis=1) == 6)
+    hh = d[:, 0] * 10 + d[:, 1]
+    mm = d[:, 2] * 10 + d[:, 3]
+    ss = d[:, 4] * 10 + d[:, 5]
+    frac = np.zeros(n, np.int64)
+    places = np.zeros(n, np.int64)
+    if w > 6:
+        ok &= (length == 6) | (c[:, 6] == 46)
+        for j in range(7, w):
+            inside = j < length
+            digit = d[:, j]
+            ok &= ~inside | (digit < 10)
+            frac = np.where(inside, frac * 10 + digit, frac)
+            places += inside
+    ok &= (hh < 24) & (mm < 60) & (ss < 61)
+    seconds = hh * 3600 + mm * 60 + ss + frac / _POW10[np.minimum(places, 18)]
+    return np.where(ok, seconds, np.nan)
+
+
+def _integer(buf, fs, fe, default=-1):
+    """A small unsigned integer field (quality, satellites, day, month, year), digit by digit."""
+    length = fe - fs
+    value = np.zeros(len(fs), np.int64)
+    ok = (length > 0) & (length <= 6)
+    for j in range(int(min(6, length.max(initial=0)))):
+        inside = j < length
+        digit = buf[fs + j].astype(np.int64) - 48
+        ok &= ~inside | ((digit >= 0) & (digit <= 9))
+        value = np.where(inside, value * 10 + digit, value)
+    return np.where(ok, value, default)
+
+
+def _float(buf, fs, fe):
+    mant, dec, dot, ok = _numbers(buf, fs, fe)
+    return np.where(ok, _value(mant, dec), np.nan)
+
+
+def _digits_at(c: np.ndarray, cols: tuple[int, ...]):
+    """The decimal number written at columns ``cols`` of the gathered rows ``c``, and whether all are digits."""
+    value = np.zeros(len(c), np.int64)
+    ok = np.ones(len(c), bool)
+    for j in cols:
+        d = c[:, j].astype(np.int64) - 48
+        ok &= (d >= 0) & (d <= 9)
+        value = value * 10 + d
+    return value, ok
+
+
+def _logger_times(buf: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """POSIX seconds of a logger timestamp written at ``at`` (NaN where there is none).
+
+    Two shapes: ISO 8601 as OpenRVDAS writes it (``2024-01-10T12:00:00.123456Z``, also with a space for the
+    ``T``; read as UTC) and SCS's ``01/10/2024,12:00:00.123``.
+    """
+    c = buf[at[:, None] + np.arange(30)]
+    iso = (c[:, 4] == 45) & (c[:, 7] == 45) & ((c[:, 10] == 84) | (c[:, 10] == 32))
+    iso &= (c[:, 13] == 58) & (c[:, 16] == 58)
+    scs = (c[:, 2] == 47) & (c[:, 5] == 47) & (c[:, 10] == 44) & (c[:, 13] == 58) & (c[:, 16] == 58)
+    y_iso, ok_y1 = _digits_at(c, (0, 1, 2, 3))
+    mo_iso, ok_m1 = _digits_at(c, (5, 6))
+    d_iso, ok_d1 = _digits_at(c, (8, 9))
+    mo_scs, ok_m2 = _digits_at(c, (0, 1))
+    d_scs, ok_d2 = _digits_at(c, (3, 4))
+    y_scs, ok_y2 = _digits_at(c, (6, 7, 8, 9))
+    iso &= ok_y1 & ok_m1 & ok_d1
+    scs &= ok_y2 & ok_m2 & ok_d2
+    y = np.where(iso, y_iso, y_scs)
+    mo = np.where(iso, mo_iso, mo_scs)
+    d = np.where(iso, d_iso, d_scs)
+    hh, ok_h = _digits_at(c, (11, 12))
+    mi, ok_mi = _digits_at(c, (14, 15))
+    ss, ok_s = _digits_at(c, (17, 18))
+    ok = (iso | scs) & ok_h & ok_mi & ok_s & (mo >= 1) & (mo <= 12) & (d >= 1) & (d <= 31)
+    ok &= (hh < 24) & (mi < 60) & (ss < 61)
+    # Fraction: the digits after a '.' at column 19, as many as there are (up to 9).
+    frac = np.zeros(len(c))
+    running = c[:, 19] == 46
+    scale = 0.1
+    for j in range(20, 29):
+        digit = c[:, j].astype(np.int64) - 48
+        running &= (digit >= 0) & (digit <= 9)
+        frac += np.where(running, digit * scale, 0.0)
+        scale /= 10
+    days = days_from_civil(np.where(ok, y, 1970), np.where(ok, mo, 1), np.where(ok, d, 1))
+    return np.where(ok, days * SECONDS_PER_DAY + hh * 3600 + mi * 60 + ss + frac, np.nan)
+
+
+# --- one block of NMEA -----------------------------------------------------------------------------
+
+
+@dataclass
+class _State:
+    """What carries over from one block (and one file) to the next: the latest date and its time of day."""
+
+    day: int = -1
+    day_tod: float = np.nan
+
+
+def _merge_epochs(f: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """One row per epoch: consecutive rows with the same sensor time of day (or, without one, the same
+    logger time) are one epoch; its row is the best valid position (GGA, GNS, RMC, GLL), with the RMC's
+    speed over ground and the latest date seen in the epoch."""
+    n = len(f["lat"])
+    if n == 0:
+        return f
+    key = np.where(np.isnan(f["tod"]), f["logger"], f["tod"])
+    has_key = ~np.isnan(key)
+    new = np.ones(n, bool)
+    if n > 1:
+        same = has_key[1:] & has_key[:-1] & (np.abs(key[1:] - key[:-1]) < 0.0005)
+        same &= np.isnan(f["tod"][1:]) == np.isnan(f["tod"][:-1])
+        new[1:] = ~same
+    if new.all():
+        return f
+    epoch = np.cumsum(new) - 1
+    priority = f["kind"].astype(np.int64) + np.where(np.isnan(f["lat"]), 10, 0)
+    order = np.lexsort((np.arange(n), priority, epoch))
+    first_of = np.flatnonzero(new)
+    best = order[first_of]  # rows sorted by epoch then priority: the first row of each epoch is its best
+    merged = {name: column[best] for name, column in f.items()}
+    merged["sog"] = np.fmax.reduceat(f["sog"], first_of)
+    # The epoch's date: its own RMC's when it has one (a GGA before it carries the previous epoch's).
+    own = np.maximum.reduceat(np.where(f["kind"] == RMC, f["day"], -1), first_of)
+    merged["day"] = np.where(own >= 0, own, np.maximum.reduceat(f["day"], first_of))
+    if (merged["quality"] < 0).any():  # a GGA's quality when the best row was an RMC/GLL
+        q = np.maximum.reduceat(np.where(f["kind"] <= GNS, f["quality"], -1).astype(np.int16), first_of)
+        merged["quality"] = np.where(merged["quality"] < 0, q, merged["quality"]).astype(np.int8)
+    return merged
+
+
+# Byte classes: 0 ordinary printable, then the bytes the reader looks for.
+_C_DOLLAR, _C_BANG, _C_COMMA, _C_STAR, _C_NL, _C_CR, _C_BINARY = 1, 2, 3, 4, 5, 6, 7
+_CLASS = np.zeros(256, np.uint8)
+_CLASS[[c for c in range(256) if (c < 32 and c not in (9, 10, 13)) or c > 126]] = _C_BINARY
+_CLASS[[_DOLLAR, _BANG, _COMMA, _STAR, _NL, _CR]] = [_C_DOLLAR, _C_BANG, _C_COMMA, _C_STAR, _C_NL, _C_CR]
+_MIN_FIELDS = {GGA: 9, GNS: 8, RMC: 9, GLL: 4}
+
+
+def _fold(x: np.ndarray) -> np.ndarray:
+    """XOR of the 8 bytes of each uint64."""
+    x = x ^ (x >> np.uint64(32))
+    x ^= x >> np.uint64(16)
+    x ^= x >> np.uint64(8)
+    return (x & np.uint64(0xFF)).astype(np.int16)
+
+
+def _xor_prefix(words: np.ndarray, cw: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """XOR of bytes [0, p) from the word-wise XOR prefix ``cw`` (8 bytes per step: 8× fewer than bytes)."""
+    q = p >> 3
+    r = (p & 7).astype(np.uint64)
+    full = np.where(q > 0, cw[np.maximum(q - 1, 0)], np.uint64(0))
+    mask = (np.uint64(1) << (r * np.uint64(8))) - np.uint64(1)  # the low r bytes (little-endian)
+    return _fold(full ^ (words[q] & mask))
+
+
+def _nmea_block(raw: bytes, state: _State, counts: Counter) -> dict[str, np.ndarray]:
+    n = len(raw)
+    pad = 64 + (-(n + 64)) % 8
+    b = np.zeros(n + pad, np.uint8)
+    b[:n] = np.frombuffer(raw, np.uint8)
+
+    # One pass finds the special bytes — all below '-' (45) or above 127 — and a table classifies them;
+    # everything after works on these (commas, stars, sentence starts, line ends, binary bytes) in order.
+    body = b[:n]
+    idx = np.flatnonzero(body.view(np.int8) < 45)  # as int8, bytes above 127 are negative: one comparison
+    k = _CLASS[body[idx]]
+    keep = k != 0  # spaces, '#', '(' …: ordinary after all
+    idx, k = idx[keep], k[keep]
+    nspecial = len(idx)
+    counts["binary_bytes"] += int(np.count_nonzero(k == _C_BINARY))
+    is_nl = k == _C_NL
+    nl_pos = idx[is_nl]
+    counts["lines"] += len(nl_pos) + (1 if n and raw[-1] != _NL else 0)
+    line_starts = np.concatenate(([0], nl_pos + 1))
+    first = b[line_starts[line_starts < n]]
+    counts["comment_lines"] += int(np.count_nonzero((first == ord("#")) | (first == ord(";"))))
+    sp = np.flatnonzero((k == _C_DOLLAR) | (k == _C_BANG))  # sentence starts, as special indexes
+    if len(sp) == 0:
+        return _empty_fixes()
+    starts = idx[sp]
+    idx_ext = np.append(idx, n)
+    k_ext = np.append(k, _C_NL)
+    # For every special, the first special at or after it that is not a comma (reverse running minimum).
+    noncomma = np.where(k_ext != _C_COMMA, np.arange(nspecial + 1), nspecial)
+    nxt = np.minimum.accumulate(noncomma[::-1])[::-1]
+    nxt = np.append(nxt, nspecial)
+    j_end = nxt[sp + 1]  # the star, or the sentence's end: commas lie between the start and it
+    has_star = k_ext[j_end] == _C_STAR
+    body_end = idx_ext[j_end]
+    ends = np.where(has_star, idx_ext[nxt[np.minimum(j_end + 1, nspecial)]], body_end)
+
+    # Address: $ + 5 upper-case letters/digits + ',' (standard and AIS), or $P + letters (proprietary).
+    a = b[starts[:, None] + np.arange(1, 7)]
+    upper = ((a >= 65) & (a <= 90)) | ((a >= 48) & (a <= 57))
+    is_dollar = b[starts] == _DOLLAR
+    standard = upper[:, :5].all(axis=1) & (a[:, 5] == _COMMA) & (starts + 6 < ends)
+    proprietary = is_dollar & (a[:, 0] == ord("P")) & (a[:, 1] >= 65) & (a[:, 1] <= 90)
+    ais = ~is_dollar & standard
+    standard &= is_dollar & ~proprietary
+    recognised = standard | proprietary | ais
+    counts["sentences"] += int(np.count_nonzero(recognised))
+    counts["proprietary"] += int(np.count_nonzero(proprietary))
+    counts["ais"] += int(np.count_nonzero(ais))
+    counts["malformed"] += int(np.count_nonzero(~recognised))
+
+    # Sentences sharing a line with the one before (run together, or after binary bytes).
+    line_of = np.cumsum(is_nl)[sp]
+    run_together = np.zeros(len(sp), bool)
+    run_together[1:] = (line_of[1:] == line_of[:-1]) & recognised[1:] & recognised[:-1]
+    counts["run_together"] += int(np.count_nonzero(run_together))
+
+    # Checksums: '*' + two hex digits; the XOR of the bytes between '$' and '*' from one word-wise
+    # XOR-accumulate over the block.
+    words = b.view(np.uint64)
+    cw = np.bitwise_xor.accumulate(words)
+    computed = _xor_prefix(words, cw, body_end) ^ _xor_prefix(words, cw, starts + 1)
+    hi = _HEX[b[body_end + 1]]
+    lo = _HEX[b[body_end + 2]]
+    valid = has_star & (hi >= 0) & (lo >= 0) & (body_end + 3 <= ends) & (computed == (hi * 16 + lo))
+    bad = has_star & ~valid
+    counts["valid_checksum"] += int(np.count_nonzero(valid & recognised))
+    counts["bad_checksum"] += int(np.count_nonzero(bad & recognised))
+    counts["no_checksum"] += int(np.count_nonzero(~has_star & recognised))
+
+    # Sentence formatter → kind; only standard sentences with a good (or no) checksum are read further.
+    formatter = (a[:, 2].astype(np.int32) << 16) | (a[:, 3].astype(np.int32) << 8) | a[:, 4]
+    kind = np.full(len(sp), -1, np.int8)
+    for name, code in _KINDS.items():
+        kind[formatter == ((name[0] << 16) | (name[1] << 8) | name[2])] = code
+    for name in (*_KINDS, *_OTHER):
+        code = (name[0] << 16) | (name[1] << 8) | name[2]
+        counts[name.decode()] += int(np.count_nonzero(standard & (formatter == code)))
+    is_zda = formatter == ((ord("Z") << 16) | (ord("D") << 8) | ord("A"))
+    use = np.flatnonzero(standard & ~bad & ((kind >= 0) | is_zda))
+    if len(use) == 0:
+        return _empty_fixes()
+    u_sp, u_end, u_start = sp[use], j_end[use], starts[use]
+    kd = kind[use]
+    zda = is_zda[use]
+    nfields = u_end - u_sp - 1
+
+    def field(rows, j):
+        """Byte range of field ``j`` (1-based) of the sentences ``rows``; empty where it is absent."""
+        sj = u_sp[rows] + j
+        present = sj < u_end[rows]
+        sj = np.minimum(sj, nspecial)
+        fs = np.where(present, idx_ext[sj] + 1, 0)
+        fe = np.where(present, idx_ext[np.minimum(sj + 1, nspecial)], 0)
+        return fs, fe
+
+    m = len(use)
+    tod = np.full(m, np.nan)
+    for code, j in ((GGA, 1), (GNS, 1), (RMC, 1), (GLL, 5)):
+        rows = np.flatnonzero(kd == code)
+        if len(rows):
+            tod[rows] = _time_of_day(b, *field(rows, j))
+            short = nfields[rows] < _MIN_FIELDS[code]
+            counts["truncated"] += int(np.count_nonzero(short))
+
+    # Dates (RMC field 9, ZDA fields 2-4) change once a day: a date is parsed only where its text differs
+    # from the previous one's, and carried forward. ZDA dates are read only when an epoch has no RMC.
+    day = np.full(m, -1, np.int64)
+
+    def parse_dates(drows):
+        if len(drows) == 0:
+            return
+        is_rmc = kd[drows] == RMC
+        dfs, dfe = field(drows, 9)
+        if not is_rmc.all():
+            zfs, _ = field(drows, 2)
+            _, zfe = field(drows, 4)
+            dfs, dfe = np.where(is_rmc, dfs, zfs), np.where(is_rmc, dfe, zfe)
+        dlen = np.clip(dfe - dfs, 0, 12)
+        width = max(1, int(dlen.max()))
+        text = b[dfs[:, None] + np.arange(width)] * (np.arange(width) < dlen[:, None])
+        changed = np.ones(len(drows), bool)
+        changed[1:] = (text[1:] != text[:-1]).any(axis=1) | (is_rmc[1:] != is_rmc[:-1])
+        ch = np.flatnonzero(changed)
+        parsed = np.full(len(ch), -1, np.int64)
+        rmc_ch = ch[is_rmc[ch]]
+        if len(rmc_ch):
+            ddmmyy = _integer(b, dfs[rmc_ch], dfe[rmc_ch])
+            ok = (ddmmyy >= 0) & (dfe[rmc_ch] - dfs[rmc_ch] == 6)
+            dd, mo, yy = ddmmyy // 10000, (ddmmyy // 100) % 100, ddmmyy % 100
+            ok &= (dd >= 1) & (dd <= 31) & (mo >= 1) & (mo <= 12)
+            year = np.where(yy < 80, 2000 + yy, 1900 + yy)
+            value = np.where(ok, days_from_civil(year, np.where(ok, mo, 1), np.where(ok, dd, 1)), -1)
+            parsed[is_rmc[ch]] = value
+        zda_ch = ch[~is_rmc[ch]]
+        if len(zda_ch):
+            zr = drows[zda_ch]
+            dd = _integer(b, *field(zr, 2))
+            mo = _integer(b, *field(zr, 3))
+            yyyy = _integer(b, *field(zr, 4))
+            ok = (dd >= 1) & (dd <= 31) & (mo >= 1) & (mo <= 12) & (yyyy >= 1980)
+            yyyy, mo, dd = np.where(ok, yyyy, 1970), np.where(ok, mo, 1), np.where(ok, dd, 1)
+            parsed[~is_rmc[ch]] = np.where(ok, days_from_civil(yyyy, mo, dd), -1)
+        day[drows] = parsed[np.cumsum(changed) - 1]
+
+    parse_dates(np.flatnonzero(kd == RMC))
+
+    # Logger prefix: the text between the line's start (or its first space) and the sentence.
+    last_nl = np.where(is_nl, idx, -1)
+    np.maximum.accumulate(last_nl, out=last_nl)
+    line_start = np.where(u_sp > 0, last_nl[np.maximum(u_sp - 1, 0)], -1) + 1
+
+    def logger_times(rows):
+        out = np.full(len(rows), np.nan)
+        ls, st = line_start[rows], u_start[rows]
+        has = st - ls >= 19
+        if has.any():
+            r = np.flatnonzero(has)
+            t = _logger_times(b, ls[r])
+            missing = np.isnan(t)
+            if missing.any():  # "<data id> <ISO time> $..." (OpenRVDAS with the data id first)
+                rm = r[missing]
+                head = b[ls[rm][:, None] + np.arange(24)]
+                space = np.argmax(head == 32, axis=1)
+                found = (head[np.arange(len(rm)), space] == 32) & (ls[rm] + space + 19 < st[rm])
+                t2 = _logger_times(b, ls[rm] + np.where(found, space + 1, 0))
+                t[missing] = np.where(found, t2, np.nan)
+            out[r] = t
+        return out
+
+    # Epochs: consecutive position sentences with the same time of day (or, without one, the same logger
+    # time). The best kind (GGA, GNS, RMC, GLL) speaks for the epoch; only its fields are read.
+    pos = np.flatnonzero(kd >= 0)
+    if len(pos) == 0:
+        return _empty_fixes()
+    key = tod[pos].copy()
+    no_tod = np.isnan(key)
+    if no_tod.any():
+        key[no_tod] = logger_times(pos[no_tod])
+    new = np.ones(len(pos), bool)
+    if len(pos) > 1:
+        same = ~np.isnan(key[1:]) & (np.abs(key[1:] - key[:-1]) < 0.0005) & (no_tod[1:] == no_tod[:-1])
+        new[1:] = ~same
+    first_of = np.flatnonzero(new)
+    epoch = np.cumsum(new) - 1
+    code = kd[pos].astype(np.int64) << 32 | np.arange(len(pos))
+    rep = (np.minimum.reduceat(code, first_of) & 0xFFFFFFFF).astype(np.int64)
+
+    def read_positions(rows_pos):
+        """lat, lon, quality, nsat, hdop of the position sentences ``pos[rows_pos]``."""
+        rows = pos[rows_pos]
+        r_lat = np.full(len(rows), np.nan)
+        r_lon = np.full(len(rows), np.nan)
+        r_q = np.full(len(rows), -1, np.int16)
+        r_ns = np.full(len(rows), -1, np.int64)
+        r_hd = np.full(len(rows), np.nan)
+        impossible = 0
+        for kcode, jlat in ((GGA, 2), (GNS, 2), (RMC, 3), (GLL, 1)):
+            sel = np.flatnonzero(kd[rows] == kcode)
+            if len(sel) == 0:
+                continue
+            rr = rows[sel]
+            la = field(rr, jlat)
+            lo = field(rr, jlat + 2)
+            lat_v, lat_ok = _angle(b, *la, *field(rr, jlat + 1), 2, 90.0)
+            lon_v, lon_ok = _angle(b, *lo, *field(rr, jlat + 3), 3, 180.0)
+            r_lat[sel], r_lon[sel] = lat_v, lon_v
+            written = (la[1] > la[0]) & (lo[1] > lo[0]) & (nfields[rr] >= _MIN_FIELDS[kcode])
+            impossible += int(np.count_nonzero(written & ~(lat_ok & lon_ok)))
+            if kcode == GGA:
+                r_q[sel] = _integer(b, *field(rr, 6))
+                r_ns[sel] = _integer(b, *field(rr, 7))
+                r_hd[sel] = _float(b, *field(rr, 8))
+            elif kcode == GNS:
+                fs, fe = field(rr, 6)
+                mode = b[fs]
+                q = np.full(len(rr), -1, np.int16)
+                for letter, value in _GNS_QUALITY.items():
+                    q[mode == letter] = value
+                r_q[sel] = np.where(fe > fs, q, -1)
+                r_ns[sel] = _integer(b, *field(rr, 7))
+                r_hd[sel] = _float(b, *field(rr, 8))
+            else:  # RMC status (field 2) / GLL status (field 6, NMEA 2.x): V = no fix
+                fs, fe = field(rr, 2 if kcode == RMC else 6)
+                r_q[sel] = np.where((fe > fs) & (b[fs] == ord("V")), 0, -1)
+        return r_lat, r_lon, r_q, r_ns, r_hd, impossible
+
+    lat, lon, quality, nsat, hdop, impossible = read_positions(rep)
+    seglen = np.diff(np.append(first_of, len(pos)))
+    retry = np.flatnonzero(np.isnan(lat) & (seglen > 1))
+    if len(retry):  # the best kind had no position: another sentence of the epoch may have one
+        in_retry = np.zeros(len(first_of), bool)
+        in_retry[retry] = True
+        others = np.flatnonzero(in_retry[epoch])
+        o_lat, o_lon, o_q, o_ns, o_hd, _ = read_positions(others)
+        score = (np.isnan(o_lat).astype(np.int64) << 40) | code[others]
+        order = np.lexsort((score, epoch[others]))
+        o_epoch = epoch[others][order]
+        firsts = order[np.flatnonzero(np.concatenate(([True], o_epoch[1:] != o_epoch[:-1])))]
+        ep = epoch[others][firsts]
+        ok = ~np.isnan(o_lat[firsts])
+        ep, firsts = ep[ok], firsts[ok]
+        rep[ep] = others[firsts]
+        lat[ep], lon[ep], quality[ep] = o_lat[firsts], o_lon[firsts], o_q[firsts]
+        nsat[ep], hdop[ep] = o_ns[firsts], o_hd[firsts]
+    counts["impossible_coordinates"] += impossible
+
+    # The RMC's speed over ground, which only the duplicate-position test reads: for epochs that repeat
+    # the previous epoch's position (and the block's first).
+    repeated = np.ones(len(first_of), bool)
+    repeated[1:] = (lat[1:] == lat[:-1]) & (lon[1:] == lon[:-1])
+    rmc_pos = np.flatnonzero((kd[pos] == RMC) & repeated[epoch])
+    sog = np.full(len(pos), np.nan)
+    if len(rmc_pos):
+        sog[rmc_pos] = _float(b, *field(pos[rmc_pos], 7)) * (1852.0 / 3600.0)
+    epoch_sog = np.fmax.reduceat(sog, first_of)
+
+    # The epoch's date: its own RMC's, else the latest date before it (ZDA's read now), moved a day where
+    # the time of day wrapped around midnight since that date was written.
+    t_pos = tod[pos]
+    own = np.where(kd[pos] == RMC, day[pos], -1)
+    epoch_day = np.maximum.reduceat(own, first_of)
+    lacking = np.flatnonzero(epoch_day < 0)
+    zrows = np.flatnonzero(zda)
+    if len(lacking) and len(zrows):
+        parse_dates(zrows)
+        counts["zda_without_date"] += int(np.count_nonzero(day[zrows] < 0))
+    elif len(zrows):
+        zfs, zfe = field(zrows, 2)
+        counts["zda_without_date"] += int(np.count_nonzero(zfe <= zfs))
+    # Latest date (RMC/ZDA) seen so far in the stream; the time of day it was written at is read only
+    # where an epoch without its own RMC needs it (see below).
+    dated = day >= 0
+    last_dated = np.where(dated, np.arange(m), -1)
+    np.maximum.accumulate(last_dated, out=last_dated)
+    src_day = np.where(last_dated >= 0, day[np.maximum(last_dated, 0)], state.day)
+    prev_state = (state.day, state.day_tod)
+    if dated.any():
+        last = int(np.flatnonzero(dated)[-1])
+        state.day = int(day[last])
+        t_last = tod[last] if not np.isnan(tod[last]) else _time_of_day(b, *field(np.array([last]), 1))[0]
+        state.day_tod = float(t_last)
+
+    def source_tod(rows):
+        """The time of day of the date each of ``rows`` was given (NaN where unknown)."""
+        src = last_dated[rows]
+        out = np.full(len(rows), prev_state[1] if prev_state[0] >= 0 else np.nan)
+        has = src >= 0
+        need = np.unique(src[has])
+        missing = need[np.isnan(tod[need])]
+        if len(missing):  # ZDA rows: their time of day (field 1) was not read yet
+            tod[missing] = _time_of_day(b, *field(missing, 1))
+        out[has] = tod[src[has]]
+        return out
+
+    if len(lacking):
+        rows = pos[rep[lacking]]
+        d = src_day[rows]
+        delta = tod[rows] - source_tod(rows)
+        d = np.where((d >= 0) & (delta < -43200), d + 1, d)
+        d = np.where((d >= 0) & (delta > 43200), d - 1, d)
+        epoch_day[lacking] = np.where(np.isnan(tod[rows]), -1, d)
+
+    return {
+        "tod": t_pos[rep],
+        "day": epoch_day.astype(np.int64),
+        "logger": logger_times(pos[rep]),
+        "lat": lat,
+        "lon": lon,
+        "quality": quality.astype(np.int8),
+        "nsat": np.clip(nsat, -1, 32000).astype(np.int16),
+        "hdop": hdop.astype(np.float32),
+        "sog": epoch_sog.astype(np.float32),
+        "kind": kd[pos][rep],
+    }
+
+
+def _blocks(path: str | os.PathLike, block: int):
+    """The file's bytes in blocks of about ``block`` bytes, each ending just after a newline."""
+    with open(path, "rb") as fh:
+        carry = b""
+        while True:
+            chunk = fh.read(block)
+            if not chunk:
+                if carry:
+                    yield carry
+                return
+            data = carry + chunk if carry else chunk
+            cut = data.rfind(b"\n")
+            if cut < 0 and len(data) < 4 * block:
+                carry = data
+                continue
+            if cut < 0:  # one enormous line (binary): read it as it is
+                cut = len(data) - 1
+            yield data[: cut + 1]
+            carry = data[cut + 1 :]
+
+
+def _join_parts(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Concatenate blocks' fixes; an epoch cut by a block boundary (its last row and the next block's first
+    row share the key) becomes one fix."""
+    joined: list[dict[str, np.ndarray]] = []
+    for part in parts:
+        if joined:
+            prev = joined[-1]
+            pair = {name: np.concatenate((prev[name][-1:], part[name][:1])) for name in _FIX_COLUMNS}
+            merged = _merge_epochs(pair)
+            if len(merged["lat"]) == 1:
+                joined[-1] = {name: np.concatenate((prev[name][:-1], merged[name])) for name in _FIX_COLUMNS}
+                part = {name: column[1:] for name, column in part.items()}
+        joined.append(part)
+    return _concat(joined)
+
+
+def _concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    if not parts:
+        return _empty_fixes()
+    return {name: np.concatenate([p[name] for p in parts]) for name in _FIX_COLUMNS}
+
+
+def sniff(path: str | os.PathLike) -> str:
+    """``nmea`` or ``delimited``, from the first 64 KiB."""
+    with open(path, "rb") as fh:
+        head = fh.read(65536)
+    if b"$" in head or b"!AI" in head:
+        return "nmea"
+    return "delimited"
+
+
+def read_nmea(paths, *, block: int = BLOCK) -> Reading:
+    """Read NMEA files (in the given order, one stream: a date in one file dates the next's fixes)."""
+    counts: Counter = Counter()
+    state = _State()
+    parts = []
+    for path in paths:
+        for raw in _blocks(path, block):
+            counts["bytes"] += len(raw)
+            part = _nmea_block(raw, state, counts)
+            if len(part["lat"]):
+                parts.append(part)
+    return Reading(_join_parts(parts), counts, "nmea")
+
+
+def read_delimited(path: str | os.PathLike) -> Reading:
+    """A delimited file: time, lat, lon[, quality, satellites, hdop], comma, tab or ';' separated, with or
+    without a header line; ``#`` lines are comments. Read with pyarrow's streaming CSV reader."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from pyarrow import csv
+
+    with open(path, "rb") as fh:
+        head = fh.read(65536).decode("utf-8", "replace")
+    lines = [line for line in head.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    counts: Counter = Counter()
+    counts["comment_lines"] = sum(1 for line in head.splitlines() if line.lstrip().startswith("#"))
+    if not lines:
+        return Reading(_empty_fixes(), counts, "delimited")
+    delimiter = max("\t,;", key=lambda ch: lines[0].count(ch))
+    first = lines[0].split(delimiter)
+    if len(first) < 3:  # not time, lat, lon: nothing to read as positions
+        counts["unreadable_lines"] = len(lines)
+        return Reading(_empty_fixes(), counts, "delimited")
+    header = len(first) > 1 and not first[1].strip().lstrip("-").replace(".", "", 1).isdigit()
+    ncols = len(first)
+    names = ["time", "lat", "lon", "quality", "nsat", "hdop"][:ncols] + [f"x{i}" for i in range(ncols - 6)]
+    reader = csv.open_csv(
+        path,
+        read_options=csv.ReadOptions(column_names=names, skip_rows=1 if header else 0, block_size=1 << 22),
+        parse_options=csv.ParseOptions(delimiter=delimiter, invalid_row_handler=lambda row: "skip"),
+        convert_options=csv.ConvertOptions(
+            column_types={"time": pa.string(), "lat": pa.float64(), "lon": pa.float64()},
+            strings_can_be_null=True,
+        ),
+    )
+    parts = []
+    try:
+        batches = list(_batches(reader))
+    except pa.ArrowInvalid as exc:  # a malformed file part-way: keep what was read, count the rest
+        counts["unreadable_lines"] += 1
+        batches = getattr(exc, "batches", [])
+    for batch in batches:
+        text = pc.utf8_trim_whitespace(batch.column("time"))
+        comment = pc.starts_with(pc.fill_null(text, ""), "#")
+        text = pc.if_else(comment, None, text)
+        counts["records"] += len(batch)
+        # ISO 8601 with or without 'Z' / offset, 'T' or space: normalised then parsed as UTC.
+        normal = pc.replace_substring_regex(text, r"^(\d{4}-\d\d-\d\d)[ T]", r"\1T")
+        normal = pc.replace_substring_regex(normal, r"(Z|[+-]00:?00)$", "")
+        try:
+            ts = pc.cast(normal, pa.timestamp("us"))
+            seconds = pc.divide(pc.cast(ts, pa.int64()).to_numpy(zero_copy_only=False), 1e6)
+            seconds = np.asarray(seconds, float)
+        except pa.ArrowInvalid:
+            seconds = np.array([_iso_seconds(v) for v in normal.to_pylist()], float)  # mixed junk: row by row
+        lat = np.asarray(pc.fill_null(batch.column("lat"), np.nan), float)
+        lon = np.asarray(pc.fill_null(batch.column("lon"), np.nan), float)
+        bad = (np.abs(lat) > 90) | (np.abs(lon) > 180)
+        counts["impossible_coordinates"] += int(np.count_nonzero(bad))
+        lat, lon = np.where(bad, np.nan, lat), np.where(bad, np.nan, lon)
+        n = len(batch)
+
+        def optional(name, default, dtype, batch=batch, n=n):
+            if name not in batch.schema.names:
+                return np.full(n, default, dtype)
+            values = pc.cast(batch.column(name), pa.float64(), safe=False)
+            return np.nan_to_num(np.asarray(pc.fill_null(values, default), float), nan=default).astype(dtype)
+
+        keep = ~np.isnan(seconds) | ~np.isnan(lat)
+        days = np.where(
+            np.isnan(seconds), -1, np.floor_divide(np.nan_to_num(seconds), SECONDS_PER_DAY)
+        ).astype(np.int64)
+        parts.append(
+            {
+                "tod": np.where(np.isnan(seconds), np.nan, seconds - days * SECONDS_PER_DAY)[keep],
+                "day": days[keep],
+                "logger": np.full(n, np.nan)[keep],
+                "lat": lat[keep],
+                "lon": lon[keep],
+                "quality": optional("quality", -1, np.int8)[keep],
+                "nsat": optional("nsat", -1, np.int16)[keep],
+                "hdop": optional("hdop", np.nan, np.float32)[keep],
+                "sog": np.full(n, np.nan, np.float32)[keep],
+                "kind": np.full(n, GGA, np.int8)[keep],
+            }
+        )
+    return Reading(_concat(parts), counts, "delimited")
+
+
+def _batches(reader):
+    """The reader's record batches; on an error the ones read so far travel on the exception."""
+    done = []
+    try:
+        for batch in reader:
+            done.append(batch)
+    except Exception as exc:
+        exc.batches = done
+        raise
+    return done
+
+
+def _iso_seconds(text: str | None) -> float:
+    import datetime
+
+    if not text:
+        return np.nan
+    try:
+        value = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        return np.nan
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=datetime.UTC)
+    return value.timestamp()
+
+
+def read(paths, *, block: int = BLOCK) -> Reading:
+    """Read navigation files (NMEA and delimited may be mixed; NMEA files form one stream in order)."""
+    paths = list(paths)
+    nmea = [p for p in paths if sniff(p) == "nmea"]
+    readings = [read_nmea(nmea, block=block)] if nmea else []
+    readings += [read_delimited(p) for p in paths if p not in nmea]
+    if len(readings) == 1:
+        return readings[0]
+    counts: Counter = Counter()
+    for r in readings:
+        counts.update(r.counts)
+    fmt = "mixed" if nmea and len(readings) > 1 else ("nmea" if nmea else "delimited")
+    return Reading(_concat([r.fixes for r in readings]), counts, fmt)

@@ -1,0 +1,152 @@
+"""Reading navigation as ships write it: sentence kinds, checksums, logger prefixes, dirty input."""
+
+import datetime
+
+import numpy as np
+import pytest
+
+from apps.navigation import reader, synthetic
+
+from .conftest import START, S
+
+GGA = "GPGGA,120000.00,3230.000000,N,11715.000000,W,1,09,0.9,10.0,M,-35.0,M,,"
+RMC = "GPRMC,120000.00,A,3230.000000,N,11715.000000,W,10.0,250.0,020324,,,A"
+
+
+def fixes_of(path, **kw):
+    r = reader.read([path], **kw)
+    return r, r.fixes
+
+
+def test_gga_rmc_of_one_epoch_make_one_fix_with_the_rmc_date(nmea):
+    r, f = fixes_of(nmea([S(GGA), S(RMC)]))
+    assert len(r) == 1
+    assert r.counts["sentences"] == 2 and r.counts["valid_checksum"] == 2
+    assert f["lat"][0] == 32.5 and f["lon"][0] == -117.25
+    assert f["day"][0] == (datetime.date(2024, 3, 2) - datetime.date(1970, 1, 1)).days
+    assert f["tod"][0] == 43200 and f["quality"][0] == 1 and f["nsat"][0] == 9
+
+
+def test_any_talker_and_several_constellations_of_one_epoch_are_one_fix(nmea):
+    lines = [S(GGA.replace("GP", t, 1)) for t in ("GP", "GL", "GN", "IN", "II", "EC")]
+    r, f = fixes_of(nmea(lines))
+    assert len(r) == 1 and r.counts["GGA"] == 6
+
+
+def test_full_precision_south_and_west_are_negative(nmea):
+    r, f = fixes_of(nmea([S("GNGGA,010203.5,4916.4512345,S,12311.1234567,W,2,12,0.6,1.0,M,0,M,,")]))
+    assert f["lat"][0] == -(49 + 16.4512345 / 60)
+    assert f["lon"][0] == -(123 + 11.1234567 / 60)
+    assert f["tod"][0] == 3723.5
+
+
+def test_gll_with_and_without_time_gns_zda_vtg_hdt(nmea):
+    lines = [
+        S("GPZDA,120000.00,02,03,2024,00,00"),
+        S("GPGLL,3230.000,N,11715.000,W,120001.00,A,A"),
+        "$GPGLL,3230.100,N,11715.100,W",  # NMEA 1.x: no time, no status, no checksum
+        S("GNGNS,120002.00,3230.200,N,11715.200,W,DD,14,0.7,10.0,-35.0,,"),
+        S("GPVTG,250.0,T,,M,10.0,N,18.5,K,A"),
+        S("HEHDT,251.2,T"),
+    ]
+    r, f = fixes_of(nmea(lines))
+    c = r.counts
+    assert (c["ZDA"], c["GLL"], c["GNS"], c["VTG"], c["HDT"]) == (1, 2, 1, 1, 1)
+    assert c["no_checksum"] == 1 and c["valid_checksum"] == 5
+    assert len(r) == 3
+    assert np.isnan(f["tod"][1])  # the old GLL has no time of day
+    assert f["quality"][2] == 2 and f["nsat"][2] == 14
+    assert f["day"][0] == f["day"][2] == (datetime.date(2024, 3, 2) - datetime.date(1970, 1, 1)).days
+
+
+def test_logger_prefixes_are_the_time_source(nmea):
+    iso = "2024-03-02T12:00:00.250000Z " + S(GGA)
+    scs = "03/02/2024,12:00:01.500," + S(GGA.replace("120000.00", "120001.00"))
+    rvdas = "gps1 2024-03-02T12:00:02.000Z " + S(GGA.replace("120000.00", "120002.00"))
+    r, f = fixes_of(nmea([iso, scs, rvdas]))
+    base = datetime.datetime(2024, 3, 2, 12, tzinfo=datetime.UTC).timestamp()
+    assert list(f["logger"]) == [base + 0.25, base + 1.5, base + 2.0]
+
+
+def test_checksums_valid_bad_and_missing_are_counted_and_bad_ones_skipped(nmea):
+    bad = S(GGA)[:-2] + "00"
+    r, f = fixes_of(nmea([S(GGA), bad, "$" + GGA.replace("120000", "120005")]))
+    assert (r.counts["valid_checksum"], r.counts["bad_checksum"], r.counts["no_checksum"]) == (1, 1, 1)
+    assert len(r) == 2
+
+
+def test_dirty_lines_are_counted_never_fatal(nmea):
+    ubx = b"\xb5\x62\x01\x07\x5c\x00\xff\x00$\x10"
+    body = b"\n".join(
+        [
+            b"# logger started",
+            ubx + S(GGA).encode() + b"\xb5\x62\x06\x01",  # binary on the same line
+            (S(GGA.replace("120000.00", "120001.00")) + S(RMC.replace("120000.00", "120001.00"))).encode(),
+            b"$GPGGA,120002.00,3230.0",  # truncated
+            S("PUBX,00,120003.00,3230.000,N").encode(),
+            b"!AIVDM,1,1,,A,13aEOK?P00PD2wVMdLDRhgvL289?,0*26",
+            S("GPGGA,120004.00,9530.000,N,11715.000,W,1,09,0.9,10.0,M,-35.0,M,,").encode(),  # impossible
+            bytes(range(256)),  # pure noise
+            b"",
+        ]
+    )
+    r, f = fixes_of(nmea(body))
+    c = r.counts
+    assert c["binary_bytes"] > 0 and c["comment_lines"] == 1 and c["run_together"] == 1
+    assert c["truncated"] == 1 and c["proprietary"] == 1 and c["ais"] == 1
+    assert c["impossible_coordinates"] == 1
+    good = f["lat"][~np.isnan(f["lat"])]
+    assert len(good) == 2  # the GGA among binary bytes and the run-together epoch
+
+
+def test_a_file_without_date_stays_undated(nmea):
+    r, f = fixes_of(nmea([S(GGA), S(GGA.replace("120000", "120001"))]))
+    assert len(r) == 2 and (f["day"] < 0).all() and np.isnan(f["logger"]).all()
+
+
+def test_zda_without_a_date_is_counted(nmea):
+    r, f = fixes_of(nmea([S("GPZDA,120000.00,,,,,"), S(GGA)]))
+    assert r.counts["zda_without_date"] == 1 and f["day"][0] == -1
+
+
+def test_the_fix_after_midnight_takes_the_next_day(nmea):
+    lines = [
+        S("GPRMC,235959.00,A,3230.000,N,11715.000,W,10.0,250.0,020324,,,A"),
+        S("GPGGA,000000.00,3230.000,N,11715.000,W,1,09,0.9,10.0,M,-35.0,M,,"),
+    ]
+    r, f = fixes_of(nmea(lines))
+    assert f["day"][1] - f["day"][0] == 1
+
+
+def test_block_boundaries_do_not_change_the_result(track_file):
+    path = track_file(n=600)
+    whole = reader.read([path])
+    small = reader.read([path], block=4096)
+    assert len(whole) == len(small) == 600
+    for name in ("lat", "lon", "tod", "logger"):
+        np.testing.assert_array_equal(whole.fixes[name], small.fixes[name])
+    assert whole.counts["sentences"] == small.counts["sentences"] == 1800
+
+
+def test_delimited_files(tmp_path):
+    path = tmp_path / "nav.csv"
+    path.write_text(
+        "time,lat,lon,quality,sats,hdop\n# a comment\n"
+        "2024-03-02T00:00:00Z,32.5,-117.25,1,9,0.8\n2024-03-02 00:00:01,32.50001,-117.25001,0,3,\n"
+    )
+    r = reader.read([path])
+    assert r.format == "delimited" and len(r) == 2 and r.counts["comment_lines"] == 1
+    assert list(r.fixes["quality"]) == [1, 0] and list(r.fixes["nsat"]) == [9, 3]
+    assert r.fixes["lat"][1] == 32.50001
+
+
+@pytest.mark.parametrize("prefix", ["iso", "scs", None])
+def test_generated_streams_read_back_exactly(track_file, prefix):
+    path = track_file(n=120, prefix=prefix, lat0=-10.0, lon0=-20.0)
+    r = reader.read([path])
+    lat, lon = synthetic.positions(120, -10.0, -20.0, 250.0, 10.0, 1.0)
+    assert len(r) == 120 and r.counts["bad_checksum"] == 0
+    np.testing.assert_allclose(r.fixes["lat"], lat, atol=1e-7)
+    np.testing.assert_allclose(r.fixes["lon"], lon, atol=1e-7)
+    assert (r.fixes["day"] >= 0).all()
+    assert START.timestamp() == r.fixes["day"][0] * 86400 + r.fixes["tod"][0]
