@@ -11,6 +11,7 @@ from .lookups import (
     get_cruise_file_for_user,
     get_cruise_for_user,
     get_dataset_version_for_user,
+    get_delivery_for_user,
     get_entity_for_user,
     get_eventlog_for_user,
     get_package_for_user,
@@ -27,8 +28,10 @@ from .people import (
     can_designate_staff,
     can_edit_cruise,
     can_file_sailing_orders,
+    can_flag_delivery,
     can_link_package_to_cruise,
     can_manage_eventlog,
+    can_register_delivery,
     can_write_eventlog,
     cruise_roles,
     is_any_operator,
@@ -36,6 +39,8 @@ from .people import (
     is_cruise_party,
     is_operator_of,
     require_data_manager,
+    require_delivery_registrar,
+    require_delivery_reviewer,
     require_eventlog_manager,
     require_eventlog_writer,
     require_hold_keeper,
@@ -43,13 +48,19 @@ from .people import (
     require_staff_designator,
     require_submitter_candidate,
 )
-from .policy import can_see, party_revisions, public_states, visible_revisions
+from .policy import can_see, cruise_under_hold, party_revisions, public_states, visible_revisions
 
 __all__ = [
     "can_designate_staff",
     "can_link_package_to_cruise",
     "can_edit_cruise",
     "can_file_sailing_orders",
+    "can_flag_delivery",
+    "can_register_delivery",
+    "cruise_under_hold",
+    "get_delivery_for_user",
+    "require_delivery_registrar",
+    "require_delivery_reviewer",
     "can_manage_eventlog",
     "can_see",
     "can_write_eventlog",

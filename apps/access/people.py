@@ -109,6 +109,16 @@ def can_file_sailing_orders(user) -> bool:
     return is_any_operator(user) or roles.is_data_manager(user)
 
 
+def can_register_delivery(user, cruise) -> bool:
+    """Register a shipment of a cruise (drop folder, S3 prefix, upload): its operator or a data manager."""
+    return bool({OPERATOR, DATA_MANAGER} & cruise_roles(user, cruise))
+
+
+def can_flag_delivery(user, cruise) -> bool:
+    """Flag missing or wrong data in a cruise's inventory: its operator, its chief scientist, a data manager."""
+    return bool({OPERATOR, CHIEF_SCIENTIST, DATA_MANAGER} & cruise_roles(user, cruise))
+
+
 # --- the same rules as refusals: one message each, for the services and the views that ask first ---
 
 
@@ -150,3 +160,15 @@ def require_preview_publisher(user, submission) -> None:
     """Publishing or discarding a previewed submission: its submitter, or a data manager."""
     if not (_signed_in(user) and (submission.user_id == user.pk or roles.is_data_manager(user))):
         raise Forbidden("Only the person who submitted this package, or a data manager, may publish it.")
+
+
+def require_delivery_registrar(user, cruise) -> None:
+    if not can_register_delivery(user, cruise):
+        raise Forbidden("Only the cruise's operator or a data manager may register a delivery.")
+
+
+def require_delivery_reviewer(user, cruise) -> None:
+    if not can_flag_delivery(user, cruise):
+        raise Forbidden(
+            "Only the cruise's operator, its chief scientist or a data manager may flag its inventory."
+        )
