@@ -5,3 +5,10 @@ class DeliveriesConfig(AppConfig):
     name = "apps.deliveries"
     label = "deliveries"
     verbose_name = "Cruise deliveries"
+
+    def ready(self) -> None:
+        from apps.cruises import extensions
+
+        from . import cruise_parts
+
+        extensions.add_page_context(cruise_parts.page_context)

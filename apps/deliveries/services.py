@@ -271,6 +271,18 @@ def folders(delivery: Delivery) -> list[str]:
     return sorted(names)
 
 
+def instrument_classes(delivery: Delivery) -> list[str]:
+    """The instrument classes the files of a delivery were given (apps.distributions classifies them)."""
+    return sorted(
+        set(
+            InventoryFile.objects.filter(delivery=delivery)
+            .exclude(instrument_class="")
+            .values_list("instrument_class", flat=True)
+            .distinct()
+        )
+    )
+
+
 def previous_delivery(delivery: Delivery) -> Delivery | None:
     """The shipment of the same cruise inventoried before this one (the diff's base)."""
     return (
@@ -321,13 +333,13 @@ def diff(delivery: Delivery, base: Delivery | None = None) -> Diff:
 
 
 def hashdeep_lines(delivery: Delivery):
-    """The inventory in hashdeep's audit format (``hashdeep -a -k FILE -r .`` run from the delivery's
+    """The inventory in hashdeep's audit format (``hashdeep -a -k FILE -r -l .`` run from the delivery's
     root accepts it): size, MD5, SHA-256 and the name as the file system holds it, prefixed "./" as
     hashdeep itself writes names given as ".". Files that could not be read are left out."""
     yield "%%%% HASHDEEP-1.0\n"
     yield "%%%% size,md5,sha256,filename\n"
     yield f"## Quayside inventory of {delivery.cruise.cruise_id} shipment {delivery.shipment}\n"
-    yield "## Invoked from: the delivery's root; audit with: hashdeep -a -k THIS_FILE -r .\n"
+    yield "## Invoked from: the delivery's root; audit with: hashdeep -a -k THIS_FILE -r -l .\n"
     yield "## \n"
     rows = (
         InventoryFile.objects.filter(delivery=delivery, status=InventoryFile.Status.HASHED)
