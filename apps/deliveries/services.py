@@ -61,8 +61,10 @@ def _check_shipment(cruise, shipment: str) -> str:
 def register_delivery(user, cruise, source: str, *, shipment: str = "", request=None) -> Delivery:
     """Register a drop folder (absolute path) or an S3 prefix (``s3://bucket/prefix``) as a shipment of
     ``cruise`` and queue its inventory. Only the cruise's operator or a data manager; the source must lie
-    under ``settings.DELIVERY_ALLOWED_ROOTS`` (UserError otherwise, and for a folder that does not exist)."""
-    access.require_delivery_registrar(user, cruise)
+    under ``settings.DELIVERY_ALLOWED_ROOTS`` (UserError otherwise, and for a folder that does not exist).
+    ``user`` None is the command line (``manage.py deliver``): the server's own operators."""
+    if user is not None:
+        access.require_delivery_registrar(user, cruise)
     source = sources.check_allowed((source or "").strip())
     method = Delivery.Method.S3 if source.startswith("s3://") else Delivery.Method.FOLDER
     with transaction.atomic(durable=True):
@@ -80,6 +82,7 @@ def register_delivery(user, cruise, source: str, *, shipment: str = "", request=
             resource_id=f"delivery/{delivery.pk}",
             user=user,
             request=request,
+            auth_system="" if user is not None or request is not None else "manage.py",
         )
         start_inventory(delivery)
     return delivery
