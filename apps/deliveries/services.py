@@ -484,7 +484,9 @@ def answer_flag(user, flag: Flag, answer: str, *, close: bool = False, request=N
         raise UserError("Write an answer.")
     with transaction.atomic(durable=True):
         flag = (
-            Flag.objects.select_for_update(of=("self",)).select_related("delivery__cruise", "raised_by").get(pk=flag.pk)
+            Flag.objects.select_for_update(of=("self",))
+            .select_related("delivery__cruise", "raised_by")
+            .get(pk=flag.pk)
         )
         if flag.state == Flag.State.CLOSED:
             raise Conflict("This flag is closed.")
@@ -510,7 +512,9 @@ def close_flag(user, flag: Flag, request=None) -> Flag:
     access.require_data_manager(user)
     with transaction.atomic(durable=True):
         flag = (
-            Flag.objects.select_for_update(of=("self",)).select_related("delivery__cruise", "raised_by").get(pk=flag.pk)
+            Flag.objects.select_for_update(of=("self",))
+            .select_related("delivery__cruise", "raised_by")
+            .get(pk=flag.pk)
         )
         if flag.state == Flag.State.CLOSED:
             raise Conflict("This flag is closed already.")

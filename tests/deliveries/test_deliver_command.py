@@ -60,7 +60,9 @@ def test_an_s3_prefix_is_inventoried_and_a_failed_one_exits_non_zero(cruise, dro
     client = seaweed.client()
     for path, data in TREE.items():
         client.put_object(Bucket=bucket, Key=f"incoming/RR/{path}", Body=data)
-    client.put_object(Bucket=bucket, Key="incoming/RR/CTD/cast001.hex", Body=b"collides with ctd/ after case folding")
+    client.put_object(
+        Bucket=bucket, Key="incoming/RR/CTD/cast001.hex", Body=b"collides with ctd/ after case folding"
+    )
     result, _, code = deliver(cruise.cruise_id, f"s3://{bucket}/incoming/RR", "--wait", "--here")
     assert code == 0 and result["state"] == "inventoried"
     delivery = Delivery.objects.get(cruise=cruise, shipment=result["shipment"])

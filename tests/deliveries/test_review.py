@@ -69,7 +69,9 @@ def test_flags_are_raised_answered_and_closed_with_email_both_ways(
 
 
 def test_a_hold_shows_paths_and_sizes_but_hides_checksums_from_the_public(delivered, cruise, chief_scientist):
-    Hold.objects.create(cruise=cruise, ends_on=datetime.date.today() + datetime.timedelta(days=365), reason="PI")
+    Hold.objects.create(
+        cruise=cruise, ends_on=datetime.date.today() + datetime.timedelta(days=365), reason="PI"
+    )
     public = Client()
     page = public.get(reverse("deliveries:detail", args=[delivered.pk]))
     row = delivered.files.get(path="README.txt")
@@ -101,7 +103,9 @@ def test_the_page_filters_by_folder_and_the_feeds_list_the_inventory(delivered, 
 def test_the_api_registers_and_reports_progress(operator_user, cruise, dropbox, api_client_factory):
     client = api_client_factory(operator_user)
     root = make_tree(dropbox / "api")
-    created = client.post(reverse("api-deliveries"), {"cruise": cruise.pk, "source": str(root)}, format="json")
+    created = client.post(
+        reverse("api-deliveries"), {"cruise": cruise.pk, "source": str(root)}, format="json"
+    )
     assert created.status_code == 201, created.content
     body = created.json()
     assert body["state"] == "registered" and body["inventory_url"].endswith(f"/deliveries/{body['id']}/")

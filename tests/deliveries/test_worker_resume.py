@@ -48,7 +48,10 @@ def test_a_worker_killed_halfway_resumes_without_hashing_finished_files_again(
     root = make_tree(dropbox / "RR-kill", files)
     delivery = services.register_delivery(operator_user, cruise, str(root))  # queued on commit
     wait_until(
-        lambda: Delivery.objects.get(pk=delivery.pk).files_done >= 10, timeout=60, interval=0.05, worker=slow_worker
+        lambda: Delivery.objects.get(pk=delivery.pk).files_done >= 10,
+        timeout=60,
+        interval=0.05,
+        worker=slow_worker,
     )
     children = psutil.Process(slow_worker.proc.pid).children(recursive=True)
     assert children, "the prefork pool has no child process"
@@ -69,4 +72,9 @@ def test_a_worker_killed_halfway_resumes_without_hashing_finished_files_again(
     assert {pk: rows[pk].hashed_at for pk in before} == before
     for f in rows.values():
         assert f.status == "hashed" and f.sha256 == hashlib.sha256(files[f.path]).hexdigest()
-    assert AuditEvent.objects.filter(resource_id=f"delivery/{delivery.pk}", service_method="inventoryDelivery").count() == 1
+    assert (
+        AuditEvent.objects.filter(
+            resource_id=f"delivery/{delivery.pk}", service_method="inventoryDelivery"
+        ).count()
+        == 1
+    )

@@ -54,7 +54,7 @@ def delivery_json(delivery: Delivery, user) -> dict:
 @api_view(["GET", "POST"])
 @permission_classes([IsAuthenticatedOrReadOnly])
 def deliveries(request):
-    """GET: deliveries (``?cruise=<id>``). POST ``{"cruise": id, "source": "/path or s3://bucket/prefix",
+    """GET: deliveries (``?cruise=<number>``). POST ``{"cruise": number or cruise id, "source": "/path or s3://bucket/prefix",
     "shipment": "optional id"}``: register one (the cruise's operator or a data manager) and queue its
     inventory; 201 with the delivery."""
     if request.method == "GET":
@@ -64,7 +64,7 @@ def deliveries(request):
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(qs, request)
         return paginator.get_paginated_response([delivery_json(d, request.user) for d in page])
-    cruise = access.get_cruise_for_user(request.user, _int(request.data.get("cruise"), "cruise"))
+    cruise = _cruise(request.user, request.data.get("cruise"))
     delivery = services.register_delivery(
         request.user,
         cruise,
@@ -77,6 +77,23 @@ def deliveries(request):
         status=status.HTTP_201_CREATED,
         headers={"Location": reverse("api-delivery", args=[delivery.pk])},
     )
+
+
+def _cruise(user, value):
+    """The cruise by its number in Quayside or its cruise id (``RR2401``, the newest of that id)."""
+    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+        return access.get_cruise_for_user(user, int(value))
+    from apps.cruises.models import Cruise
+
+    pk = (
+        Cruise.objects.filter(cruise_id=str(value or ""))
+        .order_by("-created_at")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if pk is None:
+        raise UserError("'cruise' must name a cruise: its number or its cruise id.")
+    return access.get_cruise_for_user(user, pk)
 
 
 def _int(value, name: str) -> int:

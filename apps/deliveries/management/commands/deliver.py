@@ -52,7 +52,9 @@ class Command(BaseCommand):
             delivery = services.register_delivery(None, cruise, source, shipment=shipment)
         except QuaysideError as exc:
             raise CommandError(exc.message) from None
-        self.stderr.write(f"{cruise.cruise_id} shipment {delivery.shipment} registered (delivery {delivery.pk}).")
+        self.stderr.write(
+            f"{cruise.cruise_id} shipment {delivery.shipment} registered (delivery {delivery.pk})."
+        )
         if here:
             services.run_inventory(delivery.pk, owner=new_owner())
         if not (wait or here):
@@ -61,7 +63,16 @@ class Command(BaseCommand):
         result = delivery_json(delivery, None)
         line = {
             key: result[key]
-            for key in ("shipment", "files", "bytes", "state", "inventory_url", "hashdeep_url", "csv_url", "errors")
+            for key in (
+                "shipment",
+                "files",
+                "bytes",
+                "state",
+                "inventory_url",
+                "hashdeep_url",
+                "csv_url",
+                "errors",
+            )
         }
         line["cruise_id"] = cruise.cruise_id
         line["refused"] = len(delivery.refused)
@@ -87,4 +98,3 @@ class Command(BaseCommand):
             if delivery.finished:
                 return delivery
             time.sleep(interval)
-
