@@ -57,25 +57,17 @@ def insert_rows(delivery_id: int, entries: list[Entry]) -> None:
         return
     if connection.vendor == "postgresql":
         table = InventoryFile._meta.db_table
+        # COPY's text format written here, one string per batch (2-3x write_row's speed): names hold no
+        # control characters (the sources refuse them), so only the backslash needs escaping.
+        lines = []
+        for e in entries:
+            modified = e.modified_at.isoformat() if e.modified_at else r"\N"
+            path = e.path.replace("\\", "\\\\")
+            source_path = e.source_path.replace("\\", "\\\\")
+            lines.append(f"{delivery_id}\t{path}\t{source_path}\t{e.size}\t{modified}\t\t\t\t\tpending\t\t\n")
         with connection.cursor() as cursor:
             with cursor.cursor.copy(f"COPY {table} ({', '.join(_columns())}) FROM STDIN") as copy:
-                for e in entries:
-                    copy.write_row(
-                        (
-                            delivery_id,
-                            e.path,
-                            e.source_path,
-                            e.size,
-                            e.modified_at,
-                            "",
-                            "",
-                            "",
-                            "",
-                            "pending",
-                            "",
-                            "",
-                        )
-                    )
+                copy.write("".join(lines))
         return
     InventoryFile.objects.bulk_create(
         [

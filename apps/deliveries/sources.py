@@ -138,20 +138,18 @@ class FolderSource:
     def scan(self) -> Iterator[Entry | Refusal]:
         """Every file below the root in sorted order (folder by folder), and every refusal.
 
-        Two passes: the first counts the links each multiply linked inode has inside the delivery (memory:
-        one entry per such inode), the second lists; a file with more links than were seen has one out of
-        the delivery. Memory otherwise holds one folder's names at a time."""
-        links: dict[tuple[int, int], int] = {}
-        for dirpath, _dirs, files in os.walk(self.root):
-            for name in files:
-                try:
-                    st = os.lstat(os.path.join(dirpath, name))
-                except OSError:
-                    continue
-                if stat.S_ISREG(st.st_mode) and st.st_nlink > 1:
-                    key = (st.st_dev, st.st_ino)
-                    links[key] = links.get(key, 0) + 1
-        yield from self._walk(self.root, "", links)
+        A file with more than one link is held back until the walk ends (memory: one entry per such file),
+        then listed if the delivery holds all its links, refused if one is outside. Memory otherwise holds
+        one folder's names at a time."""
+        links: dict[tuple[int, int], list] = {}
+        for item in self._walk(self.root, "", links):
+            yield item
+        for (_dev, _ino), (nlink, entries) in sorted(links.items(), key=lambda kv: kv[1][1][0].path):
+            for entry in entries:
+                if len(entries) < nlink:
+                    yield Refusal(entry.path, "a hard link to a file outside the delivery")
+                else:
+                    yield entry
 
     def _walk(self, directory: str, prefix: str, links: dict) -> Iterator[Entry | Refusal]:
         try:
@@ -195,8 +193,9 @@ class FolderSource:
                     else "a device file"
                 )
                 yield Refusal(shown, f"{kind}, not a regular file")
-            elif st.st_nlink > 1 and links.get((st.st_dev, st.st_ino), 0) < st.st_nlink:
-                yield Refusal(shown, "a hard link to a file outside the delivery")
+            elif st.st_nlink > 1:
+                entry_ = Entry(shown, rel if rel != shown else "", st.st_size, _timestamp(st.st_mtime))
+                links.setdefault((st.st_dev, st.st_ino), [st.st_nlink, []])[1].append(entry_)
             else:
                 yield Entry(shown, rel if rel != shown else "", st.st_size, _timestamp(st.st_mtime))
 
