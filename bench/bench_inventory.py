@@ -43,7 +43,15 @@ BASE = Path(os.environ.get("BENCH_DIR", tempfile.gettempdir())) / "quayside-benc
 TREE = BASE / "RR-bench"
 SMALL_FILES = max(200, int(200_000 * SCALE))
 LARGE_FILES = [int(1024 * MiB * SCALE)] * 7
-FOLDERS = ["multibeam/EM122", "ctd/SBE911", "adcp/OS75", "adcp/OS150", "nav/POSMV", "met/MET", "gravimeter/BGM3"]
+FOLDERS = [
+    "multibeam/EM122",
+    "ctd/SBE911",
+    "adcp/OS75",
+    "adcp/OS150",
+    "nav/POSMV",
+    "met/MET",
+    "gravimeter/BGM3",
+]
 DB_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/qs_deliver").rsplit("/", 1)[0]
 BENCH_DB = f"{DB_URL}/qs_bench_inventory"
 

@@ -25,15 +25,21 @@ def _tree(root: Path) -> None:
     files: dict[str, bytes] = {}
     for day in range(1, 11):
         for hour in range(24):
-            files[f"multibeam/EM122/raw/0{day:02d}_{hour:02d}00_RR2401.all"] = rng.randbytes(rng.randint(2048, 6144))
+            files[f"multibeam/EM122/raw/0{day:02d}_{hour:02d}00_RR2401.all"] = rng.randbytes(
+                rng.randint(2048, 6144)
+            )
     for cast in range(1, 31):
         files[f"ctd/SBE911/cast{cast:03d}.hex"] = rng.randbytes(rng.randint(1024, 4096))
         files[f"ctd/SBE911/cast{cast:03d}.xmlcon"] = b"<SBE_InstrumentConfiguration/>\n"
     for day in range(1, 11):
         files[f"adcp/OS75/RR2401_{day:03d}.LTA"] = rng.randbytes(3000)
         files[f"adcp/OS150/RR2401_{day:03d}.LTA"] = rng.randbytes(3000)
-        files[f"nav/POSMV/RR2401_2025-01-{day:02d}.nmea"] = b"$GPGGA,120000,3240.0,N,11710.0,W,1,08,0.9,10,M,,,,*47\r\n" * 40
-        files[f"met/MET/RR2401_2025-01-{day:02d}.csv"] = b"time,wind_speed,air_temp\n" + b"12:00,7.5,16.2\n" * 50
+        files[f"nav/POSMV/RR2401_2025-01-{day:02d}.nmea"] = (
+            b"$GPGGA,120000,3240.0,N,11710.0,W,1,08,0.9,10,M,,,,*47\r\n" * 40
+        )
+        files[f"met/MET/RR2401_2025-01-{day:02d}.csv"] = (
+            b"time,wind_speed,air_temp\n" + b"12:00,7.5,16.2\n" * 50
+        )
     files["docs/cruise_report.txt"] = b"RR2401 cruise report: CTD stations along Line 90.\n"
     files["stray/untitled.dat"] = b"a file nobody claims"
     for name, data in files.items():
