@@ -142,8 +142,7 @@ class FolderSource:
         then listed if the delivery holds all its links, refused if one is outside. Memory otherwise holds
         one folder's names at a time."""
         links: dict[tuple[int, int], list] = {}
-        for item in self._walk(self.root, "", links):
-            yield item
+        yield from self._walk(self.root, "", links)
         for (_dev, _ino), (nlink, entries) in sorted(links.items(), key=lambda kv: kv[1][1][0].path):
             for entry in entries:
                 if len(entries) < nlink:
