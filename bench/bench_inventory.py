@@ -159,7 +159,8 @@ def quayside(cruise, n: int) -> tuple[float, float, int]:
 
 
 def insert_rate(cruise) -> float:
-    """Rows/s of the inventory insert alone: the scan's entries written with COPY, in one transaction."""
+    """Rows/s of the inventory insert alone: the scan's entries (repeated under numbered folders to at
+    least 50,000 rows, so fixed costs do not dominate) written with COPY in one transaction; best of 3."""
     from django.db import transaction
 
     from apps.deliveries import inventory
@@ -167,12 +168,19 @@ def insert_rate(cruise) -> float:
     from apps.deliveries.sources import Entry, FolderSource
 
     entries = [e for e in FolderSource(TREE).scan() if isinstance(e, Entry)]
-    delivery = Delivery.objects.create(cruise=cruise, shipment="insert", method="folder", source=str(TREE))
-    started = time.perf_counter()
-    with transaction.atomic():
-        for i in range(0, len(entries), inventory.BATCH):
-            inventory.insert_rows(delivery.pk, entries[i : i + inventory.BATCH])
-    return len(entries) / (time.perf_counter() - started)
+    copies = max(1, -(-50_000 // len(entries)))
+    rows = [Entry(f"copy{n}/{e.path}", "", e.size, e.modified_at) for n in range(copies) for e in entries]
+    best = 0.0
+    for attempt in range(3):
+        delivery = Delivery.objects.create(
+            cruise=cruise, shipment=f"insert{attempt}", method="folder", source=str(TREE)
+        )
+        started = time.perf_counter()
+        with transaction.atomic():
+            for i in range(0, len(rows), inventory.BATCH):
+                inventory.insert_rows(delivery.pk, rows[i : i + inventory.BATCH])
+        best = max(best, len(rows) / (time.perf_counter() - started))
+    return best
 
 
 def main() -> None:

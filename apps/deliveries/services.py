@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -132,7 +133,9 @@ def start_inventory(delivery: Delivery) -> None:
     with transaction.atomic():
         Delivery.objects.filter(
             pk=delivery.pk, state__in=[Delivery.State.INVENTORIED, Delivery.State.FAILED]
-        ).update(state=Delivery.State.REGISTERED, scanned=False, finished_at=None)
+        ).update(state=Delivery.State.REGISTERED, scanned=False, finished_at=None, notified_at=None)
+        # The sweep sends it again if the message is lost (broker down) and no worker takes it.
+        Delivery.objects.filter(pk=delivery.pk).update(requested_at=timezone.now())
     dispatch(tasks.inventory_delivery, delivery.pk)
 
 
@@ -174,9 +177,17 @@ def run_inventory(delivery_id: int, *, owner: str | None = None) -> str:
     with lease.heartbeat(settings.DELIVERY_HEARTBEAT_SECONDS):
         try:
             source = sources.source_for(delivery)
+            started = time.perf_counter()
             if not delivery.scanned:
                 inventory.scan(delivery, source, lease)
+            listed = time.perf_counter()
             finished = inventory.hash_pending(delivery, source, lease)
+            log.info(
+                "delivery %s: listed in %.2f s, hashed in %.2f s",
+                delivery_id,
+                listed - started,
+                time.perf_counter() - listed,
+            )
         except inventory.LeaseLost:
             return "skipped"
         except Exception as exc:
@@ -232,11 +243,9 @@ def sweep() -> int:
         Q(state=Delivery.State.INVENTORYING, lease_until__lt=now)
         | Q(
             state=Delivery.State.REGISTERED,
+            requested_at__lt=now - datetime.timedelta(minutes=2),
             lease_until__isnull=True,
-            created_at__lt=now - datetime.timedelta(minutes=2),
         )
-    ).exclude(
-        method=Delivery.Method.UPLOAD, state=Delivery.State.REGISTERED, scanned=False, started_at__isnull=True
     )
     return sum(send(tasks.inventory_delivery, pk) for pk in due.values_list("pk", flat=True)[:100])
 

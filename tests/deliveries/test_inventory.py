@@ -209,3 +209,22 @@ def test_an_upload_delivery_has_its_own_root(operator_user, cruise, dropbox):
     assert services.run_inventory(delivery.pk) == "done"
     delivery.refresh_from_db()
     assert delivery.files_done == len(TREE)
+
+
+def test_the_sweep_resends_a_lost_inventory_and_one_whose_worker_died(operator_user, cruise, dropbox, monkeypatch):
+    import datetime
+
+    from django.utils import timezone
+
+    from apps.deliveries import tasks
+
+    sent = []
+    monkeypatch.setattr("portal.tasks.send", lambda task, *args, **kw: sent.append(args) or True)
+    lost = services.register_delivery(operator_user, cruise, str(make_tree(dropbox / "lost")))
+    died = services.register_delivery(operator_user, cruise, str(make_tree(dropbox / "died")))
+    fresh = services.register_delivery(operator_user, cruise, str(make_tree(dropbox / "fresh")))
+    past = timezone.now() - datetime.timedelta(minutes=10)
+    Delivery.objects.filter(pk=lost.pk).update(requested_at=past)
+    Delivery.objects.filter(pk=died.pk).update(state="inventorying", lease_owner="x:h:1", lease_until=past)
+    assert tasks.sweep_inventories() == 2
+    assert sorted(sent) == [(lost.pk,), (died.pk,)] and fresh.pk not in {s[0] for s in sent}
