@@ -25,7 +25,7 @@ from collections.abc import Iterator
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Max, Min
 from django.utils import timezone
 
 from apps.storage.hashing import hash_stream
@@ -139,19 +139,21 @@ def scan(delivery: Delivery, source, lease) -> None:
 
 
 def _pending(delivery_id: int) -> Iterator[tuple[int, str, int]]:
-    """Pending rows, large files first, in batches by id (keyset pagination: no offset scans)."""
+    """Pending rows, large files first, in windows of primary keys: a delivery's rows were inserted
+    together, so each window is one short range scan of the primary key (no index on status needed)."""
+    bounds = InventoryFile.objects.filter(delivery_id=delivery_id).aggregate(lo=Min("id"), hi=Max("id"))
+    if bounds["lo"] is None:
+        return
     base = InventoryFile.objects.filter(delivery_id=delivery_id, status=InventoryFile.Status.PENDING)
     for qs in (base.filter(size__gte=LARGE), base.filter(size__lt=LARGE)):
-        last = 0
-        while True:
-            rows = list(
-                qs.filter(id__gt=last).order_by("id").values_list("id", "source_path", "path", "size")[:BATCH]
+        for lo in range(bounds["lo"], bounds["hi"] + 1, BATCH):
+            rows = (
+                qs.filter(id__gte=lo, id__lt=lo + BATCH)
+                .order_by("id")
+                .values_list("id", "source_path", "path", "size")
             )
-            if not rows:
-                break
-            for pk, source_path, path, size in rows:
+            for pk, source_path, path, size in list(rows):
                 yield pk, source_path or path, size
-            last = rows[-1][0]
 
 
 class Pacer:

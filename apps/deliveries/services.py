@@ -272,15 +272,18 @@ def files(delivery: Delivery, *, folder: str = "", instrument_class: str = "") -
 
 
 def folders(delivery: Delivery) -> list[str]:
-    """The top-level folders of a delivery (for the folder filter)."""
-    names = set()
-    for path in (
+    """The top-level folders of a delivery (for the folder filter), computed in the database."""
+    from django.db.models import Value
+    from django.db.models.functions import StrIndex, Substr
+
+    tops = (
         InventoryFile.objects.filter(delivery=delivery, path__contains="/")
-        .values_list("path", flat=True)
-        .iterator(chunk_size=5000)
-    ):
-        names.add(path.split("/", 1)[0])
-    return sorted(names)
+        .annotate(top=Substr("path", 1, StrIndex("path", Value("/")) - 1))
+        .order_by("top")
+        .values_list("top", flat=True)
+        .distinct()
+    )
+    return list(tops)
 
 
 def instrument_classes(delivery: Delivery) -> list[str]:

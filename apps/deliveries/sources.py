@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import re
 import stat
 import unicodedata
 from collections.abc import Iterator
@@ -48,16 +49,22 @@ class Refusal:
     reason: str
 
 
+# One regular expression instead of a loop over characters: the scan checks every name of a delivery.
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f\\\ud800-\udfff]")
+
+
 def _bad_segment(segment: str) -> str | None:
     if segment in ("", ".", ".."):
         return "'..', '.' or an empty segment in the path" if segment else "an empty segment in the path"
-    if "\\" in segment:
+    found = _UNSAFE.search(segment)
+    if found is None:
+        return None
+    c = found.group()
+    if c == "\\":
         return "a backslash in the name"
-    if any(ord(c) < 32 or ord(c) == 127 for c in segment):
-        return "a control character (newline, tab, …) in the name"
-    if any(0xD800 <= ord(c) <= 0xDFFF for c in segment):
+    if 0xD800 <= ord(c) <= 0xDFFF:
         return "a name that is not valid UTF-8"
-    return None
+    return "a control character (newline, tab, …) in the name"
 
 
 def check_relative_path(name: str) -> str:

@@ -211,7 +211,9 @@ def test_an_upload_delivery_has_its_own_root(operator_user, cruise, dropbox):
     assert delivery.files_done == len(TREE)
 
 
-def test_the_sweep_resends_a_lost_inventory_and_one_whose_worker_died(operator_user, cruise, dropbox, monkeypatch):
+def test_the_sweep_resends_a_lost_inventory_and_one_whose_worker_died(
+    operator_user, cruise, dropbox, monkeypatch
+):
     import datetime
 
     from django.utils import timezone
