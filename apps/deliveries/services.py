@@ -205,6 +205,9 @@ def _finish(delivery: Delivery, lease, *, failed: str = "") -> None:
     with transaction.atomic(durable=True):
         updates = {"finished_at": timezone.now()}
         if failed:
+            # The report is public: the server's own path of the drop folder stays out of it.
+            if delivery.source and delivery.method != Delivery.Method.S3:
+                failed = failed.replace(delivery.source, "<drop folder>")
             updates["state"] = Delivery.State.FAILED
             updates["errors"] = [*delivery.errors, failed][-50:]
         else:

@@ -88,9 +88,14 @@ def test_a_hold_shows_paths_and_sizes_but_hides_checksums_from_the_public(delive
     assert chief.get(reverse("deliveries:hashdeep", args=[delivered.pk])).status_code == 200
 
 
-def test_the_page_filters_by_folder_and_the_feeds_list_the_inventory(delivered, cruise):
+def test_the_page_filters_by_folder_and_the_feeds_list_the_inventory(
+    delivered, cruise, django_assert_max_num_queries
+):
     client = Client()
-    page = client.get(reverse("deliveries:detail", args=[delivered.pk]), {"folder": "ctd"}).content.decode()
+    with django_assert_max_num_queries(20):
+        page = client.get(
+            reverse("deliveries:detail", args=[delivered.pk]), {"folder": "ctd"}
+        ).content.decode()
     assert "ctd/cast001.hex" in page and "nav/gps.nmea" not in page
     for url in (reverse("deliveries:feed"), reverse("deliveries:operator-feed", args=[cruise.operator_id])):
         feed = client.get(url)
