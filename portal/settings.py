@@ -567,3 +567,28 @@ LOGGING = {
         "django.request": {"filters": ["client_errors_on_one_line"]},
     },
 }
+
+# --- issue 12, deliveries (apps.deliveries): drop folders, S3 prefixes, uploads, the inventory ---
+# Where a registered drop folder or S3 prefix may be: folders (their real paths, symlinks resolved) and
+# s3://bucket[/prefix] URLs, comma-separated. Nothing else is read, so nobody makes the server read /etc.
+DELIVERY_ALLOWED_ROOTS = envlist("DELIVERY_ALLOWED_ROOTS", str(VAR_DIR / "dropbox"))
+# Uploaded files of a delivery (tus) are placed under <DELIVERY_UPLOAD_ROOT>/<delivery id>/<relative path>.
+DELIVERY_UPLOAD_ROOT = Path(env("DELIVERY_UPLOAD_ROOT", str(VAR_DIR / "delivery-uploads")))
+# The S3 endpoint and keys the worker reads s3:// deliveries with (empty: boto3's own configuration).
+DELIVERY_S3_ENDPOINT_URL = env("DELIVERY_S3_ENDPOINT_URL", env("S3_ENDPOINT_URL", ""))
+DELIVERY_S3_ACCESS_KEY = env("DELIVERY_S3_ACCESS_KEY", env("S3_ACCESS_KEY", ""))
+DELIVERY_S3_SECRET_KEY = env("DELIVERY_S3_SECRET_KEY", env("S3_SECRET_KEY", ""))
+DELIVERY_S3_REGION = env("DELIVERY_S3_REGION", env("S3_REGION", "us-east-1"))
+# Files hashed at once by one inventory (threads: hashlib and reads release the GIL); 0 = one per core.
+DELIVERY_HASH_THREADS = envint("DELIVERY_HASH_THREADS", "0")
+# The inventory's lease (renewed every DELIVERY_HEARTBEAT_SECONDS; a dead worker's lapses, then the sweep
+# hands the delivery to another worker) and how often hashed files are written to the database.
+DELIVERY_LEASE_SECONDS = envint("DELIVERY_LEASE_SECONDS", "300")
+DELIVERY_HEARTBEAT_SECONDS = envint("DELIVERY_HEARTBEAT_SECONDS", "30")
+DELIVERY_CHECKPOINT_SECONDS = float(env("DELIVERY_CHECKPOINT_SECONDS", "1"))
+CELERY_BEAT_SCHEDULE["deliveries-sweep"] = {
+    "task": "apps.deliveries.tasks.sweep_inventories",
+    "schedule": float(envint("DELIVERY_SWEEP_SECONDS", "120")),
+}
+# Read at most this many bytes/s per inventory (0 = as fast as the disk goes): spares a shared drive.
+DELIVERY_READ_RATE_LIMIT = envint("DELIVERY_READ_RATE_LIMIT", "0")

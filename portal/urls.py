@@ -21,6 +21,7 @@ API_APPS = [
     "publishing",
     "search",
     "uploads",
+    "deliveries",
 ]
 
 api_urlpatterns = [
@@ -53,6 +54,7 @@ urlpatterns = [
     path("", include("apps.artifacts.urls")),  # /dataset/…/artifacts/<id>: Parquet alternates, manifests
     path("uploads/", include("apps.uploads.urls")),
     path("navigation/", include("apps.navigation.urls")),
+    path("deliveries/", include("apps.deliveries.urls")),
 ]
 
 handler403 = "portal.views.error_403"

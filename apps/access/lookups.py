@@ -158,6 +158,20 @@ def get_cruise_for_user(user, pk: int, *, write: bool = False):
     return cruise
 
 
+def get_delivery_for_user(user, pk: int):
+    """A cruise's delivery (shipment) for a page: public like its cruise (its checksums may not be:
+    ``can_see(user, delivery, "checksums")``)."""
+    delivery = (
+        _model("deliveries.Delivery")
+        .objects.select_related("cruise__vessel", "cruise__operator", "created_by")
+        .filter(pk=pk)
+        .first()
+    )
+    if delivery is None:
+        raise NotFound("No such delivery.")
+    return delivery
+
+
 def visible_submissions(user, qs: QuerySet | None = None) -> QuerySet:
     """Submissions are private: the submitter's own, and every one for data managers."""
     qs = _model("submissions.Submission").objects.all() if qs is None else qs

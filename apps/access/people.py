@@ -109,16 +109,21 @@ def can_file_sailing_orders(user) -> bool:
     return is_any_operator(user) or roles.is_data_manager(user)
 
 
-def can_upload_to_delivery(user, cruise) -> bool:
-    """Upload files into one of a cruise's deliveries (tus, apps.deliveries.uploads): its operator's staff
-    and data managers."""
-    return bool({OPERATOR, DATA_MANAGER} & cruise_roles(user, cruise))
-
-
 def can_upload_blob(user) -> bool:
     """Upload a file with no target (it becomes a content-addressed blob): vetted submitters and data
     managers, the people who put data into the repository."""
     return roles.is_vetted(user) or roles.is_data_manager(user)
+
+
+def can_register_delivery(user, cruise) -> bool:
+    """Register a shipment of a cruise (drop folder, S3 prefix, upload) and upload files into it (tus,
+    apps.deliveries.uploads): its operator or a data manager."""
+    return bool({OPERATOR, DATA_MANAGER} & cruise_roles(user, cruise))
+
+
+def can_flag_delivery(user, cruise) -> bool:
+    """Flag missing or wrong data in a cruise's inventory: its operator, its chief scientist, a data manager."""
+    return bool({OPERATOR, CHIEF_SCIENTIST, DATA_MANAGER} & cruise_roles(user, cruise))
 
 
 # --- the same rules as refusals: one message each, for the services and the views that ask first ---
@@ -164,14 +169,21 @@ def require_preview_publisher(user, submission) -> None:
         raise Forbidden("Only the person who submitted this package, or a data manager, may publish it.")
 
 
-def require_delivery_uploader(user, cruise) -> None:
-    if not can_upload_to_delivery(user, cruise):
-        raise Forbidden("Only the cruise's operator and data managers may upload files to its deliveries.")
-
-
 def require_blob_uploader(user) -> None:
     if not can_upload_blob(user):
         raise Forbidden(
             "Only vetted submitters and data managers may upload files without a target; "
             "upload to a delivery (or a share) instead."
+        )
+
+
+def require_delivery_registrar(user, cruise) -> None:
+    if not can_register_delivery(user, cruise):
+        raise Forbidden("Only the cruise's operator or a data manager may register a delivery.")
+
+
+def require_delivery_reviewer(user, cruise) -> None:
+    if not can_flag_delivery(user, cruise):
+        raise Forbidden(
+            "Only the cruise's operator, its chief scientist or a data manager may flag its inventory."
         )

@@ -48,8 +48,23 @@ def _can_see_cruise_part(user, obj, label: str, part: str) -> bool:
     return is_cruise_party(user, obj.cruise)  # received sailing orders carry e-mail addresses
 
 
+def cruise_under_hold(cruise_id: int) -> bool:
+    """A proprietary hold is in force on the cruise (the same holds that keep its packages' data back)."""
+    return apps.get_model("holds", "Hold").objects.active().filter(cruise_id=cruise_id).exists()
+
+
+def _can_see_delivery(user, delivery, part: str) -> bool:
+    """A cruise's inventory is public (paths, sizes, dates); its checksums (and exports carrying them)
+    only once no hold is in force on the cruise — or for the cruise's people and data managers."""
+    if part in ("metadata", "paths"):
+        return True
+    return not cruise_under_hold(delivery.cruise_id) or is_cruise_party(user, delivery.cruise)
+
+
 def can_see(user, obj, part: str = "data") -> bool:
     label = obj._meta.label_lower
+    if label == "deliveries.delivery":
+        return _can_see_delivery(user, obj, part)
     if label in ("cruises.cruise", "eventlogs.eventlog", "cruises.cruisefile"):
         return _can_see_cruise_part(user, obj, label, part)
     if label == "packages.resource":

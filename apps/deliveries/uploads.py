@@ -2,7 +2,7 @@
 drop zone). Registered in ``DeliveriesConfig.ready``.
 
 - At creation: the delivery exists, came (or comes) by upload, is still waiting for files, and the
-  person may upload to its cruise (its operator's staff, data managers: ``access.can_upload_to_delivery``).
+  person may upload to its cruise (its operator's staff, data managers: ``access.can_register_delivery``).
 - In the worker: the finished file goes to ``upload_root(delivery) / relativePath`` (checked by
   ``apps.uploads.paths``: no ``..``, no absolute path, no name that collides after Unicode normalisation
   or case folding, nothing replaced); when it was the delivery's last upload in flight, the inventory starts.
@@ -18,18 +18,7 @@ from apps.uploads.services import live_uploads_to
 from portal.errors import Conflict, NotFound
 
 from .models import Delivery
-
-try:  # the deliveries services (branch ``deliver``) own where uploaded files go and the inventory
-    from .services import start_inventory, upload_root
-except ImportError:  # until that branch is merged: the minimal stand-ins below (to be reconciled)
-    from django.conf import settings
-
-    def upload_root(delivery: Delivery) -> Path:
-        return Path(settings.VAR_DIR) / "deliveries" / str(delivery.pk)
-
-    def start_inventory(delivery: Delivery) -> None:
-        return None
-
+from .services import start_inventory, upload_root
 
 KIND = "delivery"
 
@@ -45,7 +34,7 @@ def _delivery(target_id: str) -> Delivery:
 
 def check(user, target_id: str, fields: dict) -> None:
     delivery = _delivery(target_id)
-    access.require_delivery_uploader(user, delivery.cruise)
+    access.require_delivery_registrar(user, delivery.cruise)
     if delivery.method != Delivery.Method.UPLOAD:
         raise Conflict(
             f"Shipment {delivery.shipment} arrives by {delivery.get_method_display().lower()}, not by upload."

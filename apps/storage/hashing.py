@@ -171,3 +171,36 @@ def copy_and_hash(stream, fd: int, *, direct: bool = False, max_bytes: int | Non
         return hasher.digests()
     finally:
         hasher.close()
+
+
+def hash_stream(stream, *, parallel: bool = False, pace=None) -> Digests:
+    """Size, MD5, SHA-1 and SHA-256 of ``stream`` in one read (for the inventory of a delivery, which
+    reads files in place and stores nothing).
+
+    Reads into this thread's two page-aligned buffers in turn (``readinto`` where the stream has it), so
+    many threads may hash many files at once without allocating per file; with ``parallel`` the SHA-256
+    of one chunk runs on a helper thread while MD5 and SHA-1 run here (worth it for a large file that
+    would otherwise keep one core alone busy). ``pace(n)`` is called after each chunk of ``n`` bytes (a
+    read-rate limit)."""
+    buffers = _aligned_buffers()
+    readinto = getattr(stream, "readinto", None)
+    hasher = MultiHasher(parallel=parallel)
+    turn = 0
+    try:
+        while True:
+            view = memoryview(buffers[turn])
+            turn ^= 1
+            if readinto is not None:
+                n = readinto(view)
+            else:
+                block = stream.read(CHUNK)
+                n = len(block)
+                view[:n] = block
+            if not n:
+                break
+            hasher.update(view[:n])
+            if pace is not None:
+                pace(n)
+        return hasher.digests()
+    finally:
+        hasher.close()

@@ -140,6 +140,28 @@ def track_a(w: World) -> dict:
     return {"cruise_pk": w.cruise.pk}
 
 
+def delivery_a(w: World) -> dict:
+    """An inventoried shipment of cruise A (held: its checksums are the cruise's people's), made once."""
+    from apps.deliveries.models import Delivery, InventoryFile
+
+    delivery, made = Delivery.objects.get_or_create(
+        cruise=w.cruise, shipment="matrix", defaults={"method": "folder", "state": "inventoried"}
+    )
+    if made:
+        InventoryFile.objects.create(
+            delivery=delivery, path="ctd/cast.hex", size=3, md5="0" * 32, status="hashed"
+        )
+    return {"pk": delivery.pk}
+
+
+def flag_a(w: World) -> dict:
+    from apps.deliveries.models import Delivery, Flag
+
+    delivery = Delivery.objects.get(pk=delivery_a(w)["pk"])
+    flag, _ = Flag.objects.get_or_create(delivery=delivery, kind="folder", target="adcp", comment="missing")
+    return {"pk": flag.pk}
+
+
 MATRIX: dict[str, list[Row]] = {
     # --- the portal ---------------------------------------------------------------------------------
     "home": [Row(EVERYONE)],
@@ -383,6 +405,38 @@ MATRIX: dict[str, list[Row]] = {
     "api-upload": [
         Row(only(["vetted"], 200, 404, 401), upload_of_vetted, api=True),
         Row(table(401, 412), upload_of_vetted, api=True, method="delete"),
+    ],
+    # --- deliveries (cruise A's shipment; cruise A is held) --------------------------------------------
+    "deliveries:feed": [Row(EVERYONE)],
+    "deliveries:operator-feed": [Row(EVERYONE, lambda w: {"org_pk": w.cruise.operator_id})],
+    "deliveries:register": [
+        Row(only(["operator", "data_manager"], 200, 403, 302), lambda w: {"cruise_pk": w.cruise.pk})
+    ],
+    "deliveries:detail": [Row(EVERYONE, delivery_a)],
+    "deliveries:changes": [Row(EVERYONE, delivery_a)],
+    "deliveries:csv": [Row(EVERYONE, delivery_a)],  # checksums left out for the public while held
+    "deliveries:hashdeep": [Row(only(THIS_CRUISE, 200, 403, 403), delivery_a)],
+    # An empty flag is a 400 for a reviewer (the operator, the chief scientist, a data manager).
+    "deliveries:flag": [
+        Row(only(["operator", "chief", "data_manager"], 400, 403, 302), delivery_a, method="post")
+    ],
+    "deliveries:flag-answer": [Row(DM_PAGE | {"data_manager": 400}, flag_a, method="post")],
+    "deliveries:flag-close": [Row(DM_PAGE | {"data_manager": 302}, flag_a, method="post")],
+    "api-deliveries": [
+        Row(EVERYONE, api=True),
+        # Cruise A's operator or a data manager may register; an empty source is then a 400.
+        Row(
+            only(["operator", "data_manager"], 400, 403, 401),
+            api=True,
+            method="post",
+            data={"cruise": "AA2401", "source": ""},
+        ),
+    ],
+    "api-delivery": [Row(EVERYONE, delivery_a, api=True)],
+    "api-delivery-files": [Row(EVERYONE, delivery_a, api=True)],
+    "api-delivery-flags": [
+        Row(only(THIS_CRUISE, 200, 403, 403), delivery_a, api=True),
+        Row(only(["operator", "chief", "data_manager"], 400, 403, 401), delivery_a, api=True, method="post"),
     ],
 }
 

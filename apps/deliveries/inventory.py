@@ -1,0 +1,316 @@
+"""The inventory engine: list a delivery's files into the database, then hash them in parallel.
+
+``scan`` writes one row per file (path, size, modification time; status pending) in one transaction —
+COPY on PostgreSQL, ``bulk_create`` elsewhere — and the refused paths. ``hash_pending`` then hashes the
+pending rows: a few threads (``DELIVERY_HASH_THREADS``, one per core by default) each read a file once
+and compute MD5, SHA-1 and SHA-256 from the same buffers (``apps.storage.hashing.hash_stream``; hashlib
+and the reads release the GIL, so the threads use both cores). Large files go first, so the last minutes
+are not one big file on one core. Every ``DELIVERY_CHECKPOINT_SECONDS`` the hashed rows and the delivery's
+counters are written in one transaction that also checks the lease: a worker killed between checkpoints
+loses only the files hashed since the last one, and a worker that lost its lease writes nothing.
+
+Memory is bounded whatever the file count: the scan holds one folder's names (S3: the listing), the
+hashing a batch of rows and one buffer pair per thread.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Iterator
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Max, Min
+from django.utils import timezone
+
+from apps.storage.hashing import hash_stream
+
+from .models import Delivery, InventoryFile
+from .sources import Entry, Refusal
+
+log = logging.getLogger(__name__)
+
+BATCH = 5000
+LARGE = 64 * 1024 * 1024  # hashed first, with SHA-256 on a helper thread
+MAX_REFUSALS_KEPT = 10_000  # in the delivery's report; the count is always exact
+
+
+class LeaseLost(Exception):
+    """Another worker holds the delivery now: stop without writing."""
+
+
+def _columns() -> list[str]:
+    return [
+        "delivery_id", "path", "source_path", "size", "modified_at", "md5", "sha1", "sha256",
+        "instrument_class", "status", "error", "manifest_check",
+    ]  # fmt: skip
+
+
+def insert_rows(delivery_id: int, entries: list[Entry]) -> None:
+    """Insert pending rows for ``entries``: COPY on PostgreSQL (psycopg 3), bulk_create elsewhere."""
+    if not entries:
+        return
+    if connection.vendor == "postgresql":
+        table = InventoryFile._meta.db_table
+        # COPY's text format written here, one string per batch (2-3x write_row's speed): names hold no
+        # control characters (the sources refuse them), so only the backslash needs escaping.
+        lines = []
+        for e in entries:
+            modified = e.modified_at.isoformat() if e.modified_at else r"\N"
+            path = e.path.replace("\\", "\\\\")
+            source_path = e.source_path.replace("\\", "\\\\")
+            lines.append(f"{delivery_id}\t{path}\t{source_path}\t{e.size}\t{modified}\t\t\t\t\tpending\t\t\n")
+        with connection.cursor() as cursor:
+            with cursor.cursor.copy(f"COPY {table} ({', '.join(_columns())}) FROM STDIN") as copy:
+                copy.write("".join(lines))
+        return
+    InventoryFile.objects.bulk_create(
+        [
+            InventoryFile(
+                delivery_id=delivery_id,
+                path=e.path,
+                source_path=e.source_path,
+                size=e.size,
+                modified_at=e.modified_at,
+            )
+            for e in entries
+        ],
+        batch_size=500,
+    )
+
+
+def _check_lease(delivery_id: int, lease, **updates) -> None:
+    """In the caller's transaction: apply ``updates`` to the delivery if the lease is still ours."""
+    if not Delivery.objects.filter(pk=delivery_id, lease_owner=lease.owner).update(**updates):
+        raise LeaseLost()
+
+
+def scan(delivery: Delivery, source, lease) -> None:
+    """List the source into pending rows and record the refused paths, all in one transaction (a scan
+    interrupted halfway leaves nothing: the next run lists again)."""
+    refused: list[dict] = []
+    refused_count = 0
+    files = 0
+    size = 0
+    with transaction.atomic(durable=True):
+        InventoryFile.objects.filter(delivery=delivery).delete()
+        batch: list[Entry] = []
+        for item in source.scan():
+            if isinstance(item, Refusal):
+                refused_count += 1
+                if len(refused) < MAX_REFUSALS_KEPT:
+                    refused.append({"path": item.path, "reason": item.reason})
+                continue
+            batch.append(item)
+            files += 1
+            size += item.size
+            if len(batch) >= BATCH:
+                insert_rows(delivery.pk, batch)
+                batch = []
+        insert_rows(delivery.pk, batch)
+        if refused_count > len(refused):
+            refused.append(
+                {"path": "…", "reason": f"{refused_count - len(refused)} more refused paths not listed"}
+            )
+        _check_lease(
+            delivery.pk,
+            lease,
+            scanned=True,
+            files_total=files,
+            bytes_total=size,
+            files_done=0,
+            bytes_done=0,
+            run_bytes_start=0,
+            refused=refused,
+            manifests=[],
+        )
+    delivery.scanned, delivery.files_total, delivery.bytes_total, delivery.refused = (
+        True,
+        files,
+        size,
+        refused,
+    )
+    log.info("delivery %s: %d files, %d bytes listed, %d refused", delivery.pk, files, size, refused_count)
+
+
+def _pending(delivery_id: int) -> Iterator[tuple[int, str, int]]:
+    """Pending rows, large files first, in windows of primary keys: a delivery's rows were inserted
+    together, so each window is one short range scan of the primary key (no index on status needed)."""
+    bounds = InventoryFile.objects.filter(delivery_id=delivery_id).aggregate(lo=Min("id"), hi=Max("id"))
+    if bounds["lo"] is None:
+        return
+    base = InventoryFile.objects.filter(delivery_id=delivery_id, status=InventoryFile.Status.PENDING)
+    for qs in (base.filter(size__gte=LARGE), base.filter(size__lt=LARGE)):
+        for lo in range(bounds["lo"], bounds["hi"] + 1, BATCH):
+            rows = (
+                qs.filter(id__gte=lo, id__lt=lo + BATCH)
+                .order_by("id")
+                .values_list("id", "source_path", "path", "size")
+            )
+            for pk, source_path, path, size in list(rows):
+                yield pk, source_path or path, size
+
+
+class Pacer:
+    """A read-rate limit shared by the hashing threads (``DELIVERY_READ_RATE_LIMIT`` bytes/s): keeps a
+    shared drive or a NAS usable while a delivery is inventoried."""
+
+    def __init__(self, rate: int):
+        self.rate = rate
+        self.lock = threading.Lock()
+        self.start = time.monotonic()
+        self.done = 0
+
+    def __call__(self, n: int) -> None:
+        with self.lock:
+            self.done += n
+            due = self.start + self.done / self.rate
+        pause = due - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
+
+
+def _threads() -> int:
+    return settings.DELIVERY_HASH_THREADS or os.cpu_count() or 2
+
+
+def hash_pending(delivery: Delivery, source, lease) -> bool:
+    """Hash every pending row of ``delivery``; True when none is left, False when the lease was lost."""
+    rate = settings.DELIVERY_READ_RATE_LIMIT
+    pace = Pacer(rate) if rate else None
+    work: queue.Queue = queue.Queue(maxsize=4 * BATCH)
+    results: list[tuple] = []
+    results_lock = threading.Lock()
+    stop = threading.Event()
+
+    def hasher() -> None:
+        while not stop.is_set():
+            item = work.get()
+            if item is None:
+                return
+            pk, name, size = item
+            try:
+                with source.open(name) as stream:
+                    d = hash_stream(stream, parallel=size >= LARGE, pace=pace)
+                if d.size == size:
+                    row = (pk, d.md5, d.sha1, d.sha256, InventoryFile.Status.HASHED, "", size)
+                else:
+                    error = f"changed while being inventoried: listed with {size} bytes, read {d.size}"
+                    row = (pk, "", "", "", InventoryFile.Status.ERROR, error, size)
+            except (OSError, io.UnsupportedOperation) as exc:
+                row = (pk, "", "", "", InventoryFile.Status.ERROR, str(exc)[:500], size)
+            except Exception as exc:  # botocore's errors (network, missing key): reported per file
+                row = (pk, "", "", "", InventoryFile.Status.ERROR, f"{type(exc).__name__}: {exc}"[:500], size)
+            with results_lock:
+                results.append(row)
+
+    threads = [threading.Thread(target=hasher, name=f"inventory-{i}", daemon=True) for i in range(_threads())]
+    for t in threads:
+        t.start()
+
+    def checkpoint() -> None:
+        nonlocal results
+        with results_lock:
+            batch, results = results, []
+        if batch:
+            write_hashed(delivery.pk, lease, batch)
+
+    try:
+        last = time.monotonic()
+        for item in _pending(delivery.pk):
+            while True:
+                try:
+                    work.put(item, timeout=0.2)
+                    break
+                except queue.Full:
+                    pass
+                if lease.lost:
+                    raise LeaseLost()
+                if time.monotonic() - last >= settings.DELIVERY_CHECKPOINT_SECONDS:
+                    checkpoint()
+                    last = time.monotonic()
+            if time.monotonic() - last >= settings.DELIVERY_CHECKPOINT_SECONDS:
+                checkpoint()
+                last = time.monotonic()
+        for _ in threads:
+            while True:
+                try:
+                    work.put(None, timeout=0.2)
+                    break
+                except queue.Full:
+                    if time.monotonic() - last >= settings.DELIVERY_CHECKPOINT_SECONDS:
+                        checkpoint()
+                        last = time.monotonic()
+        while any(t.is_alive() for t in threads):
+            for t in threads:
+                t.join(timeout=settings.DELIVERY_CHECKPOINT_SECONDS)
+            checkpoint()
+        checkpoint()
+    except LeaseLost:
+        stop.set()
+        _drain(work, len(threads))
+        return False
+    finally:
+        stop.set()
+    return True
+
+
+def _drain(work: queue.Queue, threads: int) -> None:
+    try:
+        while True:
+            work.get_nowait()
+    except queue.Empty:
+        pass
+    for _ in range(threads):
+        try:
+            work.put_nowait(None)
+        except queue.Full:
+            break
+
+
+def write_hashed(delivery_id: int, lease, rows: list[tuple]) -> None:
+    """One checkpoint: write hashed rows (``(pk, md5, sha1, sha256, status, error, size)``) and add them to
+    the delivery's counters, in one transaction that checks the lease. Only rows still pending are
+    written and counted, so a file is never counted twice."""
+    now = timezone.now()
+    with transaction.atomic(durable=True):
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "CREATE TEMP TABLE IF NOT EXISTS inventory_hashed (id bigint, md5 text, sha1 text, "
+                    "sha256 text, status text, error text, size bigint) ON COMMIT DELETE ROWS"
+                )
+                with cursor.cursor.copy("COPY inventory_hashed FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                table = InventoryFile._meta.db_table
+                cursor.execute(
+                    f"UPDATE {table} f SET md5 = h.md5, sha1 = h.sha1, sha256 = h.sha256, status = h.status, "
+                    f"error = h.error, hashed_at = %s FROM inventory_hashed h "
+                    f"WHERE f.id = h.id AND f.status = 'pending' RETURNING f.size",
+                    [now],
+                )
+                sizes = [size for (size,) in cursor.fetchall()]
+        else:
+            sizes = []
+            with connection.cursor() as cursor:
+                for pk, md5, sha1, sha256, status, error, size in rows:
+                    cursor.execute(
+                        f"UPDATE {InventoryFile._meta.db_table} SET md5 = %s, sha1 = %s, sha256 = %s, status = %s, "
+                        "error = %s, hashed_at = %s WHERE id = %s AND status = 'pending'",
+                        [md5, sha1, sha256, status, error, now, pk],
+                    )
+                    if cursor.rowcount:
+                        sizes.append(size)
+        _check_lease(
+            delivery_id,
+            lease,
+            files_done=F("files_done") + len(sizes),
+            bytes_done=F("bytes_done") + sum(sizes),
+            lease_until=now + lease.duration,
+        )
