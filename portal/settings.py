@@ -125,6 +125,7 @@ INSTALLED_APPS = [
     "apps.publishing",
     "apps.search",
     "apps.deliveries",
+    "apps.distributions",
 ]
 
 MIDDLEWARE = [
@@ -522,4 +523,17 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         "django.request": {"filters": ["client_errors_on_one_line"]},
     },
+}
+
+# --- distributions (issue 12: deep copies, profiles, datasets, the national archive) ----------------
+# The scope of the data packages made from classified datasets (one of PACKAGE_SCOPES).
+DISTRIBUTION_SCOPE = env("DISTRIBUTION_SCOPE", "quay")
+# A dataset with at most this many files has one data entity per file (each stored as a blob); a larger
+# one is described by its inventory table alone (the files stay in the deep copy and the BagIt export).
+DISTRIBUTION_MAX_ENTITIES = envint("DISTRIBUTION_MAX_ENTITIES", "200")
+# Where restores from deep storage land when a data manager restores to a folder.
+DISTRIBUTION_RESTORE_DIR = Path(env("DISTRIBUTION_RESTORE_DIR", str(VAR_DIR / "restores")))
+CELERY_BEAT_SCHEDULE["distributions-deep-copy-sweep"] = {
+    "task": "apps.distributions.tasks.deep_copy_sweep",
+    "schedule": crontab(minute="*/10"),
 }

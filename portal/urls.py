@@ -20,6 +20,7 @@ API_APPS = [
     "holds",
     "publishing",
     "search",
+    "distributions",
 ]
 
 api_urlpatterns = [
@@ -49,6 +50,7 @@ urlpatterns = [
     path("holds/", include("apps.holds.urls")),
     path("", include("apps.publishing.urls")),  # /oai, /doi/…, landing pages
     path("search/", include("apps.search.urls")),
+    path("distributions/", include("apps.distributions.urls")),
 ]
 
 handler403 = "portal.views.error_403"

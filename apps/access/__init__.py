@@ -29,23 +29,32 @@ from .people import (
     can_file_sailing_orders,
     can_link_package_to_cruise,
     can_manage_eventlog,
+    # distributions (issue 12)
+    can_report_accession,
+    can_request_restore,
     can_write_eventlog,
     cruise_roles,
     is_any_operator,
     is_chief_scientist,
     is_cruise_party,
     is_operator_of,
+    require_accession_reporter,
     require_data_manager,
     require_eventlog_manager,
     require_eventlog_writer,
     require_hold_keeper,
     require_preview_publisher,
+    require_restore_requester,
     require_staff_designator,
     require_submitter_candidate,
 )
 from .policy import can_see, party_revisions, public_states, visible_revisions
 
 __all__ = [
+    "can_report_accession",
+    "can_request_restore",
+    "require_accession_reporter",
+    "require_restore_requester",
     "can_designate_staff",
     "can_link_package_to_cruise",
     "can_edit_cruise",

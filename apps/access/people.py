@@ -109,6 +109,16 @@ def can_file_sailing_orders(user) -> bool:
     return is_any_operator(user) or roles.is_data_manager(user)
 
 
+def can_request_restore(user, cruise) -> bool:
+    """Ask for a restore from deep storage: the operator, the chief scientist, or a data manager."""
+    return bool({OPERATOR, CHIEF_SCIENTIST, DATA_MANAGER} & cruise_roles(user, cruise))
+
+
+def can_report_accession(user) -> bool:
+    """Report a national-archive accession: a data manager or the archive's own account."""
+    return roles.is_data_manager(user) or roles.is_archive(user)
+
+
 # --- the same rules as refusals: one message each, for the services and the views that ask first ---
 
 
@@ -150,3 +160,13 @@ def require_preview_publisher(user, submission) -> None:
     """Publishing or discarding a previewed submission: its submitter, or a data manager."""
     if not (_signed_in(user) and (submission.user_id == user.pk or roles.is_data_manager(user))):
         raise Forbidden("Only the person who submitted this package, or a data manager, may publish it.")
+
+
+def require_restore_requester(user, cruise) -> None:
+    if not can_request_restore(user, cruise):
+        raise Forbidden("Only the operator, the chief scientist or a data manager may ask for a restore.")
+
+
+def require_accession_reporter(user) -> None:
+    if not can_report_accession(user):
+        raise Forbidden("Only a data manager or the national archive may report an accession.")
