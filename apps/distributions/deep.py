@@ -82,7 +82,7 @@ def _copy_one(row: InventoryFile, delivery: Delivery) -> None:
     got = read_back(row.sha256)
     if got != (row.sha256, row.size):
         target.delete(key)
-        raise DeepCopyError(f"{row.path}: the deep copy reads back as {got[0] if got else 'nothing'}")
+        raise DeepCopyError(f"the deep copy reads back as {got[0] if got else 'nothing'}")
 
 
 # --- the copy ---------------------------------------------------------------------------------------

@@ -58,5 +58,5 @@ class RestoreForm(forms.Form):
 
 class AccessionForm(forms.Form):
     accession_id = forms.CharField(max_length=100)
-    url = forms.URLField(max_length=500)
+    url = forms.URLField(max_length=500, assume_scheme="https")
     archive = forms.CharField(max_length=100, initial="NCEI")

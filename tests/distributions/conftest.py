@@ -105,14 +105,27 @@ def profiles(delivery, data_manager):
     replaces the template's; the rest are inherited."""
     cruise = delivery.cruise
     template = services.save_profile(
-        data_manager, name="Fleet standard", operator=cruise.operator, vessel=None, template=None,
+        data_manager,
+        name="Fleet standard",
+        operator=cruise.operator,
+        vessel=None,
+        template=None,
         rules=TEMPLATE_RULES,
     )
     vessel = services.save_profile(
-        data_manager, name=f"{cruise.vessel.name} profile", operator=cruise.operator, vessel=cruise.vessel,
+        data_manager,
+        name=f"{cruise.vessel.name} profile",
+        operator=cruise.operator,
+        vessel=cruise.vessel,
         template=template,
-        rules=[{"instrument_class": "multibeam", "vendor": "Kongsberg", "model": "EM124",
-                "pattern": "multibeam/EM124/**/*.kmall"}],
+        rules=[
+            {
+                "instrument_class": "multibeam",
+                "vendor": "Kongsberg",
+                "model": "EM124",
+                "pattern": "multibeam/EM124/**/*.kmall",
+            }
+        ],
     )
     return template, vessel
 

@@ -52,18 +52,34 @@ def test_preview_shows_datasets_and_what_matched_nothing_then_commit_after_adjus
         ("navigation", "POS MV"): 2,
     }
     assert preview.unmatched == sorted(
-        ["multibeam/EM122/legacy/0001.all", "ctd/SBE911/notes.txt", "met/MET_20240302.csv", "README.txt",
-         "tmp/junk.bak"]
+        [
+            "multibeam/EM122/legacy/0001.all",
+            "ctd/SBE911/notes.txt",
+            "met/MET_20240302.csv",
+            "README.txt",
+            "tmp/junk.bak",
+        ]
     )
     assert dict(preview.unmatched_folders)["multibeam"] == 1
-    assert not InventoryFile.objects.filter(delivery=delivery).exclude(instrument_class="").exists()  # nothing written
+    assert (
+        not InventoryFile.objects.filter(delivery=delivery).exclude(instrument_class="").exists()
+    )  # nothing written
 
     # The data manager adds the meteorology folder and previews again.
     services.save_profile(
-        data_manager, name=vessel.name, operator=vessel.operator, vessel=vessel.vessel, template=vessel.template,
+        data_manager,
+        name=vessel.name,
+        operator=vessel.operator,
+        vessel=vessel.vessel,
+        template=vessel.template,
         profile=vessel,
         rules=[
-            {"instrument_class": "multibeam", "vendor": "Kongsberg", "model": "EM124", "pattern": "multibeam/EM124/**/*.kmall"},
+            {
+                "instrument_class": "multibeam",
+                "vendor": "Kongsberg",
+                "model": "EM124",
+                "pattern": "multibeam/EM124/**/*.kmall",
+            },
             {"instrument_class": "meteorology", "vendor": "", "model": "", "pattern": "met/*.csv"},
         ],
     )
@@ -79,11 +95,16 @@ def test_preview_shows_datasets_and_what_matched_nothing_then_commit_after_adjus
     assert classes["met/MET_20240302.csv"] == "meteorology"
     assert classes["README.txt"] == "" and classes["multibeam/EM122/legacy/0001.all"] == ""
     os75 = Dataset.objects.get(delivery=delivery, model="OS75")
-    assert sorted(os75.members.values_list("file__path", flat=True)) == ["adcp/OS75/os75_001.ENR", "adcp/OS75/os75_001.LTA"]
+    assert sorted(os75.members.values_list("file__path", flat=True)) == [
+        "adcp/OS75/os75_001.ENR",
+        "adcp/OS75/os75_001.LTA",
+    ]
     assert os75.bytes_total == len(b"enr adcp 75") + len(b"lta adcp 75")
 
 
-def test_classification_reads_the_inventory_in_bulk(delivery, profiles, data_manager, django_assert_max_num_queries):
+def test_classification_reads_the_inventory_in_bulk(
+    delivery, profiles, data_manager, django_assert_max_num_queries
+):
     """Thousands of rows cost a handful of queries (a chunked read, a few bulk UPDATEs and INSERTs)."""
     _, vessel = profiles
     InventoryFile.objects.bulk_create(
@@ -100,8 +121,14 @@ def test_classification_reads_the_inventory_in_bulk(delivery, profiles, data_man
 def test_profiles_and_classification_are_for_data_managers(delivery, profiles, operator_user, vessel):
     _, profile = profiles
     with pytest.raises(Forbidden):
-        services.save_profile(operator_user, name="x", operator=vessel.operator, vessel=None, template=None,
-                              rules=TEMPLATE_RULES_BAD)
+        services.save_profile(
+            operator_user,
+            name="x",
+            operator=vessel.operator,
+            vessel=None,
+            template=None,
+            rules=TEMPLATE_RULES_BAD,
+        )
     with pytest.raises(Forbidden):
         services.commit_classification(delivery, profile, operator_user, expected="")
 
@@ -111,8 +138,16 @@ TEMPLATE_RULES_BAD = [{"instrument_class": "sonar", "pattern": "../x"}]
 
 def test_bad_rules_are_refused_with_what_to_fix(delivery, data_manager, vessel):
     with pytest.raises(UserError) as refused:
-        services.save_profile(data_manager, name="Bad", operator=vessel.operator, vessel=None, template=None,
-                              rules=[{"instrument_class": "sonar", "pattern": "x/"},
-                                     {"instrument_class": "ctd", "pattern": "../up"}])
+        services.save_profile(
+            data_manager,
+            name="Bad",
+            operator=vessel.operator,
+            vessel=None,
+            template=None,
+            rules=[
+                {"instrument_class": "sonar", "pattern": "x/"},
+                {"instrument_class": "ctd", "pattern": "../up"},
+            ],
+        )
     assert "rule 1: instrument class 'sonar'" in refused.value.message
     assert "rule 2" in refused.value.message and ".." in refused.value.message

@@ -59,13 +59,17 @@ def test_dataset_eml_is_derived_from_the_cruise_and_valid(delivery, profiles, da
     assert ds.find("creator/individualName/surName").text == "Scientist"  # the chief scientist
     assert ds.find("associatedParty/role").text == "Science party"
     assert ds.findtext("coverage/temporalCoverage/rangeOfDates/beginDate/calendarDate") == "2024-03-01"
-    assert float(ds.findtext("coverage/geographicCoverage/boundingCoordinates/northBoundingCoordinate")) > 46.19
+    assert (
+        float(ds.findtext("coverage/geographicCoverage/boundingCoordinates/northBoundingCoordinate")) > 46.19
+    )
     assert ds.findtext("project/award/awardNumber") == "OCE-1234567"
     assert [e.findtext("entityName") for e in ds.findall("otherEntity")] == [f.path for f in files]
     assert ds.find("dataTable/entityName").text == "files.csv" and with_entities
 
 
-def test_a_large_dataset_is_described_by_its_inventory_table(delivery, profiles, data_manager, settings, eml_schema):
+def test_a_large_dataset_is_described_by_its_inventory_table(
+    delivery, profiles, data_manager, settings, eml_schema
+):
     settings.DISTRIBUTION_MAX_ENTITIES = 2
     _, vessel = profiles
     dataset = next(d for d in _classify(delivery, vessel, data_manager) if d.instrument_class == "multibeam")
@@ -77,14 +81,18 @@ def test_a_large_dataset_is_described_by_its_inventory_table(delivery, profiles,
     assert inventory.decode().splitlines()[0] == "path,size,md5,sha256"
 
 
-def test_release_accession_and_bag(delivery, profiles, data_manager, operator_user, chief_scientist, client,
-                                   tmp_path, datacite_schema):
+def test_release_accession_and_bag(
+    delivery, profiles, data_manager, operator_user, chief_scientist, client, tmp_path, datacite_schema
+):
     cruise = delivery.cruise
     approve_cruise(cruise, operator_user, chief_scientist)
-    holds.assert_hold(cruise, chief_scientist, ends_on=timezone.now().date() + datetime.timedelta(days=30),
-                      reason="thesis")
+    holds.assert_hold(
+        cruise, chief_scientist, ends_on=timezone.now().date() + datetime.timedelta(days=30), reason="thesis"
+    )
     _, vessel = profiles
-    datasets = [d for d in _classify(delivery, vessel, data_manager) if d.instrument_class in ("adcp", "navigation")]
+    datasets = [
+        d for d in _classify(delivery, vessel, data_manager) if d.instrument_class in ("adcp", "navigation")
+    ]
     revisions = [_package(d, data_manager) for d in datasets]
     assert {r.state for r in revisions} == {Revision.State.HELD}
     assert all(r.package.cruise_id == cruise.pk for r in revisions)
@@ -97,7 +105,11 @@ def test_release_accession_and_bag(delivery, profiles, data_manager, operator_us
     api = api_client_for(archive)
     key = revisions[0].package
     url = f"/api/distributions/datasets/{key.scope}/{key.identifier}/accession/"
-    refused = api.post(url, {"accession_id": "0290001", "url": "https://www.ncei.noaa.gov/archive/accession/0290001"}, format="json")
+    refused = api.post(
+        url,
+        {"accession_id": "0290001", "url": "https://www.ncei.noaa.gov/archive/accession/0290001"},
+        format="json",
+    )
     assert refused.status_code == 409
 
     holds.lift_hold(cruise.holds.get(), chief_scientist)
@@ -108,25 +120,45 @@ def test_release_accession_and_bag(delivery, profiles, data_manager, operator_us
     assert all(f"{r.package.scope}.{r.package.identifier}.{r.number}".encode() in ndc for r in revisions)
 
     # The archive reports the first accession with its token; anyone else is refused.
-    assert api_client_for(operator_user).post(url, {"accession_id": "x", "url": "https://a.example/x"}, format="json").status_code == 403
-    answered = api.post(url, {"accession_id": "0290001", "url": "https://www.ncei.noaa.gov/archive/accession/0290001"}, format="json")
+    assert (
+        api_client_for(operator_user)
+        .post(url, {"accession_id": "x", "url": "https://a.example/x"}, format="json")
+        .status_code
+        == 403
+    )
+    answered = api.post(
+        url,
+        {"accession_id": "0290001", "url": "https://www.ncei.noaa.gov/archive/accession/0290001"},
+        format="json",
+    )
     assert answered.status_code == 201, answered.content
     assert Accession.objects.get(package=key).accession_id == "0290001"
     assert api_client_for(None).get(url).json()["accession_id"] == "0290001"
     landing = client.get(f"/dataset/{key.scope}/{key.identifier}/")
-    assert b"Archived at" in landing.content and b"https://www.ncei.noaa.gov/archive/accession/0290001" in landing.content
+    assert (
+        b"Archived at" in landing.content
+        and b"https://www.ncei.noaa.gov/archive/accession/0290001" in landing.content
+    )
     xml = etree.fromstring(datacite_xml(revisions[0]))
     assert datacite_schema.validate(xml), datacite_schema.error_log
     related = xml.xpath("//d:relatedIdentifier[@relationType='IsIdenticalTo']", namespaces=DC)
     assert [e.text for e in related] == ["https://www.ncei.noaa.gov/archive/accession/0290001"]
-    assert xml.xpath("//d:alternateIdentifier[@alternateIdentifierType='NCEI Accession']/text()", namespaces=DC) == ["0290001"]
+    assert xml.xpath(
+        "//d:alternateIdentifier[@alternateIdentifierType='NCEI Accession']/text()", namespaces=DC
+    ) == ["0290001"]
     assert not CruiseDistribution.objects.filter(cruise=cruise, final_migration_at__isnull=False).exists()
 
     # The other released datasets archived too (the data manager, through the page): final migration.
     client.force_login(data_manager)
     for dataset in datasets[1:]:
-        page = client.post(f"/distributions/datasets/{dataset.pk}/accession/",
-                           {"accession_id": f"02900{dataset.pk}", "url": f"https://www.ncei.noaa.gov/archive/accession/02900{dataset.pk}", "archive": "NCEI"})
+        page = client.post(
+            f"/distributions/datasets/{dataset.pk}/accession/",
+            {
+                "accession_id": f"02900{dataset.pk}",
+                "url": f"https://www.ncei.noaa.gov/archive/accession/02900{dataset.pk}",
+                "archive": "NCEI",
+            },
+        )
         assert page.status_code == 302
     pending = [d for d in services.cruise_datasets(cruise) if d.package_id is None]
     for dataset in pending:  # the datasets not packaged here leave the cruise unfinished
@@ -143,7 +175,10 @@ def test_release_accession_and_bag(delivery, profiles, data_manager, operator_us
     exported.validate()
     assert exported.info["R2R-CruiseID"] == cruise.cruise_id
     assert exported.info["R2R-CruiseDOI"] == "10.7284/999999"
-    assert exported.info["Payload-Oxum"] == f"{sum(f.size for f in delivery.files.all()) + sum(r.eml_blob.size for r in revisions)}.{delivery.files.count() + len(revisions)}"
+    assert (
+        exported.info["Payload-Oxum"]
+        == f"{sum(f.size for f in delivery.files.all()) + sum(r.eml_blob.size for r in revisions)}.{delivery.files.count() + len(revisions)}"
+    )
     assert (dest / "data/S1/README.txt").read_bytes() == b"delivered by the operator\n"
     assert (dest / f"data/metadata/{revisions[0].package_id_text}.xml").exists()
 

@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import api_view, permission_classes
+from rest_framework.exceptions import NotAuthenticated
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
@@ -203,6 +204,8 @@ def accession(request, scope: str, identifier: int):
     (a data manager, or a token of the ``archive`` role)."""
     dataset = services.dataset_for_package(scope, identifier)
     if request.method == "POST":
+        if not request.user.is_authenticated:
+            raise NotAuthenticated()
         access.require_accession_reporter(request.user)
         body = AccessionSerializer(data=request.data)
         body.is_valid(raise_exception=True)

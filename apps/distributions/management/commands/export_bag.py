@@ -12,10 +12,14 @@ class Command(BaseCommand):
     help = "Export a cruise's distribution (every delivery, the datasets' EML) as a BagIt 1.0 bag in DEST."
 
     def add_arguments(self, parser):
-        parser.add_argument("cruise_id", help="The cruise id (e.g. RR2401); a vessel code may follow: RR2401@RR")
+        parser.add_argument(
+            "cruise_id", help="The cruise id (e.g. RR2401); a vessel code may follow: RR2401@RR"
+        )
         parser.add_argument("dest", help="A new or empty folder")
         parser.add_argument(
-            "--force", action="store_true", help="Export even though the cruise is not marked for final migration"
+            "--force",
+            action="store_true",
+            help="Export even though the cruise is not marked for final migration",
         )
 
     def handle(self, cruise_id: str, dest: str, force: bool, **options):
@@ -28,7 +32,9 @@ class Command(BaseCommand):
         cruise = cruises.get()
         if not force and services.distribution_of(cruise).final_migration_at is None:
             reasons = services.pending_release(cruise)
-            raise CommandError(f"{cruise_id} is not marked for final migration: {'; '.join(reasons)} (--force exports anyway).")
+            raise CommandError(
+                f"{cruise_id} is not marked for final migration: {'; '.join(reasons)} (--force exports anyway)."
+            )
         try:
             path = bag.write_bag(cruise, dest)
         except QuaysideError as exc:
