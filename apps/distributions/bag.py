@@ -33,7 +33,7 @@ from apps.storage.models import blob_key
 from portal.errors import Conflict
 
 from . import services
-from .deep import source_path
+from .deep import hashed, on_disk, source_path
 from .models import Accession
 
 BAGIT_TXT = b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
@@ -58,7 +58,7 @@ def _deliveries(cruise: Cruise):
 def _file_chunks(delivery: Delivery, row: InventoryFile) -> Callable[[], Iterator[bytes]]:
     def read() -> Iterator[bytes]:
         try:
-            handle = open(source_path(delivery, row.path), "rb")
+            handle = open(source_path(delivery, on_disk(row)), "rb")
         except FileNotFoundError:  # the drop folder is gone: the deep copy has the bytes
             handle = storage.deep().open(blob_key(row.sha256), "rb")
         with handle:
@@ -140,7 +140,7 @@ def members(cruise: Cruise) -> Iterator[BagMember]:
     released = _released(cruise)
     size = count = 0
     for delivery in deliveries:
-        rows = InventoryFile.objects.filter(delivery=delivery)
+        rows = hashed(InventoryFile.objects.filter(delivery=delivery))
         count += rows.count()
         size += sum(rows.values_list("size", flat=True).iterator(chunk_size=10_000))
     emls = [
@@ -152,7 +152,7 @@ def members(cruise: Cruise) -> Iterator[BagMember]:
     size += sum(blob.size for _, blob in emls)
 
     for delivery in deliveries:
-        rows = InventoryFile.objects.filter(delivery=delivery).order_by("path")
+        rows = hashed(InventoryFile.objects.filter(delivery=delivery)).order_by("path")
         for row in rows.iterator(chunk_size=2_000):
             yield BagMember(f"data/{delivery.shipment}/{row.path}", row.size, _file_chunks(delivery, row))
     for name, blob in emls:
@@ -173,7 +173,7 @@ def members(cruise: Cruise) -> Iterator[BagMember]:
     def manifest(algorithm: str) -> Iterator[bytes]:
         lines: list[str] = []
         for delivery in deliveries:
-            rows = InventoryFile.objects.filter(delivery=delivery).order_by("path")
+            rows = hashed(InventoryFile.objects.filter(delivery=delivery)).order_by("path")
             for path, digest in rows.values_list("path", algorithm).iterator(chunk_size=10_000):
                 lines.append(f"{digest}  data/{_encode_path(delivery.shipment)}/{_encode_path(path)}\n")
                 if len(lines) >= 2_000:

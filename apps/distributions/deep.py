@@ -43,6 +43,20 @@ class DeepCopyError(RuntimeError):
     pass
 
 
+# The deliveries app may record the name as found on disk when it differs from the NFC ``path``
+# (``InventoryFile.source_path``); read files by that name when the field exists and is set.
+HAS_SOURCE_PATH = any(f.name == "source_path" for f in InventoryFile._meta.get_fields())
+
+
+def on_disk(row: InventoryFile) -> str:
+    return (getattr(row, "source_path", "") if HAS_SOURCE_PATH else "") or row.path
+
+
+def hashed(rows):
+    """Only rows with digests: a file the inventory could not read has nothing to verify a copy against."""
+    return rows.exclude(sha256="")
+
+
 def source_path(delivery: Delivery, path: str) -> Path:
     """Where the delivered file is read from (a drop folder the server can read)."""
     if delivery.source.startswith("s3://"):
@@ -77,7 +91,7 @@ def _copy_one(row: InventoryFile, delivery: Delivery) -> None:
     target = storage.deep()
     key = blob_key(row.sha256)
     if not target.exists(key):
-        with open(source_path(delivery, row.path), "rb") as fh:
+        with open(source_path(delivery, on_disk(row)), "rb") as fh:
             target.save(key, File(fh, name=key))
     got = read_back(row.sha256)
     if got != (row.sha256, row.size):
@@ -140,7 +154,7 @@ def copy_delivery(copy_pk: int) -> str:
         return "taken"
     copy = DeepCopy.objects.select_related("delivery__cruise").get(pk=copy_pk)
     delivery = copy.delivery
-    rows = InventoryFile.objects.filter(delivery=delivery).order_by("pk")
+    rows = hashed(InventoryFile.objects.filter(delivery=delivery)).order_by("pk")
     total = rows.count()
     DeepCopy.objects.filter(pk=copy_pk).update(files_total=total)
     errors: list[str] = []
@@ -188,7 +202,9 @@ def verify_copy(delivery: Delivery, *, user=None) -> list[str]:
     """Read every deep object of ``delivery`` back and compare it with the inventory's SHA-256 and size;
     records the result on the DeepCopy (and an error event when something is wrong). Returns the problems."""
     problems = []
-    for row in InventoryFile.objects.filter(delivery=delivery).order_by("pk").iterator(chunk_size=BATCH):
+    for row in (
+        hashed(InventoryFile.objects.filter(delivery=delivery)).order_by("pk").iterator(chunk_size=BATCH)
+    ):
         got = read_back(row.sha256)
         if got is None:
             problems.append(f"{row.path}: missing from deep storage")
@@ -263,7 +279,7 @@ def request_restore(
 
 
 def _restore_rows(delivery: Delivery, scope: str, path: str):
-    rows = InventoryFile.objects.filter(delivery=delivery)
+    rows = hashed(InventoryFile.objects.filter(delivery=delivery))
     if scope == RestoreRequest.Scope.FILE:
         return rows.filter(path=path)
     if scope == RestoreRequest.Scope.FOLDER:

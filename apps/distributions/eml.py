@@ -34,6 +34,7 @@ class FileEntry:
     md5: str
     sha256: str
     object_name: str = ""
+    on_disk: str = ""  # the name on disk when it differs from ``path`` (NFC)
 
 
 def object_name(path: str) -> str:

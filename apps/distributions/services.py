@@ -242,12 +242,13 @@ def request_packaging(dataset: Dataset, user, *, request=None) -> Dataset:
 
 
 def _files(dataset: Dataset) -> list[eml.FileEntry]:
-    rows = InventoryFile.objects.filter(pk__in=dataset.members.values("file_id")).order_by("path")
+    from .deep import HAS_SOURCE_PATH, hashed
+
+    rows = hashed(InventoryFile.objects.filter(pk__in=dataset.members.values("file_id"))).order_by("path")
+    columns = ["path", "size", "md5", "sha256"] + (["source_path"] if HAS_SOURCE_PATH else [])
     return [
-        eml.FileEntry(path, size, md5, sha256, eml.object_name(path))
-        for path, size, md5, sha256 in rows.values_list("path", "size", "md5", "sha256").iterator(
-            chunk_size=5000
-        )
+        eml.FileEntry(*row[:4], eml.object_name(row[0]), row[4] if HAS_SOURCE_PATH else "")
+        for row in rows.values_list(*columns).iterator(chunk_size=5000)
     ]
 
 
@@ -288,7 +289,10 @@ def package_dataset(dataset_pk: int, user_pk: int) -> str:
             document, files, inventory, with_entities = dataset_eml(dataset, package_id)
             handles = [("files.csv", io.BytesIO(inventory))]
             if with_entities:
-                handles += [(f.object_name, open(source_path(dataset.delivery, f.path), "rb")) for f in files]
+                handles += [
+                    (f.object_name, open(source_path(dataset.delivery, f.on_disk or f.path), "rb"))
+                    for f in files
+                ]
             try:
                 sub = submissions.submit(user, document, files=handles, filename=f"{package_id}.xml")
             finally:
