@@ -32,11 +32,11 @@ def page_context(request, cruise, context: dict) -> None:
             }
         )
     user = request.user
+    record = CruiseDistribution.objects.filter(cruise=cruise).first()
     context["distribution"] = {
         "rows": rows,
-        "final": CruiseDistribution.objects.filter(cruise=cruise)
-        .values_list("final_migration_at", flat=True)
-        .first(),
+        "final": getattr(record, "final_migration_at", None),
+        "cruise_doi": getattr(record, "cruise_doi", ""),
         "may_restore": access.can_request_restore(user, cruise),
         "is_data_manager": access.roles.is_data_manager(user),
         "restores": RestoreRequest.objects.filter(delivery__in=deliveries)[:20]
