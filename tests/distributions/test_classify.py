@@ -151,3 +151,32 @@ def test_bad_rules_are_refused_with_what_to_fix(delivery, data_manager, vessel):
         )
     assert "rule 1: instrument class 'sonar'" in refused.value.message
     assert "rule 2" in refused.value.message and ".." in refused.value.message
+
+
+def test_a_data_manager_edits_a_profile_previews_and_commits_in_the_browser(delivery, data_manager, client):
+    client.force_login(data_manager)
+    cruise = delivery.cruise
+    created = client.post(
+        "/distributions/profiles/new/",
+        {
+            "name": "Browser profile",
+            "operator": cruise.operator_id,
+            "vessel": cruise.vessel_id,
+            "rules": "adcp | Teledyne RDI | OS75 | adcp/OS75/\nnavigation | | | nav/**/*.gps\n",
+        },
+    )
+    assert created.status_code == 302
+    page = client.get(f"/distributions/deliveries/{delivery.pk}/classify/")
+    assert b"adcp/OS75/os75_001.ENR" in page.content and b"12 match no rule" in page.content
+    fingerprint = page.context["result"].fingerprint
+    committed = client.post(
+        f"/distributions/deliveries/{delivery.pk}/classify/",
+        {"profile": page.context["profile"].pk, "fingerprint": fingerprint},
+    )
+    assert committed.status_code == 302
+    assert sorted(Dataset.objects.filter(delivery=delivery).values_list("model", flat=True)) == ["", "OS75"]
+    refused = client.post(
+        "/distributions/profiles/new/",
+        {"name": "Bad", "operator": cruise.operator_id, "rules": "sonar | | | x/"},
+    )
+    assert refused.status_code == 400 and b"instrument class" in refused.content

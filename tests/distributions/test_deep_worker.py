@@ -1,5 +1,5 @@
-"""A real worker makes the deep copy and the restore (dispatched after commit, claimed with a lease), on the
-file system and on S3 (SeaweedFS on loopback)."""
+"""A real worker makes the deep copy and the restore (dispatched after commit, claimed with a lease), with the
+deep tier on S3 (SeaweedFS on loopback); tests/distributions/test_deep.py covers the file system."""
 
 from __future__ import annotations
 
@@ -52,21 +52,12 @@ def _copy_and_restore(tmp_path, delivery, chief_scientist, data_manager, setting
         worker.stop()
 
 
-@pytest.mark.worker
-@pytest.mark.django_db(transaction=True)
-def test_a_real_worker_copies_a_delivery_to_deep_storage_and_restores_a_folder(
-    tmp_path, delivery, chief_scientist, data_manager, settings
-):
-    _copy_and_restore(tmp_path, delivery, chief_scientist, data_manager, settings)
-    row = delivery.files.get(path="README.txt")
-    assert (tmp_path / "deep" / blob_key(row.sha256)).read_bytes() == b"delivered by the operator\n"
-
-
 @pytest.mark.s3
 @pytest.mark.worker
-@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_the_deep_tier_on_s3(tmp_path, delivery, chief_scientist, data_manager, settings, s3_storage):
+def test_a_real_worker_copies_a_delivery_to_deep_storage_on_s3_and_restores_a_folder(
+    tmp_path, delivery, chief_scientist, data_manager, settings, s3_storage
+):
     _copy_and_restore(tmp_path, delivery, chief_scientist, data_manager, settings)
     row = delivery.files.get(path="README.txt")
     with storage.deep().open(blob_key(row.sha256), "rb") as fh:
