@@ -150,12 +150,21 @@ def classify(delivery: Delivery, rules: list[Rule], *, keep_pks: bool = False) -
 
 
 def write_classes(delivery: Delivery, groups: list[Group]) -> None:
-    """Set ``instrument_class`` on every row of ``delivery``: '' first, then each group's rows in chunks
-    (a few bulk UPDATEs per class). Call inside the commit's transaction."""
-    InventoryFile.objects.filter(delivery=delivery).exclude(instrument_class="").update(instrument_class="")
-    by_class: dict[str, list[int]] = defaultdict(list)
-    for group in groups:
-        by_class[group.instrument_class].extend(group.pks)
-    for instrument_class, pks in by_class.items():
+    """Set ``instrument_class`` on every row of ``delivery`` to its group's class ('' for no group), writing
+    only the rows whose class changes, in chunks of ids (a few bulk UPDATEs per class; a re-commit of the
+    same rules writes nothing). Call inside the commit's transaction."""
+    wanted = {pk: group.instrument_class for group in groups for pk in group.pks}
+    current = dict(
+        InventoryFile.objects.filter(delivery=delivery)
+        .exclude(instrument_class="")
+        .values_list("pk", "instrument_class")
+        .iterator(chunk_size=CHUNK)
+    )
+    changes: dict[str, list[int]] = defaultdict(list)
+    changes[""] = [pk for pk in current if pk not in wanted]
+    for pk, instrument_class in wanted.items():
+        if current.get(pk) != instrument_class:
+            changes[instrument_class].append(pk)
+    for instrument_class, pks in changes.items():
         for i in range(0, len(pks), CHUNK):
             InventoryFile.objects.filter(pk__in=pks[i : i + CHUNK]).update(instrument_class=instrument_class)

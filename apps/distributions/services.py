@@ -12,7 +12,7 @@ import logging
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -167,6 +167,21 @@ def _packaged(delivery: Delivery) -> bool:
     return delivery.datasets.exclude(state=Dataset.State.CLASSIFIED).exists()
 
 
+def _add_members(dataset: Dataset, pks: list[int]) -> None:
+    """The dataset's DatasetFile rows: COPY on PostgreSQL (no model objects, one round trip per 10,000
+    rows' worth of buffer), bulk INSERTs elsewhere."""
+    if connection.vendor == "postgresql":
+        table = DatasetFile._meta.db_table
+        with connection.cursor() as cursor:
+            with cursor.cursor.copy(f'COPY "{table}" (dataset_id, file_id) FROM STDIN') as copy:
+                for pk in pks:
+                    copy.write_row((dataset.pk, pk))
+        return
+    DatasetFile.objects.bulk_create(
+        (DatasetFile(dataset=dataset, file_id=pk) for pk in pks), batch_size=matching.CHUNK
+    )
+
+
 @transaction.atomic(durable=True)
 def commit_classification(
     delivery: Delivery, profile: Profile, user, *, expected: str, request=None
@@ -200,9 +215,7 @@ def commit_classification(
             files_count=group.files,
             bytes_total=group.bytes,
         )
-        DatasetFile.objects.bulk_create(
-            (DatasetFile(dataset=dataset, file_id=pk) for pk in group.pks), batch_size=matching.CHUNK
-        )
+        _add_members(dataset, group.pks)
         datasets.append(dataset)
     _audit(
         "classify",
