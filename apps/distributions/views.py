@@ -71,8 +71,10 @@ def profile_edit(request, pk: int | None = None):
 def classify(request, delivery_pk: int):
     """GET: the preview (files per dataset, what matched nothing); POST: commit what was previewed."""
     delivery = services.get_delivery(delivery_pk)
-    chosen = request.POST.get("profile") or request.GET.get("profile")
-    profile = get_object_or_404(Profile, pk=chosen) if chosen else services.profile_for(delivery)
+    chosen = request.POST.get("profile") or request.GET.get("profile") or ""
+    if chosen and not chosen.isdigit():
+        raise UserError("Choose a profile from the list.")
+    profile = get_object_or_404(Profile, pk=int(chosen)) if chosen else services.profile_for(delivery)
     if request.method == "POST":
         if profile is None:
             raise UserError("Choose a profile.")

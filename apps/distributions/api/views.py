@@ -135,8 +135,10 @@ def classification(request, delivery_pk: int):
             },
             status=201,
         )
-    chosen_pk = request.query_params.get("profile")
-    chosen = get_object_or_404(Profile, pk=chosen_pk) if chosen_pk else services.profile_for(delivery)
+    chosen_pk = request.query_params.get("profile", "")
+    if chosen_pk and not chosen_pk.isdigit():
+        raise UserError("?profile= takes a profile id (a whole number).")
+    chosen = get_object_or_404(Profile, pk=int(chosen_pk)) if chosen_pk else services.profile_for(delivery)
     if chosen is None:
         raise UserError("No profile for this vessel or operator; name one with ?profile=ID.")
     result = services.preview(delivery, chosen)
