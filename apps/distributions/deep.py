@@ -157,30 +157,37 @@ def copy_delivery(copy_pk: int) -> str:
     rows = hashed(InventoryFile.objects.filter(delivery=delivery)).order_by("pk")
     total = rows.count()
     DeepCopy.objects.filter(pk=copy_pk).update(files_total=total)
-    errors: list[str] = []
-    with lease.heartbeat(LEASE.total_seconds() / 3):
-        cursor = copy.cursor
-        while True:
-            batch = list(rows.filter(pk__gt=cursor)[:BATCH])
-            if not batch:
-                break
-            done = copied = 0
-            for row in batch:
-                try:
-                    _copy_one(row, delivery)
-                    done += 1
-                    copied += row.size
-                except (OSError, DeepCopyError, UserError) as exc:
-                    errors.append(f"{row.path}: {exc}")
-            cursor = batch[-1].pk
-            DeepCopy.objects.filter(pk=copy_pk, lease_owner=lease.owner).update(
-                cursor=cursor,
-                files_copied=F("files_copied") + done,
-                files_verified=F("files_verified") + done,
-                bytes_copied=F("bytes_copied") + copied,
-            )
-            if lease.lost:
-                return "lost"
+    errors = list(copy.errors)  # a resumed copy keeps what the first run found
+    try:
+        with lease.heartbeat(LEASE.total_seconds() / 3):
+            cursor = copy.cursor
+            while True:
+                batch = list(rows.filter(pk__gt=cursor)[:BATCH])
+                if not batch:
+                    break
+                done = copied = 0
+                for row in batch:
+                    try:
+                        _copy_one(row, delivery)
+                        done += 1
+                        copied += row.size
+                    except (OSError, DeepCopyError, UserError) as exc:
+                        errors.append(f"{row.path}: {exc}")
+                cursor = batch[-1].pk
+                DeepCopy.objects.filter(pk=copy_pk, lease_owner=lease.owner).update(
+                    cursor=cursor,
+                    errors=errors[:200],
+                    files_copied=F("files_copied") + done,
+                    files_verified=F("files_verified") + done,
+                    bytes_copied=F("bytes_copied") + copied,
+                )
+                if lease.lost:
+                    return "lost"
+    except BaseException:
+        # Deep storage unreachable (a temporary error: the task retries) or the worker stopping: the
+        # progress so far is saved; the next run, or the sweep once the lease is free, goes on from it.
+        lease.release()
+        raise
     state = DeepCopy.State.FAILED if errors else DeepCopy.State.VERIFIED
     now = timezone.now()
     lease.release(

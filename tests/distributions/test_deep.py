@@ -129,3 +129,22 @@ def test_who_may_ask_for_and_carry_out_restores(delivery, shipboard_staff, chief
         deep.approve_restore(restore, operator_user)
     with pytest.raises(Forbidden):
         deep.request_copy(delivery, user=operator_user)
+
+
+def test_a_copy_taken_over_after_a_killed_worker_resumes_at_its_cursor(delivery):
+    rows = list(delivery.files.order_by("pk"))
+    copy = DeepCopy.objects.create(
+        delivery=delivery,
+        state=DeepCopy.State.COPYING,
+        cursor=rows[4].pk,
+        files_copied=5,
+        files_verified=5,
+        lease_owner="dead-worker",
+        lease_until=timezone.now() - datetime.timedelta(seconds=1),  # lapsed
+    )
+    assert deep.copy_delivery(copy.pk) == DeepCopy.State.VERIFIED
+    copy.refresh_from_db()
+    assert copy.files_copied == len(rows) and copy.lease_owner == ""
+    # Only the rows after the cursor were copied by this run (the first five were the dead worker's).
+    assert not storage.deep().exists(blob_key(rows[0].sha256))
+    assert all(storage.deep().exists(blob_key(r.sha256)) for r in rows[5:])
