@@ -8,6 +8,8 @@ from apps.distributions.classify import glob_to_regex
 from apps.distributions.models import Dataset
 from portal.errors import Conflict, Forbidden, UserError
 
+from .conftest import TEMPLATE_RULES
+
 pytestmark = pytest.mark.django_db
 
 
@@ -180,3 +182,40 @@ def test_a_data_manager_edits_a_profile_previews_and_commits_in_the_browser(deli
         {"name": "Bad", "operator": cruise.operator_id, "rules": "sonar | | | x/"},
     )
     assert refused.status_code == 400 and b"instrument class" in refused.content
+
+
+def test_profiles_and_classification_by_api(delivery, data_manager, operator_user):
+    from tests.conftest import api_client_for
+
+    api = api_client_for(data_manager)
+    cruise = delivery.cruise
+    template = api.post(
+        "/api/distributions/profiles/",
+        {"name": "Fleet", "operator": cruise.operator_id, "rules": TEMPLATE_RULES},
+        format="json",
+    )
+    assert template.status_code == 201, template.content
+    vessel = api.post(
+        "/api/distributions/profiles/",
+        {
+            "name": "Vessel",
+            "operator": cruise.operator_id,
+            "vessel": cruise.vessel_id,
+            "template": template.json()["id"],
+            "rules": [{"instrument_class": "multibeam", "pattern": "multibeam/EM122/"}],
+        },
+        format="json",
+    )
+    assert vessel.status_code == 201, vessel.content
+    assert vessel.json()["effective_rules"][0]["pattern"] == "multibeam/EM122/"
+    url = f"/api/distributions/deliveries/{delivery.pk}/classification/"
+    preview = api.get(url).json()  # the vessel's profile by default
+    assert preview["profile"] == vessel.json()["id"]
+    assert {d["model"]: d["files"] for d in preview["datasets"]}["OS75"] == 2
+    assert "multibeam/EM124/raw/line001/0001_20240302_120000.kmall" in preview["unmatched"]["paths"]
+    committed = api.post(
+        url, {"profile": preview["profile"], "fingerprint": preview["fingerprint"]}, format="json"
+    )
+    assert committed.status_code == 201 and len(committed.json()["datasets"]) == 5
+    assert api_client_for(operator_user).get(url).status_code == 403
+    assert api.get(url + "?profile=abc").status_code == 400
