@@ -188,3 +188,14 @@ def test_release_accession_and_bag(
     unzipped = tmp_path / "unzipped"
     zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content))).extractall(unzipped)
     bagit.Bag(str(unzipped / services.bag_dir_name(cruise))).validate()
+
+
+def test_no_bag_before_final_migration(delivery, data_manager, client, tmp_path):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="not marked for final migration: no datasets classified"):
+        call_command("export_bag", delivery.cruise.cruise_id, str(tmp_path / "early"))
+    client.force_login(data_manager)
+    assert client.get(f"/distributions/cruises/{delivery.cruise.pk}/bag.zip").status_code == 409
+    call_command("export_bag", delivery.cruise.cruise_id, str(tmp_path / "forced"), "--force")
+    bagit.Bag(str(tmp_path / "forced")).validate()  # the delivery alone, no dataset EML yet
