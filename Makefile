@@ -7,7 +7,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast system-packages install bench lint clean
+.PHONY: run test test-fast system-packages install bench lint clean lock release
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,3 +54,18 @@ lint: $(STAMP)
 
 clean:
 	rm -rf var/test .pytest_cache
+
+# deploy/requirements.lock: every Python dependency pinned with its hashes (the image installs exactly it).
+# uv runs from a throwaway venv; the lock is for CPython 3.11 on x86-64 Linux (the image's platform).
+UV_VERSION ?= 0.13.9
+lock:
+	$(PYTHON) -m venv /tmp/quayside-uv
+	/tmp/quayside-uv/bin/pip install --quiet uv==$(UV_VERSION)
+	/tmp/quayside-uv/bin/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 \
+	  --python-platform x86_64-manylinux_2_28 --custom-compile-command "make lock" --quiet \
+	  --output-file deploy/requirements.lock
+
+# The source of the checked-out (clean) commit as a release artifact, with its build manifest (docs/artifacts.md).
+release: $(STAMP)
+	mkdir -p dist
+	$(PY) manage.py release --output dist/

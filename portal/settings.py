@@ -125,6 +125,8 @@ INSTALLED_APPS = [
     "apps.publishing",
     "apps.search",
     "apps.deliveries",
+    "apps.artifacts",
+    "apps.uploads",
     "apps.distributions",
 ]
 
@@ -404,6 +406,27 @@ CELERY_BEAT_SCHEDULE["storage-sweep-scratch"] = {
     "task": "apps.storage.tasks.sweep_scratch",
     "schedule": timedelta(seconds=SCRATCH_SWEEP_INTERVAL),
 }
+# --- issue 12 §1, resumable uploads (apps.uploads, tus 1.0): expired ones removed, lost ones placed ---
+CELERY_BEAT_SCHEDULE["uploads-sweep"] = {
+    "task": "apps.uploads.tasks.sweep_uploads",
+    "schedule": crontab(minute="*/15"),
+}
+
+# --- issue 14, derived artifacts (apps.artifacts: Parquet alternates, build manifests, rebuilds) ---
+# Builds of published versions still due (a lost message, a killed worker) are sent again by this sweep.
+CELERY_BEAT_SCHEDULE["artifacts-sweep-builds"] = {
+    "task": "apps.artifacts.tasks.sweep_builds",
+    "schedule": crontab(minute="*/5"),
+}
+# Rebuild a few artifacts a day and compare the bytes; a difference is mailed to the data managers.
+CELERY_BEAT_SCHEDULE["artifacts-spot-check-rebuilds"] = {
+    "task": "apps.artifacts.tasks.spot_check_rebuilds",
+    "schedule": crontab(minute=41, hour=3),
+}
+ARTIFACT_SPOT_CHECKS = envint("ARTIFACT_SPOT_CHECKS", "3")
+ARTIFACT_BUILD_MAX_ATTEMPTS = envint("ARTIFACT_BUILD_MAX_ATTEMPTS", "5")
+# The git commit recorded in build manifests; empty: asked of git in BASE_DIR (set it in images without .git).
+QUAYSIDE_GIT_COMMIT = env("QUAYSIDE_GIT_COMMIT", "")
 
 # --- pipeline (apps.submissions; the lease helper is portal.tasks) ------------------------------
 # A claimed step is its worker's for this long; the worker renews it every PIPELINE_HEARTBEAT_SECONDS,
@@ -504,6 +527,13 @@ CRUISE_MAILBOX_URL = env("CRUISE_MAILBOX_URL", "")
 # ship's network, so private addresses are fine: the operator sets it, no user does) that answers the
 # latest fix as JSON (docs/eventlogs.md). Empty = no feed; the page offers the device's position instead.
 EVENTLOG_POSITION_FEED_URL = env("EVENTLOG_POSITION_FEED_URL", "")
+
+# --- resumable uploads (apps.uploads, tus 1.0; docs/uploads.md) ------------------------------------
+# The largest file one tus upload may announce (Tus-Max-Size; bigger: 413). Its bytes wait in SCRATCH_DIR,
+# so the scratch disk must hold it (507 otherwise); deliveries larger than this come by drop folder.
+UPLOADS_MAX_SIZE = envint("UPLOADS_MAX_SIZE", str(200 * 1024**3))
+# An unfinished upload that receives no byte for this long expires (Upload-Expires); its bytes are removed.
+UPLOADS_EXPIRE_HOURS = envint("UPLOADS_EXPIRE_HOURS", "72")
 
 # --- local folders ------------------------------------------------------------------------------
 # Made when a process starts (portal.apps.PortalConfig.ready), never when this module is imported.

@@ -20,6 +20,7 @@ API_APPS = [
     "holds",
     "publishing",
     "search",
+    "uploads",
     "distributions",
 ]
 
@@ -50,6 +51,8 @@ urlpatterns = [
     path("holds/", include("apps.holds.urls")),
     path("", include("apps.publishing.urls")),  # /oai, /doi/…, landing pages
     path("search/", include("apps.search.urls")),
+    path("", include("apps.artifacts.urls")),  # /dataset/…/artifacts/<id>: Parquet alternates, manifests
+    path("uploads/", include("apps.uploads.urls")),
     path("distributions/", include("apps.distributions.urls")),
 ]
 

@@ -116,6 +116,23 @@ def get_entity_for_user(user, revision, entity_id: str):
     return entity
 
 
+def get_artifact_for_user(user, scope: str, identifier: int, number: int, artifact_id: int):
+    """A derived artifact of a version (a Parquet alternate, a manifest): 404 when the version's metadata
+    is not visible or it has no such artifact, 403 when its data is not (held, withdrawn, tainted)."""
+    revision = get_revision_for_user(user, scope, identifier, number)
+    artifact = (
+        _model("artifacts.Artifact")
+        .objects.select_related("blob", "revision")
+        .filter(revision=revision, pk=artifact_id)
+        .first()
+    )
+    if artifact is None:
+        raise NotFound("No such file in this version.")
+    if not can_see(user, artifact, "data"):
+        raise Forbidden(HELD_DATA)
+    return artifact
+
+
 def get_resource(revision, rtype: str):
     """A revision's resource of type ``rtype`` (access to the revision was decided by the caller)."""
     resource = revision.resources.select_related("blob").filter(resource_type=rtype).first()
@@ -198,3 +215,19 @@ def get_cruise_file_for_user(user, cruise_pk: int, file_pk: int, filename: str):
     if not can_see(user, f):
         raise Forbidden("This file is only for the cruise's people.")
     return f
+
+
+def get_upload_for_user(user, pk):
+    """A resumable upload (apps.uploads): only the person who started it sees it, data managers included
+    (404 for anyone else: an upload's id says nothing to someone else)."""
+    import uuid
+
+    Upload = _model("uploads.Upload")
+    try:
+        key = uuid.UUID(str(pk))
+    except ValueError:
+        raise NotFound("No such upload.") from None
+    upload = Upload.objects.filter(pk=key).first()
+    if upload is None or not getattr(user, "is_authenticated", False) or upload.user_id != user.pk:
+        raise NotFound("No such upload.")
+    return upload

@@ -109,6 +109,18 @@ def can_file_sailing_orders(user) -> bool:
     return is_any_operator(user) or roles.is_data_manager(user)
 
 
+def can_upload_to_delivery(user, cruise) -> bool:
+    """Upload files into one of a cruise's deliveries (tus, apps.deliveries.uploads): its operator's staff
+    and data managers."""
+    return bool({OPERATOR, DATA_MANAGER} & cruise_roles(user, cruise))
+
+
+def can_upload_blob(user) -> bool:
+    """Upload a file with no target (it becomes a content-addressed blob): vetted submitters and data
+    managers, the people who put data into the repository."""
+    return roles.is_vetted(user) or roles.is_data_manager(user)
+
+
 def can_request_restore(user, cruise) -> bool:
     """Ask for a restore from deep storage: the operator, the chief scientist, or a data manager."""
     return bool({OPERATOR, CHIEF_SCIENTIST, DATA_MANAGER} & cruise_roles(user, cruise))
@@ -160,6 +172,19 @@ def require_preview_publisher(user, submission) -> None:
     """Publishing or discarding a previewed submission: its submitter, or a data manager."""
     if not (_signed_in(user) and (submission.user_id == user.pk or roles.is_data_manager(user))):
         raise Forbidden("Only the person who submitted this package, or a data manager, may publish it.")
+
+
+def require_delivery_uploader(user, cruise) -> None:
+    if not can_upload_to_delivery(user, cruise):
+        raise Forbidden("Only the cruise's operator and data managers may upload files to its deliveries.")
+
+
+def require_blob_uploader(user) -> None:
+    if not can_upload_blob(user):
+        raise Forbidden(
+            "Only vetted submitters and data managers may upload files without a target; "
+            "upload to a delivery (or a share) instead."
+        )
 
 
 def require_restore_requester(user, cruise) -> None:

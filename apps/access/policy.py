@@ -58,6 +58,12 @@ def can_see(user, obj, part: str = "data") -> bool:
         return can_see(user, obj.revision, "data")
     if label == "packages.entity":
         return can_see(user, obj.revision, "data")
+    if label == "artifacts.artifact":
+        # A derived file of a version (its Parquet alternates, their manifests) is that version's data:
+        # the same rule, and nobody's once tainted. One not tied to a version (the catalog) is public.
+        if obj.revision_id is None:
+            return True
+        return obj.revision.state != obj.revision.State.TAINTED and can_see(user, obj.revision, "data")
     if label == "packages.revision":
         if roles.is_data_manager(user):
             return True

@@ -5,6 +5,10 @@ never stops the read), and each column of each batch is checked with vectorised 
 kernels: a cast to the declared number type (fast path; only when it fails do we locate the bad values
 with a regular expression), ``strptime`` for dates with a formatString, ``is_in`` for enumerated codes,
 and missing-value codes masked out first. Memory stays at a few blocks whatever the file size.
+
+The same read can also *convert* the table (``check_table(..., sink=...)``): each column of each batch is
+handed on typed by the rules of ``column_type`` — the one definition of how an EML attribute becomes an
+Arrow type, which the Parquet alternates (``apps.artifacts.parquet``) are written with.
 """
 
 from __future__ import annotations
@@ -41,9 +45,21 @@ _TOKENS = [
 ]
 
 
+# A trailing time zone designator in an EML formatString ("+hh:mm", "-hhmm", "±hh"): an offset per value.
+_ZONE = re.compile(r"^(.*hh.*?)[+\-±]hh(?::?mm)?$")
+_ZONE_VALUE = r"[+-][0-9]{2}(:?[0-9]{2})?$"
+
+
 def strptime_format(format_string: str) -> str | None:
-    """Translate an EML formatString to a strptime format; None if it uses something we cannot check."""
-    out, i, s = [], 0, format_string.strip()
+    """Translate an EML formatString to a strptime format; None if it uses something we cannot check.
+
+    A trailing "Z" is the literal UTC designator; a trailing offset ("+hh:mm", "+hhmm", "±hh") is ``%z``."""
+    s = format_string.strip()
+    zone = _ZONE.match(s)
+    if zone:
+        base = strptime_format(zone.group(1))
+        return None if base is None else base + "%z"
+    out, i = [], 0
     if not s:
         return None
     while i < len(s):
@@ -59,6 +75,35 @@ def strptime_format(format_string: str) -> str | None:
             out.append("%%" if ch == "%" else ch)
             i += 1
     return "".join(out)
+
+
+def column_type(attr: AttributeDecl) -> pa.DataType:
+    """The Arrow type of an attribute's values (the typing rules of conversions; see docs/artifacts.md).
+
+    natural/whole/integer numbers → int64; real (or no numberType) → float64; enumerated codes →
+    dictionary(int32, string) over the declared codes; a dateTime whose formatString is understood →
+    date32 (date only), time32[s] (time only), timestamp[s] (date and time), timestamp[s, UTC] when the
+    format carries a zone ("Z" or an offset: values are converted to UTC); everything else → string."""
+    if attr.scale in ("ratio", "interval"):
+        return pa.int64() if attr.number_type in ("natural", "whole", "integer") else pa.float64()
+    if attr.scale == "dateTime":
+        fmt = strptime_format(attr.format_string)
+        if fmt is None:
+            return pa.string()
+        has_date = any(d in fmt for d in ("%Y", "%y", "%j", "%m", "%d"))
+        has_time = "%H" in fmt
+        if has_date and not has_time:
+            return pa.date32()
+        if has_time and not has_date:
+            return pa.time32("s")
+        return pa.timestamp("s", tz="UTC" if fmt.endswith(("%z", "Z")) else None)
+    if attr.codes is not None:
+        return pa.dictionary(pa.int32(), pa.string())
+    return pa.string()
+
+
+def _null_like(arr: pa.Array) -> pa.Scalar:
+    return pa.scalar(None, arr.type)
 
 
 @dataclass
@@ -102,31 +147,36 @@ class _ColumnChecker:
         elif attr.codes is not None:
             self.kind = "enum"
             self.allowed = pa.array(sorted({*attr.codes, *attr.missing_codes, ""}), pa.string())
+            # The dictionary of the converted column: the declared codes in their declared order, so
+            # every batch (and every conversion) shares one dictionary whatever the data's order.
+            self.dictionary = pa.array(list(dict.fromkeys(attr.codes)), pa.string())
+        self.type = column_type(attr)
+        self.declared_missing = pa.array(sorted(set(attr.missing_codes)), pa.string())
 
-    def _iso_ok(self, values: pa.Array) -> bool:
-        """Fast path for ISO dates: Arrow's ISO-8601 cast is strict (real calendar dates, exact digits)."""
+    def _iso(self, values: pa.Array) -> pa.Array | None:
+        """Fast path for ISO dates: Arrow's ISO-8601 cast is strict (real calendar dates, exact digits).
+        The cast values when every value passes, else None (the slow path then finds the bad ones)."""
         iso = {
             "%Y-%m-%d": (pa.date32(), 10, ""),
             "%Y-%m-%dT%H:%M:%S": (pa.timestamp("s"), 19, "T"),
             "%Y-%m-%d %H:%M:%S": (pa.timestamp("s"), 19, " "),
         }.get(self.fmt)
         if iso is None:
-            return False
+            return None
         target, length, sep = iso
         # binary_length reads the offsets only (free); a non-ASCII value fails the cast anyway.
         if pc.min_max(pc.binary_length(values)).as_py() not in (
             {"min": length, "max": length},
             {"min": None, "max": None},
         ):
-            return False
+            return None
         # 19 characters that parse as an ISO timestamp have "T" or " " at position 10: look for the declared one.
         if sep and pc.any(pc.invert(pc.match_substring(values, sep))).as_py():
-            return False
+            return None
         try:
-            pc.cast(values, target)
+            return pc.cast(values, target)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            return False
-        return True
+            return None
 
     def _numbers(self, values: pa.Array) -> tuple[pa.Array | None, pa.Array]:
         """(bad mask or None, numeric array with nulls where missing or bad)."""
@@ -161,32 +211,77 @@ class _ColumnChecker:
             mask = c if mask is None else pc.or_(mask, c)
         return None if mask is None else pc.fill_null(mask, False)
 
-    def check(self, col: pa.Array, offset: int) -> None:
+    def _dates(self, values: pa.Array) -> tuple[pa.Array, pa.Array]:
+        """(bad mask, parsed timestamps) of trimmed date/time strings in the declared format.
+
+        strptime normalises impossible dates (2023-02-29 → 03-01): a value is good only if it parses AND
+        prints back identically in the declared format. With an offset (``%z``) the round trip is made
+        on the value without its offset (it prints back in UTC), and the offset must parse too."""
+        parsed = pc.strptime(values, format=self.fmt, unit="s", error_is_null=True)
+        if self.fmt.endswith("%z"):
+            local = pc.replace_substring_regex(values, pattern=_ZONE_VALUE, replacement="")
+            naive = self.fmt[:-2]
+            back = pc.strftime(pc.strptime(local, format=naive, unit="s", error_is_null=True), format=naive)
+            same = pc.and_(pc.fill_null(pc.equal(back, local), False), pc.is_valid(parsed))
+        else:
+            same = pc.fill_null(pc.equal(pc.strftime(parsed, format=self.fmt), values), False)
+        return pc.and_(pc.is_valid(values), pc.invert(same)), parsed
+
+    def typed(self, arr: pa.Array) -> pa.Array:
+        """Values already parsed (a timestamp, a number) as this column's converted type."""
+        if arr.type == self.type:
+            return arr
+        if pa.types.is_timestamp(self.type) and self.type.tz and pa.types.is_timestamp(arr.type):
+            # "Z" in the format: the parsed (naive) values are UTC; an offset: strptime gave UTC already.
+            return arr if arr.type.tz else pc.cast(arr, self.type)
+        return pc.cast(arr, self.type)
+
+    def codes(self, col: pa.Array) -> pa.Array:
+        """Code strings (or a dictionary array) as indices into the declared codes; missing → null."""
+        if pa.types.is_dictionary(col.type):
+            mapping = self.codes(col.dictionary).indices
+            return pa.DictionaryArray.from_arrays(mapping.take(col.indices), self.dictionary)
+        index = pc.index_in(col, value_set=self.dictionary)
+        if len(self.declared_missing):  # a missing-value code that is also a declared code is missing
+            index = pc.if_else(pc.is_in(col, value_set=self.declared_missing), _null_like(index), index)
+        return pa.DictionaryArray.from_arrays(index, self.dictionary)
+
+    def text(self, col: pa.Array) -> pa.Array:
+        """Free text as it is; a declared missing-value code becomes null."""
+        if not len(self.declared_missing):
+            return col
+        return pc.if_else(pc.is_in(col, value_set=self.declared_missing), _null_like(col), col)
+
+    def check(self, col: pa.Array, offset: int, convert: bool = False) -> pa.Array | None:
+        """Record the bad values of one batch's column (strings); with ``convert`` return the column typed
+        by ``column_type`` (missing-value codes and bad values as nulls), else None."""
+        typed = None
         if self.kind == "text":
-            return
+            return self.text(col) if convert else None
         if self.kind == "enum":
             bad = pc.invert(pc.is_in(col, value_set=self.allowed))
+            if convert:
+                typed = self.codes(col)
         else:
             missing = pc.is_in(col, value_set=self.missing)
             has_missing = pc.any(missing).as_py()
             values = pc.if_else(missing, pa.scalar(None, pa.string()), col) if has_missing else col
             if self.kind == "date":
-                if self._iso_ok(values):
-                    return
-                # strptime normalises impossible dates (2023-02-29 → 03-01): a value is good only if
-                # it parses AND prints back identically in the declared format.
+                iso = self._iso(values)
+                if iso is not None:
+                    return self.typed(iso) if convert else None
                 # Surrounding blanks are tolerated, as pyarrow's typed reader tolerates them.
-                values = pc.utf8_trim_whitespace(values)
-                parsed = pc.strptime(values, format=self.fmt, unit="s", error_is_null=True)
-                same = pc.fill_null(pc.equal(pc.strftime(parsed, format=self.fmt), values), False)
-                bad = pc.and_(pc.is_valid(values), pc.invert(same))
+                bad, typed = self._dates(pc.utf8_trim_whitespace(values))
             else:
-                bad, nums = self._numbers(values)
-                out = self._bounds(nums)
+                bad, typed = self._numbers(values)
+                out = self._bounds(typed)
                 if out is not None:
                     bad = out if bad is None else pc.or_(bad, out)
-                if bad is None:
-                    return
+        if bad is not None:
+            self._count(bad, col, offset)
+        return self.typed(typed) if convert else None
+
+    def _count(self, bad: pa.Array, col: pa.Array, offset: int) -> None:
         n = pc.sum(bad).as_py() or 0
         if not n:
             return
@@ -254,23 +349,45 @@ def _typed_plan(checkers: list[_ColumnChecker]) -> tuple[list[str], dict[int, pa
     return sorted(nulls), types
 
 
-def _check_typed(ch: _ColumnChecker, arr: pa.Array, nulls: list[str]) -> None:
+def _check_typed(
+    ch: _ColumnChecker, arr: pa.Array, nulls: list[str], convert: bool = False
+) -> pa.Array | None:
+    """Check a column pyarrow's reader converted itself; with ``convert`` return it typed (else None)."""
     if ch.kind == "enum":
         if pc.all(pc.is_in(arr.dictionary, value_set=ch.allowed)).as_py() not in (True, None):
             raise _NeedExact
-        return
+        return ch.codes(arr) if convert else None
     if arr.null_count and not set(nulls) - {""} <= set(ch.attr.missing_codes):
         raise _NeedExact  # a null here may be a code this column does not declare
     if ch.kind == "date":
-        return
-    out = ch._bounds(arr)
-    if out is None:
-        return
+        return ch.typed(arr) if convert else None
     codes = [v for v in (_as_number(c, ch.kind == "int") for c in ch.attr.missing_codes) if v is not None]
-    if codes:  # numeric missing codes (-9999) are not out of bounds
-        out = pc.and_(out, pc.invert(pc.fill_null(pc.is_in(arr, value_set=pa.array(codes, arr.type)), False)))
-    if pc.any(out).as_py():
-        raise _NeedExact
+    out = ch._bounds(arr)
+    if out is None and not (convert and codes):
+        return arr if convert else None
+    # Numeric missing codes (-9999): not out of bounds, and null once converted.
+    is_code = pc.fill_null(pc.is_in(arr, value_set=pa.array(codes, arr.type)), False) if codes else None
+    if out is not None:
+        if is_code is not None:
+            out = pc.and_(out, pc.invert(is_code))
+        if pc.any(out).as_py():
+            raise _NeedExact
+    if not convert:
+        return None
+    return arr if is_code is None else pc.if_else(is_code, _null_like(arr), arr)
+
+
+class TableSink:
+    """Where a converting read sends its batches (``check_table(..., sink=...)``).
+
+    ``start()`` is called before each read (a table read again exactly starts over), ``write(arrays)``
+    with one typed array per attribute, in attribute order, for every batch."""
+
+    def start(self) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def write(self, arrays: list[pa.Array]) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
 
 
 def check_table(
@@ -280,12 +397,17 @@ def check_table(
     max_examples: int = 10,
     block_size: int = BLOCK_SIZE,
     exact: bool = False,
+    sink: TableSink | None = None,
 ) -> TableResult:
     """Check every value of every row of a delimited text table against ``decl``'s attributes.
 
     First optimistically: pyarrow converts the numeric columns itself while the other columns are
     checked as strings. A table with any bad value (or an ambiguous null) is read again exactly, all
     columns as strings, which is what finds and reports each bad value. ``exact=True`` skips the first pass.
+
+    ``sink``: convert in the same read — every column (free text too) of every batch goes to
+    ``sink.write`` typed by ``column_type``. What it received is only meaningful when the result has no
+    fatal error, no bad rows and no bad values (the caller decides; bad values arrive as nulls).
     """
     path = Path(path)
     result = TableResult(filename=decl.filename)
@@ -299,14 +421,20 @@ def check_table(
         return result
     if not exact:
         try:
-            return _read(path, decl, result, max_examples, block_size, typed=True)
+            return _read(path, decl, result, max_examples, block_size, typed=True, sink=sink)
         except _NeedExact:
             pass
-    return _read(path, decl, result, max_examples, block_size, typed=False)
+    return _read(path, decl, result, max_examples, block_size, typed=False, sink=sink)
 
 
 def _read(
-    path: Path, decl: EntityDecl, result: TableResult, max_examples: int, block_size: int, typed: bool
+    path: Path,
+    decl: EntityDecl,
+    result: TableResult,
+    max_examples: int,
+    block_size: int,
+    typed: bool,
+    sink: TableSink | None = None,
 ) -> TableResult:
     attrs = decl.attributes
     result.bad_rows, result.bad_row_count, result.unchecked = [], 0, []
@@ -332,9 +460,15 @@ def _read(
     parse = pacsv.ParseOptions(
         delimiter=decl.delimiter, quote_char=decl.quote or False, invalid_row_handler=on_invalid
     )
-    # Free-text columns are not checked: the reader only splits them, it never builds their arrays.
-    wanted = [i for i, ch in enumerate(checkers) if ch.kind != "text"] or [0]
-    convert = pacsv.ConvertOptions(
+    # Free-text columns are not checked: the reader only splits them, it never builds their arrays
+    # (unless the read converts).
+    convert = sink is not None
+    wanted = (
+        list(range(len(checkers)))
+        if convert
+        else [i for i, ch in enumerate(checkers) if ch.kind != "text"] or [0]
+    )
+    options = pacsv.ConvertOptions(
         column_types={name: types.get(i, pa.string()) for i, name in enumerate(internal)},
         null_values=nulls,
         strings_can_be_null=False,
@@ -342,21 +476,24 @@ def _read(
         include_columns=[internal[i] for i in wanted],
     )
 
-    def check(i: int, batch, start: int) -> None:
+    def check(i: int, batch, start: int) -> pa.Array | None:
         if i in types:
-            _check_typed(checkers[i], batch.column(internal[i]), nulls)
-        else:
-            checkers[i].check(batch.column(internal[i]), start)
+            return _check_typed(checkers[i], batch.column(internal[i]), nulls, convert)
+        return checkers[i].check(batch.column(internal[i]), start, convert)
 
     offset = 0
     # pyarrow's compute kernels release the GIL: check the columns of a batch in parallel threads
     # while pyarrow's own pool parses the next block.
     pool = ThreadPoolExecutor(max_workers=max(1, min(len(checkers), os.cpu_count() or 1)))
     try:
-        reader = pacsv.open_csv(path, read_options=read, parse_options=parse, convert_options=convert)
+        reader = pacsv.open_csv(path, read_options=read, parse_options=parse, convert_options=options)
+        if convert:
+            sink.start()
         for batch in reader:
             start = offset
-            list(pool.map(lambda i, b=batch, o=start: check(i, b, o), wanted))
+            arrays = list(pool.map(lambda i, b=batch, o=start: check(i, b, o), wanted))
+            if convert:
+                sink.write(arrays)
             offset += batch.num_rows
     except (pa.ArrowInvalid, OSError) as exc:
         if typed:

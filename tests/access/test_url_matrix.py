@@ -79,6 +79,18 @@ def pasta_rev(w: World) -> dict:
     return {"scope": "edi", "identifier": 1, "revision": 1}
 
 
+def held_artifact(w: World) -> dict:
+    """An artifact of the held version (none is ever built for it: this one stands for a leak to refuse)."""
+    from apps.artifacts.models import Artifact
+
+    artifact, _ = Artifact.objects.get_or_create(
+        revision=w.held,
+        path="parquet/ctd.parquet",
+        defaults={"kind": "parquet", "blob": w.held_entity.blob, "entity": w.held_entity},
+    )
+    return {"scope": "edi", "identifier": 2, "number": 1, "artifact_id": artifact.pk}
+
+
 def pkg(w: World) -> dict:
     return {"scope": "edi", "identifier": 1}
 
@@ -93,6 +105,22 @@ def submitter_request(w: World) -> dict:
 
     asked, _ = SubmitterRequest.objects.get_or_create(user=w.users["plain"], defaults={"reason": "matrix"})
     return {"pk": asked.pk}
+
+
+def upload_of_vetted(w: World) -> dict:
+    """A resumable upload the vetted submitter started (made once per test)."""
+    import datetime
+
+    from django.utils import timezone
+
+    from apps.uploads.models import Upload
+
+    upload, _ = Upload.objects.get_or_create(
+        user=w.users["vetted"],
+        filename="matrix.csv",
+        defaults={"length": 3, "expires_at": timezone.now() + datetime.timedelta(hours=1)},
+    )
+    return {"pk": upload.pk}
 
 
 def distribution(w: World):
@@ -299,6 +327,9 @@ MATRIX: dict[str, list[Row]] = {
         Row(only(HELD_DATA, 200, 403, 403), lambda w: {"scope": "edi", "identifier": 2, "number": 1})
     ],
     "publishing:resolve-doi": [Row(table(302, 302), lambda w: {"doi": w.doi.doi})],
+    # --- artifacts (issue 14) ---------------------------------------------------------------------------
+    # A derived file (Parquet alternate, manifest) of the held version: the same rule as its data.
+    "artifacts:download": [Row(only(HELD_DATA, 200, 403, 403), lambda w: held_artifact(w))],
     # Withdraw/correct without a reason or title: the data manager is told what is missing.
     # Withdraw: a confirmation page for data managers; a POST without category and explanation is 400.
     "publishing:withdraw": [
@@ -347,6 +378,14 @@ MATRIX: dict[str, list[Row]] = {
     # already (409); tests/submissions/test_publish_preview.py covers the preview itself.
     "submissions:publish": [Row(only(["vetted", "data_manager"], 409, 404, 404), txn, method="post")],
     "submissions:discard": [Row(only(["vetted", "data_manager"], 409, 404, 404), txn, method="post")],
+    # --- resumable uploads (tus): only the uploader reaches an upload; a tus request without
+    # Tus-Resumable is 412 before anything is looked up (tests/uploads/ cover the protocol itself) ---
+    "uploads:list": [Row(PAGE_FOR_SIGNED_IN)],
+    "api-uploads": [Row(table(401, 200), api=True), Row(table(401, 412), api=True, method="post")],
+    "api-upload": [
+        Row(only(["vetted"], 200, 404, 401), upload_of_vetted, api=True),
+        Row(table(401, 412), upload_of_vetted, api=True, method="delete"),
+    ],
     # --- distributions (issue 12): profiles, classification, deep copies, restores, accessions, bags ---
     "distributions:profiles": [Row(DM_PAGE)],
     "distributions:profile-new": [Row(DM_PAGE)],

@@ -28,6 +28,8 @@ class AttributeDecl:
     format_string: str = ""
     codes: list[str] | None = None  # enumerated domain, None when free text
     missing_codes: list[str] = field(default_factory=list)
+    definition: str = ""  # attributeDefinition
+    unit: str = ""  # standardUnit or customUnit of a ratio/interval attribute
 
     @property
     def expected(self) -> str:
@@ -117,9 +119,14 @@ def _attribute(attr) -> AttributeDecl:
     ms = attr.find("measurementScale")
     scale_el = next((c for c in ms if isinstance(c.tag, str)), None) if ms is not None else None
     scale = etree.QName(scale_el).localname if scale_el is not None else "nominal"
-    decl = AttributeDecl(name=_text(attr.find("attributeName")), scale=scale)
+    decl = AttributeDecl(
+        name=_text(attr.find("attributeName")),
+        scale=scale,
+        definition=_text(attr.find("attributeDefinition")),
+    )
     decl.missing_codes = [_text(m.find("code")) for m in attr.findall("missingValueCode")]
     if scale in ("ratio", "interval"):
+        decl.unit = _text(scale_el.find("unit/standardUnit")) or _text(scale_el.find("unit/customUnit"))
         dom = scale_el.find("numericDomain")
         if dom is not None:
             decl.number_type = _text(dom.find("numberType"))

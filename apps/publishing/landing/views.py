@@ -14,6 +14,8 @@ from lxml import etree
 from apps import access
 from apps.access import can_see, roles
 from apps.access.decorators import data_manager_required
+from apps.artifacts.services import artifacts_for
+from apps.artifacts.services import download_path as artifact_path
 from apps.holds.models import Hold
 from apps.packages.models import Resource, Revision
 
@@ -48,6 +50,28 @@ def download_path(entity) -> str:
     return f"{metadata.version_path(revision)}files/{entity.pk}"
 
 
+def _alternates(revision: Revision, see_data: bool) -> dict[int, dict]:
+    """Each table's Parquet alternate and its build manifest, by entity: shown beside the file."""
+    if not see_data:
+        return {}
+    return {
+        a.entity_id: {
+            "url": artifact_path(a),
+            "size": a.blob.size,
+            "sha256": a.blob.sha256,
+            "manifest_url": artifact_path(a.manifest) if a.manifest_id else "",
+        }
+        for a in artifacts_for(revision)
+        if a.kind == "parquet" and a.entity_id
+    }
+
+
+def _with_alternates(entities: list[tuple], alternates: dict[int, dict]) -> list[tuple]:
+    for entity, _, _ in entities:
+        entity.alternate = alternates.get(entity.pk)
+    return entities
+
+
 def _signposting(revision: Revision, *, concept: bool) -> str:
     export_base = metadata.absolute(metadata.version_path(revision)) + "export/"
     cite = metadata.doi_url(concept_doi_name(revision.package) if concept else version_doi_name(revision))
@@ -62,6 +86,12 @@ def _signposting(revision: Revision, *, concept: bool) -> str:
             links.append(
                 f'<{metadata.absolute(download_path(entity))}>; rel="item"; type="{entity.mime_type or "application/octet-stream"}"'
             )
+        # Each table's Parquet alternate is an item too (FAIR signposting: the content of this landing page).
+        for artifact in artifacts_for(revision):
+            if artifact.kind == "parquet":
+                links.append(
+                    f'<{metadata.absolute(artifact_path(artifact))}>; rel="item"; type="{artifact.media_type}"'
+                )
     return ", ".join(links)
 
 
@@ -159,7 +189,10 @@ def _landing(request: HttpRequest, scope: str, identifier: int, number: int | No
         "gone": gone,
         "see_data": see_data and revision.state != Revision.State.TAINTED,
         "hold": hold,
-        "entities": [(e, metadata.entity_size(e), download_path(e)) for e in revision.entities.all()],
+        "entities": _with_alternates(
+            [(e, metadata.entity_size(e), download_path(e)) for e in revision.entities.all()],
+            _alternates(revision, see_data and revision.state != Revision.State.TAINTED),
+        ),
         "creators": metadata.creators_of(revision),
         "citations": metadata.citations(revision),
         "bibtex": metadata.bibtex(revision),

@@ -23,6 +23,7 @@ DEMO_ORDER = [
     "holds",
     "publishing",
     "search",
+    "artifacts",
     "distributions",  # after "deliveries" (its delivery is classified here)
 ]
 
