@@ -110,7 +110,7 @@ class Classification:
     unmatched_files: int = 0
     unmatched_bytes: int = 0
     unmatched: list[str] = field(default_factory=list)  # the first UNMATCHED_LISTED paths
-    unmatched_folders: list[tuple[str, int]] = field(default_factory=list)  # top folders, most first
+    unmatched_folders: list[tuple[str, int]] = field(default_factory=list)  # their folders, most first
     total_files: int = 0
 
 
@@ -135,7 +135,7 @@ def classify(delivery: Delivery, rules: list[Rule], *, keep_pks: bool = False) -
             result.unmatched_bytes += size
             if len(result.unmatched) < UNMATCHED_LISTED:
                 result.unmatched.append(path)
-            folders[path.split("/", 1)[0] if "/" in path else "(top level)"] += 1
+            folders[path.rsplit("/", 1)[0] if "/" in path else "(top level)"] += 1
             continue
         group = by_rule[int(match.lastgroup[1:])]
         group.files += 1

@@ -62,7 +62,7 @@ def test_preview_shows_datasets_and_what_matched_nothing_then_commit_after_adjus
             "tmp/junk.bak",
         ]
     )
-    assert dict(preview.unmatched_folders)["multibeam"] == 1
+    assert dict(preview.unmatched_folders)["multibeam/EM122/legacy"] == 1
     assert (
         not InventoryFile.objects.filter(delivery=delivery).exclude(instrument_class="").exists()
     )  # nothing written
