@@ -128,6 +128,7 @@ INSTALLED_APPS = [
     "apps.artifacts",
     "apps.uploads",
     "apps.navigation",
+    "apps.distributions",
 ]
 
 MIDDLEWARE = [
@@ -592,3 +593,15 @@ CELERY_BEAT_SCHEDULE["deliveries-sweep"] = {
 }
 # Read at most this many bytes/s per inventory (0 = as fast as the disk goes): spares a shared drive.
 DELIVERY_READ_RATE_LIMIT = envint("DELIVERY_READ_RATE_LIMIT", "0")
+# --- distributions (issue 12: deep copies, profiles, datasets, the national archive) ----------------
+# The scope of the data packages made from classified datasets (one of PACKAGE_SCOPES).
+DISTRIBUTION_SCOPE = env("DISTRIBUTION_SCOPE", "quay")
+# A dataset with at most this many files has one data entity per file (each stored as a blob); a larger
+# one is described by its inventory table alone (the files stay in the deep copy and the BagIt export).
+DISTRIBUTION_MAX_ENTITIES = envint("DISTRIBUTION_MAX_ENTITIES", "200")
+# Where restores from deep storage land when a data manager restores to a folder.
+DISTRIBUTION_RESTORE_DIR = Path(env("DISTRIBUTION_RESTORE_DIR", str(VAR_DIR / "restores")))
+CELERY_BEAT_SCHEDULE["distributions-deep-copy-sweep"] = {
+    "task": "apps.distributions.tasks.deep_copy_sweep",
+    "schedule": crontab(minute="*/10"),
+}

@@ -22,6 +22,7 @@ API_APPS = [
     "search",
     "uploads",
     "deliveries",
+    "distributions",
 ]
 
 api_urlpatterns = [
@@ -55,6 +56,7 @@ urlpatterns = [
     path("uploads/", include("apps.uploads.urls")),
     path("navigation/", include("apps.navigation.urls")),
     path("deliveries/", include("apps.deliveries.urls")),
+    path("distributions/", include("apps.distributions.urls")),
 ]
 
 handler403 = "portal.views.error_403"

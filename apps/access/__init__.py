@@ -36,6 +36,9 @@ from .people import (
     can_link_package_to_cruise,
     can_manage_eventlog,
     can_register_delivery,
+    # distributions (issue 12)
+    can_report_accession,
+    can_request_restore,
     can_upload_blob,
     can_write_eventlog,
     cruise_roles,
@@ -43,6 +46,7 @@ from .people import (
     is_chief_scientist,
     is_cruise_party,
     is_operator_of,
+    require_accession_reporter,
     require_blob_uploader,
     require_data_manager,
     require_delivery_registrar,
@@ -51,12 +55,17 @@ from .people import (
     require_eventlog_writer,
     require_hold_keeper,
     require_preview_publisher,
+    require_restore_requester,
     require_staff_designator,
     require_submitter_candidate,
 )
 from .policy import can_see, cruise_under_hold, party_revisions, public_states, visible_revisions
 
 __all__ = [
+    "can_report_accession",
+    "can_request_restore",
+    "require_accession_reporter",
+    "require_restore_requester",
     "can_designate_staff",
     "can_link_package_to_cruise",
     "can_edit_cruise",

@@ -126,6 +126,16 @@ def can_flag_delivery(user, cruise) -> bool:
     return bool({OPERATOR, CHIEF_SCIENTIST, DATA_MANAGER} & cruise_roles(user, cruise))
 
 
+def can_request_restore(user, cruise) -> bool:
+    """Ask for a restore from deep storage: the operator, the chief scientist, or a data manager."""
+    return bool({OPERATOR, CHIEF_SCIENTIST, DATA_MANAGER} & cruise_roles(user, cruise))
+
+
+def can_report_accession(user) -> bool:
+    """Report a national-archive accession: a data manager or the archive's own account."""
+    return roles.is_data_manager(user) or roles.is_archive(user)
+
+
 # --- the same rules as refusals: one message each, for the services and the views that ask first ---
 
 
@@ -187,3 +197,13 @@ def require_delivery_reviewer(user, cruise) -> None:
         raise Forbidden(
             "Only the cruise's operator, its chief scientist or a data manager may flag its inventory."
         )
+
+
+def require_restore_requester(user, cruise) -> None:
+    if not can_request_restore(user, cruise):
+        raise Forbidden("Only the operator, the chief scientist or a data manager may ask for a restore.")
+
+
+def require_accession_reporter(user) -> None:
+    if not can_report_accession(user):
+        raise Forbidden("Only a data manager or the national archive may report an accession.")

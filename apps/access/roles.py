@@ -10,6 +10,8 @@ from __future__ import annotations
 VETTED = "vetted"  # the Gatekeeper's group: may create and update data packages
 DATA_MANAGER = "data_manager"  # curators
 NODE_OPERATOR = "node_operator"
+# The national archive's service account: reports accessions of released datasets (API token).
+ARCHIVE = "archive"
 
 
 def in_group(user, name: str) -> bool:
@@ -35,3 +37,7 @@ def is_node_operator(user) -> bool:
 def can_request_submitter(user) -> bool:
     """A signed-in person who is not vetted may ask to become a submitter (a data manager decides)."""
     return bool(getattr(user, "is_authenticated", False)) and not is_vetted(user)
+
+
+def is_archive(user) -> bool:
+    return in_group(user, ARCHIVE)

@@ -10,14 +10,15 @@ the group names, which import nothing.
 from django.apps import apps
 from django.contrib.auth.models import Group
 
-from apps.access.roles import DATA_MANAGER, NODE_OPERATOR, VETTED
+from apps.access.roles import ARCHIVE, DATA_MANAGER, NODE_OPERATOR, VETTED
 
-SITE_GROUPS = (VETTED, DATA_MANAGER, NODE_OPERATOR)
+SITE_GROUPS = (VETTED, DATA_MANAGER, NODE_OPERATOR, ARCHIVE)
 
 ROLE_LABELS = {
     VETTED: "Vetted submitter",
     DATA_MANAGER: "Data manager",
     NODE_OPERATOR: "Node operator",
+    ARCHIVE: "National archive",
     "operator": "Operator",
     "chief_scientist": "Chief scientist",
     "shipboard_staff": "Shipboard staff",

@@ -162,6 +162,37 @@ def flag_a(w: World) -> dict:
     return {"pk": flag.pk}
 
 
+def distribution(w: World):
+    """Cruise A's delivery with one inventoried file, the vessel's profile, a dataset packaged as edi.1 and
+    a restore request by the chief scientist (made once per test; issue 12)."""
+    from types import SimpleNamespace
+
+    from apps.deliveries.models import Delivery, InventoryFile
+    from apps.distributions.models import Dataset, Profile, RestoreRequest
+
+    delivery, _ = Delivery.objects.get_or_create(
+        cruise=w.cruise,
+        shipment="M1",
+        defaults={"method": "folder", "source": "/nonexistent", "state": "inventoried"},
+    )
+    InventoryFile.objects.get_or_create(
+        delivery=delivery, path="nav/a.gps", defaults={"size": 1, "sha256": "a" * 64}
+    )
+    profile, _ = Profile.objects.get_or_create(
+        vessel=w.cruise.vessel, defaults={"name": "Matrix", "operator": w.cruise.operator}
+    )
+    dataset, _ = Dataset.objects.get_or_create(
+        delivery=delivery, instrument_class="navigation", defaults={"package": w.published.package}
+    )
+    restore, _ = RestoreRequest.objects.get_or_create(
+        delivery=delivery, scope="delivery", defaults={"requested_by": w.users["chief"]}
+    )
+    return SimpleNamespace(delivery=delivery, profile=profile, dataset=dataset, restore=restore)
+
+
+RESTORERS = ["operator", "chief", "data_manager"]
+
+
 MATRIX: dict[str, list[Row]] = {
     # --- the portal ---------------------------------------------------------------------------------
     "home": [Row(EVERYONE)],
@@ -437,6 +468,78 @@ MATRIX: dict[str, list[Row]] = {
     "api-delivery-flags": [
         Row(only(THIS_CRUISE, 200, 403, 403), delivery_a, api=True),
         Row(only(["operator", "chief", "data_manager"], 400, 403, 401), delivery_a, api=True, method="post"),
+    ],
+    # --- distributions (issue 12): profiles, classification, deep copies, restores, accessions, bags ---
+    "distributions:profiles": [Row(DM_PAGE)],
+    "distributions:profile-new": [Row(DM_PAGE)],
+    "distributions:profile-edit": [Row(DM_PAGE, lambda w: {"pk": distribution(w).profile.pk})],
+    "distributions:classify": [Row(DM_PAGE, lambda w: {"delivery_pk": distribution(w).delivery.pk})],
+    "distributions:deep-copy": [
+        Row(
+            DM_PAGE | {"data_manager": 302},
+            lambda w: {"delivery_pk": distribution(w).delivery.pk},
+            method="post",
+        )
+    ],
+    # No deep copy yet: a data manager is told so (409).
+    "distributions:deep-verify": [
+        Row(
+            DM_PAGE | {"data_manager": 409},
+            lambda w: {"delivery_pk": distribution(w).delivery.pk},
+            method="post",
+        )
+    ],
+    "distributions:restore-request": [
+        Row(only(RESTORERS, 200, 403, 302), lambda w: {"delivery_pk": distribution(w).delivery.pk})
+    ],
+    # Neither "approve" nor "decline": the data manager is told to choose (400).
+    "distributions:restore-decide": [
+        Row(DM_PAGE | {"data_manager": 400}, lambda w: {"pk": distribution(w).restore.pk}, method="post")
+    ],
+    "distributions:package": [
+        Row(DM_PAGE | {"data_manager": 302}, lambda w: {"pk": distribution(w).dataset.pk}, method="post")
+    ],
+    "distributions:accession": [Row(DM_PAGE, lambda w: {"pk": distribution(w).dataset.pk})],
+    "distributions:cruise-doi": [
+        Row(DM_PAGE | {"data_manager": 302}, lambda w: {"cruise_pk": w.cruise.pk}, method="post")
+    ],
+    # Not marked for final migration: 409 for a data manager (held data never leaves in a bag).
+    "distributions:bag": [Row(DM_PAGE | {"data_manager": 409}, lambda w: {"cruise_pk": w.cruise.pk})],
+    "api-distribution-profiles": [
+        Row(DM_API, api=True),
+        Row(DM_API | {"data_manager": 400}, api=True, method="post"),
+    ],
+    "api-distribution-profile": [Row(DM_API, lambda w: {"pk": distribution(w).profile.pk}, api=True)],
+    "api-distribution-classification": [
+        Row(DM_API, lambda w: {"delivery_pk": distribution(w).delivery.pk}, api=True),
+        Row(
+            DM_API | {"data_manager": 400},
+            lambda w: {"delivery_pk": distribution(w).delivery.pk},
+            api=True,
+            method="post",
+        ),
+    ],
+    "api-distribution-restores": [
+        Row(
+            only(RESTORERS, 400, 403, 401),
+            lambda w: {"delivery_pk": distribution(w).delivery.pk},
+            api=True,
+            method="post",
+        )
+    ],
+    # Public until reported: 404 for everyone; reporting is for data managers (and the archive's account).
+    "api-distribution-accession": [
+        Row(
+            table(404, 404),
+            lambda w: {"scope": "edi", "identifier": distribution(w).dataset.package.identifier},
+            api=True,
+        ),
+        Row(
+            only(["data_manager"], 400, 403, 401),
+            lambda w: {"scope": "edi", "identifier": distribution(w).dataset.package.identifier},
+            api=True,
+            method="post",
+        ),
     ],
 }
 

@@ -21,6 +21,7 @@ from lxml import etree
 from apps.packages.models import Revision
 from portal.xml import safe_parser
 
+from .. import extensions
 from ..models import concept_doi_name, doi_for, version_doi_name
 
 # Revisions that carry a DOI: everything that was ever published (withdrawn/tainted keep theirs).
@@ -324,6 +325,10 @@ def datacite_dict(revision: Revision, *, concept: bool = False) -> dict:
     }
     if not concept:
         data["version"] = str(revision.number)
+        for contribute in extensions.related:  # e.g. the national archive's accession (distributions)
+            extra = contribute(revision) or {}
+            data["relatedIdentifiers"] += extra.get("relatedIdentifiers", [])
+            data["alternateIdentifiers"] += extra.get("alternateIdentifiers", [])
     keywords = [k for k in (revision.keywords or []) if isinstance(k, str) and k.strip()]
     if keywords:
         data["subjects"] = [{"subject": k} for k in keywords]

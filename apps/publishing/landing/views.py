@@ -19,7 +19,7 @@ from apps.artifacts.services import download_path as artifact_path
 from apps.holds.models import Hold
 from apps.packages.models import Resource, Revision
 
-from .. import services
+from .. import extensions, services
 from ..crosswalks import metadata
 from ..models import Doi, concept_doi_name, version_doi_name
 from . import zipstream
@@ -213,6 +213,7 @@ def _landing(request: HttpRequest, scope: str, identifier: int, number: int | No
         "download_all_url": f"{metadata.version_path(revision)}files.zip",
         "scholar_meta": metadata.scholar_meta(revision, doi=cited_doi),
         "open_graph": metadata.open_graph(revision, url=page_url),
+        "extra_links": [link for links in extensions.landing_links for link in links(revision)],
     }
     template = "publishing/tombstone.html" if gone else "publishing/landing.html"
     # A tombstone is "410 Gone" with its page: the version existed and is withdrawn for good.
