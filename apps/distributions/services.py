@@ -25,7 +25,7 @@ from portal.errors import Conflict, NotFound, UserError
 from portal.tasks import claim, dispatch
 
 from . import classify as matching
-from . import eml
+from . import eml, signals
 from .models import Accession, CruiseDistribution, Dataset, DatasetFile, Profile, Rule
 
 log = logging.getLogger(__name__)
@@ -225,6 +225,7 @@ def commit_classification(
         user=user,
         request=request,
     )
+    transaction.on_commit(lambda: signals.delivery_classified.send(sender=Delivery, delivery=delivery))
     return datasets
 
 

@@ -11,3 +11,9 @@ class NavigationConfig(AppConfig):
         from . import cruise_parts
 
         extensions.add_page_context(cruise_parts.page_context)
+
+        from apps.distributions.signals import delivery_classified
+
+        from . import receivers
+
+        delivery_classified.connect(receivers.build_from_classified_delivery, dispatch_uid="navigation-build")

@@ -219,3 +219,32 @@ def test_profiles_and_classification_by_api(delivery, data_manager, operator_use
     assert committed.status_code == 201 and len(committed.json()["datasets"]) == 5
     assert api_client_for(operator_user).get(url).status_code == 403
     assert api.get(url + "?profile=abc").status_code == 400
+
+
+def test_committing_a_classification_queues_the_cruises_track(
+    delivery, profiles, data_manager, django_capture_on_commit_callbacks, monkeypatch
+):
+    """Navigation listens to ``delivery_classified``: the files of class ``navigation`` become the cruise's
+    track (built by the worker; here the queued task is only recorded)."""
+    from apps.navigation import tasks as nav_tasks
+    from apps.navigation.models import Track
+    from portal import tasks as portal_tasks
+
+    queued = []
+    real_dispatch = portal_tasks.dispatch
+    monkeypatch.setattr(
+        portal_tasks,
+        "dispatch",
+        lambda task, *args, **kw: (
+            queued.append((task, args))
+            if task is nav_tasks.build_delivery_navigation
+            else real_dispatch(task, *args, **kw)
+        ),
+    )
+    _, vessel = profiles
+    fingerprint = services.preview(delivery, vessel).fingerprint
+    with django_capture_on_commit_callbacks(execute=True):
+        services.commit_classification(delivery, vessel, data_manager, expected=fingerprint)
+    track = Track.objects.get(cruise=delivery.cruise)
+    assert track.state == Track.State.PENDING and track.delivery_id == delivery.pk
+    assert queued == [(nav_tasks.build_delivery_navigation, (delivery.pk,))]
