@@ -125,6 +125,7 @@ INSTALLED_APPS = [
     "apps.publishing",
     "apps.search",
     "apps.deliveries",
+    "apps.catalog",
 ]
 
 MIDDLEWARE = [
@@ -522,4 +523,35 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         "django.request": {"filters": ["client_errors_on_one_line"]},
     },
+}
+
+# --- catalog (apps.catalog: STAC GeoParquet, mirrors, deposits; docs/catalog.md) -------------------
+CATALOG_DIR = Path(env("CATALOG_DIR", str(VAR_DIR / "catalog")))
+CATALOG_DEBOUNCE_SECONDS = envint("CATALOG_DEBOUNCE_SECONDS", "5")
+CATALOG_REFRESH_SECONDS = envint("CATALOG_REFRESH_SECONDS", "60")
+MIRROR_CHECK_SECONDS = envint("MIRROR_CHECK_SECONDS", str(3600))
+MIRROR_FULL_CHECK_SECONDS = envint("MIRROR_FULL_CHECK_SECONDS", str(24 * 3600))
+MIRROR_SAMPLE_BYTES = envint("MIRROR_SAMPLE_BYTES", str(64 * 1024))
+MIRROR_TIMEOUT = envint("MIRROR_TIMEOUT", "30")
+# Loopback mirrors and deposit servers (tests, a one-machine demo); never in production.
+MIRROR_ALLOW_LOOPBACK = envbool("MIRROR_ALLOW_LOOPBACK", "False")
+ZENODO_API_URL = env("ZENODO_API_URL", "")
+ZENODO_TOKEN = env("ZENODO_TOKEN", "")
+DEPOSIT_MAX_ATTEMPTS = envint("DEPOSIT_MAX_ATTEMPTS", "10")
+CELERY_BEAT_SCHEDULE["catalog-refresh"] = {
+    "task": "apps.catalog.tasks.refresh_catalog",
+    "schedule": float(CATALOG_REFRESH_SECONDS),
+}
+CELERY_BEAT_SCHEDULE["catalog-verify-mirrors"] = {
+    "task": "apps.catalog.tasks.verify_mirrors",
+    "schedule": crontab(minute="*/10"),
+}
+CELERY_BEAT_SCHEDULE["catalog-verify-mirrors-full"] = {
+    "task": "apps.catalog.tasks.verify_mirrors",
+    "schedule": crontab(minute=41, hour="*/6"),
+    "kwargs": {"full": True},
+}
+CELERY_BEAT_SCHEDULE["catalog-retry-deposits"] = {
+    "task": "apps.catalog.tasks.retry_due_deposits",
+    "schedule": crontab(minute="*/5"),
 }

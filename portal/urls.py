@@ -49,6 +49,7 @@ urlpatterns = [
     path("holds/", include("apps.holds.urls")),
     path("", include("apps.publishing.urls")),  # /oai, /doi/…, landing pages
     path("search/", include("apps.search.urls")),
+    path("catalog/", include("apps.catalog.urls")),
 ]
 
 handler403 = "portal.views.error_403"
