@@ -212,6 +212,7 @@ class MirrorForm(forms.Form):
     base_url = forms.URLField(
         required=False,
         max_length=1000,
+        assume_scheme="https",
         label="Base URL (the folder holding the version's files by their paths)",
     )
     file_path = forms.CharField(required=False, max_length=500, label="…or one file: its path in the tree")

@@ -296,8 +296,8 @@ def named_file(request: HttpRequest, scope: str, identifier: int, number: int, t
         head = HttpResponse(status=response.status_code)
         for name, value in response.items():
             head[name] = value
-        if hasattr(response, "streaming_content"):
-            response.close()
+        # The body's generator was never started, so nothing is open; ``response.close()`` would send
+        # request_finished (closing the database connection mid-request), so it is not called.
         return head
     return response
 
