@@ -163,7 +163,12 @@ def part_release() -> dict:
 
 def run_part(name: str) -> dict:
     proc = subprocess.run(
-        [sys.executable, __file__, "--part", name], cwd=ROOT, env=ENV, capture_output=True, text=True, check=False
+        [sys.executable, __file__, "--part", name],
+        cwd=ROOT,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if proc.returncode:
         sys.stderr.write(proc.stderr)
@@ -176,7 +181,10 @@ def main() -> None:
     load_s = load()
     print(f"loaded in {load_s:.1f} s", flush=True)
     ours = run_part("ours")
-    print(f"quayside: {ours['rows']:,} rows in {ours['seconds']:.1f} s, peak {ours['peak_mib']:.0f} MiB", flush=True)
+    print(
+        f"quayside: {ours['rows']:,} rows in {ours['seconds']:.1f} s, peak {ours['peak_mib']:.0f} MiB",
+        flush=True,
+    )
     dicts = run_part("dicts")
     peer = run_part("peer")
     peer_own = max(peer["seconds"] - dicts["seconds"], 1e-9)
@@ -218,6 +226,12 @@ if __name__ == "__main__":
         import django
 
         django.setup()
-        print(json.dumps({"ours": part_ours, "dicts": part_dicts, "peer": part_peer, "release": part_release}[sys.argv[2]]()))
+        print(
+            json.dumps(
+                {"ours": part_ours, "dicts": part_dicts, "peer": part_peer, "release": part_release}[
+                    sys.argv[2]
+                ]()
+            )
+        )
     else:
         main()

@@ -43,3 +43,26 @@ def item_geometry(coverage: dict) -> tuple[object, str]:
         return _from_bbox(*WORLD), "unknown"
     geom = _from_bbox(*box)
     return geom, "coverage-point" if geom.geom_type == "Point" else "coverage-bbox"
+
+
+def item_geometries(coverages: list[dict]) -> tuple[list, list[str]]:
+    """``item_geometry`` for a batch, with the plain boxes made in one vectorised call (a million rows)."""
+    import numpy as np
+
+    boxes, shapes, sources = [], [], []
+    for i, coverage in enumerate(coverages):
+        box = _bbox(coverage or {})
+        if box is not None and box[0] < box[2] and box[1] < box[3]:
+            boxes.append((i, box))
+            shapes.append(None)
+            sources.append("coverage-bbox")
+        else:
+            shape, source = item_geometry(coverage)
+            shapes.append(shape)
+            sources.append(source)
+    if boxes:
+        coords = np.array([b for _, b in boxes], dtype=float)
+        made = shapely.box(coords[:, 0], coords[:, 1], coords[:, 2], coords[:, 3])
+        for (i, _), shape in zip(boxes, made, strict=True):
+            shapes[i] = shape
+    return shapes, sources

@@ -168,10 +168,10 @@ def verify(mirror_id: int, *, full: bool = False) -> str:
 
 
 def _alert(mirror: Mirror, message: str) -> None:
-    from apps.audit.models import AuditEvent
-    from apps.audit.services import record_event
     from apps.accounts.models import User
     from apps.accounts.roles import DATA_MANAGER
+    from apps.audit.models import AuditEvent
+    from apps.audit.services import record_event
 
     record_event(
         service="catalog",

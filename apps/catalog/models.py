@@ -26,6 +26,9 @@ class CatalogState(models.Model):
     sha256 = models.CharField(max_length=64, blank=True)
     seconds = models.FloatField(default=0)
 
+    def __str__(self) -> str:
+        return f"catalog built {self.built_at or 'never'}, {self.rows} rows"
+
     @classmethod
     def get(cls) -> CatalogState:
         state, _ = cls.objects.get_or_create(pk=1)
@@ -108,6 +111,9 @@ class MirrorCheck(models.Model):
     class Meta:
         ordering = ["-at", "-pk"]
 
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} check of mirror {self.mirror_id}: {'ok' if self.ok else 'bad'}"
+
 
 class Deposit(models.Model):
     """A push of a published version to a Zenodo-compatible deposit API; each step's result is kept so a
@@ -140,3 +146,6 @@ class Deposit(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"deposit of revision {self.revision_id} ({self.state})"

@@ -216,8 +216,12 @@ class MirrorForm(forms.Form):
         label="Base URL (the folder holding the version's files by their paths)",
     )
     file_path = forms.CharField(required=False, max_length=500, label="…or one file: its path in the tree")
-    file_url = forms.URLField(required=False, max_length=1000, assume_scheme="https", label="and its URL on the mirror")
-    record_url = forms.URLField(required=False, max_length=1000, assume_scheme="https", label="Record page (optional)")
+    file_url = forms.URLField(
+        required=False, max_length=1000, assume_scheme="https", label="and its URL on the mirror"
+    )
+    record_url = forms.URLField(
+        required=False, max_length=1000, assume_scheme="https", label="Record page (optional)"
+    )
     label = forms.CharField(required=False, max_length=200)
 
 

@@ -21,10 +21,10 @@ are never renamed once published (their order and names do not change), so a pat
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 
@@ -33,8 +33,7 @@ RESERVED_FOLDERS = ("parquet", "manifests")
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]")
 
 
-@dataclass(frozen=True)
-class VersionFile:
+class VersionFile(NamedTuple):
     """One file of a version's tree. ``blob`` is the storage row (None in a bulk listing that only has its
     digests); ``entity_pk`` the entity it comes from, if any (access rules follow the entity)."""
 
@@ -45,12 +44,11 @@ class VersionFile:
     media_type: str
     role: str  # STAC asset role: "data", later "metadata" (manifests) and Parquet alternates
     title: str = ""
-    blob: Any = field(default=None, compare=False, repr=False)
+    blob: Any = None
     entity_pk: int | None = None
 
 
-@dataclass(frozen=True)
-class EntityRow:
+class EntityRow(NamedTuple):
     """What naming needs of an entity: the ORM row or a bulk query's tuple give the same listing."""
 
     pk: int
@@ -87,6 +85,7 @@ def latest_path(scope: str, identifier: int, path: str) -> str:
     return f"/dataset/{scope}/{identifier}/latest/{quote(path)}"
 
 
+@functools.lru_cache(maxsize=65536)
 def _safe_name(raw: str) -> str:
     name = _UNSAFE.sub("_", raw.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]).strip()
     if name in ("", ".", "..") or name in RESERVED_FOLDERS:

@@ -101,7 +101,13 @@ def named_file(revision) -> dict:
     p = revision.package
     tree = f"{p.scope}.{p.identifier}.{revision.number}"
     path = version_files(revision)[0].path
-    return {"scope": p.scope, "identifier": p.identifier, "number": revision.number, "tree": tree, "path": path}
+    return {
+        "scope": p.scope,
+        "identifier": p.identifier,
+        "number": revision.number,
+        "tree": tree,
+        "path": path,
+    }
 
 
 def built_catalog(w: World) -> dict:

@@ -32,7 +32,10 @@ def mirrored(make_revision, tmp_path, data_manager, django_capture_on_commit_cal
     with RangeServer(tmp_path / "bucket") as server:
         with django_capture_on_commit_callbacks(execute=False):
             mirror = services.register_mirror(
-                revision, kind=Mirror.Kind.BUCKET, base_url=f"{server.url}/{revision.package_id_text}/", user=data_manager
+                revision,
+                kind=Mirror.Kind.BUCKET,
+                base_url=f"{server.url}/{revision.package_id_text}/",
+                user=data_manager,
             )
         yield revision, mirror, tree
 
@@ -87,7 +90,9 @@ def test_private_addresses_are_refused_unless_loopback_is_allowed(mirrored, sett
     assert "private, loopback" in mirrors.verify(mirror.pk)
 
 
-def test_a_deposit_publishes_a_record_and_registers_it_as_a_verified_mirror(make_revision, settings, django_capture_on_commit_callbacks):
+def test_a_deposit_publishes_a_record_and_registers_it_as_a_verified_mirror(
+    make_revision, settings, django_capture_on_commit_callbacks
+):
     revision = make_revision(files=2, title="Harbour temperature")
     with ZenodoServer() as zenodo:
         settings.ZENODO_API_URL = f"{zenodo.url}/api"
@@ -104,7 +109,10 @@ def test_a_deposit_publishes_a_record_and_registers_it_as_a_verified_mirror(make
         request.refresh_from_db()
         assert request.state == Deposit.State.DONE and request.doi == "10.5072/zenodo.1"
         record = zenodo.depositions[1]
-        assert record["metadata"]["title"] == "Harbour temperature" and set(record["files"]) == {"temp0.csv", "temp1.csv"}
+        assert record["metadata"]["title"] == "Harbour temperature" and set(record["files"]) == {
+            "temp0.csv",
+            "temp1.csv",
+        }
         mirror = request.mirror
         assert mirror.kind == "zenodo" and mirror.doi == request.doi
         assert set(mirror.file_urls) == {"temp0.csv", "temp1.csv"}

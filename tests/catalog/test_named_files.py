@@ -27,7 +27,9 @@ def test_a_file_answers_by_its_name_with_range_etag_last_modified_and_head(make_
     head = client.head(_url(revision, "temp1.csv"))
     assert head.status_code == 200 and head["Content-Length"] == str(files[1].size) and head.content == b""
     assert client.get(_url(revision, "nothing.csv")).status_code == 404
-    wrong_tree = _url(revision, "temp1.csv").replace(f".{revision.number}/temp1", f".{revision.number + 1}/temp1")
+    wrong_tree = _url(revision, "temp1.csv").replace(
+        f".{revision.number}/temp1", f".{revision.number + 1}/temp1"
+    )
     assert client.get(wrong_tree).status_code == 404
     # The entity-id URL keeps working.
     entity = revision.entities.order_by("pk")[1]
@@ -62,5 +64,10 @@ def test_names_are_made_unique_deterministically():
     def row(pk, name):
         return EntityRow(pk, f"e{pk}", name, name, "text/csv", f"{pk:064x}", 1, "")
 
-    paths = [f.path for f in layout([row(1, "a/data.csv"), row(2, "data.csv"), row(3, "data-2.csv"), row(4, "parquet"), row(5, "")])]
+    paths = [
+        f.path
+        for f in layout(
+            [row(1, "a/data.csv"), row(2, "data.csv"), row(3, "data-2.csv"), row(4, "parquet"), row(5, "")]
+        )
+    ]
     assert paths == ["data.csv", "data-2.csv", "data-2-2.csv", "_parquet", "e5"]
