@@ -527,6 +527,8 @@ LOGGING = {
 
 # --- catalog (apps.catalog: STAC GeoParquet, mirrors, deposits; docs/catalog.md) -------------------
 CATALOG_DIR = Path(env("CATALOG_DIR", str(VAR_DIR / "catalog")))
+# A second local folder the portal serves at /catalog/local-mirror/ (the demo's mirror; public).
+CATALOG_LOCAL_MIRROR_DIR = Path(env("CATALOG_LOCAL_MIRROR_DIR", str(VAR_DIR / "mirror")))
 CATALOG_DEBOUNCE_SECONDS = envint("CATALOG_DEBOUNCE_SECONDS", "5")
 CATALOG_REFRESH_SECONDS = envint("CATALOG_REFRESH_SECONDS", "60")
 MIRROR_CHECK_SECONDS = envint("MIRROR_CHECK_SECONDS", str(3600))

@@ -20,4 +20,5 @@ urlpatterns = [
     path("versions/<scope:scope>/<int:identifier>/<int:number>/deposit", views.deposit, name="deposit"),
     path("mirrors/<int:pk>/", views.mirror_detail, name="mirror"),
     path("mirrors/<int:pk>/check", views.mirror_check, name="mirror-check"),
+    path("local-mirror/<path:path>", views.local_mirror, name="local-mirror"),
 ]

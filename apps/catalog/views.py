@@ -4,8 +4,10 @@ data managers' mirror pages."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -16,6 +18,7 @@ from apps import access
 from apps.access.decorators import data_manager_required
 from apps.packages.models import Revision
 from apps.storage.http import RangeNotSatisfiable, parse_range
+from portal.csp import SANDBOX
 from portal.errors import UserError
 
 from . import catalog_json, items, services
@@ -45,23 +48,13 @@ def _span(fh, start: int, length: int, chunk: int = 256 * 1024):
         fh.close()
 
 
-@require_safe
-def stac_parquet(request: HttpRequest) -> HttpResponse:
-    """The catalog file as the last build left it (an open descriptor keeps reading the same file even if a
-    new build is renamed over it meanwhile). 503 while the first build has not finished."""
+def _file_response(request: HttpRequest, path, *, content_type: str, filename: str) -> HttpResponse:
+    """A local file with ETag (mtime and size), Last-Modified, single-range Range and HEAD. The open
+    descriptor keeps reading the same file even if a new one is renamed over it meanwhile."""
     try:
-        fh = open(services.catalog_path(), "rb")  # noqa: SIM115 (closed by the response or below)
-    except FileNotFoundError:
-        from portal.tasks import send
-
-        from .tasks import refresh_catalog
-
-        send(refresh_catalog)
-        response = HttpResponse(
-            "The catalog is being built; try again in a minute.\n", status=503, content_type="text/plain"
-        )
-        response["Retry-After"] = "60"
-        return response
+        fh = open(path, "rb")  # noqa: SIM115 (closed by the response or below)
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return None
     st = os.fstat(fh.fileno())
     size = st.st_size
     etag = f'"{st.st_mtime_ns:x}-{size:x}"'
@@ -87,10 +80,10 @@ def stac_parquet(request: HttpRequest) -> HttpResponse:
     length = end - start + 1 if size else 0
     if request.method == "HEAD":
         fh.close()
-        response = HttpResponse(status=206 if byte_range else 200, content_type=PARQUET)
+        response = HttpResponse(status=206 if byte_range else 200, content_type=content_type)
     else:
         response = FileResponse(
-            _span(fh, start, length), status=206 if byte_range else 200, content_type=PARQUET
+            _span(fh, start, length), status=206 if byte_range else 200, content_type=content_type
         )
     response["Content-Length"] = str(length)
     if byte_range:
@@ -98,11 +91,44 @@ def stac_parquet(request: HttpRequest) -> HttpResponse:
     response["Accept-Ranges"] = "bytes"
     response["ETag"] = etag
     response["Last-Modified"] = last_modified
-    response["Cache-Control"] = "public, max-age=60"
     response["Access-Control-Allow-Origin"] = "*"
     response["Access-Control-Expose-Headers"] = "Content-Range, Content-Length, ETag, Accept-Ranges"
-    response["Content-Disposition"] = 'inline; filename="stac.parquet"'
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
     response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = SANDBOX
+    return response
+
+
+@require_safe
+def stac_parquet(request: HttpRequest) -> HttpResponse:
+    """The catalog file as the last build left it; 503 while the first build has not finished."""
+    response = _file_response(request, services.catalog_path(), content_type=PARQUET, filename="stac.parquet")
+    if response is None:
+        from portal.tasks import send
+
+        from .tasks import refresh_catalog
+
+        send(refresh_catalog)
+        response = HttpResponse(
+            "The catalog is being built; try again in a minute.\n", status=503, content_type="text/plain"
+        )
+        response["Retry-After"] = "60"
+        return response
+    response["Cache-Control"] = "public, max-age=60"
+    return response
+
+
+@require_safe
+def local_mirror(request: HttpRequest, path: str) -> HttpResponse:
+    """A second local storage folder (``CATALOG_LOCAL_MIRROR_DIR``) served as a plain HTTP mirror: the
+    demo's mirror, and a stand-in for a bucket on one machine. Anything it holds is public."""
+    root = Path(settings.CATALOG_LOCAL_MIRROR_DIR).resolve()
+    target = (root / path).resolve()
+    if root not in target.parents:
+        raise Http404("No such file.")
+    response = _file_response(request, target, content_type="application/octet-stream", filename=target.name)
+    if response is None:
+        raise Http404("No such file.")
     return response
 
 

@@ -372,6 +372,8 @@ MATRIX: dict[str, list[Row]] = {
     # No deposit repository configured in the matrix: the data manager is sent back with the message.
     "catalog:deposit": [Row(DM_PAGE | {"data_manager": 302}, rev, method="post")],
     "catalog:mirror": [Row(DM_PAGE, a_mirror)],
+    # The local mirror folder is public (it holds only copies of published files); empty here: 404.
+    "catalog:local-mirror": [Row(table(404, 404), lambda w: {"path": "edi.1.1/none.csv"})],
     "catalog:mirror-check": [Row(DM_PAGE | {"data_manager": 302}, a_mirror, method="post")],
 }
 
