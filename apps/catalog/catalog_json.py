@@ -3,8 +3,7 @@
     /catalog/                                  root catalog (links to the collections and stac.parquet)
     /catalog/collections                       the collections
     /catalog/collections/{scope}               one collection
-    /catalog/collections/{scope}/items         its public versions' items (paged: ?page=N is not used —
-                                               ``limit`` and ``offset`` are; see docs/catalog.md)
+    /catalog/collections/{scope}/items         its published versions' items (``limit``, ``offset``)
     /catalog/collections/{scope}/items/{id}    one version's item
 
 Items come from the same records as the Parquet rows (``items.to_item``).

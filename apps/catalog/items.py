@@ -1,8 +1,8 @@
 """One STAC item per dataset version, read from the database in bulk.
 
 ``iter_records(batch_size)`` streams ``Record``s (everything an item says) in batches straight from
-``values_list`` queries — no model instances, no pystac objects — so a million versions fit in a minute and
-in bounded memory. ``parquet.write_catalog`` turns a batch into Arrow columns; ``to_item`` turns one record
+``values_list`` queries — no model instances, no pystac objects — in bounded memory (figures:
+docs/performance.md, bench/bench_catalog.py). ``parquet.write_catalog`` turns a batch into Arrow columns; ``to_item`` turns one record
 into STAC JSON for the API-lite pages. Both read the same records, so the two never disagree.
 
 Rows: every ``published`` version, plus a *tombstone* row for every withdrawn or tainted one (no assets,
@@ -68,10 +68,6 @@ def catalog_url(path: str = "") -> str:
 
 def collection_url(scope: str) -> str:
     return catalog_url(f"collections/{scope}")
-
-
-def item_url(scope: str, item_id: str) -> str:
-    return catalog_url(f"collections/{scope}/items/{item_id}")
 
 
 def queryset():

@@ -7,8 +7,8 @@ and GeoParquet 1.1.0: top-level ``type``, ``stac_version``, ``stac_extensions``,
 a top-level column; datetimes are UTC timestamps. The file's key/value metadata carries ``geo`` and
 ``stac-geoparquet`` (with the collections), written the way the stac-geoparquet package writes them.
 
-Columns are built directly (child arrays and offsets), not from per-item dicts: that is what lets a
-million versions be written in well under a minute. ``write_catalog`` writes to a temporary file beside
+Columns are built directly (child arrays and offsets), not from per-item dicts (the stac-geoparquet
+package's way, which bench/bench_catalog.py measures beside it). ``write_catalog`` writes to a temporary file beside
 the target and renames it over the target when complete (atomic on POSIX).
 """
 
