@@ -129,6 +129,7 @@ INSTALLED_APPS = [
     "apps.uploads",
     "apps.navigation",
     "apps.distributions",
+    "apps.catalog",
 ]
 
 MIDDLEWARE = [
@@ -604,4 +605,36 @@ DISTRIBUTION_RESTORE_DIR = Path(env("DISTRIBUTION_RESTORE_DIR", str(VAR_DIR / "r
 CELERY_BEAT_SCHEDULE["distributions-deep-copy-sweep"] = {
     "task": "apps.distributions.tasks.deep_copy_sweep",
     "schedule": crontab(minute="*/10"),
+}
+# --- catalog (apps.catalog: STAC GeoParquet, mirrors, deposits; docs/catalog.md) -------------------
+CATALOG_DIR = Path(env("CATALOG_DIR", str(VAR_DIR / "catalog")))
+# A second local folder the portal serves at /catalog/local-mirror/ (the demo's mirror; public).
+CATALOG_LOCAL_MIRROR_DIR = Path(env("CATALOG_LOCAL_MIRROR_DIR", str(VAR_DIR / "mirror")))
+CATALOG_DEBOUNCE_SECONDS = envint("CATALOG_DEBOUNCE_SECONDS", "5")
+CATALOG_REFRESH_SECONDS = envint("CATALOG_REFRESH_SECONDS", "60")
+MIRROR_CHECK_SECONDS = envint("MIRROR_CHECK_SECONDS", str(3600))
+MIRROR_FULL_CHECK_SECONDS = envint("MIRROR_FULL_CHECK_SECONDS", str(24 * 3600))
+MIRROR_SAMPLE_BYTES = envint("MIRROR_SAMPLE_BYTES", str(64 * 1024))
+MIRROR_TIMEOUT = envint("MIRROR_TIMEOUT", "30")
+# Loopback mirrors and deposit servers (tests, a one-machine demo); never in production.
+MIRROR_ALLOW_LOOPBACK = envbool("MIRROR_ALLOW_LOOPBACK", "False")
+ZENODO_API_URL = env("ZENODO_API_URL", "")
+ZENODO_TOKEN = env("ZENODO_TOKEN", "")
+DEPOSIT_MAX_ATTEMPTS = envint("DEPOSIT_MAX_ATTEMPTS", "10")
+CELERY_BEAT_SCHEDULE["catalog-refresh"] = {
+    "task": "apps.catalog.tasks.refresh_catalog",
+    "schedule": float(CATALOG_REFRESH_SECONDS),
+}
+CELERY_BEAT_SCHEDULE["catalog-verify-mirrors"] = {
+    "task": "apps.catalog.tasks.verify_mirrors",
+    "schedule": crontab(minute="*/10"),
+}
+CELERY_BEAT_SCHEDULE["catalog-verify-mirrors-full"] = {
+    "task": "apps.catalog.tasks.verify_mirrors",
+    "schedule": crontab(minute=41, hour="*/6"),
+    "kwargs": {"full": True},
+}
+CELERY_BEAT_SCHEDULE["catalog-retry-deposits"] = {
+    "task": "apps.catalog.tasks.retry_due_deposits",
+    "schedule": crontab(minute="*/5"),
 }

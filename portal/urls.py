@@ -57,6 +57,7 @@ urlpatterns = [
     path("navigation/", include("apps.navigation.urls")),
     path("deliveries/", include("apps.deliveries.urls")),
     path("distributions/", include("apps.distributions.urls")),
+    path("catalog/", include("apps.catalog.urls")),
 ]
 
 handler403 = "portal.views.error_403"

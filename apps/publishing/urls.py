@@ -17,6 +17,21 @@ class ScopeConverter:
 
 register_converter(ScopeConverter, "scope")
 
+
+class TreeConverter:
+    """A version's file-tree name, ``scope.identifier.revision`` (never "export" or "files")."""
+
+    regex = r"[A-Za-z0-9_\-]+\.[0-9]+\.[0-9]+"
+
+    def to_python(self, value):
+        return value
+
+    def to_url(self, value):
+        return value
+
+
+register_converter(TreeConverter, "tree")
+
 app_name = "publishing"
 urlpatterns = [
     path("oai", oai_views.oai_endpoint, name="oai"),
@@ -34,6 +49,13 @@ urlpatterns = [
         views.download_all,
         name="download-all",
     ),
+    # Files by name, under a path that never changes (BitTorrent web seeds: <base>/<tree>/<path>).
+    path(
+        "dataset/<scope:scope>/<int:identifier>/<int:number>/<tree:tree>/<path:path>",
+        views.named_file,
+        name="named-file",
+    ),
+    path("dataset/<scope:scope>/<int:identifier>/latest/<path:path>", views.latest_file, name="latest-file"),
     path("dataset/<scope:scope>/<int:identifier>/<int:number>/withdraw", views.withdraw, name="withdraw"),
     path("dataset/<scope:scope>/<int:identifier>/<int:number>/correct", views.correct, name="correct"),
     path("doi/<path:doi>", views.resolve_doi, name="resolve-doi"),

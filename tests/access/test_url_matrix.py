@@ -193,6 +193,38 @@ def distribution(w: World):
 RESTORERS = ["operator", "chief", "data_manager"]
 
 
+def named_file(revision) -> dict:
+    from apps.publishing.files import version_files
+
+    p = revision.package
+    tree = f"{p.scope}.{p.identifier}.{revision.number}"
+    path = version_files(revision)[0].path
+    return {
+        "scope": p.scope,
+        "identifier": p.identifier,
+        "number": revision.number,
+        "tree": tree,
+        "path": path,
+    }
+
+
+def built_catalog(w: World) -> dict:
+    """stac.parquet is built by the worker; build it once so the row reads the served file."""
+    from apps.catalog.services import refresh
+
+    refresh(force=True)
+    return {}
+
+
+def a_mirror(w: World) -> dict:
+    from apps.catalog.models import Mirror
+
+    mirror, _ = Mirror.objects.get_or_create(
+        revision=w.published, kind="http", base_url="https://mirror.invalid/edi.1.1/"
+    )
+    return {"pk": mirror.pk}
+
+
 MATRIX: dict[str, list[Row]] = {
     # --- the portal ---------------------------------------------------------------------------------
     "home": [Row(EVERYONE)],
@@ -541,6 +573,33 @@ MATRIX: dict[str, list[Row]] = {
             method="post",
         ),
     ],
+    # --- catalog and named files (issue 14) -------------------------------------------------------------
+    # Files by name: the published version's for everyone; the held version's as its entity download.
+    "publishing:named-file": [
+        Row(EVERYONE, lambda w: named_file(w.published)),
+        Row(only(HELD_DATA, 200, 403, 403), lambda w: named_file(w.held)),
+    ],
+    "publishing:latest-file": [
+        Row(table(302, 302), lambda w: {**pkg(w), "path": named_file(w.published)["path"]}),
+        # The held dataset has no public version: no "latest", whoever asks.
+        Row(table(404, 404), lambda w: {"scope": "edi", "identifier": 2, "path": named_file(w.held)["path"]}),
+    ],
+    "catalog:root": [Row(EVERYONE)],
+    "catalog:stac-parquet": [Row(EVERYONE, built_catalog)],
+    "catalog:collections": [Row(EVERYONE)],
+    "catalog:collection": [Row(EVERYONE, lambda w: {"scope": "edi"})],
+    "catalog:items": [Row(EVERYONE, lambda w: {"scope": "edi"})],
+    "catalog:item": [
+        Row(EVERYONE, lambda w: {"scope": "edi", "item_id": "edi.1.1"}),
+        Row(table(404, 404), lambda w: {"scope": "edi", "item_id": "edi.2.1"}),  # held: never an item
+    ],
+    "catalog:version-mirrors": [Row(DM_PAGE, rev)],
+    # No deposit repository configured in the matrix: the data manager is sent back with the message.
+    "catalog:deposit": [Row(DM_PAGE | {"data_manager": 302}, rev, method="post")],
+    "catalog:mirror": [Row(DM_PAGE, a_mirror)],
+    # The local mirror folder is public (it holds only copies of published files); empty here: 404.
+    "catalog:local-mirror": [Row(table(404, 404), lambda w: {"path": "edi.1.1/none.csv"})],
+    "catalog:mirror-check": [Row(DM_PAGE | {"data_manager": 302}, a_mirror, method="post")],
 }
 
 # URL families of third-party apps: every name with the prefix is covered by the rows of the sample

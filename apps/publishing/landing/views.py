@@ -67,7 +67,7 @@ def _alternates(revision: Revision, see_data: bool) -> dict[int, dict]:
 
 
 def _with_alternates(entities: list[tuple], alternates: dict[int, dict]) -> list[tuple]:
-    for entity, _, _ in entities:
+    for entity, *_ in entities:
         entity.alternate = alternates.get(entity.pk)
     return entities
 
@@ -156,6 +156,32 @@ def _quality_report_url(revision: Revision) -> str:
     )
 
 
+def _file_rows(revision: Revision) -> list[tuple]:
+    """(entity, size, entity-id URL, named URL, latest URL) per entity: the named paths come from the one
+    file listing (``apps.publishing.files``); an entity without bytes has neither."""
+    from ..files import latest_path, named_path, version_files
+
+    package = revision.package
+    by_entity = {f.entity_pk: f for f in version_files(revision)}
+    rows = []
+    for e in revision.entities.all():
+        f = by_entity.get(e.pk)
+        named = named_path(package.scope, package.identifier, revision.number, f.path) if f else ""
+        latest = latest_path(package.scope, package.identifier, f.path) if f else ""
+        rows.append((e, metadata.entity_size(e), download_path(e), named, latest))
+    return rows
+
+
+def _mirrors(revision: Revision) -> list:
+    """Registered mirrors of this version (apps.catalog sits above publishing: looked up by name)."""
+    from django.apps import apps as django_apps
+
+    if not django_apps.is_installed("apps.catalog") or revision.state != Revision.State.PUBLISHED:
+        return []
+    Mirror = django_apps.get_model("catalog", "Mirror")
+    return list(Mirror.objects.filter(revision=revision).order_by("pk"))
+
+
 def _newer_version(revision: Revision, versions: list[Revision]) -> Revision | None:
     """The newest published version when it is newer than ``revision`` (as Zenodo says "A newer version
     of this record is available"); ``versions`` are the visible ones, newest first."""
@@ -190,9 +216,9 @@ def _landing(request: HttpRequest, scope: str, identifier: int, number: int | No
         "see_data": see_data and revision.state != Revision.State.TAINTED,
         "hold": hold,
         "entities": _with_alternates(
-            [(e, metadata.entity_size(e), download_path(e)) for e in revision.entities.all()],
-            _alternates(revision, see_data and revision.state != Revision.State.TAINTED),
+            _file_rows(revision), _alternates(revision, see_data and revision.state != Revision.State.TAINTED)
         ),
+        "mirrors": _mirrors(revision),
         "creators": metadata.creators_of(revision),
         "citations": metadata.citations(revision),
         "bibtex": metadata.bibtex(revision),
@@ -272,6 +298,64 @@ def download(request: HttpRequest, scope: str, identifier: int, number: int, ent
         filename=entity.object_name or entity.name,
         content_type=entity.mime_type or None,
     )
+
+
+def named_file(request: HttpRequest, scope: str, identifier: int, number: int, tree: str, path: str):
+    """A file by its path in the version's tree (``apps.publishing.files``), the URL BitTorrent web seeds
+    use: ``/dataset/{scope}/{id}/{n}/{scope}.{id}.{n}/{path}``. The same access rule as ``download``;
+    Range, ETag (the SHA-256), Last-Modified; HEAD answers the headers only."""
+    from django.utils.http import http_date
+
+    from apps.storage.http import blob_response
+
+    from ..files import find_file, tree_name
+
+    if tree != tree_name(scope, identifier, number):
+        raise Http404("No such file tree; it is named scope.identifier.revision.")
+    revision, _ = _dataset_version(request, scope, identifier, number)
+    found = find_file(revision, path)
+    if found is None:
+        raise Http404("No such file in this version.")
+    entity = next((e for e in revision.entities.all() if e.pk == found.entity_pk), None)
+    subject = entity if entity is not None else revision
+    if not can_see(request.user, subject, "data") or found.blob is None:
+        raise PermissionDenied("This file is not available to you (held, withdrawn or removed).")
+    response = blob_response(
+        request, found.blob, filename=path.rsplit("/", 1)[-1], content_type=found.media_type
+    )
+    modified = revision.published_at or revision.archived_at or found.blob.created_at
+    response["Last-Modified"] = http_date(modified.timestamp())
+    if request.method == "HEAD":
+        head = HttpResponse(status=response.status_code)
+        for name, value in response.items():
+            head[name] = value
+        # The body's generator was never started, so nothing is open; ``response.close()`` would send
+        # request_finished (closing the database connection mid-request), so it is not called.
+        return head
+    return response
+
+
+def latest_file(request: HttpRequest, scope: str, identifier: int, path: str) -> HttpResponse:
+    """302 to the newest *public* version's file of this name (Data for Canada's "the endpoint serves the
+    latest version"); 404 when that version has no such file — never an older version's."""
+    from ..files import find_file, named_path
+
+    newest = (
+        Revision.objects.filter(
+            package__scope=scope, package__identifier=identifier, state=Revision.State.PUBLISHED
+        )
+        .select_related("package")
+        .prefetch_related("entities__blob")
+        .order_by("-number")
+        .first()
+    )
+    if newest is None:
+        raise Http404("This dataset has no public version.")
+    if find_file(newest, path) is None:
+        raise Http404(f"The latest version ({newest.number}) has no file named {path}.")
+    response = redirect(named_path(scope, identifier, newest.number, path))
+    response["Cache-Control"] = "no-cache"
+    return response
 
 
 def download_all(request: HttpRequest, scope: str, identifier: int, number: int) -> StreamingHttpResponse:

@@ -27,6 +27,7 @@ DEMO_ORDER = [
     "artifacts",
     "navigation",
     "distributions",  # after "deliveries" (its delivery is classified here)
+    "catalog",
 ]
 
 

@@ -1,0 +1,68 @@
+"""Where a version is: the one function the catalog takes an item's geometry from.
+
+Today packages carry a coverage bounding box (``Revision.coverage["bbox"]``: west, south, east, north); a
+box becomes a polygon (two across the antimeridian, as RFC 7946 §3.1.9 asks), a zero-size box a point.
+When navigation products exist, a cruise's reduced trackline replaces the box here (``item_geometry`` is
+the only place to change). A version with no usable coverage gets the whole globe, marked ``unknown`` in
+``quayside:geometry_source``: STAC allows a null geometry, but stac-geoparquet readers (its own
+``stac_table_to_items``) cannot read one back.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import shapely
+
+WORLD = (-180.0, -90.0, 180.0, 90.0)
+
+
+@functools.lru_cache(maxsize=65536)
+def _from_bbox(w: float, s: float, e: float, n: float):
+    if w == e and s == n:
+        return shapely.Point(w, s)
+    if w > e:  # across the antimeridian
+        return shapely.MultiPolygon([shapely.box(w, s, 180.0, n), shapely.box(-180.0, s, e, n)])
+    return shapely.box(w, s, e, n)
+
+
+def _bbox(coverage: dict) -> tuple[float, float, float, float] | None:
+    try:
+        w, s, e, n = (float(v) for v in coverage.get("bbox") or ())
+    except (TypeError, ValueError):
+        return None
+    if not (-180 <= w <= 180 and -180 <= e <= 180 and -90 <= s <= n <= 90):
+        return None
+    return w, s, e, n
+
+
+def item_geometry(coverage: dict) -> tuple[object, str]:
+    """(shapely geometry in WGS 84 lon/lat, where it came from: "coverage-bbox", "coverage-point", "unknown")."""
+    box = _bbox(coverage or {})
+    if box is None:
+        return _from_bbox(*WORLD), "unknown"
+    geom = _from_bbox(*box)
+    return geom, "coverage-point" if geom.geom_type == "Point" else "coverage-bbox"
+
+
+def item_geometries(coverages: list[dict]) -> tuple[list, list[str]]:
+    """``item_geometry`` for a batch, with the plain boxes made in one vectorised call (a million rows)."""
+    import numpy as np
+
+    boxes, shapes, sources = [], [], []
+    for i, coverage in enumerate(coverages):
+        box = _bbox(coverage or {})
+        if box is not None and box[0] < box[2] and box[1] < box[3]:
+            boxes.append((i, box))
+            shapes.append(None)
+            sources.append("coverage-bbox")
+        else:
+            shape, source = item_geometry(coverage)
+            shapes.append(shape)
+            sources.append(source)
+    if boxes:
+        coords = np.array([b for _, b in boxes], dtype=float)
+        made = shapely.box(coords[:, 0], coords[:, 1], coords[:, 2], coords[:, 3])
+        for (i, _), shape in zip(boxes, made, strict=True):
+            shapes[i] = shape
+    return shapes, sources

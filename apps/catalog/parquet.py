@@ -1,0 +1,245 @@
+"""Writing the STAC GeoParquet catalog: records → Arrow columns → Parquet, one row group per batch.
+
+Follows stac-geoparquet 1.0.0 (https://github.com/stac-utils/stac-geoparquet/blob/main/spec/stac-geoparquet-spec.md)
+and GeoParquet 1.1.0: top-level ``type``, ``stac_version``, ``stac_extensions``, ``id``, ``geometry`` (WKB,
+``geoarrow.wkb`` field metadata), ``bbox`` (struct xmin/ymin/xmax/ymax, the GeoParquet covering),
+``collection``, ``links`` (list of structs), ``assets`` (a struct keyed by asset key); every item property is
+a top-level column; datetimes are UTC timestamps. The file's key/value metadata carries ``geo`` and
+``stac-geoparquet`` (with the collections), written the way the stac-geoparquet package writes them.
+
+Columns are built directly (child arrays and offsets), not from per-item dicts (the stac-geoparquet
+package's way, which bench/bench_catalog.py measures beside it). ``write_catalog`` writes to a temporary file beside
+the target and renames it over the target when complete (atomic on POSIX).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import shapely
+
+from . import items
+
+STAC_GEOPARQUET_VERSION = "1.0.0"
+GEOPARQUET_VERSION = "1.1.0"
+WRITER_OPTIONS = {"compression": "zstd", "write_statistics": True}
+
+TS = pa.timestamp("us", tz="UTC")
+LINK = pa.struct([("rel", pa.string()), ("href", pa.string()), ("type", pa.string()), ("title", pa.string())])
+ASSET = pa.struct(
+    [
+        ("href", pa.string()),
+        ("type", pa.string()),
+        ("title", pa.string()),
+        ("roles", pa.list_(pa.string())),
+        ("file:size", pa.int64()),
+        ("file:checksum", pa.string()),
+    ]
+)
+BBOX = pa.struct(
+    [("xmin", pa.float64()), ("ymin", pa.float64()), ("xmax", pa.float64()), ("ymax", pa.float64())]
+)
+_WKB_FIELD_META = {b"ARROW:extension:name": b"geoarrow.wkb", b"ARROW:extension:metadata": b"{}"}
+
+
+def asset_keys(files: int, mirrors: int) -> list[str]:
+    return (
+        [f"file-{i}" for i in range(1, files + 1)]
+        + ["metadata"]
+        + [f"mirror-{i}" for i in range(1, mirrors + 1)]
+    )
+
+
+def schema(files: int, mirrors: int) -> pa.Schema:
+    assets = pa.struct([(key, ASSET) for key in asset_keys(files, mirrors)])
+    return pa.schema(
+        [
+            ("type", pa.string()),
+            ("stac_version", pa.string()),
+            ("stac_extensions", pa.list_(pa.string())),
+            ("id", pa.string()),
+            pa.field("geometry", pa.binary(), metadata=_WKB_FIELD_META),
+            ("bbox", BBOX),
+            ("collection", pa.string()),
+            ("links", pa.list_(LINK)),
+            ("assets", assets),
+            ("datetime", TS),
+            ("start_datetime", TS),
+            ("end_datetime", TS),
+            ("created", TS),
+            ("updated", TS),
+            ("title", pa.string()),
+            ("description", pa.string()),
+            ("keywords", pa.list_(pa.string())),
+            ("license", pa.string()),
+            ("version", pa.string()),
+            ("deprecated", pa.bool_()),
+            ("sci:doi", pa.string()),
+            ("quayside:status", pa.string()),
+            ("quayside:seeders", pa.int32()),
+            ("quayside:verified_mirrors", pa.int32()),
+            ("quayside:geometry_source", pa.string()),
+        ]
+    )
+
+
+def file_metadata(collections: dict[str, dict]) -> dict[bytes, bytes]:
+    """The ``geo`` (GeoParquet 1.1) and ``stac-geoparquet`` key/value metadata of the file."""
+    geo = {
+        "version": GEOPARQUET_VERSION,
+        "primary_column": "geometry",
+        "columns": {
+            "geometry": {
+                "encoding": "WKB",
+                "geometry_types": [],  # any: boxes, points, multipolygons (later tracklines)
+                "edges": "planar",
+                "covering": {
+                    "bbox": {
+                        "xmin": ["bbox", "xmin"],
+                        "ymin": ["bbox", "ymin"],
+                        "xmax": ["bbox", "xmax"],
+                        "ymax": ["bbox", "ymax"],
+                    }
+                },
+            }
+        },
+    }
+    stac = {"version": STAC_GEOPARQUET_VERSION, "collections": collections}
+    return {b"geo": json.dumps(geo).encode(), b"stac-geoparquet": json.dumps(stac).encode()}
+
+
+def _nullable(values: list) -> list:
+    return [v if v else None for v in values]
+
+
+def to_batch(records: list[items.Record], sch: pa.Schema) -> pa.RecordBatch:
+    n = len(records)
+    geoms = [r.geometry for r in records]
+    wkb = shapely.to_wkb(geoms, output_dimension=2)
+    bounds = shapely.bounds(geoms)
+    bbox = pa.StructArray.from_arrays(
+        [pa.array(bounds[:, i], pa.float64()) for i in range(4)], fields=list(BBOX)
+    )
+
+    # links: one flat child array per field, and offsets
+    offsets, rel, href, typ, title = [0], [], [], [], []
+    for r in records:
+        for lr, lh, lt, ltt in r.links:
+            rel.append(lr)
+            href.append(lh)
+            typ.append(lt or None)
+            title.append(ltt or None)
+        offsets.append(len(rel))
+    link_values = pa.StructArray.from_arrays(
+        [
+            pa.array(rel, pa.string()),
+            pa.array(href, pa.string()),
+            pa.array(typ, pa.string()),
+            pa.array(title, pa.string()),
+        ],
+        fields=list(LINK),
+    )
+    links = pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), link_values, type=pa.list_(LINK))
+
+    # assets: one struct child per key; a row without that asset has it null
+    asset_type = sch.field("assets").type
+    by_key = [{a[0]: a for a in r.assets} for r in records]
+    children = []
+    for key_field in asset_type:
+        found = [row.get(key_field.name) for row in by_key]
+        children.append(
+            pa.StructArray.from_arrays(
+                [
+                    pa.array([a[1] if a else None for a in found], pa.string()),
+                    pa.array([(a[2] or None) if a else None for a in found], pa.string()),
+                    pa.array([(a[3] or None) if a else None for a in found], pa.string()),
+                    pa.array([a[4] if a else None for a in found], pa.list_(pa.string())),
+                    pa.array([a[5] if a else None for a in found], pa.int64()),
+                    pa.array([a[6] if a else None for a in found], pa.string()),
+                ],
+                fields=list(ASSET),
+                mask=pa.array([a is None for a in found], pa.bool_()),
+            )
+        )
+    assets = (
+        pa.StructArray.from_arrays(children, fields=list(asset_type)) if children else pa.nulls(n, asset_type)
+    )
+
+    columns = {
+        "type": pa.array(["Feature"] * n, pa.string()),
+        "stac_version": pa.array([items.STAC_VERSION] * n, pa.string()),
+        "stac_extensions": pa.array([items.STAC_EXTENSIONS] * n, pa.list_(pa.string())),
+        "id": pa.array([r.id for r in records], pa.string()),
+        "geometry": pa.array(wkb, pa.binary()),
+        "bbox": bbox,
+        "collection": pa.array([r.collection for r in records], pa.string()),
+        "links": links,
+        "assets": assets,
+        "datetime": pa.array([r.datetime for r in records], TS),
+        "start_datetime": pa.array([r.start_datetime for r in records], TS),
+        "end_datetime": pa.array([r.end_datetime for r in records], TS),
+        "created": pa.array([r.created for r in records], TS),
+        "updated": pa.array([r.updated for r in records], TS),
+        "title": pa.array([r.title for r in records], pa.string()),
+        "description": pa.array([r.description for r in records], pa.string()),
+        "keywords": pa.array([r.keywords for r in records], pa.list_(pa.string())),
+        "license": pa.array(_nullable([r.license for r in records]), pa.string()),
+        "version": pa.array([r.version for r in records], pa.string()),
+        "deprecated": pa.array([r.deprecated for r in records], pa.bool_()),
+        "sci:doi": pa.array(_nullable([r.doi for r in records]), pa.string()),
+        "quayside:status": pa.array([r.status for r in records], pa.string()),
+        "quayside:seeders": pa.array([r.seeders for r in records], pa.int32()),
+        "quayside:verified_mirrors": pa.array([r.verified_mirrors for r in records], pa.int32()),
+        "quayside:geometry_source": pa.array([r.geometry_source for r in records], pa.string()),
+    }
+    return pa.RecordBatch.from_arrays([columns[f.name] for f in sch], schema=sch)
+
+
+def collections() -> dict[str, dict]:
+    """One STAC collection per scope (``edi``, ``knb-lter-…``): the versions of that scope's datasets."""
+    from . import catalog_json
+
+    return {c["id"]: c for c in catalog_json.collection_documents()}
+
+
+@dataclass
+class Built:
+    rows: int
+    size: int
+    sha256: str
+    seconds: float
+
+
+def write_catalog(target: Path, *, batch_size: int = 10_000) -> Built:
+    """Build the whole catalog from the database into ``target``, atomically (temp file + rename).
+
+    Memory is bounded by ``batch_size`` rows (the query streams; each batch becomes one row group)."""
+    started = time.monotonic()
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    files, mirrors = items.asset_width()
+    sch = schema(files, mirrors).with_metadata(file_metadata(collections()))
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
+    rows = 0
+    try:
+        with pq.ParquetWriter(tmp, sch, **WRITER_OPTIONS) as writer:
+            for batch in items.iter_records(batch_size):
+                writer.write_batch(to_batch(batch, sch), row_group_size=batch_size)
+                rows += len(batch)
+        digest = hashlib.sha256()
+        with open(tmp, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+            os.fsync(fh.fileno())
+        size = tmp.stat().st_size
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return Built(rows=rows, size=size, sha256=digest.hexdigest(), seconds=time.monotonic() - started)

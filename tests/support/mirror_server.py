@@ -1,0 +1,263 @@
+"""Local stand-ins for the places Quayside mirrors to, on 127.0.0.1 over real sockets.
+
+``RangeServer(root)``: a folder served over HTTP with HEAD and single byte ranges (as an object store or
+a web server would), for mirrors of kind bucket/http.
+
+``ZenodoServer()``: Zenodo's documented deposit API (https://developers.zenodo.org/#deposit) — bearer
+token; ``POST /api/deposit/depositions`` (201, with ``links.bucket``); ``PUT /api/files/{bucket}/{key}``
+(201, ``checksum: md5:…``); ``PUT /api/deposit/depositions/{id}`` with ``{"metadata": …}`` (title,
+upload_type, description and creators required, else 400); ``POST …/actions/publish`` (202, with ``doi``
+and ``record_id``; 400 without files or metadata); ``GET /api/records/{id}`` with each file's
+``links.self``; and the published files themselves under ``/api/records/{id}/files/{key}/content``
+with HEAD and Range. ``fail_next(n)`` answers 503 to the next n API calls.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote
+
+
+def _send_bytes(handler: BaseHTTPRequestHandler, data: bytes, *, head: bool) -> None:
+    header = handler.headers.get("Range")
+    start, end, status = 0, len(data) - 1, 200
+    match = re.fullmatch(r"bytes=(\d+)-(\d*)", header or "")
+    if match:
+        start = int(match.group(1))
+        end = min(int(match.group(2)) if match.group(2) else len(data) - 1, len(data) - 1)
+        status = 206
+    body = data[start : end + 1]
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/octet-stream")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.send_header("Accept-Ranges", "bytes")
+    if status == 206:
+        handler.send_header("Content-Range", f"bytes {start}-{end}/{len(data)}")
+    handler.end_headers()
+    if not head:
+        handler.wfile.write(body)
+
+
+class _Threaded:
+    def __init__(self, handler):
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd.owner = self
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class _RangeHandler(BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def _serve(self, head: bool) -> None:
+        root: Path = self.server.owner.root
+        path = (root / unquote(self.path.split("?")[0]).lstrip("/")).resolve()
+        if not str(path).startswith(str(root.resolve())) or not path.is_file():
+            self.send_error(404)
+            return
+        _send_bytes(self, path.read_bytes(), head=head)
+
+    def do_GET(self):
+        self._serve(False)
+
+    def do_HEAD(self):
+        self._serve(True)
+
+
+class RangeServer(_Threaded):
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        super().__init__(_RangeHandler)
+
+
+class _ZenodoHandler(BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    @property
+    def z(self) -> ZenodoServer:
+        return self.server.owner
+
+    def _json(self, status: int, doc: dict) -> None:
+        body = json.dumps(doc).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _body(self) -> bytes:
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+    def _api(self) -> bool:
+        """Auth and injected failures; False when already answered."""
+        self.z.calls.append((self.command, self.path))
+        if self.z.failures:
+            self.z.failures -= 1
+            self._body()
+            self._json(503, {"status": 503, "message": "Service unavailable"})
+            return False
+        if self.headers.get("Authorization") != f"Bearer {self.z.token}":
+            self._body()
+            self._json(
+                401, {"status": 401, "message": "The server could not verify that you are authorized."}
+            )
+            return False
+        return True
+
+    def _deposition(self, d: dict) -> dict:
+        base = self.z.url
+        return {
+            "id": d["id"],
+            "state": d["state"],
+            "submitted": d["state"] == "done",
+            "metadata": {**d["metadata"], "prereserve_doi": {"doi": d["doi"], "recid": d["id"]}},
+            "links": {
+                "self": f"{base}/api/deposit/depositions/{d['id']}",
+                "bucket": f"{base}/api/files/{d['bucket']}",
+                "publish": f"{base}/api/deposit/depositions/{d['id']}/actions/publish",
+                "html": f"{base}/deposit/{d['id']}",
+            },
+        }
+
+    def do_POST(self):
+        if not self._api():
+            return
+        if self.path == "/api/deposit/depositions":
+            self._body()
+            n = len(self.z.depositions) + 1
+            d = {
+                "id": n,
+                "bucket": f"bucket{n}",
+                "state": "unsubmitted",
+                "metadata": {},
+                "files": {},
+                "doi": f"10.5072/zenodo.{n}",
+            }
+            self.z.depositions[n] = d
+            self._json(201, self._deposition(d))
+            return
+        match = re.fullmatch(r"/api/deposit/depositions/(\d+)/actions/publish", self.path)
+        if match and int(match.group(1)) in self.z.depositions:
+            d = self.z.depositions[int(match.group(1))]
+            if not d["files"] or not d["metadata"].get("title"):
+                self._json(
+                    400,
+                    {
+                        "status": 400,
+                        "message": "Validation error",
+                        "errors": [{"message": "files and metadata required"}],
+                    },
+                )
+                return
+            d["state"] = "done"
+            self._json(202, {**self._deposition(d), "doi": d["doi"], "record_id": d["id"]})
+            return
+        self._json(404, {"status": 404})
+
+    def do_PUT(self):
+        if not self._api():
+            return
+        match = re.fullmatch(r"/api/files/(bucket\d+)/(.+)", self.path)
+        if match:
+            d = next((d for d in self.z.depositions.values() if d["bucket"] == match.group(1)), None)
+            if d is None or d["state"] == "done":
+                self._json(404 if d is None else 403, {"status": 404})
+                return
+            data = self._body()
+            key = unquote(match.group(2))
+            d["files"][key] = data
+            self._json(
+                201, {"key": key, "size": len(data), "checksum": f"md5:{hashlib.md5(data).hexdigest()}"}
+            )
+            return
+        match = re.fullmatch(r"/api/deposit/depositions/(\d+)", self.path)
+        if match and int(match.group(1)) in self.z.depositions:
+            d = self.z.depositions[int(match.group(1))]
+            metadata = json.loads(self._body() or b"{}").get("metadata") or {}
+            missing = [k for k in ("title", "upload_type", "description", "creators") if not metadata.get(k)]
+            if missing:
+                self._json(
+                    400,
+                    {
+                        "status": 400,
+                        "message": "Validation error",
+                        "errors": [{"field": f"metadata.{k}"} for k in missing],
+                    },
+                )
+                return
+            d["metadata"] = metadata
+            self._json(200, self._deposition(d))
+            return
+        self._json(404, {"status": 404})
+
+    def _content(self, head: bool) -> bool:
+        match = re.fullmatch(r"/api/records/(\d+)/files/(.+)/content", self.path)
+        if not match:
+            return False
+        d = self.z.depositions.get(int(match.group(1)))
+        data = (d or {}).get("files", {}).get(unquote(match.group(2))) if d and d["state"] == "done" else None
+        if data is None:
+            self.send_error(404)
+        else:
+            _send_bytes(self, data, head=head)
+        return True
+
+    def do_HEAD(self):
+        if not self._content(True):
+            self.send_error(404)
+
+    def do_GET(self):
+        if self._content(False):
+            return
+        match = re.fullmatch(r"/api/records/(\d+)", self.path)
+        d = self.z.depositions.get(int(match.group(1))) if match else None
+        if d is None or d["state"] != "done":
+            self._json(404, {"status": 404, "message": "PID does not exist."})
+            return
+        base = self.z.url
+        files = [
+            {
+                "key": key,
+                "size": len(data),
+                "checksum": f"md5:{hashlib.md5(data).hexdigest()}",
+                "links": {"self": f"{base}/api/records/{d['id']}/files/{key}/content"},
+            }
+            for key, data in d["files"].items()
+        ]
+        self._json(
+            200,
+            {
+                "id": d["id"],
+                "doi": d["doi"],
+                "metadata": d["metadata"],
+                "files": files,
+                "links": {"html": f"{base}/records/{d['id']}"},
+            },
+        )
+
+
+class ZenodoServer(_Threaded):
+    def __init__(self, token: str = "test-token"):
+        self.token = token
+        self.depositions: dict[int, dict] = {}
+        self.calls: list[tuple[str, str]] = []
+        self.failures = 0
+        super().__init__(_ZenodoHandler)
+
+    def fail_next(self, n: int) -> None:
+        self.failures = n
