@@ -124,14 +124,16 @@ def get_resource(revision, rtype: str):
     return resource
 
 
-def get_cruise_for_user(user, pk: int, *, write: bool = False):
-    """A cruise for a page. Cruise records are public; ``write`` needs the edit right."""
-    cruise = (
-        _model("cruises.Cruise")
-        .objects.select_related("vessel", "operator", "departure_port", "arrival_port")
-        .filter(pk=pk)
-        .first()
-    )
+def get_cruise_for_user(user, pk: int, *, write: bool = False, joined: bool = True):
+    """A cruise for a page. Cruise records are public; ``write`` needs the edit right.
+
+    The vessel, operator and ports come in the same query (a page shows them); ``joined=False`` reads
+    the cruise row alone, for a caller that needs only its own columns (the event-log API: a join of
+    four tables costs more than the rest of that request's look-ups together)."""
+    qs = _model("cruises.Cruise").objects.filter(pk=pk)
+    if joined:
+        qs = qs.select_related("vessel", "operator", "departure_port", "arrival_port")
+    cruise = qs.order_by().first()
     if cruise is None:
         raise NotFound("No such cruise.")
     if write and not can_edit_cruise(user, cruise):

@@ -126,7 +126,8 @@ class ApiToken(models.Model):
 
     @classmethod
     def lookup(cls, key: str) -> "ApiToken | None":
-        return cls.objects.active().select_related("user").filter(key_hash=hash_token(key)).first()
+        # key_hash is unique: no ORDER BY (the model's ordering) for the one row this may find.
+        return cls.objects.active().select_related("user").filter(key_hash=hash_token(key)).order_by().first()
 
     @property
     def is_active(self) -> bool:
