@@ -130,7 +130,6 @@ def main() -> int:
         **os.environ,
         "DATABASE_URL": DB_URL,
         "QUAYSIDE_VAR_DIR": str(var),
-        "DATABASE_CONN_MAX_AGE": "600",
         "DJANGO_SETTINGS_MODULE": "portal.settings",
         "PYTHONPATH": str(ROOT),
         "DEBUG": "False",
