@@ -9,6 +9,15 @@ the framework's floor). Then the same number of entries again in arrays of 50 a 
 the page's offline queue flushes; target ≥ 1,000 entries/s). Then checks nothing was duplicated or lost:
 row count, distinct idempotency keys, contiguous event numbers; and that retried keys (every 100th request
 is sent twice) returned the first entry. Writes the figures to bench/results/eventlog.json.
+
+Besides the wall-clock figures, each phase reports the CPU time it cost per entry (or per peer request), split
+into the server (gunicorn master and workers), the PostgreSQL backends of the bench database and the load
+generator (this process): on a shared machine the wall-clock figures move with everyone else's load, the work
+an entry costs much less so, and the load generator's share shows it is not the bottleneck. The server runs
+with the database connection lifetime the gunicorn configuration gives it (``DATABASE_CONN_MAX_AGE``, 60 s
+there unless the environment says otherwise); before 2026-12 the bench set 600 s itself.
+``bench/profile_eventlog.py`` shows what one POST costs inside Django (its SQL statements, Python calls,
+a profile).
 """
 
 from __future__ import annotations
