@@ -9,6 +9,15 @@ the framework's floor). Then the same number of entries again in arrays of 50 a 
 the page's offline queue flushes; target ≥ 1,000 entries/s). Then checks nothing was duplicated or lost:
 row count, distinct idempotency keys, contiguous event numbers; and that retried keys (every 100th request
 is sent twice) returned the first entry. Writes the figures to bench/results/eventlog.json.
+
+Besides the wall-clock figures, each phase reports the CPU time it cost per entry (or per peer request), split
+into the server (gunicorn master and workers), the PostgreSQL backends of the bench database and the load
+generator (this process): on a shared machine the wall-clock figures move with everyone else's load, the work
+an entry costs much less so, and the load generator's share shows it is not the bottleneck. The server runs
+with the database connection lifetime the gunicorn configuration gives it (``DATABASE_CONN_MAX_AGE``, 60 s
+there unless the environment says otherwise); before 2026-12 the bench set 600 s itself.
+``bench/profile_eventlog.py`` shows what one POST costs inside Django (its SQL statements, Python calls,
+a profile).
 """
 
 from __future__ import annotations
@@ -86,6 +95,53 @@ def _hammer(url: str, headers: dict, bodies_for_client, n_clients: int) -> tuple
     return elapsed, latencies, results
 
 
+def _cpu_seconds(server_pid: int, database: str) -> dict[str, float]:
+    """CPU time used so far (user + system, seconds) by the gunicorn master and workers, by the
+    PostgreSQL backends serving ``database`` and by this process (the load generator's threads).
+
+    CPU time per entry is what the machine's other work changes least: wall-clock figures on a shared
+    machine move with everyone else's load, the work each entry costs does not."""
+    import psutil
+    import psycopg
+
+    def cpu(proc) -> float:
+        try:
+            t = proc.cpu_times()
+            return t.user + t.system
+        except psutil.Error:
+            return 0.0
+
+    server = psutil.Process(server_pid)
+    with psycopg.connect(DB_URL, autocommit=True) as conn:
+        pids = [
+            r[0]
+            for r in conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [database]
+            )
+        ]
+    backends = {}
+    for pid in pids:
+        try:
+            backends[pid] = cpu(psutil.Process(pid))
+        except psutil.Error:
+            pass
+    return {
+        "server": {server_pid: cpu(server) + sum(cpu(c) for c in server.children(recursive=True))},
+        "postgresql": backends,
+        "client": {0: time.process_time()},
+    }
+
+
+def _cpu_per_entry(before: dict, after: dict, entries: int) -> dict[str, float]:
+    """Milliseconds of CPU per entry, by where it was spent. Per process: a backend that started meanwhile
+    counts whole; one that ended meanwhile (a connection past DATABASE_CONN_MAX_AGE) is missed from its
+    last reading on, so the PostgreSQL figure is a little low, never negative."""
+    return {
+        k: round(1000 * sum(t - before[k].get(pid, 0.0) for pid, t in after[k].items()) / entries, 2)
+        for k in before
+    }
+
+
 def main() -> int:
     var = Path(tempfile.mkdtemp(prefix="qs-bench-eventlog-"))
     (var / "static").mkdir()
@@ -93,7 +149,6 @@ def main() -> int:
         **os.environ,
         "DATABASE_URL": DB_URL,
         "QUAYSIDE_VAR_DIR": str(var),
-        "DATABASE_CONN_MAX_AGE": "600",
         "DJANGO_SETTINGS_MODULE": "portal.settings",
         "PYTHONPATH": str(ROOT),
         "DEBUG": "False",
@@ -153,9 +208,12 @@ def main() -> int:
 
         # Warm every worker up (imports, URL resolver, DB connection) before measuring anything.
         _hammer(f"{base}/api/cruises/{cruise.pk}/", headers, lambda i: [("GET", None)] * 10, CLIENTS)
+        database = DB_URL.rsplit("/", 1)[1]
+        cpu_before = _cpu_seconds(server.pid, database)
         peer_elapsed, peer_lat, _ = _hammer(
             f"{base}/api/cruises/{cruise.pk}/", headers, peer_requests, CLIENTS
         )
+        peer_cpu = _cpu_per_entry(cpu_before, _cpu_seconds(server.pid, database), len(peer_lat))
         peer_rate = len(peer_lat) / peer_elapsed
 
         def entries(i):
@@ -182,9 +240,11 @@ def main() -> int:
 
         # One client alone first: the server's own time per entry, without queueing for a CPU.
         _, seq_latencies, _ = _hammer(f"{base}/api/eventlogs/{cruise.pk}/entries/", headers, one_client, 1)
+        cpu_before = _cpu_seconds(server.pid, database)
         elapsed, latencies, results = _hammer(
             f"{base}/api/eventlogs/{cruise.pk}/entries/", headers, entries, CLIENTS
         )
+        single_cpu = _cpu_per_entry(cpu_before, _cpu_seconds(server.pid, database), len(latencies))
 
         # The same number of entries again, as a logger or the page's offline queue sends what it kept:
         # arrays of BATCH entries a request (a second figure; the target is the one-entry figure above).
@@ -204,9 +264,11 @@ def main() -> int:
                     ],
                 )
 
+        cpu_before = _cpu_seconds(server.pid, database)
         batch_elapsed, batch_latencies, batch_results = _hammer(
             f"{base}/api/eventlogs/{cruise.pk}/entries/", headers, batches, CLIENTS
         )
+        batch_cpu_total = _cpu_seconds(server.pid, database)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -255,6 +317,16 @@ def main() -> int:
         f"{batch_rate / TARGET_BATCH_RATE:.2f}; p95 {batch_p95:.1f} ms a request "
         f"({len(batch_latencies):,} requests, {batch_created:,} entries)"
     )
+    batch_cpu = _cpu_per_entry(cpu_before, batch_cpu_total, batch_created)
+    for label, spent in (
+        ("CPU per peer GET", peer_cpu),
+        ("CPU per entry", single_cpu),
+        ("CPU per entry (arrays)", batch_cpu),
+    ):
+        print(
+            f"{label:<23}{sum(spent.values()):>5.2f} ms: server {spent['server']:.2f}, PostgreSQL "
+            f"{spent['postgresql']:.2f}, load generator {spent['client']:.2f}"
+        )
     total += SEQUENTIAL + batch_created
     ok = (
         agg["n"] == total
@@ -279,6 +351,8 @@ def main() -> int:
         "entries_per_s": round(rate, 1),
         "latency_ms": {"p50": round(p50, 1), "p95": round(p95, 1), "p99": round(p99, 1)},
         "one_client_p50_ms": round(1000 * _percentile(seq_latencies, 50), 1),
+        "cpu_ms_per_entry": single_cpu,
+        "cpu_ms_per_entry_in_arrays": batch_cpu,
         "batch_size": BATCH,
         "batch_entries_per_s": round(batch_rate, 1),
         "batch_p95_ms_per_request": round(batch_p95, 1),
@@ -304,7 +378,12 @@ def main() -> int:
         "eventlog",
         figures,
         summary,
-        peers={"GET cruise API (token, same server)": {"requests_per_s": round(peer_rate, 1)}},
+        peers={
+            "GET cruise API (token, same server)": {
+                "requests_per_s": round(peer_rate, 1),
+                "cpu_ms_per_request": peer_cpu,
+            }
+        },
     )
     connections.close_all()
     return 0 if ok else 1

@@ -17,6 +17,11 @@ graceful_timeout = 60
 keepalive = 5
 max_requests = 20000  # recycle workers now and then (bounded memory over months)
 max_requests_jitter = 2000
+# Each worker thread keeps its database connection between requests unless the environment says otherwise
+# (DATABASE_CONN_MAX_AGE; the settings' own default, 0, suits commands and the worker): opening one costs a
+# PostgreSQL backend start and an authentication, more than the event-log POST's SQL together. Read by the
+# settings when preload_app below imports Django, so it has to be set before.
+os.environ.setdefault("DATABASE_CONN_MAX_AGE", "60")
 # Workers fork from a master that has imported Django once: a recycled worker is ready at once (no DB
 # connection is opened at import time, so none is shared across the fork).
 preload_app = True

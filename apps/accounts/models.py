@@ -126,7 +126,11 @@ class ApiToken(models.Model):
 
     @classmethod
     def lookup(cls, key: str) -> "ApiToken | None":
-        return cls.objects.active().select_related("user").filter(key_hash=hash_token(key)).first()
+        # key_hash is unique: get() (no ORDER BY, no LIMIT 1 sort) for the one row this may find.
+        try:
+            return cls.objects.active().select_related("user").get(key_hash=hash_token(key))
+        except cls.DoesNotExist:
+            return None
 
     @property
     def is_active(self) -> bool:

@@ -5,6 +5,7 @@ import threading
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.accounts.models import ApiToken
@@ -163,6 +164,35 @@ def test_the_token_is_checked_by_the_authentication_class(
     assert again.post(url, {**ENTRY, "idempotency_key": "e"}, format="json").status_code == 401
     keys = Event.objects.filter(log=open_eventlog).values_list("idempotency_key", flat=True)
     assert sorted(keys) == ["a", "b"]
+
+
+def test_a_single_entry_post_makes_exactly_these_statements(open_eventlog, cruise, shipboard_staff):
+    """Pins the single-entry POST (the figure bench/bench_eventlog.py measures), so a change that adds a
+    round trip or a join to it shows here, not months later in the benchmark: the token with its user,
+    the cruise row alone (no join), the writer check, the writer's groups; in one transaction the
+    counter reservation, the entry and its audit row; after it the request's audit row."""
+    api = api_client_for(shipboard_staff)
+    api.post(_url(cruise), {**ENTRY, "idempotency_key": "warm"}, format="json")  # vocabulary, token stamp
+    with CaptureQueriesContext(connection) as queries:
+        response = api.post(_url(cruise), {**ENTRY, "idempotency_key": "one"}, format="json")
+    assert response.status_code == 201
+    statements = [q["sql"] for q in queries.captured_queries]
+    # The test's transaction turns BEGIN and COMMIT into a savepoint and its release.
+    kinds = [sql.split()[0].upper() for sql in statements]
+    assert kinds == [
+        "SELECT",  # the token, its user joined
+        "SELECT",  # the cruise
+        "SELECT",  # may this user write to this log?
+        "SELECT",  # the user's groups (for the audit rows)
+        "SAVEPOINT",
+        "UPDATE",  # the log's counter: reserve the number, take the row lock
+        "INSERT",  # the entry
+        "INSERT",  # its audit event
+        "RELEASE",
+        "INSERT",  # the request's audit row
+    ], statements
+    assert "JOIN" not in statements[1].upper(), statements[1]
+    assert "ORDER BY" not in statements[0].upper() + statements[1].upper()
 
 
 @pytest.mark.parametrize("size", [1, 50])
