@@ -20,6 +20,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 BLOCK = 4 * 1024 * 1024
 SECONDS_PER_DAY = 86400
@@ -79,6 +80,16 @@ def _empty_fixes() -> dict[str, np.ndarray]:
 
 # --- vectorised field parsing ----------------------------------------------------------------------
 
+# Every block buffer ends in this many zero bytes, so a window of up to _PAD bytes may start anywhere in it.
+_PAD = 256
+
+
+def _rows(buf: np.ndarray, at: np.ndarray, width: int) -> np.ndarray:
+    """The ``width`` bytes from each offset ``at``, as a (len(at) × width) matrix: a row gather over a sliding
+    window view copies each row as one run (several times faster than an element-wise index matrix)."""
+    return sliding_window_view(buf, width)[at]
+
+
 
 def days_from_civil(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
     """Days since 1970-01-01 of proleptic Gregorian dates (H. Hinnant's algorithm), vectorised."""
@@ -106,7 +117,7 @@ def _numbers(buf: np.ndarray, fs: np.ndarray, fe: np.ndarray, width: int = 16):
         return z, z, z, np.zeros(0, bool)
     w = int(min(width, max(1, length.max())))
     cols = np.arange(w)
-    c = buf[fs[:, None] + cols]
+    c = _rows(buf, fs, w)
     inside = cols < length[:, None]
     d = c - np.uint8(48)  # wraps for bytes below '0': not a digit
     is_digit = (d < 10) & inside
@@ -153,7 +164,7 @@ def _time_of_day(buf, fs, fe):
         return np.zeros(0)
     length = fe - fs
     w = int(min(16, max(6, length.max())))
-    c = buf[fs[:, None] + np.arange(w)]
+    c = _rows(buf, fs, w)
     d = (c - np.uint8(48)).astype(np.int64)
     ok = (length >= 6) & (length <= 16) & (np.count_nonzero(d[:, :6] < 10, axis=1) == 6)
     hh = d[:, 0] * 10 + d[:, 1]
@@ -209,7 +220,7 @@ def _logger_times(buf: np.ndarray, at: np.ndarray) -> np.ndarray:
     Two shapes: ISO 8601 as OpenRVDAS writes it (``2024-01-10T12:00:00.123456Z``, also with a space for the
     ``T``; read as UTC) and SCS's ``01/10/2024,12:00:00.123``.
     """
-    c = buf[at[:, None] + np.arange(30)]
+    c = _rows(buf, at, 30)
     iso = (c[:, 4] == 45) & (c[:, 7] == 45) & ((c[:, 10] == 84) | (c[:, 10] == 32))
     iso &= (c[:, 13] == 58) & (c[:, 16] == 58)
     scs = (c[:, 2] == 47) & (c[:, 5] == 47) & (c[:, 10] == 44) & (c[:, 13] == 58) & (c[:, 16] == 58)
@@ -310,16 +321,80 @@ def _xor_prefix(words: np.ndarray, cw: np.ndarray, p: np.ndarray) -> np.ndarray:
     return _fold(full ^ (words[q] & mask))
 
 
+def _commas(buf: np.ndarray, s: np.ndarray, e: np.ndarray, group: np.ndarray, width: int = 128):
+    """Where the commas of the byte ranges ``[s, e)`` are: ``(offsets, layout, count)``.
+
+    ``offsets[layout[i]]`` holds the offsets from ``s[i]`` of range i's first ``_MOST_COMMAS`` commas (-1
+    past its last), ``count[layout[i]]`` how many it has. A logger writes the same kind of sentence with the
+    same field widths for long runs, so a range shares its layout with the previous one of its ``group``
+    (sentence kind) whenever their comma masks — a (ranges × width) window, compared word by word — are
+    equal; the commas are listed only for the ranges where the layout changes. A range longer than the
+    window (real sentences are at most 82 bytes) is read byte by byte.
+    """
+    n = len(s)
+    length = e - s
+    w = int(min(width, max(8, length.max(initial=0))))
+    w += -w % 8
+    mask = _rows(buf, s, w) == _COMMA
+    mask &= np.arange(w) < length[:, None]
+    words = mask.view(np.uint64)  # 8 columns a word
+    long = length > w
+    changed = long.copy()
+    layout = np.zeros(n, np.int64)
+    rank = np.empty(n, np.int64)
+    groups = [np.flatnonzero(group == g) for g in np.unique(group)]
+    for rows in groups:
+        changed[rows[0]] = True
+        changed[rows[1:]] |= (words[rows[1:]] != words[rows[:-1]]).any(axis=1)
+    ch = np.flatnonzero(changed)
+    rank[ch] = np.arange(len(ch))
+    for rows in groups:  # each range takes the layout of the latest change in its group
+        at = np.where(changed[rows], np.arange(len(rows)), 0)
+        np.maximum.accumulate(at, out=at)
+        layout[rows] = rank[rows[at]]
+
+    offsets = np.full((len(ch), _MOST_COMMAS), -1, np.int64)
+    flat = np.flatnonzero(mask[ch])
+    row = flat // w
+    count = np.bincount(row, minlength=len(ch))
+    nth = np.arange(len(flat)) - (np.cumsum(count) - count)[row]
+    keep = nth < _MOST_COMMAS
+    offsets[row[keep], nth[keep]] = (flat - row * w)[keep]
+    lr = np.flatnonzero(long[ch])
+    if len(lr):  # ranges longer than the window: all their bytes, gathered as one index range
+        ls = s[ch[lr]]
+        lens = e[ch[lr]] - ls
+        ends = np.cumsum(lens)
+        at = np.repeat(ls - (ends - lens), lens) + np.arange(int(ends[-1]))
+        hit = np.flatnonzero(buf[at] == _COMMA)
+        r2 = np.searchsorted(ends, hit, side="right")
+        c2 = np.bincount(r2, minlength=len(lr))
+        nth = np.arange(len(hit)) - (np.cumsum(c2) - c2)[r2]
+        keep = nth < _MOST_COMMAS
+        offsets[lr] = -1
+        offsets[lr[r2[keep]], nth[keep]] = (at[hit] - ls[r2])[keep]
+        count[lr] = c2
+    return offsets, layout, count
+
+
+_MOST_COMMAS = 11  # the fields read are at most the 9th (RMC's date): its end is the 10th comma
+
+
 def _nmea_block(raw: bytes, state: _State, counts: Counter) -> dict[str, np.ndarray]:
     n = len(raw)
-    pad = 64 + (-(n + 64)) % 8
+    pad = _PAD + (-(n + _PAD)) % 8
     b = np.zeros(n + pad, np.uint8)
     b[:n] = np.frombuffer(raw, np.uint8)
 
-    # One pass finds the special bytes — all below '-' (45) or above 127 — and a table classifies them;
-    # everything after works on these (commas, stars, sentence starts, line ends, binary bytes) in order.
+    # One pass finds the special bytes — below '-' (45) or above 127, leaving out the commas and spaces that
+    # are most of those — and a table classifies them; everything after works on these (sentence starts,
+    # stars, line ends, binary bytes) in order. Commas are found later, only inside the sentences read.
     body = b[:n]
-    idx = np.flatnonzero(body.view(np.int8) < 45)  # as int8, bytes above 127 are negative: one comparison
+    low = body.view(np.int8) < 45  # as int8, bytes above 127 are negative: one comparison
+    low &= body != _COMMA
+    low &= body != 32
+    idx = np.flatnonzero(low)
+    del low
     k = _CLASS[body[idx]]
     keep = k != 0  # spaces, '#', '(' …: ordinary after all
     idx, k = idx[keep], k[keep]
@@ -337,17 +412,13 @@ def _nmea_block(raw: bytes, state: _State, counts: Counter) -> dict[str, np.ndar
     starts = idx[sp]
     idx_ext = np.append(idx, n)
     k_ext = np.append(k, _C_NL)
-    # For every special, the first special at or after it that is not a comma (reverse running minimum).
-    noncomma = np.where(k_ext != _C_COMMA, np.arange(nspecial + 1), nspecial)
-    nxt = np.minimum.accumulate(noncomma[::-1])[::-1]
-    nxt = np.append(nxt, nspecial)
-    j_end = nxt[sp + 1]  # the star, or the sentence's end: commas lie between the start and it
+    j_end = sp + 1  # the next special: the star, or the sentence's end; its commas lie before it
     has_star = k_ext[j_end] == _C_STAR
     body_end = idx_ext[j_end]
-    ends = np.where(has_star, idx_ext[nxt[np.minimum(j_end + 1, nspecial)]], body_end)
+    ends = np.where(has_star, idx_ext[np.minimum(j_end + 1, nspecial)], body_end)
 
     # Address: $ + 5 upper-case letters/digits + ',' (standard and AIS), or $P + letters (proprietary).
-    a = b[starts[:, None] + np.arange(1, 7)]
+    a = _rows(b, starts + 1, 6)
     upper = ((a >= 65) & (a <= 90)) | ((a >= 48) & (a <= 57))
     is_dollar = b[starts] == _DOLLAR
     standard = upper[:, :5].all(axis=1) & (a[:, 5] == _COMMA) & (starts + 6 < ends)
@@ -391,18 +462,22 @@ def _nmea_block(raw: bytes, state: _State, counts: Counter) -> dict[str, np.ndar
     use = np.flatnonzero(standard & ~bad & ((kind >= 0) | is_zda))
     if len(use) == 0:
         return _empty_fixes()
-    u_sp, u_end, u_start = sp[use], j_end[use], starts[use]
+    u_sp, u_start, u_body_end = sp[use], starts[use], body_end[use]
     kd = kind[use]
     zda = is_zda[use]
-    nfields = u_end - u_sp - 1
+    # The commas of the sentences read, by a window over each (not a scan of the block): field j lies
+    # between comma j and comma j + 1 (or the body's end).
+    offsets, layout, ncommas = _commas(b, u_start, u_body_end, np.where(zda, -1, kd))
+    nfields = ncommas[layout]
 
     def field(rows, j):
         """Byte range of field ``j`` (1-based) of the sentences ``rows``; empty where it is absent."""
-        sj = u_sp[rows] + j
-        present = sj < u_end[rows]
-        sj = np.minimum(sj, nspecial)
-        fs = np.where(present, idx_ext[sj] + 1, 0)
-        fe = np.where(present, idx_ext[np.minimum(sj + 1, nspecial)], 0)
+        lay = layout[rows]
+        nf = nfields[rows]
+        st = u_start[rows]
+        present = j <= nf
+        fs = np.where(present, st + offsets[lay, j - 1] + 1, 0)
+        fe = np.where(j < nf, st + offsets[lay, j], np.where(present, u_body_end[rows], 0))
         return fs, fe
 
     m = len(use)
@@ -429,7 +504,7 @@ def _nmea_block(raw: bytes, state: _State, counts: Counter) -> dict[str, np.ndar
             dfs, dfe = np.where(is_rmc, dfs, zfs), np.where(is_rmc, dfe, zfe)
         dlen = np.clip(dfe - dfs, 0, 12)
         width = max(1, int(dlen.max()))
-        text = b[dfs[:, None] + np.arange(width)] * (np.arange(width) < dlen[:, None])
+        text = _rows(b, dfs, width) * (np.arange(width) < dlen[:, None])
         changed = np.ones(len(drows), bool)
         changed[1:] = (text[1:] != text[:-1]).any(axis=1) | (is_rmc[1:] != is_rmc[:-1])
         ch = np.flatnonzero(changed)
@@ -471,7 +546,7 @@ def _nmea_block(raw: bytes, state: _State, counts: Counter) -> dict[str, np.ndar
             missing = np.isnan(t)
             if missing.any():  # "<data id> <ISO time> $..." (OpenRVDAS with the data id first)
                 rm = r[missing]
-                head = b[ls[rm][:, None] + np.arange(24)]
+                head = _rows(b, ls[rm], 24)
                 space = np.argmax(head == 32, axis=1)
                 found = (head[np.arange(len(rm)), space] == 32) & (ls[rm] + space + 19 < st[rm])
                 t2 = _logger_times(b, ls[rm] + np.where(found, space + 1, 0))
