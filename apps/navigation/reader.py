@@ -90,7 +90,6 @@ def _rows(buf: np.ndarray, at: np.ndarray, width: int) -> np.ndarray:
     return sliding_window_view(buf, width)[at]
 
 
-
 def days_from_civil(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
     """Days since 1970-01-01 of proleptic Gregorian dates (H. Hinnant's algorithm), vectorised."""
     y = y.astype(np.int64) - (m <= 2)
@@ -196,11 +195,12 @@ def _float(buf, fs, fe):
 
 
 def _digits_at(c: np.ndarray, cols: tuple[int, ...]):
-    """The decimal number written at columns ``cols`` of the gathered rows ``c``, and whether all are digits."""
-    value = np.zeros(len(c), np.int64)
-    ok = np.ones(len(c), bool)
+    """The decimal number written at columns ``cols`` of the gathered rows (``c`` transposed: one contiguous
+    row per column), and whether all are digits."""
+    value = np.zeros(c.shape[1], np.int64)
+    ok = np.ones(c.shape[1], bool)
     for j in cols:
-        d = c[:, j].astype(np.int64) - 48
+        d = c[j].astype(np.int64) - 48
         ok &= (d >= 0) & (d <= 9)
         value = value * 10 + d
     return value, ok
@@ -212,10 +212,10 @@ def _logger_times(buf: np.ndarray, at: np.ndarray) -> np.ndarray:
     Two shapes: ISO 8601 as OpenRVDAS writes it (``2024-01-10T12:00:00.123456Z``, also with a space for the
     ``T``; read as UTC) and SCS's ``01/10/2024,12:00:00.123``.
     """
-    c = _rows(buf, at, 30)
-    iso = (c[:, 4] == 45) & (c[:, 7] == 45) & ((c[:, 10] == 84) | (c[:, 10] == 32))
-    iso &= (c[:, 13] == 58) & (c[:, 16] == 58)
-    scs = (c[:, 2] == 47) & (c[:, 5] == 47) & (c[:, 10] == 44) & (c[:, 13] == 58) & (c[:, 16] == 58)
+    c = np.ascontiguousarray(_rows(buf, at, 30).T)  # column by column: each a contiguous array
+    iso = (c[4] == 45) & (c[7] == 45) & ((c[10] == 84) | (c[10] == 32))
+    iso &= (c[13] == 58) & (c[16] == 58)
+    scs = (c[2] == 47) & (c[5] == 47) & (c[10] == 44) & (c[13] == 58) & (c[16] == 58)
     y_iso, ok_y1 = _digits_at(c, (0, 1, 2, 3))
     mo_iso, ok_m1 = _digits_at(c, (5, 6))
     d_iso, ok_d1 = _digits_at(c, (8, 9))
@@ -233,11 +233,11 @@ def _logger_times(buf: np.ndarray, at: np.ndarray) -> np.ndarray:
     ok = (iso | scs) & ok_h & ok_mi & ok_s & (mo >= 1) & (mo <= 12) & (d >= 1) & (d <= 31)
     ok &= (hh < 24) & (mi < 60) & (ss < 61)
     # Fraction: the digits after a '.' at column 19, as many as there are (up to 9).
-    frac = np.zeros(len(c))
-    running = c[:, 19] == 46
+    frac = np.zeros(c.shape[1])
+    running = c[19] == 46
     scale = 0.1
     for j in range(20, 29):
-        digit = c[:, j].astype(np.int64) - 48
+        digit = c[j].astype(np.int64) - 48
         running &= (digit >= 0) & (digit <= 9)
         frac += np.where(running, digit * scale, 0.0)
         scale /= 10
@@ -337,7 +337,7 @@ def _commas(buf: np.ndarray, s: np.ndarray, e: np.ndarray, group: np.ndarray, wi
     changed[0] = True
     g = group[order]
     changed[1:] |= g[1:] != g[:-1]
-    changed[1:] |= (words[1:] != words[:-1]).any(axis=1)
+    changed[1:] |= ((words[1:] != words[:-1]).view(np.uint8) @ np.ones(w // 8, np.uint8)) > 0
     ch = np.flatnonzero(changed)  # in group order
     at = np.where(changed, np.arange(n), 0)
     np.maximum.accumulate(at, out=at)  # each range takes the layout of the latest change in its group
@@ -383,11 +383,8 @@ def _nmea_block(raw: bytes, state: _State, counts: Counter) -> dict[str, np.ndar
     # are most of those — and a table classifies them; everything after works on these (sentence starts,
     # stars, line ends, binary bytes) in order. Commas are found later, only inside the sentences read.
     body = b[:n]
-    low = body.view(np.int8) < 45  # as int8, bytes above 127 are negative: one comparison
-    low &= body != _COMMA
-    low &= body != 32
-    idx = np.flatnonzero(low)
-    del low
+    # As int8, bytes above 127 are negative: one comparison, below ',' (44). Spaces are dropped by the table.
+    idx = np.flatnonzero(body.view(np.int8) < _COMMA)
     k = _CLASS[body[idx]]
     keep = k != 0  # spaces, '#', '(' …: ordinary after all
     idx, k = idx[keep], k[keep]
@@ -414,7 +411,9 @@ def _nmea_block(raw: bytes, state: _State, counts: Counter) -> dict[str, np.ndar
     a = _rows(b, starts + 1, 6)
     upper = ((a >= 65) & (a <= 90)) | ((a >= 48) & (a <= 57))
     is_dollar = b[starts] == _DOLLAR
-    standard = upper[:, :5].all(axis=1) & (a[:, 5] == _COMMA) & (starts + 6 < ends)
+    standard = (
+        (upper[:, :5].view(np.uint8) @ np.ones(5, np.uint8) == 5) & (a[:, 5] == _COMMA) & (starts + 6 < ends)
+    )
     proprietary = is_dollar & (a[:, 0] == ord("P")) & (a[:, 1] >= 65) & (a[:, 1] <= 90)
     ais = ~is_dollar & standard
     standard &= is_dollar & ~proprietary
@@ -499,7 +498,9 @@ def _nmea_block(raw: bytes, state: _State, counts: Counter) -> dict[str, np.ndar
         width = max(1, int(dlen.max()))
         text = _rows(b, dfs, width) * (np.arange(width) < dlen[:, None])
         changed = np.ones(len(drows), bool)
-        changed[1:] = (text[1:] != text[:-1]).any(axis=1) | (is_rmc[1:] != is_rmc[:-1])
+        changed[1:] = ((text[1:] != text[:-1]).view(np.uint8) @ np.ones(width, np.uint8) > 0) | (
+            is_rmc[1:] != is_rmc[:-1]
+        )
         ch = np.flatnonzero(changed)
         parsed = np.full(len(ch), -1, np.int64)
         rmc_ch = ch[is_rmc[ch]]
