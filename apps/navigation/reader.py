@@ -197,10 +197,10 @@ def _float(buf, fs, fe):
 def _digits_at(c: np.ndarray, cols: tuple[int, ...]):
     """The decimal number written at columns ``cols`` of the gathered rows (``c`` transposed: one contiguous
     row per column), and whether all are digits."""
-    value = np.zeros(c.shape[1], np.int64)
+    value = np.zeros(c.shape[1], np.int32)  # at most four digits
     ok = np.ones(c.shape[1], bool)
     for j in cols:
-        d = c[j].astype(np.int64) - 48
+        d = c[j].astype(np.int32) - 48
         ok &= (d >= 0) & (d <= 9)
         value = value * 10 + d
     return value, ok
