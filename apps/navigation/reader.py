@@ -4,10 +4,12 @@ sentence) and simple delimited files (time, lat, lon[, quality, satellites, hdop
 Why by hand: ``pynmea2`` and ``pynmeagps`` parse one sentence per Python call (tens of thousands of sentences
 a second), and a month of 1 Hz GGA+RMC+ZDA is eight million sentences; ``bench/bench_nav.py`` measures both
 against this module in the same run. Here the file is read in blocks (``BLOCK`` bytes, cut after a line end)
-and each block is one numpy array: sentence starts, commas and checksum stars are found with vectorised
-searches, checksums are one XOR-accumulate over the block, and fields are parsed in place from their byte
-offsets (a few vectorised passes per field, never a Python loop per sentence). Memory is one block plus the
-per-epoch fix columns; a 2 GB file never sits in memory.
+and each block is one numpy array: one scan finds sentence starts, checksum stars, line ends and binary
+bytes (not the commas), checksums are one XOR-accumulate over the block, the commas are found in a window
+over each sentence read (and listed only where a sentence kind's field layout changes), and fields are
+parsed in place from their byte offsets through (rows × width) byte matrices (a few vectorised passes per
+field, never a Python loop per sentence). Memory is one block plus the per-epoch fix columns; a 2 GB file
+never sits in memory.
 
 The result is a ``Reading``: one row per epoch (several position sentences of the same epoch — GGA+RMC+GLL,
 GPGGA+GLGGA — make one fix) and the counts of everything met, dirty parts included.
@@ -20,6 +22,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 BLOCK = 4 * 1024 * 1024
 SECONDS_PER_DAY = 86400
@@ -79,6 +82,15 @@ def _empty_fixes() -> dict[str, np.ndarray]:
 
 # --- vectorised field parsing ----------------------------------------------------------------------
 
+# Every block buffer ends in this many zero bytes, so a window of up to _PAD bytes may start anywhere in it.
+_PAD = 256
+
+
+def _rows(buf: np.ndarray, at: np.ndarray, width: int) -> np.ndarray:
+    """The ``width`` bytes from each offset ``at``, as a (len(at) × width) matrix: a row gather over a sliding
+    window view copies each row as one run (several times faster than an element-wise index matrix)."""
+    return sliding_window_view(buf, width)[at]
+
 
 def days_from_civil(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
     """Days since 1970-01-01 of proleptic Gregorian dates (H. Hinnant's algorithm), vectorised."""
@@ -106,19 +118,24 @@ def _numbers(buf: np.ndarray, fs: np.ndarray, fe: np.ndarray, width: int = 16):
         return z, z, z, np.zeros(0, bool)
     w = int(min(width, max(1, length.max())))
     cols = np.arange(w)
-    c = buf[fs[:, None] + cols]
+    c = _rows(buf, fs, w)
     inside = cols < length[:, None]
     d = c - np.uint8(48)  # wraps for bytes below '0': not a digit
     is_digit = (d < 10) & inside
     is_dot = (c == 46) & inside
-    ndot = np.count_nonzero(is_dot, axis=1)
-    ndigits = np.count_nonzero(is_digit, axis=1)
+    ones = np.ones(w, np.uint8)  # row sums as a product: faster than count_nonzero(axis=1) on narrow rows
+    ndot = is_dot.view(np.uint8) @ ones
+    ndigits = is_digit.view(np.uint8) @ ones
     ok = (length > 0) & (length <= width) & (ndot <= 1) & (ndigits > 0) & (ndigits + ndot == length)
     dot = np.where(ndot > 0, np.argmax(is_dot, axis=1), length)
-    # Each digit's power of ten: the number of digits after it in its field.
-    after = ndigits.astype(np.int8)[:, None] - np.cumsum(is_digit, axis=1, dtype=np.int8)
-    mant = (_POW10[np.clip(after, 0, 18)] * (d * is_digit)).sum(axis=1)
     dec = np.maximum(length - dot - 1, 0)
+    # The field's characters as one integer (the dot as a 0 digit): fixed powers of ten over the window
+    # (w ≤ 16 columns, so it fits an int64), then shifted right by the columns past the field's end.
+    whole = np.where(is_digit, d, np.uint8(0)).astype(np.int64) @ _POW10[w - 1 :: -1]
+    whole //= _POW10[w - np.minimum(length, w)]
+    # Take the dot's 0 out: the digits before it move down one place.
+    p = _POW10[np.minimum(dec, 17)]
+    mant = np.where(ndot > 0, whole // (p * 10) * p + whole % p, whole)
     return mant, dec, dot, ok
 
 
@@ -148,27 +165,14 @@ def _angle(buf, fs, fe, hemi_fs, hemi_fe, degree_digits: int, limit: float):
 def _time_of_day(buf, fs, fe):
     """``hhmmss[.sss]`` → seconds of day (NaN when absent or impossible): the six fixed digits by column,
     the fraction as an integer over its power of ten (exact)."""
-    n = len(fs)
-    if n == 0:
+    if len(fs) == 0:
         return np.zeros(0)
     length = fe - fs
-    w = int(min(16, max(6, length.max())))
-    c = buf[fs[:, None] + np.arange(w)]
-    d = (c - np.uint8(48)).astype(np.int64)
-    ok = (length >= 6) & (length <= 16) & (np.count_nonzero(d[:, :6] < 10, axis=1) == 6)
-    hh = d[:, 0] * 10 + d[:, 1]
-    mm = d[:, 2] * 10 + d[:, 3]
-    ss = d[:, 4] * 10 + d[:, 5]
-    frac = np.zeros(n, np.int64)
-    places = np.zeros(n, np.int64)
-    if w > 6:
-        ok &= (length == 6) | (c[:, 6] == 46)
-        for j in range(7, w):
-            inside = j < length
-            digit = d[:, j]
-            ok &= ~inside | (digit < 10)
-            frac = np.where(inside, frac * 10 + digit, frac)
-            places += inside
+    mant, places, dot, ok = _numbers(buf, fs, fe)
+    ok &= (dot == 6) & (length >= 6)  # six digits, then nothing or a dot and the fraction
+    scale = _POW10[np.minimum(places, 12)]
+    hhmmss, frac = mant // scale, mant % scale
+    hh, mm, ss = hhmmss // 10000, hhmmss // 100 % 100, hhmmss % 100
     ok &= (hh < 24) & (mm < 60) & (ss < 61)
     seconds = hh * 3600 + mm * 60 + ss + frac / _POW10[np.minimum(places, 18)]
     return np.where(ok, seconds, np.nan)
@@ -193,11 +197,12 @@ def _float(buf, fs, fe):
 
 
 def _digits_at(c: np.ndarray, cols: tuple[int, ...]):
-    """The decimal number written at columns ``cols`` of the gathered rows ``c``, and whether all are digits."""
-    value = np.zeros(len(c), np.int64)
-    ok = np.ones(len(c), bool)
+    """The decimal number written at columns ``cols`` of the gathered rows (``c`` transposed: one contiguous
+    row per column), and whether all are digits."""
+    value = np.zeros(c.shape[1], np.int32)  # at most four digits
+    ok = np.ones(c.shape[1], bool)
     for j in cols:
-        d = c[:, j].astype(np.int64) - 48
+        d = c[j].astype(np.int32) - 48
         ok &= (d >= 0) & (d <= 9)
         value = value * 10 + d
     return value, ok
@@ -209,10 +214,10 @@ def _logger_times(buf: np.ndarray, at: np.ndarray) -> np.ndarray:
     Two shapes: ISO 8601 as OpenRVDAS writes it (``2024-01-10T12:00:00.123456Z``, also with a space for the
     ``T``; read as UTC) and SCS's ``01/10/2024,12:00:00.123``.
     """
-    c = buf[at[:, None] + np.arange(30)]
-    iso = (c[:, 4] == 45) & (c[:, 7] == 45) & ((c[:, 10] == 84) | (c[:, 10] == 32))
-    iso &= (c[:, 13] == 58) & (c[:, 16] == 58)
-    scs = (c[:, 2] == 47) & (c[:, 5] == 47) & (c[:, 10] == 44) & (c[:, 13] == 58) & (c[:, 16] == 58)
+    c = np.ascontiguousarray(_rows(buf, at, 30).T)  # column by column: each a contiguous array
+    iso = (c[4] == 45) & (c[7] == 45) & ((c[10] == 84) | (c[10] == 32))
+    iso &= (c[13] == 58) & (c[16] == 58)
+    scs = (c[2] == 47) & (c[5] == 47) & (c[10] == 44) & (c[13] == 58) & (c[16] == 58)
     y_iso, ok_y1 = _digits_at(c, (0, 1, 2, 3))
     mo_iso, ok_m1 = _digits_at(c, (5, 6))
     d_iso, ok_d1 = _digits_at(c, (8, 9))
@@ -230,11 +235,11 @@ def _logger_times(buf: np.ndarray, at: np.ndarray) -> np.ndarray:
     ok = (iso | scs) & ok_h & ok_mi & ok_s & (mo >= 1) & (mo <= 12) & (d >= 1) & (d <= 31)
     ok &= (hh < 24) & (mi < 60) & (ss < 61)
     # Fraction: the digits after a '.' at column 19, as many as there are (up to 9).
-    frac = np.zeros(len(c))
-    running = c[:, 19] == 46
+    frac = np.zeros(c.shape[1])
+    running = c[19] == 46
     scale = 0.1
     for j in range(20, 29):
-        digit = c[:, j].astype(np.int64) - 48
+        digit = c[j].astype(np.int64) - 48
         running &= (digit >= 0) & (digit <= 9)
         frac += np.where(running, digit * scale, 0.0)
         scale /= 10
@@ -310,16 +315,78 @@ def _xor_prefix(words: np.ndarray, cw: np.ndarray, p: np.ndarray) -> np.ndarray:
     return _fold(full ^ (words[q] & mask))
 
 
+def _commas(buf: np.ndarray, s: np.ndarray, e: np.ndarray, group: np.ndarray, width: int = 128):
+    """Where the commas of the byte ranges ``[s, e)`` are: ``(offsets, layout, count)``.
+
+    ``offsets[layout[i]]`` holds the offsets from ``s[i]`` of range i's first ``_MOST_COMMAS`` commas (-1
+    past its last), ``count[layout[i]]`` how many it has. A logger writes the same kind of sentence with the
+    same field widths for long runs, so a range shares its layout with the previous one of its ``group``
+    (sentence kind) whenever their comma masks — a (ranges × width) window, compared word by word — are
+    equal; the commas are listed only for the ranges where the layout changes. A range longer than the
+    window (real sentences are at most 82 bytes) is read byte by byte.
+    """
+    n = len(s)
+    length = e - s
+    w = int(min(width, max(8, length.max(initial=0))))
+    w += -w % 8
+    # Ranges in group order (stable), so each is compared with the previous one of its group.
+    order = np.argsort(group, kind="stable")
+    so = s[order]
+    mask = _rows(buf, so, w) == _COMMA
+    mask &= np.arange(w) < length[order, None]
+    words = mask.view(np.uint64)  # 8 columns a word
+    changed = length[order] > w
+    changed[0] = True
+    g = group[order]
+    changed[1:] |= g[1:] != g[:-1]
+    changed[1:] |= ((words[1:] != words[:-1]).view(np.uint8) @ np.ones(w // 8, np.uint8)) > 0
+    ch = np.flatnonzero(changed)  # in group order
+    at = np.where(changed, np.arange(n), 0)
+    np.maximum.accumulate(at, out=at)  # each range takes the layout of the latest change in its group
+    layout = np.empty(n, np.int64)
+    layout[order] = (np.cumsum(changed) - 1)[at]
+    long = length[order][ch] > w
+    ch_s, ch_e = so[ch], e[order][ch]
+
+    offsets = np.full((len(ch), _MOST_COMMAS), -1, np.int64)
+    flat = np.flatnonzero(mask[ch])
+    row = flat // w
+    count = np.bincount(row, minlength=len(ch))
+    nth = np.arange(len(flat)) - (np.cumsum(count) - count)[row]
+    keep = nth < _MOST_COMMAS
+    offsets[row[keep], nth[keep]] = (flat - row * w)[keep]
+    lr = np.flatnonzero(long)
+    if len(lr):  # ranges longer than the window: all their bytes, gathered as one index range
+        ls = ch_s[lr]
+        lens = ch_e[lr] - ls
+        ends = np.cumsum(lens)
+        at = np.repeat(ls - (ends - lens), lens) + np.arange(int(ends[-1]))
+        hit = np.flatnonzero(buf[at] == _COMMA)
+        r2 = np.searchsorted(ends, hit, side="right")
+        c2 = np.bincount(r2, minlength=len(lr))
+        nth = np.arange(len(hit)) - (np.cumsum(c2) - c2)[r2]
+        keep = nth < _MOST_COMMAS
+        offsets[lr] = -1
+        offsets[lr[r2[keep]], nth[keep]] = (at[hit] - ls[r2])[keep]
+        count[lr] = c2
+    return offsets, layout, count
+
+
+_MOST_COMMAS = 11  # the fields read are at most the 9th (RMC's date): its end is the 10th comma
+
+
 def _nmea_block(raw: bytes, state: _State, counts: Counter) -> dict[str, np.ndarray]:
     n = len(raw)
-    pad = 64 + (-(n + 64)) % 8
+    pad = _PAD + (-(n + _PAD)) % 8
     b = np.zeros(n + pad, np.uint8)
     b[:n] = np.frombuffer(raw, np.uint8)
 
-    # One pass finds the special bytes — all below '-' (45) or above 127 — and a table classifies them;
-    # everything after works on these (commas, stars, sentence starts, line ends, binary bytes) in order.
+    # One pass finds the special bytes — below '-' (45) or above 127, leaving out the commas and spaces that
+    # are most of those — and a table classifies them; everything after works on these (sentence starts,
+    # stars, line ends, binary bytes) in order. Commas are found later, only inside the sentences read.
     body = b[:n]
-    idx = np.flatnonzero(body.view(np.int8) < 45)  # as int8, bytes above 127 are negative: one comparison
+    # As int8, bytes above 127 are negative: one comparison, below ',' (44). Spaces are dropped by the table.
+    idx = np.flatnonzero(body.view(np.int8) < _COMMA)
     k = _CLASS[body[idx]]
     keep = k != 0  # spaces, '#', '(' …: ordinary after all
     idx, k = idx[keep], k[keep]
@@ -337,20 +404,18 @@ def _nmea_block(raw: bytes, state: _State, counts: Counter) -> dict[str, np.ndar
     starts = idx[sp]
     idx_ext = np.append(idx, n)
     k_ext = np.append(k, _C_NL)
-    # For every special, the first special at or after it that is not a comma (reverse running minimum).
-    noncomma = np.where(k_ext != _C_COMMA, np.arange(nspecial + 1), nspecial)
-    nxt = np.minimum.accumulate(noncomma[::-1])[::-1]
-    nxt = np.append(nxt, nspecial)
-    j_end = nxt[sp + 1]  # the star, or the sentence's end: commas lie between the start and it
+    j_end = sp + 1  # the next special: the star, or the sentence's end; its commas lie before it
     has_star = k_ext[j_end] == _C_STAR
     body_end = idx_ext[j_end]
-    ends = np.where(has_star, idx_ext[nxt[np.minimum(j_end + 1, nspecial)]], body_end)
+    ends = np.where(has_star, idx_ext[np.minimum(j_end + 1, nspecial)], body_end)
 
     # Address: $ + 5 upper-case letters/digits + ',' (standard and AIS), or $P + letters (proprietary).
-    a = b[starts[:, None] + np.arange(1, 7)]
+    a = _rows(b, starts + 1, 6)
     upper = ((a >= 65) & (a <= 90)) | ((a >= 48) & (a <= 57))
     is_dollar = b[starts] == _DOLLAR
-    standard = upper[:, :5].all(axis=1) & (a[:, 5] == _COMMA) & (starts + 6 < ends)
+    standard = (
+        (upper[:, :5].view(np.uint8) @ np.ones(5, np.uint8) == 5) & (a[:, 5] == _COMMA) & (starts + 6 < ends)
+    )
     proprietary = is_dollar & (a[:, 0] == ord("P")) & (a[:, 1] >= 65) & (a[:, 1] <= 90)
     ais = ~is_dollar & standard
     standard &= is_dollar & ~proprietary
@@ -391,18 +456,22 @@ def _nmea_block(raw: bytes, state: _State, counts: Counter) -> dict[str, np.ndar
     use = np.flatnonzero(standard & ~bad & ((kind >= 0) | is_zda))
     if len(use) == 0:
         return _empty_fixes()
-    u_sp, u_end, u_start = sp[use], j_end[use], starts[use]
+    u_sp, u_start, u_body_end = sp[use], starts[use], body_end[use]
     kd = kind[use]
     zda = is_zda[use]
-    nfields = u_end - u_sp - 1
+    # The commas of the sentences read, by a window over each (not a scan of the block): field j lies
+    # between comma j and comma j + 1 (or the body's end).
+    offsets, layout, ncommas = _commas(b, u_start, u_body_end, np.where(zda, -1, kd))
+    nfields = ncommas[layout]
 
     def field(rows, j):
         """Byte range of field ``j`` (1-based) of the sentences ``rows``; empty where it is absent."""
-        sj = u_sp[rows] + j
-        present = sj < u_end[rows]
-        sj = np.minimum(sj, nspecial)
-        fs = np.where(present, idx_ext[sj] + 1, 0)
-        fe = np.where(present, idx_ext[np.minimum(sj + 1, nspecial)], 0)
+        lay = layout[rows]
+        nf = nfields[rows]
+        st = u_start[rows]
+        present = j <= nf
+        fs = np.where(present, st + offsets[lay, j - 1] + 1, 0)
+        fe = np.where(j < nf, st + offsets[lay, j], np.where(present, u_body_end[rows], 0))
         return fs, fe
 
     m = len(use)
@@ -429,9 +498,11 @@ def _nmea_block(raw: bytes, state: _State, counts: Counter) -> dict[str, np.ndar
             dfs, dfe = np.where(is_rmc, dfs, zfs), np.where(is_rmc, dfe, zfe)
         dlen = np.clip(dfe - dfs, 0, 12)
         width = max(1, int(dlen.max()))
-        text = b[dfs[:, None] + np.arange(width)] * (np.arange(width) < dlen[:, None])
+        text = _rows(b, dfs, width) * (np.arange(width) < dlen[:, None])
         changed = np.ones(len(drows), bool)
-        changed[1:] = (text[1:] != text[:-1]).any(axis=1) | (is_rmc[1:] != is_rmc[:-1])
+        changed[1:] = ((text[1:] != text[:-1]).view(np.uint8) @ np.ones(width, np.uint8) > 0) | (
+            is_rmc[1:] != is_rmc[:-1]
+        )
         ch = np.flatnonzero(changed)
         parsed = np.full(len(ch), -1, np.int64)
         rmc_ch = ch[is_rmc[ch]]
@@ -471,7 +542,7 @@ def _nmea_block(raw: bytes, state: _State, counts: Counter) -> dict[str, np.ndar
             missing = np.isnan(t)
             if missing.any():  # "<data id> <ISO time> $..." (OpenRVDAS with the data id first)
                 rm = r[missing]
-                head = b[ls[rm][:, None] + np.arange(24)]
+                head = _rows(b, ls[rm], 24)
                 space = np.argmax(head == 32, axis=1)
                 found = (head[np.arange(len(rm)), space] == 32) & (ls[rm] + space + 19 < st[rm])
                 t2 = _logger_times(b, ls[rm] + np.where(found, space + 1, 0))

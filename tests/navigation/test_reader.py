@@ -150,3 +150,50 @@ def test_generated_streams_read_back_exactly(track_file, prefix):
     np.testing.assert_allclose(r.fixes["lon"], lon, atol=1e-7)
     assert (r.fixes["day"] >= 0).all()
     assert START.timestamp() == r.fixes["day"][0] * 86400 + r.fixes["tod"][0]
+
+
+def _one_by_one(lines):
+    """What each GGA says, read field by field in Python (the reference for the vectorised reader)."""
+    out = []
+    for line in lines:
+        f = line.split("*")[0].split(",")
+        lat = (int(f[2][:2]) + float(f[2][2:]) / 60) * (-1 if f[3] == "S" else 1)
+        lon = (int(f[4][:3]) + float(f[4][3:]) / 60) * (-1 if f[5] == "W" else 1)
+        out.append((lat, lon, int(f[7]), float(f[8])))
+    return out
+
+
+def test_field_widths_changing_mid_file_are_read_right(nmea):
+    """The comma layout of a sentence kind is reused while it repeats: every change of a field's width
+    (latitude decimals, satellites, HDOP, a missing field) must start a new layout, in any block."""
+    widths = [
+        ("3230.000000", "11715.000000", "09", "0.9"),
+        ("3230.1234", "11715.1234", "9", "0.9"),  # lat/lon narrower, satellites one digit
+        ("3230.12345678", "11715.12345678", "12", "12.5"),  # wider
+        ("3230.5", "11715.5", "10", "1.0"),
+        ("3230.000000", "11715.000000", "09", "0.9"),  # back to the first layout
+    ]
+    lines = []
+    for i in range(200):
+        lat, lon, ns, hd = widths[(i // 7) % len(widths)]
+        lines.append(S(f"GPGGA,12{i // 60:02d}{i % 60:02d}.00,{lat},N,{lon},W,1,{ns},{hd},10.0,M,-35.0,M,,"))
+    path = nmea(lines)
+    expected = _one_by_one(lines)
+    for block in (reader.BLOCK, 700, 4096):
+        r, f = fixes_of(path, block=block)
+        assert len(r) == 200 and r.counts["truncated"] == 0
+        assert list(zip(f["lat"], f["lon"], f["nsat"], f["hdop"].astype(float), strict=True)) == [
+            (la, lo, ns, np.float32(hd)) for la, lo, ns, hd in expected
+        ]
+
+
+def test_a_sentence_longer_than_the_comma_window_is_read_whole(nmea):
+    """Commas past the reader's window (128 bytes) are found byte by byte: a long field before the ones
+    read, and a run of empty fields, change nothing."""
+    long_gga = S("GPGGA,120001.00,3230.5,N,11715.5,W,1,08,1.1,10.0,M,-35.0,M," + "9" * 150 + ",")
+    many_commas = S("GPGLL" + "," * 140)  # a GLL with no position: counted, no fix
+    lines = [S(GGA), long_gga, many_commas, S(GGA.replace("120000.00", "120002.00"))]
+    r, f = fixes_of(nmea(lines))
+    assert len(r) == 4 and r.counts["valid_checksum"] == 4 and r.counts["truncated"] == 0
+    assert f["lat"][1] == 32 + 30.5 / 60 and f["nsat"][1] == 8 and f["hdop"][1] == np.float32(1.1)
+    assert np.isnan(f["lat"][2]) and f["lat"][3] == 32.5
