@@ -31,6 +31,10 @@ def pytest_collection_modifyitems(config, items):
             marker = FIXTURE_MARKERS.get(fixture)
             if marker and item.get_closest_marker(marker) is None:
                 item.add_marker(marker)
+        # Under pytest-xdist (make test) the ``exclusive`` tests all run on one process, one after another
+        # (``--dist loadgroup`` keeps a group together): never two of them at once (docs/development.md).
+        if item.get_closest_marker("exclusive") is not None:
+            item.add_marker(pytest.mark.xdist_group("exclusive"))
 
 
 @pytest.fixture(autouse=True)
