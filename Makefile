@@ -9,7 +9,9 @@ STAMP := $(VENV)/.installed
 # Test processes (pytest-xdist): most tests wait on real processes (worker, gunicorn, Chromium, S3), not on
 # the CPU, so 4 beat 2 on two cores (docs/development.md, "Parallel tests"). TEST_WORKERS=0 runs serially.
 TEST_WORKERS ?= 4
-XDIST := -n $(TEST_WORKERS) --dist loadgroup
+# loadgroup keeps each xdist_group on one process; --no-loadscope-reorder keeps pytest-django's order
+# (a group would otherwise jump ahead of the database tests that a transactional test's flush breaks).
+XDIST := -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
 .PHONY: run test test-fast system-packages install bench lint clean
 

@@ -72,8 +72,9 @@ def _isolate_xdist_worker(worker: str) -> None:
         os.environ["CELERY_BROKER_URL"] = parts._replace(path=f"/{spare[number - 1]}").geturl()
 
 
-if "pytest" in sys.modules and env("PYTEST_XDIST_WORKER"):
-    _isolate_xdist_worker(env("PYTEST_XDIST_WORKER"))
+# pytest-xdist's own variable, not a setting (so not read with env(): docs/configuration.md lists those).
+if "pytest" in sys.modules and os.environ.get("PYTEST_XDIST_WORKER"):
+    _isolate_xdist_worker(os.environ["PYTEST_XDIST_WORKER"])
 
 VAR_DIR = Path(env("QUAYSIDE_VAR_DIR", str(BASE_DIR / ("var/test" if TESTING else "var"))))
 
