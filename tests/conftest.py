@@ -65,6 +65,23 @@ def _worker_tier_guard(request):
     worker.MARKED_FOR_WORKERS = True
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test database, and before it is dropped, the end of every other session still in it
+    (a connection a finished thread of a test left open, a process a test started): DROP DATABASE would
+    otherwise wait 5 s for them, fail, and leave the database behind. Only this process's own test
+    database (``current_database()``), so never another xdist process's."""
+    yield
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+
+
 def require_system(what: str, available: bool, install: str) -> None:
     """Skip a test whose system package is missing, saying what to install, except in CI (``CI=true``),
     where a missing package must fail the run instead of quietly shrinking it."""
