@@ -361,6 +361,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         # pipeline of six steps no longer waits a second between steps (bench/bench_broker.py).
         "polling_interval": 0.1,
     }
+    # kombu's file-system transport, with messages written whole before a worker can see them
+    # (portal/broker.py).
+    CELERY_BROKER_TRANSPORT = "portal.broker:FilesystemTransport"
     # A worker killed outright loses the messages it had taken (this transport deletes a message when
     # it reads it; kombu's SQLAlchemy transport hides it the same way, so it is no cure: measured in
     # bench/bench_broker.py). What brings such a step back is the pipeline's lease and sweeper, which
