@@ -6,6 +6,12 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# Test processes (pytest-xdist): most tests wait on real processes (worker, gunicorn, Chromium, S3), not on
+# the CPU, so 4 beat 2 on two cores (docs/development.md, "Parallel tests"). TEST_WORKERS=0 runs serially.
+TEST_WORKERS ?= 4
+# loadgroup keeps each xdist_group on one process; --no-loadscope-reorder keeps pytest-django's order
+# (a group would otherwise jump ahead of the database tests that a transactional test's flush breaks).
+XDIST := -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
 .PHONY: run test test-fast system-packages install bench lint clean lock release
 
@@ -24,11 +30,11 @@ run: $(STAMP)
 	$(PY) manage.py serve 127.0.0.1:8000
 
 test: $(STAMP) system-packages
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(XDIST) $(PYTEST_ARGS)
 
 # The inner loop: no worker processes, browser, S3 server, gunicorn or fault tests (about a minute).
 test-fast: $(STAMP)
-	$(PY) -m pytest -m "not (worker or browser or s3 or gunicorn or faults)" $(PYTEST_ARGS)
+	$(PY) -m pytest $(XDIST) -m "not (worker or browser or s3 or gunicorn or faults)" $(PYTEST_ARGS)
 
 # Debian's chromium and Pango, when missing and we may install them (root with apt-get); never fails.
 system-packages:

@@ -27,7 +27,13 @@ timeout (``CELERY_VISIBILITY_TIMEOUT``) if the task never acknowledges it.
 
 from __future__ import annotations
 
-from kombu.transport import redis
+import os
+import uuid
+from time import monotonic
+
+from kombu.transport import filesystem, redis
+from kombu.utils.encoding import str_to_bytes
+from kombu.utils.json import dumps
 
 
 class Channel(redis.Channel):
@@ -44,3 +50,28 @@ class Channel(redis.Channel):
 
 class Transport(redis.Transport):
     Channel = Channel
+
+
+# --- the file-system transport (no broker URL: the embedded default) -----------------------------------
+# kombu 5.7's file-system channel creates a message file and then writes it, while a consumer polling the
+# folder moves and reads any file it lists, with no regard to the writer's lock: a consumer that comes
+# between the two reads an empty file, and the worker stops with "Unrecoverable error: JSONDecodeError"
+# (seen under the parallel test suite on a busy machine). Here a message is written under a name the
+# consumer ignores and renamed into place when complete; a rename within a folder is atomic.
+
+
+class FilesystemChannel(filesystem.Channel):
+    def _put(self, queue, payload, **kwargs):
+        name = f"{int(round(monotonic() * 1000))}_{uuid.uuid4()}.{queue}.msg"
+        final = os.path.join(self.data_folder_out, name)
+        partial = os.path.join(self.data_folder_out, f".{name}.partial")  # not "<queue>.msg": never read
+        try:
+            with open(partial, "wb") as f:
+                f.write(str_to_bytes(dumps(payload)))
+            os.replace(partial, final)
+        except OSError as exc:
+            raise filesystem.ChannelError(f"Cannot add file {final!r} to directory") from exc
+
+
+class FilesystemTransport(filesystem.Transport):
+    Channel = FilesystemChannel

@@ -51,6 +51,31 @@ def envlist(name: str, default: str = "") -> list[str]:
 # fast password hashing, no rate limits). QUAYSIDE_TESTING=0/1 overrides the detection.
 TESTING = envbool("QUAYSIDE_TESTING", "1" if "pytest" in sys.modules else "0")
 
+
+def _isolate_xdist_worker(worker: str) -> None:
+    """``make test`` runs the suite in several pytest processes (pytest-xdist sets PYTEST_XDIST_WORKER to
+    gw0, gw1, …). Each gets a data folder of its own (its SQLite test database, file-system queue, scratch
+    and static folders: ``<QUAYSIDE_VAR_DIR>/gwN``) and, on Redis, a database of its own: gw0 the one
+    configured, gwN the Nth from the top (15, 14, …) skipping that one. Written into this process's
+    environment, so the workers, gunicorn and commands a test starts inherit them; they do not import
+    pytest, so they take the values as given. The PostgreSQL test database is pytest-django's
+    (``test_<name>_gwN``). See docs/development.md, "Parallel tests"."""
+    from urllib.parse import urlsplit
+
+    number = int(worker.removeprefix("gw"))
+    os.environ["QUAYSIDE_VAR_DIR"] = str(Path(env("QUAYSIDE_VAR_DIR", str(BASE_DIR / "var/test"))) / worker)
+    url = env("CELERY_BROKER_URL", env("REDIS_URL"))
+    if number and url.startswith(("redis://", "rediss://")):
+        parts = urlsplit(url)
+        configured = int(parts.path.strip("/") or 0)
+        spare = [db for db in range(15, -1, -1) if db != configured]
+        os.environ["CELERY_BROKER_URL"] = parts._replace(path=f"/{spare[number - 1]}").geturl()
+
+
+# pytest-xdist's own variable, not a setting (so not read with env(): docs/configuration.md lists those).
+if "pytest" in sys.modules and os.environ.get("PYTEST_XDIST_WORKER"):
+    _isolate_xdist_worker(os.environ["PYTEST_XDIST_WORKER"])
+
 VAR_DIR = Path(env("QUAYSIDE_VAR_DIR", str(BASE_DIR / ("var/test" if TESTING else "var"))))
 
 # --- core ---------------------------------------------------------------------------------------
@@ -341,6 +366,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         # pipeline of six steps no longer waits a second between steps (bench/bench_broker.py).
         "polling_interval": 0.1,
     }
+    # kombu's file-system transport, with messages written whole before a worker can see them
+    # (portal/broker.py).
+    CELERY_BROKER_TRANSPORT = "portal.broker:FilesystemTransport"
     # A worker killed outright loses the messages it had taken (this transport deletes a message when
     # it reads it; kombu's SQLAlchemy transport hides it the same way, so it is no cure: measured in
     # bench/bench_broker.py). What brings such a step back is the pipeline's lease and sweeper, which
@@ -351,7 +379,15 @@ else:
     # whole-worker SIGKILL costs minutes, not an hour. A step running longer than this is delivered a
     # second time while it runs; the pipeline's step claim (a lease that names the execution and is
     # renewed while the step works) makes that second delivery leave a live step alone.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", "300")}
+    _visibility = envint("CELERY_VISIBILITY_TIMEOUT", "300")
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": _visibility,
+        # kombu looks for such messages every 10 s but acts on every 10th look only: up to 100 s more on
+        # top of the timeout. Act on every look, as often as the timeout (at most every 10 s): one small
+        # Redis query per worker each time.
+        "unacked_restore_interval": max(1, min(10, _visibility)),
+        "unacked_restore_throttle": 1,
+    }
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # kombu's Redis transport with the fix that keeps a busy worker alive through a Redis outage
     # (see portal/broker.py for the bug and tests/portal/test_worker_faults.py for the proof).

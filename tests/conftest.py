@@ -31,6 +31,27 @@ def pytest_collection_modifyitems(config, items):
             marker = FIXTURE_MARKERS.get(fixture)
             if marker and item.get_closest_marker(marker) is None:
                 item.add_marker(marker)
+        # Under pytest-xdist (make test) the ``exclusive`` tests all run on one process, one after another
+        # (``--dist loadgroup`` keeps a group together): never two of them at once (docs/development.md).
+        if item.get_closest_marker("exclusive") is not None:
+            item.add_marker(pytest.mark.xdist_group("exclusive"))
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # Slow tests first within each of pytest-django's blocks (database, transactional, no database;
+        # the order must hold, as a transactional test's flush empties what migrations wrote), so that
+        # under xdist the long ones start early and quick ones fill the end instead of one long test
+        # finishing alone. Every process collects in this same order, as xdist requires.
+        items.sort(key=lambda item: (_django_block(item), item.get_closest_marker("slow") is None))
+
+
+def _django_block(item) -> int:
+    """The block pytest-django sorts a test into: 0 database, 1 transactional database, 2 none."""
+    from pytest_django.plugin import validate_django_db
+
+    marker = item.get_closest_marker("django_db")
+    transaction, reset_sequences = validate_django_db(marker)[:2] if marker else (False, False)
+    if transaction or reset_sequences or {"transactional_db", "live_server"} & set(item.fixturenames):
+        return 1
+    return 0 if marker or "db" in item.fixturenames else 2
 
 
 @pytest.fixture(autouse=True)
@@ -42,6 +63,23 @@ def _worker_tier_guard(request):
     worker.MARKED_FOR_WORKERS = request.node.get_closest_marker("worker") is not None
     yield
     worker.MARKED_FOR_WORKERS = True
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test database, and before it is dropped, the end of every other session still in it
+    (a connection a finished thread of a test left open, a process a test started): DROP DATABASE would
+    otherwise wait 5 s for them, fail, and leave the database behind. Only this process's own test
+    database (``current_database()``), so never another xdist process's."""
+    yield
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
 
 
 def require_system(what: str, available: bool, install: str) -> None:

@@ -21,7 +21,12 @@ from tests.conftest import make_user
 from tests.support.gunicorn import running_gunicorn
 from tests.support.worker import database_url
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+# One process runs the whole module under pytest-xdist, so its gunicorn (module fixture) starts once.
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.xdist_group("ingest-body-gunicorn"),
+]
 
 BOUNDARY = "QuaysideBoundary"
 DECLARED = 300 * 1024 * 1024  # what the client claims to send; it sends only HEAD_START of it

@@ -110,55 +110,6 @@ def test_a_worker_killed_mid_fetch_is_redelivered_and_archives_exactly_once(work
     assert Resource.objects.filter(revision=revision).count() == 5
 
 
-def _start_worker_on_queue(tmp_path, queue: str, extra_env: dict):
-    """Like tests.support.worker.start_worker, but on a queue we name (a second worker takes over the first's)."""
-    import subprocess
-    import sys
-
-    from django.conf import settings
-
-    from tests.support.worker import Worker, database_url
-
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "QUAYSIDE_VAR_DIR": str(settings.VAR_DIR),
-        "QUAYSIDE_TESTING": "1",
-        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-        "CELERY_TASK_ALWAYS_EAGER": "0",
-        "PYTHONPATH": str(settings.BASE_DIR),
-        **extra_env,
-    }
-    log = tmp_path / f"worker-{queue}-{time.monotonic_ns()}.log"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "portal",
-            "worker",
-            "-Q",
-            queue,
-            "--concurrency=1",
-            "--pool=prefork",
-            "--loglevel=INFO",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            f"--hostname={queue}-{time.monotonic_ns()}@%h",
-        ],
-        cwd=settings.BASE_DIR,
-        env=env,
-        stdout=open(log, "wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    worker = Worker(queue, proc, log)
-    wait_until(lambda: "ready." in worker.output(), timeout=60)
-    return worker
-
-
 @pytest.mark.skipif(
     not os.environ.get("CELERY_BROKER_URL", "").startswith("redis"),
     reason="needs Redis: a message of a dead worker is restored after the visibility timeout",
@@ -166,7 +117,7 @@ def _start_worker_on_queue(tmp_path, queue: str, extra_env: dict):
 def test_a_whole_worker_killed_mid_fetch_is_taken_over_by_a_new_worker(vetted_user, slow_server, tmp_path):
     env = {"FETCH_ALLOWED_HOSTS": "127.0.0.1", "FETCH_TIMEOUT": "10", "CELERY_VISIBILITY_TIMEOUT": "3"}
     queue = f"takeover-{os.getpid()}-{time.monotonic_ns()}"
-    first = _start_worker_on_queue(tmp_path, queue, env)
+    first = start_worker(tmp_path, queue=queue, extra_env=env)
     previous = app.conf.task_default_queue
     app.conf.task_default_queue = queue
     second = None
@@ -177,7 +128,7 @@ def test_a_whole_worker_killed_mid_fetch_is_taken_over_by_a_new_worker(vetted_us
         wait_until(lambda: slow_server.httpd.bytes_sent > 0, timeout=60, worker=first)
         first.stop(signal.SIGKILL)  # the whole worker, main process and pool: nothing is acknowledged
         assert Step.objects.get(submission=sub, name=Step.Name.FETCH).state == Step.State.RUNNING
-        second = _start_worker_on_queue(tmp_path, queue, env)
+        second = start_worker(tmp_path, queue=queue, extra_env=env)
         wait_until(lambda: Submission.objects.get(pk=sub.pk).finished, timeout=120, worker=second)
         sub.refresh_from_db()
         assert sub.state == "succeeded", f"{sub.error}\n{second.output()[-3000:]}"

@@ -58,7 +58,9 @@ def use_broker(url: str, transport_options: dict | None = None) -> tuple:
         broker_transport_options=transport_options or {"visibility_timeout": 3600},
         # The settings name portal.broker's Redis transport when the suite runs on Redis (CI); it would
         # win over a filesystem:// URL here, so it follows the URL as the settings would choose it.
-        broker_transport="portal.broker:Transport" if url.startswith(("redis://", "rediss://")) else None,
+        broker_transport="portal.broker:Transport"
+        if url.startswith(("redis://", "rediss://"))
+        else "portal.broker:FilesystemTransport",
     )
     return previous
 

@@ -58,7 +58,7 @@ def app_broker(url: str):
     """Point this process's Celery app (what ``dispatch`` sends through) at ``url`` for a while."""
     from portal.celery import app
 
-    previous = app.conf.broker_url
+    previous, previous_transport = app.conf.broker_url, app.conf.broker_transport
 
     def reset():
         # kombu keeps connection and producer pools in a registry keyed by connection: close and forget
@@ -73,12 +73,15 @@ def app_broker(url: str):
     previous_env = os.environ.get("CELERY_BROKER_URL")
     reset()
     app.conf.broker_url = url
+    # The settings name portal.broker's transport for the configured broker: follow the URL instead.
+    app.conf.broker_transport = "portal.broker:Transport"
     os.environ["CELERY_BROKER_URL"] = url
     try:
         yield app
     finally:
         reset()
         app.conf.broker_url = previous
+        app.conf.broker_transport = previous_transport
         if previous_env is None:
             os.environ.pop("CELERY_BROKER_URL", None)
         else:

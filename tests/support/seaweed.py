@@ -162,16 +162,15 @@ def start_seaweed(workdir: Path) -> SeaweedS3:
 
 
 def stop_seaweed(proc: subprocess.Popen) -> None:
+    """Stop it at once (SIGKILL): on SIGTERM its filer waits 15 s for its own gRPC streams to end and is
+    killed by this function anyway. What it wrote is on disk already, so a restart on the same folder
+    (``restart_seaweed``) finds every object again."""
     if proc.poll() is None:
         try:
-            os.killpg(proc.pid, signal.SIGTERM)
+            os.killpg(proc.pid, signal.SIGKILL)
         except ProcessLookupError:
             return
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=5)
+        proc.wait(timeout=10)
     # gRPC servers also listen on /tmp/seaweedfs-<kind>-grpc-<port>.sock (not configurable): remove ours.
     for port in getattr(proc, "grpc_ports", ()):
         for stale in Path(tempfile.gettempdir()).glob(f"seaweedfs-*-grpc-{port}.sock"):
