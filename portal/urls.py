@@ -20,6 +20,7 @@ API_APPS = [
     "holds",
     "publishing",
     "search",
+    "federation",
 ]
 
 api_urlpatterns = [
@@ -49,6 +50,7 @@ urlpatterns = [
     path("holds/", include("apps.holds.urls")),
     path("", include("apps.publishing.urls")),  # /oai, /doi/…, landing pages
     path("search/", include("apps.search.urls")),
+    path("", include("apps.federation.urls")),  # /harvest/…, /remote/…
 ]
 
 handler403 = "portal.views.error_403"

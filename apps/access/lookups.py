@@ -198,3 +198,11 @@ def get_cruise_file_for_user(user, cruise_pk: int, file_pk: int, filename: str):
     if not can_see(user, f):
         raise Forbidden("This file is only for the cruise's people.")
     return f
+
+
+def get_remote_record_for_user(user, pk: int):
+    """A harvested record: public metadata from another repository (deleted ones show as deleted)."""
+    record = _model("federation.RemoteRecord").objects.select_related("source").filter(pk=pk).first()
+    if record is None:
+        raise NotFound("No such remote record.")
+    return record

@@ -1,0 +1,138 @@
+"""The federation API: harvest sources for data managers (list, register, edit/pause), and remote
+records for everyone (the search API finds them: /api/search/?origin=remote)."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+
+from apps.access import get_remote_record_for_user
+from apps.access.permissions import IsDataManager
+
+from .. import services
+from ..models import HarvestSource
+
+SOURCE_FIELDS = (
+    "id",
+    "name",
+    "base_url",
+    "metadata_prefix",
+    "set_spec",
+    "interval_minutes",
+    "state",
+    "repository_name",
+    "granularity",
+    "last_response_date",
+    "last_harvest_at",
+    "next_harvest_at",
+    "last_error",
+    "record_count",
+    "deleted_count",
+    "error_count",
+)
+
+
+def _source(source: HarvestSource) -> dict:
+    data = {f: getattr(source, f) for f in SOURCE_FIELDS}
+    data["runs"] = [
+        {
+            "started_at": r.started_at,
+            "finished_at": r.finished_at,
+            "state": r.state,
+            "from": r.from_date,
+            "pages": r.pages,
+            "records": r.records,
+            "deleted": r.deleted,
+            "refused": r.rejected,
+            "message": r.message,
+            "errors": r.errors.splitlines(),
+        }
+        for r in source.runs.all()[:5]
+    ]
+    return data
+
+
+@extend_schema(
+    request=OpenApiTypes.OBJECT,
+    responses=OpenApiTypes.OBJECT,
+    description="GET: the harvest sources. POST {base_url, metadata_prefix, set_spec, name, interval_minutes}: register one (its first harvest is queued).",
+)
+@api_view(["GET", "POST"])
+@permission_classes([IsDataManager])
+def sources(request):
+    if request.method == "POST":
+        data = request.data
+        source = services.register_source(
+            base_url=str(data.get("base_url", "")),
+            metadata_prefix=str(data.get("metadata_prefix", "oai_dc")),
+            set_spec=str(data.get("set_spec", "")),
+            name=str(data.get("name", "")),
+            interval_minutes=int(data.get("interval_minutes") or 60),
+            user=request.user,
+            request=request,
+        )
+        return Response(_source(source), status=201)
+    return Response({"results": [_source(s) for s in HarvestSource.objects.all()]})
+
+
+@extend_schema(
+    request=OpenApiTypes.OBJECT,
+    responses=OpenApiTypes.OBJECT,
+    description="GET: one source with its last runs. PATCH {name, set_spec, interval_minutes, state (active|paused)}. POST {action: harvest}: harvest now.",
+)
+@api_view(["GET", "PATCH", "POST"])
+@permission_classes([IsDataManager])
+def source(request, pk: int):
+    item = get_object_or_404(HarvestSource, pk=pk)
+    if request.method == "PATCH":
+        fields = {
+            k: request.data[k] for k in ("name", "set_spec", "interval_minutes", "state") if k in request.data
+        }
+        item = services.update_source(item, user=request.user, request=request, **fields)
+    elif request.method == "POST":
+        if request.data.get("action") != "harvest":
+            return Response({"errors": ["action must be harvest."]}, status=400)
+        services.request_harvest(item, user=request.user, request=request)
+        return Response(_source(item), status=202)
+    return Response(_source(item))
+
+
+@extend_schema(
+    responses=OpenApiTypes.OBJECT, description="One harvested record, with its home and local mirror."
+)
+@api_view(["GET"])
+@permission_classes([AllowAny])
+def remote_record(request, pk: int):
+    r = get_remote_record_for_user(request.user, pk)
+    mirror = getattr(r, "mirror", None) if hasattr(r, "mirror") else None
+    return Response(
+        {
+            "id": r.pk,
+            "home": r.source.home_name,
+            "source": r.source.base_url,
+            "identifier": r.identifier,
+            "datestamp": r.datestamp,
+            "deleted": r.deleted,
+            "title": r.title,
+            "creators": r.creators,
+            "dates": r.dates,
+            "description": r.description,
+            "subjects": r.subjects,
+            "identifiers": r.identifiers,
+            "doi": r.doi,
+            "home_url": r.home_url,
+            "rights": r.rights,
+            "files": r.files,
+            "mirror": None
+            if mirror is None
+            else {
+                "state": mirror.state,
+                "error": mirror.error,
+                "files": [{"name": f.name, "sha256": f.blob_id, "url": f.url} for f in mirror.files.all()],
+            },
+        }
+    )
