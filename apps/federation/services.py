@@ -24,6 +24,7 @@ import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx2
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -192,8 +193,13 @@ def harvest(source_pk: int, *, owner: str | None = None, full: bool = False) -> 
     try:
         with lease.heartbeat(max(5, settings.HARVEST_LEASE_SECONDS // 3)):
             _harvest(source, run, errors, full=full)
-    except harvester.HarvestError as exc:
-        _finish(source, run, errors, failed=str(exc))
+    except (harvester.HarvestError, UserError, httpx2.HTTPError) as exc:
+        _finish(
+            source,
+            run,
+            errors,
+            failed=f"{exc}" if not isinstance(exc, httpx2.HTTPError) else f"{type(exc).__name__}: {exc}",
+        )
         lease.release()
         return run
     except Exception as exc:  # an unexpected fault: recorded on the run, then raised for the log

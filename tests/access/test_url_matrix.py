@@ -98,7 +98,9 @@ def submitter_request(w: World) -> dict:
 def harvest_source(w: World) -> dict:
     from apps.federation.models import HarvestSource
 
-    source, _ = HarvestSource.objects.get_or_create(base_url="https://oai.example.org/oai", metadata_prefix="oai_dc")
+    source, _ = HarvestSource.objects.get_or_create(
+        base_url="https://oai.example.org/oai", metadata_prefix="oai_dc"
+    )
     return {"pk": source.pk}
 
 
@@ -106,7 +108,9 @@ def remote_record(w: World) -> dict:
     from apps.federation.models import RemoteRecord
 
     record, _ = RemoteRecord.objects.get_or_create(
-        source_id=harvest_source(w)["pk"], identifier="oai:example.org:1", defaults={"datestamp": "2025-01-01", "title": "R"}
+        source_id=harvest_source(w)["pk"],
+        identifier="oai:example.org:1",
+        defaults={"datestamp": "2025-01-01", "title": "R"},
     )
     return {"pk": record.pk}
 
@@ -341,7 +345,10 @@ MATRIX: dict[str, list[Row]] = {
     ],
     "federation:remote": [Row(EVERYONE, remote_record)],
     "federation:mirror": [Row(DM_PAGE | {"data_manager": 302}, remote_record, method="post")],
-    "api-harvest-sources": [Row(DM_API, api=True), Row(DM_API | {"data_manager": 400}, api=True, method="post")],
+    "api-harvest-sources": [
+        Row(DM_API, api=True),
+        Row(DM_API | {"data_manager": 400}, api=True, method="post"),
+    ],
     "api-harvest-source": [
         Row(DM_API, harvest_source, api=True),
         Row(DM_API | {"data_manager": 400}, harvest_source, api=True, method="post"),
