@@ -543,3 +543,5 @@ CELERY_BEAT_SCHEDULE["federation-harvest-due"] = {
     "task": "apps.federation.tasks.harvest_due_sources",
     "schedule": float(envint("HARVEST_BEAT_SECONDS", "300")),
 }
+# The harvester's HTTP client logs every request at INFO (hundreds a harvest): warnings only.
+LOGGING["loggers"]["httpx2"] = {"level": "WARNING"}

@@ -91,15 +91,22 @@ class HardenedScythe(Scythe):
         return response
 
 
-def client(base_url: str) -> HardenedScythe:
+def client(base_url: str, transport=None) -> HardenedScythe:
+    """The client for one harvest. ``transport`` (an httpx2 transport) replaces the network: the demo
+    harvests the portal's own feed through ``httpx2.WSGITransport`` with no server running."""
     from oaipmh_scythe.config import HTTPConfig, RetryConfig
 
-    return HardenedScythe(
+    scythe = HardenedScythe(
         base_url,
         iterator=OAIResponseIterator,
         http_config=HTTPConfig(timeout=settings.HARVEST_TIMEOUT, user_agent=USER_AGENT),
         retry_config=RetryConfig(max_retries=3, default_retry_after=5),
     )
+    if transport is not None:
+        import httpx2
+
+        scythe._client = httpx2.Client(transport=transport, headers={"user-agent": USER_AGENT})
+    return scythe
 
 
 # --- identify and the harvest's pages -------------------------------------------------------------
@@ -162,6 +169,50 @@ def pages(scythe: Scythe, prefix: str, set_spec: str, from_: str) -> Iterator[Pa
         raise HarvestError(f"The provider answered an OAI-PMH error: {type(exc).__name__}: {exc}.") from exc
 
 
+def prefetched(items: Iterator, depth: int = 2) -> Iterator:
+    """``items`` produced in a thread, up to ``depth`` ahead: the next page downloads and parses while
+    the caller stores this one (the harvest takes max(fetch, store), not their sum). The producer's
+    exceptions are raised here, in order; leaving the loop early stops the producer."""
+    import queue
+    import threading
+
+    box: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                box.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put((item, None)):
+                    return
+            put((done, None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            put((done, exc))
+
+    thread = threading.Thread(target=produce, name="harvest-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = box.get()
+            if item is done:
+                if error is not None:
+                    raise error
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+
+
 # --- reading one record ---------------------------------------------------------------------------
 
 
@@ -201,7 +252,7 @@ def _texts(elements) -> list[str]:
 
 def _local(root: etree._Element, name: str) -> list[etree._Element]:
     """Elements named ``name`` in any namespace (DataCite has had four; EML's children have none)."""
-    return [el for el in root.iter() if isinstance(el.tag, str) and etree.QName(el).localname == name]
+    return list(root.iter(f"{{*}}{name}"))
 
 
 DOI_RE = re.compile(r"(?:doi:|https?://(?:dx\.)?doi\.org/)?(10\.\d{4,9}/\S+)", re.I)

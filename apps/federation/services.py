@@ -56,6 +56,8 @@ def check_base_url(url: str) -> str:
         raise UserError(f"{url or 'The base URL'} is not an http(s) URL.")
     if parts.query or parts.fragment:
         raise UserError("An OAI-PMH base URL has no query string or fragment (the verbs are added to it).")
+    if url.startswith(settings.SITE_BASE_URL + "/"):
+        return url  # the portal's own feed (the demo's source): the operator's address, not a user's
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
         resolve_checked(parts.hostname, port)
@@ -177,8 +179,11 @@ def due_sources():
 # --- harvesting -----------------------------------------------------------------------------------
 
 
-def harvest(source_pk: int, *, owner: str | None = None, full: bool = False) -> HarvestRun | None:
-    """Harvest one source (see the module's contract). ``full`` ignores the last responseDate."""
+def harvest(
+    source_pk: int, *, owner: str | None = None, full: bool = False, transport=None
+) -> HarvestRun | None:
+    """Harvest one source (see the module's contract). ``full`` ignores the last responseDate;
+    ``transport`` replaces the network (``harvester.client``)."""
     lease = claim(
         HarvestSource.objects.all(),
         source_pk,
@@ -192,7 +197,7 @@ def harvest(source_pk: int, *, owner: str | None = None, full: bool = False) -> 
     errors: list[str] = []
     try:
         with lease.heartbeat(max(5, settings.HARVEST_LEASE_SECONDS // 3)):
-            _harvest(source, run, errors, full=full)
+            _harvest(source, run, errors, full=full, transport=transport)
     except (harvester.HarvestError, UserError, httpx2.HTTPError) as exc:
         _finish(
             source,
@@ -211,8 +216,10 @@ def harvest(source_pk: int, *, owner: str | None = None, full: bool = False) -> 
     return run
 
 
-def _harvest(source: HarvestSource, run: HarvestRun, errors: list[str], *, full: bool) -> None:
-    with harvester.client(source.base_url) as scythe:
+def _harvest(
+    source: HarvestSource, run: HarvestRun, errors: list[str], *, full: bool, transport=None
+) -> None:
+    with harvester.client(source.base_url, transport) as scythe:
         check_base_url(source.base_url)
         identity = harvester.identify(scythe)
         if (identity.repository_name, identity.granularity) != (source.repository_name, source.granularity):
@@ -223,11 +230,14 @@ def _harvest(source: HarvestSource, run: HarvestRun, errors: list[str], *, full:
         run.from_date = (
             "" if full else harvester.from_argument(source.last_response_date, identity.granularity)
         )
-        for page in harvester.pages(scythe, source.metadata_prefix, source.set_spec, run.from_date):
+        pages = harvester.pages(scythe, source.metadata_prefix, source.set_spec, run.from_date)
+        # Download and read the next pages in a thread while this one is stored (lxml and the database
+        # both release the GIL): the harvest costs about max(fetch + read, store), not their sum.
+        for page, read in harvester.prefetched(_read(pages, source.metadata_prefix)):
             if not run.response_date:
                 run.response_date = page.response_date
                 run.complete_list_size = page.complete_list_size
-            store_page(source, run, page.records, errors)
+            store_page(source, run, page.records, errors, read=read)
             run.pages += 1
             HarvestRun.objects.filter(pk=run.pk).update(
                 pages=run.pages,
@@ -244,25 +254,38 @@ def _harvest(source: HarvestSource, run: HarvestRun, errors: list[str], *, full:
             run.response_date = timezone.now().astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def store_page(source: HarvestSource, run: HarvestRun, elements, errors: list[str]) -> None:
+def _read(pages, prefix: str):
+    for page in pages:
+        read = []
+        for element in page.records:
+            try:
+                read.append(harvester.read_record(element, prefix))
+            except harvester.RefusedRecord as exc:
+                read.append(exc)
+        yield page, read
+
+
+def store_page(source: HarvestSource, run: HarvestRun, elements, errors: list[str], *, read=None) -> None:
     """Store one page: live records upserted in bulk with their search documents, deleted ones marked
-    and unindexed, their mirrors removed; refused records counted. One transaction."""
+    and unindexed, their mirrors removed; refused records counted. One transaction. ``read`` holds the
+    page's records already read (``harvester.read_record`` results or RefusedRecord), else ``elements``
+    are read here."""
     live: dict[str, harvester.Harvested] = {}
     gone: dict[str, harvester.Harvested] = {}
-    for element in elements:
-        try:
-            record = harvester.read_record(element, source.metadata_prefix)
-        except harvester.RefusedRecord as exc:
+    if read is None:
+        read = list(_read([harvester.Page("", None, list(elements))], source.metadata_prefix))[0][1]
+    for record in read:
+        if isinstance(record, harvester.RefusedRecord):
             run.rejected += 1
             if len(errors) < MAX_ERRORS_KEPT:
-                errors.append(str(exc))
+                errors.append(str(record))
             continue
         (gone if record.deleted else live)[record.identifier] = record
         (live if record.deleted else gone).pop(record.identifier, None)
     now = timezone.now()
     with transaction.atomic():
         if live:
-            RemoteRecord.objects.bulk_create(
+            stored = RemoteRecord.objects.bulk_create(
                 [
                     RemoteRecord(
                         source=source,
@@ -303,11 +326,14 @@ def store_page(source: HarvestSource, run: HarvestRun, elements, errors: list[st
                     "harvested_at",
                 ],
             )
-            ids = dict(
-                RemoteRecord.objects.filter(source=source, identifier__in=list(live)).values_list(
-                    "identifier", "pk"
+            # PostgreSQL and SQLite >= 3.35 return the rows' keys from the upsert (Django 5); else ask.
+            ids = {r.identifier: r.pk for r in stored if r.pk}
+            if len(ids) < len(live):
+                ids = dict(
+                    RemoteRecord.objects.filter(source=source, identifier__in=list(live)).values_list(
+                        "identifier", "pk"
+                    )
                 )
-            )
             search.index_remote(
                 [
                     search.RemoteEntry(

@@ -394,9 +394,38 @@ class RemoteEntry:
 
 
 def index_remote(entries: list[RemoteEntry]) -> None:
-    """(Re)index these remote records: one upsert for all, then on PostgreSQL one UPDATE for their
-    vectors. Idempotent; call inside the harvest's transaction."""
+    """(Re)index these remote records in one upsert. On PostgreSQL the tsvector is computed in the same
+    INSERT (no second write of every row and its GIN entries) and ``text`` stays empty, as for local
+    documents. Idempotent; call inside the harvest's transaction."""
     if not entries:
+        return
+    if _is_postgres():
+        table = RemoteDocument._meta.db_table
+        row = (
+            "(%s, %s, %s, %s, %s::jsonb, '', setweight(to_tsvector('english', %s), 'A') || "
+            "setweight(to_tsvector('english', %s), 'B'), %s, now())"
+        )
+        params: list = []
+        for e in entries:
+            params += [
+                e.record_id,
+                e.home[:300],
+                e.home_url,
+                e.title,
+                json.dumps(e.creators),
+                e.title,
+                e.text,
+            ]
+            params.append(e.published[:40])
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (record_id, home, home_url, title, creators, text, vector, published, indexed_at) "
+                f"VALUES {', '.join([row] * len(entries))} "
+                "ON CONFLICT (record_id) DO UPDATE SET home = EXCLUDED.home, home_url = EXCLUDED.home_url, "
+                "title = EXCLUDED.title, creators = EXCLUDED.creators, vector = EXCLUDED.vector, "
+                "published = EXCLUDED.published, indexed_at = EXCLUDED.indexed_at",
+                params,
+            )
         return
     RemoteDocument.objects.bulk_create(
         [
@@ -415,11 +444,6 @@ def index_remote(entries: list[RemoteEntry]) -> None:
         unique_fields=["record_id"],
         update_fields=["home", "home_url", "title", "creators", "text", "published", "indexed_at"],
     )
-    if _is_postgres():
-        RemoteDocument.objects.filter(record_id__in=[e.record_id for e in entries]).update(
-            vector=SearchVector("title", weight="A", config="english")
-            + SearchVector("text", weight="B", config="english")
-        )
 
 
 def unindex_remote(record_ids) -> None:

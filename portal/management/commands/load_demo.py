@@ -23,6 +23,7 @@ DEMO_ORDER = [
     "holds",
     "publishing",
     "search",
+    "federation",
 ]
 
 
