@@ -28,8 +28,12 @@ sys.path.insert(0, str(ROOT))
 
 SCALE = float(os.environ.get("BENCH_SCALE", "1.0"))
 N = max(1000, int(100_000 * SCALE))
-HOME_DB = os.environ.get("BENCH_HARVEST_HOME_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/qs_bench_harvest_home")
-HARVESTER_DB = os.environ.get("BENCH_HARVEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/qs_bench_harvest")
+HOME_DB = os.environ.get(
+    "BENCH_HARVEST_HOME_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/qs_bench_harvest_home"
+)
+HARVESTER_DB = os.environ.get(
+    "BENCH_HARVEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/qs_bench_harvest"
+)
 CHANGED = 100
 
 
@@ -64,7 +68,9 @@ def harvester_phase(base: str) -> None:
             "WHERE id IN (SELECT id FROM packages_revision WHERE state = 'published' ORDER BY id LIMIT %s)",
             [CHANGED],
         )
-    time.sleep(1.1)  # the provider's datestamps are seconds: the edit must be after the last responseDate's second
+    time.sleep(
+        1.1
+    )  # the provider's datestamps are seconds: the edit must be after the last responseDate's second
     started = time.perf_counter()
     again = services.harvest(source.pk)
     incremental = time.perf_counter() - started
@@ -108,7 +114,9 @@ def main() -> int:
         import requests
 
         for _ in range(4):  # warm the workers
-            requests.get(f"{base}/oai", params={"verb": "ListRecords", "metadataPrefix": "oai_dc"}, timeout=120)
+            requests.get(
+                f"{base}/oai", params={"verb": "ListRecords", "metadataPrefix": "oai_dc"}, timeout=120
+            )
         out = subprocess.run(
             [sys.executable, __file__, "--harvester", base],
             check=True,
