@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
@@ -20,7 +21,9 @@ from apps.search.services import search_remote
 from apps.storage.models import Blob
 from tests.factories import make_revision
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# The harvests claim their source with a lease in their own statements, and the lease's heartbeat (a
+# thread) never beats in these short runs: plain test transactions do, except for the live server's test.
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
@@ -32,6 +35,7 @@ def federation_settings(settings, live_server):
     return settings
 
 
+@pytest.mark.django_db(transaction=True)
 def test_a_portal_harvests_a_quayside_feed_mirrors_a_dataset_and_drops_it_when_withdrawn(
     federation_settings, live_server
 ):
@@ -39,7 +43,9 @@ def test_a_portal_harvests_a_quayside_feed_mirrors_a_dataset_and_drops_it_when_w
 
     revisions = [make_revision(title=f"Shelf temperature <b>{n}</b>", files=2) for n in range(3)]
     source = HarvestSource.objects.create(base_url=f"{live_server.url}/oai", name="Portal A")
-
+    # ``from`` is inclusive at the provider's granularity (seconds): records stamped in the second of the
+    # last responseDate rightly come again. Harvest a second later so the re-harvest shows only the change.
+    time.sleep(1.1)
     run = services.harvest(source.pk)
     assert run.state == HarvestRun.State.DONE, run.message
     assert (run.pages, run.records, run.deleted, run.rejected, run.from_date) == (2, 3, 0, 0, "")
@@ -100,8 +106,12 @@ def test_a_mirror_without_other_references_loses_its_blobs_when_the_record_is_de
 
 
 def pyoai_provider(records):
-    import cgi
+    import warnings
     from urllib.parse import parse_qs
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import cgi
 
     from oaipmh import common, metadata, server
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 from django.conf import settings as django_settings
@@ -65,6 +66,7 @@ def test_portal_b_harvests_portal_a_mirrors_and_drops_what_a_withdraws(settings,
         check=True,
     )
     portal_a(tmp_path, env, MAKE)
+    time.sleep(1.1)  # ``from`` is inclusive to the second: see test_harvest
     served = {k: v for k, v in env.items() if k != "DATABASE_URL"}
     with running_gunicorn(tmp_path, database, port=port, **served):  # A's SITE_BASE_URL names this port
         source = HarvestSource.objects.create(base_url=f"{a_url}/oai", name="Portal A")
