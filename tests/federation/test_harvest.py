@@ -5,6 +5,7 @@ search, remote page, mirror, withdrawal honoured by an incremental re-harvest), 
 from __future__ import annotations
 
 import contextlib
+import io
 import threading
 import time
 from datetime import datetime
@@ -12,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from django.core.management import call_command
 from django.test import Client
 
 from apps.federation import services
@@ -206,8 +208,12 @@ def test_a_third_party_provider_with_handle_identifiers_and_day_granularity(sett
         source.refresh_from_db()
         assert source.granularity == "YYYY-MM-DD" and source.repository_name == "Handle repository"
         # Incremental: ``from`` is the day of the last responseDate; only what changed since then comes.
+        # The command harvests the same registered source, incrementally.
         records.append(("hdl:1765/9", datetime(2099, 1, 1), {"title": ["New"], "identifier": ["hdl:1765/9"]}))
-        again = services.harvest(source.pk)
+        out = io.StringIO()
+        call_command("harvest", url, stdout=out)
+        assert out.getvalue().startswith("done: 1 records, 0 deleted")
+        again = HarvestRun.objects.filter(source=source).first()
         assert again.from_date == run.response_date[:10] and again.records == 1
 
 
