@@ -51,16 +51,23 @@ def check_base_url(url: str) -> str:
     from apps.submissions.fetch import FetchError, resolve_checked
 
     url = (url or "").strip()
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise UserError(f"{url[:200]} is not a valid URL.") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UserError(f"{url or 'The base URL'} is not an http(s) URL.")
+        raise UserError(f"{url[:200] or 'The base URL'} is not an http(s) URL.")
+    if len(url) > 500:
+        raise UserError("The base URL is longer than 500 characters.")
     if parts.query or parts.fragment:
         raise UserError("An OAI-PMH base URL has no query string or fragment (the verbs are added to it).")
     if url.startswith(settings.SITE_BASE_URL + "/"):
         return url  # the portal's own feed (the demo's source): the operator's address, not a user's
-    port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
         resolve_checked(parts.hostname, port)
+    except (UnicodeError, ValueError, OSError) as exc:  # a host name no resolver takes
+        raise UserError(f"The host of {url[:200]} cannot be resolved: {exc}.") from exc
     except FetchError as exc:
         if settings.HARVEST_ALLOW_LOOPBACK and _all_loopback(parts.hostname, port):
             return url

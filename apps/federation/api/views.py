@@ -12,6 +12,7 @@ from rest_framework.response import Response
 
 from apps.access import get_remote_record_for_user
 from apps.access.permissions import IsDataManager
+from portal.errors import UserError
 
 from .. import services
 from ..models import HarvestSource
@@ -56,6 +57,22 @@ def _source(source: HarvestSource) -> dict:
     return data
 
 
+def _text(value) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _minutes(value, default: int) -> int:
+    if value in (None, ""):
+        return default
+    try:
+        minutes = int(value)
+    except (TypeError, ValueError):
+        raise UserError("interval_minutes must be a whole number of minutes.") from None
+    if not 1 <= minutes <= 525_600:
+        raise UserError("interval_minutes must be between 1 and 525,600 (a year).")
+    return minutes
+
+
 @extend_schema(
     request=OpenApiTypes.OBJECT,
     responses=OpenApiTypes.OBJECT,
@@ -65,13 +82,13 @@ def _source(source: HarvestSource) -> dict:
 @permission_classes([IsDataManager])
 def sources(request):
     if request.method == "POST":
-        data = request.data
+        data = request.data if isinstance(request.data, dict) else {}
         source = services.register_source(
-            base_url=str(data.get("base_url", "")),
-            metadata_prefix=str(data.get("metadata_prefix", "oai_dc")),
-            set_spec=str(data.get("set_spec", "")),
-            name=str(data.get("name", "")),
-            interval_minutes=int(data.get("interval_minutes") or 60),
+            base_url=_text(data.get("base_url")),
+            metadata_prefix=_text(data.get("metadata_prefix")) or "oai_dc",
+            set_spec=_text(data.get("set_spec")),
+            name=_text(data.get("name")),
+            interval_minutes=_minutes(data.get("interval_minutes"), 60),
             user=request.user,
             request=request,
         )
@@ -89,12 +106,13 @@ def sources(request):
 def source(request, pk: int):
     item = get_object_or_404(HarvestSource, pk=pk)
     if request.method == "PATCH":
-        fields = {
-            k: request.data[k] for k in ("name", "set_spec", "interval_minutes", "state") if k in request.data
-        }
+        data = request.data if isinstance(request.data, dict) else {}
+        fields = {k: _text(data[k])[:200] for k in ("name", "set_spec", "state") if k in data}
+        if "interval_minutes" in data:
+            fields["interval_minutes"] = _minutes(data["interval_minutes"], item.interval_minutes)
         item = services.update_source(item, user=request.user, request=request, **fields)
     elif request.method == "POST":
-        if request.data.get("action") != "harvest":
+        if not isinstance(request.data, dict) or request.data.get("action") != "harvest":
             return Response({"errors": ["action must be harvest."]}, status=400)
         services.request_harvest(item, user=request.user, request=request)
         return Response(_source(item), status=202)
