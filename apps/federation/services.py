@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 import httpx2
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.audit.services import record_event
@@ -292,55 +292,7 @@ def store_page(source: HarvestSource, run: HarvestRun, elements, errors: list[st
     now = timezone.now()
     with transaction.atomic():
         if live:
-            stored = RemoteRecord.objects.bulk_create(
-                [
-                    RemoteRecord(
-                        source=source,
-                        identifier=r.identifier,
-                        datestamp=r.datestamp,
-                        deleted=False,
-                        title=r.title,
-                        creators=r.creators,
-                        dates=r.dates,
-                        description=r.description,
-                        subjects=r.subjects,
-                        identifiers=r.identifiers,
-                        doi=r.doi,
-                        home_url=r.home_url,
-                        rights=r.rights,
-                        files=r.files,
-                        metadata=r.metadata,
-                        harvested_at=now,
-                    )
-                    for r in live.values()
-                ],
-                update_conflicts=True,
-                unique_fields=["source", "identifier"],
-                update_fields=[
-                    "datestamp",
-                    "deleted",
-                    "title",
-                    "creators",
-                    "dates",
-                    "description",
-                    "subjects",
-                    "identifiers",
-                    "doi",
-                    "home_url",
-                    "rights",
-                    "files",
-                    "metadata",
-                    "harvested_at",
-                ],
-            )
-            # PostgreSQL and SQLite >= 3.35 return the rows' keys from the upsert (Django 5); else ask.
-            ids = {r.identifier: r.pk for r in stored if r.pk}
-            if len(ids) < len(live):
-                ids = dict(
-                    RemoteRecord.objects.filter(source=source, identifier__in=list(live)).values_list(
-                        "identifier", "pk"
-                    )
-                )
+            ids = _upsert_records(source, list(live.values()), now)
             search.index_remote(
                 [
                     search.RemoteEntry(
@@ -361,6 +313,74 @@ def store_page(source: HarvestSource, run: HarvestRun, elements, errors: list[st
         if gone:
             _apply_deletions(source, gone, now)
             run.deleted += len(gone)
+
+
+UPSERTED = (
+    "datestamp",
+    "deleted",
+    "title",
+    "creators",
+    "dates",
+    "description",
+    "subjects",
+    "identifiers",
+    "doi",
+    "home_url",
+    "rights",
+    "files",
+    "metadata",
+    "harvested_at",
+)
+JSON_FIELDS = {"creators", "dates", "subjects", "identifiers", "files"}
+
+
+def _upsert_records(source: HarvestSource, records: list, now) -> dict[str, int]:
+    """Insert or update one page's live records; {identifier: pk}. On PostgreSQL one INSERT … ON CONFLICT
+    … RETURNING built here: Django's bulk_create spends more CPU adapting 500 rows × 15 columns (arrays
+    for UNNEST) than the database spends storing them, and the harvest must keep up with the provider."""
+    if connection.vendor != "postgresql":
+        stored = RemoteRecord.objects.bulk_create(
+            [
+                RemoteRecord(
+                    source=source,
+                    identifier=r.identifier,
+                    **{f: getattr(r, f) for f in UPSERTED if hasattr(r, f)},
+                    harvested_at=now,
+                )
+                for r in records
+            ],
+            update_conflicts=True,
+            unique_fields=["source", "identifier"],
+            update_fields=list(UPSERTED),
+        )
+        ids = {r.identifier: r.pk for r in stored if r.pk}
+        if len(ids) < len(records):
+            ids = dict(
+                RemoteRecord.objects.filter(
+                    source=source, identifier__in=[r.identifier for r in records]
+                ).values_list("identifier", "pk")
+            )
+        return ids
+    from psycopg.types.json import Jsonb
+
+    columns = ["source_id", "identifier", *UPSERTED]
+    params: list = []
+    for r in records:
+        params += [source.pk, r.identifier]
+        for f in UPSERTED:
+            value = now if f == "harvested_at" else (False if f == "deleted" else getattr(r, f))
+            params.append(Jsonb(value) if f in JSON_FIELDS else value)
+    row = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    table = RemoteRecord._meta.db_table
+    sql = (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([row] * len(records))} "
+        f"ON CONFLICT (source_id, identifier) DO UPDATE SET "
+        + ", ".join(f"{c} = EXCLUDED.{c}" for c in UPSERTED)
+        + " RETURNING identifier, id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return dict(cursor.fetchall())
 
 
 def _apply_deletions(source: HarvestSource, gone: dict[str, harvester.Harvested], now) -> None:
