@@ -364,23 +364,31 @@ def _upsert_records(source: HarvestSource, records: list, now) -> dict[str, int]
     from psycopg.types.json import Jsonb
 
     columns = ["source_id", "identifier", *UPSERTED]
-    params: list = []
+    rows = []
     for r in records:
-        params += [source.pk, r.identifier]
+        row = [source.pk, r.identifier]
         for f in UPSERTED:
             value = now if f == "harvested_at" else (False if f == "deleted" else getattr(r, f))
-            params.append(Jsonb(value) if f in JSON_FIELDS else value)
-    row = "(" + ", ".join(["%s"] * len(columns)) + ")"
+            row.append(Jsonb(value) if f in JSON_FIELDS else value)
+        rows.append(row)
     table = RemoteRecord._meta.db_table
     sql = (
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([row] * len(records))} "
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))}) "
         f"ON CONFLICT (source_id, identifier) DO UPDATE SET "
         + ", ".join(f"{c} = EXCLUDED.{c}" for c in UPSERTED)
         + " RETURNING identifier, id"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return dict(cursor.fetchall())
+    # psycopg's own cursor (server-side binding) in the connection's current transaction: executemany
+    # prepares the one-row statement once and pipelines the rows.
+    connection.ensure_connection()
+    ids: dict[str, int] = {}
+    with connection.connection.cursor() as cursor:
+        cursor.executemany(sql, rows, returning=True)
+        while True:
+            ids.update(cursor.fetchall())
+            if not cursor.nextset():
+                break
+    return ids
 
 
 def _apply_deletions(source: HarvestSource, gone: dict[str, harvester.Harvested], now) -> None:
