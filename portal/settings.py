@@ -155,6 +155,7 @@ INSTALLED_APPS = [
     "apps.navigation",
     "apps.distributions",
     "apps.catalog",
+    "apps.federation",
 ]
 
 MIDDLEWARE = [
@@ -674,3 +675,23 @@ CELERY_BEAT_SCHEDULE["catalog-retry-deposits"] = {
     "task": "apps.catalog.tasks.retry_due_deposits",
     "schedule": crontab(minute="*/5"),
 }
+# --- federation (apps.federation: OAI-PMH harvesting of other repositories, local mirrors) --------
+# Harvest base URLs pass the same address check as fetched data (public addresses only, or a host in
+# FETCH_ALLOWED_HOSTS); loopback is allowed besides only when this is on (tests, a portal harvesting
+# itself on one machine).
+HARVEST_ALLOW_LOOPBACK = envbool("HARVEST_ALLOW_LOOPBACK", "False")
+# A record whose metadata XML is larger than this is refused (counted, the harvest goes on); its shown
+# fields are cut to HARVEST_MAX_FIELD_CHARS each.
+HARVEST_MAX_RECORD_BYTES = envint("HARVEST_MAX_RECORD_BYTES", str(256 * 1024))
+HARVEST_MAX_FIELD_CHARS = envint("HARVEST_MAX_FIELD_CHARS", "20000")
+# One OAI-PMH response larger than this fails the harvest (no provider needs more for one page).
+HARVEST_MAX_RESPONSE_BYTES = envint("HARVEST_MAX_RESPONSE_BYTES", str(64 * 1024 * 1024))
+HARVEST_TIMEOUT = envint("HARVEST_TIMEOUT", "60")
+# A harvest holds its source's lease this long and renews it while it works (portal.tasks.claim).
+HARVEST_LEASE_SECONDS = envint("HARVEST_LEASE_SECONDS", "600")
+CELERY_BEAT_SCHEDULE["federation-harvest-due"] = {
+    "task": "apps.federation.tasks.harvest_due_sources",
+    "schedule": float(envint("HARVEST_BEAT_SECONDS", "300")),
+}
+# The harvester's HTTP client logs every request at INFO (hundreds a harvest): warnings only.
+LOGGING["loggers"]["httpx2"] = {"level": "WARNING"}

@@ -23,6 +23,7 @@ API_APPS = [
     "uploads",
     "deliveries",
     "distributions",
+    "federation",
 ]
 
 api_urlpatterns = [
@@ -58,6 +59,7 @@ urlpatterns = [
     path("deliveries/", include("apps.deliveries.urls")),
     path("distributions/", include("apps.distributions.urls")),
     path("catalog/", include("apps.catalog.urls")),
+    path("", include("apps.federation.urls")),  # /harvest/…, /remote/…
 ]
 
 handler403 = "portal.views.error_403"

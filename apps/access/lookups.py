@@ -268,3 +268,11 @@ def get_track_product_for_user(user, cruise_pk: int, name: str):
     if product is None:
         raise NotFound("No such navigation product.")
     return product
+
+
+def get_remote_record_for_user(user, pk: int):
+    """A harvested record: public metadata from another repository (deleted ones show as deleted)."""
+    record = _model("federation.RemoteRecord").objects.select_related("source").filter(pk=pk).first()
+    if record is None:
+        raise NotFound("No such remote record.")
+    return record

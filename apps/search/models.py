@@ -78,3 +78,30 @@ class SearchCreator(models.Model):
 
     def __str__(self) -> str:
         return self.label
+
+
+class RemoteDocument(models.Model):
+    """A record harvested from another repository (apps.federation's ``RemoteRecord``), as the search
+    finds it. Kept apart from ``SearchDocument`` (one row per local revision, access-filtered by its
+    revision's state): a remote record is public metadata from elsewhere, shown as remote, linking home.
+
+    ``record_id`` is the remote record's primary key (no foreign key: the search app does not depend on
+    the federation app, which writes these rows through ``index_remote``/``unindex_remote``). PostgreSQL
+    searches ``vector`` (GIN index, migration 0009); SQLite searches ``text`` with icontains.
+    """
+
+    record_id = models.BigIntegerField(primary_key=True)
+    home = models.CharField(max_length=300)  # the home portal's name
+    home_url = models.URLField(max_length=1000, blank=True)  # the record's landing page at home
+    title = models.TextField(blank=True)
+    creators = models.JSONField(default=list, blank=True)
+    text = models.TextField(blank=True)
+    vector = SearchVectorField(null=True, blank=True)
+    published = models.CharField(max_length=40, blank=True)  # the record's date, as the feed gives it
+    indexed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-record_id"]
+
+    def __str__(self) -> str:
+        return self.title

@@ -27,7 +27,7 @@ from apps.access import party_revisions, public_states, roles
 from apps.packages.models import Revision
 
 from . import creators
-from .models import FACET_VALUE_LENGTH, FacetKind, SearchDocument
+from .models import FACET_VALUE_LENGTH, FacetKind, RemoteDocument, SearchDocument
 
 FACET_KINDS = [k.value for k in FacetKind]
 FACET_LIMIT = 12
@@ -372,3 +372,105 @@ def search(user, params, *, page_size: int = PAGE_SIZE, with_facets: bool = True
     if shown:
         result.facet_labels[FacetKind.CREATOR] = creators.labels(shown)
     return result
+
+
+# --- remote records (harvested from other repositories; written by apps.federation) ----------------
+
+ORIGINS = ("all", "local", "remote")
+REMOTE_SHOWN_WITH_LOCAL = 5  # remote matches listed under the local results when origin=all
+
+
+@dataclass
+class RemoteEntry:
+    """What the federation app hands over for one remote record (all of it untrusted, already capped)."""
+
+    record_id: int
+    home: str
+    home_url: str
+    title: str
+    creators: list[str]
+    text: str
+    published: str = ""
+
+
+def index_remote(entries: list[RemoteEntry]) -> None:
+    """(Re)index these remote records in one upsert. On PostgreSQL the tsvector is computed in the same
+    INSERT (no second write of every row and its GIN entries) and ``text`` stays empty, as for local
+    documents. Idempotent; call inside the harvest's transaction."""
+    if not entries:
+        return
+    if _is_postgres():
+        table = RemoteDocument._meta.db_table
+        row = (
+            "(%s, %s, %s, %s, %s::jsonb, '', setweight(to_tsvector('english', %s), 'A') || "
+            "setweight(to_tsvector('english', %s), 'B'), %s, now())"
+        )
+        params: list = []
+        for e in entries:
+            params += [
+                e.record_id,
+                e.home[:300],
+                e.home_url,
+                e.title,
+                json.dumps(e.creators),
+                e.title,
+                e.text,
+            ]
+            params.append(e.published[:40])
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (record_id, home, home_url, title, creators, text, vector, published, indexed_at) "
+                f"VALUES {', '.join([row] * len(entries))} "
+                "ON CONFLICT (record_id) DO UPDATE SET home = EXCLUDED.home, home_url = EXCLUDED.home_url, "
+                "title = EXCLUDED.title, creators = EXCLUDED.creators, vector = EXCLUDED.vector, "
+                "published = EXCLUDED.published, indexed_at = EXCLUDED.indexed_at",
+                params,
+            )
+        return
+    RemoteDocument.objects.bulk_create(
+        [
+            RemoteDocument(
+                record_id=e.record_id,
+                home=e.home[:300],
+                home_url=e.home_url,
+                title=e.title,
+                creators=e.creators,
+                text=e.text,
+                published=e.published[:40],
+            )
+            for e in entries
+        ],
+        update_conflicts=True,
+        unique_fields=["record_id"],
+        update_fields=["home", "home_url", "title", "creators", "text", "published", "indexed_at"],
+    )
+
+
+def unindex_remote(record_ids) -> None:
+    RemoteDocument.objects.filter(record_id__in=list(record_ids)).delete()
+
+
+def search_remote(params, *, page_size: int = PAGE_SIZE, page: object = None):
+    """Remote records matching ``q`` (no facets: the feeds' vocabularies differ), newest record first
+    or by relevance on PostgreSQL; a page of ``RemoteDocument`` rows. Remote metadata is public."""
+    qs = RemoteDocument.objects.all()
+    text = (params.get("q") or "").strip()[:500]
+    if text:
+        if _is_postgres():
+            query = SearchQuery(text, search_type="websearch", config="english")
+            qs = (
+                qs.filter(vector=query).annotate(rank=SearchRank(F("vector"), query)).order_by("-rank", "-pk")
+            )
+        else:
+            for term in text.split()[:10]:
+                qs = qs.filter(Q(text__icontains=term.strip('"')) | Q(title__icontains=term.strip('"')))
+            qs = qs.order_by("-pk")
+    else:
+        qs = qs.order_by("-pk")
+    ids = list(qs.values_list("pk", flat=True)[: COUNT_LIMIT + 1])
+    capped = len(ids) > COUNT_LIMIT
+    ids = ids[:COUNT_LIMIT]
+    paged = Paginator(ids, page_size).get_page(page or params.get("page") or 1)
+    docs = RemoteDocument.objects.in_bulk(list(paged.object_list))
+    paged.object_list = [docs[pk] for pk in paged.object_list if pk in docs]
+    return paged, len(ids), capped

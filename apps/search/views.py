@@ -38,6 +38,13 @@ def _without(params: QueryDict, kind: str, value: str) -> str:
     return _url(kept)
 
 
+def _replace(params: QueryDict, kind: str, value: str) -> QueryDict:
+    changed = params.copy()
+    changed.pop("page", None)
+    changed[kind] = value
+    return changed
+
+
 def _with(params: QueryDict, kind: str, value: str) -> str:
     added = params.copy()
     added.pop("page", None)
@@ -55,8 +62,43 @@ def _row(doc) -> dict:
     }
 
 
+def _remote_row(doc) -> dict:
+    return {"doc": doc, "url": f"/remote/{doc.record_id}/"}
+
+
 def search_page(request: HttpRequest) -> HttpResponse:
+    origin = request.GET.get("origin") or "all"
+    if origin not in services.ORIGINS:
+        origin = "all"
+    if origin == "remote":
+        # Remote records only: harvested from other repositories, each linking to its home.
+        remote_page, remote_total, remote_capped = services.search_remote(request.GET)
+        params = request.GET.copy()
+        params.pop("page", None)
+        return render(
+            request,
+            "search/search.html",
+            {
+                "origin": origin,
+                "origins": services.ORIGINS,
+                "remote_only": True,
+                "page": remote_page,
+                "remote_rows": [_remote_row(d) for d in remote_page.object_list],
+                "remote_total": remote_total,
+                "remote_capped": remote_capped,
+                "query": params.urlencode(),
+                "params": request.GET,
+                "sorts": services.SORTS,
+                "result": {"sort": "newest", "errors": []},
+            },
+        )
     result = services.search(request.user, request.GET)
+    remote_rows, remote_total, remote_capped = [], 0, False
+    if origin == "all" and request.GET.get("page", "1") in ("", "1"):
+        remote_page, remote_total, remote_capped = services.search_remote(
+            request.GET, page_size=services.REMOTE_SHOWN_WITH_LOCAL, page=1
+        )
+        remote_rows = [_remote_row(d) for d in remote_page.object_list]
     params = request.GET.copy()
     params.pop("page", None)
     selected: dict[str, set[str]] = {}
@@ -112,6 +154,12 @@ def search_page(request: HttpRequest) -> HttpResponse:
             "active": active,
             "sorts": services.SORTS,
             "facet_sample": services.FACET_SAMPLE,
+            "origin": origin,
+            "origins": services.ORIGINS,
+            "remote_rows": remote_rows,
+            "remote_total": remote_total,
+            "remote_capped": remote_capped,
+            "remote_url": _url(_replace(request.GET, "origin", "remote")),
         },
     )
 

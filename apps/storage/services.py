@@ -24,7 +24,7 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, Storage, storages
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import ProtectedError, QuerySet, RestrictedError
 from django.utils import timezone
 
 from portal.tasks import TemporaryError, claim, dispatch
@@ -565,3 +565,27 @@ def check_available() -> None:
             storage.connection.meta.client.head_bucket(Bucket=storage.bucket_name)
     except _backend_errors() as exc:
         raise StorageUnavailable(str(exc)) from exc
+
+
+def discard_if_unreferenced(blob: Blob) -> bool:
+    """Delete ``blob`` (its row and its object in every tier) when no row of any model refers to it —
+    every foreign key to Blob is asked, so an app that adds one protects its blobs without telling us.
+    True when it was deleted. For removals (a remote record's local mirror deleted at its home); the
+    content-addressed store otherwise never deletes."""
+    for relation in Blob._meta.related_objects:
+        if relation.related_model._default_manager.filter(**{relation.field.name: blob.pk}).exists():
+            return False
+    with transaction.atomic():
+        if not Blob.objects.filter(pk=blob.pk).exists():
+            return False
+        try:
+            with transaction.atomic():
+                Blob.objects.filter(pk=blob.pk).delete()
+        except (ProtectedError, RestrictedError, IntegrityError):  # a reference appeared meanwhile
+            return False
+    for storage in (primary(), deep()) if blob.deep_copied_at else (primary(),):
+        try:
+            storage.delete(blob.key)
+        except Exception as exc:  # an object left behind is harmless (content-addressed); logged
+            log.warning("could not delete the object of blob %s: %s", blob.sha256, exc)
+    return True

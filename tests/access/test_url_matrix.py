@@ -225,6 +225,26 @@ def a_mirror(w: World) -> dict:
     return {"pk": mirror.pk}
 
 
+def harvest_source(w: World) -> dict:
+    from apps.federation.models import HarvestSource
+
+    source, _ = HarvestSource.objects.get_or_create(
+        base_url="https://oai.example.org/oai", metadata_prefix="oai_dc"
+    )
+    return {"pk": source.pk}
+
+
+def remote_record(w: World) -> dict:
+    from apps.federation.models import RemoteRecord
+
+    record, _ = RemoteRecord.objects.get_or_create(
+        source_id=harvest_source(w)["pk"],
+        identifier="oai:example.org:1",
+        defaults={"datestamp": "2025-01-01", "title": "R"},
+    )
+    return {"pk": record.pk}
+
+
 MATRIX: dict[str, list[Row]] = {
     # --- the portal ---------------------------------------------------------------------------------
     "home": [Row(EVERYONE)],
@@ -600,6 +620,24 @@ MATRIX: dict[str, list[Row]] = {
     # The local mirror folder is public (it holds only copies of published files); empty here: 404.
     "catalog:local-mirror": [Row(table(404, 404), lambda w: {"path": "edi.1.1/none.csv"})],
     "catalog:mirror-check": [Row(DM_PAGE | {"data_manager": 302}, a_mirror, method="post")],
+    # --- federation (harvest sources: data managers; remote records: public metadata) ---------------
+    # Registering without a base URL / acting without an action: the data manager is told (400).
+    "federation:sources": [Row(DM_PAGE), Row(DM_PAGE | {"data_manager": 400}, method="post")],
+    "federation:source": [
+        Row(DM_PAGE, harvest_source),
+        Row(DM_PAGE | {"data_manager": 400}, harvest_source, method="post"),
+    ],
+    "federation:remote": [Row(EVERYONE, remote_record)],
+    "federation:mirror": [Row(DM_PAGE | {"data_manager": 302}, remote_record, method="post")],
+    "api-harvest-sources": [
+        Row(DM_API, api=True),
+        Row(DM_API | {"data_manager": 400}, api=True, method="post"),
+    ],
+    "api-harvest-source": [
+        Row(DM_API, harvest_source, api=True),
+        Row(DM_API | {"data_manager": 400}, harvest_source, api=True, method="post"),
+    ],
+    "api-remote-record": [Row(EVERYONE, remote_record, api=True)],
 }
 
 # URL families of third-party apps: every name with the prefix is covered by the rows of the sample

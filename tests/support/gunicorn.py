@@ -16,10 +16,13 @@ from .ports import free_port, wait_for_port
 
 
 @contextlib.contextmanager
-def running_gunicorn(folder: Path, database_url: str, *, workers: int = 1, **env: str) -> Iterator[int]:
+def running_gunicorn(
+    folder: Path, database_url: str, *, workers: int = 1, port: int | None = None, **env: str
+) -> Iterator[int]:
     """Start gunicorn as deploy/ does, on the test database ``database_url`` with ``folder`` as its data
-    folder (``env`` adds settings); yield its port and stop it (its whole process group) afterwards."""
-    port = free_port()
+    folder (``env`` adds settings); yield its port and stop it (its whole process group) afterwards.
+    ``port``: a port chosen beforehand (a portal whose SITE_BASE_URL must name it); else a free one."""
+    port = port or free_port()
     environment = {
         **os.environ,
         "DATABASE_URL": database_url,

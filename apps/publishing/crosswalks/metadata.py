@@ -550,6 +550,8 @@ def jsonld(revision: Revision, *, download_url=None) -> dict:
                 "contentUrl": absolute(download_url(e)),
                 "encodingFormat": e.mime_type or e.format_name,
                 "contentSize": f"{entity_size(e) or 0} B",
+                # schema.org's sha256 (MediaObject): lets a mirror (apps.federation) verify what it fetched.
+                **({"sha256": e.blob.sha256} if e.blob_id else {}),
             }
             for e in revision.entities.all()
         ]

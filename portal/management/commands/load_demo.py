@@ -28,6 +28,7 @@ DEMO_ORDER = [
     "navigation",
     "distributions",  # after "deliveries" (its delivery is classified here)
     "catalog",
+    "federation",
 ]
 
 

@@ -1,0 +1,420 @@
+"""The OAI-PMH client side: oaipmh-scythe for the protocol (requests, resumption tokens, OAI errors,
+whatever HTTP status they come with), our hardened parser for every response, and the crosswalks that
+read a record's header and metadata (oai_dc, DataCite, EML) into plain, capped values.
+
+Nothing here touches the database: ``services`` stores what ``pages`` yields.
+
+Provider habits the protocol allows and this client follows (docs/federation.md):
+- OAI errors may come with HTTP 4xx (Zenodo answers ``noRecordsMatch`` with 422): oaipmh-scythe raises
+  the OAI error from the body before looking at the status, and ``noRecordsMatch`` is an empty harvest.
+- ``completeListSize`` is only recorded, never trusted to size anything.
+- Identifiers are opaque strings (``oai:…``, ``hdl:…``), datestamps are days or seconds (Identify's
+  granularity decides the form of our ``from``).
+- A response with a DTD (entity declarations: billion laughs, external entities) is refused whole.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from lxml import etree
+from oaipmh_scythe import Scythe
+from oaipmh_scythe.exceptions import NoRecordsMatch, OAIPMHException
+from oaipmh_scythe.iterator import OAIResponseIterator
+from oaipmh_scythe.response import OAIResponse
+
+from portal.xml import safe_parser
+
+OAI = "{http://www.openarchives.org/OAI/2.0/}"
+USER_AGENT = "Quayside/0.1 (OAI-PMH harvester)"
+MAX_LIST_ITEMS = 200  # creators, dates, identifiers, files … kept per record
+
+
+class HarvestError(Exception):
+    """The harvest cannot go on (unreachable, not OAI-PMH, a refused response); ``temporary`` when a
+    later try may succeed."""
+
+    def __init__(self, message: str, temporary: bool = False):
+        super().__init__(message)
+        self.temporary = temporary
+
+
+class RefusedRecord(Exception):
+    """One record refused (too large, no identifier…): counted, and the harvest goes on."""
+
+
+class HardenedResponse(OAIResponse):
+    """oaipmh-scythe's response, parsed once, with the portal's hardened parser, and refused when it
+    declares a DTD or is larger than HARVEST_MAX_RESPONSE_BYTES."""
+
+    @cached_property
+    def xml(self) -> etree._Element:
+        content = self.http_response.content
+        if len(content) > settings.HARVEST_MAX_RESPONSE_BYTES:
+            raise HarvestError(
+                f"A response of {len(content):,} bytes is larger than HARVEST_MAX_RESPONSE_BYTES "
+                f"({settings.HARVEST_MAX_RESPONSE_BYTES:,})."
+            )
+        try:
+            root = etree.fromstring(content, parser=safe_parser(remove_blank_text=True))
+        except etree.XMLSyntaxError as exc:
+            status = self.http_response.status_code
+            raise HarvestError(
+                f"The answer to {self.params.get('verb')} is not XML (HTTP {status}): {exc}.",
+                temporary=status >= 500,
+            ) from exc
+        docinfo = root.getroottree().docinfo
+        if docinfo.internalDTD is not None or docinfo.doctype:
+            raise HarvestError(
+                "Refused a response that declares a DTD (entity declarations are how billion-laughs and "
+                "external-entity attacks work; OAI-PMH responses never need one)."
+            )
+        return root
+
+
+class HardenedScythe(Scythe):
+    def harvest(self, query: dict[str, str]) -> OAIResponse:
+        http_response = self._request_with_retry(query)
+        response = HardenedResponse(http_response, params=query)
+        response.raise_for_oaipmh_error()
+        if http_response.status_code >= 400:
+            raise HarvestError(
+                f"The provider answered HTTP {http_response.status_code} without an OAI-PMH error.",
+                temporary=http_response.status_code >= 500 or http_response.status_code == 429,
+            )
+        return response
+
+
+def client(base_url: str, transport=None) -> HardenedScythe:
+    """The client for one harvest. ``transport`` (an httpx2 transport) replaces the network: the demo
+    harvests the portal's own feed through ``httpx2.WSGITransport`` with no server running."""
+    from oaipmh_scythe.config import HTTPConfig, RetryConfig
+
+    scythe = HardenedScythe(
+        base_url,
+        iterator=OAIResponseIterator,
+        http_config=HTTPConfig(timeout=settings.HARVEST_TIMEOUT, user_agent=USER_AGENT),
+        retry_config=RetryConfig(max_retries=3, default_retry_after=5),
+    )
+    if transport is not None:
+        import httpx2
+
+        scythe._client = httpx2.Client(transport=transport, headers={"user-agent": USER_AGENT})
+    return scythe
+
+
+# --- identify and the harvest's pages -------------------------------------------------------------
+
+
+@dataclass
+class Identity:
+    repository_name: str
+    granularity: str  # "YYYY-MM-DD" or "YYYY-MM-DDThh:mm:ssZ"
+
+
+def identify(scythe: Scythe) -> Identity:
+    try:
+        root = scythe.harvest({"verb": "Identify"}).xml
+    except OAIPMHException as exc:
+        raise HarvestError(f"Identify failed: {type(exc).__name__}: {exc}.") from exc
+    ident = root.find(f"{OAI}Identify")
+    if ident is None:
+        raise HarvestError("The answer to Identify has no Identify element: not an OAI-PMH 2.0 provider.")
+    return Identity(
+        cap(ident.findtext(f"{OAI}repositoryName") or "", 300),
+        (ident.findtext(f"{OAI}granularity") or "YYYY-MM-DD").strip(),
+    )
+
+
+def from_argument(response_date: str, granularity: str) -> str:
+    """The ``from`` for an incremental harvest: the last harvest's responseDate in the provider's
+    granularity (a day-granular provider gets the day: records of that day come again, harmlessly)."""
+    if not response_date:
+        return ""
+    if granularity.startswith("YYYY-MM-DDThh"):
+        return response_date
+    return response_date[:10]
+
+
+@dataclass
+class Page:
+    response_date: str
+    complete_list_size: int | None
+    records: list[etree._Element]
+
+
+def pages(scythe: Scythe, prefix: str, set_spec: str, from_: str) -> Iterator[Page]:
+    """The harvest's pages, following resumption tokens; none when the provider says noRecordsMatch."""
+    try:
+        for response in scythe.list_records(
+            from_=from_ or None, metadata_prefix=prefix, set_=set_spec or None
+        ):
+            root = response.xml
+            token = root.find(f".//{OAI}resumptionToken")
+            size = token.get("completeListSize") if token is not None else None
+            yield Page(
+                (root.findtext(f"{OAI}responseDate") or "").strip(),
+                int(size) if size and size.isdigit() and len(size) < 19 else None,
+                root.findall(f"{OAI}ListRecords/{OAI}record"),
+            )
+    except NoRecordsMatch:
+        return
+    except OAIPMHException as exc:
+        raise HarvestError(f"The provider answered an OAI-PMH error: {type(exc).__name__}: {exc}.") from exc
+
+
+def prefetched(items: Iterator, depth: int = 2) -> Iterator:
+    """``items`` produced in a thread, up to ``depth`` ahead: the next page downloads and parses while
+    the caller stores this one (the harvest takes max(fetch, store), not their sum). The producer's
+    exceptions are raised here, in order; leaving the loop early stops the producer."""
+    import queue
+    import threading
+
+    box: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                box.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put((item, None)):
+                    return
+            put((done, None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            put((done, exc))
+
+    thread = threading.Thread(target=produce, name="harvest-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = box.get()
+            if item is done:
+                if error is not None:
+                    raise error
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+
+
+# --- reading one record ---------------------------------------------------------------------------
+
+
+@dataclass
+class Harvested:
+    identifier: str
+    datestamp: str
+    deleted: bool
+    title: str = ""
+    creators: list[str] = field(default_factory=list)
+    dates: list[str] = field(default_factory=list)
+    description: str = ""
+    subjects: list[str] = field(default_factory=list)
+    identifiers: list[str] = field(default_factory=list)
+    doi: str = ""
+    home_url: str = ""
+    rights: str = ""
+    files: list[dict] = field(default_factory=list)
+    metadata: str = ""
+
+
+def cap(text: str, limit: int | None = None) -> str:
+    text = " ".join((text or "").split()) if limit and limit <= 1000 else (text or "").strip()
+    return text[: limit or settings.HARVEST_MAX_FIELD_CHARS]
+
+
+def _texts(elements) -> list[str]:
+    out = []
+    for el in elements:
+        value = cap("".join(el.itertext()), 1000)
+        if value and value not in out:
+            out.append(value)
+        if len(out) >= MAX_LIST_ITEMS:
+            break
+    return out
+
+
+def _local(root: etree._Element, name: str) -> list[etree._Element]:
+    """Elements named ``name`` in any namespace (DataCite has had four; EML's children have none)."""
+    return list(root.iter(f"{{*}}{name}"))
+
+
+DOI_RE = re.compile(r"(?:doi:|https?://(?:dx\.)?doi\.org/)?(10\.\d{4,9}/\S+)", re.I)
+
+
+def web_url(value: str) -> str:
+    """``value`` if it is an http(s) URL (only those are ever rendered as links), else ""."""
+    value = value.strip()
+    parts = urlsplit(value)
+    if (
+        parts.scheme in ("http", "https")
+        and parts.netloc
+        and len(value) <= 1000
+        and not any(c in value for c in '"<> ')
+    ):
+        return value
+    return ""
+
+
+def identifier_url(value: str) -> str:
+    """A web URL for an identifier: http(s) as is, ``hdl:`` through the Handle proxy, a DOI through doi.org."""
+    value = value.strip()
+    if value.lower().startswith("hdl:"):
+        return web_url(f"https://hdl.handle.net/{value[4:].lstrip('/')}")
+    doi = DOI_RE.fullmatch(value)
+    if doi:
+        return web_url(f"https://doi.org/{doi.group(1)}")
+    return web_url(value)
+
+
+def _home_and_doi(identifiers: list[str]) -> tuple[str, str]:
+    doi, home = "", ""
+    for value in identifiers:
+        match = DOI_RE.fullmatch(value.strip())
+        if match and not doi:
+            doi = match.group(1)[:300]
+            continue
+        url = identifier_url(value)
+        if url and not home and "doi.org/" not in url:
+            home = url
+    if not home and doi:
+        home = identifier_url(doi)
+    return home, doi
+
+
+def _oai_dc(meta: etree._Element, record: Harvested) -> None:
+    dc = lambda name: _local(meta, name)  # noqa: E731
+    titles = _texts(dc("title"))
+    record.title = cap(titles[0]) if titles else ""
+    record.creators = _texts(dc("creator"))
+    record.dates = _texts(dc("date"))
+    record.description = cap("\n\n".join("".join(el.itertext()).strip() for el in dc("description")))
+    record.subjects = _texts(dc("subject"))
+    record.identifiers = _texts(dc("identifier"))
+    record.rights = cap(" ".join(_texts(dc("rights"))), 2000)
+    record.home_url, record.doi = _home_and_doi(record.identifiers)
+
+
+def _datacite(meta: etree._Element, record: Harvested) -> None:
+    titles = _texts(_local(meta, "title"))
+    record.title = cap(titles[0]) if titles else ""
+    record.creators = _texts(_local(meta, "creatorName"))
+    record.dates = _texts(_local(meta, "date")) + _texts(_local(meta, "publicationYear"))
+    record.description = cap(
+        "\n\n".join("".join(el.itertext()).strip() for el in _local(meta, "description"))
+    )
+    record.subjects = _texts(_local(meta, "subject"))
+    ids = []
+    for el in _local(meta, "identifier") + _local(meta, "alternateIdentifier"):
+        value = cap(el.text or "", 1000)
+        if el.get("identifierType", "").upper() == "DOI" and value:
+            value = f"doi:{value}"
+        if value:
+            ids.append(value)
+    record.identifiers = ids[:MAX_LIST_ITEMS]
+    record.rights = cap(" ".join(_texts(_local(meta, "rights"))), 2000)
+    record.home_url, record.doi = _home_and_doi(record.identifiers)
+
+
+def _eml(meta: etree._Element, record: Harvested) -> None:
+    dataset = next(iter(_local(meta, "dataset")), meta)
+    titles = _texts(
+        el for el in _local(dataset, "title") if etree.QName(el.getparent()).localname == "dataset"
+    )
+    record.title = cap(titles[0]) if titles else ""
+    creators = []
+    for creator in _local(dataset, "creator"):
+        name = " ".join(_texts(_local(creator, "givenName")) + _texts(_local(creator, "surName")))
+        name = name or " ".join(_texts(_local(creator, "organizationName")))
+        if name and name not in creators:
+            creators.append(cap(name, 1000))
+    record.creators = creators[:MAX_LIST_ITEMS]
+    record.dates = _texts(_local(dataset, "pubDate"))
+    record.description = cap(
+        "\n\n".join("".join(el.itertext()).strip() for el in _local(dataset, "abstract"))
+    )
+    record.subjects = _texts(_local(dataset, "keyword"))
+    record.identifiers = _texts(_local(meta, "alternateIdentifier"))
+    package_id = meta.get("packageId")
+    if package_id:
+        record.identifiers.insert(0, cap(package_id, 1000))
+    record.home_url, record.doi = _home_and_doi(record.identifiers)
+    for physical in _local(dataset, "physical"):
+        urls = [web_url(u) for u in _texts(_local(physical, "url"))]
+        url = next((u for u in urls if u), "")
+        if not url:
+            continue
+        entry = {"name": cap(physical.findtext("objectName") or url.rsplit("/", 1)[-1], 300), "url": url}
+        size = (physical.findtext("size") or "").strip()
+        if size.isdigit() and len(size) < 19:
+            entry["size"] = int(size)
+        for auth in _local(physical, "authentication"):
+            if (auth.get("method") or "").upper() == "MD5" and re.fullmatch(
+                r"[0-9a-fA-F]{32}", (auth.text or "").strip()
+            ):
+                entry["md5"] = auth.text.strip().lower()
+        record.files.append(entry)
+        if len(record.files) >= MAX_LIST_ITEMS:
+            break
+
+
+CROSSWALKS = {"oai_dc": _oai_dc, "datacite": _datacite, "eml": _eml}
+
+
+def read_record(element: etree._Element, prefix: str) -> Harvested:
+    """One ``<record>`` as plain, capped values; RefusedRecord when it cannot be taken."""
+    header = element.find(f"{OAI}header")
+    if header is None:
+        raise RefusedRecord("a record without a header")
+    identifier = (header.findtext(f"{OAI}identifier") or "").strip()
+    if not identifier or len(identifier) > 500:
+        raise RefusedRecord(f"a record with {'no' if not identifier else 'a too long'} identifier")
+    stamp = (header.findtext(f"{OAI}datestamp") or "").strip()
+    if not parse_datestamp(stamp):
+        raise RefusedRecord(f"{identifier[:200]}: the datestamp {stamp[:40]!r} is not a date")
+    record = Harvested(identifier, stamp, header.get("status") == "deleted")
+    if record.deleted:
+        return record
+    meta = element.find(f"{OAI}metadata")
+    payload = (
+        next((child for child in meta if isinstance(child.tag, str)), None) if meta is not None else None
+    )
+    if payload is None:
+        raise RefusedRecord(f"{identifier[:200]}: a live record without metadata")
+    raw = etree.tostring(payload, encoding="unicode")
+    if len(raw.encode()) > settings.HARVEST_MAX_RECORD_BYTES:
+        raise RefusedRecord(
+            f"{identifier[:200]}: {len(raw.encode()):,} bytes of metadata, more than HARVEST_MAX_RECORD_BYTES "
+            f"({settings.HARVEST_MAX_RECORD_BYTES:,})"
+        )
+    record.metadata = raw
+    CROSSWALKS[prefix](payload, record)
+    if not record.title:
+        record.title = identifier[:300]
+    return record
+
+
+def parse_datestamp(value: str) -> datetime.datetime | None:
+    """An OAI datestamp (a day or a UTC second) as an aware datetime; None if it is neither."""
+    for pattern in ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d"):
+        try:
+            return datetime.datetime.strptime(value, pattern).replace(tzinfo=datetime.UTC)
+        except ValueError:
+            continue
+    return None

@@ -1,0 +1,647 @@
+"""Federation verbs: register/edit/pause harvest sources, harvest one (incrementally), mirror a remote
+dataset here, and honour remote deletions (the record is marked deleted, its local mirror removed).
+
+Contracts:
+- ``harvest(source_pk)`` claims the source with a lease (``portal.tasks.claim``) — two workers never
+  harvest one source at once — and returns the ``HarvestRun`` (None when someone else holds it). Each
+  page is stored in its own transaction (records upserted in bulk, search index with them), so a killed
+  harvest keeps its pages and the next one starts ``from`` the last *complete* harvest's responseDate.
+- ``mirror(record_pk)`` downloads the files the record's home names (docs/federation.md: the EML
+  feed's distribution URLs, else the schema.org JSON-LD ``distribution`` of the home landing page),
+  checks size, MD5 and SHA-256 where given, and stores them as blobs.
+- A deleted record's mirror is removed with it; its blobs go only when nothing else references them
+  (``apps.storage.services.discard_if_unreferenced``).
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import json
+import logging
+import socket
+import tempfile
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx2
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from apps.audit.services import record_event
+from apps.search import services as search
+from portal.errors import Conflict, UserError
+from portal.tasks import claim, dispatch
+
+from . import harvester
+from .models import HarvestRun, HarvestSource, LocalMirror, MirrorFile, RemoteRecord
+
+log = logging.getLogger(__name__)
+SERVICE = "federation"
+MAX_ERRORS_KEPT = 20
+
+
+# --- sources --------------------------------------------------------------------------------------
+
+
+def check_base_url(url: str) -> str:
+    """``url`` if Quayside may harvest it: http(s), and its host resolves to public addresses (or a host
+    in FETCH_ALLOWED_HOSTS, or loopback with HARVEST_ALLOW_LOOPBACK) — the fetcher's SSRF rule."""
+    from apps.submissions.fetch import FetchError, resolve_checked
+
+    url = (url or "").strip()
+    try:
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise UserError(f"{url[:200]} is not a valid URL.") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UserError(f"{url[:200] or 'The base URL'} is not an http(s) URL.")
+    if len(url) > 500:
+        raise UserError("The base URL is longer than 500 characters.")
+    if parts.query or parts.fragment:
+        raise UserError("An OAI-PMH base URL has no query string or fragment (the verbs are added to it).")
+    if url.startswith(settings.SITE_BASE_URL + "/"):
+        return url  # the portal's own feed (the demo's source): the operator's address, not a user's
+    try:
+        resolve_checked(parts.hostname, port)
+    except (UnicodeError, ValueError, OSError) as exc:  # a host name no resolver takes
+        raise UserError(f"The host of {url[:200]} cannot be resolved: {exc}.") from exc
+    except FetchError as exc:
+        if settings.HARVEST_ALLOW_LOOPBACK and _all_loopback(parts.hostname, port):
+            return url
+        raise UserError(str(exc).replace("fetch from", "harvest")) from exc
+    return url
+
+
+def _all_loopback(host: str, port: int) -> bool:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError:
+        return False
+    return bool(infos) and all(ipaddress.ip_address(i[4][0].split("%", 1)[0]).is_loopback for i in infos)
+
+
+def register_source(
+    *,
+    base_url: str,
+    metadata_prefix: str = "oai_dc",
+    set_spec: str = "",
+    name: str = "",
+    interval_minutes: int = 60,
+    user=None,
+    request=None,
+) -> HarvestSource:
+    base_url = check_base_url(base_url)
+    if metadata_prefix not in HarvestSource.Prefix.values:
+        raise UserError(f"metadataPrefix must be one of {', '.join(HarvestSource.Prefix.values)}.")
+    with transaction.atomic(durable=True):
+        if HarvestSource.objects.filter(
+            base_url=base_url, metadata_prefix=metadata_prefix, set_spec=set_spec
+        ).exists():
+            raise Conflict(
+                f"{base_url} ({metadata_prefix}{', set ' + set_spec if set_spec else ''}) is registered already."
+            )
+        source = HarvestSource.objects.create(
+            base_url=base_url,
+            metadata_prefix=metadata_prefix,
+            set_spec=set_spec[:200],
+            name=name[:200],
+            interval_minutes=max(1, interval_minutes),
+            created_by=user if getattr(user, "pk", None) else None,
+            next_harvest_at=timezone.now(),
+        )
+        record_event(
+            service=SERVICE,
+            method="registerSource",
+            text=f"{base_url} {metadata_prefix} {set_spec}".strip(),
+            resource_id=f"harvest-source:{source.pk}",
+            user=user,
+            request=request,
+        )
+        from . import tasks
+
+        dispatch(tasks.harvest_source, source.pk)
+    return source
+
+
+def update_source(source: HarvestSource, *, user=None, request=None, **fields) -> HarvestSource:
+    """Edit name, schedule, set or state (active/paused). Changing the set or prefix starts over (the
+    next harvest is a full one)."""
+    if "base_url" in fields:
+        fields["base_url"] = check_base_url(fields["base_url"])
+    if fields.get("state") and fields["state"] not in HarvestSource.State.values:
+        raise UserError("state must be active or paused.")
+    if fields.get("metadata_prefix") and fields["metadata_prefix"] not in HarvestSource.Prefix.values:
+        raise UserError(f"metadataPrefix must be one of {', '.join(HarvestSource.Prefix.values)}.")
+    with transaction.atomic(durable=True):
+        locked = HarvestSource.objects.select_for_update().get(pk=source.pk)
+        changed = [k for k, v in fields.items() if v is not None and getattr(locked, k) != v]
+        for key in changed:
+            setattr(locked, key, fields[key])
+        if {"set_spec", "metadata_prefix", "base_url"} & set(changed):
+            locked.last_response_date = ""
+        if changed:
+            locked.save(
+                update_fields=changed
+                + (["last_response_date"] if "last_response_date" not in changed else [])
+            )
+            record_event(
+                service=SERVICE,
+                method="updateSource",
+                text=", ".join(f"{k}={fields[k]}" for k in changed),
+                resource_id=f"harvest-source:{locked.pk}",
+                user=user,
+                request=request,
+            )
+    return locked
+
+
+def request_harvest(source: HarvestSource, *, user=None, request=None) -> None:
+    """ "Harvest now": queue the source's harvest (the lease keeps it single)."""
+    from . import tasks
+
+    with transaction.atomic(durable=True):
+        record_event(
+            service=SERVICE,
+            method="requestHarvest",
+            resource_id=f"harvest-source:{source.pk}",
+            user=user,
+            request=request,
+        )
+        dispatch(tasks.harvest_source, source.pk)
+
+
+def due_sources():
+    """Active sources whose next harvest is due (the beat job queues them)."""
+    from django.db.models import Q
+
+    now = timezone.now()
+    return HarvestSource.objects.filter(state=HarvestSource.State.ACTIVE).filter(
+        Q(next_harvest_at__isnull=True) | Q(next_harvest_at__lte=now)
+    )
+
+
+# --- harvesting -----------------------------------------------------------------------------------
+
+
+def harvest(
+    source_pk: int, *, owner: str | None = None, full: bool = False, transport=None
+) -> HarvestRun | None:
+    """Harvest one source (see the module's contract). ``full`` ignores the last responseDate;
+    ``transport`` replaces the network (``harvester.client``)."""
+    lease = claim(
+        HarvestSource.objects.all(),
+        source_pk,
+        duration=datetime.timedelta(seconds=settings.HARVEST_LEASE_SECONDS),
+        owner=owner,
+    )
+    if lease is None:
+        return None
+    source = HarvestSource.objects.get(pk=source_pk)
+    run = HarvestRun.objects.create(source=source)
+    errors: list[str] = []
+    try:
+        with lease.heartbeat(max(5, settings.HARVEST_LEASE_SECONDS // 3)):
+            _harvest(source, run, errors, full=full, transport=transport)
+    except (harvester.HarvestError, UserError, httpx2.HTTPError) as exc:
+        _finish(
+            source,
+            run,
+            errors,
+            failed=f"{exc}" if not isinstance(exc, httpx2.HTTPError) else f"{type(exc).__name__}: {exc}",
+        )
+        lease.release()
+        return run
+    except Exception as exc:  # an unexpected fault: recorded on the run, then raised for the log
+        _finish(source, run, errors, failed=f"{type(exc).__name__}: {exc}")
+        lease.release()
+        raise
+    _finish(source, run, errors)
+    lease.release()
+    return run
+
+
+def _harvest(
+    source: HarvestSource, run: HarvestRun, errors: list[str], *, full: bool, transport=None
+) -> None:
+    with harvester.client(source.base_url, transport) as scythe:
+        check_base_url(source.base_url)
+        identity = harvester.identify(scythe)
+        if (identity.repository_name, identity.granularity) != (source.repository_name, source.granularity):
+            source.repository_name, source.granularity = identity.repository_name, identity.granularity
+            HarvestSource.objects.filter(pk=source.pk).update(
+                repository_name=identity.repository_name, granularity=identity.granularity
+            )
+        run.from_date = (
+            "" if full else harvester.from_argument(source.last_response_date, identity.granularity)
+        )
+        pages = harvester.pages(scythe, source.metadata_prefix, source.set_spec, run.from_date)
+        # Download and read the next pages in a thread while this one is stored (lxml and the database
+        # both release the GIL): the harvest costs about max(fetch + read, store), not their sum.
+        for page, read in harvester.prefetched(_read(pages, source.metadata_prefix)):
+            if not run.response_date:
+                run.response_date = page.response_date
+                run.complete_list_size = page.complete_list_size
+            store_page(source, run, page.records, errors, read=read)
+            run.pages += 1
+            HarvestRun.objects.filter(pk=run.pk).update(
+                pages=run.pages,
+                records=run.records,
+                deleted=run.deleted,
+                rejected=run.rejected,
+                response_date=run.response_date,
+                complete_list_size=run.complete_list_size,
+                from_date=run.from_date,
+            )
+        if not run.response_date:
+            # noRecordsMatch: nothing changed. The next harvest still starts from now, by our clock in
+            # the provider's form (the error response's date is not kept by the client).
+            run.response_date = timezone.now().astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _read(pages, prefix: str):
+    for page in pages:
+        read = []
+        for element in page.records:
+            try:
+                read.append(harvester.read_record(element, prefix))
+            except harvester.RefusedRecord as exc:
+                read.append(exc)
+        yield page, read
+
+
+def store_page(source: HarvestSource, run: HarvestRun, elements, errors: list[str], *, read=None) -> None:
+    """Store one page: live records upserted in bulk with their search documents, deleted ones marked
+    and unindexed, their mirrors removed; refused records counted. One transaction. ``read`` holds the
+    page's records already read (``harvester.read_record`` results or RefusedRecord), else ``elements``
+    are read here."""
+    live: dict[str, harvester.Harvested] = {}
+    gone: dict[str, harvester.Harvested] = {}
+    if read is None:
+        read = list(_read([harvester.Page("", None, list(elements))], source.metadata_prefix))[0][1]
+    for record in read:
+        if isinstance(record, harvester.RefusedRecord):
+            run.rejected += 1
+            if len(errors) < MAX_ERRORS_KEPT:
+                errors.append(str(record))
+            continue
+        (gone if record.deleted else live)[record.identifier] = record
+        (live if record.deleted else gone).pop(record.identifier, None)
+    now = timezone.now()
+    with transaction.atomic():
+        if live:
+            ids = _upsert_records(source, list(live.values()), now)
+            search.index_remote(
+                [
+                    search.RemoteEntry(
+                        record_id=ids[r.identifier],
+                        home=source.home_name,
+                        home_url=r.home_url,
+                        title=r.title,
+                        creators=r.creators[:20],
+                        text="\n".join(
+                            [r.title, r.description, " ".join(r.creators), " ".join(r.subjects), r.identifier]
+                        ),
+                        published=(r.dates[0] if r.dates else "")[:40],
+                    )
+                    for r in live.values()
+                ]
+            )
+            run.records += len(live)
+        if gone:
+            _apply_deletions(source, gone, now)
+            run.deleted += len(gone)
+
+
+UPSERTED = (
+    "datestamp",
+    "deleted",
+    "title",
+    "creators",
+    "dates",
+    "description",
+    "subjects",
+    "identifiers",
+    "doi",
+    "home_url",
+    "rights",
+    "files",
+    "metadata",
+    "harvested_at",
+)
+JSON_FIELDS = {"creators", "dates", "subjects", "identifiers", "files"}
+
+
+def _upsert_records(source: HarvestSource, records: list, now) -> dict[str, int]:
+    """Insert or update one page's live records; {identifier: pk}. On PostgreSQL one INSERT … ON CONFLICT
+    … RETURNING built here: Django's bulk_create spends more CPU adapting 500 rows × 15 columns (arrays
+    for UNNEST) than the database spends storing them, and the harvest must keep up with the provider."""
+    if connection.vendor != "postgresql":
+        stored = RemoteRecord.objects.bulk_create(
+            [
+                RemoteRecord(
+                    source=source,
+                    identifier=r.identifier,
+                    **{f: getattr(r, f) for f in UPSERTED if hasattr(r, f)},
+                    harvested_at=now,
+                )
+                for r in records
+            ],
+            update_conflicts=True,
+            unique_fields=["source", "identifier"],
+            update_fields=list(UPSERTED),
+        )
+        ids = {r.identifier: r.pk for r in stored if r.pk}
+        if len(ids) < len(records):
+            ids = dict(
+                RemoteRecord.objects.filter(
+                    source=source, identifier__in=[r.identifier for r in records]
+                ).values_list("identifier", "pk")
+            )
+        return ids
+    from psycopg.types.json import Jsonb
+
+    columns = ["source_id", "identifier", *UPSERTED]
+    rows = []
+    for r in records:
+        row = [source.pk, r.identifier]
+        for f in UPSERTED:
+            value = now if f == "harvested_at" else (False if f == "deleted" else getattr(r, f))
+            row.append(Jsonb(value) if f in JSON_FIELDS else value)
+        rows.append(row)
+    table = RemoteRecord._meta.db_table
+    sql = (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))}) "
+        f"ON CONFLICT (source_id, identifier) DO UPDATE SET "
+        + ", ".join(f"{c} = EXCLUDED.{c}" for c in UPSERTED)
+        + " RETURNING identifier, id"
+    )
+    # psycopg's own cursor (server-side binding) in the connection's current transaction: executemany
+    # prepares the one-row statement once and pipelines the rows.
+    connection.ensure_connection()
+    ids: dict[str, int] = {}
+    with connection.connection.cursor() as cursor:
+        cursor.executemany(sql, rows, returning=True)
+        while True:
+            ids.update(cursor.fetchall())
+            if not cursor.nextset():
+                break
+    return ids
+
+
+def _apply_deletions(source: HarvestSource, gone: dict[str, harvester.Harvested], now) -> None:
+    existing = RemoteRecord.objects.filter(source=source, identifier__in=list(gone))
+    known = dict(existing.values_list("identifier", "pk"))
+    existing.update(deleted=True, metadata="", files=[], harvested_at=now)
+    new = [i for i in gone if i not in known]
+    RemoteRecord.objects.bulk_create(
+        [
+            RemoteRecord(
+                source=source, identifier=i, datestamp=gone[i].datestamp, deleted=True, harvested_at=now
+            )
+            for i in new
+        ],
+        ignore_conflicts=True,
+    )
+    # The known ones take their new datestamps: one UPDATE per distinct datestamp (usually one a page).
+    for stamp in {gone[i].datestamp for i in known}:
+        RemoteRecord.objects.filter(pk__in=[known[i] for i in known if gone[i].datestamp == stamp]).update(
+            datestamp=stamp
+        )
+    search.unindex_remote(known.values())
+    for mirror in LocalMirror.objects.filter(record_id__in=list(known.values())).select_related("record"):
+        remove_mirror(mirror, reason="deleted at its home")
+
+
+def _finish(source: HarvestSource, run: HarvestRun, errors: list[str], *, failed: str = "") -> None:
+    now = timezone.now()
+    run.finished_at = now
+    run.errors = "\n".join(errors)
+    run.state = HarvestRun.State.FAILED if failed else HarvestRun.State.DONE
+    run.message = (
+        failed
+        or f"{run.records} records, {run.deleted} deleted, {run.rejected} refused in {run.pages} pages."
+    )
+    run.save()
+    updates = {
+        "last_harvest_at": now,
+        "next_harvest_at": now + datetime.timedelta(minutes=source.interval_minutes),
+        "last_error": failed or ("\n".join(errors[:5]) if errors else ""),
+        "record_count": RemoteRecord.objects.filter(source=source, deleted=False).count(),
+        "deleted_count": RemoteRecord.objects.filter(source=source, deleted=True).count(),
+        "error_count": source.error_count + run.rejected + (1 if failed else 0),
+    }
+    if not failed and run.response_date:
+        updates["last_response_date"] = run.response_date
+    HarvestSource.objects.filter(pk=source.pk).update(**updates)
+    record_event(
+        service=SERVICE,
+        method="harvest",
+        text=run.message[:1000],
+        resource_id=f"harvest-source:{source.pk}",
+        category="error" if failed else "info",
+    )
+
+
+# --- local mirrors --------------------------------------------------------------------------------
+
+
+def request_mirror(record: RemoteRecord, *, user=None, request=None) -> LocalMirror:
+    if record.deleted:
+        raise Conflict("This record is deleted at its home; there is nothing to mirror.")
+    from . import tasks
+
+    with transaction.atomic(durable=True):
+        mirror, created = LocalMirror.objects.get_or_create(
+            record=record, defaults={"requested_by": user if getattr(user, "pk", None) else None}
+        )
+        if not created and mirror.state == LocalMirror.State.DONE:
+            raise Conflict("This record is mirrored here already.")
+        if not created:
+            LocalMirror.objects.filter(pk=mirror.pk).update(state=LocalMirror.State.PENDING, error="")
+        record_event(
+            service=SERVICE,
+            method="requestMirror",
+            text=record.identifier[:500],
+            resource_id=f"remote-record:{record.pk}",
+            user=user,
+            request=request,
+        )
+        dispatch(tasks.mirror_record, mirror.pk)
+    return mirror
+
+
+def files_of(record: RemoteRecord) -> list[dict]:
+    """The files to mirror: the feed's (EML distribution URLs) or, failing that, the ``distribution`` of
+    the schema.org Dataset JSON-LD embedded in the home landing page (name, contentUrl, contentSize,
+    sha256 — what Quayside's landing pages and Google Dataset Search's providers publish)."""
+    if record.files:
+        return record.files
+    if not record.home_url:
+        raise UserError("The record names no landing page and no files; there is nothing to mirror.")
+    from apps.submissions.fetch import FetchError, fetch
+
+    with tempfile.TemporaryDirectory(dir=_scratch()) as folder:
+        try:
+            page = fetch(record.home_url, Path(folder) / "landing.html")
+        except FetchError as exc:
+            raise UserError(f"The landing page {record.home_url} could not be read: {exc}") from exc
+        if page.size > settings.HARVEST_MAX_RECORD_BYTES * 16:
+            raise UserError(f"The landing page {record.home_url} is too large ({page.size:,} bytes).")
+        html = page.path.read_bytes()
+    return distribution_from_html(html, record.home_url)
+
+
+def distribution_from_html(html: bytes, base: str) -> list[dict]:
+    from urllib.parse import urljoin
+
+    from lxml import html as lxml_html
+
+    try:
+        tree = lxml_html.fromstring(html, parser=lxml_html.HTMLParser(no_network=True, huge_tree=False))
+    except Exception as exc:  # lxml raises several kinds for garbage
+        raise UserError(f"The landing page is not HTML: {exc}") from exc
+    files = []
+    for script in tree.xpath('//script[@type="application/ld+json"]'):
+        try:
+            data = json.loads(script.text or "")
+        except ValueError:
+            continue
+        for item in (data.get("distribution") or []) if isinstance(data, dict) else []:
+            if not isinstance(item, dict):
+                continue
+            url = harvester.web_url(urljoin(base, str(item.get("contentUrl") or "")))
+            if not url:
+                continue
+            entry = {"name": harvester.cap(str(item.get("name") or url.rsplit("/", 1)[-1]), 300), "url": url}
+            size = str(item.get("contentSize") or "").split(" ")[0]
+            if size.isdigit() and len(size) < 19:
+                entry["size"] = int(size)
+            sha = str(item.get("sha256") or "").lower()
+            if len(sha) == 64 and all(c in "0123456789abcdef" for c in sha):
+                entry["sha256"] = sha
+            files.append(entry)
+    if not files:
+        raise UserError("The landing page lists no downloadable files (no schema.org distribution).")
+    return files[: harvester.MAX_LIST_ITEMS]
+
+
+def _scratch() -> str:
+    folder = Path(settings.SCRATCH_DIR)
+    folder.mkdir(parents=True, exist_ok=True)
+    return str(folder)
+
+
+def mirror(mirror_pk: int, *, owner: str | None = None) -> LocalMirror | None:
+    """Download and verify the record's files, store them as blobs, record the mirror (claimed)."""
+    from apps.storage.services import store_file
+    from apps.submissions.fetch import FetchError, fetch
+
+    lease = claim(
+        LocalMirror.objects.exclude(state=LocalMirror.State.DONE),
+        mirror_pk,
+        duration=datetime.timedelta(seconds=settings.HARVEST_LEASE_SECONDS),
+        owner=owner,
+    )
+    if lease is None:
+        return None
+    item = LocalMirror.objects.select_related("record").get(pk=mirror_pk)
+    record = item.record
+    stored: list[MirrorFile] = []
+    try:
+        with lease.heartbeat(max(5, settings.HARVEST_LEASE_SECONDS // 3)):
+            if record.deleted:
+                raise UserError("The record was deleted at its home.")
+            files = files_of(record)
+            with tempfile.TemporaryDirectory(dir=_scratch()) as folder:
+                for n, entry in enumerate(files):
+                    try:
+                        got = fetch(entry["url"], Path(folder) / f"{n}")
+                    except FetchError as exc:
+                        raise UserError(f"{entry['name']}: {exc}") from exc
+                    checked = ["md5 computed"]
+                    if "size" in entry:
+                        if got.size != entry["size"]:
+                            raise UserError(
+                                f"{entry['name']}: {got.size:,} bytes, the home says {entry['size']:,}."
+                            )
+                        checked.append("size")
+                    if entry.get("md5"):
+                        if got.md5 != entry["md5"]:
+                            raise UserError(f"{entry['name']}: MD5 {got.md5}, the home says {entry['md5']}.")
+                        checked.append("md5")
+                    blob = store_file(got.path)
+                    if entry.get("sha256"):
+                        if blob.sha256 != entry["sha256"]:
+                            raise UserError(
+                                f"{entry['name']}: SHA-256 {blob.sha256}, the home says {entry['sha256']}."
+                            )
+                        checked.append("sha256")
+                    stored.append(
+                        MirrorFile(
+                            name=entry["name"], url=entry["url"], blob=blob, checked=", ".join(checked)
+                        )
+                    )
+    except UserError as exc:
+        with transaction.atomic():
+            LocalMirror.objects.filter(pk=item.pk).update(
+                state=LocalMirror.State.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
+            )
+            record_event(
+                service=SERVICE,
+                method="mirror",
+                text=str(exc)[:1000],
+                category="error",
+                resource_id=f"remote-record:{record.pk}",
+            )
+        lease.release()
+        _discard([f.blob for f in stored])
+        return LocalMirror.objects.get(pk=item.pk)
+    with transaction.atomic():
+        current = RemoteRecord.objects.select_for_update().get(pk=record.pk)
+        if current.deleted:  # deleted at home while we downloaded: keep nothing
+            LocalMirror.objects.filter(pk=item.pk).update(
+                state=LocalMirror.State.FAILED, error="Deleted at its home."
+            )
+        else:
+            item.files.all().delete()
+            for f in stored:
+                f.mirror = item
+            MirrorFile.objects.bulk_create(stored)
+            LocalMirror.objects.filter(pk=item.pk).update(
+                state=LocalMirror.State.DONE, error="", finished_at=timezone.now()
+            )
+            record_event(
+                service=SERVICE,
+                method="mirror",
+                text=f"{len(stored)} files",
+                resource_id=f"remote-record:{record.pk}",
+            )
+    lease.release()
+    if current.deleted:
+        _discard([f.blob for f in stored])
+    return LocalMirror.objects.get(pk=item.pk)
+
+
+def remove_mirror(item: LocalMirror, *, reason: str, user=None, request=None) -> None:
+    """Remove a local mirror and, after commit, its blobs that nothing else references."""
+    blobs = [f.blob for f in item.files.select_related("blob")]
+    record_event(
+        service=SERVICE,
+        method="removeMirror",
+        text=reason,
+        resource_id=f"remote-record:{item.record_id}",
+        user=user,
+        request=request,
+    )
+    item.delete()
+    transaction.on_commit(lambda: _discard(blobs))
+
+
+def _discard(blobs) -> None:
+    from apps.storage.services import discard_if_unreferenced
+
+    for blob in {b.pk: b for b in blobs}.values():
+        discard_if_unreferenced(blob)

@@ -1,0 +1,167 @@
+#!/usr/bin/env python
+"""OAI-PMH harvesting benchmark: one Quayside harvests another over loopback.
+
+1. The home portal: N = 100,000 × BENCH_SCALE generated published revisions (1 % withdrawn: deleted
+   records), bulk-loaded as bench/bench_oai.py does, in its own database ``qs_bench_harvest_home``,
+   served by gunicorn on loopback (oai_dc, OAI_PAGE_SIZE 500).
+2. The harvesting portal, in ``qs_bench_harvest`` (a second database, in a child process): a full
+   harvest through ``apps.federation.services.harvest`` — remote records and their search documents
+   stored — records/s (target ≥ 2,000/s, the rate Quayside's provider serves).
+3. The ceiling: the same harvest with oaipmh-scythe alone (its own iterator and Record objects, nothing
+   stored): Quayside's harvest must reach ≥ 0.5× its rate.
+4. 100 records change at home; the incremental re-harvest (``from`` the last responseDate) must fetch
+   exactly those 100 and take ≤ 5 s.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SCALE = float(os.environ.get("BENCH_SCALE", "1.0"))
+N = max(1000, int(100_000 * SCALE))
+HOME_DB = os.environ.get(
+    "BENCH_HARVEST_HOME_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/qs_bench_harvest_home"
+)
+HARVESTER_DB = os.environ.get(
+    "BENCH_HARVEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/qs_bench_harvest"
+)
+CHANGED = 100
+
+
+def harvester_phase(base: str) -> None:
+    """Runs in a child process whose Django uses the harvesting portal's database."""
+    import django
+
+    django.setup()
+    from oaipmh_scythe import Scythe
+
+    from apps.federation import services
+    from apps.federation.models import HarvestSource, RemoteRecord
+
+    source = HarvestSource.objects.create(base_url=f"{base}/oai", name="Home portal")
+    started = time.perf_counter()
+    run = services.harvest(source.pk)
+    full = time.perf_counter() - started
+    assert run.state == "done", run.message
+    stored = RemoteRecord.objects.filter(source=source).count()
+
+    started = time.perf_counter()
+    with Scythe(f"{base}/oai", timeout=120) as scythe:
+        ceiling_count = sum(1 for _ in scythe.list_records(metadata_prefix="oai_dc"))
+    ceiling = time.perf_counter() - started
+
+    # 100 records change at home (a metadata edit moves their datestamp), then the incremental harvest.
+    import psycopg
+
+    with psycopg.connect(HOME_DB) as conn:
+        conn.execute(
+            "UPDATE packages_revision SET title = title || ' (edited)', metadata_modified_at = now() "
+            "WHERE id IN (SELECT id FROM packages_revision WHERE state = 'published' ORDER BY id LIMIT %s)",
+            [CHANGED],
+        )
+    time.sleep(
+        1.1
+    )  # the provider's datestamps are seconds: the edit must be after the last responseDate's second
+    started = time.perf_counter()
+    again = services.harvest(source.pk)
+    incremental = time.perf_counter() - started
+    assert again.state == "done", again.message
+    print(
+        json.dumps(
+            {
+                "full_s": full,
+                "records": run.records + run.deleted,
+                "stored": stored,
+                "pages": run.pages,
+                "ceiling_s": ceiling,
+                "ceiling_records": ceiling_count,
+                "incremental_s": incremental,
+                "incremental_records": again.records + again.deleted,
+            }
+        )
+    )
+
+
+def main() -> int:
+    os.environ["BENCH_OAI_DATABASE_URL"] = HOME_DB
+    os.environ.setdefault("OAI_PAGE_SIZE", "500")
+    from bench import bench_oai
+    from bench.support import machine_speed, recreate_database, write_results
+
+    bench_oai.N = N
+    print(f"N = {N:,} records (BENCH_SCALE={SCALE}); {machine_speed()}", flush=True)
+    bench_oai.fresh_database()
+    bench_oai.load()
+    recreate_database(HARVESTER_DB)
+    harvester_env = {
+        **bench_oai.ENV,
+        "DATABASE_URL": HARVESTER_DB,
+        "HARVEST_ALLOW_LOOPBACK": "1",
+        "QUAYSIDE_VAR_DIR": str(bench_oai.VAR / "harvester"),
+    }
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], check=True, cwd=ROOT, env=harvester_env)
+    proc, base = bench_oai.start_gunicorn()
+    try:
+        import requests
+
+        for _ in range(4):  # warm the workers
+            requests.get(
+                f"{base}/oai", params={"verb": "ListRecords", "metadataPrefix": "oai_dc"}, timeout=120
+            )
+        out = subprocess.run(
+            [sys.executable, __file__, "--harvester", base],
+            check=True,
+            cwd=ROOT,
+            env=harvester_env,
+            capture_output=True,
+            text=True,
+        )
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    rate = r["records"] / r["full_s"]
+    ceiling_rate = r["ceiling_records"] / r["ceiling_s"]
+    ratio = rate / ceiling_rate
+    print(
+        f"  full harvest: {r['records']:,} records ({r['stored']:,} stored, {r['pages']} pages) in {r['full_s']:.1f} s = "
+        f"{rate:,.0f} records/s ({rate / 2000:.2f}× the 2,000/s target)\n"
+        f"  oaipmh-scythe alone (nothing stored): {r['ceiling_records']:,} records in {r['ceiling_s']:.1f} s = "
+        f"{ceiling_rate:,.0f} records/s; Quayside's harvest is {ratio:.2f}× it (target ≥ 0.5)\n"
+        f"  incremental re-harvest after {CHANGED} changes: {r['incremental_records']} records in "
+        f"{r['incremental_s']:.2f} s (target ≤ 5 s)",
+        flush=True,
+    )
+    assert r["records"] == N and r["incremental_records"] == CHANGED, r
+    figures = {
+        "scale": SCALE,
+        "records": N,
+        "harvest_records_s": round(rate),
+        "scythe_only_records_s": round(ceiling_rate),
+        "harvest_over_scythe": round(ratio, 2),
+        "incremental_100_s": round(r["incremental_s"], 2),
+    }
+    write_results(
+        "harvest",
+        figures,
+        f"harvest {rate:,.0f} records/s (target ≥ 2,000), {ratio:.2f}× oaipmh-scythe alone (target ≥ 0.5); "
+        f"incremental 100 changes {r['incremental_s']:.2f} s (target ≤ 5)",
+        peers={"oaipmh-scythe 0.16.0 alone": {"records_s": round(ceiling_rate)}},
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--harvester":
+        harvester_phase(sys.argv[2])
+        sys.exit(0)
+    sys.exit(main())

@@ -1,0 +1,300 @@
+"""Harvesting OAI-PMH feeds into remote records: a Quayside portal's own feed over a live server (harvest,
+search, remote page, mirror, withdrawal honoured by an incremental re-harvest), a third-party provider
+(pyoai's ``oaipmh.server`` with handle identifiers), Zenodo's 422 for noRecordsMatch, and hostile XML."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import threading
+import time
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+
+from apps.federation import services
+from apps.federation.models import HarvestRun, HarvestSource, LocalMirror, RemoteRecord
+from apps.search.models import RemoteDocument
+from apps.search.services import search_remote
+from apps.storage.models import Blob
+from tests.factories import make_revision
+
+# The harvests claim their source with a lease in their own statements, and the lease's heartbeat (a
+# thread) never beats in these short runs: plain test transactions do, except for the live server's test.
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def federation_settings(settings, live_server):
+    settings.SITE_BASE_URL = live_server.url
+    settings.HARVEST_ALLOW_LOOPBACK = True
+    settings.FETCH_ALLOWED_HOSTS = ["127.0.0.1"]
+    settings.OAI_PAGE_SIZE = 2  # three records: two pages, one resumption token
+    return settings
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_portal_harvests_a_quayside_feed_mirrors_a_dataset_and_drops_it_when_withdrawn(
+    federation_settings, live_server
+):
+    from apps.publishing.services import withdraw
+
+    revisions = [make_revision(title=f"Shelf temperature <b>{n}</b>", files=2) for n in range(3)]
+    source = HarvestSource.objects.create(base_url=f"{live_server.url}/oai", name="Portal A")
+    # ``from`` is inclusive at the provider's granularity (seconds): records stamped in the second of the
+    # last responseDate rightly come again. Harvest a second later so the re-harvest shows only the change.
+    time.sleep(1.1)
+    run = services.harvest(source.pk)
+    assert run.state == HarvestRun.State.DONE, run.message
+    assert (run.pages, run.records, run.deleted, run.rejected, run.from_date) == (2, 3, 0, 0, "")
+    records = {r.title: r for r in RemoteRecord.objects.filter(source=source)}
+    first = records["Shelf temperature <b>0</b>"]
+    assert first.home_url == f"{live_server.url}/dataset/edi/{revisions[0].package.identifier}/1/"
+    assert first.doi and "Lovelace, Ada" in first.creators
+
+    # Found by search (page and API), marked remote, linking home; the page escapes harvested text.
+    page, total, _ = search_remote({"q": "shelf temperature"})
+    assert total == 3
+    html = Client().get("/search/", {"q": "shelf"}).content.decode()
+    assert "From other portals" in html and "&lt;b&gt;0&lt;/b&gt;" in html and "<b>0</b>" not in html
+    api = Client().get("/api/search/", {"q": "shelf", "origin": "remote"}).json()
+    assert api["count"] == 3 and {r["origin"] for r in api["results"]} == {"remote"}
+    assert Client().get(f"/remote/{first.pk}/").status_code == 200
+
+    # Mirror it: both files over HTTP from A's landing page's JSON-LD, size and SHA-256 verified.
+    mirror = LocalMirror.objects.create(record=first)
+    mirror = services.mirror(mirror.pk)
+    assert mirror.state == LocalMirror.State.DONE, mirror.error
+    assert [f.checked for f in mirror.files.all()] == ["md5 computed, size, sha256"] * 2
+    assert {f.blob_id for f in mirror.files.all()} == {e.blob_id for e in revisions[0].entities.all()}
+
+    # A withdraws it; B's next harvest is incremental and honours the deletion.
+    withdraw(revisions[0], reason="Duplicate of another dataset")
+    again = services.harvest(source.pk)
+    assert again.state == HarvestRun.State.DONE, again.message
+    assert again.from_date == run.response_date
+    assert (again.records, again.deleted) == (0, 1)  # only what changed
+    first.refresh_from_db()
+    assert first.deleted and not LocalMirror.objects.filter(record=first).exists()
+    assert not RemoteDocument.objects.filter(pk=first.pk).exists()
+    assert Client().get(f"/remote/{first.pk}/").status_code == 410
+    # The blobs are A's too (one database here): still referenced by A's entities, so they stay.
+    assert Blob.objects.filter(pk__in=[e.blob_id for e in revisions[0].entities.all()]).count() == 2
+
+
+def test_a_mirror_without_other_references_loses_its_blobs_when_the_record_is_deleted(federation_settings):
+    from apps.federation.models import MirrorFile
+    from apps.storage.services import store_bytes
+
+    source = HarvestSource.objects.create(base_url="https://oai.example.org/oai")
+    record = RemoteRecord.objects.create(source=source, identifier="hdl:1765/1", datestamp="2024-01-01")
+    mirror = LocalMirror.objects.create(record=record, state=LocalMirror.State.DONE)
+    blob = store_bytes(b"only the mirror holds this\n")
+    MirrorFile.objects.create(mirror=mirror, name="a.txt", url="https://example.org/a.txt", blob=blob)
+    run = HarvestRun.objects.create(source=source)
+    deleted = b'<record xmlns="http://www.openarchives.org/OAI/2.0/"><header status="deleted"><identifier>hdl:1765/1</identifier><datestamp>2024-02-01</datestamp></header></record>'
+    from lxml import etree
+
+    services.store_page(source, run, [etree.fromstring(deleted)], [])
+    assert not Blob.objects.filter(pk=blob.pk).exists()
+    assert RemoteRecord.objects.get(pk=record.pk).deleted
+
+
+# --- a third-party provider: pyoai's server ----------------------------------------------------------
+
+
+def pyoai_provider(records):
+    import warnings
+    from urllib.parse import parse_qs
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import cgi
+
+    from oaipmh import common, metadata, server
+
+    # pyoai 2.5 decodes its own resumption tokens with cgi.parse_qs, gone since Python 3.8.
+    if not hasattr(cgi, "parse_qs"):
+        cgi.parse_qs = parse_qs
+
+    class Repository:
+        def identify(self):
+            return common.Identify(
+                repositoryName="Handle repository",
+                baseURL="http://127.0.0.1/",
+                protocolVersion="2.0",
+                adminEmails=["admin@example.org"],
+                earliestDatestamp=datetime(2004, 1, 1),
+                deletedRecord="transient",
+                granularity="YYYY-MM-DD",
+                compression=["identity"],
+            )
+
+        def listMetadataFormats(self, identifier=None):
+            return [
+                (
+                    "oai_dc",
+                    "http://www.openarchives.org/OAI/2.0/oai_dc.xsd",
+                    "http://www.openarchives.org/OAI/2.0/oai_dc/",
+                )
+            ]
+
+        def listRecords(self, metadataPrefix=None, from_=None, until=None, set=None):
+            return [
+                (common.Header(None, ident, stamp, [], False), common.Metadata(None, fields), None)
+                for ident, stamp, fields in records
+                if from_ is None or stamp >= from_
+            ]
+
+    registry = metadata.MetadataRegistry()
+    registry.registerWriter("oai_dc", server.oai_dc_writer)
+    return server.Server(Repository(), registry, resumption_batch_size=2)
+
+
+@contextlib.contextmanager
+def serving(answer):
+    """A loopback HTTP server; ``answer(params) -> (status, body)``."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            status, body = answer(dict(parse_qsl(urlsplit(self.path).query)))
+            body = body if isinstance(body, bytes) else body.encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "text/xml; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/oai"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_a_third_party_provider_with_handle_identifiers_and_day_granularity(settings):
+    settings.HARVEST_ALLOW_LOOPBACK = True
+    records = [
+        (
+            f"hdl:1765/{n}",
+            datetime(2024, 1, n),
+            {
+                "title": [f"Thesis {n}"],
+                "creator": ["Doe, J."],
+                "identifier": [f"hdl:1765/{n}"],
+                "date": ["2024"],
+            },
+        )
+        for n in range(1, 6)
+    ]
+    provider = pyoai_provider(records)
+    with serving(lambda params: (200, provider.handleRequest(params))) as url:
+        source = HarvestSource.objects.create(base_url=url)
+        run = services.harvest(source.pk)
+        assert run.state == HarvestRun.State.DONE, run.message
+        assert (run.pages, run.records) == (3, 5)
+        record = RemoteRecord.objects.get(source=source, identifier="hdl:1765/3")
+        assert record.home_url == "https://hdl.handle.net/1765/3" and record.title == "Thesis 3"
+        source.refresh_from_db()
+        assert source.granularity == "YYYY-MM-DD" and source.repository_name == "Handle repository"
+        # Incremental: ``from`` is the day of the last responseDate; only what changed since then comes.
+        # The command harvests the same registered source, incrementally.
+        records.append(("hdl:1765/9", datetime(2099, 1, 1), {"title": ["New"], "identifier": ["hdl:1765/9"]}))
+        out = io.StringIO()
+        call_command("harvest", url, stdout=out)
+        assert out.getvalue().startswith("done: 1 records, 0 deleted")
+        again = HarvestRun.objects.filter(source=source).first()
+        assert again.from_date == run.response_date[:10] and again.records == 1
+
+
+def test_zenodo_style_422_no_records_match_is_an_empty_harvest(settings):
+    settings.HARVEST_ALLOW_LOOPBACK = True
+    identify = pyoai_provider([]).handleRequest({"verb": "Identify"})
+    no_match = (
+        '<?xml version="1.0" encoding="UTF-8"?><OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/">'
+        '<responseDate>2025-01-01T00:00:00Z</responseDate><request verb="ListRecords">x</request>'
+        '<error code="noRecordsMatch">No records match</error></OAI-PMH>'
+    )
+    with serving(lambda p: (200, identify) if p.get("verb") == "Identify" else (422, no_match)) as url:
+        source = HarvestSource.objects.create(base_url=url)
+        run = services.harvest(source.pk)
+    assert run.state == HarvestRun.State.DONE and run.records == 0, run.message
+    source.refresh_from_db()
+    assert source.last_error == "" and source.last_response_date
+
+
+BILLION_LAUGHS = """<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;"><!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>
+<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/"><responseDate>2025-01-01T00:00:00Z</responseDate><Identify><repositoryName>&lol3;</repositoryName><granularity>YYYY-MM-DD</granularity></Identify></OAI-PMH>"""
+EXTERNAL_ENTITY = """<?xml version="1.0"?><!DOCTYPE r [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/"><responseDate>2025-01-01T00:00:00Z</responseDate><Identify><repositoryName>&xxe;</repositoryName><granularity>YYYY-MM-DD</granularity></Identify></OAI-PMH>"""
+
+
+@pytest.mark.parametrize("body", [BILLION_LAUGHS, EXTERNAL_ENTITY], ids=["billion-laughs", "external-entity"])
+def test_hostile_xml_is_refused_and_counted(settings, body):
+    settings.HARVEST_ALLOW_LOOPBACK = True
+    with serving(lambda p: (200, body)) as url:
+        source = HarvestSource.objects.create(base_url=url)
+        run = services.harvest(source.pk)
+    assert run.state == HarvestRun.State.FAILED and "DTD" in run.message
+    source.refresh_from_db()
+    assert source.error_count == 1 and "DTD" in source.last_error
+    assert not RemoteRecord.objects.filter(source=source).exists()
+    assert "root:" not in source.repository_name
+
+
+def test_an_absurd_record_is_refused_and_counted_while_the_harvest_goes_on(settings):
+    settings.HARVEST_ALLOW_LOOPBACK = True
+    settings.HARVEST_MAX_RECORD_BYTES = 2000
+    records = [
+        ("oai:x:1", datetime(2024, 1, 1), {"title": ["Fine"], "identifier": ["https://example.org/1"]}),
+        ("oai:x:2", datetime(2024, 1, 2), {"title": ["Huge"], "description": ["x" * 5000]}),
+        (
+            "oai:x:3",
+            datetime(2024, 1, 3),
+            {"title": ["<script>alert(1)</script>"], "identifier": ["javascript:alert(1)"]},
+        ),
+    ]
+    provider = pyoai_provider(records)
+    with serving(lambda params: (200, provider.handleRequest(params))) as url:
+        source = HarvestSource.objects.create(base_url=url)
+        run = services.harvest(source.pk)
+    assert (run.state, run.records, run.rejected) == (HarvestRun.State.DONE, 2, 1)
+    assert "oai:x:2" in run.errors
+    hostile = RemoteRecord.objects.get(identifier="oai:x:3")
+    assert hostile.home_url == ""  # only http(s) URLs become links
+    page = Client().get(f"/remote/{hostile.pk}/").content.decode()
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+
+
+def test_base_urls_pass_the_ssrf_check(settings):
+    from portal.errors import UserError
+
+    settings.HARVEST_ALLOW_LOOPBACK = False
+    with pytest.raises(UserError):
+        services.check_base_url("http://127.0.0.1:9/oai")
+    with pytest.raises(UserError):
+        services.check_base_url("file:///etc/passwd")
+    settings.HARVEST_ALLOW_LOOPBACK = True
+    assert services.check_base_url("http://127.0.0.1:9/oai") == "http://127.0.0.1:9/oai"
+
+
+def test_two_claims_never_harvest_one_source_at_once(settings):
+    import datetime as dt
+
+    from portal.tasks import claim
+
+    source = HarvestSource.objects.create(base_url="https://oai.example.org/oai")
+    held = claim(HarvestSource.objects.all(), source.pk, duration=dt.timedelta(minutes=5))
+    assert held is not None
+    assert services.harvest(source.pk) is None  # the second one backs off
+    assert not HarvestRun.objects.filter(source=source).exists()

@@ -1,0 +1,93 @@
+"""Two Quayside portals: A runs as gunicorn with its own SQLite database and folders; B is the test's own
+portal (its own database). B harvests A over loopback, shows A's records, mirrors one (new blobs in B's
+store, verified by size and SHA-256 from A's landing page), A withdraws it, and B's incremental re-harvest
+removes the mirror and its blobs (B holds no other reference to them)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from django.conf import settings as django_settings
+from django.test import Client
+
+from apps.federation import services
+from apps.federation.models import HarvestRun, HarvestSource, LocalMirror, RemoteRecord
+from apps.storage.models import Blob
+from tests.support.gunicorn import running_gunicorn
+from tests.support.ports import free_port
+
+pytestmark = [pytest.mark.slow, pytest.mark.gunicorn, pytest.mark.django_db(transaction=True)]
+
+MAKE = """
+from tests.factories import make_revision
+for n in range(3):
+    make_revision(title=f"Portal A dataset {n}", files=2, scope="quay")
+"""
+WITHDRAW = """
+from apps.packages.models import Revision
+from apps.publishing.services import withdraw
+withdraw(Revision.objects.get(title="Portal A dataset 0"), reason="Found to duplicate another dataset")
+"""
+
+
+def portal_a(folder, env, code: str) -> None:
+    subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=django_settings.BASE_DIR,
+        env={**os.environ, **env},
+        check=True,
+        capture_output=True,
+    )
+
+
+def test_portal_b_harvests_portal_a_mirrors_and_drops_what_a_withdraws(settings, tmp_path):
+    settings.HARVEST_ALLOW_LOOPBACK = True
+    settings.FETCH_ALLOWED_HOSTS = ["127.0.0.1"]
+    port = free_port()
+    a_url = f"http://127.0.0.1:{port}"
+    database = f"sqlite:///{tmp_path}/a.sqlite3"
+    env = {
+        "DATABASE_URL": database,
+        "QUAYSIDE_VAR_DIR": str(tmp_path),
+        "BLOB_ROOT": str(tmp_path / "blobs"),
+        "SITE_BASE_URL": a_url,
+        "CELERY_BROKER_URL": "memory://",
+        "QUAYSIDE_TESTING": "1",
+        "OAI_PAGE_SIZE": "2",
+    }
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "-v0"],
+        cwd=django_settings.BASE_DIR,
+        env={**os.environ, **env},
+        check=True,
+    )
+    portal_a(tmp_path, env, MAKE)
+    time.sleep(1.1)  # ``from`` is inclusive to the second: see test_harvest
+    served = {k: v for k, v in env.items() if k != "DATABASE_URL"}
+    with running_gunicorn(tmp_path, database, port=port, **served):  # A's SITE_BASE_URL names this port
+        source = HarvestSource.objects.create(base_url=f"{a_url}/oai", name="Portal A")
+        run = services.harvest(source.pk)
+        assert run.state == HarvestRun.State.DONE, run.message
+        assert (run.pages, run.records) == (2, 3)
+        record = RemoteRecord.objects.get(source=source, title="Portal A dataset 0")
+        assert record.home_url.startswith(f"{a_url}/dataset/quay/")
+        api = Client().get("/api/search/", {"q": "Portal A", "origin": "remote"}).json()
+        assert api["count"] == 3 and all(r["home"] == "Portal A" for r in api["results"])
+
+        mirror = services.mirror(LocalMirror.objects.create(record=record).pk)
+        assert mirror.state == LocalMirror.State.DONE, mirror.error
+        blobs = [f.blob_id for f in mirror.files.all()]
+        assert len(blobs) == 2 and Blob.objects.filter(pk__in=blobs).count() == 2
+        assert all("sha256" in f.checked for f in mirror.files.all())
+
+        portal_a(tmp_path, env, WITHDRAW)
+        again = services.harvest(source.pk)
+        assert again.state == HarvestRun.State.DONE, again.message
+        assert (again.records, again.deleted) == (0, 1)
+    record.refresh_from_db()
+    assert record.deleted and not LocalMirror.objects.filter(pk=mirror.pk).exists()
+    assert not Blob.objects.filter(pk__in=blobs).exists()  # B held no other reference
