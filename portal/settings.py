@@ -128,6 +128,8 @@ INSTALLED_APPS = [
     "apps.artifacts",
     "apps.uploads",
     "apps.navigation",
+    "apps.gazetteer",
+    "apps.ogcapi",
 ]
 
 MIDDLEWARE = [
@@ -567,3 +569,11 @@ LOGGING = {
         "django.request": {"filters": ["client_errors_on_one_line"]},
     },
 }
+
+# OGC API – Features (apps.ogcapi) and the maps (docs/ogcapi.md)
+OGCAPI_LIMIT_DEFAULT = envint("OGCAPI_LIMIT_DEFAULT", "10")  # features a page when no limit is asked
+OGCAPI_LIMIT_MAX = envint("OGCAPI_LIMIT_MAX", "1000")  # a larger limit is served as this
+# Base map tiles for the track and search maps, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png; empty =
+# none (the vendored Natural Earth land is drawn). Its origin is added to the pages' img-src policy.
+MAP_TILE_URL = env("MAP_TILE_URL", "")
+MAP_TILE_ATTRIBUTION = env("MAP_TILE_ATTRIBUTION", "")

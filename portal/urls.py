@@ -53,6 +53,8 @@ urlpatterns = [
     path("", include("apps.artifacts.urls")),  # /dataset/…/artifacts/<id>: Parquet alternates, manifests
     path("uploads/", include("apps.uploads.urls")),
     path("navigation/", include("apps.navigation.urls")),
+    path("ogcapi/", include("apps.ogcapi.urls")),
+    path("gazetteer/", include("apps.gazetteer.urls")),
 ]
 
 handler403 = "portal.views.error_403"

@@ -25,8 +25,8 @@ from apps.storage import services as storage
 from portal import tasks as portal_tasks
 
 from . import products as nav_products
-from . import qa
-from .models import Track, TrackProduct
+from . import qa, segments
+from .models import Track, TrackProduct, TrackSegment
 
 NS = "urn:quayside:navigation:qareport:1"
 XML_VERSION = "1.0"
@@ -282,6 +282,7 @@ def process_cruise_navigation(
             setattr(track, key, value)
         track.save()
         track.products.all().delete()
+        store_segments(track, built.control_track)
         TrackProduct.objects.bulk_create(
             [
                 TrackProduct(track=track, name=fname, blob=blob)
@@ -297,6 +298,26 @@ def process_cruise_navigation(
             user=user,
         )
     return track
+
+
+def store_segments(track: Track, control_track) -> int:
+    """Replace the track's timed pieces (``segments.pieces`` of its control points); returns how many."""
+    track.segments.all().delete()
+    rows = [
+        TrackSegment(
+            track=track,
+            start=datetime.datetime.fromtimestamp(p.start, datetime.UTC),
+            end=datetime.datetime.fromtimestamp(p.end, datetime.UTC),
+            west=p.bbox[0],
+            south=p.bbox[1],
+            east=p.bbox[2],
+            north=p.bbox[3],
+            points=p.points,
+        )
+        for p in segments.pieces(*control_track)
+    ]
+    TrackSegment.objects.bulk_create(rows, batch_size=1000)
+    return len(rows)
 
 
 def request_delivery_navigation(delivery) -> Track | None:
