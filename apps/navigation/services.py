@@ -320,6 +320,29 @@ def store_segments(track: Track, control_track) -> int:
     return len(rows)
 
 
+def rebuild_segments(track: Track) -> int:
+    """The track's timed pieces again from its stored control-point CSV (for tracks built before the pieces
+    existed); 0 when the track is undated or has no such product."""
+    import csv
+    import io
+
+    from apps.storage.services import open_blob
+
+    product = track.products.filter(name__endswith="_control.csv").select_related("blob").first()
+    if product is None or not track.dated:
+        return 0
+    with open_blob(product.blob) as f:
+        text = f.read().decode()
+    rows = list(csv.DictReader(io.StringIO("".join(line for line in text.splitlines(True) if line[:1] != "#"))))
+    times = np.array(
+        [datetime.datetime.fromisoformat(r["iso_time"].replace("Z", "+00:00")).timestamp() for r in rows]
+    )
+    lat = np.array([float(r["ship_latitude"]) for r in rows])
+    lon = np.array([float(r["ship_longitude"]) for r in rows])
+    with transaction.atomic():
+        return store_segments(track, (times, lat, lon))
+
+
 def request_delivery_navigation(delivery) -> Track | None:
     """Mark the cruise's track due for this delivery and queue the build after commit; None when the
     delivery has no file of class ``navigation``."""

@@ -25,6 +25,7 @@ DEMO_ORDER = [
     "search",
     "artifacts",
     "navigation",
+    "gazetteer",
 ]
 
 
