@@ -21,12 +21,12 @@ from .lookups import (
     get_submission_for_user,
     get_track_for_user,
     get_track_product_for_user,
-    visible_tracks,
     get_upload_for_user,
     listed_states,
     newest_revisions,
     visible_qs,
     visible_submissions,
+    visible_tracks,
 )
 from .people import (
     can_designate_staff,

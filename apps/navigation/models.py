@@ -118,3 +118,6 @@ class TrackSegment(models.Model):
             models.Index(fields=["west", "east"], name="nav_segment_lon_box"),
             models.Index(fields=["start", "end"], name="nav_segment_span"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.track} {self.start:%Y-%m-%d %H:%M} – {self.end:%Y-%m-%d %H:%M}"

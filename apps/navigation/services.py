@@ -333,7 +333,9 @@ def rebuild_segments(track: Track) -> int:
         return 0
     with open_blob(product.blob) as f:
         text = f.read().decode()
-    rows = list(csv.DictReader(io.StringIO("".join(line for line in text.splitlines(True) if line[:1] != "#"))))
+    rows = list(
+        csv.DictReader(io.StringIO("".join(line for line in text.splitlines(True) if line[:1] != "#")))
+    )
     times = np.array(
         [datetime.datetime.fromisoformat(r["iso_time"].replace("Z", "+00:00")).timestamp() for r in rows]
     )

@@ -19,7 +19,10 @@ def _get(summary: str, op: str, parameters: list, media: str, schema: str) -> di
             "operationId": op,
             "parameters": parameters,
             "responses": {
-                "200": {"description": "OK", "content": {media: {"schema": {"$ref": f"#/components/schemas/{schema}"}}}},
+                "200": {
+                    "description": "OK",
+                    "content": {media: {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+                },
                 "400": {"$ref": "#/components/responses/Invalid"},
                 "404": {"$ref": "#/components/responses/NotFound"},
             },
@@ -46,7 +49,12 @@ def document(base: str) -> dict:
             {"type": "integer", "minimum": 1, "default": settings.OGCAPI_LIMIT_DEFAULT},
             False,
         ),
-        _param("offset", "Features to skip (the next/prev links carry it).", {"type": "integer", "minimum": 0}, False),
+        _param(
+            "offset",
+            "Features to skip (the next/prev links carry it).",
+            {"type": "integer", "minimum": 0},
+            False,
+        ),
         _param(
             "bbox",
             "minLon,minLat,maxLon,maxLat (CRS84); minLon > maxLon crosses the antimeridian.",
@@ -72,13 +80,19 @@ def document(base: str) -> dict:
         "servers": [{"url": base}],
         "paths": {
             "/": _get("Landing page", "getLandingPage", [f], "application/json", "Landing"),
-            "/conformance": _get("Conformance classes", "getConformance", [f], "application/json", "Conformance"),
+            "/conformance": _get(
+                "Conformance classes", "getConformance", [f], "application/json", "Conformance"
+            ),
             "/collections": _get("The collections", "getCollections", [f], "application/json", "Collections"),
             "/collections/{collectionId}": _get(
                 "One collection", "describeCollection", [collection_id, f], "application/json", "Collection"
             ),
             "/collections/{collectionId}/items": _get(
-                "The collection's features", "getFeatures", items_params, "application/geo+json", "FeatureCollection"
+                "The collection's features",
+                "getFeatures",
+                items_params,
+                "application/geo+json",
+                "FeatureCollection",
             ),
             "/collections/{collectionId}/items/{featureId}": _get(
                 "One feature", "getFeature", [collection_id, fid, f], "application/geo+json", "Feature"

@@ -68,7 +68,9 @@ def _instant(text: str, *, end: bool) -> datetime.datetime | None:
     except ValueError:
         raise InvalidParameter(f"datetime {text!r} is not an RFC 3339 date or date-time.") from None
     # A date is its whole day.
-    return datetime.datetime.combine(day, datetime.time.max if end else datetime.time.min, tzinfo=datetime.UTC)
+    return datetime.datetime.combine(
+        day, datetime.time.max if end else datetime.time.min, tzinfo=datetime.UTC
+    )
 
 
 def datetime_range(text: str | None) -> tuple[datetime.datetime | None, datetime.datetime | None] | None:

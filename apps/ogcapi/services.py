@@ -218,9 +218,7 @@ def items(collection: str, user, *, box: Box | None, when, limit: int, offset: i
     matched = qs.count()
     page = list(qs[offset : offset + limit])
     tracks = _track_geometries(d.revision.package.cruise_id for d in page if d.revision.package.cruise_id)
-    return [
-        footprint_feature(d, tracks.get(d.revision.package.cruise_id), build_uri) for d in page
-    ], matched
+    return [footprint_feature(d, tracks.get(d.revision.package.cruise_id), build_uri) for d in page], matched
 
 
 def item(collection: str, user, fid: str, build_uri) -> dict | None:
@@ -244,12 +242,19 @@ def extent(collection: str, user) -> dict:
     if collection == "tracks":
         qs = tracks_qs(user)
         agg = qs.aggregate(
-            w=Min("west"), s=Min("south"), e=Max("east"), n=Max("north"), t0=Min("first_time"), t1=Max("last_time")
+            w=Min("west"),
+            s=Min("south"),
+            e=Max("east"),
+            n=Max("north"),
+            t0=Min("first_time"),
+            t1=Max("last_time"),
         )
         crossing = qs.filter(west__gt=F_east()).exists()
     else:
         qs = footprints_qs(user)
-        agg = qs.aggregate(w=Min("west"), s=Min("south"), e=Max("east"), n=Max("north"), t0=Min("begin"), t1=Max("end"))
+        agg = qs.aggregate(
+            w=Min("west"), s=Min("south"), e=Max("east"), n=Max("north"), t0=Min("begin"), t1=Max("end")
+        )
         crossing = qs.filter(west__gt=F_east()).exists()
     if agg["w"] is None:
         spatial = [-180.0, -90.0, 180.0, 90.0]

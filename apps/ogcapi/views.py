@@ -152,7 +152,11 @@ def items(request, collection_id: str):
     box = params.bbox(get.get("bbox"))
     when = params.datetime_range(get.get("datetime"))
     limit = params.integer(
-        get.get("limit"), "limit", default=settings.OGCAPI_LIMIT_DEFAULT, low=1, high=settings.OGCAPI_LIMIT_MAX
+        get.get("limit"),
+        "limit",
+        default=settings.OGCAPI_LIMIT_DEFAULT,
+        low=1,
+        high=settings.OGCAPI_LIMIT_MAX,
     )
     offset = params.integer(get.get("offset"), "offset", default=0, low=0)
     features, matched = services.items(

@@ -55,6 +55,12 @@ def _row(doc) -> dict:
     }
 
 
+def _regions():
+    from apps.gazetteer.models import Region
+
+    return Region.objects.only("pk", "name", "gazetteer")
+
+
 def search_page(request: HttpRequest) -> HttpResponse:
     result = services.search(request.user, request.GET)
     params = request.GET.copy()
@@ -112,6 +118,8 @@ def search_page(request: HttpRequest) -> HttpResponse:
             "active": active,
             "sorts": services.SORTS,
             "facet_sample": services.FACET_SAMPLE,
+            # Search by place: the gazetteer's regions (apps.gazetteer), crossed by the datasets' cruises' tracks
+            "regions": _regions(),
         },
     )
 

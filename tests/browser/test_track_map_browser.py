@@ -23,7 +23,9 @@ def test_the_track_map_draws_offline_without_csp_violations(live_server, browser
         cruise,
         [(0, 32.7, -117.2), (12, 31.0, -122.0), (24, 28.0, -130.0), (36, 25.0, -140.0)],
         overall="yellow",
-        flagged=[{"lat": 31.5, "lon": -121.0, "time": "2024-03-02T10:00:00Z", "flags": ["unreasonable_speed"]}],
+        flagged=[
+            {"lat": 31.5, "lon": -121.0, "time": "2024-03-02T10:00:00Z", "flags": ["unreasonable_speed"]}
+        ],
     )
     page = browser.new_page(viewport={"width": 1200, "height": 900})
     page.add_init_script(WATCH)

@@ -79,7 +79,10 @@ def test_load_gazetteer_command_page_and_upload(client, data_manager, plain_user
     sea = Region.objects.get(name="Square Sea")
     r = client.get("/gazetteer/", {"region": sea.pk, "start": "2024-03-02", "end": "2024-03-02"})
     assert r.status_code == 200 and b"IN2401" in r.content and b"LATE2401" not in r.content
-    assert client.get("/gazetteer/", {"region": sea.pk, "start": "2024-03-05", "end": "2024-03-01"}).status_code == 400
+    assert (
+        client.get("/gazetteer/", {"region": sea.pk, "start": "2024-03-05", "end": "2024-03-01"}).status_code
+        == 400
+    )
 
     upload = tmp_path / "eez.geojson"
     upload.write_text(json.dumps(collection(("Zone A", square))))

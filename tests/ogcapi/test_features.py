@@ -66,14 +66,22 @@ def test_antimeridian_bbox_and_a_split_trackline(client, tracks):
     assert feature["geometry"]["type"] == "MultiLineString"
     assert feature["bbox"][0] > feature["bbox"][2]  # west > east: RFC 7946 §5.2
     # a box east of the dateline only meets the track's western part
-    assert ids(client.get("/ogcapi/collections/tracks/items", {"bbox": "-179.5,-20,-170,-10"}).json()) == {"FJ2401"}
+    assert ids(client.get("/ogcapi/collections/tracks/items", {"bbox": "-179.5,-20,-170,-10"}).json()) == {
+        "FJ2401"
+    }
     # a box inside the Fiji track's box but away from the line: exact, so nothing
-    assert ids(client.get("/ogcapi/collections/tracks/items", {"bbox": "178.1,-18.4,179.0,-18.0"}).json()) == set()
+    assert (
+        ids(client.get("/ogcapi/collections/tracks/items", {"bbox": "178.1,-18.4,179.0,-18.0"}).json())
+        == set()
+    )
 
 
 def test_paging_follows_next_and_prev_links(client, vessel):
     for i in range(5):
-        make_track(CruiseFactory(cruise_id=f"PG24{i:02d}", vessel=vessel), [(0, 10.0 + i, -30.0), (5, 10.5 + i, -30.5)])
+        make_track(
+            CruiseFactory(cruise_id=f"PG24{i:02d}", vessel=vessel),
+            [(0, 10.0 + i, -30.0), (5, 10.5 + i, -30.5)],
+        )
     seen, url, pages = [], "/ogcapi/collections/tracks/items?limit=2", 0
     while url:
         r = client.get(url)
@@ -139,10 +147,15 @@ def test_footprints_list_only_what_the_user_may_see_and_use_the_trackline(client
         title="Boxed",
     )
     on_track = make_revision(
-        "published", cruise=hawaii_cruise, coverage={"begin": "2024-03-02", "end": "2024-03-04"}, title="On track"
+        "published",
+        cruise=hawaii_cruise,
+        coverage={"begin": "2024-03-02", "end": "2024-03-04"},
+        title="On track",
     )
     held = make_revision(
-        "held", coverage={"bbox": [-50, 10, -40, 20], "begin": "2024-03-01", "end": "2024-03-05"}, title="Held"
+        "held",
+        coverage={"bbox": [-50, 10, -40, 20], "begin": "2024-03-01", "end": "2024-03-05"},
+        title="Held",
     )
     anonymous = client.get("/ogcapi/collections/footprints/items").json()
     valid_collection(anonymous)
