@@ -106,3 +106,22 @@ def test_a_built_track_stores_its_timed_pieces(cruise, tmp_path):
     assert sum(len(p.points) for p in pieces) >= track.control_points
     services.load(collection(("Triangle", TRIANGLE)), name_property="NAME", gazetteer="test")
     assert services.cruises_crossing(Region.objects.get(), START.date(), START.date()) == [cruise.pk]
+
+
+def test_the_search_page_filters_by_region_and_boxes_across_the_antimeridian(client, region, cruises):
+    from apps.search.services import filtered
+    from tests.factories import make_revision
+
+    inside = make_revision(cruise=cruises["IN2401"], title="Inside", coverage={"begin": "2024-03-02"})
+    make_revision(cruise=cruises["BOX2401"], title="Box only", coverage={"begin": "2024-03-02"})
+    fiji = make_revision(title="Fiji", coverage={"bbox": [177.0, -20.0, -178.0, -15.0], "begin": "2024-03-02"})
+    found, _, errors = filtered(None, {"region": str(region.pk), "begin": "2024-03-01", "end": "2024-03-03"})
+    assert not errors and [d.revision_id for d in found] == [inside.pk]
+    page = client.get("/search/", {"region": region.pk})
+    assert page.status_code == 200 and b"Inside" in page.content and b"Box only" not in page.content
+    assert b"Triangle" in page.content  # the region select
+    assert filtered(None, {"region": "999999"})[2] == ["No such region."]
+    # across the antimeridian: the query box, the document's box, both
+    for box in ("179,-18,-179,-16", "178,-18,179,-16", "-179.5,-18,-179,-16"):
+        assert fiji.pk in {d.revision_id for d in filtered(None, {"bbox": box})[0]}, box
+    assert fiji.pk not in {d.revision_id for d in filtered(None, {"bbox": "170,-18,175,-16"})[0]}
