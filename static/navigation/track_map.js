@@ -49,6 +49,7 @@
         });
       });
       line.addTo(map);
+      points.addTo(map);
       overlays["Track (" + (el.dataset.rating || "unrated") + ")"] = line;
       overlays["Control points"] = points;
       var flagged = JSON.parse(document.getElementById("track-map-flagged").textContent || "[]");

@@ -3,12 +3,15 @@ the flagged fixes draw on the vendored Natural Earth land, and the page's policy
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.browser.conftest import browser  # noqa: F401  (headless Debian Chromium, shared fixture)
 from tests.support.tracks import make_track
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "ci"
 
 WATCH = """
 window.__violations = [];
@@ -39,6 +42,8 @@ def test_the_track_map_draws_offline_without_csp_violations(live_server, browser
     layers = page.inner_text(".leaflet-control-layers")
     assert "Track (yellow)" in layers and "Control points" in layers and "Flagged fixes (1)" in layers
     assert page.locator("#track-map canvas").count() >= 1  # lines, points and land on the canvas renderer
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.locator("#track-map").screenshot(path=str(SCREENSHOTS / "track-map.png"))
     assert page.evaluate("window.__violations") == []
     assert not [m for m in console if "Content Security Policy" in m], console
     page.close()
