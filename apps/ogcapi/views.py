@@ -38,9 +38,13 @@ class OGCError(Exception):
 
 
 def _json(data, status: int = 200, content_type: str = JSON) -> HttpResponse:
-    return HttpResponse(
+    response = HttpResponse(
         json.dumps(data, ensure_ascii=False, separators=(",", ":")), status=status, content_type=content_type
     )
+    # Web map clients on other origins may read it; without credentials (no cookies), so only what an
+    # anonymous user sees ever crosses origins.
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
 
 
 def ogc(allowed: set[str]):

@@ -114,7 +114,9 @@ def test_the_search_page_filters_by_region_and_boxes_across_the_antimeridian(cli
 
     inside = make_revision(cruise=cruises["IN2401"], title="Inside", coverage={"begin": "2024-03-02"})
     make_revision(cruise=cruises["BOX2401"], title="Box only", coverage={"begin": "2024-03-02"})
-    fiji = make_revision(title="Fiji", coverage={"bbox": [177.0, -20.0, -178.0, -15.0], "begin": "2024-03-02"})
+    fiji = make_revision(
+        title="Fiji", coverage={"bbox": [177.0, -20.0, -178.0, -15.0], "begin": "2024-03-02"}
+    )
     found, _, errors = filtered(None, {"region": str(region.pk), "begin": "2024-03-01", "end": "2024-03-03"})
     assert not errors and [d.revision_id for d in found] == [inside.pk]
     page = client.get("/search/", {"region": region.pk})
