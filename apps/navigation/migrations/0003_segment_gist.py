@@ -5,7 +5,7 @@ from django.db import migrations
 
 INDEX = (
     "CREATE INDEX IF NOT EXISTS nav_segment_gist ON navigation_tracksegment USING gist "
-    "(box(point(west, south), point(east, north)), tstzrange(start, \\"end\\", '[]'))"
+    "(box(point(west, south), point(east, north)), tstzrange(start, \"end\", '[]'))"
 )
 
 
