@@ -18,7 +18,7 @@ import datetime
 from dataclasses import dataclass
 
 import shapely
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from shapely.geometry import box as shapely_box
 from shapely.geometry import shape
 
@@ -56,16 +56,10 @@ def box_q(box: Box) -> Q:
     lat = Q(south__lte=box.north, north__gte=box.south)
     lon = Q()
     for a, b in box.lon_ranges():
-        normal = Q(west__lte=F_east()) & Q(west__lte=b, east__gte=a)
-        crossing = Q(west__gt=F_east()) & (Q(west__lte=b) | Q(east__gte=a))
+        normal = Q(west__lte=F("east")) & Q(west__lte=b, east__gte=a)
+        crossing = Q(west__gt=F("east")) & (Q(west__lte=b) | Q(east__gte=a))
         lon |= normal | crossing
     return lat & lon
-
-
-def F_east():  # noqa: N802 (reads as a column in the filters above)
-    from django.db.models import F
-
-    return F("east")
 
 
 def box_geometry(box: Box):
@@ -249,13 +243,13 @@ def extent(collection: str, user) -> dict:
             t0=Min("first_time"),
             t1=Max("last_time"),
         )
-        crossing = qs.filter(west__gt=F_east()).exists()
+        crossing = qs.filter(west__gt=F("east")).exists()
     else:
         qs = footprints_qs(user)
         agg = qs.aggregate(
             w=Min("west"), s=Min("south"), e=Max("east"), n=Max("north"), t0=Min("begin"), t1=Max("end")
         )
-        crossing = qs.filter(west__gt=F_east()).exists()
+        crossing = qs.filter(west__gt=F("east")).exists()
     if agg["w"] is None:
         spatial = [-180.0, -90.0, 180.0, 90.0]
     else:
