@@ -25,7 +25,7 @@ PAGE_POLICY = (
     "default-src 'self'; "
     "script-src 'self' 'nonce-{nonce}'; "
     "style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; "
+    "img-src 'self' data:{tiles}; "
     "font-src 'self'; "
     "connect-src 'self'; "
     "worker-src 'self' blob:; "
@@ -34,6 +34,16 @@ PAGE_POLICY = (
     "form-action 'self'; "
     "frame-ancestors 'none'"
 )
+
+
+def tile_origin() -> str:
+    """The origin of ``MAP_TILE_URL`` (the maps' base tiles), allowed as an image source; "" without one."""
+    from urllib.parse import urlsplit
+
+    from django.conf import settings
+
+    url = urlsplit(getattr(settings, "MAP_TILE_URL", "") or "")
+    return f" {url.scheme}://{url.netloc}" if url.scheme in ("http", "https") and url.netloc else ""
 
 
 class ContentSecurityPolicyMiddleware:
@@ -46,7 +56,9 @@ class ContentSecurityPolicyMiddleware:
         if "Content-Security-Policy" not in response:
             content_type = response.get("Content-Type", "")
             if content_type.startswith("text/html") and not response.streaming:
-                response["Content-Security-Policy"] = PAGE_POLICY.format(nonce=request.csp_nonce)
+                response["Content-Security-Policy"] = PAGE_POLICY.format(
+                    nonce=request.csp_nonce, tiles=tile_origin()
+                )
             else:
                 response["Content-Security-Policy"] = SANDBOX
         response.setdefault("X-Content-Type-Options", "nosniff")

@@ -156,6 +156,8 @@ INSTALLED_APPS = [
     "apps.distributions",
     "apps.catalog",
     "apps.federation",
+    "apps.gazetteer",
+    "apps.ogcapi",
 ]
 
 MIDDLEWARE = [
@@ -695,3 +697,10 @@ CELERY_BEAT_SCHEDULE["federation-harvest-due"] = {
 }
 # The harvester's HTTP client logs every request at INFO (hundreds a harvest): warnings only.
 LOGGING["loggers"]["httpx2"] = {"level": "WARNING"}
+# OGC API – Features (apps.ogcapi) and the maps (docs/ogcapi.md)
+OGCAPI_LIMIT_DEFAULT = envint("OGCAPI_LIMIT_DEFAULT", "10")  # features a page when no limit is asked
+OGCAPI_LIMIT_MAX = envint("OGCAPI_LIMIT_MAX", "1000")  # a larger limit is served as this
+# Base map tiles for the track and search maps, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png; empty =
+# none (the vendored Natural Earth land is drawn). Its origin is added to the pages' img-src policy.
+MAP_TILE_URL = env("MAP_TILE_URL", "")
+MAP_TILE_ATTRIBUTION = env("MAP_TILE_ATTRIBUTION", "")

@@ -60,6 +60,8 @@ urlpatterns = [
     path("distributions/", include("apps.distributions.urls")),
     path("catalog/", include("apps.catalog.urls")),
     path("", include("apps.federation.urls")),  # /harvest/…, /remote/…
+    path("ogcapi/", include("apps.ogcapi.urls")),
+    path("gazetteer/", include("apps.gazetteer.urls")),
 ]
 
 handler403 = "portal.views.error_403"

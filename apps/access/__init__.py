@@ -28,6 +28,7 @@ from .lookups import (
     newest_revisions,
     visible_qs,
     visible_submissions,
+    visible_tracks,
 )
 from .people import (
     can_designate_staff,
@@ -97,6 +98,7 @@ __all__ = [
     "get_upload_for_user",
     "get_track_for_user",
     "get_track_product_for_user",
+    "visible_tracks",
     "is_any_operator",
     "is_chief_scientist",
     "is_cruise_party",

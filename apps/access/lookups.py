@@ -276,3 +276,10 @@ def get_remote_record_for_user(user, pk: int):
     if record is None:
         raise NotFound("No such remote record.")
     return record
+
+
+def visible_tracks(user) -> QuerySet:
+    """The built navigation tracks ``user`` may see: a track follows its cruise record's visibility
+    (``can_see(user, cruise, "metadata")``; cruise records are public, as in R2R's catalogue), so every
+    built track with a geometry. Lists (OGC API – Features, the map) filter through this."""
+    return _model("navigation.Track").objects.filter(state="done", control__isnull=False)

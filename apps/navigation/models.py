@@ -97,3 +97,27 @@ class TrackProduct(models.Model):
     @property
     def media_type(self) -> str:
         return "application/geo+json" if self.name.endswith(".geojson") else "text/csv"
+
+
+class TrackSegment(models.Model):
+    """A short timed piece of a track's control-point line (``apps.navigation.segments``): the box and the
+    time span are indexed, the vertices carry their times. Search by place reads these."""
+
+    track = models.ForeignKey(Track, on_delete=models.CASCADE, related_name="segments")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    west = models.FloatField()
+    south = models.FloatField()
+    east = models.FloatField()
+    north = models.FloatField()
+    points = models.JSONField(help_text="[[lon, lat, epoch seconds], …]; never crosses the antimeridian")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["south", "north"], name="nav_segment_lat_box"),
+            models.Index(fields=["west", "east"], name="nav_segment_lon_box"),
+            models.Index(fields=["start", "end"], name="nav_segment_span"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.track} {self.start:%Y-%m-%d %H:%M} – {self.end:%Y-%m-%d %H:%M}"

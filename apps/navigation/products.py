@@ -31,6 +31,9 @@ class Products:
     one_minute_points: int
     bestres_points: int
     bbox: list[float] | None
+    # The control points' times (epoch seconds; NaN when undated), latitudes and longitudes: the timed
+    # pieces search by place reads (apps.navigation.segments).
+    control_track: tuple = ((), (), ())
 
 
 def normalise(lon: np.ndarray) -> np.ndarray:
@@ -263,4 +266,5 @@ def build(assessment: Assessment, *, tolerance: float, name: str = "track") -> P
         one_minute_points=len(m),
         bestres_points=len(idx),
         bbox=_bbox(lat, lon),
+        control_track=(tc if dated else np.full(len(tc), np.nan), latc, lonc),
     )

@@ -25,8 +25,8 @@ from apps.storage import services as storage
 from portal import tasks as portal_tasks
 
 from . import products as nav_products
-from . import qa
-from .models import Track, TrackProduct
+from . import qa, segments
+from .models import Track, TrackProduct, TrackSegment
 
 NS = "urn:quayside:navigation:qareport:1"
 XML_VERSION = "1.0"
@@ -282,6 +282,7 @@ def process_cruise_navigation(
             setattr(track, key, value)
         track.save()
         track.products.all().delete()
+        store_segments(track, built.control_track)
         TrackProduct.objects.bulk_create(
             [
                 TrackProduct(track=track, name=fname, blob=blob)
@@ -297,6 +298,51 @@ def process_cruise_navigation(
             user=user,
         )
     return track
+
+
+def store_segments(track: Track, control_track) -> int:
+    """Replace the track's timed pieces (``segments.pieces`` of its control points); returns how many."""
+    track.segments.all().delete()
+    rows = [
+        TrackSegment(
+            track=track,
+            start=datetime.datetime.fromtimestamp(p.start, datetime.UTC),
+            end=datetime.datetime.fromtimestamp(p.end, datetime.UTC),
+            west=p.bbox[0],
+            south=p.bbox[1],
+            east=p.bbox[2],
+            north=p.bbox[3],
+            points=p.points,
+        )
+        for p in segments.pieces(*control_track)
+    ]
+    TrackSegment.objects.bulk_create(rows, batch_size=1000)
+    return len(rows)
+
+
+def rebuild_segments(track: Track) -> int:
+    """The track's timed pieces again from its stored control-point CSV (for tracks built before the pieces
+    existed); 0 when the track is undated or has no such product."""
+    import csv
+    import io
+
+    from apps.storage.services import open_blob
+
+    product = track.products.filter(name__endswith="_control.csv").select_related("blob").first()
+    if product is None or not track.dated:
+        return 0
+    with open_blob(product.blob) as f:
+        text = f.read().decode()
+    rows = list(
+        csv.DictReader(io.StringIO("".join(line for line in text.splitlines(True) if line[:1] != "#")))
+    )
+    times = np.array(
+        [datetime.datetime.fromisoformat(r["iso_time"].replace("Z", "+00:00")).timestamp() for r in rows]
+    )
+    lat = np.array([float(r["ship_latitude"]) for r in rows])
+    lon = np.array([float(r["ship_longitude"]) for r in rows])
+    with transaction.atomic():
+        return store_segments(track, (times, lat, lon))
 
 
 def request_delivery_navigation(delivery) -> Track | None:

@@ -265,7 +265,19 @@ def filtered(user, params) -> tuple[QuerySet, str, list[str]]:
             errors.append("bbox must be four numbers: west,south,east,north.")
         else:
             w, s, e, n = parts
-            qs = qs.filter(north__gte=s, south__lte=n, east__gte=w, west__lte=e)
+            qs = qs.filter(Q(north__gte=s, south__lte=n) & box_overlaps(w, e))
+    region_id = str(get("region") or "").strip()
+    if region_id:
+        # Search by place (apps.gazetteer): datasets of the cruises whose track entered the region within the
+        # dates asked (the whole track without dates). Exact geometry, the part of each track in the dates.
+        from apps.gazetteer.models import Region
+        from apps.gazetteer.services import cruises_crossing
+
+        region = Region.objects.filter(pk=int(region_id)).first() if region_id.isdigit() else None
+        if region is None:
+            errors.append("No such region.")
+        else:
+            qs = qs.filter(package__cruise_id__in=cruises_crossing(region, begin, end))
     sort = get("sort") or ("relevance" if text else "newest")
     if sort not in SORTS:
         errors.append(f"sort must be one of {', '.join(SORTS)}.")
@@ -279,6 +291,17 @@ def filtered(user, params) -> tuple[QuerySet, str, list[str]]:
     else:
         qs = qs.order_by("-published_at", "-pk")
     return qs, sort, errors
+
+
+def box_overlaps(w: float, e: float) -> Q:
+    """Documents whose longitudes meet [w, e]; either box may cross the antimeridian (west > east, RFC 7946
+    §5.2: a cruise track's box from Fiji to Samoa is 177,…,-171,…)."""
+    ranges = [(w, 180.0), (-180.0, e)] if w > e else [(w, e)]
+    condition = Q()
+    for a, b in ranges:
+        condition |= Q(west__lte=F("east")) & Q(west__lte=b, east__gte=a)  # an ordinary box
+        condition |= Q(west__gt=F("east")) & (Q(west__lte=b) | Q(east__gte=a))  # across the antimeridian
+    return condition
 
 
 def facet_counts(keys_per_document=(), counted=None) -> dict[str, list[tuple[str, int]]]:

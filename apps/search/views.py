@@ -66,6 +66,12 @@ def _remote_row(doc) -> dict:
     return {"doc": doc, "url": f"/remote/{doc.record_id}/"}
 
 
+def _regions():
+    from apps.gazetteer.models import Region
+
+    return Region.objects.only("pk", "name", "gazetteer")
+
+
 def search_page(request: HttpRequest) -> HttpResponse:
     origin = request.GET.get("origin") or "all"
     if origin not in services.ORIGINS:
@@ -160,6 +166,8 @@ def search_page(request: HttpRequest) -> HttpResponse:
             "remote_total": remote_total,
             "remote_capped": remote_capped,
             "remote_url": _url(_replace(request.GET, "origin", "remote")),
+            # Search by place: the gazetteer's regions (apps.gazetteer), crossed by the datasets' cruises' tracks
+            "regions": _regions(),
         },
     )
 

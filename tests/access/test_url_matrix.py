@@ -245,6 +245,31 @@ def remote_record(w: World) -> dict:
     return {"pk": record.pk}
 
 
+def track_feature_a(w: World) -> dict:
+    """Cruise A's track with a trackline: the OGC API's feature (made once per test)."""
+    from apps.navigation.models import Track
+
+    track_a(w)
+    Track.objects.filter(cruise=w.cruise).update(
+        control={"type": "LineString", "coordinates": [[-120.0, 30.0], [-121.0, 31.0]]},
+        west=-121.0,
+        south=30.0,
+        east=-120.0,
+        north=31.0,
+    )
+    return {"collection_id": "tracks", "fid": str(w.cruise.pk)}
+
+
+def held_footprint(w: World) -> dict:
+    """The held version with a box: its footprint is its data's, listed for its people only."""
+    from apps.search.services import index_revision
+
+    w.held.coverage = {"bbox": [-10.0, 10.0, 0.0, 20.0]}
+    w.held.save(update_fields=["coverage"])
+    index_revision(w.held)
+    return {"collection_id": "footprints", "fid": str(w.held.pk)}
+
+
 MATRIX: dict[str, list[Row]] = {
     # --- the portal ---------------------------------------------------------------------------------
     "home": [Row(EVERYONE)],
@@ -334,6 +359,27 @@ MATRIX: dict[str, list[Row]] = {
         Row(EVERYONE, lambda w: {**track_a(w), "name": "A_control.csv"}),
         Row(table(404, 404), lambda w: {**track_a(w), "name": "B_control.csv"}),
     ],
+    # --- OGC API – Features: public JSON; a track follows its cruise record (public), a footprint its
+    # dataset's data (the held version's only for its people); unknown things are 404 ------------------
+    "ogcapi:landing": [Row(EVERYONE)],
+    "ogcapi:conformance": [Row(EVERYONE)],
+    "ogcapi:openapi": [Row(EVERYONE)],
+    "ogcapi:collections": [Row(EVERYONE)],
+    "ogcapi:collection": [
+        Row(EVERYONE, lambda w: {"collection_id": "tracks"}),
+        Row(table(404, 404), lambda w: {"collection_id": "nope"}),
+    ],
+    "ogcapi:items": [
+        Row(EVERYONE, lambda w: {"collection_id": "footprints"}),
+        Row(table(400, 400), lambda w: {"collection_id": "tracks"}, query="?bbox=1,2,3"),
+    ],
+    "ogcapi:item": [
+        Row(EVERYONE, track_feature_a),
+        Row(only(HELD_DATA, 200, 404, 404), held_footprint),
+    ],
+    # --- gazetteer: the question is public; loading regions is the data managers' ----------------------
+    "gazetteer:regions": [Row(EVERYONE)],
+    "gazetteer:upload": [Row(table(302, 403, data_manager=400), method="post")],
     # --- reviews (cruise A's review, approved) --------------------------------------------------------
     "reviews:inbox": [Row(PAGE_FOR_SIGNED_IN)],
     "reviews:detail": [Row(only(THIS_CRUISE, 200, 403, 302), lambda w: {"pk": w.review.pk})],

@@ -140,6 +140,56 @@ def track_bbox(cruise_pk: int | None) -> list[float] | None:
     return _bbox({"bbox": track.bbox}) if track else None
 
 
+# Control points a record carries at most (DataCite geoLocationPoints, the OAI-PMH trackline): evenly spread
+# over the track, first and last kept. A few dozen draw the line at catalogue scale; the full control points
+# are the track products and the OGC API feature.
+TRACK_POINTS = 40
+
+
+def track_line(cruise_pk: int | None) -> list[list[list[float]]] | None:
+    """A sample of a cruise's trackline (its control points) as parts of [lon, lat] points — a part per
+    side of the antimeridian — at most about TRACK_POINTS points in all; None without a built track."""
+    if cruise_pk is None:
+        return None
+    from django.apps import apps
+
+    if not apps.is_installed("apps.navigation"):
+        return None
+    control = (
+        apps.get_model("navigation", "Track")
+        .objects.filter(cruise_id=cruise_pk, state="done", control__isnull=False)
+        .values_list("control", flat=True)
+        .first()
+    )
+    if not control:
+        return None
+    kind, coords = control.get("type"), control.get("coordinates") or []
+    parts = [coords] if kind == "LineString" else coords if kind == "MultiLineString" else [[coords]]
+    total = sum(len(p) for p in parts) or 1
+    out = []
+    for part in parts:
+        keep = max(2, round(TRACK_POINTS * len(part) / total)) if len(part) > 1 else 1
+        if len(part) > keep:
+            step = (len(part) - 1) / (keep - 1)
+            part = [part[round(i * step)] for i in range(keep)]
+        out.append([[round(x, 5), round(y, 5)] for x, y in part])
+    return out
+
+
+def track_wkt(parts: list[list[list[float]]]) -> str:
+    """The sampled trackline as WKT (a LINESTRING, or MULTILINESTRING across the antimeridian)."""
+    lines = ["(" + ", ".join(f"{x} {y}" for x, y in part) + ")" for part in parts if len(part) > 1]
+    if not lines:
+        x, y = parts[0][0]
+        return f"POINT ({x} {y})"
+    return f"LINESTRING {lines[0]}" if len(lines) == 1 else f"MULTILINESTRING ({', '.join(lines)})"
+
+
+def own_or_track_line(coverage: dict | None, cruise_pk: int | None):
+    """The trackline sample when the record's box is its cruise's track's (no box of its own), else None."""
+    return None if _bbox(coverage or {}) else track_line(cruise_pk)
+
+
 def publication_year(revision: Revision) -> int:
     return (revision.published_at or revision.archived_at or revision.created_at).year
 
@@ -366,6 +416,12 @@ def datacite_dict(revision: Revision, *, concept: bool = False) -> dict:
         if coverage.get("description"):
             location["geoLocationPlace"] = coverage["description"]
         data["geoLocations"] = [location]
+        # The trackline as points (geoLocationPolygon is for areas; DataCite 4.5 has no line): its control
+        # points, sampled, each a geoLocation of its own.
+        for part in own_or_track_line(revision.coverage, revision.package.cruise_id) or []:
+            data["geoLocations"] += [
+                {"geoLocationPoint": {"pointLongitude": x, "pointLatitude": y}} for x, y in part
+            ]
     if cruise is not None:
         funding = []
         for award in cruise.awards.all():
@@ -476,6 +532,9 @@ def oai_dc_element(source: Revision | DcView) -> etree._Element:
     bbox = _bbox(v.coverage) or track_bbox(v.cruise_pk)
     if bbox:
         add("coverage", "westlimit={}; southlimit={}; eastlimit={}; northlimit={}".format(*bbox))
+        line = own_or_track_line(v.coverage, v.cruise_pk)
+        if line:
+            add("coverage", f"trackline (WKT, WGS 84): {track_wkt(line)}")
     coverage = v.coverage or {}
     if coverage.get("begin") or coverage.get("end"):
         add("coverage", f"{coverage.get('begin', '')}/{coverage.get('end', '')}")
@@ -537,6 +596,13 @@ def jsonld(revision: Revision, *, download_url=None) -> dict:
     if bbox:
         w, s, e, n = bbox
         data["spatialCoverage"] = {"@type": "Place", "geo": {"@type": "GeoShape", "box": f"{s} {w} {n} {e}"}}
+        line = own_or_track_line(revision.coverage, revision.package.cruise_id)
+        if line:  # schema.org GeoShape "line": "lat lon lat lon …" (the longest part across the antimeridian)
+            longest = max(line, key=len)
+            data["spatialCoverage"]["geo"] = [
+                data["spatialCoverage"]["geo"],
+                {"@type": "GeoShape", "line": " ".join(f"{y} {x}" for x, y in longest)},
+            ]
     coverage = revision.coverage or {}
     if coverage.get("begin") or coverage.get("end"):
         data["temporalCoverage"] = f"{coverage.get('begin') or '..'}/{coverage.get('end') or '..'}"

@@ -29,6 +29,7 @@ DEMO_ORDER = [
     "distributions",  # after "deliveries" (its delivery is classified here)
     "catalog",
     "federation",
+    "gazetteer",
 ]
 
 

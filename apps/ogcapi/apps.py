@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class OgcapiConfig(AppConfig):
+    name = "apps.ogcapi"
+    label = "ogcapi"
