@@ -128,6 +128,7 @@ INSTALLED_APPS = [
     "apps.artifacts",
     "apps.uploads",
     "apps.navigation",
+    "apps.shares",
 ]
 
 MIDDLEWARE = [
@@ -592,3 +593,7 @@ CELERY_BEAT_SCHEDULE["deliveries-sweep"] = {
 }
 # Read at most this many bytes/s per inventory (0 = as fast as the disk goes): spares a shared drive.
 DELIVERY_READ_RATE_LIMIT = envint("DELIVERY_READ_RATE_LIMIT", "0")
+
+# --- quick shares (apps.shares) -----------------------------------------------------------------
+# The scope a quick share's packages get (must be one of PACKAGE_SCOPES).
+SHARE_SCOPE = env("SHARE_SCOPE", "quay")

@@ -55,6 +55,7 @@ urlpatterns = [
     path("uploads/", include("apps.uploads.urls")),
     path("navigation/", include("apps.navigation.urls")),
     path("deliveries/", include("apps.deliveries.urls")),
+    path("", include("apps.shares.urls")),  # /share/…, and the referral URIs /id/<short id>
 ]
 
 handler403 = "portal.views.error_403"

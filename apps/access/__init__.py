@@ -19,6 +19,7 @@ from .lookups import (
     get_resource,
     get_review_for_user,
     get_revision_for_user,
+    get_share_for_user,
     get_submission_for_user,
     get_track_for_user,
     get_track_product_for_user,
@@ -37,6 +38,7 @@ from .people import (
     can_manage_eventlog,
     can_register_delivery,
     can_upload_blob,
+    can_edit_share,
     can_write_eventlog,
     cruise_roles,
     is_any_operator,
@@ -105,4 +107,6 @@ __all__ = [
     "visible_qs",
     "visible_revisions",
     "visible_submissions",
+    "can_edit_share",
+    "get_share_for_user",
 ]

@@ -266,3 +266,22 @@ def get_track_product_for_user(user, cruise_pk: int, name: str):
     if product is None:
         raise NotFound("No such navigation product.")
     return product
+
+
+def get_share_for_user(user, short_id: str, *, write: bool = False):
+    """A quick share by its short id. Reading: anyone once a version is listed (the sharer and data
+    managers before that); 404 otherwise. Writing (edit metadata, new version): the sharer and data
+    managers, 403 for others who can see it."""
+    from .people import can_edit_share
+
+    Share = _model("shares.Share")
+    normalised = short_id.upper().replace("-", "").translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
+    share = Share.objects.select_related("package", "sharer").filter(short_id=normalised).first()
+    if share is None:
+        raise NotFound("No such share.")
+    editor = can_edit_share(user, share)
+    if not editor and not share.package.revisions.filter(state__in=listed_states()).exists():
+        raise NotFound("No such share.")
+    if write and not editor:
+        raise Forbidden("Only the sharer (or a data manager) may change this share.")
+    return share

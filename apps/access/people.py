@@ -187,3 +187,11 @@ def require_delivery_reviewer(user, cruise) -> None:
         raise Forbidden(
             "Only the cruise's operator, its chief scientist or a data manager may flag its inventory."
         )
+
+
+def can_edit_share(user, share) -> bool:
+    """The sharer edits a share's metadata and publishes its new versions; data managers may too. Nobody
+    deletes one (withdrawal stays a data manager's act, in apps.publishing)."""
+    if not _signed_in(user):
+        return False
+    return share.sharer_id == user.pk or roles.is_data_manager(user)

@@ -35,3 +35,10 @@ def is_node_operator(user) -> bool:
 def can_request_submitter(user) -> bool:
     """A signed-in person who is not vetted may ask to become a submitter (a data manager decides)."""
     return bool(getattr(user, "is_authenticated", False)) and not is_vetted(user)
+
+
+def can_share(user) -> bool:
+    """May ``user`` publish a quick share (``/share/``)? Sharers are the vetted submitters: one curation
+    (a request, a data manager's approval, ``accounts.SubmitterRequest``) for both, since a share is an
+    ordinary data package and goes through the same Gatekeeper."""
+    return is_vetted(user)
