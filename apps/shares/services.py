@@ -189,7 +189,7 @@ def submit_draft(draft: Draft, *, user, request=None):
     if draft.submission_id:
         return draft.submission
     with transaction.atomic(durable=True):
-        draft = Draft.objects.select_for_update().select_related("share__package").get(pk=draft.pk)
+        draft = Draft.objects.select_for_update(of=("self",)).select_related("share__package").get(pk=draft.pk)
         share = draft.share
         if share is None:
             share = Share.objects.create(package=_new_package(user), sharer=user)
