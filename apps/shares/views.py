@@ -31,6 +31,11 @@ IRREVERSIBLE = (
 )
 
 
+def _posted(request):
+    """The POST data, or None on GET (an empty POST is still a submitted form: 400, not the blank page)."""
+    return request.POST if request.method == "POST" else None
+
+
 def _sharer_or_403(request):
     if not roles.can_share(request.user):
         if roles.can_request_submitter(request.user):
@@ -48,7 +53,7 @@ def share(request):
     refused = _sharer_or_403(request)
     if refused:
         return refused
-    form = ShareForm(request.POST or None, request.FILES or None)
+    form = ShareForm(_posted(request), request.FILES or None)
     if request.method == "POST" and form.is_valid():
         draft = services.start_draft(
             request.user,
@@ -90,7 +95,7 @@ def draft(request, pk: int):
     if found.submission_id:
         return redirect("submissions:status", transaction=found.submission.transaction)
     form = MetadataForm(
-        request.POST or None,
+        _posted(request),
         initial={"title": found.title, "description": found.description, "licence": found.licence},
     )
     if request.method == "POST" and form.is_valid():
@@ -130,7 +135,7 @@ def edit(request, short_id: str):
     initial = {}
     if current is not None:
         initial = {"title": current.title, "description": current.abstract, "licence": current.licence}
-    form = MetadataForm(request.POST or None, initial=initial)
+    form = MetadataForm(_posted(request), initial=initial)
     if request.method == "POST" and form.is_valid():
         done = services.edit_metadata(found, user=request.user, request=request, **form.cleaned_data)
         messages.success(request, "Saved; the DOI metadata follows." if done else "Nothing changed.")
@@ -149,7 +154,7 @@ def new_version(request, short_id: str):
     initial = {}
     if current is not None:
         initial = {"title": current.title, "description": current.abstract, "licence": current.licence}
-    form = ShareForm(request.POST or None, request.FILES or None, initial=initial)
+    form = ShareForm(_posted(request), request.FILES or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         new = services.start_draft(
             request.user,

@@ -162,6 +162,24 @@ def flag_a(w: World) -> dict:
     return {"pk": flag.pk}
 
 
+def share_of_vetted(w: World) -> dict:
+    """edi.1 as the vetted user's quick share (made once per test)."""
+    from apps.shares.models import Share
+
+    share, _ = Share.objects.get_or_create(package=w.published.package, defaults={"sharer": w.users["vetted"]})
+    return {"short_id": share.short_id}
+
+
+def share_draft_of_vetted(w: World) -> dict:
+    """A quick-share draft of the vetted user, not yet submitted (made once per test)."""
+    from apps.shares.models import Draft
+
+    draft, _ = Draft.objects.get_or_create(
+        sharer=w.users["vetted"], title="matrix", defaults={"licence": "CC-BY-4.0", "files": []}
+    )
+    return {"pk": draft.pk}
+
+
 MATRIX: dict[str, list[Row]] = {
     # --- the portal ---------------------------------------------------------------------------------
     "home": [Row(EVERYONE)],
@@ -438,6 +456,21 @@ MATRIX: dict[str, list[Row]] = {
         Row(only(THIS_CRUISE, 200, 403, 403), delivery_a, api=True),
         Row(only(["operator", "chief", "data_manager"], 400, 403, 401), delivery_a, api=True, method="post"),
     ],
+    # --- quick shares (docs/sharing.md): approved sharers (= vetted submitters) share; the sharer and data
+    # managers edit; the share page and its referral URI are public; nothing deletes a share (405).
+    "shares:share": [Row(only(["vetted", "data_manager"], 200, 403, 302))],
+    "shares:draft": [Row(only(["vetted", "data_manager"], 200, 404, 302), share_draft_of_vetted)],
+    "shares:detail": [
+        Row(EVERYONE, share_of_vetted),
+        Row(table(405, 405), share_of_vetted, method="post"),
+        Row(table(405, 405), share_of_vetted, method="delete"),
+    ],
+    "shares:edit": [
+        Row(only(["vetted", "data_manager"], 200, 403, 302), share_of_vetted),
+        Row(only(["vetted", "data_manager"], 400, 403, 302), share_of_vetted, method="post"),
+    ],
+    "shares:new-version": [Row(only(["vetted", "data_manager"], 200, 403, 302), share_of_vetted)],
+    "shares:referral": [Row(table(303, 303), share_of_vetted)],
 }
 
 # URL families of third-party apps: every name with the prefix is covered by the rows of the sample
