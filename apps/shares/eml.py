@@ -78,7 +78,7 @@ def _custom_units(files: list[dict]) -> dict[str, str]:
 def _other_entity(entity_id: str, f: dict) -> str:
     return (
         f"<otherEntity id={quoteattr(entity_id)}><entityName>{escape(f['name'])}</entityName>"
-        f"<physical><objectName>{escape(f['name'])}</objectName><size unit=\"byte\">{f['size']}</size>"
+        f'<physical><objectName>{escape(f["name"])}</objectName><size unit="byte">{f["size"]}</size>'
         f'<authentication method="MD5">{f["md5"]}</authentication>'
         "<dataFormat><externallyDefinedFormat><formatName>"
         f"{escape(f.get('media_type') or 'application/octet-stream')}</formatName></externallyDefinedFormat>"

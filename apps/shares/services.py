@@ -114,10 +114,14 @@ def start_draft(
     if len(set(names)) != len(names):
         raise UserError("Two files have the same name; rename one of them.")
     # Stored before the transaction: blobs are content-addressed, so a failure leaves harmless blobs.
-    new = [_describe(name, storage.store_stream(f, max_bytes=settings.MAX_UPLOAD_SIZE)) for name, f in uploads]
+    new = [
+        _describe(name, storage.store_stream(f, max_bytes=settings.MAX_UPLOAD_SIZE)) for name, f in uploads
+    ]
     kept = []
     if share is not None:
-        kept = [dict(f, kept=True) for f in current_files(share) if f["name"] in keep and f["name"] not in names]
+        kept = [
+            dict(f, kept=True) for f in current_files(share) if f["name"] in keep and f["name"] not in names
+        ]
     files = kept + new
     if not files:
         raise UserError("Add at least one file.")
@@ -189,7 +193,9 @@ def submit_draft(draft: Draft, *, user, request=None):
     if draft.submission_id:
         return draft.submission
     with transaction.atomic(durable=True):
-        draft = Draft.objects.select_for_update(of=("self",)).select_related("share__package").get(pk=draft.pk)
+        draft = (
+            Draft.objects.select_for_update(of=("self",)).select_related("share__package").get(pk=draft.pk)
+        )
         share = draft.share
         if share is None:
             share = Share.objects.create(package=_new_package(user), sharer=user)

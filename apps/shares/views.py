@@ -23,7 +23,6 @@ from apps.publishing.crosswalks import metadata
 
 from . import infer, services
 from .forms import MetadataForm, ShareForm
-from .models import Draft
 
 IRREVERSIBLE = (
     "Publishing makes this data public at once, for everyone, for good: it gets a DOI and cannot be "
@@ -224,7 +223,9 @@ def referral(request, short_id: str):
     if chosen is None:
         return _negotiated(
             HttpResponse(
-                f"Not acceptable; this URI offers: {', '.join(OFFERED)}.", status=406, content_type="text/plain"
+                f"Not acceptable; this URI offers: {', '.join(OFFERED)}.",
+                status=406,
+                content_type="text/plain",
             )
         )
     if chosen == HTML:

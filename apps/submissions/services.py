@@ -224,7 +224,12 @@ def submit(
         text = eml.decode("latin-1")  # kept for the report; the validate step refuses it
     # A file may come as a blob already in storage (a quick share's kept file): referenced, not re-stored.
     blobs = [
-        (name, stream if isinstance(stream, Blob) else storage.store_stream(stream, max_bytes=settings.MAX_UPLOAD_SIZE))
+        (
+            name,
+            stream
+            if isinstance(stream, Blob)
+            else storage.store_stream(stream, max_bytes=settings.MAX_UPLOAD_SIZE),
+        )
         for name, stream in files
     ]
     with transaction.atomic():

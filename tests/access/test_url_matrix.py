@@ -166,7 +166,9 @@ def share_of_vetted(w: World) -> dict:
     """edi.1 as the vetted user's quick share (made once per test)."""
     from apps.shares.models import Share
 
-    share, _ = Share.objects.get_or_create(package=w.published.package, defaults={"sharer": w.users["vetted"]})
+    share, _ = Share.objects.get_or_create(
+        package=w.published.package, defaults={"sharer": w.users["vetted"]}
+    )
     return {"short_id": share.short_id}
 
 

@@ -50,7 +50,9 @@ def test_only_the_sharer_and_data_managers_edit(shared, user_factory, data_manag
     form = {"title": "Taken over", "description": "", "licence": "CC-BY-4.0"}
     assert signed_in(other).post(reverse("shares:edit", args=[share.short_id]), form).status_code == 403
     assert signed_in(other).get(reverse("shares:new-version", args=[share.short_id])).status_code == 403
-    assert signed_in(data_manager).post(reverse("shares:edit", args=[share.short_id]), form).status_code == 302
+    assert (
+        signed_in(data_manager).post(reverse("shares:edit", args=[share.short_id]), form).status_code == 302
+    )
     revision.refresh_from_db()
     assert revision.title == "Taken over"
     assert AuditEvent.objects.filter(service="shares", service_method="editMetadata").count() == 1

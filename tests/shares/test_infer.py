@@ -37,9 +37,7 @@ def test_integers_stay_integers_and_empty_values_are_noted():
 
 
 def test_dates_and_date_times_unify_to_date_time():
-    found = infer.infer_csv(
-        io.BytesIO(b"when\n" + b"2024-01-02\n" * 3000 + b"2024-01-03T10:00:00\n")
-    )
+    found = infer.infer_csv(io.BytesIO(b"when\n" + b"2024-01-02\n" * 3000 + b"2024-01-03T10:00:00\n"))
     assert found.attributes[0].kind == "datetime"
 
 

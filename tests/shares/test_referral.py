@@ -42,7 +42,9 @@ def test_datacite_xml_is_the_crosswalks_and_valid(shared):
     response = get(share, "application/vnd.datacite.datacite+xml")
     assert response.status_code == 200 and response["Content-Type"] == "application/vnd.datacite.datacite+xml"
     assert response.content == metadata.datacite_xml(revision)
-    schema = etree.XMLSchema(etree.parse(str(SCHEMAS / "datacite-4.5/metadata.xsd"), etree.XMLParser(no_network=True)))
+    schema = etree.XMLSchema(
+        etree.parse(str(SCHEMAS / "datacite-4.5/metadata.xsd"), etree.XMLParser(no_network=True))
+    )
     assert schema.validate(etree.fromstring(response.content)), schema.error_log
 
 

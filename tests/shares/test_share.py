@@ -29,14 +29,18 @@ def test_a_share_is_an_ordinary_published_package(shared):
     assert names == ["README.txt", "stations.csv"]
     table = revision.entities.get(object_name="stations.csv")
     assert table.entity_type == "dataTable"
-    landing = client.get(reverse("publishing:version", args=[share.package.scope, share.package.identifier, 1]))
+    landing = client.get(
+        reverse("publishing:version", args=[share.package.scope, share.package.identifier, 1])
+    )
     assert table.blob.sha256 in landing.content.decode()
     assert AuditEvent.objects.filter(service="shares", service_method="submitShare").exists()
 
 
 def test_the_built_eml_is_valid_against_the_eml_schema(shared):
     share, revision, _ = shared
-    schema = etree.XMLSchema(etree.parse(str(SCHEMAS / "eml-2.2.0/eml.xsd"), etree.XMLParser(no_network=True)))
+    schema = etree.XMLSchema(
+        etree.parse(str(SCHEMAS / "eml-2.2.0/eml.xsd"), etree.XMLParser(no_network=True))
+    )
     eml = etree.fromstring(Draft.objects.get(share=share).submission.eml_bytes)
     assert schema.validate(eml), schema.error_log
     kinds = [e.text for e in eml.iter("numberType")]
@@ -69,7 +73,11 @@ def test_editing_the_metadata_keeps_history_moves_the_datestamp_and_queues_the_d
     Doi.objects.filter(revision=revision).update(needs_update=False)
     response = client.post(
         reverse("shares:edit", args=[share.short_id]),
-        {"title": revision.title, "description": "Temperatures at three stations, corrected.", "licence": "CC-BY-4.0"},
+        {
+            "title": revision.title,
+            "description": "Temperatures at three stations, corrected.",
+            "licence": "CC-BY-4.0",
+        },
     )
     assert response.status_code == 302
     revision.refresh_from_db()
@@ -79,8 +87,13 @@ def test_editing_the_metadata_keeps_history_moves_the_datestamp_and_queues_the_d
     edit = MetadataEdit.objects.get(share=share)
     assert edit.changes == {"abstract": ["Temperatures at three stations.", revision.abstract]}
     assert edit.user == share.sharer
-    oai = client.get("/oai", {"verb": "GetRecord", "metadataPrefix": "oai_dc", "identifier": _oai_id(revision)})
-    assert revision.metadata_modified_at.strftime("%Y-%m-%dT%H:%M:%SZ") in b"".join(oai.streaming_content).decode()
+    oai = client.get(
+        "/oai", {"verb": "GetRecord", "metadataPrefix": "oai_dc", "identifier": _oai_id(revision)}
+    )
+    assert (
+        revision.metadata_modified_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        in b"".join(oai.streaming_content).decode()
+    )
     assert "corrected" in client.get(reverse("shares:detail", args=[share.short_id])).content.decode()
 
 

@@ -26,6 +26,7 @@ DEMO_ORDER = [
     "deliveries",
     "artifacts",
     "navigation",
+    "shares",
 ]
 
 
