@@ -26,7 +26,9 @@ README = "Zooplankton net tows in the harbour, May 2024. Counts per cubic metre 
 
 def _sharer() -> User:
     email, name, affiliation = SHARER
-    user, created = User.objects.get_or_create(email=email, defaults={"name": name, "affiliation": affiliation})
+    user, created = User.objects.get_or_create(
+        email=email, defaults={"name": name, "affiliation": affiliation}
+    )
     if created:
         user.set_password(PASSWORD)
         user.save(update_fields=["password"])
