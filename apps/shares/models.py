@@ -88,3 +88,20 @@ class MetadataEdit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.share.short_id} {', '.join(self.changes)} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class Basket(models.Model):
+    """A file dropped on the share page through the resumable (tus) drop zone, once the worker stored it
+    as a blob: the page's ``basket`` token (random, one per page load) collects them for ``start_draft``."""
+
+    token = models.CharField(max_length=32, db_index=True)  # start_draft reads a basket by token
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=255)
+    blob = models.ForeignKey("storage.Blob", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.token[:8]}… {self.name}"

@@ -23,10 +23,10 @@ from apps.audit.services import record_event
 from apps.packages.models import Package, Revision
 from apps.storage import services as storage
 from apps.storage.models import Blob
-from portal.errors import Forbidden, UserError
+from portal.errors import Conflict, Forbidden, UserError
 
 from . import eml, infer
-from .models import Draft, MetadataEdit, Share
+from .models import Basket, Draft, MetadataEdit, Share
 
 CSV_SUFFIXES = (".csv", ".tsv")
 EDITABLE = ("title", "description", "licence")
@@ -101,22 +101,26 @@ def start_draft(
     licence: str,
     share: Share | None = None,
     keep: list[str] = (),
+    basket: str = "",
     request=None,
 ) -> Draft:
-    """Store the uploaded files and propose their attributes. With ``share``, a new version: ``keep`` names
-    files of the current version carried over by reference (not uploaded, stored or hashed again); an
-    upload with the same name replaces the kept file."""
+    """Store the uploaded files and propose their attributes. ``basket`` is the page's token for files
+    dropped through the resumable drop zone (stored as blobs by the worker already; Conflict while some are
+    still arriving). With ``share``, a new version: ``keep`` names files of the current version carried
+    over by reference (not uploaded, stored or hashed again); an upload with the same name replaces it."""
     require_sharer(user)
     if share is not None and not access.can_edit_share(user, share):
         raise Forbidden("Only the sharer (or a data manager) may publish a new version of this share.")
     title, description, licence = check_metadata(title, description, licence)
-    names = [Path(name).name for name, _ in uploads]
+    dropped = _basket(user, basket) if basket else []
+    names = [Path(name).name for name, _ in [*uploads, *dropped]]
     if len(set(names)) != len(names):
         raise UserError("Two files have the same name; rename one of them.")
     # Stored before the transaction: blobs are content-addressed, so a failure leaves harmless blobs.
     new = [
         _describe(name, storage.store_stream(f, max_bytes=settings.MAX_UPLOAD_SIZE)) for name, f in uploads
     ]
+    new += [_describe(name, blob) for name, blob in dropped]  # stored by the worker already
     kept = []
     if share is not None:
         kept = [
@@ -138,6 +142,19 @@ def start_draft(
             text=f"{len(new)} files uploaded, {len(kept)} kept by reference",
         )
     return draft
+
+
+def _basket(user, token: str) -> list[tuple[str, Blob]]:
+    """The files dropped on the page with ``token``, once the worker has stored every one of them."""
+    from apps.uploads.services import live_uploads_to
+
+    waiting = live_uploads_to("share", token).filter(user=user).count()
+    if waiting:
+        raise Conflict(
+            f"{waiting} dropped file{'s are' if waiting > 1 else ' is'} still being uploaded or stored; "
+            "wait until the drop zone says they are done, then press Continue again."
+        )
+    return [(b.name, b.blob) for b in Basket.objects.filter(token=token, user=user).select_related("blob")]
 
 
 def get_draft_for_user(user, pk: int) -> Draft:

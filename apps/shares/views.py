@@ -7,6 +7,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+import secrets
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -24,6 +26,7 @@ from apps.publishing.crosswalks import metadata
 from . import infer, services
 from .forms import MetadataForm, ShareForm
 
+BASKET_TOKEN = re.compile(r"[0-9a-f]{32}")
 IRREVERSIBLE = (
     "Publishing makes this data public at once, for everyone, for good: it gets a DOI and cannot be "
     "deleted. You can still correct its description and publish new versions."
@@ -33,6 +36,18 @@ IRREVERSIBLE = (
 def _posted(request):
     """The POST data, or None on GET (an empty POST is still a submitted form: 400, not the blank page)."""
     return request.POST if request.method == "POST" else None
+
+
+def _basket_token(request) -> str:
+    """The page's basket for files dropped through the resumable drop zone: kept from the form on a POST
+    (the same page), new on a GET."""
+    token = request.POST.get("basket", "") if request.method == "POST" else ""
+    return token if BASKET_TOKEN.fullmatch(token) else secrets.token_hex(16)
+
+
+def _drop_zone(request) -> dict:
+    token = _basket_token(request)
+    return {"basket": token, "drop": {"share": token}}
 
 
 def _sharer_or_403(request):
@@ -60,6 +75,7 @@ def share(request):
             title=form.cleaned_data["title"],
             description=form.cleaned_data["description"],
             licence=form.cleaned_data["licence"],
+            basket=_basket_token(request),
             request=request,
         )
         return redirect("shares:draft", pk=draft.pk)
@@ -67,7 +83,7 @@ def share(request):
     return render(
         request,
         "shares/share.html",
-        {"form": form, "shares": shares, "irreversible": IRREVERSIBLE},
+        {"form": form, "shares": shares, "irreversible": IRREVERSIBLE, **_drop_zone(request)},
         status=400 if form.errors else 200,
     )
 
@@ -163,10 +179,17 @@ def new_version(request, short_id: str):
             licence=form.cleaned_data["licence"],
             share=found,
             keep=request.POST.getlist("keep"),
+            basket=_basket_token(request),
             request=request,
         )
         return redirect("shares:draft", pk=new.pk)
-    context = {"share": found, "form": form, "files": files, "irreversible": IRREVERSIBLE}
+    context = {
+        "share": found,
+        "form": form,
+        "files": files,
+        "irreversible": IRREVERSIBLE,
+        **_drop_zone(request),
+    }
     return render(request, "shares/version.html", context, status=400 if form.errors else 200)
 
 
