@@ -275,6 +275,7 @@ def get_share_for_user(user, short_id: str, *, write: bool = False):
     from .people import can_edit_share
 
     Share = _model("shares.Share")
+    # Crockford's reading rules, as ``shares.models.normalise_short_id`` (not imported: that app imports this).
     normalised = short_id.upper().replace("-", "").translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
     share = Share.objects.select_related("package", "sharer").filter(short_id=normalised).first()
     if share is None:

@@ -130,7 +130,7 @@ def detail(request, short_id: str):
     """The share's page for its sharer: versions, the referral URI, edit history, new version."""
     found = access.get_share_for_user(request.user, short_id)
     editor = access.can_edit_share(request.user, found)
-    revisions = found.package.revisions.filter(state__in=access.listed_states()).order_by("-number")
+    revisions = access.visible_revisions(request.user, found.package.revisions.all()).order_by("-number")
     context = {
         "share": found,
         "editor": editor,
