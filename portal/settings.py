@@ -158,6 +158,7 @@ INSTALLED_APPS = [
     "apps.federation",
     "apps.gazetteer",
     "apps.ogcapi",
+    "apps.shares",
 ]
 
 MIDDLEWARE = [
@@ -704,3 +705,7 @@ OGCAPI_LIMIT_MAX = envint("OGCAPI_LIMIT_MAX", "1000")  # a larger limit is serve
 # none (the vendored Natural Earth land is drawn). Its origin is added to the pages' img-src policy.
 MAP_TILE_URL = env("MAP_TILE_URL", "")
 MAP_TILE_ATTRIBUTION = env("MAP_TILE_ATTRIBUTION", "")
+
+# --- quick shares (apps.shares) -----------------------------------------------------------------
+# The scope a quick share's packages get (must be one of PACKAGE_SCOPES).
+SHARE_SCOPE = env("SHARE_SCOPE", "quay")

@@ -62,6 +62,7 @@ urlpatterns = [
     path("", include("apps.federation.urls")),  # /harvest/…, /remote/…
     path("ogcapi/", include("apps.ogcapi.urls")),
     path("gazetteer/", include("apps.gazetteer.urls")),
+    path("", include("apps.shares.urls")),  # /share/…, and the referral URIs /id/<short id>
 ]
 
 handler403 = "portal.views.error_403"

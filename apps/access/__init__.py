@@ -20,6 +20,7 @@ from .lookups import (
     get_resource,
     get_review_for_user,
     get_revision_for_user,
+    get_share_for_user,
     get_submission_for_user,
     get_track_for_user,
     get_track_product_for_user,
@@ -33,6 +34,7 @@ from .lookups import (
 from .people import (
     can_designate_staff,
     can_edit_cruise,
+    can_edit_share,
     can_file_sailing_orders,
     can_flag_delivery,
     can_link_package_to_cruise,
@@ -118,4 +120,6 @@ __all__ = [
     "visible_qs",
     "visible_revisions",
     "visible_submissions",
+    "can_edit_share",
+    "get_share_for_user",
 ]

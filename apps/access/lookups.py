@@ -283,3 +283,23 @@ def visible_tracks(user) -> QuerySet:
     (``can_see(user, cruise, "metadata")``; cruise records are public, as in R2R's catalogue), so every
     built track with a geometry. Lists (OGC API – Features, the map) filter through this."""
     return _model("navigation.Track").objects.filter(state="done", control__isnull=False)
+
+
+def get_share_for_user(user, short_id: str, *, write: bool = False):
+    """A quick share by its short id. Reading: anyone once a version is listed (the sharer and data
+    managers before that); 404 otherwise. Writing (edit metadata, new version): the sharer and data
+    managers, 403 for others who can see it."""
+    from .people import can_edit_share
+
+    Share = _model("shares.Share")
+    # Crockford's reading rules, as ``shares.models.normalise_short_id`` (not imported: that app imports this).
+    normalised = short_id.upper().replace("-", "").translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
+    share = Share.objects.select_related("package", "sharer").filter(short_id=normalised).first()
+    if share is None:
+        raise NotFound("No such share.")
+    editor = can_edit_share(user, share)
+    if not editor and not share.package.revisions.filter(state__in=listed_states()).exists():
+        raise NotFound("No such share.")
+    if write and not editor:
+        raise Forbidden("Only the sharer (or a data manager) may change this share.")
+    return share

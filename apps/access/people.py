@@ -207,3 +207,11 @@ def require_restore_requester(user, cruise) -> None:
 def require_accession_reporter(user) -> None:
     if not can_report_accession(user):
         raise Forbidden("Only a data manager or the national archive may report an accession.")
+
+
+def can_edit_share(user, share) -> bool:
+    """The sharer edits a share's metadata and publishes its new versions; data managers may too. Nobody
+    deletes one (withdrawal stays a data manager's act, in apps.publishing)."""
+    if not _signed_in(user):
+        return False
+    return share.sharer_id == user.pk or roles.is_data_manager(user)

@@ -41,3 +41,10 @@ def can_request_submitter(user) -> bool:
 
 def is_archive(user) -> bool:
     return in_group(user, ARCHIVE)
+
+
+def can_share(user) -> bool:
+    """May ``user`` publish a quick share (``/share/``)? Sharers are the vetted submitters: one curation
+    (a request, a data manager's approval, ``accounts.SubmitterRequest``) for both, since a share is an
+    ordinary data package and goes through the same Gatekeeper."""
+    return is_vetted(user)

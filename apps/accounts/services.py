@@ -165,7 +165,8 @@ def decide_submitter_request(
     if approve:
         body = (
             "A data manager approved your request: you may now submit data packages, on the web or with an "
-            f"API token.\n\n{_absolute('submissions:submit')}\n"
+            f"API token, and share data from one page.\n\n{_absolute('submissions:submit')}\n"
+            f"{_absolute('shares:share')}\n"
         )
     else:
         body = (

@@ -37,6 +37,7 @@ from apps.packages.models import Entity, Package, Resource, Revision
 from apps.packages.quality import Check
 from apps.packages.tablecheck import check_table
 from apps.storage import services as storage
+from apps.storage.models import Blob
 from apps.storage.scratch import ScratchFull
 from portal.errors import ONLY_VETTED, SIGN_IN, Conflict, UserError
 from portal.tasks import TEMPORARY_ERRORS, claim, owner_died_here, send
@@ -204,7 +205,7 @@ def submit(
 ) -> Submission:
     """Take an EML package in: record the submission, reserve its revision, queue the pipeline.
 
-    ``files`` are (filename, readable binary stream) uploaded with the EML. Raises NotAllowed for the
+    ``files`` are (filename, readable binary stream or ``storage.Blob``) uploaded with the EML. Raises NotAllowed for the
     Gatekeeper, and UserError for an uploaded file no data entity names (nothing is stored then). Policy problems do not raise: the submission fails at its validate step, with a report,
     just as PASTA answers 202 and reports the error under /package/error/eml/{transaction}.
     With ``preview`` (web submissions) the pipeline stops after its checks until ``publish_preview``.
@@ -221,8 +222,15 @@ def submit(
         text = eml.decode("utf-8")
     except UnicodeDecodeError:
         text = eml.decode("latin-1")  # kept for the report; the validate step refuses it
+    # A file may come as a blob already in storage (a quick share's kept file): referenced, not re-stored.
     blobs = [
-        (name, storage.store_stream(stream, max_bytes=settings.MAX_UPLOAD_SIZE)) for name, stream in files
+        (
+            name,
+            stream
+            if isinstance(stream, Blob)
+            else storage.store_stream(stream, max_bytes=settings.MAX_UPLOAD_SIZE),
+        )
+        for name, stream in files
     ]
     with transaction.atomic():
         sub = Submission.objects.create(

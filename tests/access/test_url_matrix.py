@@ -270,6 +270,26 @@ def held_footprint(w: World) -> dict:
     return {"collection_id": "footprints", "fid": str(w.held.pk)}
 
 
+def share_of_vetted(w: World) -> dict:
+    """edi.1 as the vetted user's quick share (made once per test)."""
+    from apps.shares.models import Share
+
+    share, _ = Share.objects.get_or_create(
+        package=w.published.package, defaults={"sharer": w.users["vetted"]}
+    )
+    return {"short_id": share.short_id}
+
+
+def share_draft_of_vetted(w: World) -> dict:
+    """A quick-share draft of the vetted user, not yet submitted (made once per test)."""
+    from apps.shares.models import Draft
+
+    draft, _ = Draft.objects.get_or_create(
+        sharer=w.users["vetted"], title="matrix", defaults={"licence": "CC-BY-4.0", "files": []}
+    )
+    return {"pk": draft.pk}
+
+
 MATRIX: dict[str, list[Row]] = {
     # --- the portal ---------------------------------------------------------------------------------
     "home": [Row(EVERYONE)],
@@ -684,6 +704,21 @@ MATRIX: dict[str, list[Row]] = {
         Row(DM_API | {"data_manager": 400}, harvest_source, api=True, method="post"),
     ],
     "api-remote-record": [Row(EVERYONE, remote_record, api=True)],
+    # --- quick shares (docs/sharing.md): approved sharers (= vetted submitters) share; the sharer and data
+    # managers edit; the share page and its referral URI are public; nothing deletes a share (405).
+    "shares:share": [Row(only(["vetted", "data_manager"], 200, 403, 302))],
+    "shares:draft": [Row(only(["vetted", "data_manager"], 200, 404, 302), share_draft_of_vetted)],
+    "shares:detail": [
+        Row(EVERYONE, share_of_vetted),
+        Row(table(405, 405), share_of_vetted, method="post"),
+        Row(table(405, 405), share_of_vetted, method="delete"),
+    ],
+    "shares:edit": [
+        Row(only(["vetted", "data_manager"], 200, 403, 302), share_of_vetted),
+        Row(only(["vetted", "data_manager"], 400, 403, 302), share_of_vetted, method="post"),
+    ],
+    "shares:new-version": [Row(only(["vetted", "data_manager"], 200, 403, 302), share_of_vetted)],
+    "shares:referral": [Row(table(303, 303), share_of_vetted)],
 }
 
 # URL families of third-party apps: every name with the prefix is covered by the rows of the sample

@@ -30,6 +30,7 @@ DEMO_ORDER = [
     "catalog",
     "federation",
     "gazetteer",
+    "shares",
 ]
 
 
