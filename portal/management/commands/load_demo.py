@@ -27,10 +27,10 @@ DEMO_ORDER = [
     "artifacts",
     "navigation",
     "distributions",  # after "deliveries" (its delivery is classified here)
-    "catalog",
-    "federation",
-    "gazetteer",
     "shares",
+    "gazetteer",
+    "catalog",  # after every demo that publishes: its rows are every public demo version
+    "federation",  # harvests the demo's own feed, so last
 ]
 
 
