@@ -19,13 +19,14 @@ from django.utils import timezone
 from apps import access
 from apps.audit.services import record_event
 from apps.cruises.models import Cruise, Organisation, Vessel
+from apps.deliveries import signals as delivery_signals
 from apps.deliveries.models import Delivery, InventoryFile
 from apps.packages.models import Package, Revision
 from portal.errors import Conflict, NotFound, UserError
 from portal.tasks import claim, dispatch
 
 from . import classify as matching
-from . import eml, signals
+from . import eml
 from .models import Accession, CruiseDistribution, Dataset, DatasetFile, Profile, Rule
 
 log = logging.getLogger(__name__)
@@ -225,7 +226,9 @@ def commit_classification(
         user=user,
         request=request,
     )
-    transaction.on_commit(lambda: signals.delivery_classified.send(sender=Delivery, delivery=delivery))
+    transaction.on_commit(
+        lambda: delivery_signals.delivery_classified.send(sender=Delivery, delivery=delivery)
+    )
     return datasets
 
 

@@ -12,7 +12,7 @@ class NavigationConfig(AppConfig):
 
         extensions.add_page_context(cruise_parts.page_context)
 
-        from apps.distributions.signals import delivery_classified
+        from apps.deliveries.signals import delivery_classified
 
         from . import receivers
 
