@@ -41,6 +41,7 @@ ASSET = pa.struct(
         ("roles", pa.list_(pa.string())),
         ("file:size", pa.int64()),
         ("file:checksum", pa.string()),
+        ("quayside:alternate_of", pa.string()),
     ]
 )
 BBOX = pa.struct(
@@ -163,6 +164,7 @@ def to_batch(records: list[items.Record], sch: pa.Schema) -> pa.RecordBatch:
                     pa.array([a[4] if a else None for a in found], pa.list_(pa.string())),
                     pa.array([a[5] if a else None for a in found], pa.int64()),
                     pa.array([a[6] if a else None for a in found], pa.string()),
+                    pa.array([a[7] if a else None for a in found], pa.string()),
                 ],
                 fields=list(ASSET),
                 mask=pa.array([a is None for a in found], pa.bool_()),
