@@ -116,10 +116,10 @@ def _parse_json_columns(rows: list[tuple]) -> list[tuple]:
     return [(*r[:8], k, c, *r[10:]) for r, k, c in zip(rows, keywords, coverages, strict=True)]
 
 
-def asset_width() -> tuple[int, int]:
+def asset_width(packages: list[int] | None = None) -> tuple[int, int]:
     """The most files any published version has (entity files and derived files: its ``version_files``),
     and the most mirrors: the width of the ``assets`` struct (STAC GeoParquet stores assets as a struct
-    whose fields are the asset keys: ``file-1`` … ``file-N``)."""
+    whose fields are the asset keys: ``file-1`` … ``file-N``). ``packages``: of those packages only."""
     from django.db.models import IntegerField, OuterRef, Subquery
     from django.db.models.functions import Coalesce
 
@@ -132,18 +132,17 @@ def asset_width() -> tuple[int, int]:
             output_field=IntegerField(),
         )
 
-    files = (
-        Revision.objects.filter(state=Revision.State.PUBLISHED)
-        .annotate(
-            n=count_of(Entity.objects.filter(revision=OuterRef("pk"), blob__isnull=False))
-            + count_of(Artifact.objects.filter(revision=OuterRef("pk"), kind__in=TREE_KINDS))
-        )
-        .aggregate(m=Max("n"))["m"]
-    )
+    versions = Revision.objects.filter(state=Revision.State.PUBLISHED)
+    if packages is not None:
+        versions = versions.filter(package_id__in=packages)
+    files = versions.annotate(
+        n=count_of(Entity.objects.filter(revision=OuterRef("pk"), blob__isnull=False))
+        + count_of(Artifact.objects.filter(revision=OuterRef("pk"), kind__in=TREE_KINDS))
+    ).aggregate(m=Max("n"))["m"]
     from .models import Mirror
 
     mirrors = (
-        Mirror.objects.filter(revision__state=Revision.State.PUBLISHED)
+        Mirror.objects.filter(revision__in=versions)
         .order_by()
         .values("revision_id")
         .annotate(n=Count("pk"))
@@ -325,9 +324,7 @@ def _files_for(packages: list[int]) -> dict[int, list]:
     for rid, pk, eid, name, object_name, mime, sha, size, md5 in rows:
         grouped.setdefault(rid, []).append(EntityRow(pk, eid, name, object_name, mime, sha, size, md5 or ""))
     derived = _artifacts_for(packages)
-    return {
-        rid: with_derived(layout(entities), derived.get(rid, ())) for rid, entities in grouped.items()
-    }
+    return {rid: with_derived(layout(entities), derived.get(rid, ())) for rid, entities in grouped.items()}
 
 
 def _artifacts_for(packages: list[int]) -> dict[int, list[ArtifactRow]]:
@@ -338,7 +335,15 @@ def _artifacts_for(packages: list[int]) -> dict[int, list[ArtifactRow]]:
         Artifact.objects.filter(**_of_packages(packages), kind__in=TREE_KINDS, blob__isnull=False)
         .order_by()
         .values_list(
-            "revision_id", "pk", "kind", "path", "entity_id", "media_type", "blob__sha256", "blob__size", "blob__md5"
+            "revision_id",
+            "pk",
+            "kind",
+            "path",
+            "entity_id",
+            "media_type",
+            "blob__sha256",
+            "blob__size",
+            "blob__md5",
         )
     )
     grouped: dict[int, list[ArtifactRow]] = {}

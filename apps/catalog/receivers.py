@@ -14,7 +14,7 @@ def revision_changed_marks_dirty(sender, revision, **kwargs) -> None:
     from .services import mark_dirty
 
     if revision.state in ("published", "withdrawn", "tainted"):
-        mark_dirty()
+        mark_dirty(revision.package_id)
 
 
 @receiver(artifacts_recorded, dispatch_uid="catalog.artifacts_recorded")
@@ -23,4 +23,4 @@ def artifacts_mark_dirty(sender, revision, **kwargs) -> None:
     from .services import mark_dirty
 
     if revision.state == "published":
-        mark_dirty()
+        mark_dirty(revision.package_id)

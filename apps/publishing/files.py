@@ -169,9 +169,8 @@ def with_derived(files: list[VersionFile], artifacts: Iterable[ArtifactRow]) -> 
             md5=a.md5 or "",
             media_type=a.media_type or "application/octet-stream",
             role="metadata" if a.kind == "manifest" else "data",
-            title=("Parquet of " if a.kind == "parquet" else "Build manifest of ") + source.get(
-                a.entity_pk, a.path.removeprefix("manifests/").removesuffix(".json")
-            ),
+            title=("Parquet of " if a.kind == "parquet" else "Build manifest of ")
+            + source.get(a.entity_pk, a.path.removeprefix("manifests/").removesuffix(".json")),
             blob=a.blob,
             artifact_pk=a.pk,
             alternate_of=source.get(a.entity_pk, "") if a.kind == "parquet" else "",

@@ -58,7 +58,9 @@ def _alternates(revision: Revision, see_data: bool) -> dict[int, dict]:
 
     package = revision.package
     files = version_files(revision)
-    named = {f.artifact_pk: named_path(package.scope, package.identifier, revision.number, f.path) for f in files}
+    named = {
+        f.artifact_pk: named_path(package.scope, package.identifier, revision.number, f.path) for f in files
+    }
     latest = {f.artifact_pk: latest_path(package.scope, package.identifier, f.path) for f in files}
     return {
         a.entity_id: {
