@@ -652,6 +652,8 @@ CATALOG_DIR = Path(env("CATALOG_DIR", str(VAR_DIR / "catalog")))
 CATALOG_LOCAL_MIRROR_DIR = Path(env("CATALOG_LOCAL_MIRROR_DIR", str(VAR_DIR / "mirror")))
 CATALOG_DEBOUNCE_SECONDS = envint("CATALOG_DEBOUNCE_SECONDS", "5")
 CATALOG_REFRESH_SECONDS = envint("CATALOG_REFRESH_SECONDS", "60")
+# Package ids per catalog segment: a change rebuilds only its segment, then the served file is stitched.
+CATALOG_SEGMENT_PACKAGES = envint("CATALOG_SEGMENT_PACKAGES", "5000")
 MIRROR_CHECK_SECONDS = envint("MIRROR_CHECK_SECONDS", str(3600))
 MIRROR_FULL_CHECK_SECONDS = envint("MIRROR_FULL_CHECK_SECONDS", str(24 * 3600))
 MIRROR_SAMPLE_BYTES = envint("MIRROR_SAMPLE_BYTES", str(64 * 1024))

@@ -236,6 +236,10 @@ def record_build(
             + ", ".join(f"{a.path} ({a.blob.size:,} bytes, sha256 {a.blob.sha256[:12]}…)" for a in made),
             auth_system="worker",
         )
+        if revision is not None:
+            from .signals import artifacts_recorded
+
+            artifacts_recorded.send(sender=Artifact, revision=revision)
     return made
 
 

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db.models import Count, Max
 
 from apps.packages.models import Entity, Revision
-from apps.publishing.files import EntityRow, layout
+from apps.publishing.files import TREE_KINDS, ArtifactRow, EntityRow, layout, with_derived
 
 from . import geometry
 
@@ -58,8 +58,11 @@ class Record:
     verified_mirrors: int = 0
     seeders: int = 0
     links: list[tuple[str, str, str, str]] = field(default_factory=list)  # rel, href, type, title
-    # key, href, type, title, roles, file:size, file:checksum
-    assets: list[tuple[str, str, str, str, list[str], int | None, str | None]] = field(default_factory=list)
+    # key, href, type, title, roles, file:size, file:checksum, quayside:alternate_of (a Parquet alternate:
+    # the key of the table asset it renders)
+    assets: list[tuple[str, str, str, str, list[str], int | None, str | None, str | None]] = field(
+        default_factory=list
+    )
 
 
 def catalog_url(path: str = "") -> str:
@@ -113,20 +116,33 @@ def _parse_json_columns(rows: list[tuple]) -> list[tuple]:
     return [(*r[:8], k, c, *r[10:]) for r, k, c in zip(rows, keywords, coverages, strict=True)]
 
 
-def asset_width() -> tuple[int, int]:
-    """The most files any published version has, and the most mirrors: the width of the ``assets`` struct
-    (STAC GeoParquet stores assets as a struct whose fields are the asset keys: ``file-1`` … ``file-N``)."""
-    files = (
-        Entity.objects.filter(revision__state=Revision.State.PUBLISHED, blob__isnull=False)
-        .order_by()
-        .values("revision_id")
-        .annotate(n=Count("pk"))
-        .aggregate(m=Max("n"))["m"]
-    )
+def asset_width(packages: list[int] | None = None) -> tuple[int, int]:
+    """The most files any published version has (entity files and derived files: its ``version_files``),
+    and the most mirrors: the width of the ``assets`` struct (STAC GeoParquet stores assets as a struct
+    whose fields are the asset keys: ``file-1`` … ``file-N``). ``packages``: of those packages only."""
+    from django.db.models import IntegerField, OuterRef, Subquery
+    from django.db.models.functions import Coalesce
+
+    from apps.artifacts.models import Artifact
+
+    def count_of(qs):
+        return Coalesce(
+            Subquery(qs.order_by().values("revision_id").annotate(n=Count("pk")).values("n")[:1]),
+            0,
+            output_field=IntegerField(),
+        )
+
+    versions = Revision.objects.filter(state=Revision.State.PUBLISHED)
+    if packages is not None:
+        versions = versions.filter(package_id__in=packages)
+    files = versions.annotate(
+        n=count_of(Entity.objects.filter(revision=OuterRef("pk"), blob__isnull=False))
+        + count_of(Artifact.objects.filter(revision=OuterRef("pk"), kind__in=TREE_KINDS))
+    ).aggregate(m=Max("n"))["m"]
     from .models import Mirror
 
     mirrors = (
-        Mirror.objects.filter(revision__state=Revision.State.PUBLISHED)
+        Mirror.objects.filter(revision__in=versions)
         .order_by()
         .values("revision_id")
         .annotate(n=Count("pk"))
@@ -215,7 +231,9 @@ def _records_for(
         if live:
             # The named URL (apps.publishing.files.named_path), spelled out here: a million calls.
             tree = f"{version_page}{scope}.{identifier}.{number}/"
-            for i, f in enumerate(files.get(pk, ()), start=1):
+            listing = files.get(pk, ())
+            keys = {f.path: f"file-{i}" for i, f in enumerate(listing, start=1)}
+            for i, f in enumerate(listing, start=1):
                 assets.append(
                     (
                         f"file-{i}",
@@ -225,6 +243,7 @@ def _records_for(
                         [f.role],
                         f.size,
                         SHA2_256_MULTIHASH_PREFIX + f.sha256,
+                        keys.get(f.alternate_of),
                     )
                 )
             if eml_blob_id:
@@ -237,10 +256,11 @@ def _records_for(
                         ["metadata"],
                         None,
                         None,
+                        None,
                     )
                 )
             for i, (href, kind, ok) in enumerate(mirrors.get(pk, ()), start=1):
-                assets.append((f"mirror-{i}", href, "", kind, ["mirror"], None, None))
+                assets.append((f"mirror-{i}", href, "", kind, ["mirror"], None, None, None))
                 verified += ok
         out.append(
             Record(
@@ -303,7 +323,33 @@ def _files_for(packages: list[int]) -> dict[int, list]:
     grouped: dict[int, list[EntityRow]] = {}
     for rid, pk, eid, name, object_name, mime, sha, size, md5 in rows:
         grouped.setdefault(rid, []).append(EntityRow(pk, eid, name, object_name, mime, sha, size, md5 or ""))
-    return {rid: layout(entities) for rid, entities in grouped.items()}
+    derived = _artifacts_for(packages)
+    return {rid: with_derived(layout(entities), derived.get(rid, ())) for rid, entities in grouped.items()}
+
+
+def _artifacts_for(packages: list[int]) -> dict[int, list[ArtifactRow]]:
+    """The derived files of the packages' published versions (``artifacts_for`` in bulk)."""
+    from apps.artifacts.models import Artifact
+
+    rows = (
+        Artifact.objects.filter(**_of_packages(packages), kind__in=TREE_KINDS, blob__isnull=False)
+        .order_by()
+        .values_list(
+            "revision_id",
+            "pk",
+            "kind",
+            "path",
+            "entity_id",
+            "media_type",
+            "blob__sha256",
+            "blob__size",
+            "blob__md5",
+        )
+    )
+    grouped: dict[int, list[ArtifactRow]] = {}
+    for rid, *fields in rows:
+        grouped.setdefault(rid, []).append(ArtifactRow(*fields))
+    return grouped
 
 
 def _mirrors_for(packages: list[int]) -> dict[int, list]:
@@ -386,7 +432,7 @@ def to_item(record: Record) -> dict:
     }
     properties = {k: v for k, v in properties.items() if v is not None or k == "datetime"}
     assets = {}
-    for key, href, media, title, roles, size, checksum in record.assets:
+    for key, href, media, title, roles, size, checksum, alternate_of in record.assets:
         asset = {"href": href, "title": title, "roles": roles}
         if media:
             asset["type"] = media
@@ -394,6 +440,8 @@ def to_item(record: Record) -> dict:
             asset["file:size"] = size
         if checksum:
             asset["file:checksum"] = checksum
+        if alternate_of:
+            asset["quayside:alternate_of"] = alternate_of
         assets[key] = asset
     links = []
     for rel, href, media, title in record.links:

@@ -161,7 +161,7 @@ def verify(mirror_id: int, *, full: bool = False) -> str:
         if health != before:
             from .services import mark_dirty
 
-            mark_dirty()
+            mark_dirty(mirror.revision.package_id)
         if health == Mirror.Health.BAD and before != Mirror.Health.BAD:
             _alert(mirror, message)
     return f"{health}: {message}"

@@ -18,6 +18,8 @@ from django.utils import timezone
 class CatalogState(models.Model):
     # Set (kept at its first value) when something the catalog shows changed; cleared when a build starts.
     dirty_at = models.DateTimeField(null=True, blank=True)
+    # A change not tied to one package (or asked for in full): the next build rebuilds every segment.
+    full = models.BooleanField(default=False)
     lease_owner = models.CharField(max_length=100, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
     built_at = models.DateTimeField(null=True, blank=True)
@@ -33,6 +35,18 @@ class CatalogState(models.Model):
     def get(cls) -> CatalogState:
         state, _ = cls.objects.get_or_create(pk=1)
         return state
+
+
+class CatalogChange(models.Model):
+    """A package whose catalog rows changed since the last build: the next build rebuilds only the
+    segments holding such packages (``apps.catalog.parquet``). One row per change, never updated: the
+    build deletes the rows it read, so a change made while it runs is kept for the next one."""
+
+    package_id = models.BigIntegerField()
+    at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"package {self.package_id} changed at {self.at}"
 
 
 class Mirror(models.Model):

@@ -8,8 +8,9 @@ a top-level column; datetimes are UTC timestamps. The file's key/value metadata 
 ``stac-geoparquet`` (with the collections), written the way the stac-geoparquet package writes them.
 
 Columns are built directly (child arrays and offsets), not from per-item dicts (the stac-geoparquet
-package's way, which bench/bench_catalog.py measures beside it). ``write_catalog`` writes to a temporary file beside
-the target and renames it over the target when complete (atomic on POSIX).
+package's way, which bench/bench_catalog.py measures beside it). ``write_catalog`` keeps the catalog as
+segment files and rebuilds only the segments a change touched (see "segments" below); the served file is
+written to a temporary file beside the target and renamed over it when complete (atomic on POSIX).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ ASSET = pa.struct(
         ("roles", pa.list_(pa.string())),
         ("file:size", pa.int64()),
         ("file:checksum", pa.string()),
+        ("quayside:alternate_of", pa.string()),
     ]
 )
 BBOX = pa.struct(
@@ -163,6 +165,7 @@ def to_batch(records: list[items.Record], sch: pa.Schema) -> pa.RecordBatch:
                     pa.array([a[4] if a else None for a in found], pa.list_(pa.string())),
                     pa.array([a[5] if a else None for a in found], pa.int64()),
                     pa.array([a[6] if a else None for a in found], pa.string()),
+                    pa.array([a[7] if a else None for a in found], pa.string()),
                 ],
                 fields=list(ASSET),
                 mask=pa.array([a is None for a in found], pa.bool_()),
@@ -215,31 +218,158 @@ class Built:
     size: int
     sha256: str
     seconds: float
+    segments: int = 0  # segments (re)built by this build
+    full: bool = True
 
 
-def write_catalog(target: Path, *, batch_size: int = 10_000) -> Built:
-    """Build the whole catalog from the database into ``target``, atomically (temp file + rename).
+# --- segments ----------------------------------------------------------------------------------------
+#
+# The catalog is kept as segment files, one per range of ``CATALOG_SEGMENT_PACKAGES`` package ids
+# (``segments/00000012.parquet`` holds packages 60,000–64,999 at the default 5,000), beside the served
+# file. A change rebuilds only the segments of the packages it touched (a package's rows depend only on
+# that package: its versions' links point at each other), then the served file is stitched from every
+# segment's row groups — read and written again (pyarrow cannot copy encoded row groups into another
+# file), which costs far less than building rows from the database. A full build writes every segment.
+#
+# ``segments/segments.json`` records what the segments were written with: the asset width (the
+# ``assets`` struct's keys must be one schema across segments) and ``SEGMENT_FORMAT``. When a change needs
+# more asset keys than the segments have, or the format or segment size changed, the build is full.
 
-    Memory is bounded by ``batch_size`` rows (the query streams; each batch becomes one row group)."""
-    started = time.monotonic()
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    files, mirrors = items.asset_width()
-    sch = schema(files, mirrors).with_metadata(file_metadata(collections()))
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
+SEGMENT_FORMAT = 1  # bump when the rows' columns or contents change for the same database
+
+
+def segments_dir(target: Path) -> Path:
+    return Path(target).parent / "segments"
+
+
+def segment_of(package_id: int) -> int:
+    from django.conf import settings
+
+    return package_id // settings.CATALOG_SEGMENT_PACKAGES
+
+
+def _segment_path(folder: Path, k: int) -> Path:
+    return folder / f"{k:08d}.parquet"
+
+
+def _temporary(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
+
+
+def _replace_synced(tmp: Path, target: Path) -> None:
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, target)
+
+
+def _write_segment(folder: Path, k: int, sch: pa.Schema, batch_size: int) -> int:
+    """Rebuild segment ``k`` from the database (atomically); a segment left without rows is removed."""
+    from django.conf import settings
+
+    size = settings.CATALOG_SEGMENT_PACKAGES
+    qs = items.queryset().filter(package_id__gte=k * size, package_id__lt=(k + 1) * size)
+    target = _segment_path(folder, k)
+    tmp = _temporary(target)
     rows = 0
     try:
         with pq.ParquetWriter(tmp, sch, **WRITER_OPTIONS) as writer:
-            for batch in items.iter_records(batch_size):
+            for batch in items.iter_records(batch_size, qs=qs):
                 writer.write_batch(to_batch(batch, sch), row_group_size=batch_size)
                 rows += len(batch)
+        if rows:
+            _replace_synced(tmp, target)
+        else:
+            target.unlink(missing_ok=True)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return rows
+
+
+def _all_segments() -> list[int]:
+    from django.db.models import Max, Min
+
+    span = items.queryset().order_by().aggregate(lo=Min("package_id"), hi=Max("package_id"))
+    if span["lo"] is None:
+        return []
+    return list(range(segment_of(span["lo"]), segment_of(span["hi"]) + 1))
+
+
+def _read_layout(folder: Path) -> dict:
+    try:
+        return json.loads((folder / "segments.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_layout(folder: Path, layout: dict) -> None:
+    target = folder / "segments.json"
+    tmp = _temporary(target)
+    tmp.write_text(json.dumps(layout, sort_keys=True))
+    os.replace(tmp, target)
+
+
+def _stitch(folder: Path, target: Path, sch: pa.Schema) -> tuple[int, int, str]:
+    """The served file from every segment's row groups, in segment order, atomically (temp + rename):
+    readers see the old file or the new one, never a half-written one. Returns rows, size, sha256."""
+    tmp = _temporary(target)
+    rows = 0
+    try:
+        with pq.ParquetWriter(tmp, sch, **WRITER_OPTIONS) as writer:
+            for segment in sorted(folder.glob("*.parquet")):
+                part = pq.ParquetFile(segment)
+                for i in range(part.num_row_groups):
+                    table = part.read_row_group(i)
+                    writer.write_table(table, row_group_size=max(table.num_rows, 1))
+                    rows += table.num_rows
         digest = hashlib.sha256()
         with open(tmp, "rb") as fh:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(chunk)
-            os.fsync(fh.fileno())
         size = tmp.stat().st_size
-        os.replace(tmp, target)
+        _replace_synced(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
-    return Built(rows=rows, size=size, sha256=digest.hexdigest(), seconds=time.monotonic() - started)
+    return rows, size, digest.hexdigest()
+
+
+def write_catalog(target: Path, *, packages: set[int] | None = None, batch_size: int = 10_000) -> Built:
+    """Bring ``target`` up to date from the database: rebuild the segments holding ``packages`` (None:
+    every segment — a full build), then stitch the served file from all segments, atomically.
+
+    Memory is bounded by ``batch_size`` rows (the query streams; each batch becomes one row group)."""
+    from django.conf import settings
+
+    started = time.monotonic()
+    target = Path(target)
+    folder = segments_dir(target)
+    folder.mkdir(parents=True, exist_ok=True)
+    layout = _read_layout(folder)
+    expected = {"format": SEGMENT_FORMAT, "segment_packages": settings.CATALOG_SEGMENT_PACKAGES}
+    full = packages is None or any(layout.get(k) != v for k, v in expected.items())
+    if not full:
+        files, mirrors = items.asset_width(packages=sorted(packages))
+        full = files > layout["files"] or mirrors > layout["mirrors"]
+        width = (layout["files"], layout["mirrors"])
+    if full:
+        width = items.asset_width()
+    sch = schema(*width)
+    if full:
+        wanted = _all_segments()
+        keep = {_segment_path(folder, k).name for k in wanted}
+        for stale in folder.glob("*.parquet"):
+            if stale.name not in keep:
+                stale.unlink()
+    else:
+        wanted = sorted({segment_of(p) for p in packages})
+    for k in wanted:
+        _write_segment(folder, k, sch, batch_size)
+    _write_layout(folder, {**expected, "files": width[0], "mirrors": width[1]})
+    rows, size, sha256 = _stitch(folder, target, sch.with_metadata(file_metadata(collections())))
+    return Built(
+        rows=rows,
+        size=size,
+        sha256=sha256,
+        seconds=time.monotonic() - started,
+        segments=len(wanted),
+        full=full,
+    )

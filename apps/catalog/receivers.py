@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.dispatch import receiver
 
+from apps.artifacts.signals import artifacts_recorded
 from apps.packages.signals import revision_changed
 
 
@@ -13,4 +14,13 @@ def revision_changed_marks_dirty(sender, revision, **kwargs) -> None:
     from .services import mark_dirty
 
     if revision.state in ("published", "withdrawn", "tainted"):
-        mark_dirty()
+        mark_dirty(revision.package_id)
+
+
+@receiver(artifacts_recorded, dispatch_uid="catalog.artifacts_recorded")
+def artifacts_mark_dirty(sender, revision, **kwargs) -> None:
+    """A version's Parquet alternates and manifests are files of its tree: they are catalog assets."""
+    from .services import mark_dirty
+
+    if revision.state == "published":
+        mark_dirty(revision.package_id)

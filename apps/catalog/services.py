@@ -21,7 +21,7 @@ from apps.packages.models import Revision
 from portal.errors import UserError
 from portal.tasks import claim, dispatch, send
 
-from .models import CatalogState, Deposit, Mirror
+from .models import CatalogChange, CatalogState, Deposit, Mirror
 
 LEASE = datetime.timedelta(minutes=10)
 
@@ -30,19 +30,27 @@ def catalog_path() -> Path:
     return Path(settings.CATALOG_DIR) / "stac.parquet"
 
 
-def mark_dirty() -> None:
-    """Something the catalog shows changed (call inside the transaction that changed it): the next
-    ``refresh_catalog`` rebuilds, and one is queued after commit."""
+def mark_dirty(package_id: int | None = None) -> None:
+    """Something the catalog shows changed (call inside the transaction that changed it): the rows of
+    package ``package_id`` (None: anything — the next build is full). The next ``refresh_catalog``
+    rebuilds the segments of the changed packages; one is queued after commit."""
     from .tasks import refresh_catalog
 
     CatalogState.get()
-    CatalogState.objects.filter(pk=1).update(dirty_at=Coalesce("dirty_at", timezone.now()))
+    changes = {"dirty_at": Coalesce("dirty_at", timezone.now())}
+    if package_id is None:
+        changes["full"] = True
+    else:
+        CatalogChange.objects.create(package_id=package_id)
+    CatalogState.objects.filter(pk=1).update(**changes)
     transaction.on_commit(lambda: send(refresh_catalog, countdown=settings.CATALOG_DEBOUNCE_SECONDS))
 
 
 def refresh(*, force: bool = False) -> str:
-    """Rebuild ``stac.parquet`` if it is behind (or missing, or ``force``); one build at a time (a lease
-    on the state row). A change during the build leaves the row dirty, and the build queues itself again."""
+    """Bring ``stac.parquet`` up to date if it is behind (or missing; ``force``: a full build): rebuild the
+    segments of the packages changed since the last build and stitch the served file. One build at a time
+    (a lease on the state row). A change during the build stays recorded, and the build queues itself
+    again; a failed build leaves its changes for the next one."""
     from . import parquet
     from .tasks import refresh_catalog
 
@@ -53,22 +61,28 @@ def refresh(*, force: bool = False) -> str:
     lease = claim(CatalogState.objects.all(), 1, duration=LEASE)
     if lease is None:
         return "busy"
-    seen = CatalogState.objects.values_list("dirty_at", flat=True).get(pk=1)
-    CatalogState.objects.filter(pk=1).update(dirty_at=None)
+    seen, full = CatalogState.objects.values_list("dirty_at", "full").get(pk=1)
+    changes = dict(CatalogChange.objects.values_list("pk", "package_id"))
+    CatalogState.objects.filter(pk=1).update(dirty_at=None, full=False)
+    full = force or full or not path.exists()
     try:
         with lease.heartbeat(60):
-            built = parquet.write_catalog(path)
+            built = parquet.write_catalog(path, packages=None if full else set(changes.values()))
     except BaseException:
-        if seen:
-            CatalogState.objects.filter(pk=1).update(dirty_at=Coalesce("dirty_at", seen))
+        restore = {"dirty_at": Coalesce("dirty_at", seen or timezone.now())}
+        if full:
+            restore["full"] = True
+        CatalogState.objects.filter(pk=1).update(**restore)
         lease.release()
         raise
+    CatalogChange.objects.filter(pk__in=list(changes)).delete()
     lease.release(
         built_at=timezone.now(), rows=built.rows, size=built.size, sha256=built.sha256, seconds=built.seconds
     )
     if CatalogState.objects.filter(pk=1, dirty_at__isnull=False).exists():
         send(refresh_catalog, countdown=settings.CATALOG_DEBOUNCE_SECONDS)
-    return f"built {built.rows} rows in {built.seconds:.1f} s"
+    how = "full build" if built.full else f"{built.segments} segment(s) rebuilt"
+    return f"built {built.rows} rows in {built.seconds:.1f} s ({how})"
 
 
 # --- mirrors ---------------------------------------------------------------------------------------
@@ -129,7 +143,7 @@ def register_mirror(
             request=request,
             auth_system="" if user is not None or request is not None else "worker",
         )
-        mark_dirty()
+        mark_dirty(locked.package_id)
         dispatch(verify_mirror, mirror.pk)
     return mirror
 

@@ -8,8 +8,8 @@ Layout (the torrent's layout: keep it)::
     {SITE_BASE_URL}/dataset/{scope}/{identifier}/{number}/      ← the web-seed base
         {scope}.{identifier}.{number}/                         ← the tree's name (the torrent's name)
             {object name of each entity}                       ← entity files, at the top level
-            parquet/{stem}.parquet                             ← later: Parquet alternates (apps/artifacts)
-            manifests/{…}.json                                 ← later: build manifests
+            parquet/{stem}.parquet                             ← Parquet alternates of tables (apps/artifacts)
+            manifests/{…}.json                                 ← build manifests (manifests/parquet/{stem}.parquet.json)
 
 Entity names: the EML ``physical/objectName`` (else the entity's name, else its id), reduced to its last
 path segment; characters a path cannot hold (``/``, ``\\``, control characters) become ``_``; ``.`` and
@@ -17,6 +17,11 @@ path segment; characters a path cannot hold (``/``, ``\\``, control characters) 
 are taken in their stored order (``Entity.id``); when a name is already taken, the later entity gets
 ``{stem}-{n}{suffix}`` with the smallest ``n`` ≥ 2 still free (``data.csv``, ``data-2.csv``). Entities
 are never renamed once published (their order and names do not change), so a path never changes.
+
+Derived files follow the entity files: the version's public artifacts (``apps.artifacts.services
+.artifacts_for``: none unless the version is published), Parquet alternates in entity order, then the
+build manifests by path, at the path apps/artifacts gave them. A Parquet alternate has role ``data`` and
+``alternate_of`` naming the path of the table it renders; a manifest has role ``metadata``.
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ from django.conf import settings
 
 # Top-level folders the tree reserves for derived files (apps/artifacts adds them).
 RESERVED_FOLDERS = ("parquet", "manifests")
+# The artifact kinds that are files of a version's tree, in the tree's order.
+TREE_KINDS = ("parquet", "manifest")
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]")
 
 
@@ -46,6 +53,22 @@ class VersionFile(NamedTuple):
     title: str = ""
     blob: Any = None
     entity_pk: int | None = None
+    artifact_pk: int | None = None  # a derived file (apps/artifacts): access follows the artifact
+    alternate_of: str = ""  # a Parquet alternate: the path of the table it renders
+
+
+class ArtifactRow(NamedTuple):
+    """What the listing needs of a derived artifact: the ORM row or a bulk query's tuple."""
+
+    pk: int
+    kind: str
+    path: str
+    entity_pk: int | None
+    media_type: str
+    sha256: str
+    size: int
+    md5: str
+    blob: Any = None
 
 
 class EntityRow(NamedTuple):
@@ -130,13 +153,42 @@ def layout(entities: Iterable[EntityRow]) -> list[VersionFile]:
     return files
 
 
-def version_files(revision) -> list[VersionFile]:
-    """The ordered files of ``revision``'s tree (path, size, sha256, md5, media type, role, blob).
+def with_derived(files: list[VersionFile], artifacts: Iterable[ArtifactRow]) -> list[VersionFile]:
+    """``files`` (the entity files, from ``layout``) followed by the public derived files, in the tree's
+    order whatever order ``artifacts`` come in: Parquet by entity then path, then manifests by path."""
+    source = {f.entity_pk: f.path for f in files}
+    rows = sorted(
+        (a for a in artifacts if a.kind in TREE_KINDS and a.sha256),
+        key=lambda a: (TREE_KINDS.index(a.kind), a.entity_pk or 0, a.path),
+    )
+    return files + [
+        VersionFile(
+            path=a.path,
+            size=a.size or 0,
+            sha256=a.sha256,
+            md5=a.md5 or "",
+            media_type=a.media_type or "application/octet-stream",
+            role="metadata" if a.kind == "manifest" else "data",
+            title=("Parquet of " if a.kind == "parquet" else "Build manifest of ")
+            + source.get(a.entity_pk, a.path.removeprefix("manifests/").removesuffix(".json")),
+            blob=a.blob,
+            artifact_pk=a.pk,
+            alternate_of=source.get(a.entity_pk, "") if a.kind == "parquet" else "",
+        )
+        for a in rows
+    ]
 
-    Uses ``revision.entities.all()`` (prefetch ``entities__blob`` to list many). Derived files (Parquet,
-    manifests) are appended here when apps/artifacts is merged, so every caller sees them."""
+
+def version_files(revision) -> list[VersionFile]:
+    """The ordered files of ``revision``'s tree (path, size, sha256, md5, media type, role, blob): the
+    entity files, then its public derived files (Parquet alternates, build manifests).
+
+    Uses ``revision.entities.all()`` (prefetch ``entities__blob`` to list many) and one query for the
+    artifacts (none unless the version is published)."""
+    from apps.artifacts.services import artifacts_for
+
     entities = sorted(revision.entities.all(), key=lambda e: e.pk)
-    return layout(
+    files = layout(
         EntityRow(
             pk=e.pk,
             entity_id=e.entity_id,
@@ -150,6 +202,14 @@ def version_files(revision) -> list[VersionFile]:
         )
         for e in entities
     )
+    artifacts = (
+        ArtifactRow(
+            a.pk, a.kind, a.path, a.entity_id, a.media_type, a.blob.sha256, a.blob.size, a.blob.md5, a.blob
+        )
+        for a in artifacts_for(revision)
+        if a.blob_id
+    )
+    return with_derived(files, artifacts)
 
 
 def find_file(revision, path: str) -> VersionFile | None:

@@ -88,9 +88,10 @@ def test_the_landing_page_lists_the_parquet_beside_the_csv_and_serves_it(publish
     parquet = build(published)[0]
     page = Client().get("/dataset/edi/5/1/")
     body = page.content.decode()
-    url = f"/dataset/edi/5/1/artifacts/{parquet.pk}"
-    assert url in body and "build manifest" in body
-    assert f'{url}>; rel="item"; type="application/vnd.apache.parquet"' in page["Link"]
+    named = "/dataset/edi/5/1/edi.5.1/parquet/stations.parquet"  # its name in the version's tree
+    assert named in body and "build manifest" in body
+    assert f'{named}>; rel="item"; type="application/vnd.apache.parquet"' in page["Link"]
+    url = f"/dataset/edi/5/1/artifacts/{parquet.pk}"  # the artifact-id URL keeps working
     response = Client().get(url, HTTP_RANGE="bytes=0-3")
     assert response.status_code == 206 and b"".join(response.streaming_content) == b"PAR1"
     assert response["Content-Type"] == "application/vnd.apache.parquet"

@@ -54,12 +54,21 @@ def _alternates(revision: Revision, see_data: bool) -> dict[int, dict]:
     """Each table's Parquet alternate and its build manifest, by entity: shown beside the file."""
     if not see_data:
         return {}
+    from ..files import latest_path, named_path, version_files
+
+    package = revision.package
+    files = version_files(revision)
+    named = {
+        f.artifact_pk: named_path(package.scope, package.identifier, revision.number, f.path) for f in files
+    }
+    latest = {f.artifact_pk: latest_path(package.scope, package.identifier, f.path) for f in files}
     return {
         a.entity_id: {
-            "url": artifact_path(a),
+            "url": named.get(a.pk) or artifact_path(a),
+            "latest_url": latest.get(a.pk, ""),
             "size": a.blob.size,
             "sha256": a.blob.sha256,
-            "manifest_url": artifact_path(a.manifest) if a.manifest_id else "",
+            "manifest_url": (named.get(a.manifest_id) or artifact_path(a.manifest)) if a.manifest_id else "",
         }
         for a in artifacts_for(revision)
         if a.kind == "parquet" and a.entity_id
@@ -86,12 +95,15 @@ def _signposting(revision: Revision, *, concept: bool) -> str:
             links.append(
                 f'<{metadata.absolute(download_path(entity))}>; rel="item"; type="{entity.mime_type or "application/octet-stream"}"'
             )
-        # Each table's Parquet alternate is an item too (FAIR signposting: the content of this landing page).
-        for artifact in artifacts_for(revision):
-            if artifact.kind == "parquet":
-                links.append(
-                    f'<{metadata.absolute(artifact_path(artifact))}>; rel="item"; type="{artifact.media_type}"'
-                )
+        # Each table's Parquet alternate is an item too (FAIR signposting: the content of this landing page),
+        # by its name in the version's tree.
+        from ..files import named_path, version_files
+
+        package = revision.package
+        for f in version_files(revision):
+            if f.alternate_of:
+                url = named_path(package.scope, package.identifier, revision.number, f.path)
+                links.append(f'<{metadata.absolute(url)}>; rel="item"; type="{f.media_type}"')
     return ", ".join(links)
 
 
@@ -316,10 +328,16 @@ def named_file(request: HttpRequest, scope: str, identifier: int, number: int, t
     found = find_file(revision, path)
     if found is None:
         raise Http404("No such file in this version.")
-    entity = next((e for e in revision.entities.all() if e.pk == found.entity_pk), None)
-    subject = entity if entity is not None else revision
-    if not can_see(request.user, subject, "data") or found.blob is None:
-        raise PermissionDenied("This file is not available to you (held, withdrawn or removed).")
+    if found.artifact_pk is not None:
+        # A derived file: the artifact's own rule (403 for held, withdrawn and tainted versions' data).
+        found = found._replace(
+            blob=access.get_artifact_for_user(request.user, scope, identifier, number, found.artifact_pk).blob
+        )
+    else:
+        entity = next((e for e in revision.entities.all() if e.pk == found.entity_pk), None)
+        subject = entity if entity is not None else revision
+        if not can_see(request.user, subject, "data") or found.blob is None:
+            raise PermissionDenied("This file is not available to you (held, withdrawn or removed).")
     response = blob_response(
         request, found.blob, filename=path.rsplit("/", 1)[-1], content_type=found.media_type
     )

@@ -1,0 +1,85 @@
+"""The catalog is kept incrementally: a change rebuilds only its package's segment and the served file is
+stitched from all segments (atomically); a change that needs a wider ``assets`` struct, or a forced
+build, is full; changes made during a build are kept for the next one."""
+
+from __future__ import annotations
+
+import pyarrow.parquet as pq
+import pytest
+
+from apps.catalog import parquet, services
+from apps.catalog.models import CatalogChange, CatalogState
+from apps.publishing import services as publishing
+
+from .conftest import read_catalog
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def one_package_per_segment(settings):
+    settings.CATALOG_SEGMENT_PACKAGES = 1
+
+
+def _segments():
+    folder = parquet.segments_dir(services.catalog_path())
+    return {p.name: p.stat().st_mtime_ns for p in folder.glob("*.parquet")}
+
+
+def test_a_release_rebuilds_only_its_segment_and_the_served_file_is_stitched(
+    make_revision, django_capture_on_commit_callbacks
+):
+    first, other = make_revision(), make_revision()
+    assert services.refresh(force=True).endswith("(full build)")
+    before = _segments()
+    assert len(before) == 2
+    with django_capture_on_commit_callbacks(execute=False):
+        second = make_revision(package=first.package, number=2)
+    assert set(CatalogChange.objects.values_list("package_id", flat=True)) == {first.package_id}
+    assert services.refresh().endswith("(1 segment(s) rebuilt)")
+    after = _segments()
+    mine = f"{parquet.segment_of(first.package_id):08d}.parquet"
+    assert after[mine] != before[mine]
+    assert {k: v for k, v in after.items() if k != mine} == {k: v for k, v in before.items() if k != mine}
+    assert not CatalogChange.objects.exists() and services.refresh() == "current"
+    table = read_catalog()
+    rows = {r["id"]: r for r in table.to_pylist()}
+    assert set(rows) == {first.package_id_text, second.package_id_text, other.package_id_text}
+    # The new version's neighbour links are in both of its package's rows.
+    assert any(link["rel"] == "successor-version" for link in rows[first.package_id_text]["links"])
+    # The stitched file keeps the spec's file metadata and one row group per segment's batch.
+    metadata = pq.read_metadata(services.catalog_path())
+    assert {b"geo", b"stac-geoparquet"} <= set(metadata.metadata)
+    assert metadata.num_row_groups == 2 and metadata.num_rows == 3
+    # A withdrawal turns its row into a tombstone: again only its segment.
+    with django_capture_on_commit_callbacks(execute=False):
+        publishing.withdraw(other, reason="Wrong calibration", category="data-error")
+    assert services.refresh().endswith("(1 segment(s) rebuilt)")
+    gone = {r["id"]: r for r in read_catalog().to_pylist()}[other.package_id_text]
+    assert gone["quayside:status"] == "withdrawn" and gone["assets"]["file-1"] is None
+
+
+def test_a_wider_version_or_a_lost_build_makes_the_next_build_full(
+    make_revision, django_capture_on_commit_callbacks, monkeypatch
+):
+    first = make_revision(files=1)
+    services.refresh(force=True)
+    with django_capture_on_commit_callbacks(execute=False):
+        make_revision(files=3)  # needs assets file-1 … file-3: every segment's schema changes
+    assert services.refresh().endswith("(full build)")
+    assert "file-3" in read_catalog().schema.field("assets").type.names
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    with django_capture_on_commit_callbacks(execute=False):
+        make_revision(package=first.package, number=2)
+    monkeypatch.setattr(parquet, "_stitch", broken)
+    with pytest.raises(OSError):
+        services.refresh()
+    # The change is kept, the served file is the old one (never half-written), and the next build makes it.
+    assert CatalogChange.objects.filter(package_id=first.package_id).exists()
+    assert CatalogState.get().dirty_at is not None and len(read_catalog()) == 2
+    monkeypatch.undo()
+    services.refresh()
+    assert len(read_catalog()) == 3
