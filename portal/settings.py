@@ -130,6 +130,7 @@ INSTALLED_APPS = [
     "apps.navigation",
     "apps.distributions",
     "apps.catalog",
+    "apps.swarm",
 ]
 
 MIDDLEWARE = [
@@ -637,4 +638,17 @@ CELERY_BEAT_SCHEDULE["catalog-verify-mirrors-full"] = {
 CELERY_BEAT_SCHEDULE["catalog-retry-deposits"] = {
     "task": "apps.catalog.tasks.retry_due_deposits",
     "schedule": crontab(minute="*/5"),
+}
+# --- swarm (apps.swarm: torrents, the seeder; docs/swarm.md) ----------------------------------------
+SWARM_TRACKERS = envlist("SWARM_TRACKERS", "")  # announce URLs written into new torrents; none by default
+SWARM_DHT = envbool("SWARM_DHT", "True")  # the seeder joins the DHT (tests turn it off)
+SWARM_LISTEN_INTERFACES = env("SWARM_LISTEN_INTERFACES", "0.0.0.0:6881,[::]:6881")
+SWARM_SEED_DIR = Path(env("SWARM_SEED_DIR", str(VAR_DIR / "seed")))
+SWARM_SEED_POLL_SECONDS = envint("SWARM_SEED_POLL_SECONDS", "30")
+SWARM_SEED_CACHE_BYTES = envint("SWARM_SEED_CACHE_BYTES", str(50 * 1024**3))
+SWARM_HASH_THREADS = envint("SWARM_HASH_THREADS", "2")
+SWARM_BUILD_MAX_ATTEMPTS = envint("SWARM_BUILD_MAX_ATTEMPTS", "5")
+CELERY_BEAT_SCHEDULE["swarm-sweep-torrents"] = {
+    "task": "apps.swarm.tasks.sweep_torrents",
+    "schedule": crontab(minute="*/10"),
 }
