@@ -69,6 +69,7 @@ def test_a_withdrawn_version_loses_its_torrent(client):
     revision = make_version()
     build(revision)
     publishing.withdraw(revision, reason="Wrong calibration", category="data-error")
+    revision.refresh_from_db()
     ident = revision.package.identifier
     assert client.get(f"/dataset/edi/{ident}/1/torrent").status_code == 410
     assert client.get(f"/dataset/edi/{ident}/latest/torrent").status_code == 404
