@@ -641,8 +641,11 @@ CELERY_BEAT_SCHEDULE["catalog-retry-deposits"] = {
 }
 # --- swarm (apps.swarm: torrents, the seeder; docs/swarm.md) ----------------------------------------
 SWARM_TRACKERS = envlist("SWARM_TRACKERS", "")  # announce URLs written into new torrents; none by default
-SWARM_DHT = envbool("SWARM_DHT", "True")  # the seeder joins the DHT (tests turn it off)
-SWARM_LISTEN_INTERFACES = env("SWARM_LISTEN_INTERFACES", "0.0.0.0:6881,[::]:6881")
+# The seeder joins the DHT; under tests it stays on loopback with no DHT (only 127.0.0.1 is reachable).
+SWARM_DHT = envbool("SWARM_DHT", "False" if TESTING else "True")
+SWARM_LISTEN_INTERFACES = env(
+    "SWARM_LISTEN_INTERFACES", "127.0.0.1:0" if TESTING else "0.0.0.0:6881,[::]:6881"
+)
 SWARM_SEED_DIR = Path(env("SWARM_SEED_DIR", str(VAR_DIR / "seed")))
 SWARM_SEED_POLL_SECONDS = envint("SWARM_SEED_POLL_SECONDS", "30")
 SWARM_SEED_CACHE_BYTES = envint("SWARM_SEED_CACHE_BYTES", str(50 * 1024**3))

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import datetime
 import functools
-from importlib import import_module
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from importlib import import_module
 
 from django.conf import settings
 from django.db.models import Count, Max

@@ -98,7 +98,9 @@ class Seeder:
     def sync(self) -> tuple[int, int]:
         """Seed every public torrent not yet in the session, drop those no longer public. Returns
         (added, removed)."""
-        wanted = {t.infohash: t for t in services.public_torrents().prefetch_related("revision__entities__blob")}
+        wanted = {
+            t.infohash: t for t in services.public_torrents().prefetch_related("revision__entities__blob")
+        }
         added = removed = 0
         for infohash in [ih for ih in self.handles if ih not in wanted]:
             self.drop(infohash)

@@ -23,7 +23,7 @@ from apps.packages.models import Revision
 from apps.publishing.files import tree_name, version_files
 from apps.publishing.files import web_seed_base as quayside_web_seed
 from apps.storage import services as storage
-from portal.tasks import dispatch
+from portal.tasks import TemporaryError, dispatch
 
 from . import torrents
 from .models import SwarmHealth, Torrent
@@ -97,9 +97,12 @@ def make_for(revision: Revision) -> torrents.Made:
 def build_torrent(revision_id: int) -> tuple[str, str, dict]:
     """Build the torrent of a published version. Returns ``(state, message, fields)`` for its ``Torrent``:
     built (with the infohash), or still due when the version is not published (nothing recorded)."""
-    revision = Revision.objects.select_related("package").prefetch_related("entities__blob").get(pk=revision_id)
+    revision = (
+        Revision.objects.select_related("package").prefetch_related("entities__blob").get(pk=revision_id)
+    )
     if revision.state != Revision.State.PUBLISHED:
         return Torrent.State.DUE, f"not built: {revision.package_id_text} is {revision.state}", {}
+    _wait_for_artifacts(revision)
     made = make_for(revision)
     blob = storage.store_bytes(made.data)
     with transaction.atomic(durable=True):
@@ -124,6 +127,16 @@ def build_torrent(revision_id: int) -> tuple[str, str, dict]:
         "built_at": timezone.now(),
     }
     return Torrent.State.BUILT, f"built {made.infohash}", fields
+
+
+def _wait_for_artifacts(revision: Revision) -> None:
+    """The torrent holds the version's derived files (Parquet alternates, manifests): while their build,
+    queued by the same release, is still due, ask the task to try again later (TemporaryError → retry
+    with backoff; the sweep is the safety net)."""
+    from apps.artifacts.models import RevisionBuild
+
+    if RevisionBuild.objects.filter(revision=revision, state=RevisionBuild.State.DUE).exists():
+        raise TemporaryError(f"{revision.package_id_text}: its Parquet alternates are still being built")
 
 
 def public_torrent(revision: Revision) -> Torrent | None:

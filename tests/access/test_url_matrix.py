@@ -600,6 +600,16 @@ MATRIX: dict[str, list[Row]] = {
     # The local mirror folder is public (it holds only copies of published files); empty here: 404.
     "catalog:local-mirror": [Row(table(404, 404), lambda w: {"path": "edi.1.1/none.csv"})],
     "catalog:mirror-check": [Row(DM_PAGE | {"data_manager": 302}, a_mirror, method="post")],
+    # --- torrents (issue 15): public versions only; none is built here, so 404 — and the held version's
+    # is 404 for everyone, even those who may see its data (a torrent is public or does not exist).
+    "swarm:torrent": [
+        Row(table(404, 404), rev),
+        Row(table(404, 404), lambda w: {"scope": "edi", "identifier": 2, "number": 1}),
+    ],
+    "swarm:latest-torrent": [
+        Row(table(404, 404), pkg),
+        Row(table(404, 404), lambda w: {"scope": "edi", "identifier": 2}),
+    ],
 }
 
 # URL families of third-party apps: every name with the prefix is covered by the rows of the sample

@@ -49,9 +49,14 @@ def make_version(state: str = "published", **kwargs):
 
 def build(revision):
     """Build the version's torrent the way the worker does (the task, run here)."""
+    from apps.artifacts.models import RevisionBuild
+    from apps.artifacts.tasks import build_artifacts
     from apps.swarm import tasks
     from apps.swarm.models import Torrent
 
+    # The release queued both builds; the torrent waits for the derived files it holds.
+    for pk in RevisionBuild.objects.filter(revision=revision).values_list("pk", flat=True):
+        build_artifacts.apply(args=[pk]).get()
     torrent = Torrent.objects.get(revision=revision)
     tasks.build_torrent_task.apply(args=[torrent.pk]).get()
     torrent.refresh_from_db()

@@ -28,7 +28,10 @@ def test_a_published_version_gets_a_deterministic_v1_torrent_of_its_sorted_files
     assert info.piece_length() == 16384 and info.num_pieces() == 5
     decoded = lt.bdecode(torrent_bytes(torrent))
     assert b"creation date" not in decoded and b"created by" not in decoded
-    assert decoded[b"url-list"] == f"{settings.SITE_BASE_URL}/dataset/edi/{revision.package.identifier}/1/".encode()
+    assert (
+        decoded[b"url-list"]
+        == f"{settings.SITE_BASE_URL}/dataset/edi/{revision.package.identifier}/1/".encode()
+    )
     # Rebuilding gives the same bytes and infohash.
     again = services.make_for(revision)
     assert again.infohash == torrent.infohash and again.data == torrent_bytes(torrent)
@@ -81,9 +84,22 @@ def test_verified_mirrors_with_the_tree_layout_are_web_seeds(settings):
 
     revision = make_version()
     name = services.name_of(revision)
-    Mirror.objects.create(revision=revision, kind="bucket", base_url=f"https://m.example/x/{name}/", health="ok")
-    Mirror.objects.create(revision=revision, kind="bucket", base_url=f"https://bad.example/{name}/")  # unverified
+    Mirror.objects.create(
+        revision=revision, kind="bucket", base_url=f"https://m.example/x/{name}/", health="ok"
+    )
+    Mirror.objects.create(
+        revision=revision, kind="bucket", base_url=f"https://bad.example/{name}/"
+    )  # unverified
     Mirror.objects.create(revision=revision, kind="zenodo", file_urls={"a-temp.csv": "https://z.example/1"},
                           health="ok")  # fmt: skip
     seeds = services.web_seeds(revision)
     assert seeds[1:] == ["https://m.example/x/"]
+
+
+def test_the_torrent_waits_for_the_versions_derived_files():
+    from portal.tasks import TemporaryError
+
+    revision = make_version()
+    with pytest.raises(TemporaryError, match="still being built"):  # the task retries later
+        services.build_torrent(revision.pk)  # its Parquet build, queued by the same release, is due
+    assert build(revision).state == "built"  # once they are built

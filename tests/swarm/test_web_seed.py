@@ -72,7 +72,8 @@ def transmission_downloads(served_torrent, tmp_path):
         deadline = time.monotonic() + 60
         # It does not exit by itself: done when every file has its bytes (it writes them in place).
         while not all(
-            (dest / name / p).exists() and (dest / name / p).read_bytes() == data for p, data in FILE_BYTES.items()
+            (dest / name / p).exists() and (dest / name / p).read_bytes() == data
+            for p, data in FILE_BYTES.items()
         ):
             assert process.poll() is None, "transmission-cli exited early"
             assert time.monotonic() < deadline, "transmission-cli did not finish from the web seed"
