@@ -58,25 +58,37 @@ def piece_size_for(total: int) -> int:
     return size
 
 
-def _pieces(files: list[TorrentFile], piece_size: int) -> Iterable[bytes]:
-    """The concatenated bytes of ``files`` cut into pieces (the last one shorter), each file read once."""
-    buffer = bytearray()
+def _fill(fh: BinaryIO, view: memoryview) -> int:
+    """Read into ``view`` (one copy, from the kernel into the piece): ``readinto`` where the file has it
+    (local files), else ``read`` (a storage backend's stream)."""
+    readinto = getattr(fh, "readinto", None)
+    if readinto is not None:
+        return readinto(view) or 0
+    chunk = fh.read(min(len(view), READ_CHUNK))
+    view[: len(chunk)] = chunk
+    return len(chunk)
+
+
+def _pieces(files: list[TorrentFile], piece_size: int) -> Iterable[bytearray]:
+    """The concatenated bytes of ``files`` cut into pieces (the last one shorter), each file read once,
+    each piece read straight into its own buffer."""
+    piece, filled = bytearray(piece_size), 0
     for f in files:
         read = 0
         with f.open() as fh:
-            while chunk := fh.read(READ_CHUNK):
-                read += len(chunk)
-                buffer += chunk
-                while len(buffer) >= piece_size:
-                    yield bytes(buffer[:piece_size])
-                    del buffer[:piece_size]
+            while n := _fill(fh, memoryview(piece)[filled:]):
+                read += n
+                filled += n
+                if filled == piece_size:
+                    yield piece
+                    piece, filled = bytearray(piece_size), 0
         if read != f.size:
             raise ValueError(f"{f.path}: read {read} bytes, expected {f.size}")
-    if buffer:
-        yield bytes(buffer)
+    if filled:
+        yield piece[:filled]
 
 
-def _sha1(data: bytes) -> bytes:
+def _sha1(data: bytearray) -> bytes:
     return hashlib.sha1(data, usedforsecurity=False).digest()
 
 
