@@ -27,6 +27,7 @@ DEMO_ORDER = [
     "artifacts",
     "navigation",
     "distributions",  # after "deliveries" (its delivery is classified here)
+    "swarm",  # after every release and its Parquet files (a torrent holds them), before the catalog lists it
     "catalog",
 ]
 
