@@ -159,6 +159,7 @@ INSTALLED_APPS = [
     "apps.gazetteer",
     "apps.ogcapi",
     "apps.shares",
+    "apps.swarm",
 ]
 
 MIDDLEWARE = [
@@ -711,3 +712,19 @@ MAP_TILE_ATTRIBUTION = env("MAP_TILE_ATTRIBUTION", "")
 # --- quick shares (apps.shares) -----------------------------------------------------------------
 # The scope a quick share's packages get (must be one of PACKAGE_SCOPES).
 SHARE_SCOPE = env("SHARE_SCOPE", "quay")
+# --- swarm (apps.swarm: torrents, the seeder; docs/swarm.md) ----------------------------------------
+SWARM_TRACKERS = envlist("SWARM_TRACKERS", "")  # announce URLs written into new torrents; none by default
+# The seeder joins the DHT; under tests it stays on loopback with no DHT (only 127.0.0.1 is reachable).
+SWARM_DHT = envbool("SWARM_DHT", "False" if TESTING else "True")
+SWARM_LISTEN_INTERFACES = env(
+    "SWARM_LISTEN_INTERFACES", "127.0.0.1:0" if TESTING else "0.0.0.0:6881,[::]:6881"
+)
+SWARM_SEED_DIR = Path(env("SWARM_SEED_DIR", str(VAR_DIR / "seed")))
+SWARM_SEED_POLL_SECONDS = envint("SWARM_SEED_POLL_SECONDS", "30")
+SWARM_SEED_CACHE_BYTES = envint("SWARM_SEED_CACHE_BYTES", str(50 * 1024**3))
+SWARM_HASH_THREADS = envint("SWARM_HASH_THREADS", "2")
+SWARM_BUILD_MAX_ATTEMPTS = envint("SWARM_BUILD_MAX_ATTEMPTS", "5")
+CELERY_BEAT_SCHEDULE["swarm-sweep-torrents"] = {
+    "task": "apps.swarm.tasks.sweep_torrents",
+    "schedule": crontab(minute="*/10"),
+}

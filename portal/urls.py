@@ -51,6 +51,8 @@ urlpatterns = [
     path("eventlogs/", include("apps.eventlogs.urls")),
     path("reviews/", include("apps.reviews.urls")),
     path("holds/", include("apps.holds.urls")),
+    # Before publishing: its /dataset/…/latest/<path> would take "latest/torrent" for a file.
+    path("", include("apps.swarm.urls")),  # /dataset/…/torrent, /dataset/…/latest/torrent
     path("", include("apps.publishing.urls")),  # /oai, /doi/…, landing pages
     path("search/", include("apps.search.urls")),
     path("", include("apps.artifacts.urls")),  # /dataset/…/artifacts/<id>: Parquet alternates, manifests

@@ -16,6 +16,7 @@ import datetime
 import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from importlib import import_module
 
 from django.conf import settings
 from django.db.models import Count, Max
@@ -57,6 +58,7 @@ class Record:
     deprecated: bool
     verified_mirrors: int = 0
     seeders: int = 0
+    infohash: str = ""  # the v1 torrent's (apps.swarm), "" when it has none
     links: list[tuple[str, str, str, str]] = field(default_factory=list)  # rel, href, type, title
     # key, href, type, title, roles, file:size, file:checksum, quayside:alternate_of (a Parquet alternate:
     # the key of the table asset it renders)
@@ -373,7 +375,25 @@ def _batch(groups: list[list[tuple]]) -> list[Record]:
     rows = [r for g in groups for r in g]
     shapes, sources = geometry.item_geometries([r[9] for r in rows])
     geometries = {r[0]: (shape, source) for r, shape, source in zip(rows, shapes, sources, strict=True)}
-    return [rec for g in groups for rec in _records_for(g, files, mirrors, geometries)]
+    return _with_torrents([rec for g in groups for rec in _records_for(g, files, mirrors, geometries)])
+
+
+def _with_torrents(records: list[Record]) -> list[Record]:
+    """The torrent asset, infohash and seeders of each published version that has a torrent. apps.swarm
+    sits above the catalog (its web seeds include verified mirrors): looked up by name, never imported."""
+    from django.apps import apps as django_apps
+
+    live = [r.pk for r in records if r.status == Revision.State.PUBLISHED]
+    if not live or not django_apps.is_installed("apps.swarm"):
+        return records
+    fields = import_module("apps.swarm.services").catalog_fields(live)
+    for record in records:
+        if record.pk in fields:
+            infohash, url, size, seeders = fields[record.pk]
+            record.infohash, record.seeders = infohash, seeders
+            title = f"BitTorrent (v1 infohash {infohash})"
+            record.assets.append(("torrent", url, "application/x-bittorrent", title, ["torrent"], size, None))
+    return records
 
 
 def iter_records(batch_size: int = 10_000, qs=None) -> Iterator[list[Record]]:
@@ -427,6 +447,7 @@ def to_item(record: Record) -> dict:
         "sci:doi": record.doi or None,
         "quayside:status": record.status,
         "quayside:seeders": record.seeders,
+        "quayside:infohash": record.infohash or None,
         "quayside:verified_mirrors": record.verified_mirrors,
         "quayside:geometry_source": record.geometry_source,
     }

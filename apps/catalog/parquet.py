@@ -54,7 +54,7 @@ _WKB_FIELD_META = {b"ARROW:extension:name": b"geoarrow.wkb", b"ARROW:extension:m
 def asset_keys(files: int, mirrors: int) -> list[str]:
     return (
         [f"file-{i}" for i in range(1, files + 1)]
-        + ["metadata"]
+        + ["metadata", "torrent"]
         + [f"mirror-{i}" for i in range(1, mirrors + 1)]
     )
 
@@ -87,6 +87,7 @@ def schema(files: int, mirrors: int) -> pa.Schema:
             ("quayside:status", pa.string()),
             ("quayside:seeders", pa.int32()),
             ("quayside:verified_mirrors", pa.int32()),
+            ("quayside:infohash", pa.string()),
             ("quayside:geometry_source", pa.string()),
         ]
     )
@@ -200,6 +201,7 @@ def to_batch(records: list[items.Record], sch: pa.Schema) -> pa.RecordBatch:
         "quayside:status": pa.array([r.status for r in records], pa.string()),
         "quayside:seeders": pa.array([r.seeders for r in records], pa.int32()),
         "quayside:verified_mirrors": pa.array([r.verified_mirrors for r in records], pa.int32()),
+        "quayside:infohash": pa.array([r.infohash or None for r in records], pa.string()),
         "quayside:geometry_source": pa.array([r.geometry_source for r in records], pa.string()),
     }
     return pa.RecordBatch.from_arrays([columns[f.name] for f in sch], schema=sch)

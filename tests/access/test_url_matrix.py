@@ -719,6 +719,16 @@ MATRIX: dict[str, list[Row]] = {
     ],
     "shares:new-version": [Row(only(["vetted", "data_manager"], 200, 403, 302), share_of_vetted)],
     "shares:referral": [Row(table(303, 303), share_of_vetted)],
+    # --- torrents (issue 15): public versions only; none is built here, so 404 — and the held version's
+    # is 404 for everyone, even those who may see its data (a torrent is public or does not exist).
+    "swarm:torrent": [
+        Row(table(404, 404), rev),
+        Row(table(404, 404), lambda w: {"scope": "edi", "identifier": 2, "number": 1}),
+    ],
+    "swarm:latest-torrent": [
+        Row(table(404, 404), pkg),
+        Row(table(404, 404), lambda w: {"scope": "edi", "identifier": 2}),
+    ],
 }
 
 # URL families of third-party apps: every name with the prefix is covered by the rows of the sample

@@ -29,6 +29,7 @@ DEMO_ORDER = [
     "distributions",  # after "deliveries" (its delivery is classified here)
     "shares",
     "gazetteer",
+    "swarm",  # after every release and its Parquet files (a torrent holds them), before the catalog lists it
     "catalog",  # after every demo that publishes: its rows are every public demo version
     "federation",  # harvests the demo's own feed, so last
 ]

@@ -1,6 +1,7 @@
 """Run the web server and a real Celery worker (with beat) together, for the embedded default.
 
 ``python manage.py serve`` is what ``make run`` calls after migrating and loading the demo. The worker
+(and the BitTorrent seeder, ``manage.py seed``; ``--no-seeder`` leaves it out)
 is a child process, restarted (with backoff) whenever it exits; it is stopped when the web server stops.
 
 It refuses to start on a database with unapplied migrations (every page would fail). Outside
@@ -35,6 +36,8 @@ WORKER_COMMAND = [
     "--concurrency=2",
     "--hostname=quayside@%h",
 ]
+# The BitTorrent seeder (apps.swarm, docs/swarm.md): every public version, from storage.
+SEEDER_COMMAND = [sys.executable, "-m", "django", "seed"]  # DJANGO_SETTINGS_MODULE is inherited
 # Restart delays after a worker exits: doubled after each quick exit, capped, and back to the first
 # after a worker that ran for a while (a crash loop must not spin; one crash must not wait a minute).
 FIRST_DELAY, MAX_DELAY, HEALTHY_RUN = 1.0, 60.0, 60.0
@@ -46,8 +49,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
         parser.add_argument("--no-worker", action="store_true", help="web only")
+        parser.add_argument("--no-seeder", action="store_true", help="no BitTorrent seeder")
 
-    def handle(self, *args, addrport, no_worker, **options):
+    def handle(self, *args, addrport, no_worker, no_seeder=False, **options):
         refuse_unmigrated_database()
         if not settings.PRODUCTION and not settings.SITE_BASE_URL_EXPLICIT:
             follow_served_address(addrport)
@@ -56,6 +60,10 @@ class Command(BaseCommand):
         if not no_worker:
             supervisor = WorkerSupervisor(self.say)
             supervisor.start()
+        seeder = None
+        if not no_seeder:
+            seeder = WorkerSupervisor(self.say, command=SEEDER_COMMAND, label="Seeder")
+            seeder.start()
         # SIGTERM (kill, systemd, make being stopped) ends the server like Ctrl-C, so the worker goes too.
         signal.signal(signal.SIGTERM, _interrupt)
         try:
@@ -68,6 +76,8 @@ class Command(BaseCommand):
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             if supervisor is not None:
                 supervisor.stop()
+            if seeder is not None:
+                seeder.stop()
 
     def say(self, message: str) -> None:
         """One line on stdout, flushed: the worker's life is visible in a log file as it happens."""
@@ -114,9 +124,10 @@ class WorkerSupervisor(threading.Thread):
 
     ``stop()`` ends the supervision and stops the current worker; no worker is started after it."""
 
-    def __init__(self, write):
-        super().__init__(name="worker-supervisor", daemon=True)
+    def __init__(self, write, command: list[str] = WORKER_COMMAND, label: str = "Worker"):
+        super().__init__(name=f"{label.lower()}-supervisor", daemon=True)
         self.write = write
+        self.command, self.label = command, label
         self.stopping = threading.Event()
         self.lock = threading.Lock()
         self.worker: subprocess.Popen | None = None
@@ -128,16 +139,18 @@ class WorkerSupervisor(threading.Thread):
                 if self.stopping.is_set():
                     return
                 # Its own process group: stopped as a whole (pool children and embedded beat included).
-                self.worker = subprocess.Popen(WORKER_COMMAND, env=os.environ.copy(), start_new_session=True)
+                self.worker = subprocess.Popen(self.command, env=os.environ.copy(), start_new_session=True)
                 worker = self.worker
-            self.write(f"Worker started (pid {worker.pid}).")
+            self.write(f"{self.label} started (pid {worker.pid}).")
             started = time.monotonic()
             code = worker.wait()
             if self.stopping.is_set():
                 return
             if time.monotonic() - started >= HEALTHY_RUN:
                 delay = FIRST_DELAY
-            self.write(f"Worker (pid {worker.pid}) exited with code {code}; restarting in {delay:.0f} s.")
+            self.write(
+                f"{self.label} (pid {worker.pid}) exited with code {code}; restarting in {delay:.0f} s."
+            )
             _kill_group(worker.pid)  # pool children or beat left behind by a killed main process
             if self.stopping.wait(delay):
                 return

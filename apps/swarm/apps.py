@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class SwarmConfig(AppConfig):
+    name = "apps.swarm"
+    label = "swarm"
+
+    def ready(self) -> None:
+        from apps.publishing import extensions as publishing_extensions
+
+        from . import receivers  # noqa: F401  (a torrent on packages.signals.revision_changed)
+        from .services import landing_links
+
+        publishing_extensions.add_landing_links(landing_links)

@@ -1,0 +1,224 @@
+"""The portal's seeder: one libtorrent session that seeds every public version from storage.
+
+``Seeder(folder).run()`` (``python manage.py seed``) loops: every ``SWARM_SEED_POLL_SECONDS`` it adds the
+torrents of newly published versions, removes those of versions withdrawn or tainted since (and their
+files and resume data), saves resume data, and reports each swarm's health (``SwarmHealth``): from its own
+session (seeds and peers it is connected to, completed, uploaded) and, where trackers are set, from their
+scrapes.
+
+Files: a torrent's ``save_path`` is ``<folder>/data/<infohash>``, under which ``<tree name>/<path>`` is a
+symbolic link to the blob in local storage (blobs are content-addressed, so the tree is only names). With
+S3 storage the files are copied into that folder instead, while the copies stay within
+``SWARM_SEED_CACHE_BYTES`` (a version that does not fit is left to the web seeds and mirrors).
+Torrents are added in seed mode (the blobs' SHA-256 was checked when stored); resume data in
+``<folder>/resume/<infohash>.resume`` keeps upload totals across restarts.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import libtorrent as lt
+from django.conf import settings
+from django.core.files.storage import FileSystemStorage
+from django.db import close_old_connections
+
+from apps.publishing.files import version_files
+from apps.storage import services as storage
+
+from . import services
+from .models import SwarmHealth
+
+log = logging.getLogger(__name__)
+
+
+def session_settings(listen: str | None = None, *, dht: bool | None = None) -> dict:
+    """libtorrent settings for the seeder (LSD, UPnP and NAT-PMP off: a server has a fixed address)."""
+    return {
+        "listen_interfaces": listen or settings.SWARM_LISTEN_INTERFACES,
+        "enable_dht": settings.SWARM_DHT if dht is None else dht,
+        "enable_lsd": False,
+        "enable_upnp": False,
+        "enable_natpmp": False,
+        "allow_multiple_connections_per_ip": True,
+        "alert_mask": lt.alert_category.error | lt.alert_category.status | lt.alert_category.storage,
+        "user_agent": "Quayside seeder",
+    }
+
+
+class Seeder:
+    def __init__(self, folder: Path | str, *, listen: str | None = None, dht: bool | None = None):
+        self.folder = Path(folder)
+        (self.folder / "data").mkdir(parents=True, exist_ok=True)
+        (self.folder / "resume").mkdir(parents=True, exist_ok=True)
+        self.session = lt.session(session_settings(listen, dht=dht))
+        self.handles: dict[str, tuple[int, lt.torrent_handle]] = {}  # infohash → (torrent pk, handle)
+        self.stopping = threading.Event()
+
+    @property
+    def port(self) -> int:
+        return self.session.listen_port()
+
+    # --- files --------------------------------------------------------------------------------------
+
+    def _lay_out(self, torrent, target: Path) -> bool:
+        """Make ``target/<tree>/<path>`` for every file; False when it does not fit the S3 cache."""
+        revision = torrent.revision
+        tree = target / services.name_of(revision)
+        primary = storage.primary()
+        local = isinstance(primary, FileSystemStorage)
+        files = [f for f in version_files(revision) if f.blob is not None]
+        if not local and self._cached_bytes() + sum(f.size for f in files) > settings.SWARM_SEED_CACHE_BYTES:
+            log.warning("%s does not fit the seed cache; left to the web seeds", tree.name)
+            return False
+        for f in files:
+            path = tree / f.path
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if path.exists() or path.is_symlink():
+                continue
+            if local:
+                path.symlink_to(primary.path(f.blob.key))
+            else:
+                with storage.open_blob(f.blob) as src, open(path, "wb") as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+        return True
+
+    def _cached_bytes(self) -> int:
+        return sum(
+            p.stat().st_size for p in (self.folder / "data").rglob("*") if p.is_file() and not p.is_symlink()
+        )
+
+    # --- torrents -----------------------------------------------------------------------------------
+
+    def sync(self) -> tuple[int, int]:
+        """Seed every public torrent not yet in the session, drop those no longer public. Returns
+        (added, removed)."""
+        wanted = {
+            t.infohash: t for t in services.public_torrents().prefetch_related("revision__entities__blob")
+        }
+        added = removed = 0
+        for infohash in [ih for ih in self.handles if ih not in wanted]:
+            self.drop(infohash)
+            removed += 1
+        for infohash, torrent in wanted.items():
+            if infohash in self.handles:
+                continue
+            if self.add(torrent):
+                added += 1
+        return added, removed
+
+    def add(self, torrent) -> bool:
+        target = self.folder / "data" / torrent.infohash
+        if not self._lay_out(torrent, target):
+            return False
+        with storage.open_blob(torrent.blob) as fh:
+            info = lt.torrent_info(lt.bdecode(fh.read()))
+        resume = self.folder / "resume" / f"{torrent.infohash}.resume"
+        params = lt.add_torrent_params()
+        if resume.exists():
+            try:
+                params = lt.read_resume_data(resume.read_bytes())
+            except RuntimeError:
+                log.warning("unreadable resume data for %s; starting afresh", torrent.infohash)
+                params = lt.add_torrent_params()
+        params.ti = info
+        params.save_path = str(target)
+        params.flags |= lt.torrent_flags.seed_mode
+        params.flags &= ~lt.torrent_flags.paused
+        params.flags &= ~lt.torrent_flags.auto_managed
+        handle = self.session.add_torrent(params)
+        self.handles[torrent.infohash] = (torrent.pk, handle)
+        log.info("seeding %s (%s)", services.name_of(torrent.revision), torrent.infohash)
+        return True
+
+    def drop(self, infohash: str) -> None:
+        """Stop seeding and delete the torrent's folder (links or cached copies) and resume data."""
+        _pk, handle = self.handles.pop(infohash)
+        self.session.remove_torrent(handle)
+        shutil.rmtree(self.folder / "data" / infohash, ignore_errors=True)
+        (self.folder / "resume" / f"{infohash}.resume").unlink(missing_ok=True)
+        log.info("stopped seeding %s", infohash)
+
+    # --- reports and resume data ----------------------------------------------------------------------
+
+    def report(self) -> None:
+        """One ``SwarmHealth`` row per torrent from the session (and one from tracker scrapes if any)."""
+        for pk, handle in self.handles.values():
+            s = handle.status()
+            connected_seeds = s.num_seeds + (1 if s.is_seeding else 0)  # this seeder is a copy too
+            services.record_health(
+                pk,
+                SwarmHealth.Source.SESSION,
+                seeds=connected_seeds,
+                peers=s.num_peers - s.num_seeds,
+                completed=max(s.num_complete, 0) if s.num_complete >= 0 else 0,
+                uploaded=s.all_time_upload,
+            )
+            if handle.trackers():
+                handle.scrape_tracker()
+                if s.num_complete >= 0:
+                    services.record_health(
+                        pk,
+                        SwarmHealth.Source.TRACKER,
+                        seeds=s.num_complete,
+                        peers=max(s.num_incomplete, 0),
+                        completed=s.num_complete,
+                        uploaded=s.all_time_upload,
+                    )
+
+    def save_resume(self, timeout: float = 10) -> int:
+        """Write every torrent's resume data; returns how many were written."""
+        waiting = 0
+        for _pk, handle in self.handles.values():
+            handle.save_resume_data(lt.torrent_handle.save_info_dict)
+            waiting += 1
+        written = 0
+        deadline = time.monotonic() + timeout
+        while waiting and time.monotonic() < deadline:
+            self.session.wait_for_alert(200)
+            for alert in self.session.pop_alerts():
+                if isinstance(alert, lt.save_resume_data_alert):
+                    infohash = str(alert.handle.info_hashes().v1)
+                    path = self.folder / "resume" / f"{infohash}.resume"
+                    tmp = path.with_suffix(".tmp")
+                    tmp.write_bytes(lt.write_resume_data_buf(alert.params))
+                    os.replace(tmp, path)
+                    written += 1
+                    waiting -= 1
+                elif isinstance(alert, lt.save_resume_data_failed_alert):
+                    waiting -= 1
+        return written
+
+    def log_alerts(self) -> None:
+        for alert in self.session.pop_alerts():
+            if alert.category() & lt.alert_category.error:
+                log.warning("libtorrent: %s", alert.message())
+
+    def run(self, poll: float | None = None, resume_every: float = 300) -> None:
+        """Sync and report every ``poll`` seconds until ``stop()``; resume data saved now and then and at
+        the end."""
+        poll = settings.SWARM_SEED_POLL_SECONDS if poll is None else poll
+        last_resume = time.monotonic()
+        try:
+            while not self.stopping.is_set():
+                try:
+                    close_old_connections()  # a long-lived process: drop a connection the database closed
+                    self.sync()
+                    self.report()
+                except Exception:  # the database or storage briefly away: try again next round
+                    log.exception("seeder round failed")
+                self.log_alerts()
+                if time.monotonic() - last_resume > resume_every:
+                    self.save_resume()
+                    last_resume = time.monotonic()
+                self.stopping.wait(poll)
+        finally:
+            self.save_resume()
+
+    def stop(self) -> None:
+        self.stopping.set()

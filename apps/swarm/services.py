@@ -1,0 +1,242 @@
+"""Torrents of public dataset versions: which are due, building them, serving them, swarm health.
+
+- ``request_torrent(revision)`` — a version became public (``packages.signals.revision_changed``): its
+  ``Torrent`` is due and the build task is queued on commit. Held, withdrawn and tainted versions get none.
+- ``build_torrent(revision_id)`` — the work (in the worker): the torrent of the version's files
+  (``apps.publishing.files.version_files``: entities, Parquet alternates, manifests), recorded only if
+  the version is still published under its row lock.
+- ``public_torrent(revision)`` — the built torrent of a *published* version, or None.
+- ``web_seeds(revision)`` — Quayside's web-seed base and every verified mirror with the same layout.
+- ``record_health(torrent, source, ...)`` — the seeder's report of a swarm.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.core.files.storage import FileSystemStorage
+from django.db import transaction
+from django.utils import timezone
+
+from apps.packages.models import Revision
+from apps.publishing.files import tree_name, version_files
+from apps.publishing.files import web_seed_base as quayside_web_seed
+from apps.storage import services as storage
+from portal.tasks import TemporaryError, dispatch
+
+from . import torrents
+from .models import SwarmHealth, Torrent
+
+log = logging.getLogger(__name__)
+
+
+def request_torrent(revision: Revision) -> Torrent | None:
+    """Mark the torrent of a published version due and queue its build on commit; nothing for a version in
+    any other state. Call inside the transaction that published it (idempotent)."""
+    if revision.state != Revision.State.PUBLISHED:
+        return None
+    torrent, created = Torrent.objects.get_or_create(revision=revision)
+    if not created and torrent.state == Torrent.State.BUILT:
+        return torrent
+    from .tasks import build_torrent_task
+
+    dispatch(build_torrent_task, torrent.pk)
+    return torrent
+
+
+def name_of(revision: Revision) -> str:
+    p = revision.package
+    return tree_name(p.scope, p.identifier, revision.number)
+
+
+def web_seeds(revision: Revision) -> list[str]:
+    """The ``url-list``: Quayside's own base first, then each verified mirror whose URLs follow the tree
+    (``<base>/<tree name>/<path>``). A per-file mirror (``file_urls``) cannot be a BEP 19 web seed."""
+    p = revision.package
+    seeds = [quayside_web_seed(p.scope, p.identifier, revision.number)]
+    from apps.catalog.models import Mirror
+
+    suffix = f"/{name_of(revision)}/"
+    mirrors = Mirror.objects.filter(revision=revision, health=Mirror.Health.OK, file_urls={}).order_by("pk")
+    for base in mirrors.values_list("base_url", flat=True):
+        folder = base if base.endswith("/") else base + "/"
+        if folder.endswith(suffix) and "?" not in folder:
+            seeds.append(folder[: -len(suffix) + 1])
+    return seeds
+
+
+def trackers() -> list[str]:
+    return list(settings.SWARM_TRACKERS)
+
+
+def _opener(blob):
+    primary = storage.primary()
+    if isinstance(primary, FileSystemStorage):  # the file system directly
+        path = primary.path(blob.key)
+        return lambda: open(path, "rb")
+    return lambda: storage.open_blob(blob)  # S3: the storage API streams it
+
+
+def make_for(revision: Revision) -> torrents.Made:
+    """The torrent of ``revision``'s files as they are now (no database writes)."""
+    files = [
+        torrents.TorrentFile(path=f.path, size=f.size, open=_opener(f.blob))
+        for f in version_files(revision)
+        if f.blob is not None
+    ]
+    return torrents.make_torrent(
+        name_of(revision),
+        files,
+        web_seeds=web_seeds(revision),
+        trackers=trackers(),
+        workers=settings.SWARM_HASH_THREADS,
+    )
+
+
+def build_torrent(revision_id: int) -> tuple[str, str, dict]:
+    """Build the torrent of a published version. Returns ``(state, message, fields)`` for its ``Torrent``:
+    built (with the infohash), or still due when the version is not published (nothing recorded)."""
+    revision = (
+        Revision.objects.select_related("package").prefetch_related("entities__blob").get(pk=revision_id)
+    )
+    if revision.state != Revision.State.PUBLISHED:
+        return Torrent.State.DUE, f"not built: {revision.package_id_text} is {revision.state}", {}
+    _wait_for_artifacts(revision)
+    made = make_for(revision)
+    blob = storage.store_bytes(made.data)
+    with transaction.atomic(durable=True):
+        locked = Revision.objects.select_for_update().select_related("package").get(pk=revision_id)
+        if locked.state != Revision.State.PUBLISHED:  # withdrawn or tainted while we hashed
+            return Torrent.State.DUE, f"not built: {locked.package_id_text} is {locked.state}", {}
+        from apps.audit.services import record_event
+
+        record_event(
+            service="swarm",
+            method="build_torrent",
+            resource_id=locked.package_id_text,
+            text=f"torrent {made.infohash}: {made.total_size} bytes, pieces of {made.piece_size}",
+            auth_system="worker",
+        )
+    fields = {
+        "infohash": made.infohash,
+        "blob": blob,
+        "piece_size": made.piece_size,
+        "total_size": made.total_size,
+        "file_count": len(version_files(revision)),
+        "built_at": timezone.now(),
+    }
+    return Torrent.State.BUILT, f"built {made.infohash}", fields
+
+
+def _wait_for_artifacts(revision: Revision) -> None:
+    """The torrent holds the version's derived files (Parquet alternates, manifests): while their build,
+    queued by the same release, is still due, ask the task to try again later (TemporaryError → retry
+    with backoff; the sweep is the safety net)."""
+    from apps.artifacts.models import RevisionBuild
+
+    if RevisionBuild.objects.filter(revision=revision, state=RevisionBuild.State.DUE).exists():
+        raise TemporaryError(f"{revision.package_id_text}: its Parquet alternates are still being built")
+
+
+def public_torrent(revision: Revision) -> Torrent | None:
+    """The built torrent of a published version; None for any other version (held, withdrawn, tainted)."""
+    if revision.state != Revision.State.PUBLISHED:
+        return None
+    return (
+        Torrent.objects.filter(revision=revision, state=Torrent.State.BUILT, blob__isnull=False)
+        .select_related("blob")
+        .first()
+    )
+
+
+def public_torrents():
+    """Built torrents of published versions (what the seeder seeds)."""
+    return Torrent.objects.filter(
+        state=Torrent.State.BUILT, blob__isnull=False, revision__state=Revision.State.PUBLISHED
+    ).select_related("blob", "revision__package")
+
+
+def torrent_path(revision: Revision) -> str:
+    p = revision.package
+    return f"/dataset/{p.scope}/{p.identifier}/{revision.number}/torrent"
+
+
+def magnet_for(torrent: Torrent) -> str:
+    revision = torrent.revision
+    return torrents.magnet_link(
+        torrent.infohash,
+        name_of(revision),
+        web_seeds(revision),
+        f"{settings.SITE_BASE_URL}{torrent_path(revision)}",
+    )
+
+
+def landing_links(revision: Revision) -> list[dict]:
+    """The landing page's BitTorrent lines (``apps.publishing.extensions``): only for a public torrent."""
+    torrent = public_torrent(revision)
+    if torrent is None:
+        return []
+    url = f"{settings.SITE_BASE_URL}{torrent_path(revision)}"
+    return [
+        {"label": "BitTorrent", "text": f"infohash {torrent.infohash}:", "url": url},
+        {"label": "Magnet link", "text": "", "url": magnet_for(torrent)},
+    ]
+
+
+def catalog_fields(revision_ids: list[int]) -> dict[int, tuple[str, str, int, int]]:
+    """Per published revision with a torrent: (infohash, torrent URL, .torrent size, seeders) for the
+    catalog. Seeders: the most complete copies any source saw (the portal's own seeder counts)."""
+    from django.db.models import Max
+
+    rows = (
+        Torrent.objects.filter(revision_id__in=revision_ids, state=Torrent.State.BUILT, blob__isnull=False)
+        .annotate(seeds=Max("health__seeds"))
+        .values_list(
+            "revision_id",
+            "infohash",
+            "blob__size",
+            "seeds",
+            "revision__package__scope",
+            "revision__package__identifier",
+            "revision__number",
+        )
+    )
+    base = settings.SITE_BASE_URL
+    return {
+        rid: (ih, f"{base}/dataset/{scope}/{ident}/{number}/torrent", size, seeds or 0)
+        for rid, ih, size, seeds, scope, ident, number in rows
+    }
+
+
+def record_health(
+    torrent_id: int, source: str, *, seeds: int, peers: int, completed: int, uploaded: int
+) -> None:
+    SwarmHealth.objects.update_or_create(
+        torrent_id=torrent_id,
+        source=source,
+        defaults={
+            "seeds": seeds,
+            "peers": peers,
+            "completed": completed,
+            "uploaded": uploaded,
+            "updated_at": timezone.now(),
+        },
+    )
+
+
+def due_torrents():
+    return Torrent.objects.filter(
+        revision__state=Revision.State.PUBLISHED, state__in=[Torrent.State.DUE, Torrent.State.FAILED]
+    )
+
+
+def ensure_torrents(limit: int = 500) -> int:
+    """Create the due ``Torrent`` of published versions that have none (published before this app existed,
+    or a lost signal). Returns how many were created."""
+    missing = Revision.objects.filter(state=Revision.State.PUBLISHED, torrent__isnull=True).values_list(
+        "pk", flat=True
+    )[:limit]
+    rows = [Torrent(revision_id=pk) for pk in missing]
+    Torrent.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)

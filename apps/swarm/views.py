@@ -1,0 +1,51 @@
+"""The ``.torrent`` of a public dataset version, by number or the latest one."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+
+from apps.access import lookups as access
+from apps.packages.models import Revision
+from apps.storage import services as storage
+from portal.errors import NotFound
+
+from . import services, torrents
+
+
+def _answer(revision: Revision) -> HttpResponse:
+    torrent = services.public_torrent(revision)
+    if torrent is None:
+        if revision.state in Revision.TOMBSTONED:
+            return HttpResponse("This version was withdrawn: it has no torrent.\n", status=410,
+                                content_type="text/plain; charset=utf-8")  # fmt: skip
+        raise NotFound("This version has no public torrent (yet).")
+    with storage.open_blob(torrent.blob) as fh:
+        data = fh.read()  # a few kilobytes
+    response = HttpResponse(data, content_type=torrents.MEDIA_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="{services.name_of(revision)}.torrent"'
+    response["ETag"] = f'"{torrent.infohash}"'
+    return response
+
+
+def version_torrent(request: HttpRequest, scope: str, identifier: int, number: int) -> HttpResponse:
+    """The torrent of version ``number``: 404 while none is built or the version is held (even to those
+    who may see its data: a torrent is public), 410 once it is withdrawn or tainted."""
+    revision, _ = access.get_dataset_version_for_user(request.user, scope, identifier, number)
+    return _answer(revision)
+
+
+def latest_torrent(request: HttpRequest, scope: str, identifier: int) -> HttpResponse:
+    """The torrent of the newest published version."""
+    newest = (
+        Revision.objects.filter(
+            package__scope=scope, package__identifier=identifier, state=Revision.State.PUBLISHED
+        )
+        .select_related("package")
+        .order_by("-number")
+        .first()
+    )
+    if newest is None:
+        raise NotFound("This dataset has no public version.")
+    response = _answer(newest)
+    response["Cache-Control"] = "no-cache"
+    return response

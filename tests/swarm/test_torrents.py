@@ -1,0 +1,105 @@
+"""Torrents of public versions: deterministic v1 torrents built in the worker, their URLs, magnet links, the
+catalog's asset, and none for held, withdrawn or tainted versions."""
+
+from __future__ import annotations
+
+import libtorrent as lt
+import pytest
+
+from apps.publishing import services as publishing
+from apps.swarm import services
+from apps.swarm.models import Torrent
+
+from .conftest import FILE_BYTES, build, make_version, torrent_bytes
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_published_version_gets_a_deterministic_v1_torrent_of_its_sorted_files(settings):
+    revision = make_version()
+    torrent = build(revision)
+    assert torrent.state == "built" and len(torrent.infohash) == 40
+    info = lt.torrent_info(torrent_bytes(torrent))
+    name = f"edi.{revision.package.identifier}.1"
+    assert info.name() == name
+    files = info.files()
+    paths = [files.file_path(i) for i in range(files.num_files())]
+    assert paths == [f"{name}/{p}" for p in sorted(FILE_BYTES)]  # sorted, and no .pad/ files
+    assert info.piece_length() == 16384 and info.num_pieces() == 5
+    decoded = lt.bdecode(torrent_bytes(torrent))
+    assert b"creation date" not in decoded and b"created by" not in decoded
+    assert (
+        decoded[b"url-list"]
+        == f"{settings.SITE_BASE_URL}/dataset/edi/{revision.package.identifier}/1/".encode()
+    )
+    # Rebuilding gives the same bytes and infohash.
+    again = services.make_for(revision)
+    assert again.infohash == torrent.infohash and again.data == torrent_bytes(torrent)
+
+
+def test_the_torrent_urls_landing_page_and_catalog_asset(client, settings):
+    revision = make_version()
+    torrent = build(revision)
+    ident = revision.package.identifier
+    response = client.get(f"/dataset/edi/{ident}/1/torrent")
+    assert response.status_code == 200 and response["Content-Type"] == "application/x-bittorrent"
+    assert response.content == torrent_bytes(torrent)
+    latest = client.get(f"/dataset/edi/{ident}/latest/torrent")
+    assert latest.status_code == 200 and latest.content == response.content
+    page = client.get(f"/dataset/edi/{ident}/1/").content.decode()
+    assert f"/dataset/edi/{ident}/1/torrent" in page
+    assert f"magnet:?xt=urn:btih:{torrent.infohash}&amp;dn=edi.{ident}.1&amp;ws=http" in page
+    assert "&amp;xs=http" in page
+    from apps.catalog.items import records_of_package, to_item
+
+    item = to_item(records_of_package(revision.package_id)[0])
+    assert item["assets"]["torrent"]["href"].endswith(f"/dataset/edi/{ident}/1/torrent")
+    assert item["assets"]["torrent"]["type"] == "application/x-bittorrent"
+    assert item["properties"]["quayside:infohash"] == torrent.infohash
+
+
+def test_a_held_version_never_gets_a_public_torrent(client, data_manager):
+    held = make_version("held")
+    assert services.request_torrent(held) is None and not Torrent.objects.filter(revision=held).exists()
+    ident = held.package.identifier
+    client.force_login(data_manager)  # even those who may see its data
+    assert client.get(f"/dataset/edi/{ident}/1/torrent").status_code == 404
+    assert client.get(f"/dataset/edi/{ident}/latest/torrent").status_code == 404
+    assert "magnet:" not in client.get(f"/dataset/edi/{ident}/1/").content.decode()
+
+
+def test_a_withdrawn_version_loses_its_torrent(client):
+    revision = make_version()
+    build(revision)
+    publishing.withdraw(revision, reason="Wrong calibration", category="data-error")
+    revision.refresh_from_db()
+    ident = revision.package.identifier
+    assert client.get(f"/dataset/edi/{ident}/1/torrent").status_code == 410
+    assert client.get(f"/dataset/edi/{ident}/latest/torrent").status_code == 404
+    assert services.public_torrent(revision) is None and not services.public_torrents().exists()
+
+
+def test_verified_mirrors_with_the_tree_layout_are_web_seeds(settings):
+    from apps.catalog.models import Mirror
+
+    revision = make_version()
+    name = services.name_of(revision)
+    Mirror.objects.create(
+        revision=revision, kind="bucket", base_url=f"https://m.example/x/{name}/", health="ok"
+    )
+    Mirror.objects.create(
+        revision=revision, kind="bucket", base_url=f"https://bad.example/{name}/"
+    )  # unverified
+    Mirror.objects.create(revision=revision, kind="zenodo", file_urls={"a-temp.csv": "https://z.example/1"},
+                          health="ok")  # fmt: skip
+    seeds = services.web_seeds(revision)
+    assert seeds[1:] == ["https://m.example/x/"]
+
+
+def test_the_torrent_waits_for_the_versions_derived_files():
+    from portal.tasks import TemporaryError
+
+    revision = make_version()
+    with pytest.raises(TemporaryError, match="still being built"):  # the task retries later
+        services.build_torrent(revision.pk)  # its Parquet build, queued by the same release, is due
+    assert build(revision).state == "built"  # once they are built
