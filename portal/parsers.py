@@ -17,3 +17,14 @@ class BoundedJSONParser(JSONParser):
             return super().parse(stream, media_type, parser_context)
         except RecursionError as exc:
             raise ParseError("JSON parse error - the document is nested too deeply.") from exc
+
+
+def json_object(request) -> dict:
+    """The request's body as a JSON object (or form fields); anything else — a JSON array, a number,
+    ``null`` — is a 400 that says so, not an AttributeError on ``.get``."""
+    from portal.errors import UserError
+
+    data = request.data
+    if hasattr(data, "get") and not isinstance(data, (list, str)):
+        return data
+    raise UserError("Send a JSON object.")

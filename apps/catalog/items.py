@@ -392,7 +392,9 @@ def _with_torrents(records: list[Record]) -> list[Record]:
             infohash, url, size, seeders = fields[record.pk]
             record.infohash, record.seeders = infohash, seeders
             title = f"BitTorrent (v1 infohash {infohash})"
-            record.assets.append(("torrent", url, "application/x-bittorrent", title, ["torrent"], size, None, None))
+            record.assets.append(
+                ("torrent", url, "application/x-bittorrent", title, ["torrent"], size, None, None)
+            )
     return records
 
 

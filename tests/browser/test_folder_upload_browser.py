@@ -10,6 +10,7 @@ the same relative paths (``webkitRelativePath``)."""
 import pytest
 
 from apps.deliveries.models import Delivery
+from apps.deliveries.services import upload_root
 from apps.uploads import services
 from apps.uploads.models import Upload
 from tests.support.browser import login
@@ -53,6 +54,6 @@ def test_operator_uploads_a_folder_and_the_paths_are_kept(
     page.wait_for_selector("#uploads tr[data-live='1']", state="detached", timeout=10_000)
     assert page.locator("#uploads td.state-ok").count() == 3
     page.close()
-    root = tmp_path / "var" / "deliveries" / str(delivery.pk) / "RR2401"
+    root = upload_root(delivery) / "RR2401"
     assert (root / "CTD" / "cast2.hex").read_bytes() == b"\x02" * 7000
     assert violations == []

@@ -119,3 +119,6 @@ def test_the_api_registers_and_reports_progress(operator_user, cruise, dropbox, 
     assert detail["progress"]["files_done"] == detail["progress"]["files_total"] > 0
     refused = client.post(reverse("api-deliveries"), {"cruise": cruise.pk, "source": "/etc"}, format="json")
     assert refused.status_code == 400
+    # A body that is not a JSON object is a 400 that says so (schemathesis found the 500).
+    not_an_object = client.post(reverse("api-deliveries"), [None, None], format="json")
+    assert not_an_object.status_code == 400 and "JSON object" in not_an_object.content.decode()

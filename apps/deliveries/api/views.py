@@ -15,6 +15,7 @@ from rest_framework.response import Response
 
 from apps import access
 from portal.errors import Forbidden, UserError
+from portal.parsers import json_object
 
 from .. import services
 from ..models import Delivery, Flag
@@ -64,12 +65,12 @@ def deliveries(request):
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(qs, request)
         return paginator.get_paginated_response([delivery_json(d, request.user) for d in page])
-    cruise = _cruise(request.user, request.data.get("cruise"))
+    cruise = _cruise(request.user, json_object(request).get("cruise"))
     delivery = services.register_delivery(
         request.user,
         cruise,
-        str(request.data.get("source") or ""),
-        shipment=str(request.data.get("shipment") or ""),
+        str(json_object(request).get("source") or ""),
+        shipment=str(json_object(request).get("shipment") or ""),
         request=request,
     )
     return Response(
@@ -170,9 +171,9 @@ def delivery_flags(request, pk: int):
     flag = services.raise_flag(
         request.user,
         delivery,
-        kind=str(request.data.get("kind") or ""),
-        target=str(request.data.get("target") or ""),
-        comment=str(request.data.get("comment") or ""),
+        kind=str(json_object(request).get("kind") or ""),
+        target=str(json_object(request).get("target") or ""),
+        comment=str(json_object(request).get("comment") or ""),
         request=request,
     )
     return Response(flag_json(flag), status=status.HTTP_201_CREATED)
