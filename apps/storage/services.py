@@ -45,6 +45,10 @@ class BlobNotFound(LookupError):
     pass
 
 
+class BlobRemoved(BlobNotFound):
+    """The blob's bytes were deleted on purpose (a tainted version's data): downloads answer 410 Gone."""
+
+
 class IntegrityMismatch(ValueError):
     """Bytes read back do not match the digest they were stored under."""
 
@@ -375,6 +379,8 @@ def get_blob(sha256: str) -> Blob:
 
 
 def open_blob(blob: Blob, storage: Storage | None = None) -> BinaryIO:
+    if blob.removed_at:
+        raise BlobRemoved(blob.sha256)
     storage = storage or primary()
     try:
         return storage.open(blob.key, "rb")
@@ -433,7 +439,10 @@ def url_for(blob: Blob, filename: str | None = None) -> str:
 
 
 def verify(blob: Blob, storage: Storage | None = None) -> bool:
-    """Read the blob back and compare its SHA-256 and size; records the fixity result."""
+    """Read the blob back and compare its SHA-256 and size; records the fixity result. A blob whose
+    bytes were removed on purpose is not checked (there is nothing to read, and nothing is missing)."""
+    if blob.removed_at:
+        return True
     d = _digest(blob, storage or primary())
     ok = d.sha256 == blob.sha256 and d.size == blob.size
     blob.last_fixity_at = timezone.now()
@@ -463,7 +472,9 @@ def request_deep_copy(blobs: Iterable[Blob]) -> None:
 
 def deep_backlog() -> QuerySet:
     """Archived blobs still without a deep copy (the data manager's count, the sweep's work)."""
-    return Blob.objects.filter(deep_requested_at__isnull=False, deep_copied_at__isnull=True)
+    return Blob.objects.filter(
+        deep_requested_at__isnull=False, deep_copied_at__isnull=True, removed_at__isnull=True
+    )
 
 
 def copy_to_deep(blob: Blob) -> Blob:
@@ -473,7 +484,7 @@ def copy_to_deep(blob: Blob) -> Blob:
     blob's lease (another is copying it) returns without copying. A copy that reads back wrong is
     removed and IntegrityMismatch raised; an unreachable tier raises StorageUnavailable (temporary).
     """
-    if not settings.DEEP_STORAGE_ENABLED or blob.deep_copied_at:
+    if not settings.DEEP_STORAGE_ENABLED or blob.deep_copied_at or blob.removed_at:
         return blob
     lease = claim(Blob.objects.filter(deep_copied_at__isnull=True), blob.pk, duration=DEEP_COPY_LEASE)
     if lease is None:
@@ -565,3 +576,42 @@ def check_available() -> None:
             storage.connection.meta.client.head_bucket(Bucket=storage.bucket_name)
     except _backend_errors() as exc:
         raise StorageUnavailable(str(exc)) from exc
+
+
+REMOVAL_LEASE = datetime.timedelta(minutes=10)
+
+
+def remove_bytes(blob: Blob, *, reason: str) -> bool:
+    """Delete the blob's bytes from the primary and the deep tier, then record ``removed_at``.
+
+    The caller has checked that nothing live needs the blob (``apps.storage.references``); this
+    function checks again under the blob's lease, so a version published meanwhile that reuses the
+    bytes keeps them. Idempotent: deleting an object that is already gone is not an error, and a
+    removed blob is left alone. Returns whether the bytes were removed (now or before).
+    """
+    from .references import is_needed
+
+    if blob.removed_at:
+        return True
+    lease = claim(Blob.objects.filter(removed_at__isnull=True), blob.pk, duration=REMOVAL_LEASE)
+    if lease is None:
+        return False  # another worker holds it (a deep copy or a removal); the task is retried
+    try:
+        if is_needed(blob):
+            lease.release()
+            return False
+        tiers = [primary()] + ([deep()] if settings.DEEP_STORAGE_ENABLED else [])
+        for storage in tiers:
+            try:
+                storage.delete(blob.key)  # both backends: deleting a missing object is no error
+            except FileNotFoundError:
+                pass
+    except _backend_errors() as exc:
+        lease.release()
+        raise StorageUnavailable(f"Object storage is unavailable: {exc}") from exc
+    except BaseException:
+        lease.release()
+        raise
+    lease.release(removed_at=timezone.now(), removed_reason=reason[:40])
+    blob.refresh_from_db(fields=["removed_at", "removed_reason"])
+    return True
