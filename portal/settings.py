@@ -638,3 +638,9 @@ CELERY_BEAT_SCHEDULE["catalog-retry-deposits"] = {
     "task": "apps.catalog.tasks.retry_due_deposits",
     "schedule": crontab(minute="*/5"),
 }
+
+# Tainting (issue 16): re-queue the removal of tainted versions' bytes that did not finish.
+CELERY_BEAT_SCHEDULE["publishing-tainted-data-sweep"] = {
+    "task": "apps.publishing.tasks.tainted_data_sweep",
+    "schedule": crontab(minute=41),
+}

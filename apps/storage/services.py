@@ -27,6 +27,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from portal.errors import UserError
 from portal.tasks import TemporaryError, claim, dispatch
 
 from . import scratch
@@ -246,8 +247,23 @@ def _record(d: Digests) -> Blob:
             )
     except IntegrityError:  # a concurrent writer recorded the same content first
         blob, created = Blob.objects.get(sha256=d.sha256), False
+    if blob.removed_at:
+        _refuse_removed(blob)
     blob.is_new = created
     return blob
+
+
+class ContentRemoved(UserError):
+    """These exact bytes were removed from the repository on purpose (tainted); they are not stored again."""
+
+
+def _refuse_removed(blob: Blob) -> None:
+    """The bytes just placed are content a data manager removed: delete them again and refuse."""
+    try:
+        primary().delete(blob.key)
+    except _backend_errors():
+        log.warning("could not delete the re-stored bytes of removed blob %s", blob.sha256)
+    raise ContentRemoved("This file's content was removed from the repository and cannot be stored again.")
 
 
 def _store_object(stream: BinaryIO, max_bytes: int | None = None, *, fsync: bool = True) -> Digests:
@@ -364,6 +380,8 @@ def _record_many(digests: list[Digests], batch: int = 500) -> list[Blob]:
     for i in range(0, len(keys), batch):
         found.update(Blob.objects.in_bulk(keys[i : i + batch]))
     for key, blob in found.items():
+        if blob.removed_at:
+            _refuse_removed(blob)
         blob.is_new = key not in existing
     return [found[d.sha256] for d in digests]
 

@@ -9,6 +9,7 @@ import pytest
 from lxml import etree
 
 from apps.artifacts.models import Artifact
+from apps.artifacts.services import download_path as artifact_path
 from apps.audit.models import AuditEvent
 from apps.packages.models import Entity, Revision
 from apps.packages.signals import revision_tainted
@@ -113,8 +114,12 @@ def test_the_removal_is_idempotent_and_resumes_after_an_interrupted_run(pair, da
 def test_downloads_answer_410_and_the_public_page_never_shows_the_reason(client, pair, data_manager):
     first, _ = pair
     entity = first.entities.order_by("pk").last()
+    parquet = Artifact.objects.create(
+        kind=Artifact.Kind.PARQUET, revision=first, path="temp1.parquet", blob=store_bytes(b"PAR1 x PAR1")
+    )
     services.taint(first, reason=REASON, user=data_manager)
     remove_tainted_data(first.pk)
+    assert client.get(artifact_path(parquet)).status_code == 410
     base = page_url(first)
     tree = f"{first.package.scope}.{first.package.identifier}.{first.number}"
     for url in (f"{base}files/{entity.pk}", f"{base}{tree}/temp1.csv", f"{base}files.zip"):
@@ -217,3 +222,17 @@ def test_tainting_removes_the_bytes_from_s3_tiers_and_keeps_the_shared_one(
     remove_tainted_data(first.pk)
     assert in_tiers(own) == (False, False)
     assert in_tiers(shared) == (True, True)
+
+
+def test_the_removed_content_is_not_stored_again(pair, data_manager):
+    from apps.storage.services import ContentRemoved
+
+    first, _ = pair
+    own = first.entities.order_by("pk").last().blob
+    data = b"time,temp\n2024-03-02T00:00Z,5.5\n"
+    assert store_bytes(data).pk == own.pk
+    services.taint(first, reason=REASON, user=data_manager)
+    remove_tainted_data(first.pk)
+    with pytest.raises(ContentRemoved):
+        store_bytes(data)
+    assert in_tiers(own) == (False, False)
