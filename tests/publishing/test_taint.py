@@ -14,6 +14,7 @@ from apps.audit.models import AuditEvent
 from apps.packages.models import Entity, Revision
 from apps.packages.signals import revision_tainted
 from apps.publishing import services
+from apps.publishing.models import Doi
 from apps.publishing.oai import provider as oai
 from apps.publishing.taint import blobs_of, pending, remove_tainted_data
 from apps.publishing.tasks import remove_tainted_data as remove_task
@@ -185,6 +186,10 @@ def test_a_whole_dataset_taint_covers_every_version_and_oai_catalog_search_follo
     assert rows and rows[0]["quayside:status"] == "tainted"
     assert all(v is None for v in rows[0]["assets"].values())
     assert SearchDocument.objects.get(revision=first).state == Revision.State.TAINTED
+    # The DOI goes back to hidden ("registered", still resolving to the tombstone) through the DOI queue.
+    version_doi = Doi.objects.get(revision=first)
+    assert version_doi.target_state == Doi.State.REGISTERED
+    assert client.get(f"/doi/{version_doi.doi}").url == page_url(first)
     assert client.get("/api/search/", {"q": first.title}).json()["count"] == 0
 
 
@@ -236,3 +241,18 @@ def test_the_removed_content_is_not_stored_again(pair, data_manager):
     with pytest.raises(ContentRemoved):
         store_bytes(data)
     assert in_tiers(own) == (False, False)
+
+
+def test_a_withdrawn_version_can_be_tainted_and_its_explanation_disappears(
+    client, make_revision, data_manager
+):
+    revision = make_revision()
+    services.withdraw(revision, reason="Rights holder objected", category="legal", user=data_manager)
+    client.force_login(data_manager)
+    assert (
+        f'id="taint-link" href="{page_url(revision)}taint"' in client.get(page_url(revision)).content.decode()
+    )
+    assert client.post(f"{page_url(revision)}taint", {"reason": REASON}).status_code == 302
+    client.logout()
+    html = client.get(page_url(revision)).content.decode()
+    assert "removed" in html and "Rights holder objected" not in html and REASON not in html
