@@ -111,6 +111,8 @@ def get_entity_for_user(user, revision, entity_id: str):
     entity = revision.entities.select_related("blob").filter(entity_id=entity_id).first()
     if entity is None or entity.blob is None:
         raise NotFound("No such data entity.")
+    if entity.blob.removed_at:  # a tainted version's file, removed from storage: 410 for all
+        raise Gone("This file was removed.")
     if not can_see(user, entity, "data"):
         raise Forbidden(HELD_DATA)
     return entity

@@ -123,7 +123,8 @@ def test_downloads_answer_410_and_the_public_page_never_shows_the_reason(client,
     assert client.get(artifact_path(parquet)).status_code == 410
     base = page_url(first)
     tree = f"{first.package.scope}.{first.package.identifier}.{first.number}"
-    for url in (f"{base}files/{entity.pk}", f"{base}{tree}/temp1.csv", f"{base}files.zip"):
+    pasta = f"/package/data/eml/{first.package.scope}/{first.package.identifier}/1/{entity.entity_id}"
+    for url in (f"{base}files/{entity.pk}", f"{base}{tree}/temp1.csv", f"{base}files.zip", pasta):
         response = client.get(url, HTTP_RANGE="bytes=0-3")
         assert response.status_code == 410, url
     page = client.get(base)
