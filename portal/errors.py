@@ -54,6 +54,13 @@ class NotFound(QuaysideError, Http404):
     title = "Not found"
 
 
+class Gone(QuaysideError):
+    """The thing existed and was removed on purpose (a tainted version's bytes): 410."""
+
+    status = 410
+    title = "Gone"
+
+
 # The permission messages every app shows; one wording each.
 ONLY_DATA_MANAGERS = "Only data managers may do this."
 ONLY_VETTED = "Only members of the vetted group may create or update data packages."
@@ -67,7 +74,7 @@ def api_exception_handler(exc, context):
     from rest_framework.response import Response
     from rest_framework.views import exception_handler
 
-    if isinstance(exc, (UserError, Conflict)):
+    if isinstance(exc, (UserError, Conflict, Gone)):
         return Response({"detail": exc.message}, status=exc.status)
     return exception_handler(exc, context)
 
@@ -86,6 +93,10 @@ class ErrorPagesMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exc):
+        if isinstance(exc, Gone):  # removed on purpose: the page says so, whatever the method
+            return render(
+                request, "error.html", {"status": 410, "title": exc.title, "message": exc.message}, status=410
+            )
         if not isinstance(exc, (UserError, Conflict)):
             return None
         back = request.META.get("HTTP_REFERER", "")

@@ -728,3 +728,9 @@ CELERY_BEAT_SCHEDULE["swarm-sweep-torrents"] = {
     "task": "apps.swarm.tasks.sweep_torrents",
     "schedule": crontab(minute="*/10"),
 }
+
+# Tainting (issue 16): re-queue the removal of tainted versions' bytes that did not finish.
+CELERY_BEAT_SCHEDULE["publishing-tainted-data-sweep"] = {
+    "task": "apps.publishing.tasks.tainted_data_sweep",
+    "schedule": crontab(minute=41),
+}

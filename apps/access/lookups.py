@@ -17,7 +17,7 @@ from __future__ import annotations
 from django.apps import apps
 from django.db.models import OuterRef, QuerySet, Subquery
 
-from portal.errors import Forbidden, NotFound
+from portal.errors import Forbidden, Gone, NotFound
 
 from . import roles
 from .people import can_edit_cruise, is_cruise_party
@@ -111,6 +111,8 @@ def get_entity_for_user(user, revision, entity_id: str):
     entity = revision.entities.select_related("blob").filter(entity_id=entity_id).first()
     if entity is None or entity.blob is None:
         raise NotFound("No such data entity.")
+    if entity.blob.removed_at:  # a tainted version's file, removed from storage: 410 for all
+        raise Gone("This file was removed.")
     if not can_see(user, entity, "data"):
         raise Forbidden(HELD_DATA)
     return entity
@@ -118,7 +120,8 @@ def get_entity_for_user(user, revision, entity_id: str):
 
 def get_artifact_for_user(user, scope: str, identifier: int, number: int, artifact_id: int):
     """A derived artifact of a version (a Parquet alternate, a manifest): 404 when the version's metadata
-    is not visible or it has no such artifact, 403 when its data is not (held, withdrawn, tainted)."""
+    is not visible or it has no such artifact, 410 when its bytes were removed (tainted), 403 when its data
+    is not visible (held, withdrawn)."""
     revision = get_revision_for_user(user, scope, identifier, number)
     artifact = (
         _model("artifacts.Artifact")
@@ -128,6 +131,8 @@ def get_artifact_for_user(user, scope: str, identifier: int, number: int, artifa
     )
     if artifact is None:
         raise NotFound("No such file in this version.")
+    if artifact.blob.removed_at:  # a tainted version's derived file, removed from storage: 410 for all
+        raise Gone("This file was removed.")
     if not can_see(user, artifact, "data"):
         raise Forbidden(HELD_DATA)
     return artifact

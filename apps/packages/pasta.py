@@ -19,6 +19,7 @@ from apps import access
 from apps.access import can_see
 from apps.storage.http import blob_response
 from apps.storage.services import open_blob
+from portal.errors import Gone
 
 from . import quality
 from .models import Resource
@@ -42,6 +43,8 @@ class PastaView(APIView):
             return text(str(exc) or "Not found.\n", 404)
         if isinstance(exc, PermissionDenied):
             return text(str(exc) or "Forbidden.\n", 403)
+        if isinstance(exc, Gone):
+            return text(f"{exc.message}\n", 410)
         return super().handle_exception(exc)
 
 
@@ -100,7 +103,9 @@ class Metadata(PastaView):
 class Data(PastaView):
     @BYTES
     def get(self, request, scope: str, identifier: int, revision: int, entity_id: str):
-        rev = access.get_revision_for_user(request.user, scope, identifier, revision, "data")
+        # The revision by its metadata; the entity lookup then applies the data rule (via the revision),
+        # after answering 410 for bytes removed from storage (tainted).
+        rev = access.get_revision_for_user(request.user, scope, identifier, revision)
         entity = access.get_entity_for_user(request.user, rev, entity_id)
         return blob_response(
             request,

@@ -10,3 +10,6 @@ class PublishingConfig(AppConfig):
             checks,  # noqa: F401  (registers the deployment checks)
             receivers,  # noqa: F401  (publishes what a hold releases)
         )
+        from .taint import register_references
+
+        register_references()

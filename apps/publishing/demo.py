@@ -1,6 +1,7 @@
 """Publishing demo: every archived demo package is published (DOIs pending, or registered when
 DATACITE_API_URL points at a DataCite server), and a small two-version dataset of our own whose first
-version is withdrawn, so the OAI-PMH feed always shows a deleted record. Idempotent."""
+version is withdrawn, so the OAI-PMH feed always shows a deleted record, and one dataset that was tainted
+(issue 16: its page is a tombstone saying "removed", its bytes are gone from every tier). Idempotent."""
 
 from __future__ import annotations
 
@@ -35,7 +36,17 @@ VERSIONS = [
 ]
 
 
-def _demo_package(log) -> Package | None:
+# Stands in for the issue's "one tainted share" until the quick-share app is merged.
+TAINTED_IDENTIFIER = 9002
+TAINTED_VERSIONS = [
+    (
+        "Harbour camera stills, March 2024 (removed)",
+        "time,frame\n2024-03-01T00:00Z,0001.jpg\n",
+    )
+]
+
+
+def _demo_package(log, identifier: int = DEMO_IDENTIFIER, versions=VERSIONS) -> Package | None:
     from apps.accounts.models import User
     from apps.cruises.models import Cruise
     from apps.storage.services import store_bytes
@@ -52,12 +63,12 @@ def _demo_package(log) -> Package | None:
 
     cruise = Cruise.objects.exclude(pk__in=Hold.objects.active().values("cruise_id")).order_by("pk").first()
     package, _ = Package.objects.get_or_create(
-        scope=DEMO_SCOPE, identifier=DEMO_IDENTIFIER, defaults={"owner": owner, "cruise": cruise}
+        scope=DEMO_SCOPE, identifier=identifier, defaults={"owner": owner, "cruise": cruise}
     )
-    for number, (title, csv) in enumerate(VERSIONS, start=1):
+    for number, (title, csv) in enumerate(versions, start=1):
         if package.revisions.filter(number=number).exists():
             continue
-        pid = f"{DEMO_SCOPE}.{DEMO_IDENTIFIER}.{number}"
+        pid = f"{DEMO_SCOPE}.{identifier}.{number}"
         revision = Revision.objects.create(
             package=package,
             number=number,
@@ -104,6 +115,7 @@ def _demo_package(log) -> Package | None:
 
 def load(log) -> None:
     package = _demo_package(log)
+    tainted_package = _demo_package(log, TAINTED_IDENTIFIER, TAINTED_VERSIONS)
     published = 0
     with transaction.atomic():
         # on_archived runs inside the pipeline's transaction in real life; here the demo is that caller.
@@ -124,8 +136,19 @@ def load(log) -> None:
             services.withdraw(
                 first, reason="Logger clock was 20 minutes fast; superseded by version 2 (recalibrated)."
             )
+    if tainted_package is not None:
+        from .taint import remove_tainted_data
+
+        version = tainted_package.revisions.filter(number=1).first()
+        if version is not None and version.state == Revision.State.PUBLISHED:
+            services.taint(
+                version, reason="Demo: the stills show identifiable people (kept in the audit log only)."
+            )
+        if version is not None and version.state == Revision.State.TAINTED:
+            remove_tainted_data(version.pk)  # the worker does this after the commit; the demo may have none
     log(
         f"publishing: {published} revisions published now; {Doi.objects.count()} DOIs "
         f"({Doi.objects.exclude(state=Doi.State.PENDING).count()} registered or in progress); "
-        f"{Revision.objects.filter(state=Revision.State.WITHDRAWN).count()} withdrawn (deleted in OAI-PMH)"
+        f"{Revision.objects.filter(state=Revision.State.WITHDRAWN).count()} withdrawn, "
+        f"{Revision.objects.filter(state=Revision.State.TAINTED).count()} tainted (deleted in OAI-PMH)"
     )

@@ -197,21 +197,56 @@ def withdraw(
 
 
 def taint(revision: Revision, *, reason: str, user=None, request=None) -> Revision:
-    """Mark a public version tainted (its data must be removed everywhere): a tombstone page, the DOI
-    hidden but resolving, a deleted record in OAI-PMH forever. Removing the stored bytes and telling the
-    storage managers is the sharing work's; this verb only moves the state."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise PublishingError("Give a reason for tainting; it is recorded in the audit log.")
+    """Mark a public version tainted (its data must be removed everywhere): a tombstone page that says
+    only "removed", the DOI hidden but resolving, a deleted record in OAI-PMH forever. The reason goes to
+    the audit log only. After the commit the worker deletes the bytes from every tier
+    (``apps.publishing.taint``) and ``revision_tainted`` is sent (the seeder and smart nodes follow it)."""
+    reason = _taint_reason(reason)
     with transaction.atomic(durable=True):
         locked = Revision.objects.select_for_update().select_related("package").get(pk=revision.pk)
         if locked.state not in Revision.TAINTABLE:
             raise PublishingError(
                 f"Only a published or withdrawn version can be tainted; {locked.package_id_text} is {locked.state}."
             )
-        locked.mark_tainted()
-        _take_down(locked, method="taint", text=f"tainted: {reason}", user=user, request=request)
+        _taint_locked(locked, reason, user=user, request=request)
     return locked
+
+
+def taint_package(package, *, reason: str, user=None, request=None) -> list[Revision]:
+    """Taint a whole dataset: every published or withdrawn version of the package, in one transaction
+    (versions never made public have no public copies but their bytes go too, see below). Returns the
+    versions tainted; raises PublishingError when none could be."""
+    reason = _taint_reason(reason)
+    with transaction.atomic(durable=True):
+        versions = list(
+            Revision.objects.select_for_update()
+            .select_related("package")
+            .filter(package=package, state__in=Revision.TAINTABLE)
+            .order_by("number")
+        )
+        if not versions:
+            raise PublishingError("This dataset has no published or withdrawn version to taint.")
+        for locked in versions:
+            _taint_locked(locked, reason, user=user, request=request)
+    return versions
+
+
+def _taint_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise PublishingError("Give a reason for tainting; it is recorded in the audit log.")
+    return reason
+
+
+def _taint_locked(locked: Revision, reason: str, *, user, request) -> None:
+    from apps.packages.signals import revision_tainted
+
+    from .tasks import remove_tainted_data
+
+    locked.mark_tainted()
+    _take_down(locked, method="taint", text=f"tainted: {reason}", user=user, request=request)
+    dispatch(remove_tainted_data, locked.pk)
+    transaction.on_commit(lambda: revision_tainted.send(sender=Revision, revision=locked))
 
 
 def _take_down(revision: Revision, *, method: str, text: str, user, request) -> None:

@@ -29,3 +29,28 @@ def retry_due_dois(self, limit: int = 500) -> int:
         else:
             register_doi.delay(pk)
     return len(ids)
+
+
+@shared_task(acks_late=True)
+def remove_tainted_data(revision_id: int) -> tuple[int, int]:
+    """Delete a tainted version's bytes from every tier (``apps.publishing.taint``); idempotent, resumable:
+    each blob is claimed with a lease and marked removed as it goes."""
+    from .taint import remove_tainted_data as remove
+
+    return remove(revision_id)
+
+
+@shared_task(acks_late=True)
+def tainted_data_sweep(limit: int = 50) -> int:
+    """Beat job: queue the removal again for every tainted version whose bytes are not all removed (the
+    on-commit task was lost, or storage was down longer than its retries)."""
+    from apps.packages.models import Revision
+
+    from .taint import pending
+
+    queued = 0
+    for revision in Revision.objects.filter(state=Revision.State.TAINTED).order_by("-pk")[:limit]:
+        if pending(revision):
+            remove_tainted_data.delay(revision.pk)
+            queued += 1
+    return queued

@@ -57,6 +57,7 @@ urlpatterns = [
     ),
     path("dataset/<scope:scope>/<int:identifier>/latest/<path:path>", views.latest_file, name="latest-file"),
     path("dataset/<scope:scope>/<int:identifier>/<int:number>/withdraw", views.withdraw, name="withdraw"),
+    path("dataset/<scope:scope>/<int:identifier>/<int:number>/taint", views.taint, name="taint"),
     path("dataset/<scope:scope>/<int:identifier>/<int:number>/correct", views.correct, name="correct"),
     path("doi/<path:doi>", views.resolve_doi, name="resolve-doi"),
     path("dois/", doi_views.doi_queue, name="doi-queue"),

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 
 from portal.csp import SANDBOX
+from portal.errors import Gone
 
 from . import services
 from .models import Blob
@@ -71,7 +72,10 @@ def blob_response(
     content_type: str = "application/octet-stream",
     inline: bool = False,
 ) -> HttpResponse:
-    """The blob's bytes, honouring Range/If-Range; ETag is the SHA-256 (content never changes)."""
+    """The blob's bytes, honouring Range/If-Range; ETag is the SHA-256 (content never changes).
+    Bytes removed on purpose (a tainted version's) answer 410 Gone, Range or not."""
+    if blob.removed_at:
+        raise Gone("This file was removed.")
     etag = f'"{blob.sha256}"'
     if request.headers.get("If-None-Match") == etag:
         response = HttpResponse(status=304)

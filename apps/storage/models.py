@@ -28,6 +28,11 @@ class Blob(models.Model):
     lease_until = models.DateTimeField(null=True, blank=True)
     last_fixity_at = models.DateTimeField(null=True, blank=True)
     fixity_ok = models.BooleanField(null=True, blank=True)
+    # Set once the bytes were deleted from every tier (a tainted version's data); the row stays so that
+    # downloads answer 410 Gone and the sweeps skip it. Removal is final: a re-upload of the same bytes
+    # is refused by nothing here, but the row keeps saying they were removed and why.
+    removed_at = models.DateTimeField(null=True, blank=True)
+    removed_reason = models.CharField(max_length=40, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -53,6 +58,8 @@ class Blob(models.Model):
                 "lease_until",
                 "last_fixity_at",
                 "fixity_ok",
+                "removed_at",
+                "removed_reason",
             }
             fields = set(kwargs.get("update_fields") or ())
             if not fields or not fields <= allowed:
@@ -67,4 +74,6 @@ class Blob(models.Model):
 
     @property
     def tiers(self) -> list[str]:
+        if self.removed_at:
+            return []
         return ["primary"] + (["deep"] if self.deep_copied_at else [])

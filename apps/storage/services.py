@@ -27,6 +27,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError, QuerySet, RestrictedError
 from django.utils import timezone
 
+from portal.errors import UserError
 from portal.tasks import TemporaryError, claim, dispatch
 
 from . import scratch
@@ -43,6 +44,10 @@ class StorageUnavailable(TemporaryError, RuntimeError):
 
 class BlobNotFound(LookupError):
     pass
+
+
+class BlobRemoved(BlobNotFound):
+    """The blob's bytes were deleted on purpose (a tainted version's data): downloads answer 410 Gone."""
 
 
 class IntegrityMismatch(ValueError):
@@ -242,8 +247,23 @@ def _record(d: Digests) -> Blob:
             )
     except IntegrityError:  # a concurrent writer recorded the same content first
         blob, created = Blob.objects.get(sha256=d.sha256), False
+    if blob.removed_at:
+        _refuse_removed(blob)
     blob.is_new = created
     return blob
+
+
+class ContentRemoved(UserError):
+    """These exact bytes were removed from the repository on purpose (tainted); they are not stored again."""
+
+
+def _refuse_removed(blob: Blob) -> None:
+    """The bytes just placed are content a data manager removed: delete them again and refuse."""
+    try:
+        primary().delete(blob.key)
+    except _backend_errors():
+        log.warning("could not delete the re-stored bytes of removed blob %s", blob.sha256)
+    raise ContentRemoved("This file's content was removed from the repository and cannot be stored again.")
 
 
 def _store_object(stream: BinaryIO, max_bytes: int | None = None, *, fsync: bool = True) -> Digests:
@@ -360,6 +380,8 @@ def _record_many(digests: list[Digests], batch: int = 500) -> list[Blob]:
     for i in range(0, len(keys), batch):
         found.update(Blob.objects.in_bulk(keys[i : i + batch]))
     for key, blob in found.items():
+        if blob.removed_at:
+            _refuse_removed(blob)
         blob.is_new = key not in existing
     return [found[d.sha256] for d in digests]
 
@@ -375,6 +397,8 @@ def get_blob(sha256: str) -> Blob:
 
 
 def open_blob(blob: Blob, storage: Storage | None = None) -> BinaryIO:
+    if blob.removed_at:
+        raise BlobRemoved(blob.sha256)
     storage = storage or primary()
     try:
         return storage.open(blob.key, "rb")
@@ -433,7 +457,10 @@ def url_for(blob: Blob, filename: str | None = None) -> str:
 
 
 def verify(blob: Blob, storage: Storage | None = None) -> bool:
-    """Read the blob back and compare its SHA-256 and size; records the fixity result."""
+    """Read the blob back and compare its SHA-256 and size; records the fixity result. A blob whose
+    bytes were removed on purpose is not checked (there is nothing to read, and nothing is missing)."""
+    if blob.removed_at:
+        return True
     d = _digest(blob, storage or primary())
     ok = d.sha256 == blob.sha256 and d.size == blob.size
     blob.last_fixity_at = timezone.now()
@@ -463,7 +490,9 @@ def request_deep_copy(blobs: Iterable[Blob]) -> None:
 
 def deep_backlog() -> QuerySet:
     """Archived blobs still without a deep copy (the data manager's count, the sweep's work)."""
-    return Blob.objects.filter(deep_requested_at__isnull=False, deep_copied_at__isnull=True)
+    return Blob.objects.filter(
+        deep_requested_at__isnull=False, deep_copied_at__isnull=True, removed_at__isnull=True
+    )
 
 
 def copy_to_deep(blob: Blob) -> Blob:
@@ -473,7 +502,7 @@ def copy_to_deep(blob: Blob) -> Blob:
     blob's lease (another is copying it) returns without copying. A copy that reads back wrong is
     removed and IntegrityMismatch raised; an unreachable tier raises StorageUnavailable (temporary).
     """
-    if not settings.DEEP_STORAGE_ENABLED or blob.deep_copied_at:
+    if not settings.DEEP_STORAGE_ENABLED or blob.deep_copied_at or blob.removed_at:
         return blob
     lease = claim(Blob.objects.filter(deep_copied_at__isnull=True), blob.pk, duration=DEEP_COPY_LEASE)
     if lease is None:
@@ -569,12 +598,14 @@ def check_available() -> None:
 
 def discard_if_unreferenced(blob: Blob) -> bool:
     """Delete ``blob`` (its row and its object in every tier) when no row of any model refers to it —
-    every foreign key to Blob is asked, so an app that adds one protects its blobs without telling us.
+    ``references.is_needed`` asks every foreign key to Blob (so an app that adds one protects its blobs without
+    telling us) and the digest fields apps registered.
     True when it was deleted. For removals (a remote record's local mirror deleted at its home); the
     content-addressed store otherwise never deletes."""
-    for relation in Blob._meta.related_objects:
-        if relation.related_model._default_manager.filter(**{relation.field.name: blob.pk}).exists():
-            return False
+    from .references import is_needed  # the one answer to "is this blob still needed, and by what?"
+
+    if is_needed(blob):
+        return False
     with transaction.atomic():
         if not Blob.objects.filter(pk=blob.pk).exists():
             return False
@@ -588,4 +619,42 @@ def discard_if_unreferenced(blob: Blob) -> bool:
             storage.delete(blob.key)
         except Exception as exc:  # an object left behind is harmless (content-addressed); logged
             log.warning("could not delete the object of blob %s: %s", blob.sha256, exc)
+
+
+REMOVAL_LEASE = datetime.timedelta(minutes=10)
+
+
+def remove_bytes(blob: Blob, *, reason: str) -> bool:
+    """Delete the blob's bytes from the primary and the deep tier, then record ``removed_at``.
+
+    The caller has checked that nothing live needs the blob (``apps.storage.references``); this
+    function checks again under the blob's lease, so a version published meanwhile that reuses the
+    bytes keeps them. Idempotent: deleting an object that is already gone is not an error, and a
+    removed blob is left alone. Returns whether the bytes were removed (now or before).
+    """
+    from .references import is_needed
+
+    if blob.removed_at:
+        return True
+    lease = claim(Blob.objects.filter(removed_at__isnull=True), blob.pk, duration=REMOVAL_LEASE)
+    if lease is None:
+        return False  # another worker holds it (a deep copy or a removal); the task is retried
+    try:
+        if is_needed(blob):
+            lease.release()
+            return False
+        tiers = [primary()] + ([deep()] if settings.DEEP_STORAGE_ENABLED else [])
+        for storage in tiers:
+            try:
+                storage.delete(blob.key)  # both backends: deleting a missing object is no error
+            except FileNotFoundError:
+                pass
+    except _backend_errors() as exc:
+        lease.release()
+        raise StorageUnavailable(f"Object storage is unavailable: {exc}") from exc
+    except BaseException:
+        lease.release()
+        raise
+    lease.release(removed_at=timezone.now(), removed_reason=reason[:40])
+    blob.refresh_from_db(fields=["removed_at", "removed_reason"])
     return True

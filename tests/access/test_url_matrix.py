@@ -521,6 +521,9 @@ MATRIX: dict[str, list[Row]] = {
     ],
     "api-version-dois": [Row(EVERYONE, rev, api=True)],
     "api-withdraw": [Row(DM_API | {"data_manager": 400}, rev, api=True, method="post")],
+    # Taint (issue 16): a confirmation page and an API, data managers only; without a reason, 400.
+    "publishing:taint": [Row(DM_PAGE, rev), Row(DM_PAGE | {"data_manager": 400}, rev, method="post")],
+    "api-taint": [Row(DM_API | {"data_manager": 400}, rev, api=True, method="post")],
     # --- search ---------------------------------------------------------------------------------------
     "search:search": [Row(EVERYONE)],
     "api-search": [Row(EVERYONE, api=True)],

@@ -15,4 +15,9 @@ urlpatterns = [
         views.WithdrawApi.as_view(),
         name="api-withdraw",
     ),
+    path(
+        "publishing/datasets/<str:scope>/<int:identifier>/<int:number>/taint/",
+        views.TaintApi.as_view(),
+        name="api-taint",
+    ),
 ]

@@ -115,6 +115,54 @@ class WithdrawApi(APIView):
         )
 
 
+class TaintSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, help_text="kept in the audit log, never shown publicly")
+    whole_dataset = serializers.BooleanField(default=False, help_text="taint every version of the dataset")
+
+
+class TaintApi(APIView):
+    """Taint a version (or, with ``whole_dataset``, every version): data managers only. The bytes are
+    removed from every storage tier by the worker after the commit."""
+
+    permission_classes = [IsDataManager]
+
+    @extend_schema(
+        request=TaintSerializer,
+        responses={
+            200: inline_serializer(
+                "Tainted",
+                {
+                    "package_id": serializers.CharField(),
+                    "versions": serializers.ListField(child=serializers.IntegerField()),
+                    "tombstone": serializers.URLField(),
+                },
+            ),
+            409: OpenApiResponse(description="nothing published or withdrawn to taint"),
+        },
+    )
+    def post(self, request, scope: str, identifier: int, number: int):
+        form = TaintSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        revision, _ = access.get_dataset_version_for_user(request.user, scope, identifier, number)
+        reason = form.validated_data["reason"]
+        try:
+            if form.validated_data["whole_dataset"]:
+                done = services.taint_package(
+                    revision.package, reason=reason, user=request.user, request=request
+                )
+            else:
+                done = [services.taint(revision, reason=reason, user=request.user, request=request)]
+        except services.PublishingError as exc:
+            return Response({"detail": str(exc)}, status=409)
+        return Response(
+            {
+                "package_id": revision.package_id_text,
+                "versions": [r.number for r in done],
+                "tombstone": metadata.absolute(metadata.version_path(revision)),
+            }
+        )
+
+
 class VersionDoiApi(APIView):
     """Where a version's DOIs stand (public: the landing page shows the same)."""
 

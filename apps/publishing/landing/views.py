@@ -18,6 +18,7 @@ from apps.artifacts.services import artifacts_for
 from apps.artifacts.services import download_path as artifact_path
 from apps.holds.models import Hold
 from apps.packages.models import Resource, Revision
+from portal.errors import Gone
 
 from .. import extensions, services
 from ..crosswalks import metadata
@@ -295,6 +296,13 @@ def export(request: HttpRequest, scope: str, identifier: int, number: int, fmt: 
     return response
 
 
+def _gone_if_removed(blob) -> None:
+    """Bytes removed on purpose (a tainted version's) answer 410 whoever asks: the tombstone already
+    says publicly that they were removed, and 410 tells mirrors and web-seed clients to stop retrying."""
+    if blob is not None and blob.removed_at:
+        raise Gone("This file was removed.")
+
+
 def download(request: HttpRequest, scope: str, identifier: int, number: int, entity_id: int) -> HttpResponse:
     from apps.storage.http import blob_response
 
@@ -302,6 +310,7 @@ def download(request: HttpRequest, scope: str, identifier: int, number: int, ent
     entity = next((e for e in revision.entities.all() if e.pk == entity_id), None)
     if entity is None:
         raise Http404("No such file in this version.")
+    _gone_if_removed(entity.blob)
     if not can_see(request.user, entity, "data") or entity.blob_id is None:
         raise PermissionDenied("This file is not available to you (held, withdrawn or removed).")
     return blob_response(
@@ -336,6 +345,7 @@ def named_file(request: HttpRequest, scope: str, identifier: int, number: int, t
     else:
         entity = next((e for e in revision.entities.all() if e.pk == found.entity_pk), None)
         subject = entity if entity is not None else revision
+        _gone_if_removed(found.blob)
         if not can_see(request.user, subject, "data") or found.blob is None:
             raise PermissionDenied("This file is not available to you (held, withdrawn or removed).")
     response = blob_response(
@@ -385,6 +395,8 @@ def download_all(request: HttpRequest, scope: str, identifier: int, number: int)
     entities = list(revision.entities.all())
     if not entities:
         raise Http404("This version has no files.")
+    for e in entities:
+        _gone_if_removed(e.blob)
     if not all(can_see(request.user, e, "data") and e.blob_id for e in entities):
         raise PermissionDenied("These files are not available to you (held, withdrawn or removed).")
     names = zipstream.unique_names(
@@ -457,6 +469,46 @@ def withdraw(request: HttpRequest, scope: str, identifier: int, number: int) -> 
     context = {"revision": revision, "form": form, "version_url": metadata.version_path(revision)}
     status = 400 if request.method == "POST" else 200
     return render(request, "publishing/withdraw_confirm.html", context, status=status)
+
+
+class TaintForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason (audit log only, never shown publicly)",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+    )
+    whole_dataset = forms.BooleanField(
+        label="Taint every version of this dataset, not only this one", required=False
+    )
+
+
+@data_manager_required
+def taint(request: HttpRequest, scope: str, identifier: int, number: int) -> HttpResponse:
+    """A confirmation page: the reason (audited, never public) and "this version or every version";
+    only its POST taints. The bytes are removed by the worker after the commit."""
+    revision, _ = _dataset_version(request, scope, identifier, number)
+    form = TaintForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        reason = form.cleaned_data["reason"]
+        try:
+            if form.cleaned_data["whole_dataset"]:
+                done = services.taint_package(
+                    revision.package, reason=reason, user=request.user, request=request
+                )
+            else:
+                done = [services.taint(revision, reason=reason, user=request.user, request=request)]
+        except services.PublishingError as exc:
+            messages.error(request, str(exc))
+        else:
+            numbers = ", ".join(str(r.number) for r in done)
+            messages.success(
+                request,
+                f"{revision.package_id_text}: version(s) {numbers} tainted; their files are being removed.",
+            )
+        return redirect(metadata.version_path(revision))
+    context = {"revision": revision, "form": form, "version_url": metadata.version_path(revision)}
+    status = 400 if request.method == "POST" else 200
+    return render(request, "publishing/taint_confirm.html", context, status=status)
 
 
 @require_POST
