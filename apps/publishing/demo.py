@@ -46,7 +46,17 @@ TAINTED_VERSIONS = [
 ]
 
 
-def _demo_package(log, identifier: int = DEMO_IDENTIFIER, versions=VERSIONS) -> Package | None:
+ABSTRACT = (
+    "Hourly water temperature from a logger at 2 m depth off Quay Point, kept as a demonstration dataset."
+)
+TAINTED_ABSTRACT = (
+    "Stills from the harbour camera, published by mistake with people's faces in them; removed."
+)
+
+
+def _demo_package(
+    log, identifier: int = DEMO_IDENTIFIER, versions=VERSIONS, abstract: str = ABSTRACT
+) -> Package | None:
     from apps.accounts.models import User
     from apps.cruises.models import Cruise
     from apps.storage.services import store_bytes
@@ -78,7 +88,7 @@ def _demo_package(log, identifier: int = DEMO_IDENTIFIER, versions=VERSIONS) -> 
             title=title,
             eml_version="2.2.0",
             eml_blob=store_bytes(EML.format(pid=pid, title=title).encode()),
-            abstract="Hourly water temperature from a logger at 2 m depth off Quay Point, kept as a demonstration dataset.",
+            abstract=abstract,
             keywords=["water temperature", "nearshore", "loggers"],
             creators=[
                 {
@@ -115,7 +125,7 @@ def _demo_package(log, identifier: int = DEMO_IDENTIFIER, versions=VERSIONS) -> 
 
 def load(log) -> None:
     package = _demo_package(log)
-    tainted_package = _demo_package(log, TAINTED_IDENTIFIER, TAINTED_VERSIONS)
+    tainted_package = _demo_package(log, TAINTED_IDENTIFIER, TAINTED_VERSIONS, TAINTED_ABSTRACT)
     published = 0
     with transaction.atomic():
         # on_archived runs inside the pipeline's transaction in real life; here the demo is that caller.

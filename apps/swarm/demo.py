@@ -8,8 +8,16 @@ from .models import Torrent
 
 
 def load(log) -> None:
+    from apps.artifacts import services as artifacts
+    from apps.artifacts.tasks import build_artifacts
+
     from .tasks import build_torrent_task
 
+    # Versions published by the demos after apps.artifacts' own (the quick share's) get their Parquet
+    # files first: a torrent waits for them.
+    artifacts.ensure_builds()
+    for pk in artifacts.due_builds().values_list("pk", flat=True):
+        build_artifacts.apply(args=[pk])
     services.ensure_torrents()
     for pk in services.due_torrents().values_list("pk", flat=True):
         build_torrent_task.apply(
