@@ -123,6 +123,26 @@ def _write_all(fd: int, data: memoryview) -> None:
         data = data[os.write(fd, data) :]
 
 
+def _chunks(stream):
+    """The stream's bytes as views into this thread's two page-aligned buffers, used in turn (``readinto``
+    where the stream has it): a view stays valid until the next-but-one chunk is read."""
+    buffers = _aligned_buffers()
+    readinto = getattr(stream, "readinto", None)
+    turn = 0
+    while True:
+        view = memoryview(buffers[turn])
+        turn ^= 1
+        if readinto is not None:
+            n = readinto(view)
+        else:
+            block = stream.read(CHUNK)
+            n = len(block)
+            view[:n] = block
+        if not n:
+            return
+        yield view[:n]
+
+
 def copy_and_hash(stream, fd: int, *, direct: bool = False, max_bytes: int | None = None) -> Digests:
     """Copy ``stream`` to the file descriptor ``fd`` and return size and digests, reading each byte once.
 
@@ -134,24 +154,11 @@ def copy_and_hash(stream, fd: int, *, direct: bool = False, max_bytes: int | Non
     refuses O_DIRECT switch the file back to ordinary buffered writes. Raises TooLarge past ``max_bytes``.
     """
     direct = direct and _set_direct(fd, True)
-    buffers = _aligned_buffers()
-    readinto = getattr(stream, "readinto", None)
     # A helper thread pays off for large inputs only; most files in a delivery are a chunk or two.
     hasher = MultiHasher(parallel=_size_hint(stream) > PARALLEL_FROM)
-    turn = 0
     try:
-        while True:
-            view = memoryview(buffers[turn])
-            turn ^= 1
-            if readinto is not None:
-                n = readinto(view)
-            else:
-                block = stream.read(CHUNK)
-                n = len(block)
-                view[:n] = block
-            if not n:
-                break
-            chunk = view[:n]
+        for chunk in _chunks(stream):
+            n = len(chunk)
             if max_bytes is not None and hasher.size + n > max_bytes:
                 raise TooLarge(f"The file is larger than the limit of {max_bytes:,} bytes.")
             hasher.update(chunk)
@@ -182,25 +189,12 @@ def hash_stream(stream, *, parallel: bool = False, pace=None) -> Digests:
     of one chunk runs on a helper thread while MD5 and SHA-1 run here (worth it for a large file that
     would otherwise keep one core alone busy). ``pace(n)`` is called after each chunk of ``n`` bytes (a
     read-rate limit)."""
-    buffers = _aligned_buffers()
-    readinto = getattr(stream, "readinto", None)
     hasher = MultiHasher(parallel=parallel)
-    turn = 0
     try:
-        while True:
-            view = memoryview(buffers[turn])
-            turn ^= 1
-            if readinto is not None:
-                n = readinto(view)
-            else:
-                block = stream.read(CHUNK)
-                n = len(block)
-                view[:n] = block
-            if not n:
-                break
-            hasher.update(view[:n])
+        for chunk in _chunks(stream):
+            hasher.update(chunk)
             if pace is not None:
-                pace(n)
+                pace(len(chunk))
         return hasher.digests()
     finally:
         hasher.close()
