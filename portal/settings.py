@@ -655,6 +655,9 @@ CATALOG_DEBOUNCE_SECONDS = envint("CATALOG_DEBOUNCE_SECONDS", "5")
 CATALOG_REFRESH_SECONDS = envint("CATALOG_REFRESH_SECONDS", "60")
 # Package ids per catalog segment: a change rebuilds only its segment, then the served file is stitched.
 CATALOG_SEGMENT_PACKAGES = envint("CATALOG_SEGMENT_PACKAGES", "5000")
+# A full catalog build writes its segments in this many processes (one per core by default); incremental
+# builds touch a segment or two and stay in the worker's own process.
+CATALOG_BUILD_PROCESSES = envint("CATALOG_BUILD_PROCESSES", str(os.cpu_count() or 1))
 MIRROR_CHECK_SECONDS = envint("MIRROR_CHECK_SECONDS", str(3600))
 MIRROR_FULL_CHECK_SECONDS = envint("MIRROR_FULL_CHECK_SECONDS", str(24 * 3600))
 MIRROR_SAMPLE_BYTES = envint("MIRROR_SAMPLE_BYTES", str(64 * 1024))

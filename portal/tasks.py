@@ -151,7 +151,7 @@ class Lease:
     def heartbeat(self, interval: float) -> Iterator[Lease]:
         """Renew the lease every ``interval`` seconds in a thread while the block runs.
 
-        The thread has its own database connection (closed when it stops). A renewal that fails (the
+        The thread opens its own database connection for each renewal and closes it after. A renewal that fails (the
         database is briefly down) is logged and tried at the next beat; the lease then may lapse, which
         only means the sweeper can hand the work to someone else, whose claim is exclusive.
         """
@@ -166,6 +166,9 @@ class Lease:
                             return
                     except Exception as exc:  # a heartbeat reports; the work itself decides
                         log.warning("lease renewal for %s %s failed: %s", self.model.__name__, self.pk, exc)
+                    # No connection is kept between beats: work that forks (the catalog's segment
+                    # processes) must not copy an open one, which the child would close on the server.
+                    connections.close_all()
             finally:
                 connections.close_all()
 

@@ -375,18 +375,18 @@ def _batch(groups: list[list[tuple]]) -> list[Record]:
     rows = [r for g in groups for r in g]
     shapes, sources = geometry.item_geometries([r[9] for r in rows])
     geometries = {r[0]: (shape, source) for r, shape, source in zip(rows, shapes, sources, strict=True)}
-    return _with_torrents([rec for g in groups for rec in _records_for(g, files, mirrors, geometries)])
+    records = [rec for g in groups for rec in _records_for(g, files, mirrors, geometries)]
+    return _with_torrents(records, packages) if live else records
 
 
-def _with_torrents(records: list[Record]) -> list[Record]:
+def _with_torrents(records: list[Record], packages: list[int]) -> list[Record]:
     """The torrent asset, infohash and seeders of each published version that has a torrent. apps.swarm
     sits above the catalog (its web seeds include verified mirrors): looked up by name, never imported."""
     from django.apps import apps as django_apps
 
-    live = [r.pk for r in records if r.status == Revision.State.PUBLISHED]
-    if not live or not django_apps.is_installed("apps.swarm"):
+    if not django_apps.is_installed("apps.swarm"):
         return records
-    fields = import_module("apps.swarm.services").catalog_fields(live)
+    fields = import_module("apps.swarm.services").catalog_fields(_of_packages(packages))
     for record in records:
         if record.pk in fields:
             infohash, url, size, seeders = fields[record.pk]

@@ -184,13 +184,15 @@ def landing_links(revision: Revision) -> list[dict]:
     ]
 
 
-def catalog_fields(revision_ids: list[int]) -> dict[int, tuple[str, str, int, int]]:
+def catalog_fields(revision_filter: dict) -> dict[int, tuple[str, str, int, int]]:
     """Per published revision with a torrent: (infohash, torrent URL, .torrent size, seeders) for the
-    catalog. Seeders: the most complete copies any source saw (the portal's own seeder counts)."""
+    catalog. Seeders: the most complete copies any source saw (the portal's own seeder counts).
+    ``revision_filter``: ``Torrent`` lookups through ``revision__`` (the catalog passes a batch's package
+    range: an IN list of ten thousand revision ids cost more to send than the rows)."""
     from django.db.models import Max
 
     rows = (
-        Torrent.objects.filter(revision_id__in=revision_ids, state=Torrent.State.BUILT, blob__isnull=False)
+        Torrent.objects.filter(**revision_filter, state=Torrent.State.BUILT, blob__isnull=False)
         .annotate(seeds=Max("health__seeds"))
         .values_list(
             "revision_id",

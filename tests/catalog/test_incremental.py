@@ -83,3 +83,22 @@ def test_a_wider_version_or_a_lost_build_makes_the_next_build_full(
     monkeypatch.undo()
     services.refresh()
     assert len(read_catalog()) == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_full_build_in_several_processes_writes_the_same_file_as_one_process(make_revision, settings):
+    """Committed data (no transaction open): the segments are written by forked processes, each with its
+    own connection, and the served file is byte for byte the one a single process writes."""
+    first = make_revision()
+    make_revision(package=first.package, number=2)
+    for _ in range(3):
+        make_revision()
+    settings.CATALOG_BUILD_PROCESSES = 1
+    services.refresh(force=True)
+    alone = services.catalog_path().read_bytes()
+    settings.CATALOG_BUILD_PROCESSES = 2
+    assert services.refresh(force=True).endswith("(full build)")
+    assert services.catalog_path().read_bytes() == alone
+    assert len(_segments()) == 4 and read_catalog().num_rows == 5
+    # The parent's connection was closed before the fork and works again afterwards.
+    assert CatalogState.objects.count() == 1
