@@ -23,9 +23,12 @@ from __future__ import annotations
 import datetime
 import os
 import re
+import shutil
 import stat
+import tempfile
 import unicodedata
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -281,10 +284,60 @@ class S3Source:
                     yield Refusal(entry.path, COLLISION)
 
     def open(self, source_path: str) -> BinaryIO:
-        return self.client.get_object(Bucket=self.bucket, Key=self.prefix + source_path)["Body"]
+        """The object's body, streamed; FileNotFoundError when the object is gone (as for a folder)."""
+        from botocore.exceptions import ClientError
+
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=self.prefix + source_path)["Body"]
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+                raise FileNotFoundError(
+                    f"{source_path}: no longer in s3://{self.bucket}/{self.prefix}"
+                ) from exc
+            raise
 
 
 def source_for(delivery) -> FolderSource | S3Source:
-    if delivery.method == delivery.Method.S3:
+    if delivery.method == delivery.Method.S3 or delivery.source.startswith("s3://"):
         return S3Source(delivery.source)
     return FolderSource(delivery.source)
+
+
+# --- reading a delivered file after the inventory -------------------------------------------------------
+#
+# Everything that reads a delivery's files later — the deep copy, packaging datasets, BagIt exports, the
+# navigation track — reads through these two, so a drop folder and an S3 prefix are read alike and the
+# folder's open-time checks (O_NOFOLLOW, a regular file, inside the root) hold for all of them.
+
+
+def open_delivered(delivery, source_path: str) -> BinaryIO:
+    """Open one file of ``delivery`` by its name in the source (``InventoryFile.source_path or path``).
+    FileNotFoundError when it is gone (a drop folder cleared after the deep copy); OSError when it is no
+    longer a regular file inside the delivery."""
+    return source_for(delivery).open(source_path)
+
+
+@contextmanager
+def local_files(delivery, source_paths: list[str]) -> Iterator[list[Path]]:
+    """Local paths of delivered files, for readers that take paths (the navigation reader), in the given
+    order and with the same base names: a folder delivery's files themselves (each checked as ``open``
+    checks it), an S3 delivery's objects copied to a scratch folder that is removed afterwards."""
+    source = source_for(delivery)
+    if isinstance(source, FolderSource):
+        paths = []
+        for name in source_paths:
+            with source.open(name):
+                pass
+            paths.append(Path(source.root, name))
+        yield paths
+        return
+    settings.SCRATCH_DIR.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="delivered-", dir=settings.SCRATCH_DIR) as scratch:
+        paths = []
+        for i, name in enumerate(source_paths):
+            target = Path(scratch, str(i), Path(name).name)
+            target.parent.mkdir()
+            with source.open(name) as body, open(target, "wb") as out:
+                shutil.copyfileobj(body, out, 1 << 20)
+            paths.append(target)
+        yield paths

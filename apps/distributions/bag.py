@@ -26,6 +26,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from apps.cruises.models import Cruise
+from apps.deliveries import sources
 from apps.deliveries.models import Delivery, InventoryFile
 from apps.storage import services as storage
 from apps.storage.hashing import CHUNK
@@ -33,7 +34,7 @@ from apps.storage.models import blob_key
 from portal.errors import Conflict
 
 from . import services
-from .deep import hashed, on_disk, source_path
+from .deep import hashed
 from .models import Accession
 
 BAGIT_TXT = b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
@@ -58,8 +59,8 @@ def _deliveries(cruise: Cruise):
 def _file_chunks(delivery: Delivery, row: InventoryFile) -> Callable[[], Iterator[bytes]]:
     def read() -> Iterator[bytes]:
         try:
-            handle = open(source_path(delivery, on_disk(row)), "rb")
-        except FileNotFoundError:  # the drop folder is gone: the deep copy has the bytes
+            handle = sources.open_delivered(delivery, row.disk_path)
+        except FileNotFoundError:  # the drop folder (or S3 object) is gone: the deep copy has the bytes
             handle = storage.deep().open(blob_key(row.sha256), "rb")
         with handle:
             while block := handle.read(CHUNK):

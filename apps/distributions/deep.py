@@ -25,6 +25,7 @@ from django.utils import timezone
 from apps import access
 from apps.audit.models import AuditEvent
 from apps.audit.services import record_event
+from apps.deliveries import sources
 from apps.deliveries.models import Delivery, InventoryFile
 from apps.storage import services as storage
 from apps.storage.hashing import CHUNK
@@ -43,29 +44,9 @@ class DeepCopyError(RuntimeError):
     pass
 
 
-# The deliveries app may record the name as found on disk when it differs from the NFC ``path``
-# (``InventoryFile.source_path``); read files by that name when the field exists and is set.
-HAS_SOURCE_PATH = any(f.name == "source_path" for f in InventoryFile._meta.get_fields())
-
-
-def on_disk(row: InventoryFile) -> str:
-    return (getattr(row, "source_path", "") if HAS_SOURCE_PATH else "") or row.path
-
-
 def hashed(rows):
     """Only rows with digests: a file the inventory could not read has nothing to verify a copy against."""
     return rows.exclude(sha256="")
-
-
-def source_path(delivery: Delivery, path: str) -> Path:
-    """Where the delivered file is read from (a drop folder the server can read)."""
-    if delivery.source.startswith("s3://"):
-        raise UserError("Deep copies read drop folders; an S3-prefix delivery is not supported yet.")
-    root = Path(delivery.source).resolve()
-    full = (root / path).resolve()
-    if root != full and root not in full.parents:
-        raise DeepCopyError(f"{path!r} is outside the delivery")
-    return full
 
 
 def _sha256_of(handle) -> tuple[str, int]:
@@ -91,7 +72,7 @@ def _copy_one(row: InventoryFile, delivery: Delivery) -> None:
     target = storage.deep()
     key = blob_key(row.sha256)
     if not target.exists(key):
-        with open(source_path(delivery, on_disk(row)), "rb") as fh:
+        with sources.open_delivered(delivery, row.disk_path) as fh:
             target.save(key, File(fh, name=key))
     got = read_back(row.sha256)
     if got != (row.sha256, row.size):

@@ -20,6 +20,7 @@ from apps import access
 from apps.audit.services import record_event
 from apps.cruises.models import Cruise, Organisation, Vessel
 from apps.deliveries import signals as delivery_signals
+from apps.deliveries import sources as delivery_sources
 from apps.deliveries.models import Delivery, InventoryFile
 from apps.packages.models import Package, Revision
 from portal.errors import Conflict, NotFound, UserError
@@ -259,12 +260,12 @@ def request_packaging(dataset: Dataset, user, *, request=None) -> Dataset:
 
 
 def _files(dataset: Dataset) -> list[eml.FileEntry]:
-    from .deep import HAS_SOURCE_PATH, hashed
+    from .deep import hashed
 
     rows = hashed(InventoryFile.objects.filter(pk__in=dataset.members.values("file_id"))).order_by("path")
-    columns = ["path", "size", "md5", "sha256"] + (["source_path"] if HAS_SOURCE_PATH else [])
+    columns = ["path", "size", "md5", "sha256", "source_path"]
     return [
-        eml.FileEntry(*row[:4], eml.object_name(row[0]), row[4] if HAS_SOURCE_PATH else "")
+        eml.FileEntry(*row[:4], eml.object_name(row[0]), row[4])
         for row in rows.values_list(*columns).iterator(chunk_size=5000)
     ]
 
@@ -291,8 +292,6 @@ def package_dataset(dataset_pk: int, user_pk: int) -> str:
 
     from apps.submissions import services as submissions
 
-    from .deep import source_path
-
     lease = claim(Dataset.objects.filter(state=Dataset.State.PACKAGING), dataset_pk, duration=PACKAGING_LEASE)
     if lease is None:
         return "taken"
@@ -307,7 +306,7 @@ def package_dataset(dataset_pk: int, user_pk: int) -> str:
             handles = [("files.csv", io.BytesIO(inventory))]
             if with_entities:
                 handles += [
-                    (f.object_name, open(source_path(dataset.delivery, f.on_disk or f.path), "rb"))
+                    (f.object_name, delivery_sources.open_delivered(dataset.delivery, f.on_disk or f.path))
                     for f in files
                 ]
             try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 import os
 import subprocess
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
@@ -359,25 +360,17 @@ def request_delivery_navigation(delivery) -> Track | None:
 
 
 class SourceError(Exception):
-    """A delivery's navigation file cannot be read (outside the delivery's folder, missing, or on S3)."""
+    """A delivery's navigation file cannot be read (gone from the folder or bucket, or no longer a regular
+    file inside the delivery)."""
 
 
-def delivery_paths(delivery) -> tuple[list[Path], list[dict]]:
-    """The delivery's navigation files as local paths (inside ``delivery.source``) and their descriptions."""
-    root = Path(delivery.source)
-    if delivery.source.startswith("s3://") or not root.is_dir():
-        raise SourceError(f"the delivery's source {delivery.source!r} is not a readable folder")
-    root = root.resolve()
-    paths, sources = [], []
+def delivery_navigation_files(delivery) -> tuple[list[str], list[dict]]:
+    """The names (in the delivery's source) of its navigation files and their descriptions."""
+    names, described = [], []
     for f in delivery.files.filter(instrument_class="navigation").order_by("path"):
-        path = (root / f.path).resolve()
-        if not path.is_relative_to(root):
-            raise SourceError(f"{f.path}: outside the delivery's folder")
-        if not path.is_file():
-            raise SourceError(f"{f.path}: missing from {delivery.source}")
-        paths.append(path)
-        sources.append({"path": f.path, "size": f.size, "sha256": f.sha256})
-    return paths, sources
+        names.append(f.disk_path)
+        described.append({"path": f.path, "size": f.size, "sha256": f.sha256})
+    return names, described
 
 
 def process_delivery_navigation(delivery_pk: int, *, owner: str | None = None) -> Track | None:
@@ -400,10 +393,16 @@ def process_delivery_navigation(delivery_pk: int, *, owner: str | None = None) -
     )
     if lease is None:
         return None
+    from apps.deliveries import sources as delivery_sources
+
+    names, described = delivery_navigation_files(delivery)
     try:
-        paths, sources = delivery_paths(delivery)
-        with lease.heartbeat(max(5, settings.NAVIGATION_LEASE_SECONDS // 4)):
-            track = process_cruise_navigation(delivery.cruise, paths, delivery=delivery, sources=sources)
+        with ExitStack() as scratch, lease.heartbeat(max(5, settings.NAVIGATION_LEASE_SECONDS // 4)):
+            try:
+                paths = scratch.enter_context(delivery_sources.local_files(delivery, names))
+            except OSError as exc:  # gone, or no longer a regular file inside the delivery
+                raise SourceError(f"{delivery.source}: {exc}") from exc
+            track = process_cruise_navigation(delivery.cruise, paths, delivery=delivery, sources=described)
     except SourceError as exc:
         lease.release(state=Track.State.FAILED, error=str(exc))
         return Track.objects.get(pk=track.pk)

@@ -148,3 +148,44 @@ def test_a_copy_taken_over_after_a_killed_worker_resumes_at_its_cursor(delivery)
     # Only the rows after the cursor were copied by this run (the first five were the dead worker's).
     assert not storage.deep().exists(blob_key(rows[0].sha256))
     assert all(storage.deep().exists(blob_key(r.sha256)) for r in rows[5:])
+
+
+@pytest.fixture
+def s3_delivery(db, science_cruise, seaweed, settings, tmp_path):
+    """The same tree delivered as an S3 prefix (SeaweedFS on loopback), inventoried."""
+    import uuid
+
+    from apps.deliveries.models import Delivery
+
+    from .conftest import TREE, inventory, make_drop
+
+    bucket = f"qs-s3dlv-{uuid.uuid4().hex[:8]}"
+    seaweed.create_bucket(bucket)
+    settings.DELIVERY_S3_ENDPOINT_URL = seaweed.endpoint
+    settings.DELIVERY_S3_ACCESS_KEY = seaweed.access_key
+    settings.DELIVERY_S3_SECRET_KEY = seaweed.secret_key
+    client = seaweed.client()
+    for path, data in TREE.items():
+        client.put_object(Bucket=bucket, Key=f"incoming/S1/{path}", Body=data)
+    found = Delivery.objects.create(
+        cruise=science_cruise, shipment="S1", method=Delivery.Method.S3, source=f"s3://{bucket}/incoming/S1"
+    )
+    inventory(found, make_drop(tmp_path / "digests"))  # the rows: paths and digests of the same bytes
+    return found, client, bucket
+
+
+def test_an_s3_delivery_is_copied_to_deep_storage_and_exported_as_a_bag(s3_delivery, tmp_path):
+    """Deep copies and bag exports read an S3-prefix delivery through the same source as the inventory."""
+    from apps.distributions import bag
+
+    delivery, client, bucket = s3_delivery
+    copy = deep.request_copy(delivery)
+    assert deep.copy_delivery(copy.pk) == DeepCopy.State.VERIFIED
+    for row in delivery.files.all():
+        with storage.deep().open(blob_key(row.sha256), "rb") as fh:
+            assert hashlib.sha256(fh.read()).hexdigest() == row.sha256
+    # An object removed from the bucket after the copy: the bag takes its bytes from the deep copy.
+    client.delete_object(Bucket=bucket, Key="incoming/S1/README.txt")
+    row = delivery.files.get(path="README.txt")
+    member = next(m for m in bag.members(delivery.cruise) if m.name.endswith("/README.txt"))
+    assert b"".join(member.chunks()) == b"delivered by the operator\n" and member.size == row.size

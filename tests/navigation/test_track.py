@@ -96,7 +96,7 @@ def test_a_file_outside_the_delivery_folder_fails_the_build_with_the_reason(crui
     synthetic.write(tmp_path / "elsewhere.nmea", START, 10)
     delivery = make_delivery(cruise, root, {"../elsewhere.nmea": "navigation"})
     track = services.process_delivery_navigation(delivery.pk)
-    assert track.state == "failed" and "outside the delivery's folder" in track.error
+    assert track.state == "failed" and "outside the delivery" in track.error
 
 
 def test_a_delivery_without_navigation_is_left_alone(cruise, tmp_path):
@@ -192,3 +192,31 @@ def test_the_sweep_sends_again_a_build_whose_worker_died(delivered, cruise, monk
     assert tasks.navigation_sweep() == 1 and sent == [(delivered.pk,)]
     Track.objects.filter(cruise=cruise).update(lease_until=timezone.now() + datetime.timedelta(minutes=5))
     assert tasks.navigation_sweep() == 0
+
+
+def test_an_s3_delivery_s_navigation_files_are_read_from_the_bucket(delivered, cruise, seaweed, settings):
+    """The same files delivered as an S3 prefix: copied to scratch for the reader (same names, same
+    order) and removed after; the track is the folder delivery's."""
+    import uuid
+
+    services.process_delivery_navigation(delivered.pk)
+    from_folder = Track.objects.get(cruise=cruise).build["outputs"]
+    bucket = f"qs-s3nav-{uuid.uuid4().hex[:8]}"
+    seaweed.create_bucket(bucket)
+    settings.DELIVERY_S3_ENDPOINT_URL = seaweed.endpoint
+    settings.DELIVERY_S3_ACCESS_KEY = seaweed.access_key
+    settings.DELIVERY_S3_SECRET_KEY = seaweed.secret_key
+    root = delivered.source
+    client = seaweed.client()
+    for row in delivered.files.all():
+        with open(f"{root}/{row.path}", "rb") as fh:
+            client.put_object(Bucket=bucket, Key=f"TE2401/{row.path}", Body=fh.read())
+    Delivery.objects.filter(pk=delivered.pk).update(method="s3", source=f"s3://{bucket}/TE2401")
+    scratch = list(settings.SCRATCH_DIR.glob("delivered-*")) if settings.SCRATCH_DIR.exists() else []
+    track = services.process_delivery_navigation(delivered.pk)
+    assert track.state == "done" and track.fixes == 3600
+    assert track.build["outputs"] == from_folder
+    assert list(settings.SCRATCH_DIR.glob("delivered-*")) == scratch  # the scratch copies are gone
+    client.delete_object(Bucket=bucket, Key="TE2401/nav/gps_20240302-01.nmea")
+    track = services.process_delivery_navigation(delivered.pk)
+    assert track.state == "failed" and "no longer in s3://" in track.error
