@@ -91,9 +91,61 @@ class HardenedScythe(Scythe):
         return response
 
 
+# --- where the harvester may connect (the fetcher's SSRF rule, at connect time) ----------------------
+
+
+def connect_address(host: str, port: int) -> str:
+    """The address to connect to for ``host``: resolved once, and public (or a host in
+    FETCH_ALLOWED_HOSTS, or loopback with HARVEST_ALLOW_LOOPBACK, or the portal's own host and port). Raises
+    UserError saying why not. ``services.check_base_url`` asks it when a source is registered, and every
+    connection of a harvest asks it again (``CheckedBackend``): a name that resolved to a public address
+    then and to a private one now (DNS rebinding) is refused."""
+    import ipaddress
+    import socket
+
+    from apps.submissions.fetch import FetchError, resolve_checked
+    from portal.errors import UserError
+
+    try:
+        return resolve_checked(host, port)
+    except (UnicodeError, ValueError, OSError) as exc:  # a host name no resolver takes
+        raise UserError(f"The host {host} cannot be resolved: {exc}.") from exc
+    except FetchError as exc:
+        site = urlsplit(settings.SITE_BASE_URL)
+        own = (host, port) == (site.hostname, site.port or (443 if site.scheme == "https" else 80))
+        if own or settings.HARVEST_ALLOW_LOOPBACK:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            addresses = [i[4][0] for i in infos]
+            if own or all(ipaddress.ip_address(a.split("%", 1)[0]).is_loopback for a in addresses):
+                return addresses[0]
+        raise UserError(str(exc).replace("fetch from", "harvest")) from exc
+
+
+def _checked_transport():
+    """An httpx2 transport whose every TCP connection goes to ``connect_address(host)`` — the checked
+    address itself, not a name resolved again. TLS still verifies the certificate for the host name:
+    httpcore passes the URL's host as the server name whatever address the socket reached.
+
+    httpx2 has no setting for the network backend, so the pool's is replaced (``_pool`` is httpx2's
+    own ``httpcore2.ConnectionPool``, pinned with the package)."""
+    import httpcore2
+    import httpx2
+
+    class CheckedBackend(httpcore2.SyncBackend):
+        def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+            address = connect_address(host, port)
+            return super().connect_tcp(address, port, timeout, local_address, socket_options)
+
+    transport = httpx2.HTTPTransport(trust_env=False)  # no proxy from the environment: we connect
+    transport._pool._network_backend = CheckedBackend()
+    return transport
+
+
 def client(base_url: str, transport=None) -> HardenedScythe:
-    """The client for one harvest. ``transport`` (an httpx2 transport) replaces the network: the demo
-    harvests the portal's own feed through ``httpx2.WSGITransport`` with no server running."""
+    """The client for one harvest: every connection to a checked address (``_checked_transport``).
+    ``transport`` (an httpx2 transport) replaces the network: the demo harvests the portal's own feed
+    through ``httpx2.WSGITransport`` with no server running."""
+    import httpx2
     from oaipmh_scythe.config import HTTPConfig, RetryConfig
 
     scythe = HardenedScythe(
@@ -102,10 +154,15 @@ def client(base_url: str, transport=None) -> HardenedScythe:
         http_config=HTTPConfig(timeout=settings.HARVEST_TIMEOUT, user_agent=USER_AGENT),
         retry_config=RetryConfig(max_retries=3, default_retry_after=5),
     )
-    if transport is not None:
-        import httpx2
-
-        scythe._client = httpx2.Client(transport=transport, headers={"user-agent": USER_AGENT})
+    scythe._client = httpx2.Client(
+        transport=transport or _checked_transport(),
+        headers={
+            "Accept": "text/xml; charset=utf-8, application/xml; charset=utf-8",
+            "user-agent": USER_AGENT,
+        },
+        timeout=settings.HARVEST_TIMEOUT,
+        trust_env=False,
+    )
     return scythe
 
 

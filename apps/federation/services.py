@@ -16,10 +16,8 @@ Contracts:
 from __future__ import annotations
 
 import datetime
-import ipaddress
 import json
 import logging
-import socket
 import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -48,8 +46,6 @@ MAX_ERRORS_KEPT = 20
 def check_base_url(url: str) -> str:
     """``url`` if Quayside may harvest it: http(s), and its host resolves to public addresses (or a host
     in FETCH_ALLOWED_HOSTS, or loopback with HARVEST_ALLOW_LOOPBACK) — the fetcher's SSRF rule."""
-    from apps.submissions.fetch import FetchError, resolve_checked
-
     url = (url or "").strip()
     try:
         parts = urlsplit(url)
@@ -64,23 +60,8 @@ def check_base_url(url: str) -> str:
         raise UserError("An OAI-PMH base URL has no query string or fragment (the verbs are added to it).")
     if url.startswith(settings.SITE_BASE_URL + "/"):
         return url  # the portal's own feed (the demo's source): the operator's address, not a user's
-    try:
-        resolve_checked(parts.hostname, port)
-    except (UnicodeError, ValueError, OSError) as exc:  # a host name no resolver takes
-        raise UserError(f"The host of {url[:200]} cannot be resolved: {exc}.") from exc
-    except FetchError as exc:
-        if settings.HARVEST_ALLOW_LOOPBACK and _all_loopback(parts.hostname, port):
-            return url
-        raise UserError(str(exc).replace("fetch from", "harvest")) from exc
+    harvester.connect_address(parts.hostname, port)
     return url
-
-
-def _all_loopback(host: str, port: int) -> bool:
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError:
-        return False
-    return bool(infos) and all(ipaddress.ip_address(i[4][0].split("%", 1)[0]).is_loopback for i in infos)
 
 
 def register_source(

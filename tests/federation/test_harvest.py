@@ -288,6 +288,33 @@ def test_base_urls_pass_the_ssrf_check(settings):
     assert services.check_base_url("http://127.0.0.1:9/oai") == "http://127.0.0.1:9/oai"
 
 
+def test_every_connection_is_checked_again_so_a_rebound_name_is_refused(settings, monkeypatch):
+    """A source registered while its name resolved to a public address, which now resolves to loopback
+    (DNS rebinding): the harvest's connection is checked at connect time and never reaches the server."""
+    import socket
+
+    settings.HARVEST_ALLOW_LOOPBACK = False
+    asked = []
+    identify = pyoai_provider([]).handleRequest({"verb": "Identify"})
+    real = socket.getaddrinfo
+
+    def rebound(host, *args, **kwargs):
+        return real("127.0.0.1" if host == "oai.rebind.example" else host, *args, **kwargs)
+
+    with serving(lambda p: asked.append(p) or (200, identify)) as url:
+        monkeypatch.setattr(socket, "getaddrinfo", rebound)
+        port = urlsplit(url).port
+        source = HarvestSource.objects.create(base_url=f"http://oai.rebind.example:{port}/oai")
+        run = services.harvest(source.pk)
+        assert run.state == HarvestRun.State.FAILED and "loopback" in run.message, run.message
+        assert asked == []
+        # The same name, with loopback allowed (tests, a one-machine demo): connected to the checked address.
+        settings.HARVEST_ALLOW_LOOPBACK = True
+        run = services.harvest(source.pk)
+        assert run.state == HarvestRun.State.DONE, run.message
+        assert asked and asked[0]["verb"] == "Identify"
+
+
 def test_two_claims_never_harvest_one_source_at_once(settings):
     import datetime as dt
 
