@@ -21,6 +21,7 @@ class CruiseEditForm(forms.ModelForm):
             "arrival_date",
             "mission_summary",
             "survey_targets",
+            "undated_navigation_from_departure",
         ]
         widgets = {
             "departure_date": forms.DateInput(attrs={"type": "date"}),
@@ -84,6 +85,7 @@ class CruiseCreateForm(CruiseEditForm):
                 "mission_summary",
                 "survey_targets",
                 "instruments_text",
+                "undated_navigation_from_departure",
                 "chief_name",
                 "chief_email",
                 "award_funder",

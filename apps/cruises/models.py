@@ -96,6 +96,15 @@ class Cruise(models.Model):
         default=list, blank=True, help_text='Instruments planned, e.g. ["CTD", "ADCP"]'
     )
     state = models.CharField(max_length=20, choices=State.choices, default=State.PLANNED)
+    # Navigation files with no date anywhere (time of day only: no RMC/ZDA, no logger prefix) are
+    # reported undated; only when the cruise says so do they take its departure date (apps.navigation).
+    undated_navigation_from_departure = models.BooleanField(
+        "Date undated navigation files from the departure date",
+        default=False,
+        help_text="A navigation file with times of day but no date anywhere is dated from the departure "
+        "day. Leave off unless the logger is known to have started that day; the certificate says the "
+        "date was assumed.",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -120,6 +129,7 @@ class Cruise(models.Model):
         "departure_port",
         "arrival_port",
         "instruments",
+        "undated_navigation_from_departure",
     )
 
     @property

@@ -57,6 +57,8 @@ def pieces(t, lat, lon, size: int = POINTS) -> list[Piece]:
     out: list[Piece] = []
     for rt, rla, rlo in _split(t, lat, lon):
         n = len(rt)
+        if not n:  # an undated track: no fix has a time
+            continue
         step = max(size - 1, 1)
         for a in range(0, max(n - 1, 1), step):
             b = min(a + size, n)

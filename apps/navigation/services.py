@@ -223,7 +223,8 @@ def process_cruise_navigation(
     if end is not None and end >= timezone.now().date():
         # A cruise still at sea: no fix can come from the rest of its days (completeness counts to now).
         end = timezone.now().replace(microsecond=0)
-    assessment = assess(paths, start, end)
+    assume = cruise.departure_date if cruise.undated_navigation_from_departure else None
+    assessment = assess(paths, start, end, assume_start=assume)
     certificate = assessment.certificate
     name = cruise.cruise_id
     built = build_products(assessment, name=name)

@@ -107,11 +107,13 @@ def test_operator_edits_and_the_change_is_recorded(client, operator_user, cruise
             "arrival_date": "2024-03-20",
             "mission_summary": "Revised survey",
             "instruments_text": "CTD",
+            "undated_navigation_from_departure": "on",
         },
     )
     assert response.status_code == 302
     page = client.get(f"/cruises/{cruise.pk}/").content.decode()
     assert "Revised survey" in page and "Change history" in page and "mission_summary" in page
+    assert "undated_navigation_from_departure" in page and 'id="undated-navigation"' in page
 
 
 def test_chief_designates_staff_by_email_and_the_invitee_accepts(

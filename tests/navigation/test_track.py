@@ -220,3 +220,23 @@ def test_an_s3_delivery_s_navigation_files_are_read_from_the_bucket(delivered, c
     client.delete_object(Bucket=bucket, Key="TE2401/nav/gps_20240302-01.nmea")
     track = services.process_delivery_navigation(delivered.pk)
     assert track.state == "failed" and "no longer in s3://" in track.error
+
+
+def test_an_undated_file_takes_the_departure_day_only_when_the_cruise_says_so(cruise, tmp_path, client):
+    import datetime
+
+    root = tmp_path / "undated"
+    root.mkdir()
+    path = root / "gps.nmea"
+    synthetic.write(path, START, 120, prefix=None, zda=False)
+    path.write_text("\n".join(line for line in path.read_text().splitlines() if "RMC" not in line) + "\n")
+    delivery = make_delivery(cruise, root, {"gps.nmea": "navigation"})
+    cruise.departure_date, cruise.arrival_date = datetime.date(2024, 3, 2), datetime.date(2024, 3, 20)
+    cruise.save()
+    track = services.process_delivery_navigation(delivery.pk)
+    assert track.state == "done" and not track.dated and track.first_time is None
+    cruise.undated_navigation_from_departure = True
+    cruise.save()
+    track = services.process_delivery_navigation(delivery.pk)
+    assert track.dated and track.first_time.isoformat() == "2024-03-02T00:00:00+00:00"
+    assert "assumed" in track.clock
