@@ -35,6 +35,17 @@ def test_trackline_goes_into_datacite_oai_and_jsonld(cruise, schemas):
     geo = metadata.jsonld(revision)["spatialCoverage"]["geo"]
     assert geo[1]["@type"] == "GeoShape" and geo[1]["line"].count(" ") >= 3
 
+    # The cruise format (OAI-PMH metadataPrefix "cruise") carries the track: box, trackline, rating.
+    from apps.publishing.oai import provider
+
+    element = provider.cruise_element(revision)
+    assert_valid(schemas["cruise"], element)
+    cr = {"cr": provider.CRUISE_NS}
+    assert element.findtext("cr:track/cr:trackline", namespaces=cr).startswith("MULTILINESTRING ((178 -17, ")
+    assert float(element.findtext("cr:track/cr:westBoundLongitude", namespaces=cr)) == track.west
+    assert element.findtext("cr:track/cr:rating", namespaces=cr) == track.overall
+    assert element.findtext("cr:track/cr:certificate", namespaces=cr).endswith(f"/navigation/{cruise.pk}/")
+
     # a dataset with its own box keeps it alone
     boxed = make_revision(cruise=cruise)
     assert not etree.fromstring(metadata.datacite_xml(boxed)).findall(".//dcite:geoLocationPoint", NS)

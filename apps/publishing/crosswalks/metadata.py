@@ -161,6 +161,10 @@ def track_line(cruise_pk: int | None) -> list[list[list[float]]] | None:
         .values_list("control", flat=True)
         .first()
     )
+    return _sampled(control)
+
+
+def _sampled(control: dict | None) -> list[list[list[float]]] | None:
     if not control:
         return None
     kind, coords = control.get("type"), control.get("coordinates") or []
@@ -183,6 +187,38 @@ def track_wkt(parts: list[list[list[float]]]) -> str:
         x, y = parts[0][0]
         return f"POINT ({x} {y})"
     return f"LINESTRING {lines[0]}" if len(lines) == 1 else f"MULTILINESTRING ({', '.join(lines)})"
+
+
+@dataclass(frozen=True)
+class CruiseTrack:
+    """What a cruise record says of its built track: the box, the sampled trackline, the rating."""
+
+    bbox: list[float]
+    line: list[list[list[float]]]
+    rating: str
+
+
+def cruise_tracks(cruise_pks) -> dict[int, CruiseTrack]:
+    """The built tracks of these cruises, in one query (a page of OAI-PMH cruise records)."""
+    from django.apps import apps
+
+    if not apps.is_installed("apps.navigation"):
+        return {}
+    rows = apps.get_model("navigation", "Track").objects.filter(
+        cruise_id__in=set(cruise_pks), state="done", west__isnull=False, control__isnull=False
+    )
+    out = {}
+    for track in rows.only("cruise_id", "west", "south", "east", "north", "control", "overall"):
+        box, line = _bbox({"bbox": track.bbox}), _sampled(track.control)
+        if box and line:
+            out[track.cruise_id] = CruiseTrack(box, line, track.overall or "")
+    return out
+
+
+def track_certificate_url(cruise) -> str:
+    from django.urls import reverse  # by name: navigation sits above publishing
+
+    return settings.SITE_BASE_URL + reverse("navigation:certificate", args=[cruise.pk])
 
 
 def own_or_track_line(coverage: dict | None, cruise_pk: int | None):

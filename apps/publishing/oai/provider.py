@@ -437,6 +437,20 @@ def cruise_element(revision: Revision) -> etree._Element:
         add(el, "funderIdentifier", award.funder_identifier)
         add(el, "number", award.number)
         add(el, "title", award.title)
+    # A page of records carries its cruises' tracks already (``_records``); a single record asks here.
+    known = getattr(cruise, "_oai_track", None)
+    found = known if known is not None else metadata.cruise_tracks([cruise.pk]).get(cruise.pk, False)
+    if found:
+        track = etree.SubElement(root, q("track"))
+        for tag, value in zip(
+            ("westBoundLongitude", "southBoundLatitude", "eastBoundLongitude", "northBoundLatitude"),
+            found.bbox,
+            strict=True,
+        ):
+            add(track, tag, value)
+        add(track, "trackline", metadata.track_wkt(found.line))
+        add(track, "rating", found.rating)
+        add(track, "certificate", metadata.track_certificate_url(cruise))
     dataset = etree.SubElement(root, q("dataset"))
     add(dataset, "packageId", revision.package_id_text)
     add(dataset, "doi", metadata.version_doi_name(revision))
@@ -723,7 +737,12 @@ def _dc_records(rows: list[DcRow]) -> Iterator[bytes]:
 
 
 def _records(rows: list[Revision], prefix: str) -> Iterator[bytes]:
-    """Rendered lazily while the response streams; the rows and their relations are already loaded."""
+    """Rendered lazily while the response streams; the rows and their relations are already loaded (for
+    the cruise format, the page's tracks in one query)."""
+    if prefix == "cruise":
+        tracks = metadata.cruise_tracks(r.package.cruise_id for r in rows)
+        for r in rows:
+            r.package.cruise._oai_track = tracks.get(r.package.cruise_id, False)
     for r in rows:
         yield _record(r, prefix)
 
