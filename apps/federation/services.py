@@ -342,34 +342,29 @@ def _upsert_records(source: HarvestSource, records: list, now) -> dict[str, int]
                 ).values_list("identifier", "pk")
             )
         return ids
-    from psycopg.types.json import Jsonb
-
-    columns = ["source_id", "identifier", *UPSERTED]
-    rows = []
+    # One statement per page: the rows go as one array per column (UNNEST), adapted by psycopg's C
+    # dumpers through the raw cursor (server-side binding) — neither a statement per row nor a VALUES
+    # list of 7,000 placeholders that psycopg must parse on every page.
+    texts = [f for f in UPSERTED if f not in ("deleted", "harvested_at")]
+    columns = {f: [] for f in texts}
     for r in records:
-        row = [source.pk, r.identifier]
-        for f in UPSERTED:
-            value = now if f == "harvested_at" else (False if f == "deleted" else getattr(r, f))
-            row.append(Jsonb(value) if f in JSON_FIELDS else value)
-        rows.append(row)
+        for f in texts:
+            value = getattr(r, f)
+            columns[f].append(json.dumps(value) if f in JSON_FIELDS else value)
     table = RemoteRecord._meta.db_table
+    selected = ", ".join(f"u.{f}::jsonb" if f in JSON_FIELDS else f"u.{f}" for f in texts)
     sql = (
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))}) "
-        f"ON CONFLICT (source_id, identifier) DO UPDATE SET "
+        f"INSERT INTO {table} (source_id, identifier, deleted, harvested_at, {', '.join(texts)}) "
+        f"SELECT %s, u.identifier, false, %s, {selected} "
+        f"FROM unnest(%s::text[], {', '.join(['%s::text[]'] * len(texts))}) AS u(identifier, {', '.join(texts)}) "
+        "ON CONFLICT (source_id, identifier) DO UPDATE SET "
         + ", ".join(f"{c} = EXCLUDED.{c}" for c in UPSERTED)
         + " RETURNING identifier, id"
     )
-    # psycopg's own cursor (server-side binding) in the connection's current transaction: executemany
-    # prepares the one-row statement once and pipelines the rows.
     connection.ensure_connection()
-    ids: dict[str, int] = {}
     with connection.connection.cursor() as cursor:
-        cursor.executemany(sql, rows, returning=True)
-        while True:
-            ids.update(cursor.fetchall())
-            if not cursor.nextset():
-                break
-    return ids
+        cursor.execute(sql, [source.pk, now, [r.identifier for r in records], *columns.values()])
+        return dict(cursor.fetchall())
 
 
 def _apply_deletions(source: HarvestSource, gone: dict[str, harvester.Harvested], now) -> None:
