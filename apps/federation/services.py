@@ -342,9 +342,10 @@ def _upsert_records(source: HarvestSource, records: list, now) -> dict[str, int]
                 ).values_list("identifier", "pk")
             )
         return ids
-    # One statement per page: the rows go as one array per column (UNNEST), adapted by psycopg's C
-    # dumpers through the raw cursor (server-side binding) — neither a statement per row nor a VALUES
-    # list of 7,000 placeholders that psycopg must parse on every page.
+    # One statement per page: the rows go as one array per column (UNNEST) in binary (``%b``: psycopg's
+    # text format escapes every element with a regular expression, 25x slower), through the raw cursor
+    # (server-side binding) — neither a statement per row nor a VALUES list of 7,000 placeholders that
+    # psycopg must parse on every page.
     texts = [f for f in UPSERTED if f not in ("deleted", "harvested_at")]
     columns = {f: [] for f in texts}
     for r in records:
@@ -356,7 +357,7 @@ def _upsert_records(source: HarvestSource, records: list, now) -> dict[str, int]
     sql = (
         f"INSERT INTO {table} (source_id, identifier, deleted, harvested_at, {', '.join(texts)}) "
         f"SELECT %s, u.identifier, false, %s, {selected} "
-        f"FROM unnest(%s::text[], {', '.join(['%s::text[]'] * len(texts))}) AS u(identifier, {', '.join(texts)}) "
+        f"FROM unnest(%b::text[], {', '.join(['%b::text[]'] * len(texts))}) AS u(identifier, {', '.join(texts)}) "
         "ON CONFLICT (source_id, identifier) DO UPDATE SET "
         + ", ".join(f"{c} = EXCLUDED.{c}" for c in UPSERTED)
         + " RETURNING identifier, id"

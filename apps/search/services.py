@@ -423,15 +423,16 @@ def index_remote(entries: list[RemoteEntry]) -> None:
     if not entries:
         return
     if _is_postgres():
-        # One statement: a column array each (UNNEST) through the raw cursor — a VALUES list of thousands
-        # of placeholders cost more to parse and quote on the client than the database spent storing it.
+        # One statement: a column array each (UNNEST), in binary (``%b``), through the raw cursor — a
+        # VALUES list of thousands of placeholders cost more to parse and quote on the client than the
+        # database spent storing it.
         table = RemoteDocument._meta.db_table
         sql = (
             f"INSERT INTO {table} (record_id, home, home_url, title, creators, text, vector, published, indexed_at) "
             "SELECT u.record_id, u.home, u.home_url, u.title, u.creators::jsonb, '', "
             "setweight(to_tsvector('english', u.title), 'A') || setweight(to_tsvector('english', u.text), 'B'), "
             "u.published, now() "
-            "FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[]) "
+            "FROM unnest(%b::bigint[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[]) "
             "AS u(record_id, home, home_url, title, creators, text, published) "
             "ON CONFLICT (record_id) DO UPDATE SET home = EXCLUDED.home, home_url = EXCLUDED.home_url, "
             "title = EXCLUDED.title, creators = EXCLUDED.creators, vector = EXCLUDED.vector, "
