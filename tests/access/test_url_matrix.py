@@ -216,6 +216,14 @@ def built_catalog(w: World) -> dict:
     return {}
 
 
+def written_health(w: World) -> dict:
+    """health.parquet is written by a beat task; write it once so the row reads the served file."""
+    from apps.nodes.health import write_health
+
+    write_health()
+    return {}
+
+
 def a_mirror(w: World) -> dict:
     from apps.catalog.models import Mirror
 
@@ -732,6 +740,13 @@ MATRIX: dict[str, list[Row]] = {
         Row(table(404, 404), pkg),
         Row(table(404, 404), lambda w: {"scope": "edi", "identifier": 2}),
     ],
+    # By infohash (what smart nodes fetch): the same rule; no torrent has this one.
+    "swarm:by-infohash": [Row(table(404, 404), lambda w: {"infohash": "ab" * 20})],
+    # --- smart nodes (issue 15 §3, docs/nodes.md) --------------------------------------------------------
+    "nodes:health-parquet": [Row(EVERYONE, written_health)],
+    # The node API takes a node's token (Bearer qn_…) only: a person's API token is 401 for everyone.
+    "api-nodes-register": [Row(table(401, 401), api=True, method="post")],
+    "api-nodes-report": [Row(table(401, 401), api=True, method="post")],
 }
 
 # URL families of third-party apps: every name with the prefix is covered by the rows of the sample
