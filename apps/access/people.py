@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from django.apps import apps
 
-from portal.errors import ONLY_DATA_MANAGERS, Forbidden
+from portal.errors import ONLY_DATA_MANAGERS, ONLY_NODE_OPERATORS, Forbidden
 
 from . import roles
 
@@ -224,9 +224,6 @@ def require_restore_requester(user, cruise) -> None:
 def require_accession_reporter(user) -> None:
     if not can_report_accession(user):
         raise Forbidden("Only a data manager or the national archive may report an accession.")
-
-
-ONLY_NODE_OPERATORS = "Only node operators may do this."
 
 
 def require_node_operator(user) -> None:

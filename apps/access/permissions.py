@@ -2,10 +2,9 @@
 
 from rest_framework.permissions import BasePermission
 
-from portal.errors import ONLY_DATA_MANAGERS, ONLY_VETTED
+from portal.errors import ONLY_DATA_MANAGERS, ONLY_NODE_OPERATORS, ONLY_VETTED
 
 from . import roles
-from .people import ONLY_NODE_OPERATORS
 
 
 class IsDataManager(BasePermission):

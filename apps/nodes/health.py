@@ -158,11 +158,22 @@ def write_health(target: Path | None = None, *, batch_size: int = 10_000) -> Wri
     return Written(rows=rows, size=size, seconds=time.monotonic() - started)
 
 
-def read_copies(path: Path | None = None) -> pa.Table | None:
-    """``infohash`` and ``copies`` of the health file, fewest copies first (ties: infohash); None while the
-    first build has not run. Reads two columns only."""
+PAGE_COLUMNS = ["infohash", "copies", "seeds", "nodes", "partial_nodes", "mirrors", "bytes"]
+_cache: dict = {}
+
+
+def sorted_health(path: Path | None = None) -> pa.Table | None:
+    """The health file's rows for the pages (``PAGE_COLUMNS``), fewest copies first (ties: infohash);
+    None while the first file has not been written. Kept in memory until the file changes (keyed by its
+    modification time and size), so a page view sorts at most once per rewrite."""
+    path = Path(path or health_path())
     try:
-        table = pq.read_table(path or health_path(), columns=["infohash", "copies"])
+        st = path.stat()
     except FileNotFoundError:
         return None
-    return table.sort_by([("copies", "ascending"), ("infohash", "ascending")])
+    key = (str(path), st.st_mtime_ns, st.st_size)
+    if _cache.get("key") != key:
+        table = pq.read_table(path, columns=PAGE_COLUMNS)
+        _cache.clear()
+        _cache.update(key=key, table=table.sort_by([("copies", "ascending"), ("infohash", "ascending")]))
+    return _cache["table"]
