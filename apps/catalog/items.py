@@ -379,18 +379,23 @@ def _batch(groups: list[list[tuple]]) -> list[Record]:
 
 
 def _with_torrents(records: list[Record]) -> list[Record]:
-    """The torrent asset, infohash and seeders of each published version that has a torrent. apps.swarm
-    sits above the catalog (its web seeds include verified mirrors): looked up by name, never imported."""
+    """The torrent asset, infohash and seeders of each published version that has a torrent; a tombstone
+    keeps only the infohash its torrent had, so that a smart node reading the catalog alone learns which
+    copy to delete. apps.swarm sits above the catalog (its web seeds include verified mirrors): looked up
+    by name, never imported."""
     from django.apps import apps as django_apps
 
-    live = [r.pk for r in records if r.status == Revision.State.PUBLISHED]
-    if not live or not django_apps.is_installed("apps.swarm"):
+    with_torrent = [r.pk for r in records if r.status in ROW_STATES]
+    if not with_torrent or not django_apps.is_installed("apps.swarm"):
         return records
-    fields = import_module("apps.swarm.services").catalog_fields(live)
+    fields = import_module("apps.swarm.services").catalog_fields(with_torrent)
     for record in records:
         if record.pk in fields:
             infohash, url, size, seeders = fields[record.pk]
-            record.infohash, record.seeders = infohash, seeders
+            record.infohash = infohash
+            if record.status != Revision.State.PUBLISHED:
+                continue  # a tombstone: no asset, no seeders (its torrent is no longer served)
+            record.seeders = seeders
             title = f"BitTorrent (v1 infohash {infohash})"
             record.assets.append(
                 ("torrent", url, "application/x-bittorrent", title, ["torrent"], size, None, None)
