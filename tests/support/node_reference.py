@@ -67,6 +67,8 @@ def synthetic(n: int, *, seed: int = 1):
     counts = rng.integers(0, 5, size=n)
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
     keyword_values = pa.array(np.array(words)[rng.integers(0, 200, size=int(offsets[-1]))])
+    if isinstance(keyword_values, pa.ChunkedArray):  # large inputs come back in chunks
+        keyword_values = keyword_values.combine_chunks()
     catalog = pa.table(
         {
             "id": pa.array([f"edi.{i}.1" for i in range(n)]),

@@ -3,7 +3,8 @@
 Inputs: the STAC GeoParquet catalog (only ``id``, ``collection``, ``keywords``, ``quayside:status``,
 ``quayside:infohash``) and the portal's swarm health (``infohash``, ``copies``, ``bytes``, ``pieces``,
 ``piece_size``), each read one row group at a time and reduced at once to the few columns the ranking
-needs, so memory stays bounded by the reduced rows (about 100 bytes a version), not the files.
+needs, so memory grows with the number of versions (about 470 bytes a version at the peak, pyarrow's
+buffers and pools included: bench/bench_node_rank.py), never with the catalog's other columns.
 
 The rule (docs/node.md, "Ranking"):
 
@@ -71,33 +72,44 @@ def reduce_catalog(batch: pa.RecordBatch, *, subjects: list[str], scopes: list[s
     )
 
 
+def _empty_catalog() -> pa.Table:
+    return pa.table(
+        {
+            "id": pa.array([], pa.string()),
+            "infohash": pa.array([], pa.string()),
+            "published": pa.array([], pa.bool_()),
+            "favoured": pa.array([], pa.bool_()),
+        }
+    )
+
+
 def read_catalog(source, *, subjects: Iterable[str] = (), scopes: Iterable[str] = ()) -> pa.Table:
-    """The catalog's rows that have an infohash, reduced (``reduce_catalog``). ``source``: a path or a
-    file object (``HTTPRangeFile``): only the footer and these five columns' chunks are read."""
+    """The catalog's rows that have an infohash, reduced (``reduce_catalog``) batch by batch, so only one
+    row group's full columns are in memory at a time. ``source``: a path or a file object
+    (``HTTPRangeFile``): only the footer and these five columns' chunks are read. The result stays in
+    chunks (one per batch): concatenating would copy it all once more."""
     subjects = sorted({s.lower() for s in subjects})
     scopes = sorted(set(scopes))
     parquet = pq.ParquetFile(source)
     parts = [
         reduce_catalog(batch, subjects=subjects, scopes=scopes)
-        for group in range(parquet.num_row_groups)
-        for batch in parquet.iter_batches(row_groups=[group], columns=CATALOG_COLUMNS, batch_size=1 << 17)
+        for batch in parquet.iter_batches(columns=CATALOG_COLUMNS, batch_size=1 << 16)
     ]
-    if not parts:
-        return pa.table(
-            {
-                "id": pa.array([], pa.string()),
-                "infohash": pa.array([], pa.string()),
-                "published": pa.array([], pa.bool_()),
-                "favoured": pa.array([], pa.bool_()),
-            }
-        )
-    return pa.concat_tables(parts).combine_chunks()
+    return pa.concat_tables(parts) if parts else _empty_catalog()
 
 
 def read_health(source) -> pa.Table:
-    """The health rows the ranking needs (``HEALTH_COLUMNS``), from a path or a file object."""
-    table = pq.ParquetFile(source).read(columns=HEALTH_COLUMNS)
-    return table.set_column(0, "infohash", pc.utf8_lower(table["infohash"])).combine_chunks()
+    """The health rows the ranking needs (``HEALTH_COLUMNS``), from a path or a file object; the infohash
+    in one chunk (the ranking looks catalog rows up in it)."""
+    parquet = pq.ParquetFile(source)
+    parts = []
+    for batch in parquet.iter_batches(columns=HEALTH_COLUMNS, batch_size=1 << 16):
+        table = pa.Table.from_batches([batch])
+        parts.append(table.set_column(0, "infohash", pc.utf8_lower(table["infohash"])))
+    if not parts:
+        return parquet.schema_arrow.empty_table().select(HEALTH_COLUMNS)
+    table = pa.concat_tables(parts)
+    return table.set_column(0, "infohash", table["infohash"].combine_chunks())
 
 
 def rank(
@@ -108,30 +120,42 @@ def rank(
     favour: float = DEFAULT_FAVOUR,
 ) -> pa.Table:
     """The published versions with health, most at risk first: columns id, infohash, copies (as this node
-    counts them), bytes, pieces, piece_size, favoured, key (the sort key, ``copies / weight``)."""
-    published = catalog.filter(catalog["published"]).drop_columns(["published"])
-    joined = published.join(health, "infohash", join_type="inner")
+    counts them), bytes, pieces, piece_size, favoured, key (the sort key, ``copies / weight``).
+
+    Each catalog row is looked up in health with ``index_in`` (a hash lookup giving a row number) rather
+    than a join, which would copy every column of both sides: only the candidates' numbers are gathered,
+    and their strings once, in rank order."""
+    infohashes = health["infohash"]
+    if isinstance(infohashes, pa.ChunkedArray):
+        infohashes = infohashes.combine_chunks()
+    at = pc.index_in(catalog["infohash"], value_set=infohashes)
+    rows = pc.indices_nonzero(pc.and_(catalog["published"], pc.is_valid(at)))  # candidate catalog rows
+    hrow = pc.take(at, rows)  # their health rows
+    infohash = pc.take(infohashes, hrow)
     held = pa.array(sorted(set(held_complete)), pa.string())
-    mine = pc.is_in(joined["infohash"], value_set=held)
-    copies = pc.max_element_wise(pc.subtract(joined["copies"], pc.cast(mine, pa.int32())), 1)
-    weight = pc.if_else(joined["favoured"], favour, 1.0)
-    key = pc.divide(pc.cast(copies, pa.float64()), weight)
-    table = pa.table(
+    mine = pc.cast(pc.is_in(infohash, value_set=held), pa.int32())
+    copies = pc.max_element_wise(pc.subtract(pc.take(health["copies"], hrow), mine), 1)
+    favoured = pc.take(catalog["favoured"], rows)
+    key = pc.divide(pc.cast(copies, pa.float64()), pc.if_else(favoured, favour, 1.0))
+    size = pc.take(health["bytes"], hrow)
+    order = pc.sort_indices(
+        pa.table({"key": key, "bytes": size, "infohash": infohash}),
+        sort_keys=[("key", "ascending"), ("bytes", "ascending"), ("infohash", "ascending")],
+    )
+    del infohash
+    hrow, rows = pc.take(hrow, order), pc.take(rows, order)
+    return pa.table(
         {
-            "id": joined["id"],
-            "infohash": joined["infohash"],
-            "copies": copies,
-            "bytes": joined["bytes"],
-            "pieces": joined["pieces"],
-            "piece_size": joined["piece_size"],
-            "favoured": joined["favoured"],
-            "key": key,
+            "id": pc.take(catalog["id"], rows),
+            "infohash": pc.take(infohashes, hrow),
+            "copies": pc.take(copies, order),
+            "bytes": pc.take(size, order),
+            "pieces": pc.take(health["pieces"], hrow),
+            "piece_size": pc.take(health["piece_size"], hrow),
+            "favoured": pc.take(favoured, order),
+            "key": pc.take(key, order),
         }
     )
-    order = pc.sort_indices(
-        table, sort_keys=[("key", "ascending"), ("bytes", "ascending"), ("infohash", "ascending")]
-    )
-    return table.take(order)
 
 
 @dataclass
