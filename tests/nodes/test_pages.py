@@ -227,3 +227,16 @@ def test_the_demo_node_operator_has_a_node_with_holdings(client, settings):
     html = client.get("/nodes/").content.decode()
     assert "Noor&#x27;s lab rack" in html and bars(html)
     assert node.last_seen_at > timezone.now() - datetime.timedelta(minutes=5)
+
+
+def test_the_admin_lists_nodes_and_revokes_through_the_service(client, data_manager, node_operator):
+    node, _ = services.issue_node(node_operator, "Rack")
+    client.force_login(data_manager)
+    page = client.get("/admin/nodes/node/")
+    assert page.status_code == 200 and "Rack" in page.content.decode()
+    assert node.key_hash not in client.get(f"/admin/nodes/node/{node.pk}/change/").content.decode()
+    client.post("/admin/nodes/node/", {"action": "revoke_tokens", "_selected_action": [node.pk]})
+    node.refresh_from_db()
+    assert node.revoked_at is not None
+    assert AuditEvent.objects.filter(service_method="revoke_node_token", user_id=data_manager.pk).exists()
+    assert client.get("/admin/nodes/nodeholding/").status_code == 200
