@@ -55,6 +55,7 @@ def revoke_node(user, node_id: int, request=None) -> Node:
         node.revoked_at = timezone.now()
         node.save(update_fields=["revoked_at"])
         NodeHolding.objects.filter(node=node).delete()
+        Node.objects.filter(pk=node.pk).update(bytes_held=0, torrents_held=0)
         record_event(
             service="nodes",
             method="revoke_node_token",
@@ -201,7 +202,11 @@ def report(node: Node, data: dict) -> tuple[int, list[str]]:
     NodeHolding.objects.bulk_create(rows, batch_size=5_000)
     held_bytes = sum(r.bytes_held for r in rows)
     Node.objects.filter(pk=node.pk).update(
-        last_seen_at=now, bytes_held=held_bytes, uploaded=uploaded, downloaded=downloaded
+        last_seen_at=now,
+        bytes_held=held_bytes,
+        torrents_held=len(rows),
+        uploaded=uploaded,
+        downloaded=downloaded,
     )
-    node.last_seen_at, node.bytes_held = now, held_bytes
+    node.last_seen_at, node.bytes_held, node.torrents_held = now, held_bytes, len(rows)
     return len(rows), drop
