@@ -75,10 +75,10 @@ INSERT INTO catalog_mirror (kind, label, base_url, file_urls, record_url, doi, h
   SELECT 'bucket', '', 'https://m.example/' || r.id || '/', '{}'::jsonb, '', '', 'ok', '', 1, '', now(), r.id
   FROM packages_revision r WHERE r.id % 100 = 0;
 INSERT INTO nodes_node (operator_id, name, key_hash, hint, budget_bytes, subjects, scopes, upload_limit,
-    download_limit, client, created_at, registered_at, last_seen_at, bytes_held, uploaded, downloaded)
+    download_limit, client, created_at, registered_at, last_seen_at, bytes_held, torrents_held, uploaded, downloaded)
   SELECT (SELECT id FROM accounts_user WHERE email = 'node-bench@example.org'), 'bench node ' || k,
     md5('node' || k) || md5('key' || k), 'qn_bench' || k, 10 ^ 12, '[]'::jsonb, '[]'::jsonb, 0, 0, 'bench', now(),
-    now(), now(), 0, 0, 0
+    now(), now(), 0, 0, 0, 0
   FROM generate_series(1, 10) AS k;
 INSERT INTO nodes_nodeholding (node_id, torrent_id, pieces_held, pieces_total, bytes_held, complete, updated_at)
   SELECT n.id, t.id, CASE WHEN t.id % 10 = 0 THEN 1 ELSE 4 END, 4, 1000, t.id % 10 <> 0, now()

@@ -163,12 +163,21 @@ def test_a_report_replaces_holdings_and_lists_what_to_drop(node_client, node_and
     assert node.torrents_held == 2
     assert node.last_seen_at is not None
 
-    # The next report replaces the holdings (uppercase hex is the same infohash).
+    # The next report replaces the holdings (uppercase hex is the same infohash), writing only what changed.
+    unchanged = NodeHolding.objects.get(node=node, torrent=partial)
     again = node_client.post(
-        "/api/nodes/report", {"holdings": [holding(partial.infohash.upper())]}, format="json"
+        "/api/nodes/report",
+        {"holdings": [holding(partial.infohash.upper(), held=3, size=300)]},
+        format="json",
     )
     assert again.json() == {"accepted": 1, "drop": []}
-    assert list(NodeHolding.objects.filter(node=node).values_list("torrent_id", flat=True)) == [partial.pk]
+    assert list(NodeHolding.objects.filter(node=node).values_list("pk", flat=True)) == [unchanged.pk]
+    # A holding that changed is rewritten: the partial copy is now whole.
+    node_client.post("/api/nodes/report", {"holdings": [holding(partial, size=1000)]}, format="json")
+    now_whole = NodeHolding.objects.get(node=node)
+    assert now_whole.complete and now_whole.bytes_held == 1000 and now_whole.updated_at > unchanged.updated_at
+    node.refresh_from_db()
+    assert node.torrents_held == 1 and node.bytes_held == 1000
 
 
 def test_a_version_withdrawn_after_the_report_is_dropped_at_the_next(node_client):
