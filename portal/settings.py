@@ -742,6 +742,7 @@ NODES_AT_RISK_COPIES = envint("NODES_AT_RISK_COPIES", "3")
 CELERY_BEAT_SCHEDULE["nodes-write-health"] = {
     "task": "apps.nodes.tasks.write_health",
     "schedule": float(NODES_HEALTH_SECONDS),
+    "options": {"expires": float(NODES_HEALTH_SECONDS)},  # a run still queued when the next is due: dropped
 }
 
 # Tainting (issue 16): re-queue the removal of tainted versions' bytes that did not finish.

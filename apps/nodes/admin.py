@@ -44,9 +44,6 @@ class NodeAdmin(_ReadOnly):
     exclude = ["key_hash"]
     actions = [revoke_tokens]
 
-    def has_change_permission(self, request, obj=None):
-        return obj is None  # the change list (and its action), never the form: rows are the node's own
-
 
 @admin.register(NodeHolding)
 class NodeHoldingAdmin(_ReadOnly):

@@ -43,6 +43,8 @@ class Node(models.Model):
     registered_at = models.DateTimeField(null=True, blank=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
     bytes_held = models.BigIntegerField(default=0)
+    # Set by each report (as bytes_held): /nodes/ lists it without counting a node's 100,000 holdings.
+    torrents_held = models.IntegerField(default=0)
     uploaded = models.BigIntegerField(default=0, help_text="bytes, as the node last reported")
     downloaded = models.BigIntegerField(default=0, help_text="bytes, as the node last reported")
     revoked_at = models.DateTimeField(null=True, blank=True)

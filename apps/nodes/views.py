@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count, F
+from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST, require_safe
@@ -86,7 +86,6 @@ def index(request: HttpRequest) -> HttpResponse:
     nodes = list(
         Node.objects.active()
         .select_related("operator")
-        .annotate(torrents=Count("holdings"))
         .order_by(F("last_seen_at").desc(nulls_last=True), "pk")[:NODES_SHOWN]
     )
     return render(
@@ -127,7 +126,6 @@ def mine(request: HttpRequest) -> HttpResponse:
     nodes = (
         access.visible_nodes(request.user)
         .select_related("operator")
-        .annotate(torrents=Count("holdings"))
         .order_by(F("revoked_at").desc(nulls_first=True), "-created_at", "-pk")
     )
     page = Paginator(nodes, 50).get_page(request.GET.get("page"))

@@ -160,14 +160,24 @@ def test_a_report_replaces_holdings_and_lists_what_to_drop(node_client, node_and
     assert rows[partial.pk].pieces_held == 3 and rows[partial.pk].bytes_held == 300
     node.refresh_from_db()
     assert node.bytes_held == 1300 and node.uploaded == 5000 and node.downloaded == 7000
+    assert node.torrents_held == 2
     assert node.last_seen_at is not None
 
-    # The next report replaces the holdings (uppercase hex is the same infohash).
+    # The next report replaces the holdings (uppercase hex is the same infohash), writing only what changed.
+    unchanged = NodeHolding.objects.get(node=node, torrent=partial)
     again = node_client.post(
-        "/api/nodes/report", {"holdings": [holding(partial.infohash.upper())]}, format="json"
+        "/api/nodes/report",
+        {"holdings": [holding(partial.infohash.upper(), held=3, size=300)]},
+        format="json",
     )
     assert again.json() == {"accepted": 1, "drop": []}
-    assert list(NodeHolding.objects.filter(node=node).values_list("torrent_id", flat=True)) == [partial.pk]
+    assert list(NodeHolding.objects.filter(node=node).values_list("pk", flat=True)) == [unchanged.pk]
+    # A holding that changed is rewritten: the partial copy is now whole.
+    node_client.post("/api/nodes/report", {"holdings": [holding(partial, size=1000)]}, format="json")
+    now_whole = NodeHolding.objects.get(node=node)
+    assert now_whole.complete and now_whole.bytes_held == 1000 and now_whole.updated_at > unchanged.updated_at
+    node.refresh_from_db()
+    assert node.torrents_held == 1 and node.bytes_held == 1000
 
 
 def test_a_version_withdrawn_after_the_report_is_dropped_at_the_next(node_client):
@@ -213,6 +223,28 @@ def test_a_report_past_the_limit_is_a_400(node_client, settings):
         node_client.post("/api/nodes/report", {"holdings": body["holdings"][:2]}, format="json").status_code
         == 200
     )
+
+
+def test_a_report_may_be_larger_than_a_form_body(node_client, settings):
+    # DATA_UPLOAD_MAX_MEMORY_SIZE bounds form bodies (10 MB); 100,000 holdings are about 11 MB of JSON.
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    torrent = torrent_of()
+    body = {"holdings": [holding(torrent)] + [holding(f"{i:040x}") for i in range(50)]}
+    response = node_client.post("/api/nodes/report", body, format="json")
+    assert response.status_code == 200 and response.json()["accepted"] == 1
+
+
+def test_a_report_body_past_its_bound_is_a_400(node_client, settings):
+    settings.NODES_REPORT_MAX_HOLDINGS = 1
+    body = {"holdings": [], "padding": "x" * 70_000}
+    response = node_client.post("/api/nodes/report", body, format="json")
+    assert response.status_code == 400 and "larger than" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("body", [b"{not json", b"[1, 2]", b""])
+def test_a_report_that_is_not_a_json_object_is_a_400(node_client, body):
+    response = node_client.post("/api/nodes/report", body, content_type="application/json")
+    assert response.status_code == 400 and response.json()["detail"]
 
 
 def test_a_report_without_holdings_is_a_400(node_client):

@@ -134,6 +134,20 @@ def test_the_beat_task_writes_it(settings):
     torrent_of()
     assert write_health.apply().get().startswith("1 rows")
     assert health.health_path().exists()
+    assert sorted(p.name for p in health.health_path().parent.iterdir()) == [".health.lock", "health.parquet"]
+
+
+def test_a_build_under_way_makes_the_next_run_wait_its_turn():
+    import fcntl
+
+    from apps.nodes.tasks import write_health
+
+    health.health_path().parent.mkdir(parents=True)
+    with open(health.health_path().parent / ".health.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # another worker process building (flock: per open file)
+        assert write_health.apply().get().startswith("busy")
+        assert not health.health_path().exists()
+    assert write_health.apply().get().startswith("0 rows")
 
 
 # --- served ------------------------------------------------------------------------------------------

@@ -11,11 +11,11 @@ from django.utils import timezone
 
 from apps.audit.models import AuditEvent
 from apps.nodes import health, plot, services
-from apps.nodes.models import Node, NodeHolding
+from apps.nodes.models import Node
 from apps.swarm.models import SwarmHealth
 from tests.conftest import make_user
 
-from .conftest import torrent_of
+from .conftest import holding, torrent_of
 
 pytestmark = pytest.mark.django_db
 
@@ -27,13 +27,10 @@ def bars(html: str) -> list[tuple[bool, str]]:
 
 
 def seen_node(operator, name: str = "rack", *, torrents=(), partial=()) -> Node:
+    """A node that has just reported ``torrents`` whole and ``partial`` in part."""
     node, _ = services.issue_node(operator, name)
-    node.last_seen_at = timezone.now()
-    node.save(update_fields=["last_seen_at"])
-    for t in torrents:
-        NodeHolding.objects.create(node=node, torrent=t, pieces_held=4, pieces_total=4, complete=True)
-    for t in partial:
-        NodeHolding.objects.create(node=node, torrent=t, pieces_held=1, pieces_total=4, complete=False)
+    holdings = [holding(t) for t in torrents] + [holding(t, held=1) for t in partial]
+    services.report(node, {"holdings": holdings})
     return node
 
 
@@ -126,6 +123,7 @@ def test_the_nodes_table_lists_active_nodes_with_their_operator(client, node_ope
     html = client.get("/nodes/").content.decode()
     table = html[html.index('id="nodes"') :]
     assert "Lab rack" in table and "Noor Haddad" in table and "Old laptop" not in table
+    assert '<td class="num">1</td></tr>' in table  # torrents held
     assert "1 active node" in html
 
 
@@ -227,3 +225,16 @@ def test_the_demo_node_operator_has_a_node_with_holdings(client, settings):
     html = client.get("/nodes/").content.decode()
     assert "Noor&#x27;s lab rack" in html and bars(html)
     assert node.last_seen_at > timezone.now() - datetime.timedelta(minutes=5)
+
+
+def test_the_admin_lists_nodes_and_revokes_through_the_service(client, data_manager, node_operator):
+    node, _ = services.issue_node(node_operator, "Rack")
+    client.force_login(data_manager)
+    page = client.get("/admin/nodes/node/")
+    assert page.status_code == 200 and "Rack" in page.content.decode()
+    assert node.key_hash not in client.get(f"/admin/nodes/node/{node.pk}/change/").content.decode()
+    client.post("/admin/nodes/node/", {"action": "revoke_tokens", "_selected_action": [node.pk]})
+    node.refresh_from_db()
+    assert node.revoked_at is not None
+    assert AuditEvent.objects.filter(service_method="revoke_node_token", user_id=data_manager.pk).exists()
+    assert client.get("/admin/nodes/nodeholding/").status_code == 200

@@ -3,6 +3,8 @@ token (``Authorization: Bearer qn_…``), never a person's session or API token.
 
 from __future__ import annotations
 
+import json
+
 from django.conf import settings
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiTypes, extend_schema
@@ -10,6 +12,7 @@ from rest_framework.decorators import api_view, authentication_classes, permissi
 from rest_framework.response import Response
 
 from apps.access.permissions import IsNodeOperator
+from portal.errors import UserError
 from portal.parsers import json_object
 
 from .. import services
@@ -45,11 +48,36 @@ def register(request):
     )
 
 
+# A holding is about 110 bytes of JSON; this leaves room for indentation and spaces.
+REPORT_BYTES_PER_HOLDING = 256
+
+
+def _report_body(request) -> dict:
+    """The report's JSON object, read here rather than through ``request.data``: DRF reads JSON bodies
+    under DATA_UPLOAD_MAX_MEMORY_SIZE (10 MB by default, for forms), and a report of
+    NODES_REPORT_MAX_HOLDINGS holdings is larger. Its own bound instead; the node was authenticated first."""
+    limit = REPORT_BYTES_PER_HOLDING * settings.NODES_REPORT_MAX_HOLDINGS + 64 * 1024
+    stream = request.stream
+    raw = stream.read(limit + 1) if stream is not None else b""
+    if len(raw) > limit:
+        raise UserError(
+            f"holdings: the report is larger than {limit} bytes; send at most "
+            f"{settings.NODES_REPORT_MAX_HOLDINGS} holdings."
+        )
+    try:
+        data = json.loads(raw or b"null")
+    except (ValueError, RecursionError) as exc:
+        raise UserError(f"The report is not JSON: {exc}.") from exc
+    if not isinstance(data, dict):
+        raise UserError("Send a JSON object.")
+    return data
+
+
 @extend_schema(**NODE_API)
 @api_view(["POST"])
 @authentication_classes([NodeTokenAuthentication])
 @permission_classes([IsNodeOperator])
 def report(request):
     """A node's holdings replace its last report; ``drop`` lists what it must delete at once."""
-    accepted, drop = services.report(request.auth, json_object(request))
+    accepted, drop = services.report(request.auth, _report_body(request))
     return Response({"accepted": accepted, "drop": drop})
