@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -137,3 +139,25 @@ def test_a_node_fills_its_budget_with_the_versions_at_risk_seeds_them_and_delete
         assert not (tmp_path / "node" / "data" / second).exists()
     finally:
         node.close()
+
+    # `quayside-node run` (outbound only, the default): it cycles, saves resume data every cycle, and on
+    # SIGTERM saves it again and exits 0.
+    folder = tmp_path / "run"
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "quayside-node"), "run", "--portal", live_server.url,
+         "--budget", str(size), "--data", str(folder), "--poll-seconds", "1"],
+        env={**os.environ, "QUAYSIDE_NODE_TOKEN": key}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while not list((folder / "resume").glob("*.resume")) or len(held_by(node_row)) != 1:
+            assert process.poll() is None, process.stdout.read()
+            assert time.monotonic() < deadline, "quayside-node run neither held nor reported a version"
+            time.sleep(0.3)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert list(held_by(node_row)) == [third]  # the one at-risk version left that fits its budget
