@@ -243,15 +243,32 @@ class NodeSession:
         return result
 
     def wait_until_done(self, infohashes: set[str], timeout: float) -> bool:
-        """Pump alerts until every one of ``infohashes`` holds its wanted pieces; False on timeout."""
+        """Pump alerts until every one of ``infohashes`` holds its wanted pieces, then write them to disk
+        (a verified piece may still sit in libtorrent's store buffer) with their resume data; False on
+        timeout."""
         deadline = time.monotonic() + timeout
         while True:
             held = self.holdings()
             if all(held[ih].done for ih in infohashes if ih in held):
+                self.flush(infohashes & set(held), max(1.0, deadline - time.monotonic()))
+                self.save_resume(max(1.0, deadline - time.monotonic()))
                 return True
             if time.monotonic() >= deadline:
                 return False
             self.pump(0.2)
+
+    def flush(self, infohashes: set[str], timeout: float = 10) -> None:
+        """Write the torrents' verified pieces still in libtorrent's store buffer to their files."""
+        waiting = set()
+        for infohash in infohashes:
+            self.handles[infohash].flush_cache()
+            waiting.add(infohash)
+        deadline = time.monotonic() + timeout
+        while waiting and time.monotonic() < deadline:
+            self.session.wait_for_alert(100)
+            for alert in self.session.pop_alerts():
+                if isinstance(alert, lt.cache_flushed_alert):
+                    waiting.discard(str(alert.handle.info_hashes().v1))
 
     def pump(self, seconds: float) -> None:
         """Wait up to ``seconds`` for alerts and log the errors among them."""
@@ -264,7 +281,8 @@ class NodeSession:
         """Write every torrent's resume data; returns how many were written."""
         waiting = 0
         for handle in self.handles.values():
-            handle.save_resume_data(lt.torrent_handle.save_info_dict)
+            # flush_disk_cache: the pieces reach the files before the resume data says they are there.
+            handle.save_resume_data(lt.torrent_handle.save_info_dict | lt.torrent_handle.flush_disk_cache)
             waiting += 1
         written = 0
         deadline = time.monotonic() + timeout
