@@ -15,10 +15,11 @@ XDIST := -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
 .PHONY: run test test-fast system-packages install bench lint clean lock release
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml deploy/node/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e deploy/node
 	touch $(STAMP)
 
 install: $(STAMP)

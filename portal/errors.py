@@ -64,6 +64,7 @@ class Gone(QuaysideError):
 # The permission messages every app shows; one wording each.
 ONLY_DATA_MANAGERS = "Only data managers may do this."
 ONLY_VETTED = "Only members of the vetted group may create or update data packages."
+ONLY_NODE_OPERATORS = "Only node operators may do this."
 SIGN_IN = "Authentication required: sign in or send 'Authorization: Token <key>'."
 
 

@@ -160,6 +160,7 @@ INSTALLED_APPS = [
     "apps.ogcapi",
     "apps.shares",
     "apps.swarm",
+    "apps.nodes",
 ]
 
 MIDDLEWARE = [
@@ -730,6 +731,21 @@ SWARM_BUILD_MAX_ATTEMPTS = envint("SWARM_BUILD_MAX_ATTEMPTS", "5")
 CELERY_BEAT_SCHEDULE["swarm-sweep-torrents"] = {
     "task": "apps.swarm.tasks.sweep_torrents",
     "schedule": crontab(minute="*/10"),
+}
+
+# --- smart nodes (apps.nodes: node tokens, reports, the health file; docs/nodes.md) -------------------
+NODES_DIR = Path(env("NODES_DIR", str(VAR_DIR / "nodes")))  # health.parquet is written here
+NODES_HEALTH_SECONDS = envint("NODES_HEALTH_SECONDS", "60")  # how often health.parquet is rewritten
+# A node whose last report is older than this no longer counts as a copy.
+NODES_STALE_SECONDS = envint("NODES_STALE_SECONDS", "1800")
+NODES_POLL_SECONDS = envint("NODES_POLL_SECONDS", "300")  # how often nodes are told to report
+NODES_REPORT_MAX_HOLDINGS = envint("NODES_REPORT_MAX_HOLDINGS", "100000")
+# A version with fewer healthy copies than this is "at risk" (highlighted on /nodes/).
+NODES_AT_RISK_COPIES = envint("NODES_AT_RISK_COPIES", "3")
+CELERY_BEAT_SCHEDULE["nodes-write-health"] = {
+    "task": "apps.nodes.tasks.write_health",
+    "schedule": float(NODES_HEALTH_SECONDS),
+    "options": {"expires": float(NODES_HEALTH_SECONDS)},  # a run still queued when the next is due: dropped
 }
 
 # Tainting (issue 16): re-queue the removal of tainted versions' bytes that did not finish.

@@ -24,6 +24,7 @@ API_APPS = [
     "deliveries",
     "distributions",
     "federation",
+    "nodes",
 ]
 
 api_urlpatterns = [
@@ -64,7 +65,10 @@ urlpatterns = [
     path("", include("apps.federation.urls")),  # /harvest/…, /remote/…
     path("ogcapi/", include("apps.ogcapi.urls")),
     path("gazetteer/", include("apps.gazetteer.urls")),
-    path("", include("apps.shares.urls")),  # /share/…, and the referral URIs /id/<short id>
+    path("", include("apps.shares.urls")),
+    path(
+        "", include("apps.nodes.urls")
+    ),  # /nodes/…, /swarm/health.parquet  # /share/…, and the referral URIs /id/<short id>
 ]
 
 handler403 = "portal.views.error_403"

@@ -115,6 +115,7 @@ def _isolated_storage(settings, tmp_path):
     (tmp_path / "scratch").mkdir()
     settings.SCRATCH_DIR = tmp_path / "scratch"
     settings.STORAGE_FSYNC = False
+    settings.NODES_DIR = tmp_path / "nodes"  # /swarm/health.parquet
 
 
 def make_user(email: str, *groups: str, name: str = "", verified: bool = True) -> User:

@@ -308,3 +308,29 @@ def get_share_for_user(user, short_id: str, *, write: bool = False):
     if write and not editor:
         raise Forbidden("Only the sharer (or a data manager) may change this share.")
     return share
+
+
+def visible_nodes(user) -> QuerySet:
+    """The nodes ``/nodes/mine/`` lists: a data manager's every node, a node operator's own, else none."""
+    Node = _model("nodes.Node")
+    if roles.is_data_manager(user):
+        return Node.objects.all()
+    if roles.is_node_operator(user):
+        return Node.objects.filter(operator=user)
+    return Node.objects.none()
+
+
+def get_node_for_user(user, pk: int, *, write: bool = False):
+    """A node for its management page: 404 unless listed for ``user``; ``write`` (revoking): 403 unless
+    ``can_revoke_node``. Locks the row when writing (call inside a transaction)."""
+    from .people import require_node_revoker
+
+    qs = visible_nodes(user).select_related("operator")
+    if write:
+        qs = qs.select_for_update(of=("self",))
+    node = qs.filter(pk=pk).first()
+    if node is None:
+        raise NotFound("No such node.")
+    if write:
+        require_node_revoker(user, node)
+    return node

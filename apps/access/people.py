@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from django.apps import apps
 
-from portal.errors import ONLY_DATA_MANAGERS, Forbidden
+from portal.errors import ONLY_DATA_MANAGERS, ONLY_NODE_OPERATORS, Forbidden
 
 from . import roles
 
@@ -136,6 +136,23 @@ def can_report_accession(user) -> bool:
     return roles.is_data_manager(user) or roles.is_archive(user)
 
 
+def can_issue_node_token(user) -> bool:
+    """Issue a token for a new smart node (docs/nodes.md): node operators, for their own nodes."""
+    return roles.is_node_operator(user)
+
+
+def can_manage_nodes(user) -> bool:
+    """Open ``/nodes/mine/``: node operators (their nodes) and data managers (every node, to revoke)."""
+    return roles.is_node_operator(user) or roles.is_data_manager(user)
+
+
+def can_revoke_node(user, node) -> bool:
+    """Revoke a node's token: its operator while a node operator, or any data manager."""
+    if roles.is_data_manager(user):
+        return True
+    return roles.is_node_operator(user) and node.operator_id == user.pk
+
+
 # --- the same rules as refusals: one message each, for the services and the views that ask first ---
 
 
@@ -207,6 +224,17 @@ def require_restore_requester(user, cruise) -> None:
 def require_accession_reporter(user) -> None:
     if not can_report_accession(user):
         raise Forbidden("Only a data manager or the national archive may report an accession.")
+
+
+def require_node_operator(user) -> None:
+    """Issuing node tokens and the node API (a node's token counts only while its operator holds the role)."""
+    if not can_issue_node_token(user):
+        raise Forbidden(ONLY_NODE_OPERATORS)
+
+
+def require_node_revoker(user, node) -> None:
+    if not can_revoke_node(user, node):
+        raise Forbidden("Only the node's operator or a data manager may revoke its token.")
 
 
 def can_edit_share(user, share) -> bool:

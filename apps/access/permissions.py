@@ -2,7 +2,7 @@
 
 from rest_framework.permissions import BasePermission
 
-from portal.errors import ONLY_DATA_MANAGERS, ONLY_VETTED
+from portal.errors import ONLY_DATA_MANAGERS, ONLY_NODE_OPERATORS, ONLY_VETTED
 
 from . import roles
 
@@ -19,3 +19,12 @@ class IsVetted(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         return roles.is_vetted(request.user)
+
+
+class IsNodeOperator(BasePermission):
+    """The node API: the token's node belongs to a user who is (still) a node operator."""
+
+    message = ONLY_NODE_OPERATORS
+
+    def has_permission(self, request, view) -> bool:
+        return roles.is_node_operator(request.user)

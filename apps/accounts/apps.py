@@ -15,6 +15,7 @@ CURATED_APPS = [
     "search",
     "sharing",
     "swarm",
+    "nodes",
 ]
 
 

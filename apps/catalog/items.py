@@ -376,21 +376,27 @@ def _batch(groups: list[list[tuple]]) -> list[Record]:
     shapes, sources = geometry.item_geometries([r[9] for r in rows])
     geometries = {r[0]: (shape, source) for r, shape, source in zip(rows, shapes, sources, strict=True)}
     records = [rec for g in groups for rec in _records_for(g, files, mirrors, geometries)]
-    return _with_torrents(records, packages) if live else records
+    return _with_torrents(records, packages)
 
 
 def _with_torrents(records: list[Record], packages: list[int]) -> list[Record]:
-    """The torrent asset, infohash and seeders of each published version that has a torrent. apps.swarm
-    sits above the catalog (its web seeds include verified mirrors): looked up by name, never imported."""
+    """The torrent asset, infohash and seeders of each published version that has a torrent; a tombstone
+    keeps only the infohash its torrent had, so that a smart node reading the catalog alone learns which
+    copy to delete. apps.swarm sits above the catalog (its web seeds include verified mirrors): looked up
+    by name, never imported."""
     from django.apps import apps as django_apps
 
     if not django_apps.is_installed("apps.swarm"):
         return records
-    fields = import_module("apps.swarm.services").catalog_fields(_of_packages(packages))
+    rows = {k: v for k, v in _of_packages(packages).items() if not k.endswith("state")}
+    fields = import_module("apps.swarm.services").catalog_fields({**rows, "revision__state__in": ROW_STATES})
     for record in records:
         if record.pk in fields:
             infohash, url, size, seeders = fields[record.pk]
-            record.infohash, record.seeders = infohash, seeders
+            record.infohash = infohash
+            if record.status != Revision.State.PUBLISHED:
+                continue  # a tombstone: no asset, no seeders (its torrent is no longer served)
+            record.seeders = seeders
             title = f"BitTorrent (v1 infohash {infohash})"
             record.assets.append(
                 ("torrent", url, "application/x-bittorrent", title, ["torrent"], size, None, None)

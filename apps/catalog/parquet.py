@@ -238,7 +238,7 @@ class Built:
 # ``assets`` struct's keys must be one schema across segments) and ``SEGMENT_FORMAT``. When a change needs
 # more asset keys than the segments have, or the format or segment size changed, the build is full.
 
-SEGMENT_FORMAT = 1  # bump when the rows' columns or contents change for the same database
+SEGMENT_FORMAT = 2  # bump when the rows' columns or contents change for the same database
 
 
 def segments_dir(target: Path) -> Path:
@@ -255,11 +255,13 @@ def _segment_path(folder: Path, k: int) -> Path:
     return folder / f"{k:08d}.parquet"
 
 
-def _temporary(path: Path) -> Path:
+def temporary_path(path: Path) -> Path:
+    """A unique temporary name beside ``path`` (one per process and call), for writing then renaming."""
     return path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
 
 
-def _replace_synced(tmp: Path, target: Path) -> None:
+def replace_synced(tmp: Path, target: Path) -> None:
+    """Flush ``tmp`` to disk, then rename it over ``target`` (atomic on POSIX: readers see old or new)."""
     with open(tmp, "rb") as fh:
         os.fsync(fh.fileno())
     os.replace(tmp, target)
@@ -272,7 +274,7 @@ def _write_segment(folder: Path, k: int, sch: pa.Schema, batch_size: int) -> int
     size = settings.CATALOG_SEGMENT_PACKAGES
     qs = items.queryset().filter(package_id__gte=k * size, package_id__lt=(k + 1) * size)
     target = _segment_path(folder, k)
-    tmp = _temporary(target)
+    tmp = temporary_path(target)
     rows = 0
     # The cyclic garbage collector is paused while a segment is built: a batch allocates hundreds of
     # thousands of tuples and strings (none in cycles), and the collections this set off took ~45 % of
@@ -286,7 +288,7 @@ def _write_segment(folder: Path, k: int, sch: pa.Schema, batch_size: int) -> int
                 writer.write_batch(to_batch(batch, sch), row_group_size=batch_size)
                 rows += len(batch)
         if rows:
-            _replace_synced(tmp, target)
+            replace_synced(tmp, target)
         else:
             target.unlink(missing_ok=True)
     finally:
@@ -349,7 +351,7 @@ def _read_layout(folder: Path) -> dict:
 
 def _write_layout(folder: Path, layout: dict) -> None:
     target = folder / "segments.json"
-    tmp = _temporary(target)
+    tmp = temporary_path(target)
     tmp.write_text(json.dumps(layout, sort_keys=True))
     os.replace(tmp, target)
 
@@ -357,7 +359,7 @@ def _write_layout(folder: Path, layout: dict) -> None:
 def _stitch(folder: Path, target: Path, sch: pa.Schema) -> tuple[int, int, str]:
     """The served file from every segment's row groups, in segment order, atomically (temp + rename):
     readers see the old file or the new one, never a half-written one. Returns rows, size, sha256."""
-    tmp = _temporary(target)
+    tmp = temporary_path(target)
     rows = 0
     try:
         with pq.ParquetWriter(tmp, sch, **WRITER_OPTIONS) as writer:
@@ -372,7 +374,7 @@ def _stitch(folder: Path, target: Path, sch: pa.Schema) -> tuple[int, int, str]:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(chunk)
         size = tmp.stat().st_size
-        _replace_synced(tmp, target)
+        replace_synced(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
     return rows, size, digest.hexdigest()

@@ -3,22 +3,19 @@ data managers' mirror pages."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.http import http_date, parse_http_date_safe
 from django.views.decorators.http import require_POST, require_safe
 
 from apps import access
 from apps.access.decorators import data_manager_required
 from apps.packages.models import Revision
-from apps.storage.http import RangeNotSatisfiable, parse_range
-from portal.csp import SANDBOX
+from apps.storage.http import local_file_response
 from portal.errors import UserError
 
 from . import catalog_json, items, services
@@ -35,74 +32,12 @@ def _json(document: dict, *, status: int = 200, content_type: str = "application
     return response
 
 
-def _span(fh, start: int, length: int, chunk: int = 256 * 1024):
-    fh.seek(start)
-    try:
-        while length > 0:
-            block = fh.read(min(chunk, length))
-            if not block:
-                return
-            length -= len(block)
-            yield block
-    finally:
-        fh.close()
-
-
-def _file_response(request: HttpRequest, path, *, content_type: str, filename: str) -> HttpResponse:
-    """A local file with ETag (mtime and size), Last-Modified, single-range Range and HEAD. The open
-    descriptor keeps reading the same file even if a new one is renamed over it meanwhile."""
-    try:
-        fh = open(path, "rb")  # noqa: SIM115 (closed by the response or below)
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-        return None
-    st = os.fstat(fh.fileno())
-    size = st.st_size
-    etag = f'"{st.st_mtime_ns:x}-{size:x}"'
-    last_modified = http_date(st.st_mtime)
-    since = parse_http_date_safe(request.headers.get("If-Modified-Since", ""))
-    if request.headers.get("If-None-Match") == etag or (
-        since is not None and "If-None-Match" not in request.headers and int(st.st_mtime) <= since
-    ):
-        fh.close()
-        response = HttpResponse(status=304)
-        response["ETag"], response["Last-Modified"] = etag, last_modified
-        return response
-    try:
-        byte_range = parse_range(request.headers.get("Range", ""), size)
-    except RangeNotSatisfiable:
-        fh.close()
-        response = HttpResponse(status=416)
-        response["Content-Range"] = f"bytes */{size}"
-        return response
-    if byte_range and request.headers.get("If-Range") not in (None, etag):
-        byte_range = None
-    start, end = byte_range if byte_range else (0, size - 1)
-    length = end - start + 1 if size else 0
-    if request.method == "HEAD":
-        fh.close()
-        response = HttpResponse(status=206 if byte_range else 200, content_type=content_type)
-    else:
-        response = FileResponse(
-            _span(fh, start, length), status=206 if byte_range else 200, content_type=content_type
-        )
-    response["Content-Length"] = str(length)
-    if byte_range:
-        response["Content-Range"] = f"bytes {start}-{end}/{size}"
-    response["Accept-Ranges"] = "bytes"
-    response["ETag"] = etag
-    response["Last-Modified"] = last_modified
-    response["Access-Control-Allow-Origin"] = "*"
-    response["Access-Control-Expose-Headers"] = "Content-Range, Content-Length, ETag, Accept-Ranges"
-    response["Content-Disposition"] = f'inline; filename="{filename}"'
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = SANDBOX
-    return response
-
-
 @require_safe
 def stac_parquet(request: HttpRequest) -> HttpResponse:
     """The catalog file as the last build left it; 503 while the first build has not finished."""
-    response = _file_response(request, services.catalog_path(), content_type=PARQUET, filename="stac.parquet")
+    response = local_file_response(
+        request, services.catalog_path(), content_type=PARQUET, filename="stac.parquet"
+    )
     if response is None:
         from portal.tasks import send
 
@@ -126,7 +61,9 @@ def local_mirror(request: HttpRequest, path: str) -> HttpResponse:
     target = (root / path).resolve()
     if root not in target.parents:
         raise Http404("No such file.")
-    response = _file_response(request, target, content_type="application/octet-stream", filename=target.name)
+    response = local_file_response(
+        request, target, content_type="application/octet-stream", filename=target.name
+    )
     if response is None:
         raise Http404("No such file.")
     return response

@@ -6,11 +6,13 @@ Every download path in Quayside checks access first, then calls ``blob_response`
 from __future__ import annotations
 
 import logging
+import os
 import re
 from urllib.parse import quote
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.utils.http import http_date, parse_http_date_safe
 
 from portal.csp import SANDBOX
 from portal.errors import Gone
@@ -128,4 +130,72 @@ def blob_response(
     response["Cache-Control"] = "private, max-age=3600" if mode != "accel" else "private"
     if filename:
         response["Content-Disposition"] = _disposition(filename, inline)
+    return response
+
+
+def _span(fh, start: int, length: int, chunk: int = 256 * 1024):
+    fh.seek(start)
+    try:
+        while length > 0:
+            block = fh.read(min(chunk, length))
+            if not block:
+                return
+            length -= len(block)
+            yield block
+    finally:
+        fh.close()
+
+
+def local_file_response(
+    request: HttpRequest, path, *, content_type: str, filename: str
+) -> HttpResponse | None:
+    """A local file with ETag (mtime and size), Last-Modified, single-range Range and HEAD. The open
+    descriptor keeps reading the same file even if a new one is renamed over it meanwhile. None when there is no such file
+    (the caller decides: 404, or 503 while a first build runs). Used for the files the portal writes and
+    serves whole: /catalog/stac.parquet, /swarm/health.parquet, the local mirror."""
+    try:
+        fh = open(path, "rb")  # noqa: SIM115 (closed by the response or below)
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return None
+    st = os.fstat(fh.fileno())
+    size = st.st_size
+    etag = f'"{st.st_mtime_ns:x}-{size:x}"'
+    last_modified = http_date(st.st_mtime)
+    since = parse_http_date_safe(request.headers.get("If-Modified-Since", ""))
+    if request.headers.get("If-None-Match") == etag or (
+        since is not None and "If-None-Match" not in request.headers and int(st.st_mtime) <= since
+    ):
+        fh.close()
+        response = HttpResponse(status=304)
+        response["ETag"], response["Last-Modified"] = etag, last_modified
+        return response
+    try:
+        byte_range = parse_range(request.headers.get("Range", ""), size)
+    except RangeNotSatisfiable:
+        fh.close()
+        response = HttpResponse(status=416)
+        response["Content-Range"] = f"bytes */{size}"
+        return response
+    if byte_range and request.headers.get("If-Range") not in (None, etag):
+        byte_range = None
+    start, end = byte_range if byte_range else (0, size - 1)
+    length = end - start + 1 if size else 0
+    if request.method == "HEAD":
+        fh.close()
+        response = HttpResponse(status=206 if byte_range else 200, content_type=content_type)
+    else:
+        response = FileResponse(
+            _span(fh, start, length), status=206 if byte_range else 200, content_type=content_type
+        )
+    response["Content-Length"] = str(length)
+    if byte_range:
+        response["Content-Range"] = f"bytes {start}-{end}/{size}"
+    response["Accept-Ranges"] = "bytes"
+    response["ETag"] = etag
+    response["Last-Modified"] = last_modified
+    response["Access-Control-Allow-Origin"] = "*"
+    response["Access-Control-Expose-Headers"] = "Content-Range, Content-Length, ETag, Accept-Ranges"
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = SANDBOX
     return response

@@ -157,6 +157,16 @@ def public_torrents():
     ).select_related("blob", "revision__package")
 
 
+def revision_of_infohash(infohash: str) -> Revision | None:
+    """The version whose built torrent has this v1 infohash (any state: the caller answers 404 or 410)."""
+    torrent = (
+        Torrent.objects.filter(infohash=infohash.lower(), state=Torrent.State.BUILT)
+        .select_related("revision__package")
+        .first()
+    )
+    return torrent.revision if torrent else None
+
+
 def torrent_path(revision: Revision) -> str:
     p = revision.package
     return f"/dataset/{p.scope}/{p.identifier}/{revision.number}/torrent"
@@ -185,10 +195,11 @@ def landing_links(revision: Revision) -> list[dict]:
 
 
 def catalog_fields(revision_filter: dict) -> dict[int, tuple[str, str, int, int]]:
-    """Per published revision with a torrent: (infohash, torrent URL, .torrent size, seeders) for the
-    catalog. Seeders: the most complete copies any source saw (the portal's own seeder counts).
-    ``revision_filter``: ``Torrent`` lookups through ``revision__`` (the catalog passes a batch's package
-    range: an IN list of ten thousand revision ids cost more to send than the rows)."""
+    """Per revision with a built torrent: (infohash, torrent URL, .torrent size, seeders) for the
+    catalog (which shows only the infohash of a withdrawn or tainted one). Seeders: the most complete
+    copies any source saw (the portal's own seeder counts). ``revision_filter``: ``Torrent`` lookups
+    through ``revision__`` (the catalog passes a batch's package range: an IN list of ten thousand
+    revision ids cost more to send than the rows)."""
     from django.db.models import Max
 
     rows = (

@@ -1,4 +1,4 @@
-"""The ``.torrent`` of a public dataset version, by number or the latest one."""
+"""The ``.torrent`` of a public dataset version, by number, the latest one, or by infohash (smart nodes)."""
 
 from __future__ import annotations
 
@@ -31,6 +31,17 @@ def version_torrent(request: HttpRequest, scope: str, identifier: int, number: i
     """The torrent of version ``number``: 404 while none is built or the version is held (even to those
     who may see its data: a torrent is public), 410 once it is withdrawn or tainted."""
     revision, _ = access.get_dataset_version_for_user(request.user, scope, identifier, number)
+    return _answer(revision)
+
+
+def torrent_by_infohash(request: HttpRequest, infohash: str) -> HttpResponse:
+    """``/swarm/torrents/<infohash>.torrent``: what smart nodes fetch. The version's own torrent URL under
+    another name: the same access rule and answers (404 unknown or held, 410 withdrawn or tainted)."""
+    revision = services.revision_of_infohash(infohash)
+    if revision is None:
+        raise NotFound("No public torrent has this infohash.")
+    p = revision.package
+    revision, _ = access.get_dataset_version_for_user(request.user, p.scope, p.identifier, revision.number)
     return _answer(revision)
 
 

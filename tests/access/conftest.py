@@ -2,7 +2,7 @@
 
 Cruise A (organisation A) is "this" cruise: its operator, chief scientist and shipboard staff are the
 roles "operator", "chief" and "staff"; cruise B (organisation B) gives "operator_other" and
-"chief_other". The vetted user submitted and owns the packages.
+"chief_other". The vetted user submitted and owns the packages; "node" is a node operator with a node.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ ROLES = [
     "chief_other",
     "staff",
     "data_manager",
+    "node",  # a node operator (smart nodes, docs/nodes.md)
 ]
 
 
@@ -124,6 +125,7 @@ def world(db, tmp_path, settings) -> World:
         "chief_other": chief_other,
         "staff": staff,
         "data_manager": make_user("curator@example.org", roles.DATA_MANAGER),
+        "node": make_user("node@example.org", roles.NODE_OPERATOR),
     }
     review = approve_cruise(cruise, operator, chief)
     eventlogs.open_log(cruise, operator)

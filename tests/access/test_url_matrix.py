@@ -216,6 +216,22 @@ def built_catalog(w: World) -> dict:
     return {}
 
 
+def written_health(w: World) -> dict:
+    """health.parquet is written by a beat task; write it once so the row reads the served file."""
+    from apps.nodes.health import write_health
+
+    write_health()
+    return {}
+
+
+def node_of_operator(w: World) -> dict:
+    """A node of the "node" role's operator (made once per test)."""
+    from apps.nodes.models import Node
+
+    node = Node.objects.filter(operator=w.users["node"]).first() or Node.issue(w.users["node"], "matrix")[0]
+    return {"pk": node.pk}
+
+
 def a_mirror(w: World) -> dict:
     from apps.catalog.models import Mirror
 
@@ -732,6 +748,21 @@ MATRIX: dict[str, list[Row]] = {
         Row(table(404, 404), pkg),
         Row(table(404, 404), lambda w: {"scope": "edi", "identifier": 2}),
     ],
+    # By infohash (what smart nodes fetch): the same rule; no torrent has this one.
+    "swarm:by-infohash": [Row(table(404, 404), lambda w: {"infohash": "ab" * 20})],
+    # --- smart nodes (issue 15 §3, docs/nodes.md) --------------------------------------------------------
+    "nodes:health-parquet": [Row(EVERYONE, written_health)],
+    "nodes:index": [Row(EVERYONE), Row(EVERYONE, written_health)],
+    # Node operators issue tokens for their own nodes (an empty name: told, 400); data managers see every
+    # node (to revoke), issue none. Revoking: the node's operator or a data manager; others do not see it.
+    "nodes:mine": [
+        Row(only(["node", "data_manager"], 200, 403, 302)),
+        Row(only(["node"], 400, 403, 302) | {"data_manager": 403}, method="post"),
+    ],
+    "nodes:revoke": [Row(only(["node", "data_manager"], 302, 404, 302), node_of_operator, method="post")],
+    # The node API takes a node's token (Bearer qn_…) only: a person's API token is 401 for everyone.
+    "api-nodes-register": [Row(table(401, 401), api=True, method="post")],
+    "api-nodes-report": [Row(table(401, 401), api=True, method="post")],
 }
 
 # URL families of third-party apps: every name with the prefix is covered by the rows of the sample

@@ -1,7 +1,8 @@
 """Local stand-ins for the places Quayside mirrors to, on 127.0.0.1 over real sockets.
 
-``RangeServer(root)``: a folder served over HTTP with HEAD and single byte ranges (as an object store or
-a web server would), for mirrors of kind bucket/http.
+``RangeServer(root)``: a folder served over HTTP/1.1 (keep-alive) with HEAD, single byte ranges (also
+suffix ranges), ETag and If-Range (as an object store or a web server would), for mirrors of kind
+bucket/http and the smart node's Range reader; ``ranges`` lists what each request asked for.
 
 ``ZenodoServer()``: Zenodo's documented deposit API (https://developers.zenodo.org/#deposit) — bearer
 token; ``POST /api/deposit/depositions`` (201, with ``links.bucket``); ``PUT /api/files/{bucket}/{key}``
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,30 +25,54 @@ from pathlib import Path
 from urllib.parse import unquote
 
 
-def _send_bytes(handler: BaseHTTPRequestHandler, data: bytes, *, head: bool) -> None:
+def _send_bytes(handler: BaseHTTPRequestHandler, data, *, head: bool, etag: str | None = None) -> None:
+    """``data`` (bytes, or an open binary file) with single ``bytes=a-b`` / ``a-`` / ``-n`` ranges, and
+    ``If-Range`` against ``etag`` (a mismatch answers the whole body, as RFC 9110 says)."""
+    if isinstance(data, bytes | bytearray):
+        size = len(data)
+    else:
+        size = os.fstat(data.fileno()).st_size
     header = handler.headers.get("Range")
-    start, end, status = 0, len(data) - 1, 200
-    match = re.fullmatch(r"bytes=(\d+)-(\d*)", header or "")
-    if match:
-        start = int(match.group(1))
-        end = min(int(match.group(2)) if match.group(2) else len(data) - 1, len(data) - 1)
+    start, end, status = 0, size - 1, 200
+    match = re.fullmatch(r"bytes=(\d*)-(\d*)", header or "")
+    if_range = handler.headers.get("If-Range")
+    if match and (match.group(1) or match.group(2)) and (if_range is None or if_range == etag):
+        if match.group(1):
+            start = int(match.group(1))
+            end = min(int(match.group(2)) if match.group(2) else size - 1, size - 1)
+        else:
+            start = max(0, size - int(match.group(2)))
         status = 206
-    body = data[start : end + 1]
+    handler.server.owner.ranges.append((start, end) if status == 206 else None)
     handler.send_response(status)
     handler.send_header("Content-Type", "application/octet-stream")
-    handler.send_header("Content-Length", str(len(body)))
+    handler.send_header("Content-Length", str(end - start + 1))
     handler.send_header("Accept-Ranges", "bytes")
+    if etag:
+        handler.send_header("ETag", etag)
     if status == 206:
-        handler.send_header("Content-Range", f"bytes {start}-{end}/{len(data)}")
+        handler.send_header("Content-Range", f"bytes {start}-{end}/{size}")
     handler.end_headers()
-    if not head:
-        handler.wfile.write(body)
+    if head:
+        return
+    if isinstance(data, bytes | bytearray):
+        handler.wfile.write(data[start : end + 1])
+        return
+    data.seek(start)
+    left = end - start + 1
+    while left > 0:
+        block = data.read(min(left, 1 << 20))
+        if not block:
+            break
+        handler.wfile.write(block)
+        left -= len(block)
 
 
 class _Threaded:
     def __init__(self, handler):
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.httpd.owner = self
+        self.ranges: list[tuple[int, int] | None] = []  # each GET/HEAD's range (None: the whole body)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
@@ -60,6 +86,8 @@ class _Threaded:
 
 
 class _RangeHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: Range readers send many small requests
+
     def log_message(self, *args):
         pass
 
@@ -69,7 +97,9 @@ class _RangeHandler(BaseHTTPRequestHandler):
         if not str(path).startswith(str(root.resolve())) or not path.is_file():
             self.send_error(404)
             return
-        _send_bytes(self, path.read_bytes(), head=head)
+        with open(path, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            _send_bytes(self, fh, head=head, etag=f'"{st.st_mtime_ns:x}-{st.st_size:x}"')
 
     def do_GET(self):
         self._serve(False)

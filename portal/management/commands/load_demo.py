@@ -31,6 +31,7 @@ DEMO_ORDER = [
     "gazetteer",
     "swarm",  # after every release and its Parquet files (a torrent holds them), before the catalog lists it
     "catalog",  # after every demo that publishes: its rows are every public demo version
+    "nodes",  # after the torrents: the demo node holds some of them; writes health.parquet
     "federation",  # harvests the demo's own feed, so last
 ]
 

@@ -1,0 +1,7 @@
+"""python -m quayside_node …"""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

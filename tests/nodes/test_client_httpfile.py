@@ -1,0 +1,97 @@
+"""The node's HTTP Range file (quayside_node.httpfile) against a real HTTP server on 127.0.0.1:
+pyarrow reads only the footer and the column chunks asked for; a file replaced mid-read is noticed."""
+
+from __future__ import annotations
+
+import os
+
+import pyarrow.parquet as pq
+import pytest
+from quayside_node import rank
+from quayside_node.httpfile import HTTPRangeFile, RangeError, RemoteFileChanged
+
+from tests.support import node_reference
+from tests.support.httpserver import LocalServer
+from tests.support.mirror_server import RangeServer
+
+
+@pytest.fixture
+def catalog_file(tmp_path):
+    catalog, _health = node_reference.synthetic(30_000)
+    path = tmp_path / "stac.parquet"
+    pq.write_table(catalog, path, row_group_size=8000, compression="zstd")
+    return path
+
+
+def needed_spans(path, columns) -> list[tuple[int, int]]:
+    """The byte spans (inclusive) of the column chunks of ``columns`` in every row group, neighbours
+    merged when less than 8 KiB apart (pyarrow's pre-buffering coalesces reads across such holes:
+    ``CacheOptions.hole_size_limit``)."""
+    meta = pq.ParquetFile(path).metadata
+    spans = []
+    for g in range(meta.num_row_groups):
+        group = meta.row_group(g)
+        for c in range(group.num_columns):
+            chunk = group.column(c)
+            if chunk.path_in_schema.split(".")[0] in columns:
+                start = chunk.dictionary_page_offset or chunk.data_page_offset
+                spans.append((start, start + chunk.total_compressed_size - 1))
+    merged = [spans[0]]
+    for a, b in spans[1:]:
+        if a - merged[-1][1] <= 8192:
+            merged[-1] = (merged[-1][0], b)
+        else:
+            merged.append((a, b))
+    return merged
+
+
+def test_pyarrow_reads_only_the_footer_and_the_needed_column_chunks(catalog_file):
+    size = catalog_file.stat().st_size
+    spans = needed_spans(catalog_file, rank.CATALOG_COLUMNS)
+    with RangeServer(catalog_file.parent) as server:
+        remote = HTTPRangeFile(f"{server.url}/stac.parquet")
+        table = rank.read_catalog(remote, subjects=["subject-1"])
+        ranges = list(server.ranges)
+    assert table.equals(rank.read_catalog(catalog_file, subjects=["subject-1"]))
+    assert ranges[0] == (size - 64 * 1024, size - 1)  # the tail: the footer
+    assert None not in ranges  # never the whole file
+    for start, end in ranges[1:]:
+        assert any(a <= start and end <= b for a, b in spans), (start, end)
+    # Each needed byte at most once; the description column (most of the file) never.
+    assert remote.bytes_fetched <= sum(b - a + 1 for a, b in spans) + 64 * 1024 < size / 2
+    assert remote.requests == len(ranges)
+
+
+def test_reads_and_seeks_return_the_files_bytes(tmp_path):
+    data = os.urandom(200_000)
+    (tmp_path / "blob").write_bytes(data)
+    with RangeServer(tmp_path) as server:
+        remote = HTTPRangeFile(f"{server.url}/blob", tail_bytes=1000)
+        assert remote.size == len(data)
+        assert remote.read(10) == data[:10]
+        remote.seek(150_000)
+        assert remote.read(20_000) == data[150_000:170_000]
+        remote.seek(-1500, os.SEEK_END)
+        assert remote.read() == data[-1500:]
+        assert remote.read(5) == b""
+        remote.seek(5)
+        buffer = bytearray(7)
+        assert remote.readinto(buffer) == 7 and bytes(buffer) == data[5:12]
+        assert remote.tell() == 12
+
+
+def test_a_file_replaced_while_being_read_raises_instead_of_mixing_two_files(catalog_file):
+    with RangeServer(catalog_file.parent) as server:
+        remote = HTTPRangeFile(f"{server.url}/stac.parquet")
+        replacement = catalog_file.with_suffix(".new")
+        pq.write_table(node_reference.synthetic(1000, seed=9)[0], replacement)
+        os.replace(replacement, catalog_file)  # as the portal renames a new catalog over the old one
+        with pytest.raises(RemoteFileChanged):
+            rank.read_catalog(remote)
+        assert server.ranges[-1] is None  # If-Range failed: the server offered the whole file, unread
+
+
+def test_a_server_without_range_support_is_refused(tmp_path):
+    (tmp_path / "stac.parquet").write_bytes(b"x" * 100_000)
+    with LocalServer(tmp_path) as server, pytest.raises(RangeError, match="ignores Range"):
+        HTTPRangeFile(f"{server.url}/stac.parquet")
