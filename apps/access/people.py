@@ -14,6 +14,7 @@ import functools
 from django.apps import apps
 from django.db import connection
 
+from portal import sqlrows
 from portal.errors import ONLY_DATA_MANAGERS, Forbidden
 
 from . import roles
@@ -99,7 +100,7 @@ def can_write_eventlog(user, cruise) -> bool:
     # The busiest check in Quayside (every event-log POST): one statement for staff, chief scientists and
     # the operator's people, its SQL written once (portal.sqlrows: building the ORM's two EXISTS queries
     # cost more CPU than the database spends on them).
-    with connection.cursor() as cursor:
+    with sqlrows.cursor() as cursor:
         cursor.execute(
             _eventlog_writer_sql(connection.vendor),
             [cruise.pk, user.pk, CHIEF_SCIENTIST, SHIPBOARD_STAFF, cruise.operator_id, user.pk, OPERATOR],

@@ -136,7 +136,7 @@ class ApiToken(models.Model):
         query building cost more CPU than the rest of an event-log POST's look-ups). It also brings the
         user's group names (``User.group_names``, which the audit rows and the role checks read), so they
         cost no statement of their own."""
-        with connection.cursor() as cursor:
+        with sqlrows.cursor() as cursor:
             cursor.execute(_lookup_sql(connection.vendor), [hash_token(key)])
             row = cursor.fetchone()
         if row is None:

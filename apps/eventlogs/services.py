@@ -158,7 +158,7 @@ def _reserve_numbers(cruise: Cruise, count: int) -> tuple[int, int, str] | None:
     so numbers stay contiguous.
     """
     table = connection.ops.quote_name(EventLog._meta.db_table)
-    with connection.cursor() as cursor:
+    with sqlrows.cursor() as cursor:  # prepared on PostgreSQL: the same text for every entry
         cursor.execute(
             f"UPDATE {table} SET next_number = next_number + %s WHERE cruise_id = %s "
             "RETURNING id, next_number, state",
