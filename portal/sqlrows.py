@@ -32,6 +32,16 @@ def _connection():
     return connections[DEFAULT_DB_ALIAS]
 
 
+class _Sent:
+    """What Django's ``last_executed_query`` reads of a psycopg cursor: the statement's text."""
+
+    __slots__ = ("query", "params")
+
+    def __init__(self, query: bytes):
+        self.query = query
+        self.params = None
+
+
 @functools.cache
 def _preparing_cursor_class():
     import psycopg
@@ -40,7 +50,12 @@ def _preparing_cursor_class():
         """Server-side binding, and every statement prepared (psycopg keeps the last 100 per connection)."""
 
         def execute(self, query, params=None, *, prepare=None, binary=None):
-            return super().execute(query, params, prepare=True, binary=binary)
+            super().execute(query, params, prepare=True, binary=binary)
+            if self._query is None:
+                # psycopg records the query it sent only when it sent its text, not a prepared statement's
+                # name; Django's query log (DEBUG, CaptureQueriesContext) reads it from there.
+                self._query = _Sent(query.encode() if isinstance(query, str) else query)
+            return self
 
     return PreparingCursor
 
@@ -56,6 +71,11 @@ def cursor():
     # What BaseDatabaseWrapper.cursor() does, with our cursor class instead of the configured one.
     conn.close_if_health_check_failed()
     conn.ensure_connection()
+    if conn.connection.prepare_threshold is None:
+        # Django turns psycopg's statement cache off (None), which makes prepare=True a no-op. Only
+        # server-side-binding cursors consult it, and Django's own cursors bind on the client (unless
+        # OPTIONS server_side_binding is set), so turning it on here prepares these statements alone.
+        conn.connection.prepare_threshold = 5
     with conn.wrap_database_errors:
         return conn._prepare_cursor(_preparing_cursor_class()(conn.connection))
 

@@ -331,3 +331,20 @@ def test_racing_http_clients_get_contiguous_numbers_and_one_entry_per_key(
     assert statuses.count(201) == len(numbers)
     assert EventLog.objects.get(cruise=cruise).next_number == len(numbers) + 1
     assert AuditEvent.objects.filter(service="eventlogs", service_method="addEntry").count() == len(numbers)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+def test_the_single_entry_posts_statements_are_prepared_once_per_connection(
+    open_eventlog, cruise, shipboard_staff
+):
+    """portal.sqlrows prepares the POST's fixed statements (the token, the cruise, the writer check, the
+    reservation, the inserts): the database plans them once per connection, not once per entry."""
+    api = api_client_for(shipboard_staff)
+    for key in ("p1", "p2"):
+        assert api.post(_url(cruise), {**ENTRY, "idempotency_key": key}, format="json").status_code == 201
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE NOT from_sql")
+        prepared = " ".join(row[0] for row in cursor.fetchall())
+    for table in ("accounts_apitoken", "cruises_cruise", "cruises_cruisemember", "eventlogs_eventlog"):
+        assert f'"{table}"' in prepared
+    assert 'INSERT INTO "eventlogs_event"' in prepared and 'INSERT INTO "audit_auditevent"' in prepared
