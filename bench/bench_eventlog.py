@@ -107,7 +107,7 @@ class _CpuMeter:
     every process twice a second and keeps the last reading of each: a run loses at most half a second of
     an ended process's work. (Until 2026-12 the bench read only at the start and the end of a phase: a
     phase longer than the connection lifetime lost most of PostgreSQL's time, and the reported 0.46 ms
-    per entry was about a sixth of it.)"""
+    per entry was a fraction of it.)"""
 
     def __init__(self, server_pid: int, database: str):
         import psutil
