@@ -17,6 +17,7 @@ from __future__ import annotations
 from django.apps import apps
 from django.db.models import OuterRef, QuerySet, Subquery
 
+from portal import sqlrows
 from portal.errors import Forbidden, Gone, NotFound
 
 from . import roles
@@ -153,11 +154,16 @@ def get_cruise_for_user(user, pk: int, *, write: bool = False, joined: bool = Tr
     the cruise row alone, for a caller that needs only its own columns (the event-log API: a join of
     four tables costs more than the rest of that request's look-ups together)."""
     Cruise = _model("cruises.Cruise")
-    qs = Cruise.objects.select_related("vessel", "operator", "departure_port", "arrival_port")
-    try:
-        cruise = (qs if joined else Cruise.objects).get(pk=pk)
-    except Cruise.DoesNotExist:
-        raise NotFound("No such cruise.") from None
+    if joined:
+        qs = Cruise.objects.select_related("vessel", "operator", "departure_port", "arrival_port")
+        try:
+            cruise = qs.get(pk=pk)
+        except Cruise.DoesNotExist:
+            raise NotFound("No such cruise.") from None
+    else:  # the event-log POST's look-up: SQL written once (portal.sqlrows), no query to build
+        cruise = sqlrows.get(Cruise, pk)
+        if cruise is None:
+            raise NotFound("No such cruise.")
     if write and not can_edit_cruise(user, cruise):
         if cruise.is_locked:
             raise Forbidden("This cruise record is approved and locked; a data manager can reopen it.")

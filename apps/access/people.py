@@ -9,8 +9,12 @@ this module, so a static import of their models would close an import circle bet
 
 from __future__ import annotations
 
-from django.apps import apps
+import functools
 
+from django.apps import apps
+from django.db import connection
+
+from portal import sqlrows
 from portal.errors import ONLY_DATA_MANAGERS, ONLY_NODE_OPERATORS, Forbidden
 
 from . import roles
@@ -93,11 +97,28 @@ def can_write_eventlog(user, cruise) -> bool:
     """Write entries: designated shipboard staff, the chief scientist and the operator."""
     if not _signed_in(user):
         return False
-    # The busiest check in Quayside (every event-log POST): one query for staff and chief scientists.
-    writers = (CHIEF_SCIENTIST, SHIPBOARD_STAFF)
-    if _cruise_members().filter(cruise=cruise, user=user, role__in=writers).exists():
-        return True
-    return is_operator_of(user, cruise.operator_id)
+    # The busiest check in Quayside (every event-log POST): one statement for staff, chief scientists and
+    # the operator's people, its SQL written once (portal.sqlrows: building the ORM's two EXISTS queries
+    # cost more CPU than the database spends on them).
+    with sqlrows.cursor() as cursor:
+        cursor.execute(
+            _eventlog_writer_sql(connection.vendor),
+            [cruise.pk, user.pk, CHIEF_SCIENTIST, SHIPBOARD_STAFF, cruise.operator_id, user.pk, OPERATOR],
+        )
+        return bool(cursor.fetchone()[0])
+
+
+@functools.cache
+def _eventlog_writer_sql(vendor: str) -> str:
+    q = connection.ops.quote_name
+    members = q(apps.get_model("cruises", "CruiseMember")._meta.db_table)
+    staff = q(apps.get_model("cruises", "OrganisationMember")._meta.db_table)
+    return (
+        f"SELECT EXISTS (SELECT 1 FROM {members} WHERE {q('cruise_id')} = %s AND {q('user_id')} = %s "
+        f"AND {q('role')} IN (%s, %s)) "
+        f"OR EXISTS (SELECT 1 FROM {staff} WHERE {q('organisation_id')} = %s AND {q('user_id')} = %s "
+        f"AND {q('role')} = %s)"
+    )
 
 
 def can_designate_staff(user, cruise) -> bool:

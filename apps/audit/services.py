@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from portal import sqlrows
+
 from . import context
 from .models import AuditEvent
 
@@ -42,7 +44,7 @@ def record_event(
         request=request,
         auth_system=auth_system,
     )
-    event.save(force_insert=True)
+    sqlrows.insert([event])  # every write request records one: SQL written once, no query to build
     return event
 
 
@@ -64,7 +66,8 @@ def record_events(
     events = _events(
         items, service=service, method=method, category=category, status=status, user=user, request=request
     )
-    return AuditEvent.objects.bulk_create(events)
+    sqlrows.insert(events)
+    return events
 
 
 def _events(items, *, service, method, category, status, user, request, auth_system="") -> list[AuditEvent]:

@@ -16,6 +16,7 @@ from apps import access
 from apps.audit.services import record_event, record_events
 from apps.cruises.models import Cruise, CruiseFile
 from apps.cruises.services import attach_file
+from portal import sqlrows
 
 from .models import Event, EventLog, Instrument, ensure_default_instruments
 
@@ -157,7 +158,7 @@ def _reserve_numbers(cruise: Cruise, count: int) -> tuple[int, int, str] | None:
     so numbers stay contiguous.
     """
     table = connection.ops.quote_name(EventLog._meta.db_table)
-    with connection.cursor() as cursor:
+    with sqlrows.cursor() as cursor:  # prepared on PostgreSQL: the same text for every entry
         cursor.execute(
             f"UPDATE {table} SET next_number = next_number + %s WHERE cruise_id = %s "
             "RETURNING id, next_number, state",
@@ -255,7 +256,7 @@ def _write_under_lock(
                 results[position] = EventLogError({"amends": [f"No event {item['amends']} in this log."]})
                 continue
             if amends.pk is None:  # it amends an entry of this batch: insert that one first
-                Event.objects.bulk_create(pending)
+                sqlrows.insert(pending)
                 pending = []
         event = Event(
             log_id=log_id,
@@ -279,7 +280,7 @@ def _write_under_lock(
         pending.append(event)
         by_key[key] = by_event_id[event.event_id] = event
         results[position] = (event, True)
-    Event.objects.bulk_create(pending)
+    sqlrows.insert(pending)
     created = [r[0] for r in results if isinstance(r, tuple) and r[1]]
     unused = len(candidates) - len(created)
     if unused:  # repeats and refusals give their reserved numbers back

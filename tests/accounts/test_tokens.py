@@ -2,7 +2,10 @@
 accepted until revoked; each change leaves an audit event."""
 
 import pytest
+from django.contrib.auth.models import Group
+from django.utils import timezone
 
+from apps.access.roles import is_vetted
 from apps.accounts.models import ApiToken
 from apps.audit.models import AuditEvent
 from tests.conftest import api_client_for, make_user
@@ -89,3 +92,25 @@ def test_deeply_nested_json_is_a_400_not_a_crash(plain_user):
     body = "[" * 100_000 + "]" * 100_000
     response = api.post("/api/tokens/", body, content_type="application/json")
     assert response.status_code == 400 and "nested too deeply" in response.json()["detail"]
+
+
+def test_the_token_look_up_brings_the_user_as_the_orm_loads_it_with_its_groups_and_refuses_revoked_keys(
+    plain_user,
+):
+    """``ApiToken.lookup`` reads the token, its user and the user's group names in one hand-written
+    statement (portal.sqlrows); what it returns must be what the ORM would have given."""
+    token, key = ApiToken.issue(plain_user, "logger")
+    for name in ("vetted", "a-group", "zeta"):
+        Group.objects.get_or_create(name=name)
+        plain_user.groups.add(Group.objects.get(name=name))
+    found = ApiToken.lookup(key)
+    fresh = type(plain_user).objects.get(pk=plain_user.pk)
+    assert found.pk == token.pk and found.user_id == plain_user.pk and found.last_used_at is None
+    assert {f.attname: getattr(found.user, f.attname) for f in fresh._meta.concrete_fields} == {
+        f.attname: getattr(fresh, f.attname) for f in fresh._meta.concrete_fields
+    }
+    assert found.user.group_names == fresh.group_names == ["a-group", "vetted", "zeta"]
+    assert is_vetted(found.user)
+    assert ApiToken.lookup(key + "x") is None
+    ApiToken.objects.filter(pk=token.pk).update(revoked_at=timezone.now())
+    assert ApiToken.lookup(key) is None  # revocation counts at once: nothing is cached

@@ -168,9 +168,10 @@ def test_the_token_is_checked_by_the_authentication_class(
 
 def test_a_single_entry_post_makes_exactly_these_statements(open_eventlog, cruise, shipboard_staff):
     """Pins the single-entry POST (the figure bench/bench_eventlog.py measures), so a change that adds a
-    round trip or a join to it shows here, not months later in the benchmark: the token with its user,
-    the cruise row alone (no join), the writer check, the writer's groups; in one transaction the
-    counter reservation, the entry and its audit row; after it the request's audit row."""
+    round trip or a join to it shows here, not months later in the benchmark: the token with its user and
+    the user's groups, the cruise row alone (no join), the writer check (member or operator, one
+    statement); in one transaction the counter reservation, the entry and its audit row; after it the
+    request's audit row."""
     api = api_client_for(shipboard_staff)
     api.post(_url(cruise), {**ENTRY, "idempotency_key": "warm"}, format="json")  # vocabulary, token stamp
     with CaptureQueriesContext(connection) as queries:
@@ -180,10 +181,9 @@ def test_a_single_entry_post_makes_exactly_these_statements(open_eventlog, cruis
     # The test's transaction turns BEGIN and COMMIT into a savepoint and its release.
     kinds = [sql.split()[0].upper() for sql in statements]
     assert kinds == [
-        "SELECT",  # the token, its user joined
+        "SELECT",  # the token, its user joined, the user's group names (for the audit rows)
         "SELECT",  # the cruise
-        "SELECT",  # may this user write to this log?
-        "SELECT",  # the user's groups (for the audit rows)
+        "SELECT",  # may this user write to this log? (staff, chief scientist or the operator's people)
         "SAVEPOINT",
         "UPDATE",  # the log's counter: reserve the number, take the row lock
         "INSERT",  # the entry
@@ -331,3 +331,20 @@ def test_racing_http_clients_get_contiguous_numbers_and_one_entry_per_key(
     assert statuses.count(201) == len(numbers)
     assert EventLog.objects.get(cruise=cruise).next_number == len(numbers) + 1
     assert AuditEvent.objects.filter(service="eventlogs", service_method="addEntry").count() == len(numbers)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+def test_the_single_entry_posts_statements_are_prepared_once_per_connection(
+    open_eventlog, cruise, shipboard_staff
+):
+    """portal.sqlrows prepares the POST's fixed statements (the token, the cruise, the writer check, the
+    reservation, the inserts): the database plans them once per connection, not once per entry."""
+    api = api_client_for(shipboard_staff)
+    for key in ("p1", "p2"):
+        assert api.post(_url(cruise), {**ENTRY, "idempotency_key": key}, format="json").status_code == 201
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE NOT from_sql")
+        prepared = " ".join(row[0] for row in cursor.fetchall())
+    for table in ("accounts_apitoken", "cruises_cruise", "cruises_cruisemember", "eventlogs_eventlog"):
+        assert f'"{table}"' in prepared
+    assert 'INSERT INTO "eventlogs_event"' in prepared and 'INSERT INTO "audit_auditevent"' in prepared
