@@ -116,7 +116,7 @@ def register_upload(user, cruise, *, shipment: str = "", request=None) -> Delive
 
 def upload_root(delivery: Delivery) -> Path:
     """The folder an upload places the files of ``delivery`` (method upload) in, by their relative paths
-    (check each with ``sources.check_relative_path``): ``<DELIVERY_UPLOAD_ROOT>/<delivery id>``. Made
+    (check each with ``portal.paths.check_relative_path``): ``<DELIVERY_UPLOAD_ROOT>/<delivery id>``. Made
     if missing. The inventory reads it like a drop folder."""
     if delivery.method != Delivery.Method.UPLOAD:
         raise Conflict(f"Shipment {delivery.shipment} is not delivered by upload.")
