@@ -72,6 +72,19 @@ def send(task, *args, **options) -> bool:
         return False
 
 
+def queue_of(task) -> str | None:
+    """The queue the running bound ``task`` was delivered from (None: the default). Follow-up work is
+    sent there, so a worker pool dedicated to a queue (a test worker, a separate ingest worker) handles
+    its own."""
+    return (task.request.delivery_info or {}).get("routing_key") or None
+
+
+def same_queue(task) -> dict:
+    """``apply_async``/``send`` options that send follow-up work to the queue ``task`` came from."""
+    queue = queue_of(task)
+    return {"queue": queue} if queue else {}
+
+
 def dispatch(task, *args, **kwargs) -> None:
     """Queue ``task`` with these arguments after the current transaction commits; a broker error is
     logged, not raised (the request that committed must still answer), and a beat job retries."""
