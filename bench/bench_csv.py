@@ -17,19 +17,15 @@ Targets: ≥ 50× frictionless, ≥ 0.5× the raw typed pyarrow read, bounded me
 
 from __future__ import annotations
 
-import json
 import os
-import resource
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from bench.support import write_results  # noqa: E402  (bench/ is run as a script)
+from bench.support import head_lines, phase_main, run_phase, work_dir, write_results  # noqa: E402  (bench/ is run as a script)
 
 sys.path.insert(0, str(HERE.parent))
 SCALE = float(os.environ.get("BENCH_SCALE", "1.0"))
@@ -117,13 +113,6 @@ def describe(path: Path, rows: int):
     return extract(result.tree).entities[0]
 
 
-def prefix(path: Path, dest: Path, nbytes: int) -> Path:
-    with open(path, "rb") as src, open(dest, "wb") as out:
-        data = src.read(nbytes)
-        out.write(data[: data.rfind(b"\n") + 1])
-    return dest
-
-
 # --- phases (each runs in its own process) ----------------------------------------------------------
 
 
@@ -202,22 +191,9 @@ def phase_frictionless(path: str, rows: str) -> dict:
     return {"seconds": elapsed, "rows": report.tasks[0].stats.get("rows")}
 
 
-def run_phase(name: str, path: Path, rows: int) -> dict:
-    out = subprocess.run(
-        [sys.executable, __file__, "--phase", name, str(path), str(rows)],
-        capture_output=True,
-        text=True,
-        cwd=HERE.parent,
-        env={**os.environ, "PYTHONPATH": str(HERE.parent)},
-    )
-    if out.returncode:
-        raise SystemExit(f"phase {name} failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def main() -> int:
-    workdir = Path(os.environ.get("BENCH_DIR") or tempfile.mkdtemp(prefix="bench-csv-"))
-    workdir.mkdir(parents=True, exist_ok=True)
+def big_csv(workdir: Path) -> tuple[Path, int]:
+    """Generate ``workdir/big.csv`` (the table ``describe`` declares) and say how long it took: the path
+    and its number of rows. bench_parquet converts the same file."""
     path = workdir / "big.csv"
     t = time.perf_counter()
     rows = generate(path)
@@ -225,7 +201,14 @@ def main() -> int:
     print(
         f"generated {size / 1e6:,.0f} MB, {rows:,} rows × 20 columns in {time.perf_counter() - t:.1f} s ({path})"
     )
-    small = prefix(path, workdir / "prefix.csv", PREFIX_BYTES)
+    return path, rows
+
+
+def main() -> int:
+    workdir = work_dir("bench-csv-")
+    path, rows = big_csv(workdir)
+    size = path.stat().st_size
+    small = head_lines(path, workdir / "prefix.csv", PREFIX_BYTES)
     small_rows = sum(1 for _ in open(small, "rb")) - 1
     results = {}
     for name, target, nrows in (
@@ -233,7 +216,7 @@ def main() -> int:
         ("quayside", path, rows),
         ("frictionless", small, small_rows),
     ):
-        r = run_phase(name, target, nrows)
+        r = run_phase(__file__, name, target, nrows)
         mb = target.stat().st_size / 1e6
         r["mb"], r["mbps"] = mb, mb / r["seconds"]
         results[name] = r
@@ -276,15 +259,5 @@ def main() -> int:
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--phase":
-        name, p, n = sys.argv[2:5]
-        result = {"quayside": phase_quayside, "pyarrow": phase_pyarrow, "frictionless": phase_frictionless}[
-            name
-        ](p, n)
-        # VmHWM, not ru_maxrss: ru_maxrss survives exec and would report the generating parent's peak.
-        hwm = [line for line in open("/proc/self/status") if line.startswith("VmHWM:")]
-        result["rss_mb"] = (
-            int(hwm[0].split()[1]) if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        ) / 1024
-        print(json.dumps(result))
-        sys.exit(0)
+        phase_main({"quayside": phase_quayside, "pyarrow": phase_pyarrow, "frictionless": phase_frictionless})
     sys.exit(main())

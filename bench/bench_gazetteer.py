@@ -131,20 +131,7 @@ def load(rng: random.Random) -> dict[str, float]:
             i = rng.randrange(len(t))
             on_track.append((float(lon[i]), float(lat[i]), float(t[i])))
         Track.objects.bulk_create(tracks)
-        rows = [
-            TrackSegment(
-                track=tr,
-                start=datetime.datetime.fromtimestamp(p.start, datetime.UTC),
-                end=datetime.datetime.fromtimestamp(p.end, datetime.UTC),
-                west=p.bbox[0],
-                south=p.bbox[1],
-                east=p.bbox[2],
-                north=p.bbox[3],
-                points=p.points,
-            )
-            for tr, ps in zip(tracks, pieces, strict=True)
-            for p in ps
-        ]
+        rows = [TrackSegment.of_piece(tr, p) for tr, ps in zip(tracks, pieces, strict=True) for p in ps]
         TrackSegment.objects.bulk_create(rows, batch_size=2000)
         made += len(rows)
     regions = []

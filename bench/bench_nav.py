@@ -18,19 +18,16 @@ the per-epoch columns).
 from __future__ import annotations
 
 import datetime
-import json
 import os
 import resource
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from bench.support import write_results  # noqa: E402  (bench/ is run as a script)
+from bench.support import head_lines, phase_main, run_phase, work_dir, write_results  # noqa: E402  (bench/ is run as a script)
 
 SCALE = float(os.environ.get("BENCH_SCALE", "1.0"))
 EPOCHS = int(30 * 86400 * SCALE)
@@ -44,13 +41,6 @@ def generate(path: Path) -> int:
     return synthetic.write(
         path, START, EPOCHS, lat0=-20.0, lon0=170.0, heading=95.0, speed_kn=11.0, prefix="iso"
     )
-
-
-def prefix(path: Path, dest: Path, nbytes: int) -> Path:
-    with open(path, "rb") as src, open(dest, "wb") as out:
-        data = src.read(nbytes)
-        out.write(data[: data.rfind(b"\n") + 1])
-    return dest
 
 
 def _rss_mb() -> float:
@@ -123,22 +113,8 @@ def phase_pynmeagps(path: str) -> dict:
     }
 
 
-def run_phase(name: str, path: Path) -> dict:
-    out = subprocess.run(
-        [sys.executable, __file__, "--phase", name, str(path)],
-        capture_output=True,
-        text=True,
-        cwd=HERE.parent,
-        env={**os.environ, "PYTHONPATH": str(HERE.parent)},
-    )
-    if out.returncode:
-        raise SystemExit(f"phase {name} failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
 def main() -> int:
-    workdir = Path(os.environ.get("BENCH_DIR") or tempfile.mkdtemp(prefix="bench-nav-"))
-    workdir.mkdir(parents=True, exist_ok=True)
+    workdir = work_dir("bench-nav-")
     path = workdir / "nav.nmea"
     t = time.perf_counter()
     generate(path)
@@ -146,10 +122,10 @@ def main() -> int:
     print(
         f"generated {size / 1e6:,.0f} MB, {EPOCHS:,} epochs (GGA+RMC+ZDA, ISO prefix) in {time.perf_counter() - t:.1f} s"
     )
-    small = prefix(path, workdir / "prefix.nmea", PEER_BYTES)
+    small = head_lines(path, workdir / "prefix.nmea", PEER_BYTES)
     results = {}
     for name, target in (("quayside", path), ("pynmea2", small), ("pynmeagps", small)):
-        r = run_phase(name, target)
+        r = run_phase(__file__, name, target)
         mb = target.stat().st_size / 1e6
         r["mb"], r["mbps"], r["eps"] = mb, mb / r["seconds"], r["epochs"] / r["seconds"]
         r["eps_cpu"] = r["epochs"] / max(r["cpu"], 1e-9)
@@ -209,7 +185,5 @@ def main() -> int:
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--phase":
-        phases = {"quayside": phase_quayside, "pynmea2": phase_pynmea2, "pynmeagps": phase_pynmeagps}
-        print(json.dumps(phases[sys.argv[2]](sys.argv[3])))
-        sys.exit(0)
+        phase_main({"quayside": phase_quayside, "pynmea2": phase_pynmea2, "pynmeagps": phase_pynmeagps})
     sys.exit(main())

@@ -15,20 +15,16 @@ Target: ≥ 0.7× the ceiling's throughput, with bounded memory.
 
 from __future__ import annotations
 
-import json
 import os
-import resource
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from bench.bench_csv import SCALE, describe, generate  # noqa: E402  (bench/ is run as a script)
-from bench.support import write_results  # noqa: E402
+from bench.bench_csv import SCALE, big_csv, describe  # noqa: E402  (bench/ is run as a script)
+from bench.support import phase_main, run_phase, work_dir, write_results  # noqa: E402
 
 
 def phase_quayside(path: str, rows: str, out: str) -> dict:
@@ -57,31 +53,14 @@ def phase_pyarrow(path: str, rows: str, out: str) -> dict:
     return {"seconds": elapsed, "rows": table.num_rows, "out_mb": Path(out).stat().st_size / 1e6}
 
 
-def run_phase(name: str, path: Path, rows: int, out: Path) -> dict:
-    result = subprocess.run(
-        [sys.executable, __file__, "--phase", name, str(path), str(rows), str(out)],
-        capture_output=True,
-        text=True,
-        cwd=HERE.parent,
-        env={**os.environ, "PYTHONPATH": str(HERE.parent)},
-    )
-    if result.returncode:
-        raise SystemExit(f"phase {name} failed:\n{result.stderr[-3000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
 def main() -> int:
-    workdir = Path(os.environ.get("BENCH_DIR") or tempfile.mkdtemp(prefix="bench-parquet-"))
-    workdir.mkdir(parents=True, exist_ok=True)
-    path = workdir / "big.csv"
-    t = time.perf_counter()
-    rows = generate(path)
+    workdir = work_dir("bench-parquet-")
+    path, rows = big_csv(workdir)
     size = path.stat().st_size
-    print(f"generated {size / 1e6:,.0f} MB, {rows:,} rows × 20 columns in {time.perf_counter() - t:.1f} s")
     results = {}
     # Alternating order over two rounds, best of each: the machine is shared and its speed drifts.
     for name in ("pyarrow", "quayside", "quayside", "pyarrow"):
-        r = run_phase(name, path, rows, workdir / f"{name}.parquet")
+        r = run_phase(__file__, name, path, rows, workdir / f"{name}.parquet")
         r["mbps"] = size / 1e6 / r["seconds"]
         best = results.get(name)
         if best is None or r["mbps"] > best["mbps"]:
@@ -126,13 +105,5 @@ def main() -> int:
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--phase":
-        name, p, n, o = sys.argv[2:6]
-        result = {"quayside": phase_quayside, "pyarrow": phase_pyarrow}[name](p, n, o)
-        # VmHWM, not ru_maxrss: ru_maxrss survives exec and would report the generating parent's peak.
-        hwm = [line for line in open("/proc/self/status") if line.startswith("VmHWM:")]
-        result["rss_mb"] = (
-            int(hwm[0].split()[1]) if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        ) / 1024
-        print(json.dumps(result))
-        sys.exit(0)
+        phase_main({"quayside": phase_quayside, "pyarrow": phase_pyarrow})
     sys.exit(main())

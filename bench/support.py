@@ -1,9 +1,19 @@
-"""What the benchmarks share: a fresh PostgreSQL database of their own."""
+"""What the benchmarks share: a fresh PostgreSQL database of their own, a work folder, phases run each
+in its own process (so each peak RSS is its own), and the results as data."""
 
 from __future__ import annotations
 
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent  # the checkout: phases run from it, with it on PYTHONPATH
 
 
 def recreate_database(url: str) -> None:
@@ -65,3 +75,51 @@ def write_results(name: str, figures: dict, summary: str, *, peers: dict | None 
     out.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
     print(f"{name}: {summary}  ->  {out.relative_to(root.parent)}")
     return out
+
+
+def work_dir(prefix: str) -> Path:
+    """``BENCH_DIR`` when set (created if missing), else a new temporary folder named ``prefix…``."""
+    workdir = Path(os.environ.get("BENCH_DIR") or tempfile.mkdtemp(prefix=prefix))
+    workdir.mkdir(parents=True, exist_ok=True)
+    return workdir
+
+
+def head_lines(path: Path, dest: Path, nbytes: int) -> Path:
+    """Copy the whole lines within the first ``nbytes`` of ``path`` to ``dest`` (a prefix for the slow
+    peers, which would take hours on the whole file)."""
+    with open(path, "rb") as src, open(dest, "wb") as out:
+        data = src.read(nbytes)
+        out.write(data[: data.rfind(b"\n") + 1])
+    return dest
+
+
+def run_phase(script: str, name: str, *args) -> dict:
+    """Run phase ``name`` of the benchmark ``script`` (its ``__file__``) with ``args`` in a process of its
+    own, and return the JSON object it printed last (see ``phase_main``)."""
+    out = subprocess.run(
+        [sys.executable, script, "--phase", name, *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    if out.returncode:
+        raise SystemExit(f"phase {name} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory in MB. VmHWM, not ru_maxrss: ru_maxrss survives exec and would
+    report the generating parent's peak."""
+    with open("/proc/self/status") as status:
+        hwm = [line for line in status if line.startswith("VmHWM:")]
+    return (int(hwm[0].split()[1]) if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) / 1024
+
+
+def phase_main(phases: dict[str, Callable[..., dict]]) -> None:
+    """The phase process's side of ``run_phase`` (``script --phase NAME ARGS…``): run the phase, add its
+    peak RSS as ``rss_mb`` unless the phase measured its own, print the result as JSON and exit."""
+    result = phases[sys.argv[2]](*sys.argv[3:])
+    result.setdefault("rss_mb", peak_rss_mb())
+    print(json.dumps(result))
+    sys.exit(0)

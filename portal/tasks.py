@@ -26,12 +26,12 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 
 from django.db import connections, models, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 log = logging.getLogger(__name__)
@@ -70,6 +70,19 @@ def send(task, *args, **options) -> bool:
     except (KombuError, OSError) as exc:  # "broker down" (kombu wraps redis' errors as OperationalError)
         log.warning("could not send %s%r to the broker: %s: %s", task.name, args, type(exc).__name__, exc)
         return False
+
+
+def queue_of(task) -> str | None:
+    """The queue the running bound ``task`` was delivered from (None: the default). Follow-up work is
+    sent there, so a worker pool dedicated to a queue (a test worker, a separate ingest worker) handles
+    its own."""
+    return (task.request.delivery_info or {}).get("routing_key") or None
+
+
+def same_queue(task) -> dict:
+    """``apply_async``/``send`` options that send follow-up work to the queue ``task`` came from."""
+    queue = queue_of(task)
+    return {"queue": queue} if queue else {}
 
 
 def dispatch(task, *args, **kwargs) -> None:
@@ -181,6 +194,12 @@ class Lease:
             thread.join(timeout=30)
 
 
+def lease_free(now: datetime.datetime | None = None, *, until_field: str = "lease_until") -> Q:
+    """The rows nobody holds a lease on: none taken, or the last one lapsed (``now`` by default)."""
+    now = now or timezone.now()
+    return Q(**{f"{until_field}__isnull": True}) | Q(**{f"{until_field}__lt": now})
+
+
 def claim(
     queryset: models.QuerySet,
     pk,
@@ -197,7 +216,7 @@ def claim(
     """
     now = timezone.now()
     owner = owner or new_owner()
-    free = Q(**{f"{until_field}__isnull": True}) | Q(**{f"{until_field}__lt": now})
+    free = lease_free(now, until_field=until_field)
     if owner_field:
         free |= Q(**{owner_field: owner})
     values = {until_field: now + duration, **updates}
@@ -206,3 +225,57 @@ def claim(
     if not queryset.filter(pk=pk).filter(free).update(**values):
         return None
     return Lease(queryset.model, pk, owner, duration, now + duration, owner_field, until_field)
+
+
+# --- build-and-sweep: one derived thing per published version -----------------------------------------
+#
+# Artifacts (Parquet, manifests) and torrents are both built per published version from a row with
+# ``state`` (due/failed/…), ``message``, ``attempts``, ``requested_at`` and a lease. The worker claims the
+# row, builds under a heartbeat and releases it with the outcome; a beat job queues what is still due.
+
+BuildOutcome = tuple[str, str, dict]
+
+
+def run_leased_build(
+    task,
+    queryset: models.QuerySet,
+    pk,
+    build: Callable[[models.Model], BuildOutcome],
+    *,
+    duration: datetime.timedelta,
+    failed_state: str = "failed",
+) -> str:
+    """Claim row ``pk`` of ``queryset`` (the builds still due) for this execution of ``task`` (a bound
+    task), counting an attempt; run ``build(row)`` while the lease is renewed every third of ``duration``,
+    and release the lease with its ``(state, message, fields)``. An exception marks the row
+    ``failed_state`` with its message and is raised again (the task's retry policy decides). Returns
+    the build's message, or "taken or done" when another execution holds it or nothing is due."""
+    lease = claim(
+        queryset,
+        pk,
+        duration=duration,
+        owner=execution_owner(task.request.id or "eager"),
+        attempts=F("attempts") + 1,
+    )
+    if lease is None:
+        return "taken or done"
+    try:
+        with lease.heartbeat(interval=duration.total_seconds() / 3):
+            state, message, fields = build(queryset.model._default_manager.get(pk=pk))
+    except Exception as exc:
+        lease.release(state=failed_state, message=f"{type(exc).__name__}: {exc}"[:2000])
+        raise
+    lease.release(state=state, message=message, **fields)
+    return message
+
+
+def send_due_builds(task, due: models.QuerySet, *, max_attempts: int, limit: int) -> int:
+    """Send ``task`` for every row of ``due`` whose lease is free and which has been tried fewer than
+    ``max_attempts`` times, oldest request first, at most ``limit``. Returns how many were sent."""
+    pks = (
+        due.filter(lease_free())
+        .filter(attempts__lt=max_attempts)
+        .order_by("requested_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    return sum(send(task, pk) for pk in pks)

@@ -7,10 +7,10 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
-from portal.tasks import RETRY_POLICY, claim, execution_owner, send
+from portal.tasks import RETRY_POLICY, run_leased_build, send_due_builds
 
 from . import services
 from .manifests import BUILDERS
@@ -26,26 +26,12 @@ def build_artifacts(self, build_id: int) -> str:
     """Build one published version's artifacts, claimed with a lease renewed while it works (a killed
     worker's build is taken over once the lease lapses). A build already done, or of a version that is
     no longer published, does nothing."""
-    lease = claim(
-        services.due_builds(),
-        build_id,
-        duration=BUILD_LEASE,
-        owner=execution_owner(self.request.id or "eager"),
-        attempts=F("attempts") + 1,
-    )
-    if lease is None:
-        return "taken or done"
-    try:
-        with lease.heartbeat(interval=BUILD_LEASE.total_seconds() / 3):
-            build = RevisionBuild.objects.get(pk=build_id)
-            state, message = services.build_revision(build.revision_id)
-    except Exception as exc:
-        lease.release(state=RevisionBuild.State.FAILED, message=f"{type(exc).__name__}: {exc}"[:2000])
-        raise
-    lease.release(
-        state=state, message=message, built_at=timezone.now() if state != RevisionBuild.State.DUE else None
-    )
-    return message
+
+    def build(row: RevisionBuild) -> tuple[str, str, dict]:
+        state, message = services.build_revision(row.revision_id)
+        return state, message, {"built_at": timezone.now() if state != RevisionBuild.State.DUE else None}
+
+    return run_leased_build(self, services.due_builds(), build_id, build, duration=BUILD_LEASE)
 
 
 @shared_task(acks_late=True)
@@ -53,15 +39,9 @@ def sweep_builds(limit: int = 100) -> int:
     """Beat job: create the builds of published versions that have none, and queue every build still due
     or failed whose lease is free (a lost message, a broker outage, a worker killed mid-build)."""
     services.ensure_builds()
-    now = timezone.now()
-    due = (
-        services.due_builds()
-        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-        .filter(attempts__lt=settings.ARTIFACT_BUILD_MAX_ATTEMPTS)
-        .order_by("requested_at")
-        .values_list("pk", flat=True)[:limit]
+    return send_due_builds(
+        build_artifacts, services.due_builds(), max_attempts=settings.ARTIFACT_BUILD_MAX_ATTEMPTS, limit=limit
     )
-    return sum(send(build_artifacts, pk) for pk in due)
 
 
 @shared_task(acks_late=True)

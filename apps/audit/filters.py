@@ -15,27 +15,24 @@ class AuditFilterForm(forms.Form):
     status = forms.IntegerField(required=False, min_value=100, max_value=599)
 
 
+# Each filter of the form and the lookup it narrows the events by.
+LOOKUPS = {
+    "service": "service",
+    "category": "category",
+    "method": "service_method__icontains",
+    "resource": "resource_id__icontains",
+    "user": "user_id_text__icontains",
+    "since": "entry_time__gte",
+    "until": "entry_time__lte",
+    "status": "status_code",
+}
+
+
 def filter_events(params):
     form = AuditFilterForm(params or None)
     events = AuditEvent.objects.all()
     if form.is_valid():
-        data = form.cleaned_data
-        if data["service"]:
-            events = events.filter(service=data["service"])
-        if data["category"]:
-            events = events.filter(category=data["category"])
-        if data["method"]:
-            events = events.filter(service_method__icontains=data["method"])
-        if data["resource"]:
-            events = events.filter(resource_id__icontains=data["resource"])
-        if data["user"]:
-            events = events.filter(user_id_text__icontains=data["user"])
-        if data["since"]:
-            events = events.filter(entry_time__gte=data["since"])
-        if data["until"]:
-            events = events.filter(entry_time__lte=data["until"])
-        if data["status"]:
-            events = events.filter(status_code=data["status"])
+        events = events.filter(**{LOOKUPS[name]: value for name, value in form.cleaned_data.items() if value})
     return events, form
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from portal.tasks import same_queue
+
 
 @shared_task(acks_late=True)
 def refresh_catalog(force: bool = False) -> str:
@@ -25,10 +27,9 @@ def verify_mirrors(self, full: bool = False, limit: int = 200) -> int:
     """Periodic: check the mirrors checked longest ago (samples hourly, whole files daily by default)."""
     from .mirrors import due_mirrors
 
-    queue = (self.request.delivery_info or {}).get("routing_key")
     ids = list(due_mirrors(full=full).values_list("pk", flat=True)[:limit])
     for pk in ids:
-        verify_mirror.apply_async((pk,), {"full": full}, **({"queue": queue} if queue else {}))
+        verify_mirror.apply_async((pk,), {"full": full}, **same_queue(self))
     return len(ids)
 
 
@@ -43,8 +44,7 @@ def run_deposit(deposit_id: int) -> str:
 def retry_due_deposits(self, limit: int = 50) -> int:
     from .deposit import due_deposits
 
-    queue = (self.request.delivery_info or {}).get("routing_key")
     ids = list(due_deposits().values_list("pk", flat=True)[:limit])
     for pk in ids:
-        run_deposit.apply_async((pk,), **({"queue": queue} if queue else {}))
+        run_deposit.apply_async((pk,), **same_queue(self))
     return len(ids)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,7 +116,7 @@ def register_upload(user, cruise, *, shipment: str = "", request=None) -> Delive
 
 def upload_root(delivery: Delivery) -> Path:
     """The folder an upload places the files of ``delivery`` (method upload) in, by their relative paths
-    (check each with ``sources.check_relative_path``): ``<DELIVERY_UPLOAD_ROOT>/<delivery id>``. Made
+    (check each with ``portal.paths.check_relative_path``): ``<DELIVERY_UPLOAD_ROOT>/<delivery id>``. Made
     if missing. The inventory reads it like a drop folder."""
     if delivery.method != Delivery.Method.UPLOAD:
         raise Conflict(f"Shipment {delivery.shipment} is not delivered by upload.")
@@ -497,34 +498,53 @@ def answer_flag(user, flag: Flag, answer: str, *, close: bool = False, request=N
     answer = (answer or "").strip()
     if not answer:
         raise UserError("Write an answer.")
-    with transaction.atomic(durable=True):
-        flag = (
-            Flag.objects.select_for_update(of=("self",))
-            .select_related("delivery__cruise", "raised_by")
-            .get(pk=flag.pk)
-        )
-        if flag.state == Flag.State.CLOSED:
-            raise Conflict("This flag is closed.")
-        now = timezone.now()
-        flag.answer, flag.answered_by, flag.answered_at = answer, user, now
-        flag.state = Flag.State.CLOSED if close else Flag.State.ANSWERED
-        flag.closed_at = now if close else None
-        flag.save(update_fields=["answer", "answered_by", "answered_at", "state", "closed_at"])
-        record_event(
-            service=SERVICE,
-            method="answerFlag",
-            text=f"{flag.delivery}: flag {flag.pk} {'closed' if close else 'answered'}: {answer[:500]}",
-            resource_id=f"delivery/{flag.delivery_id}/flag/{flag.pk}",
-            user=user,
-            request=request,
-        )
-        _tell_reviewers(flag, "answered and closed" if close else "answered")
-    return flag
+    return _settle_flag(
+        user,
+        flag,
+        lambda now: {
+            "answer": answer,
+            "answered_by": user,
+            "answered_at": now,
+            "state": Flag.State.CLOSED if close else Flag.State.ANSWERED,
+            "closed_at": now if close else None,
+        },
+        method="answerFlag",
+        already_closed="This flag is closed.",
+        event=f"{'closed' if close else 'answered'}: {answer[:500]}",
+        told="answered and closed" if close else "answered",
+        request=request,
+    )
 
 
 def close_flag(user, flag: Flag, request=None) -> Flag:
     """A data manager closes a flag; its raiser and the reviewers are e-mailed."""
     access.require_data_manager(user)
+    return _settle_flag(
+        user,
+        flag,
+        lambda now: {"state": Flag.State.CLOSED, "closed_at": now},
+        method="closeFlag",
+        already_closed="This flag is closed already.",
+        event="closed",
+        told="closed",
+        request=request,
+    )
+
+
+def _settle_flag(
+    user,
+    flag: Flag,
+    changes: Callable[[datetime.datetime], dict],
+    *,
+    method: str,
+    already_closed: str,
+    event: str,
+    told: str,
+    request,
+) -> Flag:
+    """The body of a data manager's verb on an open flag: lock it (Conflict ``already_closed`` when it is
+    closed), save ``changes(now)`` (field → value), record ``method`` with ``event`` in the audit log and
+    tell the raiser and the reviewers it was ``told``. The caller checks the user's role first."""
     with transaction.atomic(durable=True):
         flag = (
             Flag.objects.select_for_update(of=("self",))
@@ -532,18 +552,20 @@ def close_flag(user, flag: Flag, request=None) -> Flag:
             .get(pk=flag.pk)
         )
         if flag.state == Flag.State.CLOSED:
-            raise Conflict("This flag is closed already.")
-        flag.state, flag.closed_at = Flag.State.CLOSED, timezone.now()
-        flag.save(update_fields=["state", "closed_at"])
+            raise Conflict(already_closed)
+        fields = changes(timezone.now())
+        for name, value in fields.items():
+            setattr(flag, name, value)
+        flag.save(update_fields=list(fields))
         record_event(
             service=SERVICE,
-            method="closeFlag",
-            text=f"{flag.delivery}: flag {flag.pk} closed",
+            method=method,
+            text=f"{flag.delivery}: flag {flag.pk} {event}",
             resource_id=f"delivery/{flag.delivery_id}/flag/{flag.pk}",
             user=user,
             request=request,
         )
-        _tell_reviewers(flag, "closed")
+        _tell_reviewers(flag, told)
     return flag
 
 

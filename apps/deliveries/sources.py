@@ -4,8 +4,9 @@ every name passes before it enters the inventory.
 A source lists its files (``scan``: a generator of ``Entry`` and ``Refusal``, in a stable order, holding at
 most one directory's names in memory) and opens one for reading (``open``). Path safety:
 
-- no ``..``, ``.`` or empty segment, no absolute path, no backslash, no control character (a newline in a
-  name would split a line of the hashdeep and CSV exports), no name that is not UTF-8;
+- every name passes ``portal.paths`` (the rule uploads follow too): no ``..``, ``.`` or empty segment, no
+  absolute path, no backslash, no control character (a newline in a name would split a line of the
+  hashdeep and CSV exports), no name that is not UTF-8, none longer than 255 bytes;
 - no symbolic link (one that points out of the delivery is refused as such; one inside is refused too: its
   target is inventoried under its own name) and no hard link to a file outside the delivery (a file with
   more links than the delivery holds);
@@ -22,7 +23,6 @@ from __future__ import annotations
 
 import datetime
 import os
-import re
 import shutil
 import stat
 import tempfile
@@ -36,6 +36,7 @@ from typing import BinaryIO
 from django.conf import settings
 
 from portal.errors import UserError
+from portal.paths import bad_part, check_relative_path, collision_key
 
 
 @dataclass(frozen=True)
@@ -52,42 +53,7 @@ class Refusal:
     reason: str
 
 
-# One regular expression instead of a loop over characters: the scan checks every name of a delivery.
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f\\\ud800-\udfff]")
-
-
-def _bad_segment(segment: str) -> str | None:
-    if segment in ("", ".", ".."):
-        return "'..', '.' or an empty segment in the path" if segment else "an empty segment in the path"
-    found = _UNSAFE.search(segment)
-    if found is None:
-        return None
-    c = found.group()
-    if c == "\\":
-        return "a backslash in the name"
-    if 0xD800 <= ord(c) <= 0xDFFF:
-        return "a name that is not valid UTF-8"
-    return "a control character (newline, tab, …) in the name"
-
-
-def check_relative_path(name: str) -> str:
-    """The NFC form of ``name`` (a '/'-separated path relative to a delivery's root) when it is safe,
-    else UserError saying why: no absolute path, no '..', '.' or empty segment, no backslash or control
-    character. For everything that places a file into a delivery by name (uploads, S3 keys, manifests)."""
-    if not name or name.startswith("/"):
-        raise UserError(f"{name!r}: an absolute or empty path")
-    for segment in name.split("/"):
-        reason = _bad_segment(segment)
-        if reason:
-            raise UserError(f"{name!r}: {reason}")
-    return unicodedata.normalize("NFC", name)
-
-
 COLLISION = "its name equals another's in the same folder after Unicode normalisation and case folding"
-
-
-def collision_key(name: str) -> str:
-    return unicodedata.normalize("NFC", name).casefold()
 
 
 def _colliding(names: list[str]) -> set[str]:
@@ -171,7 +137,7 @@ class FolderSource:
         for entry in entries:
             rel = prefix + entry.name
             shown = unicodedata.normalize("NFC", rel)
-            reason = _bad_segment(entry.name)
+            reason = bad_part(entry.name)
             if reason:
                 yield Refusal(shown, reason)
                 continue

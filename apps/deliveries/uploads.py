@@ -4,7 +4,7 @@ drop zone). Registered in ``DeliveriesConfig.ready``.
 - At creation: the delivery exists, came (or comes) by upload, is still waiting for files, and the
   person may upload to its cruise (its operator's staff, data managers: ``access.can_register_delivery``).
 - In the worker: the finished file goes to ``upload_root(delivery) / relativePath`` (checked by
-  ``apps.uploads.paths``: no ``..``, no absolute path, no name that collides after Unicode normalisation
+  ``portal.paths`` and ``apps.uploads.paths``: no ``..``, no absolute path, no name that collides after Unicode normalisation
   or case folding, nothing replaced); when it was the delivery's last upload in flight, the inventory starts.
 """
 
@@ -16,6 +16,7 @@ from apps import access
 from apps.uploads import paths, targets
 from apps.uploads.services import live_uploads_to
 from portal.errors import Conflict, NotFound
+from portal.paths import check_relative_path
 
 from .models import Delivery
 from .services import start_inventory, upload_root
@@ -44,7 +45,7 @@ def check(user, target_id: str, fields: dict) -> None:
             f"Shipment {delivery.shipment} is {delivery.get_state_display().lower()}: it takes no more files."
         )
     if fields.get("relative_path"):
-        paths.clean(fields["relative_path"])
+        check_relative_path(fields["relative_path"])
 
 
 def place(upload, path: Path) -> str:

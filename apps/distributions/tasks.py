@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from portal.tasks import RETRY_POLICY, send
+from portal.tasks import RETRY_POLICY, lease_free, send
 
 from . import deep, services
 
@@ -28,16 +28,13 @@ def package_dataset(dataset_pk: int, user_pk: int) -> str:
 def deep_copy_sweep(limit: int = 50) -> int:
     """Beat: start the deep copy of every inventoried delivery under a hold in force that has none, and
     send again the copies and restores whose lease lapsed (a killed worker) or that were never sent."""
-    from django.db.models import Q
-    from django.utils import timezone
-
     from .models import DeepCopy, RestoreRequest
 
     started = 0
     for delivery in deep.copies_due()[:limit]:
         deep.request_copy(delivery)
         started += 1
-    free = Q(lease_until__isnull=True) | Q(lease_until__lt=timezone.now())
+    free = lease_free()
     for pk in DeepCopy.objects.filter(free, state__in=["pending", "copying"]).values_list("pk", flat=True)[
         :limit
     ]:

@@ -3,17 +3,20 @@ copies, restores, the accession form and the streamed BagIt download. Access rul
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from apps import access
 from apps.access.decorators import data_manager_required
 from apps.cruises.models import Cruise
 from apps.publishing.landing import zipstream
-from portal.errors import Conflict, Forbidden, UserError
+from portal.errors import Conflict, Forbidden, QuaysideError, UserError
 from portal.tasks import dispatch
 
 from . import bag, deep, services, tasks
@@ -40,31 +43,21 @@ def profile_edit(request, pk: int | None = None):
             "rules": rules_to_text(profile),
         }
     form = ProfileForm(request.POST or None, initial=initial)
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                saved = services.save_profile(
-                    request.user,
-                    name=data["name"],
-                    operator=data["operator"],
-                    vessel=data["vessel"],
-                    template=data["template"],
-                    rules=text_to_rules(data["rules"]),
-                    profile=profile,
-                    request=request,
-                )
-            except (UserError, Conflict) as exc:
-                form.add_error(None, exc.message)
-                status = exc.status
-            else:
-                messages.success(request, f"Profile {saved.name!r} saved.")
-                return redirect("distributions:profiles")
-        else:
-            status = 400
-    context = {"form": form, "profile": profile, "effective": profile.effective_rules() if profile else []}
-    return render(request, "distributions/profile_form.html", context, status=status)
+
+    def save(data) -> str:
+        fields = {**data, "rules": text_to_rules(data["rules"])}
+        saved = services.save_profile(request.user, **fields, profile=profile, request=request)
+        return f"Profile {saved.name!r} saved."
+
+    context = {"profile": profile, "effective": profile.effective_rules() if profile else []}
+    return _form_page(
+        request,
+        form,
+        "distributions/profile_form.html",
+        context,
+        save,
+        done=reverse("distributions:profiles"),
+    )
 
 
 @data_manager_required
@@ -128,30 +121,19 @@ def restore_request(request, delivery_pk: int):
     delivery = services.get_delivery(delivery_pk)
     access.require_restore_requester(request.user, delivery.cruise)
     form = RestoreForm(request.POST or None)
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                deep.request_restore(
-                    delivery,
-                    request.user,
-                    scope=data["scope"],
-                    path=data["path"],
-                    reason=data["reason"],
-                    target=data["target"],
-                    request=request,
-                )
-            except UserError as exc:
-                form.add_error(None, exc.message)
-                status = 400
-            else:
-                messages.success(request, "Restore requested; a data manager will carry it out.")
-                return redirect("cruises:detail", pk=delivery.cruise_id)
-        else:
-            status = 400
-    return render(
-        request, "distributions/restore_form.html", {"delivery": delivery, "form": form}, status=status
+
+    def save(data) -> str:
+        deep.request_restore(delivery, request.user, **data, request=request)
+        return "Restore requested; a data manager will carry it out."
+
+    return _form_page(
+        request,
+        form,
+        "distributions/restore_form.html",
+        {"delivery": delivery},
+        save,
+        done=reverse("cruises:detail", kwargs={"pk": delivery.cruise_id}),
+        errors=(UserError,),
     )
 
 
@@ -173,29 +155,18 @@ def accession(request, pk: int):
     access.require_accession_reporter(request.user)
     dataset = get_object_or_404(Dataset.objects.select_related("package", "delivery__cruise"), pk=pk)
     form = AccessionForm(request.POST or None)
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                services.report_accession(
-                    dataset,
-                    request.user,
-                    accession_id=data["accession_id"],
-                    url=data["url"],
-                    archive=data["archive"],
-                    request=request,
-                )
-            except (UserError, Conflict) as exc:
-                form.add_error(None, exc.message)
-                status = exc.status
-            else:
-                messages.success(request, "Accession recorded.")
-                return redirect("cruises:detail", pk=dataset.delivery.cruise_id)
-        else:
-            status = 400
-    return render(
-        request, "distributions/accession_form.html", {"dataset": dataset, "form": form}, status=status
+
+    def save(data) -> str:
+        services.report_accession(dataset, request.user, **data, request=request)
+        return "Accession recorded."
+
+    return _form_page(
+        request,
+        form,
+        "distributions/accession_form.html",
+        {"dataset": dataset},
+        save,
+        done=reverse("cruises:detail", kwargs={"pk": dataset.delivery.cruise_id}),
     )
 
 
@@ -226,3 +197,33 @@ def bag_download(request, cruise_pk: int):
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-transform"
     return response
+
+
+def _form_page(
+    request,
+    form,
+    template: str,
+    context: dict,
+    save: Callable[[dict], str],
+    *,
+    done: str,
+    errors: tuple[type[QuaysideError], ...] = (UserError, Conflict),
+) -> HttpResponse:
+    """The shape of this app's form pages: GET shows ``form``; a valid POST calls ``save(cleaned_data)``,
+    which returns the success message, and redirects to ``done``. An invalid form answers 400; one of
+    ``errors`` raised by ``save`` is shown on the form with its status (others reach the error pages).
+    The forms' field names are the keyword arguments of the service verbs their ``save`` calls."""
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                message = save(form.cleaned_data)
+            except errors as exc:
+                form.add_error(None, exc.message)
+                status = exc.status
+            else:
+                messages.success(request, message)
+                return redirect(done)
+        else:
+            status = 400
+    return render(request, template, {**context, "form": form}, status=status)

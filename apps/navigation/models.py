@@ -6,6 +6,10 @@ a MultiLineString when split at the antimeridian), the bounding box (``west`` > 
 antimeridian), first/last fix, ``overall``. Products are content-addressed blobs (``TrackProduct``).
 """
 
+from __future__ import annotations
+
+import datetime
+
 from django.db import models
 from django.utils import timezone
 
@@ -121,3 +125,19 @@ class TrackSegment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.track} {self.start:%Y-%m-%d %H:%M} – {self.end:%Y-%m-%d %H:%M}"
+
+    @classmethod
+    def of_piece(cls, track: Track, piece) -> TrackSegment:
+        """The (unsaved) row of one timed piece of ``track`` (a ``segments.Piece``: epoch seconds, box,
+        points)."""
+        west, south, east, north = piece.bbox
+        return cls(
+            track=track,
+            start=datetime.datetime.fromtimestamp(piece.start, datetime.UTC),
+            end=datetime.datetime.fromtimestamp(piece.end, datetime.UTC),
+            west=west,
+            south=south,
+            east=east,
+            north=north,
+            points=piece.points,
+        )

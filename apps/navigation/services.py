@@ -305,19 +305,7 @@ def process_cruise_navigation(
 def store_segments(track: Track, control_track) -> int:
     """Replace the track's timed pieces (``segments.pieces`` of its control points); returns how many."""
     track.segments.all().delete()
-    rows = [
-        TrackSegment(
-            track=track,
-            start=datetime.datetime.fromtimestamp(p.start, datetime.UTC),
-            end=datetime.datetime.fromtimestamp(p.end, datetime.UTC),
-            west=p.bbox[0],
-            south=p.bbox[1],
-            east=p.bbox[2],
-            north=p.bbox[3],
-            points=p.points,
-        )
-        for p in segments.pieces(*control_track)
-    ]
+    rows = [TrackSegment.of_piece(track, p) for p in segments.pieces(*control_track)]
     TrackSegment.objects.bulk_create(rows, batch_size=1000)
     return len(rows)
 

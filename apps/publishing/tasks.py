@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from portal.tasks import same_queue
+
 
 @shared_task(acks_late=True)
 def register_doi(doi_id: int) -> str:
@@ -21,13 +23,9 @@ def retry_due_dois(self, limit: int = 500) -> int:
     (and the test worker) handles its own registrations."""
     from .services import due_dois
 
-    queue = (self.request.delivery_info or {}).get("routing_key")
     ids = list(due_dois().values_list("pk", flat=True)[:limit])
     for pk in ids:
-        if queue:
-            register_doi.apply_async((pk,), queue=queue)
-        else:
-            register_doi.delay(pk)
+        register_doi.apply_async((pk,), **same_queue(self))
     return len(ids)
 
 

@@ -4,7 +4,7 @@ from celery import shared_task
 from django.db.models import Q
 from django.utils import timezone
 
-from portal.tasks import RETRY_POLICY, claim, send
+from portal.tasks import RETRY_POLICY, claim, lease_free, same_queue, send
 
 from . import scratch, services
 from .models import Blob
@@ -22,15 +22,13 @@ def copy_blob_to_deep(sha256: str) -> None:
 def deep_copy_sweep(self, limit: int = 500) -> int:
     """Beat job: queue the deep copy of every archived blob that has none yet and nobody is copying
     (the on-commit copy was lost, or deep storage was down longer than its retries)."""
-    queue = (self.request.delivery_info or {}).get("routing_key")
-    now = timezone.now()
     due = (
         services.deep_backlog()
-        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .filter(lease_free())
         .order_by("deep_requested_at")
         .values_list("pk", flat=True)[:limit]
     )
-    options = {"queue": queue} if queue else {}
+    options = same_queue(self)
     return sum(send(copy_blob_to_deep, sha256, **options) for sha256 in due)
 
 

@@ -9,18 +9,14 @@ the queue they came from. Retries are not Celery's: a temporary error makes the 
 
 from celery import shared_task
 
-from portal.tasks import execution_owner
+from portal.tasks import execution_owner, queue_of
 
 from . import services
 
 
-def _queue_of(task) -> str | None:
-    return (task.request.delivery_info or {}).get("routing_key") or None
-
-
 @shared_task(bind=True, acks_late=True)
 def run_step(self, submission_id: int, name: str) -> str:
-    token = services.CURRENT_QUEUE.set(_queue_of(self))
+    token = services.CURRENT_QUEUE.set(queue_of(self))
     try:
         # The lease is this execution's (task id, host, pid): a re-delivery of the same message never
         # takes a live execution's lease (Redis re-delivers a long step after CELERY_VISIBILITY_TIMEOUT
@@ -34,7 +30,7 @@ def run_step(self, submission_id: int, name: str) -> str:
 @shared_task(bind=True, acks_late=True)
 def dispatch_due_steps(self) -> int:
     """Beat (every PIPELINE_DISPATCH_SECONDS): send the steps that are due and not sent yet."""
-    return services.dispatch_due(queue=_queue_of(self))
+    return services.dispatch_due(queue=queue_of(self))
 
 
 @shared_task(bind=True, acks_late=True)
@@ -42,5 +38,5 @@ def sweep_steps(self) -> dict:
     """Beat (every minute): re-queue steps whose worker died, fail submissions past their deadline,
     then send what became due."""
     result = services.sweep()
-    result["sent"] = services.dispatch_due(queue=_queue_of(self))
+    result["sent"] = services.dispatch_due(queue=queue_of(self))
     return result

@@ -1,9 +1,9 @@
-"""Relative paths sent by clients (``relativePath``), checked before anything is written with them.
+"""Placing a finished upload at the relative path its client sent (``relativePath``).
 
-A path is refused when it is absolute, climbs out (``..``), has empty or dot parts, control characters
-or backslashes (a Windows separator that would mean something else elsewhere). Accepted paths are
-NFC-normalised; two paths that differ only by Unicode normalisation or case collide (``key``), since
-case-insensitive file systems and the archive's consumers would merge them.
+The path itself is checked by ``portal.paths.check_relative_path`` (the rule apps.deliveries applies to
+the names it inventories too); here, nothing is replaced, nothing collides with a name already in its
+folder after Unicode normalisation or case folding (``portal.paths.collision_key``), and no symbolic link
+on the way is followed.
 """
 
 from __future__ import annotations
@@ -11,61 +11,33 @@ from __future__ import annotations
 import errno
 import os
 import shutil
-import unicodedata
 from pathlib import Path
 
-from portal.errors import Conflict, UserError
-
-MAX_PATH = 1024
-MAX_PART = 255
-
-
-def clean(raw: str) -> str:
-    """The NFC form of a safe relative path ('/'-separated); UserError saying what is wrong otherwise."""
-    path = unicodedata.normalize("NFC", raw or "")
-    if not path:
-        raise UserError("The file has no name.")
-    if len(path) > MAX_PATH:
-        raise UserError(f"The path {path[:60]!r}… is longer than {MAX_PATH} characters.")
-    if path.startswith("/") or (len(path) > 1 and path[1] == ":"):
-        raise UserError(f"The path {path!r} is absolute; send it relative to the folder uploaded.")
-    if "\\" in path or any(unicodedata.category(c) == "Cc" for c in path):
-        raise UserError(f"The path {path!r} contains a backslash or a control character.")
-    parts = path.split("/")
-    for part in parts:
-        if part in ("", ".", ".."):
-            raise UserError(f"The path {path!r} has an empty, '.' or '..' part.")
-        if len(part.encode()) > MAX_PART:
-            raise UserError(f"The path {path!r} has a part longer than {MAX_PART} bytes.")
-    return path
-
-
-def key(path: str) -> str:
-    """What two paths must not share: the NFC form, case-folded (``README.txt`` = ``readme.TXT``)."""
-    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", path).casefold())
+from portal.errors import Conflict
+from portal.paths import check_relative_path, collision_key
 
 
 def _collision(folder: Path, name: str) -> str | None:
     """An entry of ``folder`` other than ``name`` itself whose key equals ``name``'s."""
-    wanted = key(name)
+    wanted = collision_key(name)
     try:
         entries = os.listdir(folder)
     except FileNotFoundError:
         return None
     for entry in entries:
-        if entry != name and key(entry) == wanted:
+        if entry != name and collision_key(entry) == wanted:
             return entry
     return None
 
 
 def place(source: Path, root: Path, relative: str) -> Path:
-    """Move ``source`` to ``root / relative`` (checked with ``clean``) and return the new path.
+    """Move ``source`` to ``root / relative`` (checked with ``check_relative_path``) and return the new path.
 
     Refuses (Conflict) a path that exists already, or collides after normalisation or case folding with
     something in its folder, and any existing part of the way that is a symlink (it could lead out of
     ``root``). Within one file system the move is a rename; across file systems the file is copied then
     the source removed (the worker does this, never a request)."""
-    relative = clean(relative)
+    relative = check_relative_path(relative)
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     folder = root

@@ -34,9 +34,10 @@ from apps.audit.services import record_event
 from apps.storage import scratch
 from apps.storage import services as storage
 from portal.errors import Conflict, UserError
+from portal.paths import check_relative_path, collision_key
 from portal.tasks import TemporaryError, claim, dispatch
 
-from . import paths, targets, tus
+from . import targets, tus
 from .models import Upload
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ def _relative_path(metadata: dict[str, str]) -> tuple[str, str]:
     relative = metadata.get("relativePath") or ""
     if relative in ("null", "undefined"):  # tus-js-client sends String(null) for a file outside a folder
         relative = ""
-    return filename, paths.clean(relative or filename or "upload")
+    return filename, check_relative_path(relative or filename or "upload")
 
 
 @transaction.atomic(durable=True)
@@ -89,7 +90,10 @@ def create_upload(user, *, length: int, metadata: dict[str, str], request=None) 
     if kind:
         targets.get(kind).check(user, target_id, {"relative_path": relative, "length": length})
         clash = Upload.objects.filter(
-            target_kind=kind, target_id=target_id, path_key=paths.key(relative), state__in=Upload.LIVE_STATES
+            target_kind=kind,
+            target_id=target_id,
+            path_key=collision_key(relative),
+            state__in=Upload.LIVE_STATES,
         ).first()
         if clash is not None:
             raise Conflict(
@@ -103,7 +107,7 @@ def create_upload(user, *, length: int, metadata: dict[str, str], request=None) 
         length=length,
         filename=filename[:255],
         relative_path=relative,
-        path_key=paths.key(relative),
+        path_key=collision_key(relative),
         filetype=(metadata.get("filetype") or metadata.get("type") or "")[:255],
         metadata=metadata,
         target_kind=kind,

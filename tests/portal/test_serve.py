@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -25,7 +26,9 @@ def group_alive(pgid: int) -> bool:
         return False
 
 
-def test_serve_runs_web_and_worker_and_stops_both(tmp_path):
+def start_serve(tmp_path) -> tuple[subprocess.Popen, int, Path]:
+    """``manage.py serve`` on a free port in its own process group, its output in ``tmp_path/serve.log``:
+    the process, the port and the log."""
     port = free_port()
     env = {
         **os.environ,
@@ -44,6 +47,11 @@ def test_serve_runs_web_and_worker_and_stops_both(tmp_path):
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+    return proc, port, log
+
+
+def test_serve_runs_web_and_worker_and_stops_both(tmp_path):
+    proc, port, log = start_serve(tmp_path)
     try:
         wait_for_port(port, timeout=60, proc=proc)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as response:
@@ -62,24 +70,7 @@ def test_serve_runs_web_and_worker_and_stops_both(tmp_path):
 
 
 def test_serve_starts_a_new_worker_when_the_worker_dies(tmp_path):
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "QUAYSIDE_VAR_DIR": str(tmp_path),
-        "QUAYSIDE_TESTING": "1",
-        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-        "PYTHONPATH": str(settings.BASE_DIR),
-    }
-    log = tmp_path / "serve.log"
-    proc = subprocess.Popen(
-        [sys.executable, "manage.py", "serve", f"127.0.0.1:{port}"],
-        cwd=settings.BASE_DIR,
-        env=env,
-        stdout=open(log, "wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    proc, port, log = start_serve(tmp_path)
 
     def workers() -> list[int]:
         return [int(pid) for pid in re.findall(r"Worker started \(pid (\d+)\)", log.read_text())]

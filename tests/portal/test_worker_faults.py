@@ -14,7 +14,7 @@ import pytest
 from apps.submissions import services
 from apps.submissions.models import Step, Submission
 from tests.packages.helpers import eml_for, two_tables
-from tests.support.httpserver import LocalServer, _FileHandler
+from tests.support.httpserver import trickle_server
 from tests.support.redis import app_broker, private_redis
 from tests.support.worker import start_worker, wait_until
 
@@ -26,36 +26,10 @@ pytestmark = [
 ]
 
 
-class TrickleHandler(_FileHandler):
-    """Serves /slow/<file> in 20 pieces, ``server.pause`` seconds apart: a fetch that keeps a worker busy."""
-
-    def do_GET(self):
-        if not self.path.startswith("/slow/"):
-            return super().do_GET()
-        data = (self.server.root / self.path.removeprefix("/slow/")).read_bytes()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        step = max(1, len(data) // 20)
-        try:
-            for i in range(0, len(data), step):
-                self.wfile.write(data[i : i + step])
-                self.wfile.flush()
-                self.server.bytes_sent += len(data[i : i + step])
-                time.sleep(self.server.pause)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-
-
 @pytest.fixture
-def trickle_server(tmp_path):
-    root = tmp_path / "served"
-    root.mkdir()
-    server = LocalServer(root, handler=TrickleHandler)
-    server.httpd.bytes_sent = 0
-    server.httpd.pause = 1.0
-    with server:
-        server.root = root
+def slow_server(tmp_path):
+    """Serves /slow/<file> in 20 pieces a second apart: a fetch that keeps a worker busy for 20 s."""
+    with trickle_server(tmp_path / "served", pause=1.0) as server:
         yield server
 
 
@@ -67,7 +41,7 @@ def redis_server(request, tmp_path):
 
 
 def test_a_busy_worker_survives_a_redis_restart_and_finishes_its_task(
-    redis_server, trickle_server, vetted_user, tmp_path
+    redis_server, slow_server, vetted_user, tmp_path
 ):
     worker = start_worker(
         tmp_path,
@@ -85,10 +59,10 @@ def test_a_busy_worker_survives_a_redis_restart_and_finishes_its_task(
     try:
         # One long fetch on a worker of two processes: busy, and still waiting on Redis for more work
         # (a BRPOP in flight). That is the state in which the blip killed it.
-        tables = two_tables(trickle_server.root, trickle_server.url)
-        tables[1].url = f"{trickle_server.url}/slow/observations.csv"
+        tables = two_tables(slow_server.root, slow_server.url)
+        tables[1].url = f"{slow_server.url}/slow/observations.csv"
         busy = services.submit(vetted_user, eml_for("edi.717.1", tables))
-        wait_until(lambda: trickle_server.httpd.bytes_sent > 0, timeout=60, worker=worker)
+        wait_until(lambda: slow_server.httpd.bytes_sent > 0, timeout=60, worker=worker)
         assert Step.objects.get(submission=busy, name=Step.Name.FETCH).state == Step.State.RUNNING
 
         redis_server.stop()  # the blip of the issue: 8 s without Redis while the fetch goes on
@@ -98,7 +72,7 @@ def test_a_busy_worker_survives_a_redis_restart_and_finishes_its_task(
         # New work after the blip proves the consumer reconnected, not only that the pool finished.
         later = services.submit(
             vetted_user,
-            eml_for("edi.718.1", two_tables(trickle_server.root / "later", f"{trickle_server.url}/later")),
+            eml_for("edi.718.1", two_tables(slow_server.root / "later", f"{slow_server.url}/later")),
         )
         for sub in (busy, later):
             # A dead worker finishes nothing: stop waiting as soon as it is gone.

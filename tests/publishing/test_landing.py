@@ -202,6 +202,41 @@ def test_version_page_queries_do_not_grow_with_files(
         assert client.get(page_url(revision)).status_code == 200
 
 
+def test_version_page_lists_the_files_once_however_many_alternates(
+    client, make_revision, cruise, django_assert_max_num_queries
+):
+    """The file rows, the Parquet alternates and the signposting header share one ``version_files``: the
+    artifacts are read twice (the listing, and the alternates' manifests), not once per use."""
+    from apps.artifacts.models import Artifact
+    from apps.storage.services import store_bytes
+
+    revision = make_revision(cruise=cruise, files=12)
+    for entity in revision.entities.all():
+        manifest = Artifact.objects.create(
+            kind=Artifact.Kind.MANIFEST,
+            revision=revision,
+            entity=entity,
+            path=f"manifests/parquet/{entity.object_name}.parquet.json",
+            blob=store_bytes(f'{{"of": "{entity.pk}"}}'.encode()),
+            media_type="application/json",
+        )
+        Artifact.objects.create(
+            kind=Artifact.Kind.PARQUET,
+            revision=revision,
+            entity=entity,
+            path=f"parquet/{entity.object_name}.parquet",
+            blob=store_bytes(f"PAR1 {entity.pk} PAR1".encode()),
+            media_type="application/vnd.apache.parquet",
+            manifest=manifest,
+        )
+    with django_assert_max_num_queries(16):
+        response = client.get(page_url(revision))
+    assert response.status_code == 200
+    assert response["Link"].count('type="application/vnd.apache.parquet"') == 12
+    named = f"/dataset/{revision.package.scope}/{revision.package.identifier}/{revision.number}/"
+    assert response.content.decode().count(f"{named}{revision.package_id_text}/parquet/") >= 12
+
+
 def test_cruise_schema_is_served_and_unknown_dois_are_404(client, plain_user, data_manager, make_revision):
     response = client.get("/oai/schemas/cruise-1.0.xsd")
     assert response.status_code == 200

@@ -28,12 +28,6 @@ def blob(backend, payload) -> Blob:
     return services.store_stream(io.BytesIO(payload))
 
 
-@pytest.fixture
-def dm_client(client, data_manager):
-    client.force_login(data_manager)
-    return client
-
-
 def objects_in(storage) -> list[str]:
     if hasattr(storage, "bucket"):
         return [o.key for o in storage.bucket.objects.all()]

@@ -16,6 +16,7 @@ from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 
 from apps.storage import scratch
 from apps.storage.models import Blob
+from tests.storage.conftest import a_file
 from tests.support.tmpfs import small_disk
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db]
@@ -30,18 +31,6 @@ def small_scratch(settings, tmp_path):
         settings.SCRATCH_DIR = folder
         settings.FILE_UPLOAD_TEMP_DIR = str(folder)
         yield folder
-
-
-@pytest.fixture
-def dm_client(client, data_manager):
-    client.force_login(data_manager)
-    return client
-
-
-def a_file(size: int, name: str = "cast.bin") -> io.BytesIO:
-    upload = io.BytesIO(os.urandom(size))
-    upload.name = name
-    return upload
 
 
 def open_files_under(folder: Path) -> list[str]:

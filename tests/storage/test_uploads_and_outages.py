@@ -4,12 +4,12 @@ big); a storage backend that is down gives 503 from /healthz and an error page, 
 from __future__ import annotations
 
 import io
-import os
 
 import pytest
 from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 
 from apps.storage.models import Blob
+from tests.storage.conftest import a_file
 from tests.support.ports import free_port
 from tests.support.seaweed import s3_storage_settings
 
@@ -24,18 +24,6 @@ def limits(settings):
     settings.MAX_UPLOAD_SIZE = MAX_FILE
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = FORM_ALLOWANCE
     return settings
-
-
-@pytest.fixture
-def dm_client(client, data_manager):
-    client.force_login(data_manager)
-    return client
-
-
-def a_file(size: int, name: str = "cast.bin") -> io.BytesIO:
-    upload = io.BytesIO(os.urandom(size))
-    upload.name = name
-    return upload
 
 
 def multipart(size: int, name: str = "cast.bin") -> bytes:

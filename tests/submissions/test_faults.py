@@ -24,8 +24,7 @@ from apps.submissions import services, tasks
 from apps.submissions.models import Step, Submission
 from portal.celery import app
 from tests.packages.helpers import eml_for, two_tables
-from tests.submissions.test_worker import SlowHandler
-from tests.support.httpserver import LocalServer
+from tests.support.httpserver import trickle_server
 from tests.support.pipeline import (
     PrivateRedis,
     assert_nothing_stuck_and_nothing_twice,
@@ -105,13 +104,7 @@ def pipeline(tmp_path, broker, settings):
 
 @pytest.fixture
 def slow_server(tmp_path):
-    root = tmp_path / "served"
-    root.mkdir()
-    server = LocalServer(root, handler=SlowHandler)
-    server.httpd.slow_requests = 0
-    server.httpd.bytes_sent = 0
-    with server:
-        server.root = root
+    with trickle_server(tmp_path / "served", pause=0.25) as server:
         yield server
 
 

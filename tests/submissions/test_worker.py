@@ -16,32 +16,10 @@ from apps.submissions import services
 from apps.submissions.models import Step, Submission
 from portal.celery import app
 from tests.packages.helpers import eml_for, two_tables
-from tests.support.httpserver import LocalServer, _FileHandler
+from tests.support.httpserver import trickle_server
 from tests.support.worker import start_worker, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-class SlowHandler(_FileHandler):
-    """Serves /slow/<file> in 20 pieces, 0.25 s apart, and counts the requests."""
-
-    def do_GET(self):
-        if not self.path.startswith("/slow/"):
-            return super().do_GET()
-        self.server.slow_requests += 1
-        data = (self.server.root / self.path.removeprefix("/slow/")).read_bytes()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        step = max(1, len(data) // 20)
-        try:
-            for i in range(0, len(data), step):
-                self.wfile.write(data[i : i + step])
-                self.wfile.flush()
-                self.server.bytes_sent += len(data[i : i + step])
-                time.sleep(0.25)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the worker was killed mid-fetch
 
 
 @pytest.fixture
@@ -59,13 +37,8 @@ def worker(tmp_path):
 
 @pytest.fixture
 def slow_server(tmp_path):
-    root = tmp_path / "served"
-    root.mkdir()
-    server = LocalServer(root, handler=SlowHandler)
-    server.httpd.slow_requests = 0
-    server.httpd.bytes_sent = 0
-    with server:
-        server.root = root
+    """Serves /slow/<file> in 20 pieces, 0.25 s apart, and counts the requests."""
+    with trickle_server(tmp_path / "served", pause=0.25) as server:
         yield server
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
+import time
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -56,3 +59,40 @@ class LocalServer:
     def __exit__(self, *exc):
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+class TrickleHandler(_FileHandler):
+    """Serves /slow/<file> in 20 pieces, ``server.pause`` seconds apart (a fetch that keeps a worker busy,
+    long enough to kill it or its broker mid-way), counting ``server.slow_requests`` and
+    ``server.bytes_sent``; other paths as ``_FileHandler``."""
+
+    def do_GET(self):
+        if not self.path.startswith("/slow/"):
+            return super().do_GET()
+        self.server.slow_requests += 1
+        data = (self.server.root / self.path.removeprefix("/slow/")).read_bytes()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        step = max(1, len(data) // 20)
+        try:
+            for i in range(0, len(data), step):
+                self.wfile.write(data[i : i + step])
+                self.wfile.flush()
+                self.server.bytes_sent += len(data[i : i + step])
+                time.sleep(self.server.pause)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the worker was killed mid-fetch
+
+
+@contextlib.contextmanager
+def trickle_server(root: Path, *, pause: float) -> Iterator[LocalServer]:
+    """A ``LocalServer`` of ``TrickleHandler`` over ``root`` (made here), serving; ``server.root`` is it."""
+    root.mkdir()
+    server = LocalServer(root, handler=TrickleHandler)
+    server.httpd.slow_requests = 0
+    server.httpd.bytes_sent = 0
+    server.httpd.pause = pause
+    with server:
+        server.root = root
+        yield server

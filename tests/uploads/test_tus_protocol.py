@@ -205,7 +205,9 @@ def test_malformed_metadata_is_400(client, header):
     assert response.status_code == 400 and "Upload-Metadata" in response.json()["detail"]
 
 
-@pytest.mark.parametrize("path", ["../escape.txt", "/etc/passwd", "a//b", "a/./b", "C:/x", "a\\b"])
+@pytest.mark.parametrize(
+    "path", ["../escape.txt", "/etc/passwd", "a//b", "a/./b", "C:/x", "a\\b", "a\x00b", "a\u0085b", "x" * 256]
+)
 def test_unsafe_relative_paths_are_400(client, path):
     assert create(client, 3, filename="x", relativePath=path).status_code == 400
 

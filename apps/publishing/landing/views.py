@@ -22,6 +22,7 @@ from portal.errors import Gone
 
 from .. import extensions, services
 from ..crosswalks import metadata
+from ..files import VersionFile, latest_path, named_path, version_files
 from ..models import Doi, concept_doi_name, version_doi_name
 from . import zipstream
 
@@ -51,14 +52,12 @@ def download_path(entity) -> str:
     return f"{metadata.version_path(revision)}files/{entity.pk}"
 
 
-def _alternates(revision: Revision, see_data: bool) -> dict[int, dict]:
-    """Each table's Parquet alternate and its build manifest, by entity: shown beside the file."""
+def _alternates(revision: Revision, files: list[VersionFile], see_data: bool) -> dict[int, dict]:
+    """Each table's Parquet alternate and its build manifest, by entity: shown beside the file.
+    ``files`` is the version's ``version_files``."""
     if not see_data:
         return {}
-    from ..files import latest_path, named_path, version_files
-
     package = revision.package
-    files = version_files(revision)
     named = {
         f.artifact_pk: named_path(package.scope, package.identifier, revision.number, f.path) for f in files
     }
@@ -82,7 +81,8 @@ def _with_alternates(entities: list[tuple], alternates: dict[int, dict]) -> list
     return entities
 
 
-def _signposting(revision: Revision, *, concept: bool) -> str:
+def _signposting(revision: Revision, files: list[VersionFile], *, concept: bool) -> str:
+    """The signposting ``Link`` header; ``files`` is the version's ``version_files``."""
     export_base = metadata.absolute(metadata.version_path(revision)) + "export/"
     cite = metadata.doi_url(concept_doi_name(revision.package) if concept else version_doi_name(revision))
     links = [
@@ -98,10 +98,8 @@ def _signposting(revision: Revision, *, concept: bool) -> str:
             )
         # Each table's Parquet alternate is an item too (FAIR signposting: the content of this landing page),
         # by its name in the version's tree.
-        from ..files import named_path, version_files
-
         package = revision.package
-        for f in version_files(revision):
+        for f in files:
             if f.alternate_of:
                 url = named_path(package.scope, package.identifier, revision.number, f.path)
                 links.append(f'<{metadata.absolute(url)}>; rel="item"; type="{f.media_type}"')
@@ -169,13 +167,11 @@ def _quality_report_url(revision: Revision) -> str:
     )
 
 
-def _file_rows(revision: Revision) -> list[tuple]:
+def _file_rows(revision: Revision, files: list[VersionFile]) -> list[tuple]:
     """(entity, size, entity-id URL, named URL, latest URL) per entity: the named paths come from the one
-    file listing (``apps.publishing.files``); an entity without bytes has neither."""
-    from ..files import latest_path, named_path, version_files
-
+    file listing (``files``, the version's ``version_files``); an entity without bytes has neither."""
     package = revision.package
-    by_entity = {f.entity_pk: f for f in version_files(revision)}
+    by_entity = {f.entity_pk: f for f in files}
     rows = []
     for e in revision.entities.all():
         f = by_entity.get(e.pk)
@@ -219,6 +215,9 @@ def _landing(request: HttpRequest, scope: str, identifier: int, number: int | No
         metadata.dataset_path(package) if concept else metadata.version_path(revision)
     )
     cited_doi = "" if revision.state == Revision.State.HELD else version_doi_name(revision)
+    # The version's file listing, built once: the file rows, the Parquet alternates and the signposting
+    # header all name files by their path in it.
+    files = version_files(revision)
     context = {
         "newer_version": None if concept else _newer_version(revision, versions),
         "revision": revision,
@@ -229,7 +228,8 @@ def _landing(request: HttpRequest, scope: str, identifier: int, number: int | No
         "see_data": see_data and revision.state != Revision.State.TAINTED,
         "hold": hold,
         "entities": _with_alternates(
-            _file_rows(revision), _alternates(revision, see_data and revision.state != Revision.State.TAINTED)
+            _file_rows(revision, files),
+            _alternates(revision, files, see_data and revision.state != Revision.State.TAINTED),
         ),
         "mirrors": _mirrors(revision),
         "creators": metadata.creators_of(revision),
@@ -257,7 +257,7 @@ def _landing(request: HttpRequest, scope: str, identifier: int, number: int | No
     template = "publishing/tombstone.html" if gone else "publishing/landing.html"
     # A tombstone is "410 Gone" with its page: the version existed and is withdrawn for good.
     response = render(request, template, context, status=410 if gone else 200)
-    response["Link"] = _signposting(revision, concept=concept)
+    response["Link"] = _signposting(revision, files, concept=concept)
     return response
 
 
