@@ -35,8 +35,9 @@ def test_the_track_map_draws_offline_without_csp_violations(live_server, browser
     console = []
     page.on("console", lambda m: console.append(m.text))
     page.goto(f"{live_server.url}/cruises/{cruise.pk}/")
-    page.wait_for_function("document.getElementById('track-map').dataset.trackDrawn !== undefined")
-    page.wait_for_function("document.getElementById('track-map').dataset.landDrawn !== undefined")
+    # Selectors, not wait_for_function: polling a string predicate is an eval, which the page's CSP refuses.
+    page.wait_for_selector("#track-map[data-track-drawn]", state="attached")
+    page.wait_for_selector("#track-map[data-land-drawn]", state="attached")
     drawn = page.evaluate("Object.assign({}, document.getElementById('track-map').dataset)")
     assert drawn["trackDrawn"] == "4" and drawn["landDrawn"] == "1" and drawn["rating"] == "yellow"
     layers = page.inner_text(".leaflet-control-layers")
