@@ -3,7 +3,8 @@
 ``scan`` writes one row per file (path, size, modification time; status pending) in one transaction —
 COPY on PostgreSQL, ``bulk_create`` elsewhere — and the refused paths. ``hash_pending`` then hashes the
 pending rows: a few threads (``DELIVERY_HASH_THREADS``, one per core by default) each read a file once
-and compute MD5, SHA-1 and SHA-256 from the same buffers (``apps.storage.hashing.hash_stream``; hashlib
+and compute MD5 and SHA-256 (SHA-1 too when a manifest of the delivery gives SHA-1:
+``manifests.wants_sha1``) from the same buffers (``apps.storage.hashing.hash_stream``; hashlib
 and the reads release the GIL, so the threads use both cores). Large files go first, so the last minutes
 are not one big file on one core. Every ``DELIVERY_CHECKPOINT_SECONDS`` the hashed rows and the delivery's
 counters are written in one transaction that also checks the lease: a worker killed between checkpoints
@@ -30,6 +31,7 @@ from django.utils import timezone
 
 from apps.storage.hashing import hash_stream
 
+from . import manifests
 from .models import Delivery, InventoryFile
 from .sources import Entry, Refusal
 
@@ -183,6 +185,7 @@ def hash_pending(delivery: Delivery, source, lease) -> bool:
     """Hash every pending row of ``delivery``; True when none is left, False when the lease was lost."""
     rate = settings.DELIVERY_READ_RATE_LIMIT
     pace = Pacer(rate) if rate else None
+    sha1 = manifests.wants_sha1(delivery, source)
     work: queue.Queue = queue.Queue(maxsize=4 * BATCH)
     results: list[tuple] = []
     results_lock = threading.Lock()
@@ -196,7 +199,7 @@ def hash_pending(delivery: Delivery, source, lease) -> bool:
             pk, name, size = item
             try:
                 with source.open(name) as stream:
-                    d = hash_stream(stream, parallel=size >= LARGE, pace=pace)
+                    d = hash_stream(stream, parallel=size >= LARGE, pace=pace, sha1=sha1)
                 if d.size == size:
                     row = (pk, d.md5, d.sha1, d.sha256, InventoryFile.Status.HASHED, "", size)
                 else:

@@ -133,8 +133,8 @@ def _compare(row: dict, size: int, md5: str, sha1: str, sha256: str) -> str | No
     checked = 0
     for key, expected in row.items():
         key = key.lower()
-        if key not in actual:
-            continue  # sha512, tiger, whirlpool: not computed
+        if not actual.get(key):
+            continue  # sha512, tiger, whirlpool; SHA-1 when no manifest asked for it: not computed
         checked += 1
         if expected.strip().lower() != actual[key]:
             return f"{key}: expected {expected.strip()}, found {actual[key]}"
@@ -202,6 +202,32 @@ def _is_bag_tag_file(manifest: Manifest, path: str) -> bool:
         return False
     inside = path[len(manifest.base) + 1 :] if manifest.base else path
     return not inside.startswith("data/")
+
+
+def wants_sha1(delivery: Delivery, source) -> bool:
+    """Whether a manifest in ``delivery`` gives SHA-1 digests, so the inventory must compute them too.
+
+    The inventory hashes MD5 and SHA-256 (R2R's md5deep lists, Quayside's content addresses); SHA-1 would
+    cost about a quarter more and is computed only for a delivery that carries a SHA-1 list (a BagIt
+    ``manifest-sha1.txt``, a hashdeep file with a sha1 column, a sha1sum list). Read before hashing, from
+    the listed (not yet hashed) candidates, so each file is still read once; asked again on a resumed run.
+    """
+    candidates = InventoryFile.objects.filter(
+        delivery=delivery, path__iregex=CANDIDATE, size__lte=MAX_MANIFEST_BYTES
+    ).values_list("path", "source_path")
+    for path, source_path in candidates.order_by("path").iterator():
+        found = BAGIT_NAME.search(path)
+        if found:
+            if found.group(2) == "sha1":
+                return True
+            continue
+        try:
+            manifest = parse(path, read(delivery, source, path, source_path))
+        except Exception:  # unreadable here is reported by the hashing and the check; not a SHA-1 list
+            continue
+        if manifest is not None and any("sha1" in map(str.lower, row) for row in manifest.entries.values()):
+            return True
+    return False
 
 
 def read(delivery: Delivery, source, path: str, source_path: str) -> bytes:

@@ -30,9 +30,11 @@ class Digests:
 
 
 class MultiHasher:
-    def __init__(self, parallel: bool = True) -> None:
+    def __init__(self, parallel: bool = True, *, sha1: bool = True) -> None:
         self._md5 = hashlib.md5(usedforsecurity=False)
-        self._sha1 = hashlib.sha1(usedforsecurity=False)
+        # SHA-1 costs about a quarter of the pass: a caller that needs no SHA-1 (a delivery's inventory
+        # whose manifests give none) leaves it out, and ``digests().sha1`` is "".
+        self._sha1 = hashlib.sha1(usedforsecurity=False) if sha1 else None
         self._sha256 = hashlib.sha256()
         self._size = 0
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256") if parallel else None
@@ -49,7 +51,8 @@ class MultiHasher:
             self._wait()  # keep SHA-256 updates in order
             self._pending = self._pool.submit(self._sha256.update, chunk)
         self._md5.update(chunk)
-        self._sha1.update(chunk)
+        if self._sha1 is not None:
+            self._sha1.update(chunk)
 
     @property
     def size(self) -> int:
@@ -78,7 +81,8 @@ class MultiHasher:
         if self._pool is not None:
             self._pool.shutdown(wait=True)
             self._pool = None
-        return Digests(self._size, self._md5.hexdigest(), self._sha1.hexdigest(), self._sha256.hexdigest())
+        sha1 = self._sha1.hexdigest() if self._sha1 is not None else ""
+        return Digests(self._size, self._md5.hexdigest(), sha1, self._sha256.hexdigest())
 
 
 class TooLarge(ValueError):
@@ -180,16 +184,16 @@ def copy_and_hash(stream, fd: int, *, direct: bool = False, max_bytes: int | Non
         hasher.close()
 
 
-def hash_stream(stream, *, parallel: bool = False, pace=None) -> Digests:
-    """Size, MD5, SHA-1 and SHA-256 of ``stream`` in one read (for the inventory of a delivery, which
-    reads files in place and stores nothing).
+def hash_stream(stream, *, parallel: bool = False, pace=None, sha1: bool = True) -> Digests:
+    """Size, MD5, SHA-1 (unless ``sha1`` is False: then "") and SHA-256 of ``stream`` in one read (for
+    the inventory of a delivery, which reads files in place and stores nothing).
 
     Reads into this thread's two page-aligned buffers in turn (``readinto`` where the stream has it), so
     many threads may hash many files at once without allocating per file; with ``parallel`` the SHA-256
     of one chunk runs on a helper thread while MD5 and SHA-1 run here (worth it for a large file that
     would otherwise keep one core alone busy). ``pace(n)`` is called after each chunk of ``n`` bytes (a
     read-rate limit)."""
-    hasher = MultiHasher(parallel=parallel)
+    hasher = MultiHasher(parallel=parallel, sha1=sha1)
     try:
         for chunk in _chunks(stream):
             hasher.update(chunk)
