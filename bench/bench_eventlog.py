@@ -39,8 +39,21 @@ from tests.support.ports import free_port, wait_for_port  # noqa: E402
 SCALE = float(os.environ.get("BENCH_SCALE", "1.0"))
 TOTAL = max(80, int(100_000 * SCALE))
 CLIENTS = 8
-WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", "3"))
-THREADS = int(os.environ.get("BENCH_GUNICORN_THREADS", "3"))  # > 1: gthread workers, keep-alive connections
+
+
+def _gunicorn_size() -> tuple[int, int]:
+    """Workers and threads: BENCH_GUNICORN_WORKERS / BENCH_GUNICORN_THREADS when given, otherwise what the
+    production configuration (deploy/gunicorn.conf.py, its GUNICORN_* variables and defaults) computes."""
+    import runpy
+
+    config = runpy.run_path(str(ROOT / "deploy" / "gunicorn.conf.py"))
+    return (
+        int(os.environ.get("BENCH_GUNICORN_WORKERS", config["workers"])),
+        int(os.environ.get("BENCH_GUNICORN_THREADS", config["threads"])),
+    )
+
+
+WORKERS, THREADS = _gunicorn_size()
 DB_URL = os.environ.get("BENCH_EVENTLOG_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/qs_bench_eventlog")
 TARGET_RATE, TARGET_P95_MS, TARGET_BATCH_RATE = 250.0, 50.0, 1000.0
 SEQUENTIAL = 200

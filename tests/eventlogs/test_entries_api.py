@@ -182,8 +182,7 @@ def test_a_single_entry_post_makes_exactly_these_statements(open_eventlog, cruis
     kinds = [sql.split()[0].upper() for sql in statements]
     assert kinds == [
         "SELECT",  # the token, its user joined, the user's group names (for the audit rows)
-        "SELECT",  # the cruise
-        "SELECT",  # may this user write to this log? (staff, chief scientist or the operator's people)
+        "SELECT",  # the cruise, and may this user write to its log? (staff, chief scientist, operator)
         "SAVEPOINT",
         "UPDATE",  # the log's counter: reserve the number, take the row lock
         "INSERT",  # the entry

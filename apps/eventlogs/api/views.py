@@ -128,7 +128,9 @@ def entries(request, cruise_pk: int):
     (201 for a new entry, 200 with the first entry for a repeated key). POST a JSON array of entries
     (at most 500) to send many at once: 200 with ``results``, one ``{status, entry | errors}`` each, in
     order, and the counts ``created``, ``repeated``, ``refused``."""
-    cruise = access.get_cruise_for_user(request.user, cruise_pk, joined=False)
+    cruise = access.get_cruise_for_user(
+        request.user, cruise_pk, joined=False, eventlog_writer=request.method == "POST"
+    )
     if request.method == "GET":
         log = EventLog.objects.filter(cruise=cruise).first()
         if log is None:
