@@ -103,3 +103,48 @@ def test_the_torrent_waits_for_the_versions_derived_files():
     with pytest.raises(TemporaryError, match="still being built"):  # the task retries later
         services.build_torrent(revision.pk)  # its Parquet build, queued by the same release, is due
     assert build(revision).state == "built"  # once they are built
+
+
+@pytest.mark.parametrize("as_stream", [False, True], ids=["mapped-files", "streams"])
+def test_piece_hashes_match_libtorrents_own_over_pieces_that_span_files(tmp_path, as_stream):
+    """Local files are hashed through mappings, storage streams by reading: both must give the infohash
+    libtorrent computes itself (``set_piece_hashes``) for the same tree, pieces crossing file ends."""
+    import io
+    import random
+
+    from apps.swarm import torrents
+
+    rng = random.Random(7)
+    sizes = {"a/one.bin": 70_000, "a/two.bin": 0, "b/three.bin": 5_000, "c.bin": 200_003, "d.bin": 16_384}
+    folder = tmp_path / "tree" / "v.1"
+    data = {}
+    for path, size in sizes.items():
+        data[path] = rng.randbytes(size)
+        (folder / path).parent.mkdir(parents=True, exist_ok=True)
+        (folder / path).write_bytes(data[path])
+
+    def opener(path):
+        return (lambda: io.BytesIO(data[path])) if as_stream else (lambda: open(folder / path, "rb"))
+
+    files = [torrents.TorrentFile(path=p, size=s, open=opener(p)) for p, s in sizes.items()]
+    made = torrents.make_torrent("v.1", files)
+
+    entries = [lt.create_file_entry(f"v.1/{path}", sizes[path]) for path in sorted(sizes)]
+    reference = lt.create_torrent(entries, made.piece_size, lt.create_torrent.v1_only)
+    lt.set_piece_hashes(reference, str(tmp_path / "tree"))
+    expected = lt.torrent_info(lt.bencode(reference.generate()))
+    assert made.infohash == str(expected.info_hashes().v1)
+
+
+def test_a_file_that_changed_size_since_it_was_listed_is_refused(tmp_path):
+    from apps.swarm import torrents
+
+    (tmp_path / "f.bin").write_bytes(b"x" * 1000)
+    files = [torrents.TorrentFile(path="f.bin", size=999, open=lambda: open(tmp_path / "f.bin", "rb"))]
+    with pytest.raises(ValueError, match="f.bin: 1000 bytes, expected 999"):
+        torrents.make_torrent("v.1", files)
+    import io
+
+    streamed = [torrents.TorrentFile(path="g.bin", size=999, open=lambda: io.BytesIO(b"y" * 1000))]
+    with pytest.raises(ValueError, match="g.bin: longer than 999 bytes"):
+        torrents.make_torrent("v.1", streamed)
