@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import itertools
 import json
 import os
 import time
@@ -132,15 +133,13 @@ def to_batch(records: list[items.Record], sch: pa.Schema) -> pa.RecordBatch:
         [pa.array(bounds[:, i], pa.float64()) for i in range(4)], fields=list(BBOX)
     )
 
-    # links: one flat child array per field, and offsets
-    offsets, rel, href, typ, title = [0], [], [], [], []
-    for r in records:
-        for lr, lh, lt, ltt in r.links:
-            rel.append(lr)
-            href.append(lh)
-            typ.append(lt or None)
-            title.append(ltt or None)
-        offsets.append(len(rel))
+    # links: one flat child array per field, and offsets (flattened and transposed by C loops: zip and
+    # accumulate; a Python loop appending four lists per link was a tenth of the build)
+    flat = [link for r in records for link in r.links]
+    offsets = list(itertools.accumulate((len(r.links) for r in records), initial=0))
+    rel, href, typ, title = zip(*flat, strict=True) if flat else ((), (), (), ())
+    typ = [t or None for t in typ]
+    title = [t or None for t in title]
     link_values = pa.StructArray.from_arrays(
         [
             pa.array(rel, pa.string()),
