@@ -166,7 +166,7 @@ def _when(text: str) -> datetime.datetime | None:
 
 
 @functools.lru_cache(maxsize=256)
-def _licence_url(licence: str) -> str:
+def licence_url(licence: str) -> str:
     from apps.publishing.crosswalks.metadata import SPDX_IDS
 
     licence = (licence or "").strip()
@@ -218,9 +218,9 @@ def _records_for(
         live = state == Revision.State.PUBLISHED
         if doi and live:
             links.append(("cite-as", f"https://doi.org/{doi}", "", ""))
-        licence_url = _licence_url(licence)
-        if licence_url:
-            links.append(("license", licence_url, "", licence))
+        licence_href = licence_url(licence)
+        if licence_href:
+            links.append(("license", licence_href, "", licence))
         if latest is not None:
             links.append(("latest-version", f"{items_base}{latest[4]}", "application/geo+json", ""))
         before, after = neighbours.get(pk, (None, None))
@@ -281,7 +281,7 @@ def _records_for(
                 description=abstract,
                 keywords=keywords if isinstance(keywords, list) else [],
                 license=licence
-                if licence_url.startswith("https://spdx.org/")
+                if licence_href.startswith("https://spdx.org/")
                 else ("other" if licence else ""),
                 version=str(number),
                 doi=doi,
