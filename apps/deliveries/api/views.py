@@ -131,7 +131,7 @@ def delivery_files(request, pk: int):
                 "size": f.size,
                 "modified": f.modified_at,
                 "md5": f.md5 if sums else None,
-                "sha1": f.sha1 if sums else None,
+                "sha1": (f.sha1 or None) if sums else None,  # computed only for SHA-1 manifests
                 "sha256": f.sha256 if sums else None,
                 "status": f.status,
                 "instrument_class": f.instrument_class,
