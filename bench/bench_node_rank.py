@@ -153,6 +153,7 @@ def main() -> None:
         "planned_whole": ours["whole"],
         "compact_catalog_mib": round(ours["catalog_bytes"] / 2**20, 1),
         "vs_row_by_row": round(peer["seconds"] / ours["seconds"], 1),
+        "load_1min": round(os.getloadavg()[0], 2),  # the shared machine's load: the wall figures' context
     }
     peers = {
         "row_by_row_s": round(peer["seconds"], 2),
