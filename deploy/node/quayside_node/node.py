@@ -86,11 +86,15 @@ class Node:
     def poll_seconds(self) -> int:
         return self.config.poll_seconds or int(self.registration.get("poll_seconds") or 300)
 
-    # --- the tables -----------------------------------------------------------------------------------
+    # --- the plan -------------------------------------------------------------------------------------
 
-    def read_tables(self):
-        """(catalog, health, bytes fetched), both read by Range; again if either changed mid-read."""
+    def plan(self) -> tuple[ranking.Plan, set[str], int]:
+        """(the plan, held infohashes to delete because they are no longer public, bytes fetched). The
+        catalog and health are read by Range as the ranking goes (``rank``), the catalog's ``id`` column
+        last: all of it again if either file changed mid-read."""
         reg = self.registration
+        holdings = self.session.holdings()
+        complete = [ih for ih, h in holdings.items() if h.complete]
         for attempt in range(READ_ATTEMPTS):
             try:
                 catalog_file = HTTPRangeFile(
@@ -100,21 +104,21 @@ class Node:
                     catalog_file, subjects=self.config.subjects, scopes=self.config.scopes
                 )
                 health_file = HTTPRangeFile(reg["health_url"], session=self.http, timeout=self.config.timeout)
-                health = ranking.read_health(health_file)
-                return catalog, health, catalog_file.bytes_fetched + health_file.bytes_fetched
+                ranked = ranking.rank(
+                    catalog,
+                    ranking.read_health(health_file),
+                    budget=self.config.budget,
+                    held=holdings,
+                    held_complete=complete,
+                    favour=self.config.favour,
+                )
+                fetched = catalog_file.bytes_fetched + health_file.bytes_fetched
+                return ranking.fill(ranked.rows, self.config.budget), ranked.gone, fetched
             except RemoteFileChanged:
                 if attempt == READ_ATTEMPTS - 1:
                     raise
                 log.info("the catalog or health changed while being read; reading again")
         raise AssertionError("unreachable")
-
-    def plan(self) -> tuple[ranking.Plan, set[str], int]:
-        """(the plan, held infohashes to delete because they are no longer public, bytes fetched)."""
-        catalog, health, fetched = self.read_tables()
-        holdings = self.session.holdings()
-        complete = [ih for ih, h in holdings.items() if h.complete]
-        ranked = ranking.rank(catalog, health, held_complete=complete, favour=self.config.favour)
-        return ranking.fill(ranked, self.config.budget), ranking.to_delete(catalog, health, holdings), fetched
 
     # --- the cycle ------------------------------------------------------------------------------------
 
