@@ -17,7 +17,10 @@ ROOT = Path(__file__).resolve().parent.parent  # the checkout: phases run from i
 
 
 def recreate_database(url: str) -> None:
-    """Drop and create the database ``url`` names (connecting to its server's ``postgres`` database)."""
+    """Drop and create the database ``url`` names (connecting to its server's ``postgres`` database), with
+    the settings of ``deploy/postgresql/quayside.conf`` that a database may carry (the planner's costs,
+    ``work_mem``, ``jit``…: ``production_settings``), so that it plans as a production server does; the
+    server-wide ones (``shared_buffers``) stay the local server's."""
     import psycopg
 
     name = urlparse(url).path.lstrip("/")
@@ -25,6 +28,30 @@ def recreate_database(url: str) -> None:
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
+        settable = {
+            row[0]
+            for row in conn.execute("SELECT name FROM pg_settings WHERE context IN ('user', 'superuser')")
+        }
+        for setting, value in production_settings().items():
+            if setting in settable:
+                conn.execute(f'ALTER DATABASE "{name}" SET {setting} = {_literal(value)}')
+
+
+def production_settings() -> dict[str, str]:
+    """``name = value`` lines of deploy/postgresql/quayside.conf (comments dropped)."""
+    conf = Path(__file__).resolve().parent.parent / "deploy" / "postgresql" / "quayside.conf"
+    found = {}
+    for line in conf.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if "=" in line:
+            key, value = (part.strip() for part in line.split("=", 1))
+            found[key] = value
+    return found
+
+
+def _literal(value: str) -> str:
+    value = value.strip("'")
+    return value if value.replace(".", "", 1).isdigit() or value in ("on", "off") else "'" + value + "'"
 
 
 def machine_speed() -> str:
