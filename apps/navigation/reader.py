@@ -5,8 +5,9 @@ Why by hand: ``pynmea2`` and ``pynmeagps`` parse one sentence per Python call (t
 a second), and a month of 1 Hz GGA+RMC+ZDA is eight million sentences; ``bench/bench_nav.py`` measures both
 against this module in the same run. Here the file is read in blocks (``BLOCK`` bytes, cut after a line end)
 and each block is one numpy array: one scan finds sentence starts, checksum stars, line ends and binary
-bytes (not the commas), checksums are one XOR-accumulate over the block, the commas are found in a window
-over each sentence read (and listed only where a sentence kind's field layout changes), and fields are
+bytes (not the commas), checksums are one XOR-accumulate over the block, the commas are one packed bit
+mask of the block (two words of it compared a sentence, and listed only where a sentence kind's field
+layout changes), and fields are
 parsed in place from their byte offsets through (rows × width) byte matrices (a few vectorised passes per
 field, never a Python loop per sentence). Memory is one block plus the per-epoch fix columns; a 2 GB file
 never sits in memory.
@@ -315,46 +316,62 @@ def _xor_prefix(words: np.ndarray, cw: np.ndarray, p: np.ndarray) -> np.ndarray:
     return _fold(full ^ (words[q] & mask))
 
 
-def _commas(buf: np.ndarray, s: np.ndarray, e: np.ndarray, group: np.ndarray, width: int = 128):
+def _at_every_byte(buf: np.ndarray) -> np.ndarray:
+    """The little-endian uint64 starting at each byte offset of ``buf`` (a strided, unaligned view: one gather
+    reads eight bytes a row)."""
+    return np.ndarray((len(buf) - 7,), np.uint64, buffer=buf, strides=(1,))
+
+
+_ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
+_WINDOW = 120  # bits of the comma mask a range is compared by: two words, whatever the range's bit offset
+
+
+def _commas(bits: np.ndarray, buf: np.ndarray, s: np.ndarray, e: np.ndarray, group: np.ndarray):
     """Where the commas of the byte ranges ``[s, e)`` are: ``(offsets, layout, count)``.
 
+    ``bits`` is the block's comma mask, packed (``np.packbits(buf == ',', bitorder="little")``, padded).
     ``offsets[layout[i]]`` holds the offsets from ``s[i]`` of range i's first ``_MOST_COMMAS`` commas (-1
     past its last), ``count[layout[i]]`` how many it has. A logger writes the same kind of sentence with the
     same field widths for long runs, so a range shares its layout with the previous one of its ``group``
-    (sentence kind) whenever their comma masks — a (ranges × width) window, compared word by word — are
-    equal; the commas are listed only for the ranges where the layout changes. A range longer than the
-    window (real sentences are at most 82 bytes) is read byte by byte.
+    (sentence kind) whenever their comma masks — the range's bits of the packed mask, two words a range —
+    are equal; the commas are listed only for the ranges where the layout changes. A range longer than the
+    window (real sentences are at most 82 bytes) is read byte by byte, and gets a layout of its own, as
+    does the range after it.
     """
     n = len(s)
     length = e - s
-    w = int(min(width, max(8, length.max(initial=0))))
-    w += -w % 8
     # Ranges in group order (stable), so each is compared with the previous one of its group.
     order = np.argsort(group, kind="stable")
-    so = s[order]
-    mask = _rows(buf, so, w) == _COMMA
-    mask &= np.arange(w) < length[order, None]
-    words = mask.view(np.uint64)  # 8 columns a word
-    changed = length[order] > w
+    so, lo_len = s[order], length[order]
+    words = _at_every_byte(bits)
+    q, r = so >> 3, (so & 7).astype(np.uint64)
+    w0, w1 = words[q], words[q + 8]
+    lo = (w0 >> r) | (w1 << (np.uint64(64) - r))  # a shift by 64 gives 0 in numpy
+    hi = w1 >> r
+    size = np.clip(lo_len, 0, _WINDOW).astype(np.uint64)
+    lo &= ~(_ALL << size)
+    hi &= ~(_ALL << (np.maximum(size, np.uint64(64)) - np.uint64(64)))
+    long = lo_len > _WINDOW
+    changed = long.copy()
     changed[0] = True
     g = group[order]
-    changed[1:] |= g[1:] != g[:-1]
-    changed[1:] |= ((words[1:] != words[:-1]).view(np.uint8) @ np.ones(w // 8, np.uint8)) > 0
+    changed[1:] |= (g[1:] != g[:-1]) | (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1]) | long[:-1]
     ch = np.flatnonzero(changed)  # in group order
     at = np.where(changed, np.arange(n), 0)
     np.maximum.accumulate(at, out=at)  # each range takes the layout of the latest change in its group
     layout = np.empty(n, np.int64)
     layout[order] = (np.cumsum(changed) - 1)[at]
-    long = length[order][ch] > w
+    long = long[ch]
     ch_s, ch_e = so[ch], e[order][ch]
 
     offsets = np.full((len(ch), _MOST_COMMAS), -1, np.int64)
-    flat = np.flatnonzero(mask[ch])
-    row = flat // w
+    mask = np.unpackbits(np.stack((lo[ch], hi[ch]), axis=1).view(np.uint8), axis=1, bitorder="little")
+    flat = np.flatnonzero(mask)
+    row = flat >> 7  # 128 bits a row
     count = np.bincount(row, minlength=len(ch))
     nth = np.arange(len(flat)) - (np.cumsum(count) - count)[row]
     keep = nth < _MOST_COMMAS
-    offsets[row[keep], nth[keep]] = (flat - row * w)[keep]
+    offsets[row[keep], nth[keep]] = (flat & 127)[keep]
     lr = np.flatnonzero(long)
     if len(lr):  # ranges longer than the window: all their bytes, gathered as one index range
         ls = ch_s[lr]
@@ -461,7 +478,8 @@ def _nmea_block(raw: bytes, state: _State, counts: Counter) -> dict[str, np.ndar
     zda = is_zda[use]
     # The commas of the sentences read, by a window over each (not a scan of the block): field j lies
     # between comma j and comma j + 1 (or the body's end).
-    offsets, layout, ncommas = _commas(b, u_start, u_body_end, np.where(zda, -1, kd))
+    bits = np.packbits(b == _COMMA, bitorder="little")
+    offsets, layout, ncommas = _commas(bits, b, u_start, u_body_end, np.where(zda, -1, kd))
     nfields = ncommas[layout]
 
     def field(rows, j):

@@ -197,3 +197,14 @@ def test_a_sentence_longer_than_the_comma_window_is_read_whole(nmea):
     assert len(r) == 4 and r.counts["valid_checksum"] == 4 and r.counts["truncated"] == 0
     assert f["lat"][1] == 32 + 30.5 / 60 and f["nsat"][1] == 8 and f["hdop"][1] == np.float32(1.1)
     assert np.isnan(f["lat"][2]) and f["lat"][3] == 32.5
+
+
+def test_a_sentence_after_a_long_one_takes_no_layout_from_it(nmea):
+    """A long sentence's commas past the window are not the next sentence's: a short, truncated GGA whose
+    commas match the long one's first bytes is still counted truncated, its fields read from itself."""
+    short = "GPGGA,120002.00,3230.5,N,11715.5,W,1,08"  # eight fields: truncated
+    long_gga = S(short.replace("120002", "120001") + "9" * 150 + ",1.1,10.0,M,-35.0,M,,")
+    r, f = fixes_of(nmea([long_gga, S(short)]))
+    assert len(r) == 2 and r.counts["valid_checksum"] == 2
+    assert r.counts["truncated"] == 1
+    assert f["lat"][1] == 32 + 30.5 / 60 and f["nsat"][1] == 8 and np.isnan(f["hdop"][1])
