@@ -323,6 +323,24 @@ def _at_every_byte(buf: np.ndarray) -> np.ndarray:
 
 
 _ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
+
+
+def _same_text_as_previous(buf: np.ndarray, fs: np.ndarray, fe: np.ndarray) -> np.ndarray:
+    """Whether each text ``buf[fs:fe]`` (up to 16 bytes; longer ones never count as the same) is the one
+    before it: two eight-byte words a text, cut to its length, compared."""
+    n = len(fs)
+    same = np.zeros(n, bool)
+    if n < 2:
+        return same
+    words = _at_every_byte(buf)
+    length = fe - fs
+    bits = np.clip(length, 0, 16).astype(np.uint64) * np.uint64(8)
+    w0 = words[fs] & ~(_ALL << bits)  # a shift by 64 or more gives 0 in numpy
+    w1 = words[fs + 8] & ~(_ALL << (np.maximum(bits, np.uint64(64)) - np.uint64(64)))
+    same[1:] = (w0[1:] == w0[:-1]) & (w1[1:] == w1[:-1]) & (length[1:] == length[:-1]) & (length[1:] <= 16)
+    return same
+
+
 _WINDOW = 120  # bits of the comma mask a range is compared by: two words, whatever the range's bit offset
 
 
@@ -482,24 +500,43 @@ def _nmea_block(raw: bytes, state: _State, counts: Counter) -> dict[str, np.ndar
     offsets, layout, ncommas = _commas(bits, b, u_start, u_body_end, np.where(zda, -1, kd))
     nfields = ncommas[layout]
 
-    def field(rows, j):
-        """Byte range of field ``j`` (1-based) of the sentences ``rows``; empty where it is absent."""
+    def fields(rows, *js):
+        """Byte ranges ``(fs, fe)`` of fields ``js`` (1-based) of the sentences ``rows``, empty where absent;
+        the rows' layouts are looked up once for all the fields, and where every row has them all (the
+        usual case) no absent field is masked."""
         lay = layout[rows]
         nf = nfields[rows]
         st = u_start[rows]
-        present = j <= nf
-        fs = np.where(present, st + offsets[lay, j - 1] + 1, 0)
-        fe = np.where(j < nf, st + offsets[lay, j], np.where(present, u_body_end[rows], 0))
-        return fs, fe
+        every = len(rows) == 0 or int(nf.min()) > max(js)
+        ranges = []
+        for j in js:
+            fs = st + offsets[lay, j - 1] + 1
+            fe = st + offsets[lay, j]
+            if not every:
+                present = j <= nf
+                fs = np.where(present, fs, 0)
+                fe = np.where(j < nf, fe, np.where(present, u_body_end[rows], 0))
+            ranges.append((fs, fe))
+        return ranges
+
+    def field(rows, j):
+        """Byte range of field ``j`` (1-based) of the sentences ``rows``; empty where it is absent."""
+        return fields(rows, j)[0]
 
     m = len(use)
     tod = np.full(m, np.nan)
+    tfs, tfe = np.zeros(m, np.int64), np.zeros(m, np.int64)
     for code, j in ((GGA, 1), (GNS, 1), (RMC, 1), (GLL, 5)):
         rows = np.flatnonzero(kd == code)
         if len(rows):
-            tod[rows] = _time_of_day(b, *field(rows, j))
+            tfs[rows], tfe[rows] = field(rows, j)
             short = nfields[rows] < _MIN_FIELDS[code]
             counts["truncated"] += int(np.count_nonzero(short))
+    # The sentences of one epoch write the same time: a time is parsed only where its text differs from
+    # the previous position sentence's.
+    timed = np.flatnonzero(kd >= 0)
+    new_text = ~_same_text_as_previous(b, tfs[timed], tfe[timed])
+    tod[timed] = _time_of_day(b, tfs[timed[new_text]], tfe[timed[new_text]])[np.cumsum(new_text) - 1]
 
     # Dates (RMC field 9, ZDA fields 2-4) change once a day: a date is parsed only where its text differs
     # from the previous one's, and carried forward. ZDA dates are read only when an epoch has no RMC.
@@ -511,8 +548,7 @@ def _nmea_block(raw: bytes, state: _State, counts: Counter) -> dict[str, np.ndar
         is_rmc = kd[drows] == RMC
         dfs, dfe = field(drows, 9)
         if not is_rmc.all():
-            zfs, _ = field(drows, 2)
-            _, zfe = field(drows, 4)
+            (zfs, _), (_, zfe) = fields(drows, 2, 4)
             dfs, dfe = np.where(is_rmc, dfs, zfs), np.where(is_rmc, dfe, zfe)
         dlen = np.clip(dfe - dfs, 0, 12)
         width = max(1, int(dlen.max()))
@@ -535,9 +571,8 @@ def _nmea_block(raw: bytes, state: _State, counts: Counter) -> dict[str, np.ndar
         zda_ch = ch[~is_rmc[ch]]
         if len(zda_ch):
             zr = drows[zda_ch]
-            dd = _integer(b, *field(zr, 2))
-            mo = _integer(b, *field(zr, 3))
-            yyyy = _integer(b, *field(zr, 4))
+            zd, zm, zy = fields(zr, 2, 3, 4)
+            dd, mo, yyyy = _integer(b, *zd), _integer(b, *zm), _integer(b, *zy)
             ok = (dd >= 1) & (dd <= 31) & (mo >= 1) & (mo <= 12) & (yyyy >= 1980)
             yyyy, mo, dd = np.where(ok, yyyy, 1970), np.where(ok, mo, 1), np.where(ok, dd, 1)
             parsed[~is_rmc[ch]] = np.where(ok, days_from_civil(yyyy, mo, dd), -1)
@@ -600,28 +635,28 @@ def _nmea_block(raw: bytes, state: _State, counts: Counter) -> dict[str, np.ndar
             if len(sel) == 0:
                 continue
             rr = rows[sel]
-            la = field(rr, jlat)
-            lo = field(rr, jlat + 2)
-            lat_v, lat_ok = _angle(b, *la, *field(rr, jlat + 1), 2, 90.0)
-            lon_v, lon_ok = _angle(b, *lo, *field(rr, jlat + 3), 3, 180.0)
+            extra = (6, 7, 8) if kcode <= GNS else ((2,) if kcode == RMC else (6,))
+            la, la_h, lo, lo_h, *more = fields(rr, jlat, jlat + 1, jlat + 2, jlat + 3, *extra)
+            lat_v, lat_ok = _angle(b, *la, *la_h, 2, 90.0)
+            lon_v, lon_ok = _angle(b, *lo, *lo_h, 3, 180.0)
             r_lat[sel], r_lon[sel] = lat_v, lon_v
             written = (la[1] > la[0]) & (lo[1] > lo[0]) & (nfields[rr] >= _MIN_FIELDS[kcode])
             impossible += int(np.count_nonzero(written & ~(lat_ok & lon_ok)))
             if kcode == GGA:
-                r_q[sel] = _integer(b, *field(rr, 6))
-                r_ns[sel] = _integer(b, *field(rr, 7))
-                r_hd[sel] = _float(b, *field(rr, 8))
+                r_q[sel] = _integer(b, *more[0])
+                r_ns[sel] = _integer(b, *more[1])
+                r_hd[sel] = _float(b, *more[2])
             elif kcode == GNS:
-                fs, fe = field(rr, 6)
+                fs, fe = more[0]
                 mode = b[fs]
                 q = np.full(len(rr), -1, np.int16)
                 for letter, value in _GNS_QUALITY.items():
                     q[mode == letter] = value
                 r_q[sel] = np.where(fe > fs, q, -1)
-                r_ns[sel] = _integer(b, *field(rr, 7))
-                r_hd[sel] = _float(b, *field(rr, 8))
+                r_ns[sel] = _integer(b, *more[1])
+                r_hd[sel] = _float(b, *more[2])
             else:  # RMC status (field 2) / GLL status (field 6, NMEA 2.x): V = no fix
-                fs, fe = field(rr, 2 if kcode == RMC else 6)
+                fs, fe = more[0]
                 r_q[sel] = np.where((fe > fs) & (b[fs] == ord("V")), 0, -1)
         return r_lat, r_lon, r_q, r_ns, r_hd, impossible
 
