@@ -208,3 +208,17 @@ def test_a_sentence_after_a_long_one_takes_no_layout_from_it(nmea):
     assert len(r) == 2 and r.counts["valid_checksum"] == 2
     assert r.counts["truncated"] == 1
     assert f["lat"][1] == 32 + 30.5 / 60 and f["nsat"][1] == 8 and np.isnan(f["hdop"][1])
+
+
+def test_fields_of_one_width_whose_dot_moves_or_holds_a_letter_are_read_right(nmea):
+    """Fields of the same width are read column by column only while the dot stays in its column and the
+    rest are digits: a moving dot and a stray letter are read as the general reading reads them."""
+    rows = [("3230.5000", "1.25"), ("3230.5000", "12.5"), ("3230.50x0", "0.90"), ("323.05000", "1.00")]
+    lines = [
+        S(f"GPGGA,12000{i}.00,{lat},N,11715.5000,W,1,08,{hd},10.0,M,-35.0,M,,")
+        for i, (lat, hd) in enumerate(rows)
+    ]
+    r, f = fixes_of(nmea(lines))
+    assert len(r) == 4 and r.counts["impossible_coordinates"] == 2
+    assert list(f["hdop"]) == [np.float32(1.25), np.float32(12.5), np.float32(0.9), np.float32(1.0)]
+    assert f["lat"][0] == f["lat"][1] == 32 + 30.5 / 60 and np.isnan(f["lat"][2]) and np.isnan(f["lat"][3])
