@@ -295,10 +295,18 @@ def _logger_times(buf: np.ndarray, at: np.ndarray) -> np.ndarray:
 
 @dataclass
 class _State:
-    """What carries over from one block (and one file) to the next: the latest date and its time of day."""
+    """What carries over from one block (and one file) to the next: the latest date and its time of day,
+    and the block-sized mask each block reuses (a fresh one would cost its pages again every block)."""
 
     day: int = -1
     day_tod: float = np.nan
+    mask: np.ndarray | None = None
+
+    def scratch(self, size: int) -> np.ndarray:
+        """A bool array of ``size`` for block-wide masks (a view of one kept from block to block)."""
+        if self.mask is None or len(self.mask) < size:
+            self.mask = np.empty(size, bool)
+        return self.mask[:size]
 
 
 def _merge_epochs(f: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -452,18 +460,19 @@ def _commas(bits: np.ndarray, buf: np.ndarray, s: np.ndarray, e: np.ndarray, gro
 _MOST_COMMAS = 11  # the fields read are at most the 9th (RMC's date): its end is the 10th comma
 
 
-def _nmea_block(raw: bytes, state: _State, counts: Counter) -> dict[str, np.ndarray]:
-    n = len(raw)
+def _nmea_block(buf: np.ndarray, n: int, state: _State, counts: Counter) -> dict[str, np.ndarray]:
+    """The fixes of the block ``buf[:n]`` (zero bytes follow it, see ``_blocks``), its counts added to
+    ``counts``."""
     pad = _PAD + (-(n + _PAD)) % 8
-    b = np.zeros(n + pad, np.uint8)
-    b[:n] = np.frombuffer(raw, np.uint8)
+    b = buf[: n + pad]
+    mask = state.scratch(n + pad)
 
     # One pass finds the special bytes — below '-' (45) or above 127, leaving out the commas and spaces that
     # are most of those — and a table classifies them; everything after works on these (sentence starts,
     # stars, line ends, binary bytes) in order. Commas are found later, only inside the sentences read.
     body = b[:n]
     # As int8, bytes above 127 are negative: one comparison, below ',' (44). Spaces are dropped by the table.
-    idx = np.flatnonzero(body.view(np.int8) < _COMMA)
+    idx = np.flatnonzero(np.less(body.view(np.int8), _COMMA, out=mask[:n]))
     k = _CLASS[body[idx]]
     keep = k != 0  # spaces, '#', '(' …: ordinary after all
     idx, k = idx[keep], k[keep]
@@ -471,7 +480,7 @@ def _nmea_block(raw: bytes, state: _State, counts: Counter) -> dict[str, np.ndar
     counts["binary_bytes"] += int(np.count_nonzero(k == _C_BINARY))
     is_nl = k == _C_NL
     nl_pos = idx[is_nl]
-    counts["lines"] += len(nl_pos) + (1 if n and raw[-1] != _NL else 0)
+    counts["lines"] += len(nl_pos) + (1 if n and b[n - 1] != _NL else 0)
     line_starts = np.concatenate(([0], nl_pos + 1))
     first = b[line_starts[line_starts < n]]
     counts["comment_lines"] += int(np.count_nonzero((first == ord("#")) | (first == ord(";"))))
@@ -538,7 +547,7 @@ def _nmea_block(raw: bytes, state: _State, counts: Counter) -> dict[str, np.ndar
     zda = is_zda[use]
     # The commas of the sentences read, by a window over each (not a scan of the block): field j lies
     # between comma j and comma j + 1 (or the body's end).
-    bits = np.packbits(b == _COMMA, bitorder="little")
+    bits = np.packbits(np.equal(b, _COMMA, out=mask), bitorder="little")
     offsets, layout, ncommas = _commas(bits, b, u_start, u_body_end, np.where(zda, -1, kd))
     nfields = ncommas[layout]
 
@@ -793,24 +802,38 @@ def _nmea_block(raw: bytes, state: _State, counts: Counter) -> dict[str, np.ndar
 
 
 def _blocks(path: str | os.PathLike, block: int):
-    """The file's bytes in blocks of about ``block`` bytes, each ending just after a newline."""
+    """The file's bytes in blocks of about ``block`` bytes, each ending just after a newline (a line longer
+    than a block is carried on, up to four blocks, then read as it is), as ``(buffer, n)``: the block is
+    ``buffer[:n]`` and at least ``_PAD + 8`` zero bytes follow it. One buffer, reused: each block is read
+    into it in place and the next starts with the carried-over tail, so a block is never copied and its
+    pages are touched once per file, not once per block."""
+    room = _PAD + 8
+    raw = bytearray(2 * block + room)  # a block and the tail carried over from the one before
+    buf = np.frombuffer(raw, np.uint8)
+    have = 0  # bytes carried over at the buffer's front
     with open(path, "rb") as fh:
-        carry = b""
         while True:
-            chunk = fh.read(block)
-            if not chunk:
-                if carry:
-                    yield carry
+            if len(raw) < have + block + room:  # a long line carried on: a larger buffer
+                raw = raw[:have] + bytearray(block + room)
+                buf = np.frombuffer(raw, np.uint8)
+            got = fh.readinto(memoryview(raw)[have : have + block])
+            end = have + got
+            if not got:
+                if have:
+                    buf[have : have + room] = 0
+                    yield buf, have
                 return
-            data = carry + chunk if carry else chunk
-            cut = data.rfind(b"\n")
-            if cut < 0 and len(data) < 4 * block:
-                carry = data
+            cut = raw.rfind(b"\n", 0, end)
+            if cut < 0 and end < 4 * block:
+                have = end
                 continue
             if cut < 0:  # one enormous line (binary): read it as it is
-                cut = len(data) - 1
-            yield data[: cut + 1]
-            carry = data[cut + 1 :]
+                cut = end - 1
+            tail = bytes(raw[cut + 1 : end])
+            buf[cut + 1 : cut + 1 + room] = 0
+            yield buf, cut + 1
+            raw[: len(tail)] = tail
+            have = len(tail)
 
 
 def _join_parts(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
@@ -850,9 +873,9 @@ def read_nmea(paths, *, block: int = BLOCK) -> Reading:
     state = _State()
     parts = []
     for path in paths:
-        for raw in _blocks(path, block):
-            counts["bytes"] += len(raw)
-            part = _nmea_block(raw, state, counts)
+        for buf, n in _blocks(path, block):
+            counts["bytes"] += n
+            part = _nmea_block(buf, n, state, counts)
             if len(part["lat"]):
                 parts.append(part)
     return Reading(_join_parts(parts), counts, "nmea")

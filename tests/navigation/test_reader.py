@@ -128,6 +128,17 @@ def test_block_boundaries_do_not_change_the_result(track_file):
     assert whole.counts["sentences"] == small.counts["sentences"] == 1800
 
 
+@pytest.mark.parametrize("block", [40, 97])
+def test_lines_longer_than_a_block_are_carried_whole_into_the_next(track_file, block):
+    """Blocks shorter than a line: each line is carried on (in the one reused buffer) until its end."""
+    path = track_file(n=50, prefix="scs")
+    whole = reader.read([path])
+    small = reader.read([path], block=block)
+    assert small.counts == whole.counts and len(small) == 50
+    for name in reader._FIX_COLUMNS:
+        np.testing.assert_array_equal(whole.fixes[name], small.fixes[name])
+
+
 def test_delimited_files(tmp_path):
     path = tmp_path / "nav.csv"
     path.write_text(
