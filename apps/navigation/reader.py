@@ -848,7 +848,8 @@ def _join_parts(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
             if len(merged["lat"]) == 1:
                 joined[-1] = {name: np.concatenate((prev[name][:-1], merged[name])) for name in _FIX_COLUMNS}
                 part = {name: column[1:] for name, column in part.items()}
-        joined.append(part)
+        if len(part["lat"]):  # an emptied part would hide the fix before it from the next part
+            joined.append(part)
     return _concat(joined)
 
 
