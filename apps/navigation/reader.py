@@ -358,12 +358,13 @@ def _fold(x: np.ndarray) -> np.ndarray:
 
 
 def _xor_prefix(words: np.ndarray, cw: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """XOR of bytes [0, p) from the word-wise XOR prefix ``cw`` (8 bytes per step: 8× fewer than bytes)."""
-    q = p >> 3
-    r = (p & 7).astype(np.uint64)
-    full = np.where(q > 0, cw[np.maximum(q - 1, 0)], np.uint64(0))
-    mask = (np.uint64(1) << (r * np.uint64(8))) - np.uint64(1)  # the low r bytes (little-endian)
-    return _fold(full ^ (words[q] & mask))
+    """XOR of bytes [0, p), eight lanes a word (fold with ``_fold``): ``cw`` is the exclusive word-wise XOR
+    prefix (``cw[q]`` the XOR of words [0, q)), and the low ``p % 8`` bytes of word ``p // 8`` (8 bytes per
+    step: 8× fewer than bytes)."""
+    return cw[p >> 3] ^ (words[p >> 3] & _LOW_BYTES[p & 7])
+
+
+_LOW_BYTES = np.array([(1 << (8 * r)) - 1 for r in range(8)], np.uint64)  # the low r bytes (little-endian)
 
 
 def _at_every_byte(buf: np.ndarray) -> np.ndarray:
@@ -520,8 +521,11 @@ def _nmea_block(buf: np.ndarray, n: int, state: _State, counts: Counter) -> dict
     # Checksums: '*' + two hex digits; the XOR of the bytes between '$' and '*' from one word-wise
     # XOR-accumulate over the block.
     words = b.view(np.uint64)
-    cw = np.bitwise_xor.accumulate(words)
-    computed = _xor_prefix(words, cw, body_end) ^ _xor_prefix(words, cw, starts + 1)
+    cw = np.empty(len(words) + 1, np.uint64)
+    cw[0] = 0
+    np.bitwise_xor.accumulate(words, out=cw[1:])
+    # XOR is per byte lane, so the two prefixes are combined before their lanes are folded to one byte.
+    computed = _fold(_xor_prefix(words, cw, body_end) ^ _xor_prefix(words, cw, starts + 1))
     hi = _HEX[b[body_end + 1]]
     lo = _HEX[b[body_end + 2]]
     valid = has_star & (hi >= 0) & (lo >= 0) & (body_end + 3 <= ends) & (computed == (hi * 16 + lo))
