@@ -546,7 +546,7 @@ def _nmea_block(buf: np.ndarray, n: int, state: _State, counts: Counter) -> dict
     use = np.flatnonzero(standard & ~bad & ((kind >= 0) | is_zda))
     if len(use) == 0:
         return _empty_fixes()
-    u_sp, u_start, u_body_end = sp[use], starts[use], body_end[use]
+    u_start, u_body_end = starts[use], body_end[use]
     kd = kind[use]
     zda = is_zda[use]
     # The commas of the sentences read, by a window over each (not a scan of the block): field j lies
@@ -636,9 +636,7 @@ def _nmea_block(buf: np.ndarray, n: int, state: _State, counts: Counter) -> dict
     parse_dates(np.flatnonzero(kd == RMC))
 
     # Logger prefix: the text between the line's start (or its first space) and the sentence.
-    last_nl = np.where(is_nl, idx, -1)
-    np.maximum.accumulate(last_nl, out=last_nl)
-    line_start = np.where(u_sp > 0, last_nl[np.maximum(u_sp - 1, 0)], -1) + 1
+    line_start = line_starts[line_of[use]]  # line_of: the line ends before each sentence
 
     def logger_times(rows):
         out = np.full(len(rows), np.nan)
