@@ -160,8 +160,11 @@ def _fixed_width_numbers(buf: np.ndarray, fs: np.ndarray, length: np.ndarray):
     dot = int(dots[0]) if len(dots) else w
     mant = np.zeros(len(fs), np.int64)
     bad = np.zeros(len(fs), bool)
+    # The fields' bytes as eight-byte words (one gather a word, not one a column); a column is a byte lane.
+    words = _at_every_byte(buf)
+    lanes = [words[fs]] + ([words[fs + 8]] if w > 8 else [])
     for j in range(w):
-        column = buf[fs + j]
+        column = (lanes[j >> 3] >> np.uint64(8 * (j & 7))).astype(np.uint8)  # the lane's low byte
         if j == dot:
             bad |= column != 46
             continue
