@@ -3,14 +3,15 @@ sentence) and simple delimited files (time, lat, lon[, quality, satellites, hdop
 
 Why by hand: ``pynmea2`` and ``pynmeagps`` parse one sentence per Python call (tens of thousands of sentences
 a second), and a month of 1 Hz GGA+RMC+ZDA is eight million sentences; ``bench/bench_nav.py`` measures both
-against this module in the same run. Here the file is read in blocks (``BLOCK`` bytes, cut after a line end)
-and each block is one numpy array: one scan finds sentence starts, checksum stars, line ends and binary
-bytes (not the commas), checksums are one XOR-accumulate over the block, the commas are one packed bit
-mask of the block (two words of it compared a sentence, and listed only where a sentence kind's field
-layout changes), and fields are
-parsed in place from their byte offsets through (rows × width) byte matrices (a few vectorised passes per
-field, never a Python loop per sentence). Memory is one block plus the per-epoch fix columns; a 2 GB file
-never sits in memory.
+against this module in the same run. Here the file is read in blocks (``BLOCK`` bytes, cut after a line end,
+read in place into one reused buffer) and each block is one numpy array: one scan finds sentence starts,
+checksum stars, line ends and binary bytes (not the commas), checksums are one XOR-accumulate over the
+block, the commas are one packed bit mask of the block (two words of it compared a sentence, and listed
+only where a sentence kind's field layout changes), and fields are parsed in place from their byte offsets
+— column by column where a field has one width and its dot one column (the usual case), else through
+(rows × width) byte matrices; a few vectorised passes per field, never a Python loop per sentence. Text that
+repeats (an epoch's time in each of its sentences, a logger's date) is parsed once where it changes. Memory
+is one block plus the per-epoch fix columns; a 2 GB file never sits in memory.
 
 The result is a ``Reading``: one row per epoch (several position sentences of the same epoch — GGA+RMC+GLL,
 GPGGA+GLGGA — make one fix) and the counts of everything met, dirty parts included.
