@@ -760,12 +760,7 @@ def _nmea_block(buf: np.ndarray, n: int, state: _State, counts: Counter) -> dict
     elif len(zrows):
         zfs, zfe = field(zrows, 2)
         counts["zda_without_date"] += int(np.count_nonzero(zfe <= zfs))
-    # Latest date (RMC/ZDA) seen so far in the stream; the time of day it was written at is read only
-    # where an epoch without its own RMC needs it (see below).
     dated = day >= 0
-    last_dated = np.where(dated, np.arange(m), -1)
-    np.maximum.accumulate(last_dated, out=last_dated)
-    src_day = np.where(last_dated >= 0, day[np.maximum(last_dated, 0)], state.day)
     prev_state = (state.day, state.day_tod)
     if dated.any():
         last = int(np.flatnonzero(dated)[-1])
@@ -773,19 +768,25 @@ def _nmea_block(buf: np.ndarray, n: int, state: _State, counts: Counter) -> dict
         t_last = tod[last] if not np.isnan(tod[last]) else _time_of_day(b, *field(np.array([last]), 1))[0]
         state.day_tod = float(t_last)
 
-    def source_tod(rows):
-        """The time of day of the date each of ``rows`` was given (NaN where unknown)."""
-        src = last_dated[rows]
-        out = np.full(len(rows), prev_state[1] if prev_state[0] >= 0 else np.nan)
-        has = src >= 0
-        need = np.unique(src[has])
-        missing = need[np.isnan(tod[need])]
-        if len(missing):  # ZDA rows: their time of day (field 1) was not read yet
-            tod[missing] = _time_of_day(b, *field(missing, 1))
-        out[has] = tod[src[has]]
-        return out
-
     if len(lacking):
+        # Latest date (RMC/ZDA) seen so far in the stream; the time of day it was written at is read only
+        # where an epoch without its own RMC needs it.
+        last_dated = np.where(dated, np.arange(m), -1)
+        np.maximum.accumulate(last_dated, out=last_dated)
+        src_day = np.where(last_dated >= 0, day[np.maximum(last_dated, 0)], prev_state[0])
+
+        def source_tod(rows):
+            """The time of day of the date each of ``rows`` was given (NaN where unknown)."""
+            src = last_dated[rows]
+            out = np.full(len(rows), prev_state[1] if prev_state[0] >= 0 else np.nan)
+            has = src >= 0
+            need = np.unique(src[has])
+            missing = need[np.isnan(tod[need])]
+            if len(missing):  # ZDA rows: their time of day (field 1) was not read yet
+                tod[missing] = _time_of_day(b, *field(missing, 1))
+            out[has] = tod[src[has]]
+            return out
+
         rows = pos[rep[lacking]]
         d = src_day[rows]
         delta = tod[rows] - source_tod(rows)
