@@ -160,6 +160,8 @@ def main() -> int:
             "ratio_to_pynmea2_cpu": round(q["eps_cpu"] / p2["eps_cpu"], 1),
             "ratio_to_pynmea2": round(q["eps"] / p2["eps"], 1),
             "ratio_to_pynmeagps": round(q["eps"] / pg["eps"], 1),
+            # The wall figures above depend on the shared machine's load; the per-CPU-second ones less so.
+            "load_average_1m": round(os.getloadavg()[0], 2),
         },
         peers={
             "pynmea2_epochs_s": round(p2["eps"]),

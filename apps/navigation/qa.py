@@ -94,6 +94,17 @@ def haversine(lat1, lon1, lat2, lon2):
     return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(h, 0, 1)))
 
 
+def _consecutive_haversine(lat, lon):
+    """``haversine`` between each fix and the next, the same doubles, each fix's radians and cosine taken
+    once instead of twice."""
+    p = np.radians(lat)
+    cos_p = np.cos(p)
+    dp = np.diff(p)
+    dl = np.radians(np.diff(lon))
+    h = np.sin(dp / 2) ** 2 + cos_p[:-1] * cos_p[1:] * np.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(h, 0, 1)))
+
+
 def iso(seconds: float | None) -> str | None:
     """POSIX seconds → ISO 8601 UTC with the fraction the data has (milliseconds at most)."""
     if seconds is None or math.isnan(seconds):
@@ -178,9 +189,9 @@ def _bbox(lat: np.ndarray, lon: np.ndarray) -> list[float] | None:
     la, lo = lat[ok], lon[ok]
     west, east = float(lo.min()), float(lo.max())
     shifted = np.where(lo < 0, lo + 360, lo)
-    if (
-        shifted.max() - shifted.min() < east - west
-    ):  # crossing: west is the least eastern, east the most western
+    # Crossing (west is then the least eastern, east the most western): only a track on both sides of it
+    # can cross, whatever the rounding of lo + 360 says for a track all in the west.
+    if west < 0 <= east and shifted.max() - shifted.min() < east - west:
         west, east = float(lo[lo >= 0].min()), float(lo[lo < 0].max())
     return [west, float(la.min()), east, float(la.max())]
 
@@ -293,7 +304,7 @@ def assess(
     accel = np.full(n, np.nan)
     gaps = np.diff(tb) if len(b_idx) > 1 else np.empty(0)
     if len(b_idx) > 1:
-        dist = haversine(lat[b_idx[:-1]], lon[b_idx[:-1]], lat[b_idx[1:]], lon[b_idx[1:]])
+        dist = _consecutive_haversine(lat[b_idx], lon[b_idx])
         sp = dist / gaps
         speed[b_idx[1:]] = sp
         ac = np.full(len(sp), np.nan)

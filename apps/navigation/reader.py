@@ -3,13 +3,15 @@ sentence) and simple delimited files (time, lat, lon[, quality, satellites, hdop
 
 Why by hand: ``pynmea2`` and ``pynmeagps`` parse one sentence per Python call (tens of thousands of sentences
 a second), and a month of 1 Hz GGA+RMC+ZDA is eight million sentences; ``bench/bench_nav.py`` measures both
-against this module in the same run. Here the file is read in blocks (``BLOCK`` bytes, cut after a line end)
-and each block is one numpy array: one scan finds sentence starts, checksum stars, line ends and binary
-bytes (not the commas), checksums are one XOR-accumulate over the block, the commas are found in a window
-over each sentence read (and listed only where a sentence kind's field layout changes), and fields are
-parsed in place from their byte offsets through (rows × width) byte matrices (a few vectorised passes per
-field, never a Python loop per sentence). Memory is one block plus the per-epoch fix columns; a 2 GB file
-never sits in memory.
+against this module in the same run. Here the file is read in blocks (``BLOCK`` bytes, cut after a line end,
+read in place into one reused buffer) and each block is one numpy array: one scan finds sentence starts,
+checksum stars, line ends and binary bytes (not the commas), checksums are one XOR-accumulate over the
+block, the commas are one packed bit mask of the block (two words of it compared a sentence, and listed
+only where a sentence kind's field layout changes), and fields are parsed in place from their byte offsets
+— column by column where a field has one width and its dot one column (the usual case), else through
+(rows × width) byte matrices; a few vectorised passes per field, never a Python loop per sentence. Text that
+repeats (an epoch's time in each of its sentences, a logger's date) is parsed once where it changes. Memory
+is one block plus the per-epoch fix columns; a 2 GB file never sits in memory.
 
 The result is a ``Reading``: one row per epoch (several position sentences of the same epoch — GGA+RMC+GLL,
 GPGGA+GLGGA — make one fix) and the counts of everything met, dirty parts included.
@@ -116,6 +118,9 @@ def _numbers(buf: np.ndarray, fs: np.ndarray, fe: np.ndarray, width: int = 16):
     if n == 0:
         z = np.zeros(0, np.int64)
         return z, z, z, np.zeros(0, bool)
+    fixed = _fixed_width_numbers(buf, fs, length)
+    if fixed is not None:
+        return fixed
     w = int(min(width, max(1, length.max())))
     cols = np.arange(w)
     c = _rows(buf, fs, w)
@@ -140,6 +145,38 @@ def _numbers(buf: np.ndarray, fs: np.ndarray, fe: np.ndarray, width: int = 16):
 
 
 _POW10 = 10 ** np.arange(19, dtype=np.int64)
+
+
+def _fixed_width_numbers(buf: np.ndarray, fs: np.ndarray, length: np.ndarray):
+    """``_numbers`` for the usual case, read column by column: every field the same width (a logger's
+    receiver pads them), the dot — if any — in the same column, digits everywhere else. A column is one
+    gather of a byte per field, so a field costs a few operations a character instead of the general
+    reading's byte matrices. None when the fields are not all so; the general reading then decides."""
+    w = int(length[0])
+    if not 0 < w <= 15 or (length != w).any():
+        return None
+    dots = np.flatnonzero(buf[fs[0] : fs[0] + w] == 46)
+    if len(dots) > 1 or w == len(dots):
+        return None
+    dot = int(dots[0]) if len(dots) else w
+    mant = np.zeros(len(fs), np.int64)
+    bad = np.zeros(len(fs), bool)
+    # The fields' bytes as eight-byte words (one gather a word, not one a column); a column is a byte lane.
+    words = _at_every_byte(buf)
+    lanes = [words[fs]] + ([words[fs + 8]] if w > 8 else [])
+    for j in range(w):
+        column = (lanes[j >> 3] >> np.uint64(8 * (j & 7))).astype(np.uint8)  # the lane's low byte
+        if j == dot:
+            bad |= column != 46
+            continue
+        digit = column - np.uint8(48)  # wraps for bytes below '0': not a digit
+        bad |= digit > 9
+        mant *= 10
+        mant += digit
+    if bad.any():
+        return None
+    n = len(fs)
+    return mant, np.full(n, max(w - dot - 1, 0), np.int64), np.full(n, dot, np.int64), np.ones(n, bool)
 
 
 def _value(mant, dec):
@@ -196,11 +233,11 @@ def _float(buf, fs, fe):
     return np.where(ok, _value(mant, dec), np.nan)
 
 
-def _digits_at(c: np.ndarray, cols: tuple[int, ...]):
+def _digits_at(c, cols: tuple[int, ...]):
     """The decimal number written at columns ``cols`` of the gathered rows (``c`` transposed: one contiguous
     row per column), and whether all are digits."""
-    value = np.zeros(c.shape[1], np.int32)  # at most four digits
-    ok = np.ones(c.shape[1], bool)
+    value = np.zeros(len(c[cols[0]]), np.int32)  # at most four digits
+    ok = np.ones(len(value), bool)
     for j in cols:
         d = c[j].astype(np.int32) - 48
         ok &= (d >= 0) & (d <= 9)
@@ -212,38 +249,48 @@ def _logger_times(buf: np.ndarray, at: np.ndarray) -> np.ndarray:
     """POSIX seconds of a logger timestamp written at ``at`` (NaN where there is none).
 
     Two shapes: ISO 8601 as OpenRVDAS writes it (``2024-01-10T12:00:00.123456Z``, also with a space for the
-    ``T``; read as UTC) and SCS's ``01/10/2024,12:00:00.123``.
+    ``T``; read as UTC) and SCS's ``01/10/2024,12:00:00.123``. The date (the first ten characters) changes
+    once a day: it is read only where its text differs from the previous row's.
     """
     c = np.ascontiguousarray(_rows(buf, at, 30).T)  # column by column: each a contiguous array
-    iso = (c[4] == 45) & (c[7] == 45) & ((c[10] == 84) | (c[10] == 32))
-    iso &= (c[13] == 58) & (c[16] == 58)
-    scs = (c[2] == 47) & (c[5] == 47) & (c[10] == 44) & (c[13] == 58) & (c[16] == 58)
-    y_iso, ok_y1 = _digits_at(c, (0, 1, 2, 3))
-    mo_iso, ok_m1 = _digits_at(c, (5, 6))
-    d_iso, ok_d1 = _digits_at(c, (8, 9))
-    mo_scs, ok_m2 = _digits_at(c, (0, 1))
-    d_scs, ok_d2 = _digits_at(c, (3, 4))
-    y_scs, ok_y2 = _digits_at(c, (6, 7, 8, 9))
-    iso &= ok_y1 & ok_m1 & ok_d1
-    scs &= ok_y2 & ok_m2 & ok_d2
-    y = np.where(iso, y_iso, y_scs)
-    mo = np.where(iso, mo_iso, mo_scs)
-    d = np.where(iso, d_iso, d_scs)
+    new_date = np.ones(len(at), bool)
+    new_date[1:] = (c[:10, 1:] != c[:10, :-1]).any(axis=0)
+    which = np.cumsum(new_date) - 1
+    dc = c[:10, new_date]
+    iso_date = (dc[4] == 45) & (dc[7] == 45)
+    scs_date = (dc[2] == 47) & (dc[5] == 47)
+    y_iso, ok_y1 = _digits_at(dc, (0, 1, 2, 3))
+    mo_iso, ok_m1 = _digits_at(dc, (5, 6))
+    d_iso, ok_d1 = _digits_at(dc, (8, 9))
+    mo_scs, ok_m2 = _digits_at(dc, (0, 1))
+    d_scs, ok_d2 = _digits_at(dc, (3, 4))
+    y_scs, ok_y2 = _digits_at(dc, (6, 7, 8, 9))
+    iso_date &= ok_y1 & ok_m1 & ok_d1
+    scs_date &= ok_y2 & ok_m2 & ok_d2
+    y = np.where(iso_date, y_iso, y_scs)
+    mo = np.where(iso_date, mo_iso, mo_scs)
+    d = np.where(iso_date, d_iso, d_scs)
+    date_ok = (mo >= 1) & (mo <= 12) & (d >= 1) & (d <= 31)
+    days = days_from_civil(np.where(date_ok, y, 1970), np.where(date_ok, mo, 1), np.where(date_ok, d, 1))
+    iso = iso_date[which] & ((c[10] == 84) | (c[10] == 32))
+    scs = scs_date[which] & (c[10] == 44)
     hh, ok_h = _digits_at(c, (11, 12))
     mi, ok_mi = _digits_at(c, (14, 15))
     ss, ok_s = _digits_at(c, (17, 18))
-    ok = (iso | scs) & ok_h & ok_mi & ok_s & (mo >= 1) & (mo <= 12) & (d >= 1) & (d <= 31)
+    ok = (iso | scs) & (c[13] == 58) & (c[16] == 58) & ok_h & ok_mi & ok_s & date_ok[which]
     ok &= (hh < 24) & (mi < 60) & (ss < 61)
     # Fraction: the digits after a '.' at column 19, as many as there are (up to 9).
-    frac = np.zeros(c.shape[1])
+    frac = np.zeros(len(at))
     running = c[19] == 46
     scale = 0.1
     for j in range(20, 29):
+        if not running.any():
+            break
         digit = c[j].astype(np.int64) - 48
         running &= (digit >= 0) & (digit <= 9)
         frac += np.where(running, digit * scale, 0.0)
         scale /= 10
-    days = days_from_civil(np.where(ok, y, 1970), np.where(ok, mo, 1), np.where(ok, d, 1))
+    days = days[which]
     return np.where(ok, days * SECONDS_PER_DAY + hh * 3600 + mi * 60 + ss + frac, np.nan)
 
 
@@ -252,10 +299,18 @@ def _logger_times(buf: np.ndarray, at: np.ndarray) -> np.ndarray:
 
 @dataclass
 class _State:
-    """What carries over from one block (and one file) to the next: the latest date and its time of day."""
+    """What carries over from one block (and one file) to the next: the latest date and its time of day,
+    and the block-sized mask each block reuses (a fresh one would cost its pages again every block)."""
 
     day: int = -1
     day_tod: float = np.nan
+    mask: np.ndarray | None = None
+
+    def scratch(self, size: int) -> np.ndarray:
+        """A bool array of ``size`` for block-wide masks (a view of one kept from block to block)."""
+        if self.mask is None or len(self.mask) < size:
+            self.mask = np.empty(size, bool)
+        return self.mask[:size]
 
 
 def _merge_epochs(f: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -307,54 +362,89 @@ def _fold(x: np.ndarray) -> np.ndarray:
 
 
 def _xor_prefix(words: np.ndarray, cw: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """XOR of bytes [0, p) from the word-wise XOR prefix ``cw`` (8 bytes per step: 8× fewer than bytes)."""
-    q = p >> 3
-    r = (p & 7).astype(np.uint64)
-    full = np.where(q > 0, cw[np.maximum(q - 1, 0)], np.uint64(0))
-    mask = (np.uint64(1) << (r * np.uint64(8))) - np.uint64(1)  # the low r bytes (little-endian)
-    return _fold(full ^ (words[q] & mask))
+    """XOR of bytes [0, p), eight lanes a word (fold with ``_fold``): ``cw`` is the exclusive word-wise XOR
+    prefix (``cw[q]`` the XOR of words [0, q)), and the low ``p % 8`` bytes of word ``p // 8`` (8 bytes per
+    step: 8× fewer than bytes)."""
+    return cw[p >> 3] ^ (words[p >> 3] & _LOW_BYTES[p & 7])
 
 
-def _commas(buf: np.ndarray, s: np.ndarray, e: np.ndarray, group: np.ndarray, width: int = 128):
+_LOW_BYTES = np.array([(1 << (8 * r)) - 1 for r in range(8)], np.uint64)  # the low r bytes (little-endian)
+
+
+def _at_every_byte(buf: np.ndarray) -> np.ndarray:
+    """The little-endian uint64 starting at each byte offset of ``buf`` (a strided, unaligned view: one gather
+    reads eight bytes a row)."""
+    return np.ndarray((len(buf) - 7,), np.uint64, buffer=buf, strides=(1,))
+
+
+_ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
+
+
+def _same_text_as_previous(buf: np.ndarray, fs: np.ndarray, fe: np.ndarray) -> np.ndarray:
+    """Whether each text ``buf[fs:fe]`` (up to 16 bytes; longer ones never count as the same) is the one
+    before it: two eight-byte words a text, cut to its length, compared."""
+    n = len(fs)
+    same = np.zeros(n, bool)
+    if n < 2:
+        return same
+    words = _at_every_byte(buf)
+    length = fe - fs
+    bits = np.clip(length, 0, 16).astype(np.uint64) * np.uint64(8)
+    w0 = words[fs] & ~(_ALL << bits)  # a shift by 64 or more gives 0 in numpy
+    w1 = words[fs + 8] & ~(_ALL << (np.maximum(bits, np.uint64(64)) - np.uint64(64)))
+    same[1:] = (w0[1:] == w0[:-1]) & (w1[1:] == w1[:-1]) & (length[1:] == length[:-1]) & (length[1:] <= 16)
+    return same
+
+
+_WINDOW = 120  # bits of the comma mask a range is compared by: two words, whatever the range's bit offset
+
+
+def _commas(bits: np.ndarray, buf: np.ndarray, s: np.ndarray, e: np.ndarray, group: np.ndarray):
     """Where the commas of the byte ranges ``[s, e)`` are: ``(offsets, layout, count)``.
 
+    ``bits`` is the block's comma mask, packed (``np.packbits(buf == ',', bitorder="little")``, padded).
     ``offsets[layout[i]]`` holds the offsets from ``s[i]`` of range i's first ``_MOST_COMMAS`` commas (-1
     past its last), ``count[layout[i]]`` how many it has. A logger writes the same kind of sentence with the
     same field widths for long runs, so a range shares its layout with the previous one of its ``group``
-    (sentence kind) whenever their comma masks — a (ranges × width) window, compared word by word — are
-    equal; the commas are listed only for the ranges where the layout changes. A range longer than the
-    window (real sentences are at most 82 bytes) is read byte by byte.
+    (sentence kind) whenever their comma masks — the range's bits of the packed mask, two words a range —
+    are equal; the commas are listed only for the ranges where the layout changes. A range longer than the
+    window (real sentences are at most 82 bytes) is read byte by byte, and gets a layout of its own, as
+    does the range after it.
     """
     n = len(s)
     length = e - s
-    w = int(min(width, max(8, length.max(initial=0))))
-    w += -w % 8
     # Ranges in group order (stable), so each is compared with the previous one of its group.
     order = np.argsort(group, kind="stable")
-    so = s[order]
-    mask = _rows(buf, so, w) == _COMMA
-    mask &= np.arange(w) < length[order, None]
-    words = mask.view(np.uint64)  # 8 columns a word
-    changed = length[order] > w
+    so, lo_len = s[order], length[order]
+    words = _at_every_byte(bits)
+    q, r = so >> 3, (so & 7).astype(np.uint64)
+    w0, w1 = words[q], words[q + 8]
+    lo = (w0 >> r) | (w1 << (np.uint64(64) - r))  # a shift by 64 gives 0 in numpy
+    hi = w1 >> r
+    size = np.clip(lo_len, 0, _WINDOW).astype(np.uint64)
+    lo &= ~(_ALL << size)
+    hi &= ~(_ALL << (np.maximum(size, np.uint64(64)) - np.uint64(64)))
+    long = lo_len > _WINDOW
+    changed = long.copy()
     changed[0] = True
     g = group[order]
-    changed[1:] |= g[1:] != g[:-1]
-    changed[1:] |= ((words[1:] != words[:-1]).view(np.uint8) @ np.ones(w // 8, np.uint8)) > 0
+    changed[1:] |= (g[1:] != g[:-1]) | (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1]) | long[:-1]
     ch = np.flatnonzero(changed)  # in group order
     at = np.where(changed, np.arange(n), 0)
     np.maximum.accumulate(at, out=at)  # each range takes the layout of the latest change in its group
     layout = np.empty(n, np.int64)
     layout[order] = (np.cumsum(changed) - 1)[at]
-    long = length[order][ch] > w
+    long = long[ch]
     ch_s, ch_e = so[ch], e[order][ch]
 
     offsets = np.full((len(ch), _MOST_COMMAS), -1, np.int64)
-    flat = np.flatnonzero(mask[ch])
-    row = flat // w
+    mask = np.unpackbits(np.stack((lo[ch], hi[ch]), axis=1).view(np.uint8), axis=1, bitorder="little")
+    flat = np.flatnonzero(mask)
+    row = flat >> 7  # 128 bits a row
     count = np.bincount(row, minlength=len(ch))
     nth = np.arange(len(flat)) - (np.cumsum(count) - count)[row]
     keep = nth < _MOST_COMMAS
-    offsets[row[keep], nth[keep]] = (flat - row * w)[keep]
+    offsets[row[keep], nth[keep]] = (flat & 127)[keep]
     lr = np.flatnonzero(long)
     if len(lr):  # ranges longer than the window: all their bytes, gathered as one index range
         ls = ch_s[lr]
@@ -375,18 +465,19 @@ def _commas(buf: np.ndarray, s: np.ndarray, e: np.ndarray, group: np.ndarray, wi
 _MOST_COMMAS = 11  # the fields read are at most the 9th (RMC's date): its end is the 10th comma
 
 
-def _nmea_block(raw: bytes, state: _State, counts: Counter) -> dict[str, np.ndarray]:
-    n = len(raw)
+def _nmea_block(buf: np.ndarray, n: int, state: _State, counts: Counter) -> dict[str, np.ndarray]:
+    """The fixes of the block ``buf[:n]`` (zero bytes follow it, see ``_blocks``), its counts added to
+    ``counts``."""
     pad = _PAD + (-(n + _PAD)) % 8
-    b = np.zeros(n + pad, np.uint8)
-    b[:n] = np.frombuffer(raw, np.uint8)
+    b = buf[: n + pad]
+    mask = state.scratch(n + pad)
 
     # One pass finds the special bytes — below '-' (45) or above 127, leaving out the commas and spaces that
     # are most of those — and a table classifies them; everything after works on these (sentence starts,
     # stars, line ends, binary bytes) in order. Commas are found later, only inside the sentences read.
     body = b[:n]
     # As int8, bytes above 127 are negative: one comparison, below ',' (44). Spaces are dropped by the table.
-    idx = np.flatnonzero(body.view(np.int8) < _COMMA)
+    idx = np.flatnonzero(np.less(body.view(np.int8), _COMMA, out=mask[:n]))
     k = _CLASS[body[idx]]
     keep = k != 0  # spaces, '#', '(' …: ordinary after all
     idx, k = idx[keep], k[keep]
@@ -394,7 +485,7 @@ def _nmea_block(raw: bytes, state: _State, counts: Counter) -> dict[str, np.ndar
     counts["binary_bytes"] += int(np.count_nonzero(k == _C_BINARY))
     is_nl = k == _C_NL
     nl_pos = idx[is_nl]
-    counts["lines"] += len(nl_pos) + (1 if n and raw[-1] != _NL else 0)
+    counts["lines"] += len(nl_pos) + (1 if n and b[n - 1] != _NL else 0)
     line_starts = np.concatenate(([0], nl_pos + 1))
     first = b[line_starts[line_starts < n]]
     counts["comment_lines"] += int(np.count_nonzero((first == ord("#")) | (first == ord(";"))))
@@ -434,8 +525,11 @@ def _nmea_block(raw: bytes, state: _State, counts: Counter) -> dict[str, np.ndar
     # Checksums: '*' + two hex digits; the XOR of the bytes between '$' and '*' from one word-wise
     # XOR-accumulate over the block.
     words = b.view(np.uint64)
-    cw = np.bitwise_xor.accumulate(words)
-    computed = _xor_prefix(words, cw, body_end) ^ _xor_prefix(words, cw, starts + 1)
+    cw = np.empty(len(words) + 1, np.uint64)
+    cw[0] = 0
+    np.bitwise_xor.accumulate(words, out=cw[1:])
+    # XOR is per byte lane, so the two prefixes are combined before their lanes are folded to one byte.
+    computed = _fold(_xor_prefix(words, cw, body_end) ^ _xor_prefix(words, cw, starts + 1))
     hi = _HEX[b[body_end + 1]]
     lo = _HEX[b[body_end + 2]]
     valid = has_star & (hi >= 0) & (lo >= 0) & (body_end + 3 <= ends) & (computed == (hi * 16 + lo))
@@ -456,32 +550,52 @@ def _nmea_block(raw: bytes, state: _State, counts: Counter) -> dict[str, np.ndar
     use = np.flatnonzero(standard & ~bad & ((kind >= 0) | is_zda))
     if len(use) == 0:
         return _empty_fixes()
-    u_sp, u_start, u_body_end = sp[use], starts[use], body_end[use]
+    u_start, u_body_end = starts[use], body_end[use]
     kd = kind[use]
     zda = is_zda[use]
     # The commas of the sentences read, by a window over each (not a scan of the block): field j lies
     # between comma j and comma j + 1 (or the body's end).
-    offsets, layout, ncommas = _commas(b, u_start, u_body_end, np.where(zda, -1, kd))
+    bits = np.packbits(np.equal(b, _COMMA, out=mask), bitorder="little")
+    offsets, layout, ncommas = _commas(bits, b, u_start, u_body_end, np.where(zda, -1, kd))
     nfields = ncommas[layout]
 
-    def field(rows, j):
-        """Byte range of field ``j`` (1-based) of the sentences ``rows``; empty where it is absent."""
+    def fields(rows, *js):
+        """Byte ranges ``(fs, fe)`` of fields ``js`` (1-based) of the sentences ``rows``, empty where absent;
+        the rows' layouts are looked up once for all the fields, and where every row has them all (the
+        usual case) no absent field is masked."""
         lay = layout[rows]
         nf = nfields[rows]
         st = u_start[rows]
-        present = j <= nf
-        fs = np.where(present, st + offsets[lay, j - 1] + 1, 0)
-        fe = np.where(j < nf, st + offsets[lay, j], np.where(present, u_body_end[rows], 0))
-        return fs, fe
+        every = len(rows) == 0 or int(nf.min()) > max(js)
+        ranges = []
+        for j in js:
+            fs = st + offsets[lay, j - 1] + 1
+            fe = st + offsets[lay, j]
+            if not every:
+                present = j <= nf
+                fs = np.where(present, fs, 0)
+                fe = np.where(j < nf, fe, np.where(present, u_body_end[rows], 0))
+            ranges.append((fs, fe))
+        return ranges
+
+    def field(rows, j):
+        """Byte range of field ``j`` (1-based) of the sentences ``rows``; empty where it is absent."""
+        return fields(rows, j)[0]
 
     m = len(use)
     tod = np.full(m, np.nan)
+    tfs, tfe = np.zeros(m, np.int64), np.zeros(m, np.int64)
     for code, j in ((GGA, 1), (GNS, 1), (RMC, 1), (GLL, 5)):
         rows = np.flatnonzero(kd == code)
         if len(rows):
-            tod[rows] = _time_of_day(b, *field(rows, j))
+            tfs[rows], tfe[rows] = field(rows, j)
             short = nfields[rows] < _MIN_FIELDS[code]
             counts["truncated"] += int(np.count_nonzero(short))
+    # The sentences of one epoch write the same time: a time is parsed only where its text differs from
+    # the previous position sentence's.
+    timed = np.flatnonzero(kd >= 0)
+    new_text = ~_same_text_as_previous(b, tfs[timed], tfe[timed])
+    tod[timed] = _time_of_day(b, tfs[timed[new_text]], tfe[timed[new_text]])[np.cumsum(new_text) - 1]
 
     # Dates (RMC field 9, ZDA fields 2-4) change once a day: a date is parsed only where its text differs
     # from the previous one's, and carried forward. ZDA dates are read only when an epoch has no RMC.
@@ -493,8 +607,7 @@ def _nmea_block(raw: bytes, state: _State, counts: Counter) -> dict[str, np.ndar
         is_rmc = kd[drows] == RMC
         dfs, dfe = field(drows, 9)
         if not is_rmc.all():
-            zfs, _ = field(drows, 2)
-            _, zfe = field(drows, 4)
+            (zfs, _), (_, zfe) = fields(drows, 2, 4)
             dfs, dfe = np.where(is_rmc, dfs, zfs), np.where(is_rmc, dfe, zfe)
         dlen = np.clip(dfe - dfs, 0, 12)
         width = max(1, int(dlen.max()))
@@ -517,9 +630,8 @@ def _nmea_block(raw: bytes, state: _State, counts: Counter) -> dict[str, np.ndar
         zda_ch = ch[~is_rmc[ch]]
         if len(zda_ch):
             zr = drows[zda_ch]
-            dd = _integer(b, *field(zr, 2))
-            mo = _integer(b, *field(zr, 3))
-            yyyy = _integer(b, *field(zr, 4))
+            zd, zm, zy = fields(zr, 2, 3, 4)
+            dd, mo, yyyy = _integer(b, *zd), _integer(b, *zm), _integer(b, *zy)
             ok = (dd >= 1) & (dd <= 31) & (mo >= 1) & (mo <= 12) & (yyyy >= 1980)
             yyyy, mo, dd = np.where(ok, yyyy, 1970), np.where(ok, mo, 1), np.where(ok, dd, 1)
             parsed[~is_rmc[ch]] = np.where(ok, days_from_civil(yyyy, mo, dd), -1)
@@ -528,9 +640,7 @@ def _nmea_block(raw: bytes, state: _State, counts: Counter) -> dict[str, np.ndar
     parse_dates(np.flatnonzero(kd == RMC))
 
     # Logger prefix: the text between the line's start (or its first space) and the sentence.
-    last_nl = np.where(is_nl, idx, -1)
-    np.maximum.accumulate(last_nl, out=last_nl)
-    line_start = np.where(u_sp > 0, last_nl[np.maximum(u_sp - 1, 0)], -1) + 1
+    line_start = line_starts[line_of[use]]  # line_of: the line ends before each sentence
 
     def logger_times(rows):
         out = np.full(len(rows), np.nan)
@@ -582,28 +692,28 @@ def _nmea_block(raw: bytes, state: _State, counts: Counter) -> dict[str, np.ndar
             if len(sel) == 0:
                 continue
             rr = rows[sel]
-            la = field(rr, jlat)
-            lo = field(rr, jlat + 2)
-            lat_v, lat_ok = _angle(b, *la, *field(rr, jlat + 1), 2, 90.0)
-            lon_v, lon_ok = _angle(b, *lo, *field(rr, jlat + 3), 3, 180.0)
+            extra = (6, 7, 8) if kcode <= GNS else ((2,) if kcode == RMC else (6,))
+            la, la_h, lo, lo_h, *more = fields(rr, jlat, jlat + 1, jlat + 2, jlat + 3, *extra)
+            lat_v, lat_ok = _angle(b, *la, *la_h, 2, 90.0)
+            lon_v, lon_ok = _angle(b, *lo, *lo_h, 3, 180.0)
             r_lat[sel], r_lon[sel] = lat_v, lon_v
             written = (la[1] > la[0]) & (lo[1] > lo[0]) & (nfields[rr] >= _MIN_FIELDS[kcode])
             impossible += int(np.count_nonzero(written & ~(lat_ok & lon_ok)))
             if kcode == GGA:
-                r_q[sel] = _integer(b, *field(rr, 6))
-                r_ns[sel] = _integer(b, *field(rr, 7))
-                r_hd[sel] = _float(b, *field(rr, 8))
+                r_q[sel] = _integer(b, *more[0])
+                r_ns[sel] = _integer(b, *more[1])
+                r_hd[sel] = _float(b, *more[2])
             elif kcode == GNS:
-                fs, fe = field(rr, 6)
+                fs, fe = more[0]
                 mode = b[fs]
                 q = np.full(len(rr), -1, np.int16)
                 for letter, value in _GNS_QUALITY.items():
                     q[mode == letter] = value
                 r_q[sel] = np.where(fe > fs, q, -1)
-                r_ns[sel] = _integer(b, *field(rr, 7))
-                r_hd[sel] = _float(b, *field(rr, 8))
+                r_ns[sel] = _integer(b, *more[1])
+                r_hd[sel] = _float(b, *more[2])
             else:  # RMC status (field 2) / GLL status (field 6, NMEA 2.x): V = no fix
-                fs, fe = field(rr, 2 if kcode == RMC else 6)
+                fs, fe = more[0]
                 r_q[sel] = np.where((fe > fs) & (b[fs] == ord("V")), 0, -1)
         return r_lat, r_lon, r_q, r_ns, r_hd, impossible
 
@@ -650,12 +760,7 @@ def _nmea_block(raw: bytes, state: _State, counts: Counter) -> dict[str, np.ndar
     elif len(zrows):
         zfs, zfe = field(zrows, 2)
         counts["zda_without_date"] += int(np.count_nonzero(zfe <= zfs))
-    # Latest date (RMC/ZDA) seen so far in the stream; the time of day it was written at is read only
-    # where an epoch without its own RMC needs it (see below).
     dated = day >= 0
-    last_dated = np.where(dated, np.arange(m), -1)
-    np.maximum.accumulate(last_dated, out=last_dated)
-    src_day = np.where(last_dated >= 0, day[np.maximum(last_dated, 0)], state.day)
     prev_state = (state.day, state.day_tod)
     if dated.any():
         last = int(np.flatnonzero(dated)[-1])
@@ -663,19 +768,25 @@ def _nmea_block(raw: bytes, state: _State, counts: Counter) -> dict[str, np.ndar
         t_last = tod[last] if not np.isnan(tod[last]) else _time_of_day(b, *field(np.array([last]), 1))[0]
         state.day_tod = float(t_last)
 
-    def source_tod(rows):
-        """The time of day of the date each of ``rows`` was given (NaN where unknown)."""
-        src = last_dated[rows]
-        out = np.full(len(rows), prev_state[1] if prev_state[0] >= 0 else np.nan)
-        has = src >= 0
-        need = np.unique(src[has])
-        missing = need[np.isnan(tod[need])]
-        if len(missing):  # ZDA rows: their time of day (field 1) was not read yet
-            tod[missing] = _time_of_day(b, *field(missing, 1))
-        out[has] = tod[src[has]]
-        return out
-
     if len(lacking):
+        # Latest date (RMC/ZDA) seen so far in the stream; the time of day it was written at is read only
+        # where an epoch without its own RMC needs it.
+        last_dated = np.where(dated, np.arange(m), -1)
+        np.maximum.accumulate(last_dated, out=last_dated)
+        src_day = np.where(last_dated >= 0, day[np.maximum(last_dated, 0)], prev_state[0])
+
+        def source_tod(rows):
+            """The time of day of the date each of ``rows`` was given (NaN where unknown)."""
+            src = last_dated[rows]
+            out = np.full(len(rows), prev_state[1] if prev_state[0] >= 0 else np.nan)
+            has = src >= 0
+            need = np.unique(src[has])
+            missing = need[np.isnan(tod[need])]
+            if len(missing):  # ZDA rows: their time of day (field 1) was not read yet
+                tod[missing] = _time_of_day(b, *field(missing, 1))
+            out[has] = tod[src[has]]
+            return out
+
         rows = pos[rep[lacking]]
         d = src_day[rows]
         delta = tod[rows] - source_tod(rows)
@@ -698,24 +809,38 @@ def _nmea_block(raw: bytes, state: _State, counts: Counter) -> dict[str, np.ndar
 
 
 def _blocks(path: str | os.PathLike, block: int):
-    """The file's bytes in blocks of about ``block`` bytes, each ending just after a newline."""
+    """The file's bytes in blocks of about ``block`` bytes, each ending just after a newline (a line longer
+    than a block is carried on, up to four blocks, then read as it is), as ``(buffer, n)``: the block is
+    ``buffer[:n]`` and at least ``_PAD + 8`` zero bytes follow it. One buffer, reused: each block is read
+    into it in place and the next starts with the carried-over tail, so a block is never copied and its
+    pages are touched once per file, not once per block."""
+    room = _PAD + 8
+    raw = bytearray(2 * block + room)  # a block and the tail carried over from the one before
+    buf = np.frombuffer(raw, np.uint8)
+    have = 0  # bytes carried over at the buffer's front
     with open(path, "rb") as fh:
-        carry = b""
         while True:
-            chunk = fh.read(block)
-            if not chunk:
-                if carry:
-                    yield carry
+            if len(raw) < have + block + room:  # a long line carried on: a larger buffer
+                raw = raw[:have] + bytearray(block + room)
+                buf = np.frombuffer(raw, np.uint8)
+            got = fh.readinto(memoryview(raw)[have : have + block])
+            end = have + got
+            if not got:
+                if have:
+                    buf[have : have + room] = 0
+                    yield buf, have
                 return
-            data = carry + chunk if carry else chunk
-            cut = data.rfind(b"\n")
-            if cut < 0 and len(data) < 4 * block:
-                carry = data
+            cut = raw.rfind(b"\n", 0, end)
+            if cut < 0 and end < 4 * block:
+                have = end
                 continue
             if cut < 0:  # one enormous line (binary): read it as it is
-                cut = len(data) - 1
-            yield data[: cut + 1]
-            carry = data[cut + 1 :]
+                cut = end - 1
+            tail = bytes(raw[cut + 1 : end])
+            buf[cut + 1 : cut + 1 + room] = 0
+            yield buf, cut + 1
+            raw[: len(tail)] = tail
+            have = len(tail)
 
 
 def _join_parts(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
@@ -730,7 +855,8 @@ def _join_parts(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
             if len(merged["lat"]) == 1:
                 joined[-1] = {name: np.concatenate((prev[name][:-1], merged[name])) for name in _FIX_COLUMNS}
                 part = {name: column[1:] for name, column in part.items()}
-        joined.append(part)
+        if len(part["lat"]):  # an emptied part would hide the fix before it from the next part
+            joined.append(part)
     return _concat(joined)
 
 
@@ -755,9 +881,9 @@ def read_nmea(paths, *, block: int = BLOCK) -> Reading:
     state = _State()
     parts = []
     for path in paths:
-        for raw in _blocks(path, block):
-            counts["bytes"] += len(raw)
-            part = _nmea_block(raw, state, counts)
+        for buf, n in _blocks(path, block):
+            counts["bytes"] += n
+            part = _nmea_block(buf, n, state, counts)
             if len(part["lat"]):
                 parts.append(part)
     return Reading(_join_parts(parts), counts, "nmea")

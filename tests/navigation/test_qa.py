@@ -120,6 +120,17 @@ def test_a_file_without_positions_is_red(nmea):
     assert c["fixes"] == 0 and c["overall"] == "red" and c["first"] is None
 
 
+def test_a_track_all_in_the_west_has_an_ordinary_bounding_box(nmea):
+    """lon + 360 may round to a narrower span than lon's own: that alone is no antimeridian crossing (the
+    certificate used to fail on such a track)."""
+    lines = [
+        S(f"GPGGA,12000{i}.00,3230.0,N,{lon},W,1,09,0.9,10.0,M,-35.0,M,,")
+        for i, lon in enumerate(("11715.0", "11715.5"))
+    ]
+    c = qa.assess([nmea(lines)]).certificate
+    assert c["bbox"] == [-(117 + 15.5 / 60), 32.5, -117.25, 32.5]
+
+
 def test_control_points_keep_every_point_within_the_tolerance(track_file):
     a = qa.assess([track_file(n=1800, lat0=10.0, lon0=179.7, heading=80.0)])
     tol = 0.0005

@@ -128,6 +128,19 @@ def test_block_boundaries_do_not_change_the_result(track_file):
     assert whole.counts["sentences"] == small.counts["sentences"] == 1800
 
 
+@pytest.mark.parametrize("block", [40, 97])
+def test_lines_longer_than_a_block_are_carried_whole_into_the_next(track_file, block):
+    """Blocks shorter than a line: each line is carried on (in the one reused buffer) until its end, and an
+    epoch whose sentences fall in three blocks is still one fix."""
+    path = track_file(n=50, prefix="scs")
+    whole = reader.read([path])
+    small = reader.read([path], block=block)
+    assert small.counts == whole.counts and len(small) == 50
+    for name in reader._FIX_COLUMNS:
+        if name != "sog":  # read where the duplicate test needs it, and for each block's first epoch
+            np.testing.assert_array_equal(whole.fixes[name], small.fixes[name])
+
+
 def test_delimited_files(tmp_path):
     path = tmp_path / "nav.csv"
     path.write_text(
@@ -197,3 +210,28 @@ def test_a_sentence_longer_than_the_comma_window_is_read_whole(nmea):
     assert len(r) == 4 and r.counts["valid_checksum"] == 4 and r.counts["truncated"] == 0
     assert f["lat"][1] == 32 + 30.5 / 60 and f["nsat"][1] == 8 and f["hdop"][1] == np.float32(1.1)
     assert np.isnan(f["lat"][2]) and f["lat"][3] == 32.5
+
+
+def test_a_sentence_after_a_long_one_takes_no_layout_from_it(nmea):
+    """A long sentence's commas past the window are not the next sentence's: a short, truncated GGA whose
+    commas match the long one's first bytes is still counted truncated, its fields read from itself."""
+    short = "GPGGA,120002.00,3230.5,N,11715.5,W,1,08"  # eight fields: truncated
+    long_gga = S(short.replace("120002", "120001") + "9" * 150 + ",1.1,10.0,M,-35.0,M,,")
+    r, f = fixes_of(nmea([long_gga, S(short)]))
+    assert len(r) == 2 and r.counts["valid_checksum"] == 2
+    assert r.counts["truncated"] == 1
+    assert f["lat"][1] == 32 + 30.5 / 60 and f["nsat"][1] == 8 and np.isnan(f["hdop"][1])
+
+
+def test_fields_of_one_width_whose_dot_moves_or_holds_a_letter_are_read_right(nmea):
+    """Fields of the same width are read column by column only while the dot stays in its column and the
+    rest are digits: a moving dot and a stray letter are read as the general reading reads them."""
+    rows = [("3230.5000", "1.25"), ("3230.5000", "12.5"), ("3230.50x0", "0.90"), ("323.05000", "1.00")]
+    lines = [
+        S(f"GPGGA,12000{i}.00,{lat},N,11715.5000,W,1,08,{hd},10.0,M,-35.0,M,,")
+        for i, (lat, hd) in enumerate(rows)
+    ]
+    r, f = fixes_of(nmea(lines))
+    assert len(r) == 4 and r.counts["impossible_coordinates"] == 2
+    assert list(f["hdop"]) == [np.float32(1.25), np.float32(12.5), np.float32(0.9), np.float32(1.0)]
+    assert f["lat"][0] == f["lat"][1] == 32 + 30.5 / 60 and np.isnan(f["lat"][2]) and np.isnan(f["lat"][3])
