@@ -348,7 +348,10 @@ DOI_RE = re.compile(r"(?:doi:|https?://(?:dx\.)?doi\.org/)?(10\.\d{4,9}/\S+)", r
 def web_url(value: str) -> str:
     """``value`` if it is an http(s) URL (only those are ever rendered as links), else ""."""
     value = value.strip()
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # "http://[x/": a netloc urlsplit refuses; raised here, it failed the whole harvest
+        return ""
     if (
         parts.scheme in ("http", "https")
         and parts.netloc

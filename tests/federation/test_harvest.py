@@ -137,14 +137,18 @@ def test_mixed_content_and_odd_datestamps_are_read_as_text_and_refused(settings)
 
     from apps.federation import harvester
 
-    def record(stamp: str, title: str = "t") -> etree._Element:
+    identifiers = (
+        "<dc:identifier>doi:10.1234/A</dc:identifier><dc:identifier>https://dx.doi.org/10.9/b</dc:identifier>"
+        "<dc:identifier>hdl:1765/3</dc:identifier>"
+    )
+
+    def record(stamp: str, title: str = "t", identifiers: str = identifiers) -> etree._Element:
         return etree.fromstring(
             f'<record xmlns="{harvester.OAI[1:-1]}"><header><identifier>oai:x:1</identifier>'
             f"<datestamp>{stamp}</datestamp></header><metadata><oai_dc:dc "
             'xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/" '
             f'xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>{title}</dc:title>'
-            "<dc:identifier>doi:10.1234/A</dc:identifier><dc:identifier>https://dx.doi.org/10.9/b</dc:identifier>"
-            "<dc:identifier>hdl:1765/3</dc:identifier></oai_dc:dc></metadata></record>"
+            f"{identifiers}</oai_dc:dc></metadata></record>"
         )
 
     read = harvester.read_record(
@@ -153,6 +157,9 @@ def test_mixed_content_and_odd_datestamps_are_read_as_text_and_refused(settings)
     assert read.title == "A mixed title"
     assert (read.doi, read.home_url) == ("10.1234/A", "https://hdl.handle.net/1765/3")
     assert harvester.read_record(record("2024-01-02"), "oai_dc").datestamp == "2024-01-02"
+    # A URL that urlsplit refuses (an unclosed IPv6 bracket) is no link, and no reason to stop the harvest.
+    odd = record("2024-01-02", identifiers="<dc:identifier>http://[oops/x</dc:identifier>")
+    assert harvester.read_record(odd, "oai_dc").home_url == ""
     for stamp in ("2024-02-30", "2024-13-01", "2024-01-01T24:00:00Z", "yesterday", ""):
         with pytest.raises(harvester.RefusedRecord):
             harvester.read_record(record(stamp), "oai_dc")
