@@ -45,27 +45,23 @@ CHANGED = 100
 class CpuMeter:
     """CPU seconds (user + system) spent between ``start()`` and ``stop()`` by the harvester (this
     process), the provider (the gunicorn process tree) and the PostgreSQL backends serving each side's
-    database (found in pg_stat_activity; the harvester's and the provider's connections persist)."""
+    database (found in pg_stat_activity). A process that appears meanwhile (a worker's first connection)
+    counts whole; one that ends meanwhile is lost (none does in a run)."""
 
     def __init__(self, gunicorn_pid: int):
         import psutil
 
         self.provider = psutil.Process(gunicorn_pid)
 
+    def _processes(self) -> dict[str, list]:
+        return {
+            "provider": [self.provider, *self.provider.children(recursive=True)],
+            "harvester_db": self._backends(HARVESTER_DB),
+            "provider_db": self._backends(HOME_DB),
+        }
+
     @staticmethod
-    def _seconds(processes) -> float:
-        import psutil
-
-        total = 0.0
-        for process in processes:
-            try:
-                times = process.cpu_times()
-            except psutil.Error:  # ended meanwhile: its time is lost, as a restarted worker's would be
-                continue
-            total += times.user + times.system
-        return total
-
-    def _backends(self, database_url: str):
+    def _backends(database_url: str) -> list:
         import psutil
         import psycopg
 
@@ -79,23 +75,29 @@ class CpuMeter:
             ]
         return [psutil.Process(pid) for pid in pids if psutil.pid_exists(pid)]
 
-    def _sample(self) -> dict:
-        provider = [self.provider, *self.provider.children(recursive=True)]
-        return {
-            "harvester": time.process_time(),
-            "provider": self._seconds(provider),
-            "harvester_db": self._seconds(self.harvester_backends),
-            "provider_db": self._seconds(self.provider_backends),
-        }
+    @staticmethod
+    def _times(processes) -> dict[int, float]:
+        import psutil
+
+        seconds = {}
+        for process in processes:
+            try:
+                times = process.cpu_times()
+            except psutil.Error:
+                continue
+            seconds[process.pid] = times.user + times.system
+        return seconds
 
     def start(self) -> None:
-        self.harvester_backends = self._backends(HARVESTER_DB)
-        self.provider_backends = self._backends(HOME_DB)
-        self.began = self._sample()
+        self.began = {side: self._times(found) for side, found in self._processes().items()}
+        self.began_here = time.process_time()
 
     def stop(self) -> dict:
-        end = self._sample()
-        return {side: end[side] - self.began[side] for side in end}
+        spent = {"harvester": time.process_time() - self.began_here}
+        for side, found in self._processes().items():
+            before = self.began[side]
+            spent[side] = sum(t - before.get(pid, 0.0) for pid, t in self._times(found).items())
+        return spent
 
 
 def harvester_phase(base: str, gunicorn_pid: str) -> None:
@@ -180,11 +182,21 @@ def main() -> int:
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], check=True, cwd=ROOT, env=harvester_env)
     proc, base = bench_oai.start_gunicorn()
     try:
+        from concurrent.futures import ThreadPoolExecutor
+
         import requests
 
-        for _ in range(4):  # warm the workers
-            requests.get(
-                f"{base}/oai", params={"verb": "ListRecords", "metadataPrefix": "oai_dc"}, timeout=120
+        # Warm both workers (imports, database connection) before timing: two requests at a time, so each
+        # sync worker serves some (one at a time could all land on one, and the other's first request
+        # would be timed).
+        with ThreadPoolExecutor(2) as pool:
+            list(
+                pool.map(
+                    lambda _: requests.get(
+                        f"{base}/oai", params={"verb": "ListRecords", "metadataPrefix": "oai_dc"}, timeout=120
+                    ),
+                    range(6),
+                )
             )
         out = subprocess.run(
             [sys.executable, __file__, "--harvester", base, str(proc.pid)],
