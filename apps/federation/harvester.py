@@ -75,6 +75,15 @@ class HardenedResponse(OAIResponse):
                 "Refused a response that declares a DTD (entity declarations are how billion-laughs and "
                 "external-entity attacks work; OAI-PMH responses never need one)."
             )
+        if root.tag != f"{OAI}OAI-PMH":
+            # A proxy's or a login page's XHTML, say: taken as a page without records or resumption
+            # token, it would end the list early and the next harvest would start after what it missed.
+            status = self.http_response.status_code
+            raise HarvestError(
+                f"The answer to {self.params.get('verb')} (HTTP {status}) is not an OAI-PMH response: its "
+                f"root element is {root.tag[:100]!r}.",
+                temporary=status >= 500,
+            )
         return root
 
 
@@ -296,10 +305,18 @@ def cap(text: str, limit: int | None = None) -> str:
     return text[: limit or settings.HARVEST_MAX_FIELD_CHARS]
 
 
+def _text(element: etree._Element) -> str:
+    """All the text inside ``element``. A leaf's is its ``text`` (most metadata elements are leaves):
+    ``itertext`` only for mixed content, where it costs a generator a call."""
+    if len(element):
+        return "".join(element.itertext())
+    return element.text or ""
+
+
 def _texts(elements) -> list[str]:
     out = []
     for el in elements:
-        value = cap("".join(el.itertext()), 1000)
+        value = cap(_text(el), 1000)
         if value and value not in out:
             out.append(value)
         if len(out) >= MAX_LIST_ITEMS:
@@ -312,13 +329,29 @@ def _local(root: etree._Element, name: str) -> list[etree._Element]:
     return list(root.iter(f"{{*}}{name}"))
 
 
+def _named(root: etree._Element) -> dict[str, list[etree._Element]]:
+    """``root`` and every element in it, grouped by local name, in document order: what ``_local`` finds
+    for each name, in one walk of the tree instead of one walk a name (a crosswalk asks for up to nine)."""
+    groups: dict[str, list[etree._Element]] = {}
+    for el in root.iter(etree.Element):
+        name = el.tag.rpartition("}")[2]
+        if name in groups:
+            groups[name].append(el)
+        else:
+            groups[name] = [el]
+    return groups
+
+
 DOI_RE = re.compile(r"(?:doi:|https?://(?:dx\.)?doi\.org/)?(10\.\d{4,9}/\S+)", re.I)
 
 
 def web_url(value: str) -> str:
     """``value`` if it is an http(s) URL (only those are ever rendered as links), else ""."""
     value = value.strip()
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # "http://[x/": a netloc urlsplit refuses; raised here, it failed the whole harvest
+        return ""
     if (
         parts.scheme in ("http", "https")
         and parts.netloc
@@ -344,48 +377,54 @@ def _home_and_doi(identifiers: list[str]) -> tuple[str, str]:
     doi, home = "", ""
     for value in identifiers:
         match = DOI_RE.fullmatch(value.strip())
-        if match and not doi:
-            doi = match.group(1)[:300]
+        if match:
+            doi = doi or match.group(1)[:300]
             continue
-        url = identifier_url(value)
-        if url and not home and "doi.org/" not in url:
-            home = url
+        if not home:
+            url = identifier_url(value)
+            if url and "doi.org/" not in url:
+                home = url
     if not home and doi:
         home = identifier_url(doi)
     return home, doi
 
 
+def _description(elements) -> str:
+    return cap("\n\n".join(_text(el).strip() for el in elements))
+
+
 def _oai_dc(meta: etree._Element, record: Harvested) -> None:
-    dc = lambda name: _local(meta, name)  # noqa: E731
-    titles = _texts(dc("title"))
+    dc = _named(meta)
+    nothing: list[etree._Element] = []
+    titles = _texts(dc.get("title", nothing))
     record.title = cap(titles[0]) if titles else ""
-    record.creators = _texts(dc("creator"))
-    record.dates = _texts(dc("date"))
-    record.description = cap("\n\n".join("".join(el.itertext()).strip() for el in dc("description")))
-    record.subjects = _texts(dc("subject"))
-    record.identifiers = _texts(dc("identifier"))
-    record.rights = cap(" ".join(_texts(dc("rights"))), 2000)
+    record.creators = _texts(dc.get("creator", nothing))
+    record.dates = _texts(dc.get("date", nothing))
+    record.description = _description(dc.get("description", nothing))
+    record.subjects = _texts(dc.get("subject", nothing))
+    record.identifiers = _texts(dc.get("identifier", nothing))
+    record.rights = cap(" ".join(_texts(dc.get("rights", nothing))), 2000)
     record.home_url, record.doi = _home_and_doi(record.identifiers)
 
 
 def _datacite(meta: etree._Element, record: Harvested) -> None:
-    titles = _texts(_local(meta, "title"))
+    named = _named(meta)
+    nothing: list[etree._Element] = []
+    titles = _texts(named.get("title", nothing))
     record.title = cap(titles[0]) if titles else ""
-    record.creators = _texts(_local(meta, "creatorName"))
-    record.dates = _texts(_local(meta, "date")) + _texts(_local(meta, "publicationYear"))
-    record.description = cap(
-        "\n\n".join("".join(el.itertext()).strip() for el in _local(meta, "description"))
-    )
-    record.subjects = _texts(_local(meta, "subject"))
+    record.creators = _texts(named.get("creatorName", nothing))
+    record.dates = _texts(named.get("date", nothing)) + _texts(named.get("publicationYear", nothing))
+    record.description = _description(named.get("description", nothing))
+    record.subjects = _texts(named.get("subject", nothing))
     ids = []
-    for el in _local(meta, "identifier") + _local(meta, "alternateIdentifier"):
+    for el in named.get("identifier", nothing) + named.get("alternateIdentifier", nothing):
         value = cap(el.text or "", 1000)
         if el.get("identifierType", "").upper() == "DOI" and value:
             value = f"doi:{value}"
         if value:
             ids.append(value)
     record.identifiers = ids[:MAX_LIST_ITEMS]
-    record.rights = cap(" ".join(_texts(_local(meta, "rights"))), 2000)
+    record.rights = cap(" ".join(_texts(named.get("rights", nothing))), 2000)
     record.home_url, record.doi = _home_and_doi(record.identifiers)
 
 
@@ -403,9 +442,7 @@ def _eml(meta: etree._Element, record: Harvested) -> None:
             creators.append(cap(name, 1000))
     record.creators = creators[:MAX_LIST_ITEMS]
     record.dates = _texts(_local(dataset, "pubDate"))
-    record.description = cap(
-        "\n\n".join("".join(el.itertext()).strip() for el in _local(dataset, "abstract"))
-    )
+    record.description = _description(_local(dataset, "abstract"))
     record.subjects = _texts(_local(dataset, "keyword"))
     record.identifiers = _texts(_local(meta, "alternateIdentifier"))
     package_id = meta.get("packageId")
@@ -455,9 +492,10 @@ def read_record(element: etree._Element, prefix: str) -> Harvested:
     if payload is None:
         raise RefusedRecord(f"{identifier[:200]}: a live record without metadata")
     raw = etree.tostring(payload, encoding="unicode")
-    if len(raw.encode()) > settings.HARVEST_MAX_RECORD_BYTES:
+    size = len(raw) if raw.isascii() else len(raw.encode())
+    if size > settings.HARVEST_MAX_RECORD_BYTES:
         raise RefusedRecord(
-            f"{identifier[:200]}: {len(raw.encode()):,} bytes of metadata, more than HARVEST_MAX_RECORD_BYTES "
+            f"{identifier[:200]}: {size:,} bytes of metadata, more than HARVEST_MAX_RECORD_BYTES "
             f"({settings.HARVEST_MAX_RECORD_BYTES:,})"
         )
     record.metadata = raw
@@ -467,8 +505,18 @@ def read_record(element: etree._Element, prefix: str) -> Harvested:
     return record
 
 
+DATESTAMP_RE = re.compile(r"\d{4}-\d\d-\d\d(?:T\d\d:\d\d:\d\dZ)?", re.ASCII)
+
+
 def parse_datestamp(value: str) -> datetime.datetime | None:
     """An OAI datestamp (a day or a UTC second) as an aware datetime; None if it is neither."""
+    if DATESTAMP_RE.fullmatch(value):
+        # The two forms the protocol allows, read by fromisoformat: strptime (below, for what else a
+        # provider may send) costs more than the rest of reading a header.
+        try:
+            return datetime.datetime.fromisoformat(value).replace(tzinfo=datetime.UTC)
+        except ValueError:  # a day or an hour that does not exist
+            return None
     for pattern in ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d"):
         try:
             return datetime.datetime.strptime(value, pattern).replace(tzinfo=datetime.UTC)

@@ -25,6 +25,7 @@ from django.db.models.expressions import RawSQL
 
 from apps.access import party_revisions, public_states, roles
 from apps.packages.models import Revision
+from portal import sqlrows
 
 from . import creators
 from .models import FACET_VALUE_LENGTH, FacetKind, RemoteDocument, SearchDocument
@@ -423,9 +424,10 @@ def index_remote(entries: list[RemoteEntry]) -> None:
     if not entries:
         return
     if _is_postgres():
-        # One statement: a column array each (UNNEST), in binary (``%b``), through the raw cursor — a
-        # VALUES list of thousands of placeholders cost more to parse and quote on the client than the
-        # database spent storing it.
+        # One statement: a column array each (UNNEST), in binary (``%b``) — a VALUES list of thousands of
+        # placeholders cost more to parse and quote on the client than the database spent storing it.
+        # ``sqlrows.cursor()`` binds on the server (Django's cursors quote every array element on the
+        # client, with a regular expression) and prepares the one statement text once per connection.
         table = RemoteDocument._meta.db_table
         sql = (
             f"INSERT INTO {table} (record_id, home, home_url, title, creators, text, vector, published, indexed_at) "
@@ -438,8 +440,7 @@ def index_remote(entries: list[RemoteEntry]) -> None:
             "title = EXCLUDED.title, creators = EXCLUDED.creators, vector = EXCLUDED.vector, "
             "published = EXCLUDED.published, indexed_at = EXCLUDED.indexed_at"
         )
-        connection.ensure_connection()
-        with connection.connection.cursor() as cursor:
+        with sqlrows.cursor() as cursor:
             cursor.execute(
                 sql,
                 [

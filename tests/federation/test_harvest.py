@@ -104,6 +104,109 @@ def test_a_mirror_without_other_references_loses_its_blobs_when_the_record_is_de
     assert RemoteRecord.objects.get(pk=record.pk).deleted
 
 
+def test_the_three_crosswalks_read_the_same_record_from_a_quayside_feed(settings):
+    """oai_dc, DataCite and EML of one revision, as Quayside's own provider writes them, read into the same
+    title and creator; the DOI and the landing page where the format carries them."""
+    from lxml import etree
+
+    from apps.federation import harvester
+
+    revision = make_revision(title="Shelf temperature <b>1</b>", files=2)
+    read = {}
+    for prefix in ("oai_dc", "datacite", "eml"):
+        response = Client().get("/oai", {"verb": "ListRecords", "metadataPrefix": prefix})
+        root = etree.fromstring(b"".join(response.streaming_content))
+        (element,) = root.iter(f"{harvester.OAI}record")
+        read[prefix] = harvester.read_record(element, prefix)
+    package = revision.package
+    assert {r.identifier for r in read.values()} == {f"oai:127.0.0.1:edi.{package.identifier}.1"}
+    assert read["oai_dc"].title == read["datacite"].title == "Shelf temperature <b>1</b>"
+    assert read["eml"].title.startswith("Shelf temperature")
+    assert read["oai_dc"].creators == read["datacite"].creators and "Lovelace, Ada" in read["oai_dc"].creators
+    assert read["eml"].creators[0] == "Ada Lovelace"
+    assert read["oai_dc"].doi == read["datacite"].doi == f"10.80000/edi.{package.identifier}.1"
+    assert read["oai_dc"].home_url.endswith(f"/dataset/edi/{package.identifier}/1/")
+    assert read["datacite"].home_url == f"https://doi.org/{read['datacite'].doi}"
+    assert read["oai_dc"].description == read["datacite"].description
+    assert read["oai_dc"].subjects == read["datacite"].subjects == ["temperature", "moorings"]
+    assert read["eml"].identifiers[0] == f"edi.{package.identifier}.1"
+
+
+def test_mixed_content_and_odd_datestamps_are_read_as_text_and_refused(settings):
+    from lxml import etree
+
+    from apps.federation import harvester
+
+    identifiers = (
+        "<dc:identifier>doi:10.1234/A</dc:identifier><dc:identifier>https://dx.doi.org/10.9/b</dc:identifier>"
+        "<dc:identifier>hdl:1765/3</dc:identifier>"
+    )
+
+    def record(stamp: str, title: str = "t", identifiers: str = identifiers) -> etree._Element:
+        return etree.fromstring(
+            f'<record xmlns="{harvester.OAI[1:-1]}"><header><identifier>oai:x:1</identifier>'
+            f"<datestamp>{stamp}</datestamp></header><metadata><oai_dc:dc "
+            'xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/" '
+            f'xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>{title}</dc:title>'
+            f"{identifiers}</oai_dc:dc></metadata></record>"
+        )
+
+    read = harvester.read_record(
+        record("2024-01-02T03:04:05Z", "A <!-- note --> <i>mixed</i>  title"), "oai_dc"
+    )
+    assert read.title == "A mixed title"
+    assert (read.doi, read.home_url) == ("10.1234/A", "https://hdl.handle.net/1765/3")
+    assert harvester.read_record(record("2024-01-02"), "oai_dc").datestamp == "2024-01-02"
+    # A URL that urlsplit refuses (an unclosed IPv6 bracket) is no link, and no reason to stop the harvest.
+    odd = record("2024-01-02", identifiers="<dc:identifier>http://[oops/x</dc:identifier>")
+    assert harvester.read_record(odd, "oai_dc").home_url == ""
+    for stamp in ("2024-02-30", "2024-13-01", "2024-01-01T24:00:00Z", "yesterday", ""):
+        with pytest.raises(harvester.RefusedRecord):
+            harvester.read_record(record(stamp), "oai_dc")
+
+
+def test_a_page_that_fails_stops_the_harvest_keeps_the_pages_before_it_and_the_next_harvest_redoes_it(
+    settings,
+):
+    """The next pages download in a thread while one is stored: a page that cannot be read (here: a
+    proxy's XHTML error page, well-formed XML but not OAI-PMH, which must not pass for the end of the
+    list) fails the run after the pages before it are stored, stops that thread, and leaves the source's
+    ``from`` where it was, so the next harvest takes everything the failed one missed."""
+    settings.HARVEST_ALLOW_LOOPBACK = True
+    records = [
+        (
+            f"oai:x:{n}",
+            datetime(2024, 1, n),
+            {"title": [f"Record {n}"], "identifier": [f"https://example.org/{n}"]},
+        )
+        for n in range(1, 6)
+    ]
+    provider = pyoai_provider(records)
+    broken = {"on": True}
+    asked = []
+
+    def answer(params):
+        asked.append(params)
+        if broken["on"] and params.get("resumptionToken") and len(asked) > 2:
+            return 200, '<html xmlns="http://www.w3.org/1999/xhtml"><body>Gateway busy</body></html>'
+        return 200, provider.handleRequest(params)
+
+    with serving(answer) as url:
+        source = HarvestSource.objects.create(base_url=url)
+        run = services.harvest(source.pk)
+        assert run.state == HarvestRun.State.FAILED and "not an OAI-PMH response" in run.message, run.message
+        assert run.pages == 1 and run.records == 2
+        assert set(RemoteRecord.objects.values_list("identifier", flat=True)) == {"oai:x:1", "oai:x:2"}
+        assert not [t for t in threading.enumerate() if t.name == "harvest-prefetch"]
+        source.refresh_from_db()
+        assert source.last_response_date == "" and source.record_count == 2
+
+        broken["on"] = False
+        again = services.harvest(source.pk)
+    assert again.state == HarvestRun.State.DONE and again.from_date == "", again.message
+    assert again.records == 5 and RemoteRecord.objects.filter(source=source).count() == 5
+
+
 # --- a third-party provider: pyoai's server ----------------------------------------------------------
 
 

@@ -369,3 +369,45 @@ def test_list_and_get_render_the_same_oai_dc(harvest, make_revision, cruise, set
 def test_the_named_rows_match_the_columns_they_are_read_from():
     assert len(oai.DC_COLUMNS) == len(oai.DcRow._fields)
     assert oai.DcRow._fields[: len(oai.HEADER_COLUMNS)] == oai.HeaderRow._fields
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "plain",
+        "a & b < c > d \"q\" 'a' ]]>",
+        "é ü ß 中文 😀",
+        "tab\tnew\nline",
+        "del \x7f nel \x85",
+        "carriage \r return",
+        "control \x01",
+        "lone \ud800 surrogate",
+        "not a character \ufffe",
+    ],
+)
+def test_the_fast_oai_dc_writer_writes_the_bytes_lxml_writes(text):
+    """ListRecords writes oai_dc as text (``oai_dc_bytes``), GetRecord and the landing page with lxml:
+    the same bytes, and the same refusal of what XML cannot carry."""
+    from apps.publishing.crosswalks import metadata
+
+    view = metadata.DcView(
+        "edi",
+        7,
+        2,
+        text,
+        f"abstract {text}",
+        [text, "keyword"],
+        [{"family": text, "given": "Ada"}, {"name": "Shelf Observing Network"}],
+        datetime.datetime(2024, 1, 2, tzinfo=datetime.UTC),
+        ["text/csv"],
+        None,
+        {"bbox": [1, 2, 3, 4], "begin": "2024-01-01", "end": text},
+        "CC-BY-4.0",
+    )
+    try:
+        expected = etree.tostring(metadata.oai_dc_element(view), encoding="UTF-8")
+    except ValueError as exc:
+        with pytest.raises(type(exc)):
+            metadata.oai_dc_bytes(view)
+        return
+    assert metadata.oai_dc_bytes(view) == expected
