@@ -80,9 +80,15 @@ def generate() -> list[Path]:
 
 
 def ceiling(files: list[Path]) -> None:
+    buffers = (
+        threading.local()
+    )  # one buffer a thread: a fresh 1 MiB buffer a file cost more than hashing a small one
+
     def one(path: Path) -> None:
         md5, sha256 = hashlib.md5(), hashlib.sha256()
-        buffer = bytearray(MiB)
+        if not hasattr(buffers, "buffer"):
+            buffers.buffer = bytearray(MiB)
+        buffer = buffers.buffer
         view = memoryview(buffer)
         with open(path, "rb", buffering=0) as f:
             while n := f.readinto(buffer):
