@@ -105,10 +105,10 @@ def test_the_torrent_waits_for_the_versions_derived_files():
     assert build(revision).state == "built"  # once they are built
 
 
-@pytest.mark.parametrize("as_stream", [False, True], ids=["mapped-files", "streams"])
+@pytest.mark.parametrize("as_stream", [False, True], ids=["files", "streams"])
 def test_piece_hashes_match_libtorrents_own_over_pieces_that_span_files(tmp_path, as_stream):
-    """Local files are hashed through mappings, storage streams by reading: both must give the infohash
-    libtorrent computes itself (``set_piece_hashes``) for the same tree, pieces crossing file ends."""
+    """Local files (``readinto``) and storage streams (``read``) must both give the infohash libtorrent
+    computes itself (``set_piece_hashes``) for the same tree, pieces crossing file ends, buffers reused."""
     import io
     import random
 
@@ -141,10 +141,10 @@ def test_a_file_that_changed_size_since_it_was_listed_is_refused(tmp_path):
 
     (tmp_path / "f.bin").write_bytes(b"x" * 1000)
     files = [torrents.TorrentFile(path="f.bin", size=999, open=lambda: open(tmp_path / "f.bin", "rb"))]
-    with pytest.raises(ValueError, match="f.bin: 1000 bytes, expected 999"):
+    with pytest.raises(ValueError, match="f.bin: read 1000 bytes, expected 999"):
         torrents.make_torrent("v.1", files)
     import io
 
     streamed = [torrents.TorrentFile(path="g.bin", size=999, open=lambda: io.BytesIO(b"y" * 1000))]
-    with pytest.raises(ValueError, match="g.bin: longer than 999 bytes"):
+    with pytest.raises(ValueError, match="g.bin: read 1000 bytes, expected 999"):
         torrents.make_torrent("v.1", streamed)
