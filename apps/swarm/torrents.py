@@ -71,7 +71,7 @@ def _fill(fh: BinaryIO, view: memoryview) -> int:
 
 
 def _pieces(
-    files: list[TorrentFile], piece_size: int, buffers: "queue.SimpleQueue[bytearray]"
+    files: list[TorrentFile], piece_size: int, buffers: queue.SimpleQueue[bytearray]
 ) -> Iterable[memoryview]:
     """The concatenated bytes of ``files`` cut into pieces (the last one shorter), each file read once,
     each piece read straight into a buffer taken from ``buffers`` (the consumer puts it back when done:
