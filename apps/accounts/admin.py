@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
+from portal.admin import ReadOnlyAdmin
+
 from .models import ApiToken, SubmitterRequest, User
 
 
@@ -26,18 +28,9 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
 
 @admin.register(SubmitterRequest)
-class SubmitterRequestAdmin(admin.ModelAdmin):
+class SubmitterRequestAdmin(ReadOnlyAdmin):
     """Read-only: requests are decided on /profile/submitter-requests/ (the service mails and audits)."""
 
     list_display = ["user", "state", "created_at", "decided_by", "decided_at"]
     list_filter = ["state"]
     search_fields = ["user__email", "user__name", "reason"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

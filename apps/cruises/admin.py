@@ -1,19 +1,8 @@
 from django.contrib import admin
 
+from portal.admin import ReadOnlyAdmin
+
 from .models import Award, Cruise, CruiseFile, CruiseMember, Organisation, OrganisationMember, Port, Vessel
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Records whose changes go through services (with audit events): shown, never edited here."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class OrganisationMemberInline(admin.TabularInline):

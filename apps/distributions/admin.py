@@ -3,7 +3,7 @@ check the rules and write the audit events), never here."""
 
 from django.contrib import admin
 
-from apps.cruises.admin import ReadOnlyAdmin
+from portal.admin import ReadOnlyAdmin
 
 from .models import Accession, CruiseDistribution, Dataset, DeepCopy, Profile, RestoreRequest
 

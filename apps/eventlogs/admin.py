@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from apps.cruises.admin import ReadOnlyAdmin
+from portal.admin import ReadOnlyAdmin
 
 from .models import Event, EventLog, Instrument
 

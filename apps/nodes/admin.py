@@ -3,19 +3,10 @@ action, revoking tokens, through the service (audited)."""
 
 from django.contrib import admin, messages
 
+from portal.admin import ReadOnlyAdmin
+
 from . import services
 from .models import Node, NodeHolding
-
-
-class _ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.action(description="Revoke the selected nodes' tokens")
@@ -27,7 +18,7 @@ def revoke_tokens(modeladmin, request, queryset):
 
 
 @admin.register(Node)
-class NodeAdmin(_ReadOnly):
+class NodeAdmin(ReadOnlyAdmin):
     list_display = [
         "name",
         "operator",
@@ -46,7 +37,7 @@ class NodeAdmin(_ReadOnly):
 
 
 @admin.register(NodeHolding)
-class NodeHoldingAdmin(_ReadOnly):
+class NodeHoldingAdmin(ReadOnlyAdmin):
     list_display = ["node", "torrent", "pieces_held", "pieces_total", "bytes_held", "complete", "updated_at"]
     list_filter = ["complete"]
     list_select_related = ["node", "torrent"]

@@ -1,24 +1,17 @@
 from django.contrib import admin
 
+from portal.admin import ReadOnlyAdmin
+
 from .models import Draft, MetadataEdit, Share
 
 
 @admin.register(Share)
-class ShareAdmin(admin.ModelAdmin):
+class ShareAdmin(ReadOnlyAdmin):
     """Read-only: shares change through the share pages (edits, versions) and publishing's withdrawal."""
 
     list_display = ("short_id", "package", "sharer", "created_at")
     search_fields = ("short_id", "sharer__email")
     list_select_related = ("package", "sharer")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(MetadataEdit)
