@@ -728,6 +728,13 @@ SWARM_SEED_POLL_SECONDS = envint("SWARM_SEED_POLL_SECONDS", "30")
 SWARM_SEED_CACHE_BYTES = envint("SWARM_SEED_CACHE_BYTES", str(50 * 1024**3))
 SWARM_HASH_THREADS = envint("SWARM_HASH_THREADS", "2")
 SWARM_BUILD_MAX_ATTEMPTS = envint("SWARM_BUILD_MAX_ATTEMPTS", "5")
+# Mirroring another portal's dataset by its torrent (apps.swarm.download): the worker's own session (any
+# free port), given up after MIRROR_TIMEOUT seconds in all or STALL seconds without a byte.
+SWARM_MIRROR_LISTEN_INTERFACES = env(
+    "SWARM_MIRROR_LISTEN_INTERFACES", "127.0.0.1:0" if TESTING else "0.0.0.0:0,[::]:0"
+)
+SWARM_MIRROR_TIMEOUT = envint("SWARM_MIRROR_TIMEOUT", str(24 * 3600))
+SWARM_MIRROR_STALL_SECONDS = envint("SWARM_MIRROR_STALL_SECONDS", "600")
 CELERY_BEAT_SCHEDULE["swarm-sweep-torrents"] = {
     "task": "apps.swarm.tasks.sweep_torrents",
     "schedule": crontab(minute="*/10"),

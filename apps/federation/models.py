@@ -134,11 +134,22 @@ class LocalMirror(models.Model):
     requested_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
+    # The home's torrent when its landing page names one (``<link rel="alternate"
+    # type="application/x-bittorrent">``): the files came through it, and this portal seeds it too.
+    torrent_url = models.URLField(max_length=1000, blank=True)
+    torrent = models.ForeignKey(
+        "storage.Blob", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    infohash = models.CharField(max_length=40, blank=True, help_text="v1 (SHA-1), hex")
     lease_owner = models.CharField(max_length=100, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"mirror of {self.record}"
+
+    @property
+    def via(self) -> str:
+        return "torrent" if self.infohash else "HTTP"
 
 
 class MirrorFile(models.Model):

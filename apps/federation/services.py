@@ -20,6 +20,7 @@ import json
 import logging
 import operator
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -458,36 +459,75 @@ def request_mirror(record: RemoteRecord, *, user=None, request=None) -> LocalMir
     return mirror
 
 
-def files_of(record: RemoteRecord) -> list[dict]:
+@dataclass
+class Home:
+    """What the record's home offers to mirror: its files and, when it names one, its torrent."""
+
+    files: list[dict]
+    torrent_url: str = ""
+
+
+def home_of(record: RemoteRecord) -> Home:
     """The files to mirror: the feed's (EML distribution URLs) or, failing that, the ``distribution`` of
     the schema.org Dataset JSON-LD embedded in the home landing page (name, contentUrl, contentSize,
-    sha256 — what Quayside's landing pages and Google Dataset Search's providers publish)."""
-    if record.files:
-        return record.files
+    sha256 — what Quayside's landing pages and Google Dataset Search's providers publish); and the
+    torrent the landing page names as ``<link rel="alternate" type="application/x-bittorrent">``."""
     if not record.home_url:
+        if record.files:
+            return Home(record.files)
         raise UserError("The record names no landing page and no files; there is nothing to mirror.")
     from apps.submissions.fetch import FetchError, fetch
 
     with tempfile.TemporaryDirectory(dir=_scratch()) as folder:
         try:
-            page = fetch(record.home_url, Path(folder) / "landing.html")
+            page = fetch(
+                record.home_url,
+                Path(folder) / "landing.html",
+                max_bytes=settings.HARVEST_MAX_RECORD_BYTES * 16,
+            )
         except FetchError as exc:
+            if record.files:  # the feed's list is enough without the page
+                return Home(record.files)
             raise UserError(f"The landing page {record.home_url} could not be read: {exc}") from exc
-        if page.size > settings.HARVEST_MAX_RECORD_BYTES * 16:
-            raise UserError(f"The landing page {record.home_url} is too large ({page.size:,} bytes).")
         html = page.path.read_bytes()
-    return distribution_from_html(html, record.home_url)
+    try:
+        tree = _landing_tree(html)
+    except UserError:
+        if record.files:
+            return Home(record.files)
+        raise
+    torrent = _torrent_link(tree, page.url)
+    if record.files:
+        return Home(record.files, torrent)
+    return Home(distribution_from_html(tree, page.url), torrent)
 
 
-def distribution_from_html(html: bytes, base: str) -> list[dict]:
-    from urllib.parse import urljoin
-
+def _landing_tree(html: bytes):
     from lxml import html as lxml_html
 
     try:
-        tree = lxml_html.fromstring(html, parser=lxml_html.HTMLParser(no_network=True, huge_tree=False))
+        return lxml_html.fromstring(html, parser=lxml_html.HTMLParser(no_network=True, huge_tree=False))
     except Exception as exc:  # lxml raises several kinds for garbage
         raise UserError(f"The landing page is not HTML: {exc}") from exc
+
+
+def _torrent_link(tree, base: str) -> str:
+    from urllib.parse import urljoin
+
+    from apps.swarm.torrents import MEDIA_TYPE
+
+    for href in tree.xpath('//link[@rel="alternate"][@type=$t]/@href', t=MEDIA_TYPE):
+        url = harvester.web_url(urljoin(base, str(href)))
+        if url:
+            return url
+    return ""
+
+
+def distribution_from_html(html, base: str) -> list[dict]:
+    """The schema.org ``distribution`` of the page (bytes, or a parsed lxml tree)."""
+    from urllib.parse import urljoin
+
+    tree = _landing_tree(html) if isinstance(html, bytes) else html
     files = []
     for script in tree.xpath('//script[@type="application/ld+json"]'):
         try:
@@ -520,10 +560,9 @@ def _scratch() -> str:
 
 
 def mirror(mirror_pk: int, *, owner: str | None = None) -> LocalMirror | None:
-    """Download and verify the record's files, store them as blobs, record the mirror (claimed)."""
-    from apps.storage.services import store_file
-    from apps.submissions.fetch import FetchError, fetch
-
+    """Download and verify the record's files, store them as blobs, record the mirror (claimed). By the
+    home's torrent when its landing page names one (every piece checked, then seeded here too), else file by
+    file over HTTP; either way each file the home describes is checked against its size, MD5 and SHA-256."""
     lease = claim(
         LocalMirror.objects.exclude(state=LocalMirror.State.DONE),
         mirror_pk,
@@ -534,41 +573,17 @@ def mirror(mirror_pk: int, *, owner: str | None = None) -> LocalMirror | None:
         return None
     item = LocalMirror.objects.select_related("record").get(pk=mirror_pk)
     record = item.record
-    stored: list[MirrorFile] = []
+    got = Mirrored()
     try:
         with lease.heartbeat(max(5, settings.HARVEST_LEASE_SECONDS // 3)):
             if record.deleted:
                 raise UserError("The record was deleted at its home.")
-            files = files_of(record)
+            home = home_of(record)
             with tempfile.TemporaryDirectory(dir=_scratch()) as folder:
-                for n, entry in enumerate(files):
-                    try:
-                        got = fetch(entry["url"], Path(folder) / f"{n}")
-                    except FetchError as exc:
-                        raise UserError(f"{entry['name']}: {exc}") from exc
-                    checked = ["md5 computed"]
-                    if "size" in entry:
-                        if got.size != entry["size"]:
-                            raise UserError(
-                                f"{entry['name']}: {got.size:,} bytes, the home says {entry['size']:,}."
-                            )
-                        checked.append("size")
-                    if entry.get("md5"):
-                        if got.md5 != entry["md5"]:
-                            raise UserError(f"{entry['name']}: MD5 {got.md5}, the home says {entry['md5']}.")
-                        checked.append("md5")
-                    blob = store_file(got.path)
-                    if entry.get("sha256"):
-                        if blob.sha256 != entry["sha256"]:
-                            raise UserError(
-                                f"{entry['name']}: SHA-256 {blob.sha256}, the home says {entry['sha256']}."
-                            )
-                        checked.append("sha256")
-                    stored.append(
-                        MirrorFile(
-                            name=entry["name"], url=entry["url"], blob=blob, checked=", ".join(checked)
-                        )
-                    )
+                if home.torrent_url:
+                    _by_torrent(home, Path(folder), got)
+                else:
+                    _by_http(home, Path(folder), got)
     except UserError as exc:
         with transaction.atomic():
             LocalMirror.objects.filter(pk=item.pk).update(
@@ -582,7 +597,7 @@ def mirror(mirror_pk: int, *, owner: str | None = None) -> LocalMirror | None:
                 resource_id=f"remote-record:{record.pk}",
             )
         lease.release()
-        _discard([f.blob for f in stored])
+        _discard(got.blobs())
         return LocalMirror.objects.get(pk=item.pk)
     with transaction.atomic():
         current = RemoteRecord.objects.select_for_update().get(pk=record.pk)
@@ -592,27 +607,129 @@ def mirror(mirror_pk: int, *, owner: str | None = None) -> LocalMirror | None:
             )
         else:
             item.files.all().delete()
-            for f in stored:
+            for f in got.files:
                 f.mirror = item
-            MirrorFile.objects.bulk_create(stored)
+            MirrorFile.objects.bulk_create(got.files)
             LocalMirror.objects.filter(pk=item.pk).update(
-                state=LocalMirror.State.DONE, error="", finished_at=timezone.now()
+                state=LocalMirror.State.DONE,
+                error="",
+                finished_at=timezone.now(),
+                torrent_url=home.torrent_url if got.torrent else "",
+                torrent=got.torrent,
+                infohash=got.infohash,
             )
             record_event(
                 service=SERVICE,
                 method="mirror",
-                text=f"{len(stored)} files",
+                text=f"{len(got.files)} files" + (f", torrent {got.infohash}" if got.torrent else ""),
                 resource_id=f"remote-record:{record.pk}",
             )
     lease.release()
     if current.deleted:
-        _discard([f.blob for f in stored])
+        _discard(got.blobs())
     return LocalMirror.objects.get(pk=item.pk)
+
+
+@dataclass
+class Mirrored:
+    """What a mirror stored so far (so that a failure can discard it)."""
+
+    files: list = None  # MirrorFile, unsaved
+    torrent: object = None  # the .torrent's Blob
+    infohash: str = ""
+
+    def __post_init__(self):
+        self.files = []
+
+    def blobs(self) -> list:
+        return [f.blob for f in self.files] + ([self.torrent] if self.torrent else [])
+
+
+def _check(entry: dict, size: int, md5: str | None, sha256: str | None) -> list[str]:
+    """Compare a downloaded file with what the home says of it (a None digest is not compared); the names
+    of the checks made."""
+    checked = []
+    if "size" in entry:
+        if size != entry["size"]:
+            raise UserError(f"{entry['name']}: {size:,} bytes, the home says {entry['size']:,}.")
+        checked.append("size")
+    if entry.get("md5") and md5 is not None:
+        if md5 != entry["md5"]:
+            raise UserError(f"{entry['name']}: MD5 {md5}, the home says {entry['md5']}.")
+        checked.append("md5")
+    if entry.get("sha256") and sha256 is not None:
+        if sha256 != entry["sha256"]:
+            raise UserError(f"{entry['name']}: SHA-256 {sha256}, the home says {entry['sha256']}.")
+        checked.append("sha256")
+    return checked
+
+
+def _by_http(home: Home, folder: Path, got: Mirrored) -> None:
+    from apps.storage.services import store_file
+    from apps.submissions.fetch import FetchError, fetch
+
+    for n, entry in enumerate(home.files):
+        try:
+            fetched = fetch(entry["url"], folder / f"{n}")
+        except FetchError as exc:
+            raise UserError(f"{entry['name']}: {exc}") from exc
+        _check(entry, fetched.size, fetched.md5, None)  # size and MD5 before storing anything
+        blob = store_file(fetched.path)
+        got.files.append(
+            MirrorFile(
+                name=entry["name"],
+                url=entry["url"],
+                blob=blob,
+                checked=", ".join(["md5 computed", *_check(entry, fetched.size, fetched.md5, blob.sha256)]),
+            )
+        )
+
+
+def _by_torrent(home: Home, folder: Path, got: Mirrored) -> None:
+    """The torrent's every file, pieces checked by libtorrent; then each file the home describes must be
+    one of them, by name, size and SHA-256 (so the torrent is of this dataset, not any torrent)."""
+    from apps.storage.services import store_bytes, store_file
+    from apps.submissions.fetch import FetchError, fetch
+    from apps.swarm import download
+
+    try:
+        fetched = fetch(home.torrent_url, folder / "home.torrent", max_bytes=download.MAX_TORRENT_BYTES)
+    except FetchError as exc:
+        raise UserError(f"The torrent {home.torrent_url}: {exc}") from exc
+    data = fetched.path.read_bytes()
+    try:
+        done = download.download(data, folder / "files")
+    except download.DownloadError as exc:
+        raise UserError(f"The torrent {home.torrent_url}: {exc}") from exc
+    got.torrent = store_bytes(data)
+    got.infohash = done.infohash
+    checks: dict[str, list[str]] = {}
+    by_name: dict[str, list[tuple[str, int, object]]] = {}
+    for path, size in done.files:
+        blob = store_file(folder / "files" / path)
+        got.files.append(MirrorFile(name=path, url=home.torrent_url, blob=blob))
+        checks[path] = ["torrent pieces"]
+        by_name.setdefault(path.rsplit("/", 1)[-1], []).append((path, size, blob))
+    for entry in home.files:
+        candidates = by_name.get(entry["name"].rsplit("/", 1)[-1], [])
+        if not candidates:
+            raise UserError(f"The torrent {home.torrent_url} lacks {entry['name']}, a file the home lists.")
+        errors = []
+        for path, size, blob in candidates:
+            try:
+                checks[path] += _check(entry, size, None, blob.sha256)
+                break
+            except UserError as exc:
+                errors.append(str(exc))
+        else:
+            raise UserError(errors[0])
+    for f in got.files:
+        f.checked = ", ".join(dict.fromkeys(checks[f.name]))[:100]
 
 
 def remove_mirror(item: LocalMirror, *, reason: str, user=None, request=None) -> None:
     """Remove a local mirror and, after commit, its blobs that nothing else references."""
-    blobs = [f.blob for f in item.files.select_related("blob")]
+    blobs = [f.blob for f in item.files.select_related("blob")] + ([item.torrent] if item.torrent else [])
     record_event(
         service=SERVICE,
         method="removeMirror",
@@ -630,3 +747,34 @@ def _discard(blobs) -> None:
 
     for blob in {b.pk: b for b in blobs}.values():
         discard_if_unreferenced(blob)
+
+
+def seedables():
+    """The seeder's share of federation (``apps.swarm.extensions``): every finished mirror that came by its
+    home's torrent, while its record stands at home."""
+    from apps.swarm.extensions import Seedable
+
+    mirrors = (
+        LocalMirror.objects.filter(state=LocalMirror.State.DONE, record__deleted=False, torrent__isnull=False)
+        .exclude(infohash="")
+        .select_related("torrent")
+        .prefetch_related("files__blob")
+    )
+    for m in mirrors:
+        yield Seedable(
+            infohash=m.infohash,
+            torrent=m.torrent,
+            files=[(f.name, f.blob) for f in m.files.all()],
+            label=f"mirror of remote record {m.record_id}",
+        )
+
+
+def mirror_magnet(item: LocalMirror | None) -> str:
+    """A magnet link for a mirror that came by torrent (the home's .torrent as ``xs``), else ""."""
+    if item is None or not item.infohash:
+        return ""
+    from apps.swarm.torrents import magnet_link
+
+    first = item.files.all()[:1]
+    name = first[0].name.split("/", 1)[0] if first else item.infohash
+    return magnet_link(item.infohash, name, torrent_url=item.torrent_url)

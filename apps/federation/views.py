@@ -93,6 +93,7 @@ def remote_record(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "record": record,
             "mirror": mirror,
+            "mirror_magnet": services.mirror_magnet(mirror),
             "is_data_manager": roles.is_data_manager(request.user),
         },
         status=410 if record.deleted else 200,

@@ -1,7 +1,7 @@
 """Publishing demo: every archived demo package is published (DOIs pending, or registered when
 DATACITE_API_URL points at a DataCite server), and a small two-version dataset of our own whose first
-version is withdrawn, so the OAI-PMH feed always shows a deleted record, and one dataset that was tainted
-(issue 16: its page is a tombstone saying "removed", its bytes are gone from every tier). Idempotent."""
+version is withdrawn, so the OAI-PMH feed always shows a deleted record (the tainted demo item is a quick
+share: ``apps.shares.demo``). Idempotent."""
 
 from __future__ import annotations
 
@@ -36,21 +36,8 @@ VERSIONS = [
 ]
 
 
-# Stands in for the issue's "one tainted share" until the quick-share app is merged.
-TAINTED_IDENTIFIER = 9002
-TAINTED_VERSIONS = [
-    (
-        "Harbour camera stills, March 2024 (removed)",
-        "time,frame\n2024-03-01T00:00Z,0001.jpg\n",
-    )
-]
-
-
 ABSTRACT = (
     "Hourly water temperature from a logger at 2 m depth off Quay Point, kept as a demonstration dataset."
-)
-TAINTED_ABSTRACT = (
-    "Stills from the harbour camera, published by mistake with people's faces in them; removed."
 )
 
 
@@ -125,7 +112,6 @@ def _demo_package(
 
 def load(log) -> None:
     package = _demo_package(log)
-    tainted_package = _demo_package(log, TAINTED_IDENTIFIER, TAINTED_VERSIONS, TAINTED_ABSTRACT)
     published = 0
     with transaction.atomic():
         # on_archived runs inside the pipeline's transaction in real life; here the demo is that caller.
@@ -146,16 +132,6 @@ def load(log) -> None:
             services.withdraw(
                 first, reason="Logger clock was 20 minutes fast; superseded by version 2 (recalibrated)."
             )
-    if tainted_package is not None:
-        from .taint import remove_tainted_data
-
-        version = tainted_package.revisions.filter(number=1).first()
-        if version is not None and version.state == Revision.State.PUBLISHED:
-            services.taint(
-                version, reason="Demo: the stills show identifiable people (kept in the audit log only)."
-            )
-        if version is not None and version.state == Revision.State.TAINTED:
-            remove_tainted_data(version.pk)  # the worker does this after the commit; the demo may have none
     log(
         f"publishing: {published} revisions published now; {Doi.objects.count()} DOIs "
         f"({Doi.objects.exclude(state=Doi.State.PENDING).count()} registered or in progress); "

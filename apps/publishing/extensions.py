@@ -4,7 +4,9 @@ Publishing never imports them; each registers from its ``AppConfig.ready()``:
 
 - ``related``: ``(revision) -> dict`` with optional ``relatedIdentifiers`` and ``alternateIdentifiers``
   lists (DataCite 4.5 JSON shapes) appended to the version's DataCite metadata.
-- ``landing_links``: ``(revision) -> list[dict(label, text, url)]`` shown on the landing page's facts.
+- ``landing_links``: ``(revision) -> list[dict(label, text, url[, type])]`` shown on the landing page's
+  facts; a link with a media ``type`` is also a ``<link rel="alternate" type=…>`` in the page's head (how a
+  harvesting portal finds a version's torrent: ``apps.federation``).
 """
 
 from __future__ import annotations

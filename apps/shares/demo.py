@@ -1,6 +1,7 @@
-"""Demo quick share: a sharer approved through the submitter request (the curation of sharers), and one
-share with two versions — version 2 keeps the README by reference and changes the CSV — and one edit of
-its description. Idempotent: nothing is done once the sharer has a share."""
+"""Demo quick shares: a sharer approved through the submitter request (the curation of sharers); one share
+with two versions — version 2 keeps the README by reference and changes the CSV — and one edit of its
+description; and one share a data manager tainted (its landing page a tombstone, a deleted record in
+OAI-PMH, its bytes removed). Idempotent: each is made once."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ COUNTS = "sample,date,depth_m,copepods_per_m3\n" + "".join(
 )
 COUNTS_V2 = COUNTS + "P40,2024-05-29,10,871.5\n"  # one more sample, and a count that is not whole
 README = "Zooplankton net tows in the harbour, May 2024. Counts per cubic metre of filtered water.\n"
+TAINTED_TITLE = "Harbour camera stills, March 2024"
+FRAMES = "time,frame\n2024-03-01T00:00Z,0001.jpg\n2024-03-01T00:10Z,0002.jpg\n"
 
 
 def _sharer() -> User:
@@ -50,8 +53,13 @@ def _publish(draft, user) -> None:
 
 def load(log) -> None:
     user = _sharer()
-    if Share.objects.filter(sharer=user).exists():
-        return
+    if not Share.objects.filter(sharer=user).exclude(package__revisions__title=TAINTED_TITLE).exists():
+        _two_versions(user, log)
+    if not Share.objects.filter(sharer=user, package__revisions__title=TAINTED_TITLE).exists():
+        _tainted(user, log)
+
+
+def _two_versions(user, log) -> None:
     first = services.start_draft(
         user,
         [("plankton_counts.csv", io.BytesIO(COUNTS.encode())), ("README.txt", io.BytesIO(README.encode()))],
@@ -83,4 +91,29 @@ def load(log) -> None:
     log(
         f"shares: {SHARER[0]} (approved: {approved}) shared {share.package} as /id/{share.short_id}, "
         "two versions (one changed file)"
+    )
+
+
+def _tainted(user, log) -> None:
+    """A share published by mistake and tainted by a data manager (the reason stays in the audit log)."""
+    from apps.publishing import services as publishing
+    from apps.publishing.taint import remove_tainted_data
+
+    draft = services.start_draft(
+        user,
+        [("frames.csv", io.BytesIO(FRAMES.encode()))],
+        title=TAINTED_TITLE,
+        description="Frame list of the harbour camera.",
+        licence="CC-BY-4.0",
+    )
+    _publish(draft, user)
+    draft.refresh_from_db()
+    version = draft.share.package.revisions.get(number=1)
+    manager = User.objects.get(email="dm@quayside.example")
+    publishing.taint(
+        version, reason="Demo: the stills show identifiable people (audit log only).", user=manager
+    )
+    remove_tainted_data(version.pk)  # the worker does this after the commit; the demo may run without one
+    log(
+        f"shares: {draft.share.package} tainted by {manager.email}: /id/{draft.share.short_id} is a tombstone"
     )

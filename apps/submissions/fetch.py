@@ -45,7 +45,7 @@ class Fetched:
     url: str  # the final URL after redirects
 
 
-def _allowed_exceptions() -> tuple[set[str], list]:
+def allowed_exceptions() -> tuple[set[str], list]:
     names, networks = set(), []
     for entry in getattr(settings, "FETCH_ALLOWED_HOSTS", []) or []:
         entry = entry.strip()
@@ -84,7 +84,7 @@ _NOT_GLOBAL_ENOUGH = (ipaddress.ip_network("192.88.99.0/24"),)
 
 def resolve_checked(host: str, port: int) -> str:
     """Resolve ``host`` and return an address we may connect to, or raise FetchError."""
-    names, networks = _allowed_exceptions()
+    names, networks = allowed_exceptions()
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
@@ -141,9 +141,8 @@ def _open(url: str, timeout: float):
     return conn, conn.getresponse()
 
 
-def _fetch_once(url: str, dest: Path) -> Fetched:
+def _fetch_once(url: str, dest: Path, cap: int) -> Fetched:
     timeout = settings.FETCH_TIMEOUT
-    cap = settings.FETCH_MAX_BYTES
     current = url
     for _ in range(MAX_REDIRECTS + 1):
         try:
@@ -205,12 +204,14 @@ def _fetch_once(url: str, dest: Path) -> Fetched:
     raise FetchError(f"{url} redirects more than {MAX_REDIRECTS} times.")
 
 
-def fetch(url: str, dest: Path) -> Fetched:
-    """Download ``url`` into ``dest``; retry temporary failures FETCH_RETRIES times, then give up."""
+def fetch(url: str, dest: Path, *, max_bytes: int | None = None) -> Fetched:
+    """Download ``url`` into ``dest``; retry temporary failures FETCH_RETRIES times, then give up. At most
+    ``max_bytes`` (default FETCH_MAX_BYTES): a page or a .torrent is refused long before a data object."""
     attempts = max(1, settings.FETCH_RETRIES)
+    cap = settings.FETCH_MAX_BYTES if max_bytes is None else min(max_bytes, settings.FETCH_MAX_BYTES)
     for attempt in range(1, attempts + 1):
         try:
-            return _fetch_once(url, dest)
+            return _fetch_once(url, dest, cap)
         except FetchError as exc:
             dest.with_name(dest.name + ".part").unlink(missing_ok=True)
             if not exc.temporary or attempt == attempts:

@@ -1,8 +1,9 @@
 """The portal's seeder: one libtorrent session that seeds every public version from storage.
 
 ``Seeder(folder).run()`` (``python manage.py seed``) loops: every ``SWARM_SEED_POLL_SECONDS`` it adds the
-torrents of newly published versions, removes those of versions withdrawn or tainted since (and their
-files and resume data), saves resume data, and reports each swarm's health (``SwarmHealth``): from its own
+torrents of newly published versions and of verified local mirrors of other portals' datasets (which
+``apps.federation`` registers through ``apps.swarm.extensions``), removes those no longer wanted (versions
+withdrawn or tainted, mirrors removed) with their files and resume data, saves resume data, and reports each swarm's health (``SwarmHealth``): from its own
 session (seeds and peers it is connected to, completed, uploaded) and, where trackers are set, from their
 scrapes.
 
@@ -31,7 +32,8 @@ from django.db import close_old_connections
 from apps.publishing.files import version_files
 from apps.storage import services as storage
 
-from . import services
+from . import extensions, services
+from .extensions import Seedable
 from .models import SwarmHealth
 
 log = logging.getLogger(__name__)
@@ -57,7 +59,8 @@ class Seeder:
         (self.folder / "data").mkdir(parents=True, exist_ok=True)
         (self.folder / "resume").mkdir(parents=True, exist_ok=True)
         self.session = lt.session(session_settings(listen, dht=dht))
-        self.handles: dict[str, tuple[int, lt.torrent_handle]] = {}  # infohash → (torrent pk, handle)
+        # infohash → (local Torrent pk, or None for another app's torrent; handle)
+        self.handles: dict[str, tuple[int | None, lt.torrent_handle]] = {}
         self.stopping = threading.Event()
 
     @property
@@ -66,25 +69,23 @@ class Seeder:
 
     # --- files --------------------------------------------------------------------------------------
 
-    def _lay_out(self, torrent, target: Path) -> bool:
-        """Make ``target/<tree>/<path>`` for every file; False when it does not fit the S3 cache."""
-        revision = torrent.revision
-        tree = target / services.name_of(revision)
+    def _lay_out(self, item: Seedable, target: Path) -> bool:
+        """Make ``target/<path>`` for every file; False when it does not fit the S3 cache."""
         primary = storage.primary()
         local = isinstance(primary, FileSystemStorage)
-        files = [f for f in version_files(revision) if f.blob is not None]
-        if not local and self._cached_bytes() + sum(f.size for f in files) > settings.SWARM_SEED_CACHE_BYTES:
-            log.warning("%s does not fit the seed cache; left to the web seeds", tree.name)
+        size = sum(blob.size for _path, blob in item.files)
+        if not local and self._cached_bytes() + size > settings.SWARM_SEED_CACHE_BYTES:
+            log.warning("%s does not fit the seed cache; left to the web seeds", item.label)
             return False
-        for f in files:
-            path = tree / f.path
+        for name, blob in item.files:
+            path = target / name
             path.parent.mkdir(parents=True, exist_ok=True)
             if path.exists() or path.is_symlink():
                 continue
             if local:
-                path.symlink_to(primary.path(f.blob.key))
+                path.symlink_to(primary.path(blob.key))
             else:
-                with storage.open_blob(f.blob) as src, open(path, "wb") as dst:
+                with storage.open_blob(blob) as src, open(path, "wb") as dst:
                     shutil.copyfileobj(src, dst, 1 << 20)
         return True
 
@@ -95,36 +96,52 @@ class Seeder:
 
     # --- torrents -----------------------------------------------------------------------------------
 
+    def wanted(self) -> dict[str, Seedable]:
+        """Every torrent to seed now: the public versions' and what other apps register
+        (``apps.swarm.extensions``: federation's verified mirrors), by infohash (a local torrent first)."""
+        wanted: dict[str, Seedable] = {}
+        for function in extensions.seedables:
+            for item in function():
+                wanted[item.infohash] = item
+        for torrent in services.public_torrents().prefetch_related("revision__entities__blob"):
+            tree = services.name_of(torrent.revision)
+            wanted[torrent.infohash] = Seedable(
+                infohash=torrent.infohash,
+                torrent=torrent.blob,
+                files=[(f"{tree}/{f.path}", f.blob) for f in version_files(torrent.revision) if f.blob],
+                label=tree,
+                torrent_pk=torrent.pk,
+            )
+        return wanted
+
     def sync(self) -> tuple[int, int]:
-        """Seed every public torrent not yet in the session, drop those no longer public. Returns
+        """Seed every wanted torrent not yet in the session, drop those no longer wanted. Returns
         (added, removed)."""
-        wanted = {
-            t.infohash: t for t in services.public_torrents().prefetch_related("revision__entities__blob")
-        }
+        wanted = self.wanted()
         added = removed = 0
         for infohash in [ih for ih in self.handles if ih not in wanted]:
             self.drop(infohash)
             removed += 1
-        for infohash, torrent in wanted.items():
+        for infohash, item in wanted.items():
             if infohash in self.handles:
                 continue
-            if self.add(torrent):
+            if self.add(item):
                 added += 1
         return added, removed
 
-    def add(self, torrent) -> bool:
-        target = self.folder / "data" / torrent.infohash
-        if not self._lay_out(torrent, target):
+    def add(self, item: Seedable) -> bool:
+        target = self.folder / "data" / item.infohash
+        if not self._lay_out(item, target):
             return False
-        with storage.open_blob(torrent.blob) as fh:
+        with storage.open_blob(item.torrent) as fh:
             info = lt.torrent_info(lt.bdecode(fh.read()))
-        resume = self.folder / "resume" / f"{torrent.infohash}.resume"
+        resume = self.folder / "resume" / f"{item.infohash}.resume"
         params = lt.add_torrent_params()
         if resume.exists():
             try:
                 params = lt.read_resume_data(resume.read_bytes())
             except RuntimeError:
-                log.warning("unreadable resume data for %s; starting afresh", torrent.infohash)
+                log.warning("unreadable resume data for %s; starting afresh", item.infohash)
                 params = lt.add_torrent_params()
         params.ti = info
         params.save_path = str(target)
@@ -132,8 +149,8 @@ class Seeder:
         params.flags &= ~lt.torrent_flags.paused
         params.flags &= ~lt.torrent_flags.auto_managed
         handle = self.session.add_torrent(params)
-        self.handles[torrent.infohash] = (torrent.pk, handle)
-        log.info("seeding %s (%s)", services.name_of(torrent.revision), torrent.infohash)
+        self.handles[item.infohash] = (item.torrent_pk, handle)
+        log.info("seeding %s (%s)", item.label, item.infohash)
         return True
 
     def drop(self, infohash: str) -> None:
@@ -147,8 +164,11 @@ class Seeder:
     # --- reports and resume data ----------------------------------------------------------------------
 
     def report(self) -> None:
-        """One ``SwarmHealth`` row per torrent from the session (and one from tracker scrapes if any)."""
+        """One ``SwarmHealth`` row per local torrent from the session (and one from tracker scrapes if any);
+        mirrors of other portals' torrents are seeded, their health is their home's to report."""
         for pk, handle in self.handles.values():
+            if pk is None:
+                continue
             s = handle.status()
             connected_seeds = s.num_seeds + (1 if s.is_seeding else 0)  # this seeder is a copy too
             services.record_health(

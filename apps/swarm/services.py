@@ -189,7 +189,12 @@ def landing_links(revision: Revision) -> list[dict]:
         return []
     url = f"{settings.SITE_BASE_URL}{torrent_path(revision)}"
     return [
-        {"label": "BitTorrent", "text": f"infohash {torrent.infohash}:", "url": url},
+        {
+            "label": "BitTorrent",
+            "text": f"infohash {torrent.infohash}:",
+            "url": url,
+            "type": torrents.MEDIA_TYPE,
+        },
         {"label": "Magnet link", "text": "", "url": magnet_for(torrent)},
     ]
 

@@ -1,7 +1,9 @@
 """Two Quayside portals: A runs as gunicorn with its own SQLite database and folders; B is the test's own
-portal (its own database). B harvests A over loopback, shows A's records, mirrors one (new blobs in B's
-store, verified by size and SHA-256 from A's landing page), A withdraws it, and B's incremental re-harvest
-removes the mirror and its blobs (B holds no other reference to them)."""
+portal (its own database). B harvests A over loopback, shows A's records, mirrors one by A's torrent (the
+files come from A's web seed, every piece checked, each file verified by size and SHA-256 from A's landing
+page, stored as new blobs in B's store), and B's seeder seeds it to a third libtorrent client; A taints it,
+and B's incremental re-harvest removes the mirror, its blobs (B holds no other reference to them) and the
+torrent from B's seeder."""
 
 from __future__ import annotations
 
@@ -17,20 +19,30 @@ from django.test import Client
 from apps.federation import services
 from apps.federation.models import HarvestRun, HarvestSource, LocalMirror, RemoteRecord
 from apps.storage.models import Blob
+from apps.storage.services import open_blob
+from apps.swarm.seeder import Seeder
 from tests.support.gunicorn import running_gunicorn
 from tests.support.ports import free_port
+from tests.swarm.conftest import download, without_web_seeds
 
 pytestmark = [pytest.mark.slow, pytest.mark.gunicorn, pytest.mark.django_db(transaction=True)]
 
 MAKE = """
+from apps.artifacts.models import RevisionBuild
+from apps.artifacts.tasks import build_artifacts
+from apps.swarm.models import Torrent
+from apps.swarm.tasks import build_torrent_task
 from tests.factories import make_revision
 for n in range(3):
-    make_revision(title=f"Portal A dataset {n}", files=2, scope="quay")
+    revision = make_revision(title=f"Portal A dataset {n}", files=2, scope="quay")
+    for pk in RevisionBuild.objects.filter(revision=revision).values_list("pk", flat=True):
+        build_artifacts.apply(args=[pk]).get()
+    build_torrent_task.apply(args=[Torrent.objects.get(revision=revision).pk]).get()
 """
-WITHDRAW = """
+TAINT = """
 from apps.packages.models import Revision
-from apps.publishing.services import withdraw
-withdraw(Revision.objects.get(title="Portal A dataset 0"), reason="Found to duplicate another dataset")
+from apps.publishing.services import taint
+taint(Revision.objects.get(title="Portal A dataset 0"), reason="Holds personal data")
 """
 
 
@@ -44,7 +56,7 @@ def portal_a(folder, env, code: str) -> None:
     )
 
 
-def test_portal_b_harvests_portal_a_mirrors_and_drops_what_a_withdraws(settings, tmp_path):
+def test_portal_b_harvests_portal_a_mirrors_by_torrent_seeds_it_and_drops_what_a_taints(settings, tmp_path):
     settings.HARVEST_ALLOW_LOOPBACK = True
     settings.FETCH_ALLOWED_HOSTS = ["127.0.0.1"]
     port = free_port()
@@ -80,14 +92,30 @@ def test_portal_b_harvests_portal_a_mirrors_and_drops_what_a_withdraws(settings,
 
         mirror = services.mirror(LocalMirror.objects.create(record=record).pk)
         assert mirror.state == LocalMirror.State.DONE, mirror.error
-        blobs = [f.blob_id for f in mirror.files.all()]
-        assert len(blobs) == 2 and Blob.objects.filter(pk__in=blobs).count() == 2
-        assert all("sha256" in f.checked for f in mirror.files.all())
+        assert mirror.via == "torrent" and mirror.torrent_url.startswith(f"{a_url}/dataset/quay/")
+        files = list(mirror.files.all())
+        blobs = [f.blob_id for f in files] + [mirror.torrent_id]
+        assert Blob.objects.filter(pk__in=blobs).count() == len(blobs)
+        described = [f for f in files if "sha256" in f.checked]  # A's two data files; the rest are derived
+        assert len(described) == 2 and all("torrent pieces" in f.checked for f in files), [
+            (f.name, f.checked) for f in files
+        ]
+        page = Client().get(f"/remote/{record.pk}/")
+        assert mirror.infohash in page.content.decode() and b"seeded here too" in page.content
 
-        portal_a(tmp_path, env, WITHDRAW)
+        seeder = Seeder(tmp_path / "b-seed", listen="127.0.0.1:0", dht=False)
+        assert seeder.sync() == (1, 0)  # B has no local versions: the mirror is all it seeds
+        with open_blob(mirror.torrent) as fh:  # a client that reaches only B's seeder, no web seed
+            download(without_web_seeds(fh.read()), tmp_path / "client", peer=("127.0.0.1", seeder.port))
+        for f in files:
+            with open_blob(f.blob) as fh:
+                assert (tmp_path / "client" / f.name).read_bytes() == fh.read(), f.name
+
+        portal_a(tmp_path, env, TAINT)
         again = services.harvest(source.pk)
         assert again.state == HarvestRun.State.DONE, again.message
         assert (again.records, again.deleted) == (0, 1)
     record.refresh_from_db()
     assert record.deleted and not LocalMirror.objects.filter(pk=mirror.pk).exists()
     assert not Blob.objects.filter(pk__in=blobs).exists()  # B held no other reference
+    assert seeder.sync() == (0, 1) and not (tmp_path / "b-seed" / "data" / mirror.infohash).exists()

@@ -150,6 +150,9 @@ def remote_record(request, pk: int):
             else {
                 "state": mirror.state,
                 "error": mirror.error,
+                "via": mirror.via,
+                "infohash": mirror.infohash or None,
+                "torrent_url": mirror.torrent_url or None,
                 "files": [{"name": f.name, "sha256": f.blob_id, "url": f.url} for f in mirror.files.all()],
             },
         }

@@ -1,0 +1,124 @@
+"""Mirroring a remote record by its home's torrent: the landing page names the torrent
+(``<link rel="alternate" type="application/x-bittorrent">``) and the files (schema.org JSON-LD with
+SHA-256); the mirror downloads the torrent from its web seed, then checks that every file the home lists
+is in it with that size and digest. A torrent of other bytes, or one that lacks a listed file, fails the
+mirror and keeps nothing; a good one is handed to the seeder."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+
+import pytest
+
+from apps.federation import services
+from apps.federation.models import HarvestSource, LocalMirror, RemoteRecord
+from apps.storage.models import Blob
+from apps.swarm.seeder import Seeder
+from apps.swarm.torrents import TorrentFile, make_torrent
+from tests.support.webseed import web_seed_server
+
+pytestmark = pytest.mark.django_db
+
+FILES = {"counts.csv": b"station,count\n" + b"S1,12\n" * 4000, "README.txt": b"Net tows.\n" * 900}
+
+
+@pytest.fixture
+def home(settings, tmp_path):
+    settings.FETCH_ALLOWED_HOSTS = ["127.0.0.1"]
+    settings.SWARM_SEED_DIR = tmp_path / "seed"
+    with web_seed_server() as server:
+        server.files.update({f"/files/ds/{p}": d for p, d in FILES.items()})
+        yield server
+
+
+def publish_home(server, *, listed: dict[str, bytes], torrent_files: dict[str, bytes]) -> RemoteRecord:
+    """The home's landing page lists ``listed`` and links a torrent of ``torrent_files`` (web seed: the
+    server's /files/)."""
+    made = make_torrent(
+        "ds",
+        [TorrentFile(p, len(d), lambda d=d: io.BytesIO(d)) for p, d in torrent_files.items()],
+        web_seeds=[f"{server.url}/files/"],
+    )
+    server.files["/ds.torrent"] = made.data
+    distribution = [
+        {
+            "@type": "DataDownload",
+            "name": name,
+            "contentUrl": f"/files/ds/{name}",
+            "contentSize": f"{len(data)} B",
+            "sha256": hashlib.sha256(data).hexdigest(),
+        }
+        for name, data in listed.items()
+    ]
+    page = (
+        '<html><head><link rel="alternate" type="application/x-bittorrent" href="/ds.torrent">'
+        '<script type="application/ld+json">'
+        + json.dumps({"@type": "Dataset", "distribution": distribution})
+        + "</script></head><body>A dataset</body></html>"
+    )
+    server.files["/landing"] = page.encode()
+    server.types["/landing"] = "text/html"
+    source = HarvestSource.objects.create(base_url="https://oai.example.org/oai", name="Home")
+    return RemoteRecord.objects.create(
+        source=source, identifier="oai:home:1", datestamp="2026-01-01", home_url=f"{server.url}/landing"
+    )
+
+
+def test_a_mirror_comes_by_the_homes_torrent_and_is_handed_to_the_seeder(home, tmp_path):
+    record = publish_home(home, listed=FILES, torrent_files=FILES)
+    mirror = services.mirror(LocalMirror.objects.create(record=record).pk)
+    assert mirror.state == LocalMirror.State.DONE, mirror.error
+    assert mirror.via == "torrent" and mirror.torrent_url == f"{home.url}/ds.torrent"
+    files = {f.name: f for f in mirror.files.select_related("blob")}
+    assert set(files) == {"ds/counts.csv", "ds/README.txt"}
+    for name, data in FILES.items():
+        f = files[f"ds/{name}"]
+        assert f.blob.sha256 == hashlib.sha256(data).hexdigest()
+        assert f.checked == "torrent pieces, size, sha256"
+    (seedable,) = list(services.seedables())
+    assert seedable.infohash == mirror.infohash and sorted(p for p, _b in seedable.files) == sorted(files)
+    seeder = Seeder(tmp_path / "seed", listen="127.0.0.1:0", dht=False)
+    assert seeder.sync() == (1, 0)
+    assert (tmp_path / "seed" / "data" / mirror.infohash / "ds" / "counts.csv").read_bytes() == FILES[
+        "counts.csv"
+    ]
+
+
+def test_a_torrent_of_other_bytes_fails_the_mirror_and_keeps_nothing(home):
+    other = {**FILES, "counts.csv": FILES["counts.csv"].replace(b"12", b"13")}
+    home.files["/files/ds/counts.csv"] = other["counts.csv"]  # the web seed serves what its torrent says
+    record = publish_home(home, listed=FILES, torrent_files=other)
+    blobs = Blob.objects.count()
+    mirror = services.mirror(LocalMirror.objects.create(record=record).pk)
+    assert mirror.state == LocalMirror.State.FAILED
+    assert mirror.error.startswith("counts.csv: SHA-256 ") and "the home says" in mirror.error
+    assert Blob.objects.count() == blobs and not mirror.files.exists() and not mirror.infohash
+    assert list(services.seedables()) == []
+
+
+def test_a_torrent_that_lacks_a_listed_file_fails_the_mirror(home):
+    record = publish_home(home, listed=FILES, torrent_files={"README.txt": FILES["README.txt"]})
+    blobs = Blob.objects.count()
+    mirror = services.mirror(LocalMirror.objects.create(record=record).pk)
+    assert mirror.state == LocalMirror.State.FAILED
+    assert mirror.error == f"The torrent {home.url}/ds.torrent lacks counts.csv, a file the home lists."
+    assert Blob.objects.count() == blobs
+
+
+def test_a_torrent_link_that_is_not_a_torrent_fails_the_mirror_with_the_reason(home):
+    record = publish_home(home, listed=FILES, torrent_files=FILES)
+    home.files["/ds.torrent"] = b"<html>Moved</html>"
+    mirror = services.mirror(LocalMirror.objects.create(record=record).pk)
+    assert mirror.state == LocalMirror.State.FAILED
+    assert mirror.error.startswith(f"The torrent {home.url}/ds.torrent: Not a torrent file")
+
+
+def test_an_oversized_landing_page_is_cut_off_at_its_limit_not_downloaded_whole(home, settings):
+    settings.HARVEST_MAX_RECORD_BYTES = 1000  # pages up to 16,000 bytes
+    record = publish_home(home, listed=FILES, torrent_files=FILES)
+    home.files["/landing"] += b"<!-- padding -->" * 2000
+    mirror = services.mirror(LocalMirror.objects.create(record=record).pk)
+    assert mirror.state == LocalMirror.State.FAILED
+    assert "is 3" in mirror.error and "more than the limit of 16,000 bytes" in mirror.error
