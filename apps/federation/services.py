@@ -20,7 +20,7 @@ import json
 import logging
 import operator
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -634,12 +634,9 @@ def mirror(mirror_pk: int, *, owner: str | None = None) -> LocalMirror | None:
 class Mirrored:
     """What a mirror stored so far (so that a failure can discard it)."""
 
-    files: list = None  # MirrorFile, unsaved
+    files: list = field(default_factory=list)  # MirrorFile, unsaved
     torrent: object = None  # the .torrent's Blob
     infohash: str = ""
-
-    def __post_init__(self):
-        self.files = []
 
     def blobs(self) -> list:
         return [f.blob for f in self.files] + ([self.torrent] if self.torrent else [])
