@@ -625,6 +625,9 @@ DELIVERY_S3_SECRET_KEY = env("DELIVERY_S3_SECRET_KEY", env("S3_SECRET_KEY", ""))
 DELIVERY_S3_REGION = env("DELIVERY_S3_REGION", env("S3_REGION", "us-east-1"))
 # Files hashed at once by one inventory (threads: hashlib and reads release the GIL); 0 = one per core.
 DELIVERY_HASH_THREADS = envint("DELIVERY_HASH_THREADS", "0")
+# Helper processes for a folder's small files (< 1 MiB), when there are at least MIN_FILES of them; 0 = none.
+DELIVERY_HASH_PROCESSES = envint("DELIVERY_HASH_PROCESSES", str(os.cpu_count() or 2))
+DELIVERY_HASH_PROCESS_MIN_FILES = envint("DELIVERY_HASH_PROCESS_MIN_FILES", "2000")
 # The inventory's lease (renewed every DELIVERY_HEARTBEAT_SECONDS; a dead worker's lapses, then the sweep
 # hands the delivery to another worker) and how often hashed files are written to the database.
 DELIVERY_LEASE_SECONDS = envint("DELIVERY_LEASE_SECONDS", "300")

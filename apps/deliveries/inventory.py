@@ -5,7 +5,9 @@ COPY on PostgreSQL, ``bulk_create`` elsewhere — and the refused paths. ``hash_
 pending rows: a few threads (``DELIVERY_HASH_THREADS``, one per core by default) each read a file once
 and compute MD5 and SHA-256 (SHA-1 too when a manifest of the delivery gives SHA-1:
 ``manifests.wants_sha1``) from the same buffers (``apps.storage.hashing.hash_stream``; hashlib
-and the reads release the GIL, so the threads use both cores). Large files go first, so the last minutes
+and the reads release the GIL, so the threads use both cores). Small files of a folder, when there are
+many, go in batches to helper processes instead (``hashproc``: for a small file the Python around the
+hashing dominates, and threads take turns on the GIL for it). Large files go first, so the last minutes
 are not one big file on one core. Every ``DELIVERY_CHECKPOINT_SECONDS`` the hashed rows and the delivery's
 counters are written in one transaction that also checks the lease: a worker killed between checkpoints
 loses only the files hashed since the last one, and a worker that lost its lease writes nothing.
@@ -16,7 +18,6 @@ hashing a batch of rows and one buffer pair per thread.
 
 from __future__ import annotations
 
-import io
 import logging
 import os
 import queue
@@ -29,16 +30,16 @@ from django.db import connection, transaction
 from django.db.models import F, Max, Min
 from django.utils import timezone
 
-from apps.storage.hashing import hash_stream
-
-from . import manifests
+from . import hashproc, manifests
 from .models import Delivery, InventoryFile
-from .sources import Entry, Refusal
+from .sources import Entry, FolderSource, Refusal
 
 log = logging.getLogger(__name__)
 
 BATCH = 5000
 LARGE = 64 * 1024 * 1024  # hashed first, with SHA-256 on a helper thread
+SMALL = 1024 * 1024  # below this, many files go to helper processes (``hashproc``)
+PROCESS_BATCH = 256  # small files a helper process hashes per task
 MAX_REFUSALS_KEPT = 10_000  # in the delivery's report; the count is always exact
 
 
@@ -181,8 +182,29 @@ def _threads() -> int:
     return settings.DELIVERY_HASH_THREADS or os.cpu_count() or 2
 
 
+def _helpers(delivery: Delivery, source, pace, sha1: bool, done) -> hashproc.Helpers | None:
+    """Helper processes for the small files (``hashproc.Helpers``), or None: not a folder source (an S3
+    prefix waits on the network, where threads are enough), a read-rate limit (shared by threads only),
+    ``DELIVERY_HASH_PROCESSES`` = 0, or fewer than ``DELIVERY_HASH_PROCESS_MIN_FILES`` small files
+    (starting the helpers costs a few hundredths of a second each)."""
+    processes = settings.DELIVERY_HASH_PROCESSES
+    minimum = settings.DELIVERY_HASH_PROCESS_MIN_FILES
+    if not isinstance(source, FolderSource) or pace is not None or processes <= 0:
+        return None
+    small = InventoryFile.objects.filter(
+        delivery_id=delivery.pk, status=InventoryFile.Status.PENDING, size__lt=SMALL
+    )
+    if small[:minimum].count() < minimum:
+        return None
+    log.info("delivery %s: small files go to %d helper processes", delivery.pk, processes)
+    return hashproc.Helpers(source.root, sha1=sha1, count=processes, done=done, cwd=str(settings.BASE_DIR))
+
+
 def hash_pending(delivery: Delivery, source, lease) -> bool:
-    """Hash every pending row of ``delivery``; True when none is left, False when the lease was lost."""
+    """Hash every pending row of ``delivery``; True when none is left, False when the lease was lost.
+
+    Files of ``SMALL`` bytes or more are hashed by the threads; smaller ones, when there are many, by
+    helper processes in batches (``_helpers``)."""
     rate = settings.DELIVERY_READ_RATE_LIMIT
     pace = Pacer(rate) if rate else None
     sha1 = manifests.wants_sha1(delivery, source)
@@ -197,24 +219,20 @@ def hash_pending(delivery: Delivery, source, lease) -> bool:
             if item is None:
                 return
             pk, name, size = item
-            try:
-                with source.open(name) as stream:
-                    d = hash_stream(stream, parallel=size >= LARGE, pace=pace, sha1=sha1)
-                if d.size == size:
-                    row = (pk, d.md5, d.sha1, d.sha256, InventoryFile.Status.HASHED, "", size)
-                else:
-                    error = f"changed while being inventoried: listed with {size} bytes, read {d.size}"
-                    row = (pk, "", "", "", InventoryFile.Status.ERROR, error, size)
-            except (OSError, io.UnsupportedOperation) as exc:
-                row = (pk, "", "", "", InventoryFile.Status.ERROR, str(exc)[:500], size)
-            except Exception as exc:  # botocore's errors (network, missing key): reported per file
-                row = (pk, "", "", "", InventoryFile.Status.ERROR, f"{type(exc).__name__}: {exc}"[:500], size)
+            row = hashproc.hash_one(source, pk, name, size, parallel=size >= LARGE, pace=pace, sha1=sha1)
             with results_lock:
                 results.append(row)
+
+    def done(rows: list[tuple]) -> None:
+        with results_lock:
+            results.extend(rows)
 
     threads = [threading.Thread(target=hasher, name=f"inventory-{i}", daemon=True) for i in range(_threads())]
     for t in threads:
         t.start()
+    helpers = _helpers(delivery, source, pace, sha1, done)
+    batch: list = []
+    last = time.monotonic()
 
     def checkpoint() -> None:
         nonlocal results
@@ -223,40 +241,52 @@ def hash_pending(delivery: Delivery, source, lease) -> bool:
         if batch:
             write_hashed(delivery.pk, lease, batch)
 
-    try:
-        last = time.monotonic()
-        for item in _pending(delivery.pk):
-            while True:
-                try:
-                    work.put(item, timeout=0.2)
-                    break
-                except queue.Full:
-                    pass
-                if lease.lost:
-                    raise LeaseLost()
-                if time.monotonic() - last >= settings.DELIVERY_CHECKPOINT_SECONDS:
-                    checkpoint()
-                    last = time.monotonic()
-            if time.monotonic() - last >= settings.DELIVERY_CHECKPOINT_SECONDS:
-                checkpoint()
-                last = time.monotonic()
-        for _ in threads:
-            while True:
-                try:
-                    work.put(None, timeout=0.2)
-                    break
-                except queue.Full:
-                    if time.monotonic() - last >= settings.DELIVERY_CHECKPOINT_SECONDS:
-                        checkpoint()
-                        last = time.monotonic()
-        while any(t.is_alive() for t in threads):
-            for t in threads:
-                t.join(timeout=settings.DELIVERY_CHECKPOINT_SECONDS)
+    def tick() -> None:
+        nonlocal last
+        if lease.lost:
+            raise LeaseLost()
+        if time.monotonic() - last >= settings.DELIVERY_CHECKPOINT_SECONDS:
             checkpoint()
+            last = time.monotonic()
+
+    def put(item) -> None:
+        while True:
+            try:
+                work.put(item, timeout=0.2)
+                return
+            except queue.Full:
+                tick()
+
+    def submit(items: list) -> None:
+        while not helpers.put(items, timeout=0.2):
+            tick()
+
+    try:
+        for item in _pending(delivery.pk):
+            if helpers is not None and item[2] < SMALL:
+                batch.append(item)
+                if len(batch) == PROCESS_BATCH:
+                    submit(batch)
+                    batch = []
+            else:
+                put(item)
+            tick()
+        if batch:
+            submit(batch)
+        for _ in helpers.threads if helpers is not None else []:
+            submit(None)  # one end mark for each helper
+        for _ in threads:
+            put(None)
+        while (helpers is not None and helpers.busy()) or any(t.is_alive() for t in threads):
+            for t in [*threads, *(helpers.threads if helpers else [])]:
+                t.join(timeout=settings.DELIVERY_CHECKPOINT_SECONDS / 4)
+            tick()
         checkpoint()
     except LeaseLost:
         stop.set()
         _drain(work, len(threads))
+        if helpers is not None:
+            helpers.abort()
         return False
     finally:
         stop.set()

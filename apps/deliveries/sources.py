@@ -175,24 +175,11 @@ class FolderSource:
                 yield Entry(shown, rel if rel != shown else "", st.st_size, _timestamp(st.st_mtime))
 
     def open(self, source_path: str) -> BinaryIO:
-        """Open one listed file for reading, refusing (OSError) anything that is no longer a regular file
-        inside the root: a symlink swapped in (``O_NOFOLLOW``), a FIFO (``O_NONBLOCK`` so it cannot hang),
-        a parent folder swapped for a link out (the path the kernel opened, from /proc/self/fd)."""
-        full = os.path.join(self.root, source_path)
-        fd = os.open(full, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-        try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                raise OSError(f"{source_path}: no longer a regular file")
-            try:
-                opened = os.readlink(f"/proc/self/fd/{fd}")
-            except OSError:
-                opened = os.path.realpath(full)
-            if not _inside(opened, self.root):
-                raise OSError(f"{source_path}: resolves outside the delivery")
-            return os.fdopen(fd, "rb", buffering=0)
-        except BaseException:
-            os.close(fd)
-            raise
+        """Open one listed file for reading (``hashproc.open_inside``: refuses a symlink swapped in, a FIFO,
+        a parent folder swapped for a link out)."""
+        from .hashproc import open_inside
+
+        return open_inside(self.root, source_path)
 
 
 # --- an S3 prefix --------------------------------------------------------------------------------

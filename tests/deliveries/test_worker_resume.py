@@ -78,3 +78,35 @@ def test_a_worker_killed_halfway_resumes_without_hashing_finished_files_again(
         ).count()
         == 1
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_hashes_small_files_in_helper_processes(tmp_path, operator_user, cruise, dropbox):
+    """The prefork pool's child starts the helpers (spawn), and their rows are the files' digests."""
+    w = start_worker(
+        tmp_path,
+        extra_env={
+            "DELIVERY_HASH_PROCESSES": "2",
+            "DELIVERY_HASH_PROCESS_MIN_FILES": "1",
+            "DELIVERY_ALLOWED_ROOTS": str(tmp_path / "dropbox"),
+        },
+    )
+    previous = app.conf.task_default_queue
+    app.conf.task_default_queue, app.conf.task_always_eager = w.queue, False
+    try:
+        files = {f"ctd/{i:04}.hex": os.urandom(2000 + i) for i in range(600)}
+        delivery = services.register_delivery(
+            operator_user, cruise, str(make_tree(dropbox / "RR-procs", files))
+        )
+        wait_until(lambda: Delivery.objects.get(pk=delivery.pk).finished, timeout=90, worker=w)
+        delivery.refresh_from_db()
+        output = w.output()
+    finally:
+        app.conf.task_default_queue = previous
+        w.stop()
+    assert delivery.state == Delivery.State.INVENTORIED, f"{delivery.errors}\n{output[-3000:]}"
+    assert "small files go to 2 helper processes" in output and "helper process" not in output.replace(
+        "small files go to 2 helper processes", ""
+    ), output[-3000:]
+    for f in InventoryFile.objects.filter(delivery=delivery):
+        assert f.status == "hashed" and f.sha256 == hashlib.sha256(files[f.path]).hexdigest()
