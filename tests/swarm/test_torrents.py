@@ -22,7 +22,7 @@ def test_a_published_version_gets_a_deterministic_v1_torrent_of_its_sorted_files
     info = lt.torrent_info(torrent_bytes(torrent))
     name = f"edi.{revision.package.identifier}.1"
     assert info.name() == name
-    files = info.files()
+    files = info.layout()
     paths = [files.file_path(i) for i in range(files.num_files())]
     assert paths == [f"{name}/{p}" for p in sorted(FILE_BYTES)]  # sorted, and no .pad/ files
     assert info.piece_length() == 16384 and info.num_pieces() == 5
