@@ -233,6 +233,7 @@ def hash_pending(delivery: Delivery, source, lease) -> bool:
     helpers = _helpers(delivery, source, pace, sha1, done)
     batch: list = []
     last = time.monotonic()
+    finished = False
 
     def checkpoint() -> None:
         nonlocal results
@@ -282,14 +283,15 @@ def hash_pending(delivery: Delivery, source, lease) -> bool:
                 t.join(timeout=settings.DELIVERY_CHECKPOINT_SECONDS / 4)
             tick()
         checkpoint()
+        finished = True
     except LeaseLost:
-        stop.set()
-        _drain(work, len(threads))
-        if helpers is not None:
-            helpers.abort()
         return False
     finally:
         stop.set()
+        if not finished:  # lease lost, or a database error: wake the threads, stop the helpers
+            _drain(work, len(threads))
+            if helpers is not None:
+                helpers.abort()
     return True
 
 

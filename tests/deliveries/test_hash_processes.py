@@ -120,3 +120,31 @@ def test_a_helper_that_dies_costs_only_time(operator_user, cruise, dropbox, proc
 
 def test_the_helpers_status_values_are_the_models():
     assert (hashproc.HASHED, hashproc.ERROR) == (InventoryFile.Status.HASHED, InventoryFile.Status.ERROR)
+
+
+def test_a_lost_lease_stops_the_helpers_and_writes_nothing_more(operator_user, cruise, dropbox, processes):
+    """The lease is lost after the scan: hash_pending answers False, no row is written as hashed, and the
+    helper processes and their driver threads are gone."""
+    import datetime
+    import threading
+
+    from apps.deliveries.models import Delivery
+
+    folder = make(dropbox / "RR2403")
+    delivery = Delivery.objects.create(cruise=cruise, shipment="1", method="folder", source=str(folder))
+
+    class Lease:
+        owner, duration = "test:lease", datetime.timedelta(minutes=5)
+        lost = False
+
+    Delivery.objects.filter(pk=delivery.pk).update(lease_owner=Lease.owner)
+    source = FolderSource(folder)
+    inventory.scan(delivery, source, Lease)
+    Lease.lost = True
+    before = {t.name for t in threading.enumerate()}
+    assert inventory.hash_pending(delivery, source, Lease) is False
+    assert not InventoryFile.objects.filter(delivery=delivery, status="hashed").exists()
+    for t in threading.enumerate():
+        if t.name.startswith("inventory-") and t.name not in before:
+            t.join(timeout=10)
+            assert not t.is_alive(), t.name
