@@ -24,11 +24,15 @@ $(STAMP): pyproject.toml deploy/node/pyproject.toml
 
 install: $(STAMP)
 
+# The demo portal harvests its own feed, and a data manager may mirror those records here: its own address may
+# then be fetched from (the fetcher and the mirror's torrent session refuse loopback otherwise). Demo only.
+DEMO_FETCH_ALLOWED_HOSTS ?= 127.0.0.1
+
 run: $(STAMP)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py load_demo
-	$(PY) manage.py serve 127.0.0.1:8000
+	FETCH_ALLOWED_HOSTS="$${FETCH_ALLOWED_HOSTS:-$(DEMO_FETCH_ALLOWED_HOSTS)}" $(PY) manage.py serve 127.0.0.1:8000
 
 test: $(STAMP) system-packages
 	$(PY) -m pytest $(XDIST) $(PYTEST_ARGS)
