@@ -15,8 +15,14 @@ threads is not safe) that imports only this, in a few hundredths of a second.
 from __future__ import annotations
 
 import io
+import json
+import logging
 import os
+import queue
 import stat
+import subprocess
+import sys
+import threading
 from typing import BinaryIO
 
 from apps.storage.hashing import hash_stream
@@ -91,9 +97,6 @@ class Helpers:
     helper ends them after their batches (``busy`` is then False)."""
 
     def __init__(self, root: str, *, sha1: bool, count: int, done, cwd: str):
-        import queue
-        import threading
-
         self.root, self.sha1, self.done, self.cwd = root, sha1, done, cwd
         self.batches: queue.Queue = queue.Queue(maxsize=count)
         self.stopping = threading.Event()
@@ -105,8 +108,6 @@ class Helpers:
             t.start()
 
     def put(self, items: list, timeout: float) -> bool:
-        import queue
-
         try:
             self.batches.put(items, timeout=timeout)
             return True
@@ -118,8 +119,6 @@ class Helpers:
 
     def abort(self) -> None:
         """Stop at once (the lease was lost): queued batches are dropped, helpers are killed."""
-        import queue
-
         self.stopping.set()
         try:
             while True:
@@ -133,11 +132,6 @@ class Helpers:
                 break
 
     def _drive(self) -> None:
-        import json
-        import logging
-        import subprocess
-        import sys
-
         log = logging.getLogger("apps.deliveries.inventory")
         try:
             proc = subprocess.Popen(
@@ -164,6 +158,7 @@ class Helpers:
                 except (OSError, ValueError):
                     log.warning("an inventory helper process failed; hashing its files here")
                     proc.kill()
+                    proc.wait()
                     proc = None
             if rows is None:
                 rows = [hash_one(folder, pk, name, size, sha1=self.sha1) for pk, name, size in items]
@@ -179,9 +174,6 @@ class Helpers:
 
 def _serve(root: str, sha1: bool) -> None:
     """A helper's loop: a JSON list of ``[pk, path, size]`` a line in, the JSON list of its rows out."""
-    import json
-    import sys
-
     for line in sys.stdin:
         items = json.loads(line)
         sys.stdout.write(json.dumps(hash_batch(root, items, sha1)) + "\n")
@@ -189,6 +181,4 @@ def _serve(root: str, sha1: bool) -> None:
 
 
 if __name__ == "__main__":
-    import sys
-
     _serve(sys.argv[1], sys.argv[2] == "1")
