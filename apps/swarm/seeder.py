@@ -3,9 +3,9 @@
 ``Seeder(folder).run()`` (``python manage.py seed``) loops: every ``SWARM_SEED_POLL_SECONDS`` it adds the
 torrents of newly published versions and of verified local mirrors of other portals' datasets (which
 ``apps.federation`` registers through ``apps.swarm.extensions``), removes those no longer wanted (versions
-withdrawn or tainted, mirrors removed) with their files and resume data, saves resume data, and reports each swarm's health (``SwarmHealth``): from its own
-session (seeds and peers it is connected to, completed, uploaded) and, where trackers are set, from their
-scrapes.
+withdrawn or tainted, mirrors removed) with their files and resume data, saves resume data, and reports
+each local torrent's swarm health (``SwarmHealth``): from its own session (seeds and peers it is connected
+to, completed, uploaded) and, where trackers are set, from their scrapes.
 
 Files: a torrent's ``save_path`` is ``<folder>/data/<infohash>``, under which ``<tree name>/<path>`` is a
 symbolic link to the blob in local storage (blobs are content-addressed, so the tree is only names). With
