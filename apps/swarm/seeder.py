@@ -242,3 +242,9 @@ class Seeder:
 
     def stop(self) -> None:
         self.stopping.set()
+
+    def close(self) -> None:
+        """End the libtorrent session now, on this thread (after ``run``): left to interpreter shutdown, its
+        threads may still run when the C++ runtime exits, which aborts the process."""
+        self.handles.clear()
+        self.session = None  # the last reference: the destructor stops and joins the session's threads

@@ -302,7 +302,13 @@ class NodeSession:
         return written
 
     def close(self) -> None:
+        """Save resume data, remove every torrent, and end the libtorrent session now, on this thread. A
+        session left to interpreter shutdown may still have its threads running when the C++ runtime exits
+        ("terminate called without an active exception": `quayside-node rank` aborted so once in CI)."""
+        if self.session is None:
+            return
         self.save_resume()
         for handle in list(self.handles.values()):
             self.session.remove_torrent(handle)
         self.handles.clear()
+        self.session = None  # the last reference: the destructor stops and joins the session's threads

@@ -21,4 +21,7 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, lambda *_: seeder.stop())
         self.stdout.write(f"Seeding from {folder} on port {seeder.port} (every {poll:.0f} s).")
         self.stdout.flush()
-        seeder.run(poll)
+        try:
+            seeder.run(poll)
+        finally:
+            seeder.close()
