@@ -62,6 +62,11 @@ def hash_batch(root: str, items: list[tuple[int, str, int]], sha1: bool) -> list
     return [hash_one(folder, pk, name, size, sha1=sha1) for pk, name, size in items]
 
 
+def inside(path: str, root: str) -> bool:
+    """``path`` is ``root`` or below it (both real paths)."""
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
 def open_inside(root: str, source_path: str) -> BinaryIO:
     """Open one listed file of the folder ``root`` (a real path) for reading, refusing (OSError) anything
     that is no longer a regular file inside the root: a symlink swapped in (``O_NOFOLLOW``), a FIFO
@@ -76,7 +81,7 @@ def open_inside(root: str, source_path: str) -> BinaryIO:
             opened = os.readlink(f"/proc/self/fd/{fd}")
         except OSError:
             opened = os.path.realpath(full)
-        if not (opened == root or opened.startswith(root.rstrip("/") + "/")):
+        if not inside(opened, root):
             raise OSError(f"{source_path}: resolves outside the delivery")
         return os.fdopen(fd, "rb", buffering=0)
     except BaseException:

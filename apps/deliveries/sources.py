@@ -38,6 +38,8 @@ from django.conf import settings
 from portal.errors import UserError
 from portal.paths import bad_part, check_relative_path, collision_key
 
+from .hashproc import inside, open_inside
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -68,10 +70,6 @@ def _timestamp(seconds: float) -> datetime.datetime:
     return datetime.datetime.fromtimestamp(seconds, tz=datetime.UTC)
 
 
-def _inside(path: str, root: str) -> bool:
-    return path == root or path.startswith(root.rstrip("/") + "/")
-
-
 # --- which sources may be read -----------------------------------------------------------------------
 
 
@@ -88,14 +86,14 @@ def check_allowed(source: str) -> str:
             check_relative_path(prefix)
         normalised = f"s3://{bucket}/{prefix}".rstrip("/")
         for root in roots:
-            if root.startswith("s3://") and _inside(normalised, root.rstrip("/")):
+            if root.startswith("s3://") and inside(normalised, root.rstrip("/")):
                 return normalised
         raise UserError(f"{source} is not under an allowed S3 prefix (DELIVERY_ALLOWED_ROOTS).")
     if not os.path.isabs(source):
         raise UserError(f"{source}: give the drop folder's absolute path.")
     real = os.path.realpath(source)
     for root in roots:
-        if not root.startswith("s3://") and _inside(real, os.path.realpath(root)):
+        if not root.startswith("s3://") and inside(real, os.path.realpath(root)):
             if not os.path.isdir(real):
                 raise UserError(f"{source} is not a folder the server can read.")
             return real
@@ -151,7 +149,7 @@ class FolderSource:
                 continue
             if stat.S_ISLNK(st.st_mode):
                 target = os.path.realpath(entry.path)
-                if _inside(target, self.root):
+                if inside(target, self.root):
                     yield Refusal(
                         shown, "a symbolic link (its target inside the delivery is listed under its own name)"
                     )
@@ -177,8 +175,6 @@ class FolderSource:
     def open(self, source_path: str) -> BinaryIO:
         """Open one listed file for reading (``hashproc.open_inside``: refuses a symlink swapped in, a FIFO,
         a parent folder swapped for a link out)."""
-        from .hashproc import open_inside
-
         return open_inside(self.root, source_path)
 
 

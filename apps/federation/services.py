@@ -642,11 +642,11 @@ class Mirrored:
         return [f.blob for f in self.files] + ([self.torrent] if self.torrent else [])
 
 
-def _check(entry: dict, size: int, md5: str | None, sha256: str | None) -> list[str]:
-    """Compare a downloaded file with what the home says of it (a None digest is not compared); the names
+def _check(entry: dict, size: int | None, md5: str | None, sha256: str | None) -> list[str]:
+    """Compare a downloaded file with what the home says of it (a None value is not compared); the names
     of the checks made."""
     checked = []
-    if "size" in entry:
+    if "size" in entry and size is not None:
         if size != entry["size"]:
             raise UserError(f"{entry['name']}: {size:,} bytes, the home says {entry['size']:,}.")
         checked.append("size")
@@ -670,15 +670,11 @@ def _by_http(home: Home, folder: Path, got: Mirrored) -> None:
             fetched = fetch(entry["url"], folder / f"{n}")
         except FetchError as exc:
             raise UserError(f"{entry['name']}: {exc}") from exc
-        _check(entry, fetched.size, fetched.md5, None)  # size and MD5 before storing anything
+        checks = ["md5 computed", *_check(entry, fetched.size, fetched.md5, None)]  # before storing anything
         blob = store_file(fetched.path)
+        checks += _check(entry, None, None, blob.sha256)
         got.files.append(
-            MirrorFile(
-                name=entry["name"],
-                url=entry["url"],
-                blob=blob,
-                checked=", ".join(["md5 computed", *_check(entry, fetched.size, fetched.md5, blob.sha256)]),
-            )
+            MirrorFile(name=entry["name"], url=entry["url"], blob=blob, checked=", ".join(checks))
         )
 
 

@@ -17,19 +17,27 @@ from apps.federation.models import HarvestSource, LocalMirror, RemoteRecord
 from apps.storage.models import Blob
 from apps.swarm.seeder import Seeder
 from apps.swarm.torrents import TorrentFile, make_torrent
-from tests.support.webseed import web_seed_server
+from tests.support.mirror_server import RangeServer
 
 pytestmark = pytest.mark.django_db
 
 FILES = {"counts.csv": b"station,count\n" + b"S1,12\n" * 4000, "README.txt": b"Net tows.\n" * 900}
 
 
+def put(server, path: str, data: bytes) -> None:
+    """Serve ``data`` at ``path`` on the home's server (a folder behind ``RangeServer``)."""
+    target = server.root / path.lstrip("/")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+
+
 @pytest.fixture
 def home(settings, tmp_path):
     settings.FETCH_ALLOWED_HOSTS = ["127.0.0.1"]
     settings.SWARM_SEED_DIR = tmp_path / "seed"
-    with web_seed_server() as server:
-        server.files.update({f"/files/ds/{p}": d for p, d in FILES.items()})
+    with RangeServer(tmp_path / "home") as server:
+        for p, d in FILES.items():
+            put(server, f"/files/ds/{p}", d)
         yield server
 
 
@@ -41,7 +49,7 @@ def publish_home(server, *, listed: dict[str, bytes], torrent_files: dict[str, b
         [TorrentFile(p, len(d), lambda d=d: io.BytesIO(d)) for p, d in torrent_files.items()],
         web_seeds=[f"{server.url}/files/"],
     )
-    server.files["/ds.torrent"] = made.data
+    put(server, "/ds.torrent", made.data)
     distribution = [
         {
             "@type": "DataDownload",
@@ -58,8 +66,7 @@ def publish_home(server, *, listed: dict[str, bytes], torrent_files: dict[str, b
         + json.dumps({"@type": "Dataset", "distribution": distribution})
         + "</script></head><body>A dataset</body></html>"
     )
-    server.files["/landing"] = page.encode()
-    server.types["/landing"] = "text/html"
+    put(server, "/landing", page.encode())
     source = HarvestSource.objects.create(base_url="https://oai.example.org/oai", name="Home")
     return RemoteRecord.objects.create(
         source=source, identifier="oai:home:1", datestamp="2026-01-01", home_url=f"{server.url}/landing"
@@ -88,7 +95,7 @@ def test_a_mirror_comes_by_the_homes_torrent_and_is_handed_to_the_seeder(home, t
 
 def test_a_torrent_of_other_bytes_fails_the_mirror_and_keeps_nothing(home):
     other = {**FILES, "counts.csv": FILES["counts.csv"].replace(b"12", b"13")}
-    home.files["/files/ds/counts.csv"] = other["counts.csv"]  # the web seed serves what its torrent says
+    put(home, "/files/ds/counts.csv", other["counts.csv"])  # the web seed serves what its torrent says
     record = publish_home(home, listed=FILES, torrent_files=other)
     blobs = Blob.objects.count()
     mirror = services.mirror(LocalMirror.objects.create(record=record).pk)
@@ -109,7 +116,7 @@ def test_a_torrent_that_lacks_a_listed_file_fails_the_mirror(home):
 
 def test_a_torrent_link_that_is_not_a_torrent_fails_the_mirror_with_the_reason(home):
     record = publish_home(home, listed=FILES, torrent_files=FILES)
-    home.files["/ds.torrent"] = b"<html>Moved</html>"
+    put(home, "/ds.torrent", b"<html>Moved</html>")
     mirror = services.mirror(LocalMirror.objects.create(record=record).pk)
     assert mirror.state == LocalMirror.State.FAILED
     assert mirror.error.startswith(f"The torrent {home.url}/ds.torrent: Not a torrent file")
@@ -118,7 +125,7 @@ def test_a_torrent_link_that_is_not_a_torrent_fails_the_mirror_with_the_reason(h
 def test_an_oversized_landing_page_is_cut_off_at_its_limit_not_downloaded_whole(home, settings):
     settings.HARVEST_MAX_RECORD_BYTES = 1000  # pages up to 16,000 bytes
     record = publish_home(home, listed=FILES, torrent_files=FILES)
-    home.files["/landing"] += b"<!-- padding -->" * 2000
+    put(home, "/landing", (home.root / "landing").read_bytes() + b"<!-- padding -->" * 2000)
     mirror = services.mirror(LocalMirror.objects.create(record=record).pk)
     assert mirror.state == LocalMirror.State.FAILED
     assert "is 3" in mirror.error and "more than the limit of 16,000 bytes" in mirror.error

@@ -12,15 +12,22 @@ import pytest
 from apps.submissions.fetch import _is_public
 from apps.swarm import download
 from apps.swarm.torrents import TorrentFile, make_torrent
-from tests.support.webseed import web_seed_server
+from tests.support.mirror_server import RangeServer
 
 FILES = {"a.csv": bytes(range(256)) * 300, "sub/b.txt": b"notes\n" * 5000}  # 76,800 and 30,000 bytes
 
 
+def serve(root, files: dict[str, bytes]) -> None:
+    """Lay out ``files`` as the web seed serves them (BEP 19: ``<base>/<name>/<path>``)."""
+    for path, data in files.items():
+        (root / "ds" / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / "ds" / path).write_bytes(data)
+
+
 @pytest.fixture
-def web_seed():
-    with web_seed_server() as server:
-        server.files.update({f"/ds/{path}": data for path, data in FILES.items()})
+def web_seed(tmp_path):
+    serve(tmp_path / "seed", FILES)
+    with RangeServer(tmp_path / "seed") as server:
         yield server
 
 
@@ -49,7 +56,7 @@ def test_a_web_seed_on_a_private_address_is_never_contacted(settings, web_seed, 
 
 def test_bytes_that_do_not_match_the_pieces_are_never_accepted(settings, web_seed, tmp_path):
     settings.FETCH_ALLOWED_HOSTS = ["127.0.0.1"]
-    web_seed.corrupt = True
+    serve(web_seed.root, {path: bytes(b ^ 0xFF for b in data) for path, data in FILES.items()})
     made = torrent_of(web_seed.url)
     with pytest.raises(download.DownloadError, match=r"stalled at [\d,]+ of 106,800 bytes .*peer banned"):
         download.download(made.data, tmp_path, timeout=60, stall=4)  # banned after its pieces failed
