@@ -10,17 +10,42 @@ The first request fetches the file's tail (``bytes=-N``): it gives the size (``C
 ETag, and the footer, which pyarrow reads first. Every later request carries ``If-Range: <ETag>``, so
 when the portal renames a new catalog over the old one mid-read the server answers 200 instead of 206,
 and the read fails with ``RemoteFileChanged`` (the caller reads again) rather than mixing two files.
+
+``prefetch`` does what pyarrow's ``pre_buffer`` would: the column chunks about to be read, fetched with
+nearby ones in one request each. The reader (``rank``) turns pyarrow's own pre-buffering and threads off:
+they run on Arrow's thread pools, whose workers keep the last task they ran, and with it a Python buffer
+of this file, until the pool shuts down at process exit; freeing it there needs the GIL after Python
+stopped handing it out, and the process aborted ("terminate called without an active exception": about
+one ``quayside-node rank`` in 50). Read here, on the caller's thread, no Arrow thread ever holds one.
 """
 
 from __future__ import annotations
 
+import bisect
 import io
 import re
+from collections.abc import Iterable
 
 import requests
 
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
 TAIL_BYTES = 64 * 1024  # pyarrow reads the last 64 KiB first (its default footer read size)
+# pyarrow's pre_buffer defaults (arrow::io::CacheOptions): ranges at most 8 KiB apart are fetched as one,
+# up to 32 MiB a request.
+HOLE_BYTES = 8 * 1024
+RANGE_BYTES = 32 << 20
+
+
+def coalesce(ranges: Iterable[tuple[int, int]], *, hole: int = HOLE_BYTES, limit: int = RANGE_BYTES):
+    """(start, end) ranges, end exclusive, sorted and merged where at most ``hole`` bytes apart and the
+    merged range stays within ``limit`` bytes."""
+    merged: list[list[int]] = []
+    for start, end in sorted(r for r in ranges if r[1] > r[0]):
+        if merged and start - merged[-1][1] <= hole and max(end, merged[-1][1]) - merged[-1][0] <= limit:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return [(start, end) for start, end in merged]
 
 
 class RangeError(OSError):
@@ -50,6 +75,7 @@ class HTTPRangeFile(io.RawIOBase):
         self.bytes_fetched = 0
         self.etag: str | None = None
         self._pos = 0
+        self._blocks: list[tuple[int, bytes]] = []  # prefetched (start, bytes), sorted by start
         start, _end, self.size, self._tail = self._get(f"bytes=-{tail_bytes}", first=True)
         self._tail_start = start
 
@@ -82,6 +108,24 @@ class HTTPRangeFile(io.RawIOBase):
             raise RangeError(f"{self.url}: {len(data)} bytes for the range {start}-{end}")
         self.bytes_fetched += len(data)
         return start, end, size, data
+
+    def prefetch(self, ranges: Iterable[tuple[int, int]]) -> None:
+        """Fetch these (start, end) byte ranges now, coalesced (``coalesce``), and serve reads that fall
+        inside one of them from memory until the next ``prefetch`` (``prefetch([])`` frees them)."""
+        self._blocks = []
+        for start, end in coalesce((max(0, s), min(self.size, e)) for s, e in ranges):
+            if start >= self._tail_start:
+                continue  # the footer's bytes are here already
+            got, _end, _size, data = self._get(f"bytes={start}-{end - 1}")
+            self._blocks.append((got, data))
+
+    def _prefetched(self, start: int, end: int) -> bytes | None:
+        at = bisect.bisect_right(self._blocks, start, key=lambda block: block[0]) - 1
+        if at >= 0:
+            first, data = self._blocks[at]
+            if end <= first + len(data):
+                return data[start - first : end - first]
+        return None
 
     # --- file interface (what pyarrow.PythonFile calls) ------------------------------------------------
 
@@ -116,7 +160,9 @@ class HTTPRangeFile(io.RawIOBase):
         if start >= self._tail_start:  # the footer, fetched with the first request
             data = self._tail[start - self._tail_start : end - self._tail_start]
         else:
-            data = self._get(f"bytes={start}-{end - 1}")[3]
+            data = self._prefetched(start, end)
+            if data is None:
+                data = self._get(f"bytes={start}-{end - 1}")[3]
         self._pos = end
         return data
 

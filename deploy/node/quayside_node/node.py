@@ -96,6 +96,7 @@ class Node:
         holdings = self.session.holdings()
         complete = [ih for ih, h in holdings.items() if h.complete]
         for attempt in range(READ_ATTEMPTS):
+            catalog = health = None
             try:
                 catalog_file = HTTPRangeFile(
                     reg["catalog_url"], session=self.http, timeout=self.config.timeout
@@ -104,9 +105,10 @@ class Node:
                     catalog_file, subjects=self.config.subjects, scopes=self.config.scopes
                 )
                 health_file = HTTPRangeFile(reg["health_url"], session=self.http, timeout=self.config.timeout)
+                health = ranking.read_health(health_file)
                 ranked = ranking.rank(
                     catalog,
-                    ranking.read_health(health_file),
+                    health,
                     budget=self.config.budget,
                     held=holdings,
                     held_complete=complete,
@@ -118,6 +120,11 @@ class Node:
                 if attempt == READ_ATTEMPTS - 1:
                     raise
                 log.info("the catalog or health changed while being read; reading again")
+            finally:  # the Parquet readers end here, not at interpreter shutdown (Catalog.close)
+                if health is not None:
+                    health.close()
+                if catalog is not None:
+                    catalog.close()
         raise AssertionError("unreachable")
 
     # --- the cycle ------------------------------------------------------------------------------------

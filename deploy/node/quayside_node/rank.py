@@ -57,9 +57,9 @@ CATALOG_COLUMNS = ["id", "collection", "keywords", "quayside:status", "quayside:
 HEALTH_COLUMNS = ["infohash", "copies", "bytes", "pieces", "piece_size"]
 DEFAULT_FAVOUR = 2.0
 BATCH_ROWS = 1 << 16  # rows of catalog or health decoded at a time
-# Compressed column data asked for at a time. pyarrow pre-buffers (fetches, coalesced into few requests) the
-# chunks of every row group one ``iter_batches`` reads, and holds them until it ends: over a whole file,
-# that held every needed byte of the catalog at once.
+# Compressed column data asked for at a time: the chunks of the row groups one ``iter_batches`` reads are
+# prefetched together (``_prefetch``: coalesced into few requests) and held until it ends; over a whole
+# file, that would hold every needed byte of the catalog at once.
 READ_BYTES = 8 << 20
 
 # Hex digit → its value; 255 for every other byte. numpy, because pyarrow has no hex-decoding kernel.
@@ -125,9 +125,18 @@ class Catalog:
     favoured: np.ndarray
     row: np.ndarray
     parquet: pq.ParquetFile | None = None
+    source: object = None  # what ``parquet`` reads: a path or a file object (``HTTPRangeFile``)
 
     def __len__(self) -> int:
         return len(self.hi)
+
+    def close(self) -> None:
+        """Close the catalog's Parquet reader (and its file) now: a reader left to interpreter shutdown
+        can be freed by an Arrow I/O thread after Python stopped taking the GIL, which aborts the
+        process ("terminate called without an active exception")."""
+        if self.parquet is not None:
+            self.parquet.close(force=True)
+            self.parquet = None
 
     @property
     def nbytes(self) -> int:
@@ -172,18 +181,50 @@ class Catalog:
         group = np.searchsorted(starts, ordered, "right") - 1
         parts = []
         for g in np.unique(group):
-            column = self.parquet.read_row_group(int(g), columns=["id"])["id"]
+            _prefetch(self.parquet, self.source, [int(g)], {"id"})
+            column = self.parquet.read_row_group(int(g), columns=["id"], use_threads=False)["id"]
             local = ordered[group == g] - starts[g]
             parts.append(pc.take(column, pa.array(local, pa.int64())).combine_chunks())
+        _prefetch(self.parquet, self.source, [], set())
         in_row_order = pa.concat_arrays(parts)
         return pc.take(in_row_order, pa.array(np.argsort(order), pa.int64()))
 
 
-def _batches(parquet: pq.ParquetFile, columns: list[str], batch_size: int) -> Iterator[pa.RecordBatch]:
+def open_parquet(source) -> pq.ParquetFile:
+    """``source`` (a path or a file object) as a ``ParquetFile`` that reads on the caller's thread only:
+    no pre-buffering on Arrow's I/O pool (``_prefetch`` coalesces the reads instead; httpfile's docstring
+    says why), and every read below passes ``use_threads=False``."""
+    return pq.ParquetFile(source, pre_buffer=False)
+
+
+def _prefetch(parquet: pq.ParquetFile, source, groups: list[int], wanted: set[str]) -> None:
+    """Fetch the chunks of the ``wanted`` columns in these row groups in few requests, when ``source``
+    can (``HTTPRangeFile.prefetch``); ``groups=[]`` frees what was fetched. A chunk starts at its
+    dictionary page, if any, and is ``total_compressed_size`` long (as Arrow computes it)."""
+    prefetch = getattr(source, "prefetch", None)
+    if prefetch is None:
+        return
+    ranges = []
+    for g in groups:
+        group = parquet.metadata.row_group(g)
+        for c in range(group.num_columns):
+            chunk = group.column(c)
+            if chunk.path_in_schema.split(".")[0] not in wanted:
+                continue
+            start = chunk.data_page_offset
+            if chunk.has_dictionary_page and 0 < (chunk.dictionary_page_offset or 0) < start:
+                start = chunk.dictionary_page_offset
+            ranges.append((start, start + chunk.total_compressed_size))
+    prefetch(ranges)
+
+
+def _batches(
+    parquet: pq.ParquetFile, columns: list[str], batch_size: int, source=None
+) -> Iterator[pa.RecordBatch]:
     """``parquet.iter_batches`` over runs of row groups of at most ``READ_BYTES`` of these columns (one
-    row group at least), so that what is pre-buffered stays bounded (``READ_BYTES``). One thread: the
-    columns are few and small, and each decoding thread kept memory of its own (25 MiB more at the peak, and
-    no faster on two cores)."""
+    row group at least), each run's chunks prefetched from ``source`` (``_prefetch``), so that what is
+    held stays bounded (``READ_BYTES``). One thread: the columns are few and small, and each decoding
+    thread kept memory of its own (25 MiB more at the peak, and no faster on two cores)."""
     meta, wanted = parquet.metadata, set(columns)
     run: list[int] = []
     size = 0
@@ -192,16 +233,22 @@ def _batches(parquet: pq.ParquetFile, columns: list[str], batch_size: int) -> It
         chunks = (group.column(c) for c in range(group.num_columns))
         nbytes = sum(c.total_compressed_size for c in chunks if c.path_in_schema.split(".")[0] in wanted)
         if run and size + nbytes > READ_BYTES:
-            yield from parquet.iter_batches(
-                batch_size=batch_size, row_groups=run, columns=columns, use_threads=False
-            )
+            yield from _run(parquet, source, run, columns, batch_size)
             run, size = [], 0
         run.append(g)
         size += nbytes
     if run:
+        yield from _run(parquet, source, run, columns, batch_size)
+
+
+def _run(parquet, source, groups: list[int], columns: list[str], batch_size: int):
+    _prefetch(parquet, source, groups, set(columns))
+    try:
         yield from parquet.iter_batches(
-            batch_size=batch_size, row_groups=run, columns=columns, use_threads=False
+            batch_size=batch_size, row_groups=groups, columns=columns, use_threads=False
         )
+    finally:
+        _prefetch(parquet, source, [], set())
 
 
 def read_catalog(source, *, subjects: Iterable[str] = (), scopes: Iterable[str] = ()) -> Catalog:
@@ -211,14 +258,14 @@ def read_catalog(source, *, subjects: Iterable[str] = (), scopes: Iterable[str] 
     rows: ``Catalog.ids``)."""
     subjects = sorted({s.lower() for s in subjects})
     scopes = pa.array(sorted(set(scopes)), pa.string())
-    parquet = pq.ParquetFile(source)
+    parquet = open_parquet(source)
     # Filled in place (the catalog's row count bounds them) rather than gathered and concatenated, which
     # would hold every record twice at the end.
     columns = [
         np.empty(parquet.metadata.num_rows, t) for t in (np.uint64, np.uint64, np.uint32, bool, np.uint32)
     ]
     offset = n = 0
-    for batch in _batches(parquet, CATALOG_COLUMNS[1:], BATCH_ROWS):
+    for batch in _batches(parquet, CATALOG_COLUMNS[1:], BATCH_ROWS, source):
         published = pc.fill_null(pc.equal(batch["quayside:status"], "published"), False)
         table = pa.Table.from_batches([batch]).append_column("row", pa.array(np.arange(len(batch)) + offset))
         offset += len(batch)
@@ -237,14 +284,17 @@ def read_catalog(source, *, subjects: Iterable[str] = (), scopes: Iterable[str] 
     # One column at a time, so that the sort costs one column more, not a second copy of all.
     for i in range(len(columns)):
         columns[i] = columns[i][order]
-    return Catalog(*columns, parquet=parquet)
+    return Catalog(*columns, parquet=parquet, source=source)
 
 
 def read_health(source, *, batch_size: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
     """The health rows the ranking needs (``HEALTH_COLUMNS``), one batch at a time, from a path or a file
-    object."""
-    parquet = pq.ParquetFile(source)
-    yield from _batches(parquet, HEALTH_COLUMNS, batch_size)
+    object; the reader is closed when the batches end or the generator is closed (``Catalog.close``)."""
+    parquet = open_parquet(source)
+    try:
+        yield from _batches(parquet, HEALTH_COLUMNS, batch_size, source)
+    finally:
+        parquet.close(force=True)
 
 
 @dataclass
