@@ -302,9 +302,9 @@ class NodeSession:
         return written
 
     def close(self) -> None:
-        """Save resume data, remove every torrent, and end the libtorrent session now, on this thread. A
-        session left to interpreter shutdown may still have its threads running when the C++ runtime exits
-        ("terminate called without an active exception": `quayside-node rank` aborted so once in CI)."""
+        """Save resume data, remove every torrent, and end the libtorrent session now, on this thread,
+        rather than in whatever order interpreter shutdown frees objects. (The abort once blamed on this,
+        "terminate called without an active exception", came from Arrow's thread pools: httpfile.)"""
         if self.session is None:
             return
         self.save_resume()
