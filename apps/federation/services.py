@@ -562,7 +562,9 @@ def _scratch() -> str:
 def mirror(mirror_pk: int, *, owner: str | None = None) -> LocalMirror | None:
     """Download and verify the record's files, store them as blobs, record the mirror (claimed). By the
     home's torrent when its landing page names one (every piece checked, then seeded here too), else file by
-    file over HTTP; either way each file the home describes is checked against its size, MD5 and SHA-256."""
+    file over HTTP; either way each file the home describes is checked against its size, MD5 and SHA-256.
+    A torrent that cannot be had (``TorrentUnavailable``) falls back to HTTP, its reason kept in ``error``
+    of the finished mirror; a torrent whose files disagree with the home's list fails the mirror."""
     lease = claim(
         LocalMirror.objects.exclude(state=LocalMirror.State.DONE),
         mirror_pk,
@@ -574,6 +576,7 @@ def mirror(mirror_pk: int, *, owner: str | None = None) -> LocalMirror | None:
     item = LocalMirror.objects.select_related("record").get(pk=mirror_pk)
     record = item.record
     got = Mirrored()
+    note = ""  # why the home's torrent was not used, when it was not
     try:
         with lease.heartbeat(max(5, settings.HARVEST_LEASE_SECONDS // 3)):
             if record.deleted:
@@ -581,7 +584,16 @@ def mirror(mirror_pk: int, *, owner: str | None = None) -> LocalMirror | None:
             home = home_of(record)
             with tempfile.TemporaryDirectory(dir=_scratch()) as folder:
                 if home.torrent_url:
-                    _by_torrent(home, Path(folder), got)
+                    try:
+                        _by_torrent(home, Path(folder), got)
+                    except TorrentUnavailable as exc:
+                        # The torrent could not be had (unreadable, no peer or web seed, stalled): the same
+                        # files, each checked the same way, over HTTP; the reason stays on the mirror.
+                        try:
+                            _by_http(home, Path(folder), got)
+                        except UserError as http:
+                            raise UserError(f"{exc} Over HTTP: {http}") from http
+                        note = f"{exc} Mirrored over HTTP instead."
                 else:
                     _by_http(home, Path(folder), got)
     except UserError as exc:
@@ -612,7 +624,7 @@ def mirror(mirror_pk: int, *, owner: str | None = None) -> LocalMirror | None:
             MirrorFile.objects.bulk_create(got.files)
             LocalMirror.objects.filter(pk=item.pk).update(
                 state=LocalMirror.State.DONE,
-                error="",
+                error=note[:2000],
                 finished_at=timezone.now(),
                 torrent_url=home.torrent_url if got.torrent else "",
                 torrent=got.torrent,
@@ -621,13 +633,19 @@ def mirror(mirror_pk: int, *, owner: str | None = None) -> LocalMirror | None:
             record_event(
                 service=SERVICE,
                 method="mirror",
-                text=f"{len(got.files)} files" + (f", torrent {got.infohash}" if got.torrent else ""),
+                text=(f"{len(got.files)} files" + (f", torrent {got.infohash}" if got.torrent else ""))
+                + (f"; {note}" if note else ""),
                 resource_id=f"remote-record:{record.pk}",
             )
     lease.release()
     if current.deleted:
         _discard(got.blobs())
     return LocalMirror.objects.get(pk=item.pk)
+
+
+class TorrentUnavailable(UserError):
+    """The home's torrent could not be had: the .torrent unreadable, or its download failed or stalled.
+    (A torrent that downloads but disagrees with the home's file list is not this: it fails the mirror.)"""
 
 
 @dataclass
@@ -688,12 +706,12 @@ def _by_torrent(home: Home, folder: Path, got: Mirrored) -> None:
     try:
         fetched = fetch(home.torrent_url, folder / "home.torrent", max_bytes=download.MAX_TORRENT_BYTES)
     except FetchError as exc:
-        raise UserError(f"The torrent {home.torrent_url}: {exc}") from exc
+        raise TorrentUnavailable(f"The torrent {home.torrent_url}: {exc}") from exc
     data = fetched.path.read_bytes()
     try:
         done = download.download(data, folder / "files")
     except download.DownloadError as exc:
-        raise UserError(f"The torrent {home.torrent_url}: {exc}") from exc
+        raise TorrentUnavailable(f"The torrent {home.torrent_url}: {exc}") from exc
     got.torrent = store_bytes(data)
     got.infohash = done.infohash
     checks: dict[str, list[str]] = {}

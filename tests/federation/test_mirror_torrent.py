@@ -2,7 +2,8 @@
 (``<link rel="alternate" type="application/x-bittorrent">``) and the files (schema.org JSON-LD with
 SHA-256); the mirror downloads the torrent from its web seed, then checks that every file the home lists
 is in it with that size and digest. A torrent of other bytes, or one that lacks a listed file, fails the
-mirror and keeps nothing; a good one is handed to the seeder."""
+mirror and keeps nothing; a good one is handed to the seeder. A torrent that cannot be had (not a torrent,
+no web seed answers) gives way to HTTP, file by file, with the reason kept on the mirror."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import json
 
 import pytest
 
+from apps.audit.models import AuditEvent
 from apps.federation import services
 from apps.federation.models import HarvestSource, LocalMirror, RemoteRecord
 from apps.storage.models import Blob
@@ -41,13 +43,15 @@ def home(settings, tmp_path):
         yield server
 
 
-def publish_home(server, *, listed: dict[str, bytes], torrent_files: dict[str, bytes]) -> RemoteRecord:
+def publish_home(
+    server, *, listed: dict[str, bytes], torrent_files: dict[str, bytes], web_seed: str = "/files/"
+) -> RemoteRecord:
     """The home's landing page lists ``listed`` and links a torrent of ``torrent_files`` (web seed: the
-    server's /files/)."""
+    server's ``web_seed`` folder)."""
     made = make_torrent(
         "ds",
         [TorrentFile(p, len(d), lambda d=d: io.BytesIO(d)) for p, d in torrent_files.items()],
-        web_seeds=[f"{server.url}/files/"],
+        web_seeds=[f"{server.url}{web_seed}"],
     )
     put(server, "/ds.torrent", made.data)
     distribution = [
@@ -114,12 +118,43 @@ def test_a_torrent_that_lacks_a_listed_file_fails_the_mirror(home):
     assert Blob.objects.count() == blobs
 
 
-def test_a_torrent_link_that_is_not_a_torrent_fails_the_mirror_with_the_reason(home):
+def test_a_torrent_link_that_is_not_a_torrent_gives_way_to_http_with_the_reason_kept(home, client):
     record = publish_home(home, listed=FILES, torrent_files=FILES)
     put(home, "/ds.torrent", b"<html>Moved</html>")
     mirror = services.mirror(LocalMirror.objects.create(record=record).pk)
+    assert mirror.state == LocalMirror.State.DONE
+    assert mirror.via == "HTTP" and not mirror.infohash and mirror.torrent is None
+    assert mirror.error.startswith(f"The torrent {home.url}/ds.torrent: Not a torrent file")
+    assert mirror.error.endswith("Mirrored over HTTP instead.")
+    files = {f.name: f for f in mirror.files.select_related("blob")}
+    assert set(files) == set(FILES)
+    for name, data in FILES.items():
+        assert files[name].blob.sha256 == hashlib.sha256(data).hexdigest()
+        assert files[name].checked == "md5 computed, size, sha256"
+    assert list(services.seedables()) == []  # nothing to seed: no torrent
+    event = AuditEvent.objects.filter(service_method="mirror").latest("pk")
+    assert "Not a torrent file" in event.entry_text and event.entry_text.startswith("2 files")
+
+
+def test_a_torrent_no_web_seed_serves_stalls_and_the_files_come_over_http(home, settings):
+    settings.SWARM_MIRROR_STALL_SECONDS = 2
+    record = publish_home(home, listed=FILES, torrent_files=FILES, web_seed="/gone/")  # 404 for every piece
+    mirror = services.mirror(LocalMirror.objects.create(record=record).pk)
+    assert mirror.state == LocalMirror.State.DONE, mirror.error
+    assert "stalled at 0 of" in mirror.error and mirror.error.endswith("Mirrored over HTTP instead.")
+    assert mirror.via == "HTTP" and sorted(f.name for f in mirror.files.all()) == sorted(FILES)
+
+
+def test_when_neither_the_torrent_nor_http_can_be_had_the_mirror_fails_with_both_reasons(home):
+    record = publish_home(home, listed=FILES, torrent_files=FILES)
+    put(home, "/ds.torrent", b"<html>Moved</html>")
+    put(home, "/files/ds/counts.csv", b"truncated")
+    blobs = Blob.objects.count()
+    mirror = services.mirror(LocalMirror.objects.create(record=record).pk)
     assert mirror.state == LocalMirror.State.FAILED
     assert mirror.error.startswith(f"The torrent {home.url}/ds.torrent: Not a torrent file")
+    assert "Over HTTP: counts.csv: 9 bytes, the home says" in mirror.error
+    assert Blob.objects.count() == blobs and not mirror.files.exists()
 
 
 def test_an_oversized_landing_page_is_cut_off_at_its_limit_not_downloaded_whole(home, settings):
