@@ -148,5 +148,9 @@ def phase_main(phases: dict[str, Callable[..., dict]]) -> None:
     peak RSS as ``rss_mb`` unless the phase measured its own, print the result as JSON and exit."""
     result = phases[sys.argv[2]](*sys.argv[3:])
     result.setdefault("rss_mb", peak_rss_mb())
-    print(json.dumps(result))
-    sys.exit(0)
+    print(json.dumps(result), flush=True)
+    sys.stderr.flush()
+    # The result is out; skip interpreter teardown. A peer that read Parquet through a Python file with
+    # pyarrow's pre-buffering (bench_node_rank) can leave an Arrow pool worker holding a Python buffer, and
+    # freeing it during teardown aborts the process (quayside_node.httpfile's docstring).
+    os._exit(0)
