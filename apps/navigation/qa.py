@@ -406,6 +406,8 @@ def assess(
             "run_together": int(counts["run_together"]),
             "impossible_coordinates": int(counts["impossible_coordinates"]),
             "zda_without_date": int(counts["zda_without_date"]),
+            "unreadable_lines": int(counts["unreadable_lines"]),
+            "unreadable_values": int(counts["unreadable_values"]),
         },
         "records": int(counts["records"]) if reading.format == "delimited" else None,
         "fixes": int(n),

@@ -20,6 +20,7 @@ GPGGA+GLGGA — make one fix) and the counts of everything met, dirty parts incl
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -866,12 +867,25 @@ def _concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     return {name: np.concatenate([p[name] for p in parts]) for name in _FIX_COLUMNS}
 
 
+# A sentence start: '$' or '!', a talker and formatter (four to six capitals or digits: proprietary 'P'
+# sentences vary), a comma.
+_SENTENCE_START = re.compile(rb"[$!][A-Z][A-Z0-9]{3,5},")
+SNIFF_BYTES = 16 << 20
+
+
 def sniff(path: str | os.PathLike) -> str:
-    """``nmea`` or ``delimited``, from the first 64 KiB."""
+    """``nmea`` if a sentence starts within the first ``SNIFF_BYTES`` (read 1 MiB at a time, stopping at
+    the first), else ``delimited``. Not only the first 64 KiB: loggers start files with binary receiver
+    output or a long header, and a file whose first sentence came later was read as an empty table."""
+    tail = b""
     with open(path, "rb") as fh:
-        head = fh.read(65536)
-    if b"$" in head or b"!AI" in head:
-        return "nmea"
+        for _ in range(SNIFF_BYTES >> 20):
+            chunk = fh.read(1 << 20)
+            if not chunk:
+                break
+            if _SENTENCE_START.search(tail + chunk):
+                return "nmea"
+            tail = chunk[-6:]  # a start cut by the chunk's end
     return "delimited"
 
 
@@ -950,7 +964,14 @@ def read_delimited(path: str | os.PathLike) -> Reading:
         def optional(name, default, dtype, batch=batch, n=n):
             if name not in batch.schema.names:
                 return np.full(n, default, dtype)
-            values = pc.cast(batch.column(name), pa.float64(), safe=False)
+            column = batch.column(name)
+            if pa.types.is_string(column.type):  # a value that is not a number: unknown, and counted
+                text = pc.utf8_trim_whitespace(column)
+                number = pc.match_substring_regex(text, r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+                text = pc.if_else(pc.fill_null(number, False), text, None)
+                counts["unreadable_values"] += text.null_count - column.null_count
+                column = text
+            values = pc.cast(column, pa.float64(), safe=False)
             return np.nan_to_num(np.asarray(pc.fill_null(values, default), float), nan=default).astype(dtype)
 
         keep = ~np.isnan(seconds) | ~np.isnan(lat)

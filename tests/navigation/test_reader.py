@@ -153,6 +153,27 @@ def test_delimited_files(tmp_path):
     assert r.fixes["lat"][1] == 32.50001
 
 
+def test_a_file_whose_first_sentence_comes_after_a_long_binary_head_is_read_as_nmea(nmea):
+    """Receivers log binary output before the first sentence; a file whose first sentence came after
+    64 KiB was once read as a delimited table, and its fixes were lost."""
+    head = bytes(range(256)).replace(b"$", b"").replace(b"!", b"") * 8000  # 2 MB without a sentence
+    path = nmea(head + f"\n{S(RMC)}\n{S(GGA)}\n".encode())
+    r, f = fixes_of(path)
+    assert r.format == "nmea" and r.counts["valid_checksum"] == 2 and len(r) == 1
+    assert f["lat"][0] == 32.5 and r.counts["binary_bytes"] > 0
+
+
+def test_a_delimited_file_with_a_dollar_sign_and_words_where_numbers_go_is_read_and_counted(tmp_path):
+    path = tmp_path / "nav.csv"
+    path.write_text(
+        "time,lat,lon,quality\n2024-03-02T00:00:00Z,32.5,-117.25,cost $12\n"
+        "2024-03-02T00:00:01Z,32.5001,-117.25,2\n2024-03-02T00:00:02Z,32.5002,-117.25,\n"
+    )
+    r = reader.read([path])
+    assert r.format == "delimited" and len(r) == 3
+    assert list(r.fixes["quality"]) == [-1, 2, -1] and r.counts["unreadable_values"] == 1
+
+
 @pytest.mark.parametrize("prefix", ["iso", "scs", None])
 def test_generated_streams_read_back_exactly(track_file, prefix):
     path = track_file(n=120, prefix=prefix, lat0=-10.0, lon0=-20.0)
