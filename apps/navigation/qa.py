@@ -410,7 +410,9 @@ def assess(
             "unreadable_values": int(counts["unreadable_values"]),
         },
         "records": int(counts["records"]) if reading.format == "delimited" else None,
-        "fixes": int(n),
+        # Positions kept, one per epoch: an epoch without one (a receiver's empty GGA before its first fix)
+        # is not a fix; it is counted in flags["invalid_position"].
+        "fixes": int(n - np.count_nonzero(flags & _BIT["invalid_position"])),
         "assessed": int(na),
         "dated": dated,
         "undated_note": undated_note,

@@ -115,6 +115,15 @@ def test_logger_and_sensor_clock_offset_is_reported(nmea):
     assert c["clock"] == "sensor" and c["clock_offset_s"] == 0.75
 
 
+def test_epochs_without_a_position_are_not_fixes_but_are_counted(nmea):
+    """A u-blox receiver writes empty GGA (quality 0, HDOP 99.99) every second until its first fix."""
+    empty = [S(f"GPGGA,1159{i:02d}.00,,,,,0,00,99.99,,,,,,") for i in range(50, 60)]
+    good = [S(f"GPRMC,1200{i:02d}.00,A,3230.000,N,11715.000,W,0.0,0.0,020324,,,A") for i in range(3)]
+    c = qa.assess([nmea(empty + good)]).certificate
+    assert c["fixes"] == 3 and c["flags"]["invalid_position"] == 10
+    assert c["first"]["time"] == "2024-03-02T12:00:00Z" and c["first"]["lat"] == 32.5
+
+
 def test_a_file_without_positions_is_red(nmea):
     c = qa.assess([nmea(["just words", S("GPZDA,120000.00,02,03,2024,00,00")])]).certificate
     assert c["fixes"] == 0 and c["overall"] == "red" and c["first"] is None
