@@ -141,13 +141,18 @@ def test_lines_longer_than_a_block_are_carried_whole_into_the_next(track_file, b
             np.testing.assert_array_equal(whole.fixes[name], small.fixes[name])
 
 
-def test_delimited_files(tmp_path):
+def read_delimited_text(tmp_path, text: str):
     path = tmp_path / "nav.csv"
-    path.write_text(
+    path.write_text(text)
+    return reader.read([path])
+
+
+def test_delimited_files(tmp_path):
+    r = read_delimited_text(
+        tmp_path,
         "time,lat,lon,quality,sats,hdop\n# a comment\n"
-        "2024-03-02T00:00:00Z,32.5,-117.25,1,9,0.8\n2024-03-02 00:00:01,32.50001,-117.25001,0,3,\n"
+        "2024-03-02T00:00:00Z,32.5,-117.25,1,9,0.8\n2024-03-02 00:00:01,32.50001,-117.25001,0,3,\n",
     )
-    r = reader.read([path])
     assert r.format == "delimited" and len(r) == 2 and r.counts["comment_lines"] == 1
     assert list(r.fixes["quality"]) == [1, 0] and list(r.fixes["nsat"]) == [9, 3]
     assert r.fixes["lat"][1] == 32.50001
@@ -164,12 +169,11 @@ def test_a_file_whose_first_sentence_comes_after_a_long_binary_head_is_read_as_n
 
 
 def test_a_delimited_file_with_a_dollar_sign_and_words_where_numbers_go_is_read_and_counted(tmp_path):
-    path = tmp_path / "nav.csv"
-    path.write_text(
+    r = read_delimited_text(
+        tmp_path,
         "time,lat,lon,quality\n2024-03-02T00:00:00Z,32.5,-117.25,cost $12\n"
-        "2024-03-02T00:00:01Z,32.5001,-117.25,2\n2024-03-02T00:00:02Z,32.5002,-117.25,\n"
+        "2024-03-02T00:00:01Z,32.5001,-117.25,2\n2024-03-02T00:00:02Z,32.5002,-117.25,\n",
     )
-    r = reader.read([path])
     assert r.format == "delimited" and len(r) == 3
     assert list(r.fixes["quality"]) == [-1, 2, -1] and r.counts["unreadable_values"] == 1
 
