@@ -689,11 +689,10 @@ def _by_http(home: Home, folder: Path, got: Mirrored) -> None:
         except FetchError as exc:
             raise UserError(f"{entry['name']}: {exc}") from exc
         checks = ["md5 computed", *_check(entry, fetched.size, fetched.md5, None)]  # before storing anything
-        blob = store_file(fetched.path)
-        checks += _check(entry, None, None, blob.sha256)
-        got.files.append(
-            MirrorFile(name=entry["name"], url=entry["url"], blob=blob, checked=", ".join(checks))
-        )
+        stored = MirrorFile(name=entry["name"], url=entry["url"], blob=store_file(fetched.path))
+        got.files.append(stored)  # before the SHA-256 check: a failure discards its blob with the rest
+        checks += _check(entry, None, None, stored.blob.sha256)
+        stored.checked = ", ".join(checks)
 
 
 def _by_torrent(home: Home, folder: Path, got: Mirrored) -> None:

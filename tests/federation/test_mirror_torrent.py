@@ -164,3 +164,16 @@ def test_an_oversized_landing_page_is_cut_off_at_its_limit_not_downloaded_whole(
     mirror = services.mirror(LocalMirror.objects.create(record=record).pk)
     assert mirror.state == LocalMirror.State.FAILED
     assert "is 3" in mirror.error and "more than the limit of 16,000 bytes" in mirror.error
+
+
+def test_a_file_over_http_whose_sha256_differs_fails_the_mirror_and_keeps_nothing(home):
+    """Size and MD5 are checked before storing (the home's JSON-LD gives no MD5), SHA-256 after: the blob
+    stored for the check goes with the failure."""
+    record = publish_home(home, listed=FILES, torrent_files=FILES)
+    put(home, "/ds.torrent", b"<html>Moved</html>")  # over HTTP
+    put(home, "/files/ds/README.txt", FILES["README.txt"].replace(b"Net", b"Bag"))  # same size
+    blobs = Blob.objects.count()
+    mirror = services.mirror(LocalMirror.objects.create(record=record).pk)
+    assert mirror.state == LocalMirror.State.FAILED
+    assert "Over HTTP: README.txt: SHA-256 " in mirror.error
+    assert Blob.objects.count() == blobs and not mirror.files.exists()
