@@ -9,7 +9,7 @@ harvested datasets, whose home portal made the torrent). Swarm never imports the
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -19,7 +19,7 @@ class Seedable:
     torrent: Any  # the storage.Blob holding the .torrent bytes
     files: list[tuple[str, Any]]  # (path as the torrent names it, under its name; storage.Blob)
     label: str  # for the log
-    torrent_pk: int | None = field(default=None)  # a local Torrent: its swarm health is reported
+    torrent_pk: int | None = None  # a local Torrent: its swarm health is reported
 
 
 seedables: list[Callable[[], Iterable[Seedable]]] = []

@@ -244,7 +244,7 @@ class Seeder:
         self.stopping.set()
 
     def close(self) -> None:
-        """End the libtorrent session now, on this thread (after ``run``): left to interpreter shutdown, its
-        threads may still run when the C++ runtime exits, which aborts the process."""
+        """End the libtorrent session now, on this thread (after ``run``), rather than in whatever order
+        interpreter shutdown frees objects."""
         self.handles.clear()
         self.session = None  # the last reference: the destructor stops and joins the session's threads
