@@ -7,6 +7,12 @@ mostly Python, and Python threads take turns on the interpreter lock, so two thr
 small files at 189 MiB/s where two processes hashed them at 520 MiB/s (large files stay on threads:
 hashlib releases the lock for them).
 
+A helper reads a small file whole, in one ``os.read``, and hashes the bytes, through ``_Folder``: a
+batch is in scan order, so its files come folder by folder, and the folder is opened and checked once
+(``folder_inside``) and each file opened relative to it. Per file that is one open, one fstat and one
+read (a file through ``open_inside`` and ``hash_stream`` also costs a readlink, a file object, a hasher
+with its buffers: 72 µs a file against 51 µs bare, on 16 KiB files — a fifth of the small files' time).
+
 This module imports neither Django nor ``portal`` (whose package imports Celery): a helper is a fresh
 interpreter (``python -m apps.deliveries.hashproc``; forking a worker that holds database connections and
 threads is not safe) that imports only this, in a few hundredths of a second.
@@ -14,6 +20,7 @@ threads is not safe) that imports only this, in a few hundredths of a second.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import logging
@@ -43,23 +50,99 @@ def hash_one(
         error = f"changed while being inventoried: listed with {size} bytes, read {d.size}"
         return (pk, "", "", "", ERROR, error, size)
     except (OSError, io.UnsupportedOperation) as exc:
-        return (pk, "", "", "", ERROR, str(exc)[:500], size)
+        return (pk, "", "", "", ERROR, _reason(name, exc), size)
     except Exception as exc:  # botocore's errors (network, missing key): reported per file
         return (pk, "", "", "", ERROR, f"{type(exc).__name__}: {exc}"[:500], size)
 
 
+def _reason(name: str, exc: Exception) -> str:
+    """An error for the inventory: the listed name and the system's words, not the server's path."""
+    strerror = getattr(exc, "strerror", None)
+    return (f"{name}: {strerror}" if strerror else str(exc))[:500]
+
+
+def hash_small(folder: _Folder, pk, name: str, size: int, *, sha1: bool) -> tuple:
+    """``hash_one`` for a small file of a folder (a helper's files): read whole, then hashed."""
+    try:
+        data = folder.read(name, size)
+    except OSError as exc:
+        return (pk, "", "", "", ERROR, _reason(name, exc), size)
+    if len(data) != size:
+        error = f"changed while being inventoried: listed with {size} bytes, read {len(data)}"
+        return (pk, "", "", "", ERROR, error, size)
+    return (
+        pk,
+        hashlib.md5(data, usedforsecurity=False).hexdigest(),
+        hashlib.sha1(data, usedforsecurity=False).hexdigest() if sha1 else "",
+        hashlib.sha256(data).hexdigest(),
+        HASHED,
+        "",
+        size,
+    )
+
+
+_FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+_FOLDER_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
 class _Folder:
+    """The folder ``root`` (a real path) as a helper reads it: ``open`` as the sources do, and ``read``
+    for small files, relative to a descriptor of their folder kept while consecutive files share it."""
+
     def __init__(self, root: str):
         self.root = root
+        self._folder: tuple[str, int | None, OSError | None] | None = None
 
     def open(self, source_path: str) -> BinaryIO:
         return open_inside(self.root, source_path)
 
+    def read(self, source_path: str, size: int) -> bytes:
+        """The file's bytes, up to ``size`` + 1 (one more than listed: a file that grew reads longer).
+        OSError for what ``open_inside`` refuses: a link or anything but a regular file where the file
+        was listed, a folder that no longer resolves inside the root."""
+        folder, _, name = source_path.rpartition("/")
+        fd = os.open(name, _FILE_FLAGS, dir_fd=self._folder_fd(folder, source_path))
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise OSError(f"{source_path}: no longer a regular file")
+            data = os.read(fd, size + 1)
+            while 0 < len(data) < size:  # short of the listed size: the end, or (rarely) a short read
+                more = os.read(fd, size + 1 - len(data))
+                if not more:
+                    break
+                data += more
+            return data
+        finally:
+            os.close(fd)
 
-def hash_batch(root: str, items: list[tuple[int, str, int]], sha1: bool) -> list[tuple]:
-    """The rows of ``items`` (``(pk, source path, size)``) of the folder ``root`` (in a helper process)."""
+    def _folder_fd(self, folder: str, source_path: str) -> int:
+        if self._folder is None or self._folder[0] != folder:
+            self.close()
+            try:
+                fd = folder_inside(self.root, folder)
+                self._folder = (folder, fd, None)
+            except OSError as exc:
+                self._folder = (folder, None, exc)
+        _, fd, error = self._folder
+        if error is not None:
+            if error.strerror is None:  # refused by the check, not by the system: say which file
+                raise OSError(f"{source_path}: resolves outside the delivery")
+            raise OSError(error.errno, error.strerror)
+        return fd
+
+    def close(self) -> None:
+        if self._folder is not None and self._folder[1] is not None:
+            os.close(self._folder[1])
+        self._folder = None
+
+
+def hash_batch(root: str, items: list[tuple], sha1: bool) -> list[tuple]:
+    """The rows of ``items`` (``(key, source path, size)``, small files) of the folder ``root``."""
     folder = _Folder(root)
-    return [hash_one(folder, pk, name, size, sha1=sha1) for pk, name, size in items]
+    try:
+        return [hash_small(folder, pk, name, size, sha1=sha1) for pk, name, size in items]
+    finally:
+        folder.close()
 
 
 def inside(path: str, root: str) -> bool:
@@ -89,6 +172,26 @@ def open_inside(root: str, source_path: str) -> BinaryIO:
         raise
 
 
+def folder_inside(root: str, folder: str) -> int:
+    """A descriptor of the folder ``folder`` (relative; "" for the root) of ``root`` (a real path),
+    checked as ``open_inside`` checks a file: the path the kernel opened lies inside the root (a folder
+    swapped for a link out is refused). The files opened relative to it (``O_NOFOLLOW``, a name with no
+    "/") are that folder's: a swap after this check cannot lead outside, short of someone with write
+    access outside the root moving the folder itself out between two reads of a batch."""
+    fd = os.open(os.path.join(root, folder) if folder else root, _FOLDER_FLAGS)
+    try:
+        try:
+            opened = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            opened = os.path.realpath(os.path.join(root, folder))
+        if not inside(opened, root):
+            raise OSError(f"{folder}: resolves outside the delivery")
+        return fd
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 # --- helper processes -------------------------------------------------------------------------------
 # Subprocesses that speak one JSON line each way per batch, not multiprocessing: a Celery prefork child is
 # a daemonic process, and multiprocessing refuses to start children from one.
@@ -105,6 +208,8 @@ class Helpers:
         self.root, self.sha1, self.done, self.cwd = root, sha1, done, cwd
         self.batches: queue.Queue = queue.Queue(maxsize=count)
         self.stopping = threading.Event()
+        self.outstanding = 0  # batches put and not yet handed to ``done``
+        self.settled = threading.Condition()
         self.threads = [
             threading.Thread(target=self._drive, name=f"inventory-helper-{i}", daemon=True)
             for i in range(count)
@@ -112,12 +217,30 @@ class Helpers:
         for t in self.threads:
             t.start()
 
-    def put(self, items: list, timeout: float) -> bool:
+    def put(self, items: list | None, timeout: float | None) -> bool:
+        """Queue a batch (None: an end mark), waiting up to ``timeout`` seconds (None: not at all) for room."""
+        with self.settled:
+            self.outstanding += items is not None
         try:
-            self.batches.put(items, timeout=timeout)
+            if timeout is None:
+                self.batches.put_nowait(items)
+            else:
+                self.batches.put(items, timeout=timeout)
             return True
         except queue.Full:
+            self._settle(items)
             return False
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until every batch put so far was handed to ``done`` (or dropped); False on timeout."""
+        with self.settled:
+            return self.settled.wait_for(lambda: self.outstanding == 0, timeout=timeout)
+
+    def _settle(self, items) -> None:
+        if items is not None:
+            with self.settled:
+                self.outstanding -= 1
+                self.settled.notify_all()
 
     def busy(self) -> bool:
         return any(t.is_alive() for t in self.threads)
@@ -127,7 +250,7 @@ class Helpers:
         self.stopping.set()
         try:
             while True:
-                self.batches.get_nowait()
+                self._settle(self.batches.get_nowait())
         except queue.Empty:
             pass
         for _ in self.threads:
@@ -150,31 +273,48 @@ class Helpers:
         except OSError as exc:
             log.warning("an inventory helper process could not start (%s); hashing its files here", exc)
             proc = None
-        folder = _Folder(self.root)
         while (items := self.batches.get()) is not None:
+            try:
+                proc = self._hash(proc, items)
+            finally:
+                self._settle(items)
             if self.stopping.is_set():
                 break
-            rows = None
-            if proc is not None:
-                try:
-                    proc.stdin.write(json.dumps(items) + "\n")
-                    proc.stdin.flush()
-                    rows = [tuple(row) for row in json.loads(proc.stdout.readline())]
-                except (OSError, ValueError):
-                    log.warning("an inventory helper process failed; hashing its files here")
-                    proc.kill()
-                    proc.wait()
-                    proc = None
-            if rows is None:
-                rows = [hash_one(folder, pk, name, size, sha1=self.sha1) for pk, name, size in items]
-            if not self.stopping.is_set():
-                self.done(rows)
         if proc is not None:
             if self.stopping.is_set():
                 proc.kill()
             else:
                 proc.stdin.close()
             proc.wait()
+
+    def _hash(self, proc, items):
+        """One batch: by the helper process ``proc``, else (None, or it fails now) here. Returns the
+        helper process for the next batch (None once it failed)."""
+        if self.stopping.is_set():
+            return proc
+        rows = None
+        if proc is not None:
+            try:
+                proc.stdin.write(json.dumps(items) + "\n")
+                proc.stdin.flush()
+                rows = [tuple(row) for row in json.loads(proc.stdout.readline())]
+            except (OSError, ValueError):
+                logging.getLogger("apps.deliveries.inventory").warning(
+                    "an inventory helper process failed; hashing its files here"
+                )
+                proc.kill()
+                proc.wait()
+                for pipe in (proc.stdin, proc.stdout):
+                    try:
+                        pipe.close()
+                    except OSError:  # unflushed bytes for the dead process
+                        pass
+                proc = None
+        if rows is None:
+            rows = hash_batch(self.root, items, self.sha1)
+        if not self.stopping.is_set():
+            self.done(rows)
+        return proc
 
 
 def _serve(root: str, sha1: bool) -> None:

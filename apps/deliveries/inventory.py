@@ -93,9 +93,10 @@ def _check_lease(delivery_id: int, lease, **updates) -> None:
         raise LeaseLost()
 
 
-def scan(delivery: Delivery, source, lease) -> None:
+def scan(delivery: Delivery, source, lease, *, listed=None) -> None:
     """List the source into pending rows and record the refused paths, all in one transaction (a scan
-    interrupted halfway leaves nothing: the next run lists again)."""
+    interrupted halfway leaves nothing: the next run lists again). ``listed(entry)`` is called for each
+    file as it is listed (``Early.offer``)."""
     refused: list[dict] = []
     refused_count = 0
     files = 0
@@ -110,6 +111,8 @@ def scan(delivery: Delivery, source, lease) -> None:
                     refused.append({"path": item.path, "reason": item.reason})
                 continue
             batch.append(item)
+            if listed is not None:
+                listed(item)
             files += 1
             size += item.size
             if len(batch) >= BATCH:
@@ -141,9 +144,10 @@ def scan(delivery: Delivery, source, lease) -> None:
     log.info("delivery %s: %d files, %d bytes listed, %d refused", delivery.pk, files, size, refused_count)
 
 
-def _pending(delivery_id: int) -> Iterator[tuple[int, str, int]]:
+def _pending(delivery_id: int, skip: set[int] = frozenset()) -> Iterator[tuple[int, str, int]]:
     """Pending rows, large files first, in windows of primary keys: a delivery's rows were inserted
-    together, so each window is one short range scan of the primary key (no index on status needed)."""
+    together, so each window is one short range scan of the primary key (no index on status needed).
+    Rows in ``skip`` (hashed already, not yet written) are left out."""
     bounds = InventoryFile.objects.filter(delivery_id=delivery_id).aggregate(lo=Min("id"), hi=Max("id"))
     if bounds["lo"] is None:
         return
@@ -156,7 +160,8 @@ def _pending(delivery_id: int) -> Iterator[tuple[int, str, int]]:
                 .values_list("id", "source_path", "path", "size")
             )
             for pk, source_path, path, size in list(rows):
-                yield pk, source_path or path, size
+                if pk not in skip:
+                    yield pk, source_path or path, size
 
 
 class Pacer:
@@ -176,6 +181,113 @@ class Pacer:
         pause = due - time.monotonic()
         if pause > 0:
             time.sleep(pause)
+
+
+def inventory(delivery: Delivery, source, lease) -> bool:
+    """List the delivery (unless it was listed already) and hash every pending file; True when none is
+    left, False when the lease was lost. While the scan lists, helper processes already hash the small
+    files it has listed (``Early``), so both cores work from the start."""
+    if delivery.scanned:
+        return hash_pending(delivery, source, lease)
+    early = Early.start(delivery, source)
+    started = time.perf_counter()
+    try:
+        scan(delivery, source, lease, listed=early.offer if early else None)
+        log.info("delivery %s: listed in %.2f s", delivery.pk, time.perf_counter() - started)
+        if early is None:
+            return hash_pending(delivery, source, lease)
+        sha1 = manifests.wants_sha1(delivery, source)
+        rows = early.collect(delivery, lease, keep=not sha1)
+        return hash_pending(delivery, source, lease, sha1=sha1, helpers=early.helpers, hashed=rows)
+    except BaseException:
+        if early is not None and early.helpers is not None:
+            early.helpers.abort()
+        raise
+
+
+EARLY_MOST = 100_000  # rows hashed during the scan, held until it commits: at most ~40 MB
+
+
+class Early:
+    """Small files hashed by helper processes while the scan is still listing.
+
+    The scan's rows are not visible until its transaction commits, so the helpers' rows (keyed by path
+    until then) wait in memory, at most ``EARLY_MOST`` of them. After the commit (``collect``) they take
+    their rows' ids and go to ``hash_pending``, which writes them at its first checkpoints, leaves their
+    files out, and goes on with the rest on the same helpers. A batch the helpers have no room for is
+    not waited for (the scan must not slow down): its files stay pending. The helpers start once the scan
+    has listed ``DELIVERY_HASH_PROCESS_MIN_FILES`` small files. SHA-1 is left out here (whether a manifest
+    wants it is known only after the listing); a delivery that wants it drops these rows and its files
+    are hashed again, with SHA-1."""
+
+    def __init__(self, delivery_id: int, root: str):
+        self.delivery_id, self.root = delivery_id, root
+        self.helpers: hashproc.Helpers | None = None
+        self.batch: list[tuple[str, str, int]] = []
+        self.small = 0
+        self.taken = 0
+        self.rows: list[tuple] = []
+        self.lock = threading.Lock()
+
+    @classmethod
+    def start(cls, delivery: Delivery, source) -> Early | None:
+        """An ``Early`` for a folder source whose small files may go to helpers (as for ``_helpers``),
+        else None."""
+        if not isinstance(source, FolderSource) or settings.DELIVERY_READ_RATE_LIMIT:
+            return None
+        if settings.DELIVERY_HASH_PROCESSES <= 0:
+            return None
+        return cls(delivery.pk, source.root)
+
+    def offer(self, entry: Entry) -> None:
+        if entry.size >= SMALL or self.taken >= EARLY_MOST:
+            return
+        self.small += 1
+        self.batch.append((entry.path, entry.source_path or entry.path, entry.size))
+        if len(self.batch) < PROCESS_BATCH:
+            return
+        batch, self.batch = self.batch, []
+        if self.helpers is None:
+            if self.small < settings.DELIVERY_HASH_PROCESS_MIN_FILES:
+                return
+            self.helpers = hashproc.Helpers(
+                self.root,
+                sha1=False,
+                count=settings.DELIVERY_HASH_PROCESSES,
+                done=self._done,
+                cwd=str(settings.BASE_DIR),
+            )
+            log.info(
+                "delivery %s: small files go to %d helper processes",
+                self.delivery_id,
+                len(self.helpers.threads),
+            )
+        if self.helpers.put(batch, timeout=None):
+            self.taken += len(batch)
+
+    def _done(self, rows: list[tuple]) -> None:
+        with self.lock:
+            self.rows.extend(rows)
+
+    def collect(self, delivery: Delivery, lease, *, keep: bool) -> list[tuple]:
+        """After the scan committed: wait for the batches in flight (a few hundredths of a second),
+        then the rows, keyed by id (none unless ``keep``)."""
+        if self.helpers is None:
+            return []
+        while not self.helpers.wait_idle(timeout=settings.DELIVERY_CHECKPOINT_SECONDS):
+            if lease.lost:
+                raise LeaseLost()
+        with self.lock:
+            rows, self.rows = self.rows, []
+        if not keep:
+            return []
+        ids: dict[str, int] = {}
+        for i in range(0, len(rows), BATCH):
+            paths = [row[0] for row in rows[i : i + BATCH]]
+            found = InventoryFile.objects.filter(delivery_id=delivery.pk, path__in=paths)
+            ids.update(found.values_list("path", "id"))
+        log.info("delivery %s: %d files were hashed while the scan listed", delivery.pk, len(rows))
+        return [(ids[row[0]], *row[1:]) for row in rows if row[0] in ids]
 
 
 def _threads() -> int:
@@ -200,16 +312,28 @@ def _helpers(delivery: Delivery, source, pace, sha1: bool, done) -> hashproc.Hel
     return hashproc.Helpers(source.root, sha1=sha1, count=processes, done=done, cwd=str(settings.BASE_DIR))
 
 
-def hash_pending(delivery: Delivery, source, lease) -> bool:
+def hash_pending(
+    delivery: Delivery,
+    source,
+    lease,
+    *,
+    sha1: bool | None = None,
+    helpers: hashproc.Helpers | None = None,
+    hashed: list[tuple] = (),
+) -> bool:
     """Hash every pending row of ``delivery``; True when none is left, False when the lease was lost.
 
     Files of ``SMALL`` bytes or more are hashed by the threads; smaller ones, when there are many, by
-    helper processes in batches (``_helpers``)."""
+    helper processes in batches (``helpers``: those ``Early`` started, else ``_helpers``). ``hashed``
+    are rows hashed already (by ``Early``): written at the first checkpoints, their files not read
+    again. ``sha1``: whether to compute SHA-1 (None: ``manifests.wants_sha1`` decides)."""
     rate = settings.DELIVERY_READ_RATE_LIMIT
     pace = Pacer(rate) if rate else None
-    sha1 = manifests.wants_sha1(delivery, source)
+    if sha1 is None:
+        sha1 = manifests.wants_sha1(delivery, source)
     work: queue.Queue = queue.Queue(maxsize=4 * BATCH)
-    results: list[tuple] = []
+    results: list[tuple] = list(hashed)
+    skip = {row[0] for row in hashed}
     results_lock = threading.Lock()
     stop = threading.Event()
 
@@ -230,7 +354,13 @@ def hash_pending(delivery: Delivery, source, lease) -> bool:
     threads = [threading.Thread(target=hasher, name=f"inventory-{i}", daemon=True) for i in range(_threads())]
     for t in threads:
         t.start()
-    helpers = _helpers(delivery, source, pace, sha1, done)
+    if helpers is not None and (helpers.sha1 != sha1 or pace is not None):
+        helpers.abort()  # started without SHA-1, and this delivery wants it
+        helpers = None
+    if helpers is not None:
+        helpers.done = done
+    else:
+        helpers = _helpers(delivery, source, pace, sha1, done)
     batch: list = []
     last = time.monotonic()
     finished = False
@@ -239,8 +369,8 @@ def hash_pending(delivery: Delivery, source, lease) -> bool:
         nonlocal results
         with results_lock:
             batch, results = results, []
-        if batch:
-            write_hashed(delivery.pk, lease, batch)
+        for i in range(0, len(batch), BATCH):  # the early rows may be many
+            write_hashed(delivery.pk, lease, batch[i : i + BATCH])
 
     def tick() -> None:
         nonlocal last
@@ -263,7 +393,7 @@ def hash_pending(delivery: Delivery, source, lease) -> bool:
             tick()
 
     try:
-        for item in _pending(delivery.pk):
+        for item in _pending(delivery.pk, skip):
             if helpers is not None and item[2] < SMALL:
                 batch.append(item)
                 if len(batch) == PROCESS_BATCH:

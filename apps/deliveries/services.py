@@ -179,16 +179,8 @@ def run_inventory(delivery_id: int, *, owner: str | None = None) -> str:
         try:
             source = sources.source_for(delivery)
             started = time.perf_counter()
-            if not delivery.scanned:
-                inventory.scan(delivery, source, lease)
-            listed = time.perf_counter()
-            finished = inventory.hash_pending(delivery, source, lease)
-            log.info(
-                "delivery %s: listed in %.2f s, hashed in %.2f s",
-                delivery_id,
-                listed - started,
-                time.perf_counter() - listed,
-            )
+            finished = inventory.inventory(delivery, source, lease)
+            log.info("delivery %s: listed and hashed in %.2f s", delivery_id, time.perf_counter() - started)
         except inventory.LeaseLost:
             return "skipped"
         except Exception as exc:

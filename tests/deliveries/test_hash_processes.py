@@ -148,3 +148,73 @@ def test_a_lost_lease_stops_the_helpers_and_writes_nothing_more(operator_user, c
         if t.name.startswith("inventory-") and t.name not in before:
             t.join(timeout=10)
             assert not t.is_alive(), t.name
+
+
+def many_small(count: int) -> dict[str, bytes]:
+    files = {
+        f"met/{i // 100:02d}/m{i:05d}.csv": f"{i},{i * 7}\n".encode() * (5 + i % 40) for i in range(count)
+    }
+    files["multibeam/0002.all"] = os.urandom(inventory.SMALL + 999)
+    return files
+
+
+def test_files_hashed_while_the_scan_lists_are_written_once_and_counted_once(
+    operator_user, cruise, dropbox, processes, monkeypatch, caplog
+):
+    """The helpers hash small files while the scan is still listing (``inventory.Early``): every file
+    ends hashed with its digests, each row is written by exactly one checkpoint, and the counters add
+    up to the delivery (no file counted twice)."""
+    files = many_small(900)
+    monkeypatch.setattr(inventory, "PROCESS_BATCH", 16)
+    writes: list[int] = []
+    original = inventory.write_hashed
+
+    def watched(delivery_id, lease, rows, **kwargs):
+        writes.extend(row[0] for row in rows)
+        return original(delivery_id, lease, rows, **kwargs)
+
+    monkeypatch.setattr(inventory, "write_hashed", watched)
+    caplog.set_level("INFO", logger="apps.deliveries.inventory")
+    folder = dropbox / "RR2404"
+    for name, data in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(data)
+    delivery = inventoried(operator_user, cruise, folder, "1")
+    early = [r.getMessage() for r in caplog.records if "hashed while the scan listed" in r.getMessage()]
+    assert early and int(early[0].split(": ")[1].split()[0]) > 0, early
+    got = rows(delivery)
+    assert set(got) == set(files)
+    for name, data in files.items():
+        assert got[name] == (
+            "hashed",
+            len(data),
+            hashlib.md5(data).hexdigest(),
+            hashlib.sha256(data).hexdigest(),
+            "",
+        )
+    assert sorted(writes) == sorted(
+        InventoryFile.objects.filter(delivery=delivery).values_list("id", flat=True)
+    )
+    delivery.refresh_from_db()
+    assert (delivery.files_done, delivery.bytes_done) == (len(files), sum(map(len, files.values())))
+
+
+def test_a_delivery_that_wants_sha1_hashes_the_early_files_again_with_sha1(
+    operator_user, cruise, dropbox, processes, monkeypatch
+):
+    """Whether SHA-1 is wanted is known only after the listing: the rows hashed during it (without SHA-1)
+    are dropped and every file ends with its SHA-1."""
+    files = many_small(300)
+    listing = "".join(f"{hashlib.sha1(d).hexdigest()}  {p}\n" for p, d in sorted(files.items()))
+    files["checksums.txt"] = listing.encode()
+    monkeypatch.setattr(inventory, "PROCESS_BATCH", 16)
+    folder = dropbox / "RR2405"
+    for name, data in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(data)
+    delivery = inventoried(operator_user, cruise, folder, "1")
+    for f in InventoryFile.objects.filter(delivery=delivery):
+        assert f.status == "hashed" and f.sha1 == hashlib.sha1(files[f.path]).hexdigest(), f.path
+    delivery.refresh_from_db()
+    report = {r["path"]: r for r in delivery.manifests}["checksums.txt"]
+    assert report["ok"] == len(files) - 1  # every file but the list itself
