@@ -9,7 +9,9 @@ page cache is warmed first), each computing the digests of every byte:
   (a) Quayside: ``apps.deliveries.services.run_inventory`` on a fresh PostgreSQL database (DATABASE_URL's
       server, database ``qs_bench_inventory``): list the tree (path safety, one COPY per 5,000 rows), hash
       MD5 and SHA-256 — the large files on DELIVERY_HASH_THREADS threads, the small ones in helper
-      processes (``apps.deliveries.hashproc``; their memory is not in the peak reported) — (no manifest of
+      processes (``apps.deliveries.hashproc``; their memory is not in the peak reported), which start on
+      the small files while the scan still lists (``inventory.Early``: their rows, up to 100,000, wait in
+      memory for the scan to commit, and are in the peak) — (no manifest of
       the tree gives SHA-1, so the inventory leaves SHA-1 out, as for most deliveries), write every
       checkpoint;
   (b) ``hashdeep -r -c md5,sha256`` (Debian package hashdeep; two digests, its own threads);
