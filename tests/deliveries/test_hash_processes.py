@@ -22,11 +22,24 @@ FILES |= {f"adcp/ens{i:03d}.raw": bytes([i]) * (3000 + i) for i in range(20)}
 FILES["multibeam/0001.all"] = os.urandom(inventory.SMALL + 12345)
 
 
-def make(root):
-    for name, data in FILES.items():
+def make(root, files=FILES):
+    for name, data in files.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_bytes(data)
     return root
+
+
+def assert_hashed(got: dict[str, tuple], files: dict[str, bytes]) -> None:
+    """Every file's row is hashed, with its size, MD5 and SHA-256, and no error."""
+    assert set(got) == set(files)
+    for name, data in files.items():
+        assert got[name] == (
+            "hashed",
+            len(data),
+            hashlib.md5(data).hexdigest(),
+            hashlib.sha256(data).hexdigest(),
+            "",
+        ), name
 
 
 def rows(delivery) -> dict[str, tuple]:
@@ -68,14 +81,7 @@ def test_helper_processes_give_the_rows_the_threads_give(
     assert used == [True, False]
     got = rows(with_processes)
     assert got == rows(with_threads)
-    for name, data in FILES.items():
-        assert got[name] == (
-            "hashed",
-            len(data),
-            hashlib.md5(data).hexdigest(),
-            hashlib.sha256(data).hexdigest(),
-            "",
-        )
+    assert_hashed(got, FILES)
 
 
 def test_a_file_swapped_for_a_link_out_after_the_scan_is_refused_inside_a_helper(tmp_path):
@@ -175,23 +181,10 @@ def test_files_hashed_while_the_scan_lists_are_written_once_and_counted_once(
 
     monkeypatch.setattr(inventory, "write_hashed", watched)
     caplog.set_level("INFO", logger="apps.deliveries.inventory")
-    folder = dropbox / "RR2404"
-    for name, data in files.items():
-        (folder / name).parent.mkdir(parents=True, exist_ok=True)
-        (folder / name).write_bytes(data)
-    delivery = inventoried(operator_user, cruise, folder, "1")
+    delivery = inventoried(operator_user, cruise, make(dropbox / "RR2404", files), "1")
     early = [r.getMessage() for r in caplog.records if "hashed while the scan listed" in r.getMessage()]
     assert early and int(early[0].split(": ")[1].split()[0]) > 0, early
-    got = rows(delivery)
-    assert set(got) == set(files)
-    for name, data in files.items():
-        assert got[name] == (
-            "hashed",
-            len(data),
-            hashlib.md5(data).hexdigest(),
-            hashlib.sha256(data).hexdigest(),
-            "",
-        )
+    assert_hashed(rows(delivery), files)
     assert sorted(writes) == sorted(
         InventoryFile.objects.filter(delivery=delivery).values_list("id", flat=True)
     )
@@ -208,11 +201,7 @@ def test_a_delivery_that_wants_sha1_hashes_the_early_files_again_with_sha1(
     listing = "".join(f"{hashlib.sha1(d).hexdigest()}  {p}\n" for p, d in sorted(files.items()))
     files["checksums.txt"] = listing.encode()
     monkeypatch.setattr(inventory, "PROCESS_BATCH", 16)
-    folder = dropbox / "RR2405"
-    for name, data in files.items():
-        (folder / name).parent.mkdir(parents=True, exist_ok=True)
-        (folder / name).write_bytes(data)
-    delivery = inventoried(operator_user, cruise, folder, "1")
+    delivery = inventoried(operator_user, cruise, make(dropbox / "RR2405", files), "1")
     for f in InventoryFile.objects.filter(delivery=delivery):
         assert f.status == "hashed" and f.sha1 == hashlib.sha1(files[f.path]).hexdigest(), f.path
     delivery.refresh_from_db()
