@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from dataclasses import asdict, dataclass
 from typing import BinaryIO
 
@@ -104,10 +105,9 @@ def infer_csv(stream: BinaryIO) -> Inferred:
     names, delimiter = _header(head)
     if not names or len(set(names)) != len(names) or not all(names):
         raise ValueError("the first line is not a header of distinct, non-empty column names")
-    rest = io.BufferedReader(_Prepend(head, stream))
     try:
         reader = pacsv.open_csv(
-            rest,
+            _native(stream) or io.BufferedReader(_Prepend(head, stream)),
             read_options=pacsv.ReadOptions(block_size=BLOCK_SIZE, encoding="utf8"),
             parse_options=pacsv.ParseOptions(delimiter=delimiter),
             convert_options=pacsv.ConvertOptions(
@@ -131,6 +131,25 @@ def infer_csv(stream: BinaryIO) -> Inferred:
         for name, kind, has_empty in zip(names, kinds, empty, strict=True)
     ]
     return Inferred(attributes=attributes, records=records, delimiter=delimiter)
+
+
+def _native(stream) -> str | None:
+    """The path of ``stream`` when it is a file on this machine (a blob of file-system storage), so that
+    Arrow reads it with its own native file. Given a Python stream, Arrow's CSV reader reads ahead on its
+    IO thread (even with ``use_threads=False``), and a pool thread still holding one of the stream's
+    buffers when the interpreter exits aborts the process (docs/node.md). S3 blobs still go the Python
+    way."""
+    name = getattr(stream, "name", None)
+    try:
+        if (
+            isinstance(name, str)
+            and os.path.isabs(name)
+            and os.path.samestat(os.fstat(stream.fileno()), os.stat(name))
+        ):
+            return name
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        pass
+    return None
 
 
 class _Prepend(io.RawIOBase):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import threading
 
 import pytest
 
@@ -51,3 +52,37 @@ def test_unify_is_a_lattice():
 def test_a_file_without_a_header_is_refused():
     with pytest.raises(ValueError):
         infer.infer_csv(io.BytesIO(b"a,a\n1,2\n"))
+
+
+def test_a_file_on_disk_is_read_by_arrow_natively_not_through_the_python_stream(tmp_path):
+    """Arrow's CSV reader reads a Python stream from its own IO thread; a pool thread still holding one of
+    its buffers at exit aborts the process (docs/node.md). A blob on the file system is read by path:
+    only the caller's thread touches the Python stream (the header peek)."""
+    readers = set()
+
+    class Watched(io.FileIO):
+        def read(self, *args):
+            readers.add(threading.get_ident())
+            return super().read(*args)
+
+        def readinto(self, *args):
+            readers.add(threading.get_ident())
+            return super().readinto(*args)
+
+    path = tmp_path / "table.csv"
+    rows = [f"{i},{i * 0.5},station {i % 7}" for i in range(100_000)] + ["x,1.5,last"]
+    path.write_bytes(b"n,x,name\n" + "\n".join(rows).encode() + b"\n")
+    with Watched(str(path)) as stream:
+        found = infer.infer_csv(stream)
+    assert [a.kind for a in found.attributes] == ["text", "real", "text"]  # the last row's "x" counts
+    assert found.records == len(rows)
+    assert readers == {threading.get_ident()}
+
+
+def test_a_blob_of_file_system_storage_is_read_by_path(tmp_path):
+    from django.core.files.storage import FileSystemStorage
+
+    (tmp_path / "t.csv").write_bytes(b"a,b\n1,2\n")
+    with FileSystemStorage(location=tmp_path).open("t.csv", "rb") as stream:
+        assert infer._native(stream) == str(tmp_path / "t.csv")
+    assert infer._native(io.BytesIO(b"a,b\n1,2\n")) is None  # an S3 body, say: the Python way
