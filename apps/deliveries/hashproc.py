@@ -34,6 +34,8 @@ from typing import BinaryIO
 
 from apps.storage.hashing import hash_stream
 
+log = logging.getLogger("apps.deliveries.inventory")  # the inventory's log: helpers are part of it
+
 # InventoryFile.Status values (a test checks they agree; the model is not imported here).
 HASHED = "hashed"
 ERROR = "error"
@@ -47,12 +49,15 @@ def hash_one(
             d = hash_stream(stream, parallel=parallel, pace=pace, sha1=sha1)
         if d.size == size:
             return (pk, d.md5, d.sha1, d.sha256, HASHED, "", size)
-        error = f"changed while being inventoried: listed with {size} bytes, read {d.size}"
-        return (pk, "", "", "", ERROR, error, size)
+        return (pk, "", "", "", ERROR, _changed(size, d.size), size)
     except (OSError, io.UnsupportedOperation) as exc:
         return (pk, "", "", "", ERROR, _reason(name, exc), size)
     except Exception as exc:  # botocore's errors (network, missing key): reported per file
         return (pk, "", "", "", ERROR, f"{type(exc).__name__}: {exc}"[:500], size)
+
+
+def _changed(listed: int, read: int) -> str:
+    return f"changed while being inventoried: listed with {listed} bytes, read {read}"
 
 
 def _reason(name: str, exc: Exception) -> str:
@@ -68,8 +73,7 @@ def hash_small(folder: _Folder, pk, name: str, size: int, *, sha1: bool) -> tupl
     except OSError as exc:
         return (pk, "", "", "", ERROR, _reason(name, exc), size)
     if len(data) != size:
-        error = f"changed while being inventoried: listed with {size} bytes, read {len(data)}"
-        return (pk, "", "", "", ERROR, error, size)
+        return (pk, "", "", "", ERROR, _changed(size, len(data)), size)
     return (
         pk,
         hashlib.md5(data, usedforsecurity=False).hexdigest(),
@@ -86,15 +90,12 @@ _FOLDER_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLO
 
 
 class _Folder:
-    """The folder ``root`` (a real path) as a helper reads it: ``open`` as the sources do, and ``read``
-    for small files, relative to a descriptor of their folder kept while consecutive files share it."""
+    """The folder ``root`` (a real path) as a helper reads its small files: relative to a descriptor of
+    their folder, kept while consecutive files share it."""
 
     def __init__(self, root: str):
         self.root = root
         self._folder: tuple[str, int | None, OSError | None] | None = None
-
-    def open(self, source_path: str) -> BinaryIO:
-        return open_inside(self.root, source_path)
 
     def read(self, source_path: str, size: int) -> bytes:
         """The file's bytes, up to ``size`` + 1 (one more than listed: a file that grew reads longer).
@@ -156,20 +157,26 @@ def open_inside(root: str, source_path: str) -> BinaryIO:
     (``O_NONBLOCK`` so it cannot hang), a parent folder swapped for a link out (the path the kernel opened,
     from /proc/self/fd)."""
     full = os.path.join(root, source_path)
-    fd = os.open(full, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    fd = os.open(full, _FILE_FLAGS)
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise OSError(f"{source_path}: no longer a regular file")
-        try:
-            opened = os.readlink(f"/proc/self/fd/{fd}")
-        except OSError:
-            opened = os.path.realpath(full)
-        if not inside(opened, root):
+        if not _opened_inside(fd, full, root):
             raise OSError(f"{source_path}: resolves outside the delivery")
         return os.fdopen(fd, "rb", buffering=0)
     except BaseException:
         os.close(fd)
         raise
+
+
+def _opened_inside(fd: int, full: str, root: str) -> bool:
+    """Whether the path the kernel opened as ``fd`` (from /proc/self/fd; else ``full`` resolved) lies
+    inside ``root``."""
+    try:
+        opened = os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        opened = os.path.realpath(full)
+    return inside(opened, root)
 
 
 def folder_inside(root: str, folder: str) -> int:
@@ -178,13 +185,10 @@ def folder_inside(root: str, folder: str) -> int:
     swapped for a link out is refused). The files opened relative to it (``O_NOFOLLOW``, a name with no
     "/") are that folder's: a swap after this check cannot lead outside, short of someone with write
     access outside the root moving the folder itself out between two reads of a batch."""
-    fd = os.open(os.path.join(root, folder) if folder else root, _FOLDER_FLAGS)
+    full = os.path.join(root, folder) if folder else root
+    fd = os.open(full, _FOLDER_FLAGS)
     try:
-        try:
-            opened = os.readlink(f"/proc/self/fd/{fd}")
-        except OSError:
-            opened = os.path.realpath(os.path.join(root, folder))
-        if not inside(opened, root):
+        if not _opened_inside(fd, full, root):
             raise OSError(f"{folder}: resolves outside the delivery")
         return fd
     except BaseException:
@@ -260,7 +264,6 @@ class Helpers:
                 break
 
     def _drive(self) -> None:
-        log = logging.getLogger("apps.deliveries.inventory")
         try:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "apps.deliveries.hashproc", self.root, "1" if self.sha1 else "0"],
@@ -299,9 +302,7 @@ class Helpers:
                 proc.stdin.flush()
                 rows = [tuple(row) for row in json.loads(proc.stdout.readline())]
             except (OSError, ValueError):
-                logging.getLogger("apps.deliveries.inventory").warning(
-                    "an inventory helper process failed; hashing its files here"
-                )
+                log.warning("an inventory helper process failed; hashing its files here")
                 proc.kill()
                 proc.wait()
                 for pipe in (proc.stdin, proc.stdout):

@@ -231,11 +231,8 @@ class Early:
 
     @classmethod
     def start(cls, delivery: Delivery, source) -> Early | None:
-        """An ``Early`` for a folder source whose small files may go to helpers (as for ``_helpers``),
-        else None."""
-        if not isinstance(source, FolderSource) or settings.DELIVERY_READ_RATE_LIMIT:
-            return None
-        if settings.DELIVERY_HASH_PROCESSES <= 0:
+        """An ``Early`` for a source whose small files may go to helpers (``_helpers_allowed``), else None."""
+        if not _helpers_allowed(source, limited=bool(settings.DELIVERY_READ_RATE_LIMIT)):
             return None
         return cls(delivery.pk, source.root)
 
@@ -250,18 +247,7 @@ class Early:
         if self.helpers is None:
             if self.small < settings.DELIVERY_HASH_PROCESS_MIN_FILES:
                 return
-            self.helpers = hashproc.Helpers(
-                self.root,
-                sha1=False,
-                count=settings.DELIVERY_HASH_PROCESSES,
-                done=self._done,
-                cwd=str(settings.BASE_DIR),
-            )
-            log.info(
-                "delivery %s: small files go to %d helper processes",
-                self.delivery_id,
-                len(self.helpers.threads),
-            )
+            self.helpers = _start_helpers(self.delivery_id, self.root, sha1=False, done=self._done)
         if self.helpers.put(batch, timeout=None):
             self.taken += len(batch)
 
@@ -294,22 +280,32 @@ def _threads() -> int:
     return settings.DELIVERY_HASH_THREADS or os.cpu_count() or 2
 
 
-def _helpers(delivery: Delivery, source, pace, sha1: bool, done) -> hashproc.Helpers | None:
-    """Helper processes for the small files (``hashproc.Helpers``), or None: not a folder source (an S3
-    prefix waits on the network, where threads are enough), a read-rate limit (shared by threads only),
-    ``DELIVERY_HASH_PROCESSES`` = 0, or fewer than ``DELIVERY_HASH_PROCESS_MIN_FILES`` small files
-    (starting the helpers costs a few hundredths of a second each)."""
+def _helpers_allowed(source, *, limited: bool) -> bool:
+    """Whether small files of ``source`` may go to helper processes: not for an S3 prefix (it waits on
+    the network, where threads are enough), nor under a read-rate limit (shared by threads only), nor
+    with ``DELIVERY_HASH_PROCESSES`` = 0."""
+    return isinstance(source, FolderSource) and not limited and settings.DELIVERY_HASH_PROCESSES > 0
+
+
+def _start_helpers(delivery_id: int, root: str, *, sha1: bool, done) -> hashproc.Helpers:
     processes = settings.DELIVERY_HASH_PROCESSES
+    log.info("delivery %s: small files go to %d helper processes", delivery_id, processes)
+    return hashproc.Helpers(root, sha1=sha1, count=processes, done=done, cwd=str(settings.BASE_DIR))
+
+
+def _helpers(delivery: Delivery, source, pace, sha1: bool, done) -> hashproc.Helpers | None:
+    """Helper processes for the small files (``hashproc.Helpers``), or None: not allowed
+    (``_helpers_allowed``), or fewer than ``DELIVERY_HASH_PROCESS_MIN_FILES`` small files (starting the
+    helpers costs a few hundredths of a second each)."""
     minimum = settings.DELIVERY_HASH_PROCESS_MIN_FILES
-    if not isinstance(source, FolderSource) or pace is not None or processes <= 0:
+    if not _helpers_allowed(source, limited=pace is not None):
         return None
     small = InventoryFile.objects.filter(
         delivery_id=delivery.pk, status=InventoryFile.Status.PENDING, size__lt=SMALL
     )
     if small[:minimum].count() < minimum:
         return None
-    log.info("delivery %s: small files go to %d helper processes", delivery.pk, processes)
-    return hashproc.Helpers(source.root, sha1=sha1, count=processes, done=done, cwd=str(settings.BASE_DIR))
+    return _start_helpers(delivery.pk, source.root, sha1=sha1, done=done)
 
 
 def hash_pending(
@@ -354,7 +350,7 @@ def hash_pending(
     threads = [threading.Thread(target=hasher, name=f"inventory-{i}", daemon=True) for i in range(_threads())]
     for t in threads:
         t.start()
-    if helpers is not None and (helpers.sha1 != sha1 or pace is not None):
+    if helpers is not None and helpers.sha1 != sha1:
         helpers.abort()  # started without SHA-1, and this delivery wants it
         helpers = None
     if helpers is not None:
