@@ -138,6 +138,23 @@ class InventoryFile(models.Model):
     def __str__(self) -> str:
         return self.path
 
+    WINDOW = 5000
+
+    @classmethod
+    def by_window(cls, delivery_id: int, *fields: str, **filters):
+        """The delivery's rows that match ``filters``, as ``fields`` tuples in id order, read ``WINDOW``
+        primary keys at a time: a delivery's rows were inserted together, so each window is one short
+        range scan of the primary key (no index on status, size or name needed), and a window's rows are
+        few whatever the delivery's size."""
+        bounds = cls.objects.filter(delivery_id=delivery_id).aggregate(
+            lo=models.Min("id"), hi=models.Max("id")
+        )
+        if bounds["lo"] is None:
+            return
+        rows = cls.objects.filter(delivery_id=delivery_id, **filters).order_by("id")
+        for lo in range(bounds["lo"], bounds["hi"] + 1, cls.WINDOW):
+            yield from rows.filter(id__gte=lo, id__lt=lo + cls.WINDOW).values_list(*fields)
+
     @property
     def disk_path(self) -> str:
         return self.source_path or self.path

@@ -260,3 +260,66 @@ def test_the_sweep_resends_a_lost_inventory_and_one_whose_worker_died(
     Delivery.objects.filter(pk=died.pk).update(state="inventorying", lease_owner="x:h:1", lease_until=past)
     assert tasks.sweep_inventories() == 2
     assert sorted(sent) == [(lost.pk,), (died.pk,)] and fresh.pk not in {s[0] for s in sent}
+
+
+def test_the_quick_manifest_name_test_agrees_with_the_pattern():
+    """``manifests.is_candidate`` (asked of every listed file) tests four words before the pattern: it
+    never disagrees with ``CANDIDATE``, in any case, and leaves out files too large to be read."""
+    from apps.deliveries import manifests
+
+    names = [
+        "manifest-md5.txt", "bag/MANIFEST-SHA256.TXT", "bag/manifest-sha9.txt", "cruise.MD5", "x/HashDeep.txt",
+        "RR2404_md5deep.txt", "md5sums", "docs/Checksums.csv", "checksums/readme.txt", "md5/data.bin",
+        "notes.txt", "hashes.txt", "a.hashdeep", "ctd/cast001.hex",
+    ]  # fmt: skip
+    for name in names:
+        assert manifests.is_candidate(name, 10) == bool(manifests.CANDIDATE.search(name)), name
+    assert [n for n in names if manifests.is_candidate(n, 10)] == [
+        "manifest-md5.txt", "bag/MANIFEST-SHA256.TXT", "cruise.MD5", "x/HashDeep.txt", "RR2404_md5deep.txt",
+        "md5sums", "docs/Checksums.csv", "a.hashdeep",
+    ]  # fmt: skip
+    assert not manifests.is_candidate("manifest-md5.txt", manifests.MAX_MANIFEST_BYTES + 1)
+
+
+def test_rows_are_read_window_by_window_and_only_the_deliverys_own(cruise, monkeypatch):
+    """``InventoryFile.by_window``: windows of primary keys, with another delivery's rows between
+    them (two scans at once), give exactly this delivery's matching rows, in id order."""
+    monkeypatch.setattr(InventoryFile, "WINDOW", 3)
+    a = Delivery.objects.create(cruise=cruise, shipment="a", method="folder", source="/nowhere/a")
+    b = Delivery.objects.create(cruise=cruise, shipment="b", method="folder", source="/nowhere/b")
+    for i in range(10):
+        InventoryFile.objects.create(delivery=a, path=f"a{i}", size=i)
+        InventoryFile.objects.create(delivery=b, path=f"b{i}", size=i)
+    assert list(InventoryFile.by_window(a.pk, "path", size__gte=4)) == [(f"a{i}",) for i in range(4, 10)]
+    assert len(list(InventoryFile.by_window(b.pk, "id"))) == 10
+    empty = Delivery.objects.create(cruise=cruise, shipment="c", method="folder", source="/nowhere/c")
+    assert list(InventoryFile.by_window(empty.pk, "id")) == []
+
+
+def test_a_resumed_inventory_finds_a_sha1_list_among_the_listed_rows(
+    operator_user, cruise, dropbox, monkeypatch
+):
+    """A worker stopped after the listing: the next one has no scan to tell it which files may be
+    manifests, finds them in the rows (several windows here) and still computes and checks SHA-1."""
+    import datetime
+
+    from apps.deliveries import inventory as engine
+    from apps.deliveries.sources import FolderSource
+
+    monkeypatch.setattr(InventoryFile, "WINDOW", 4)
+    root = make_tree(dropbox / "resumed")
+    (root / "checksums.txt").write_text(
+        "".join(f"{hashlib.sha1(d).hexdigest()}  {p}\n" for p, d in sorted(TREE.items()))
+    )
+    delivery = services.register_delivery(operator_user, cruise, str(root))
+
+    class Lease:
+        owner, duration, lost = "test:host:1", datetime.timedelta(minutes=5), False
+
+    Delivery.objects.filter(pk=delivery.pk).update(lease_owner=Lease.owner)
+    assert ("checksums.txt", "") in engine.scan(delivery, FolderSource(root), Lease)
+    assert services.run_inventory(delivery.pk, owner=Lease.owner) == "done"
+    delivery.refresh_from_db()
+    for path, data in TREE.items():
+        assert InventoryFile.objects.get(delivery=delivery, path=path).sha1 == hashlib.sha1(data).hexdigest()
+    assert {r["path"]: r for r in delivery.manifests}["checksums.txt"]["ok"] == len(TREE)
