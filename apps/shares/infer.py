@@ -11,9 +11,13 @@ pyarrow's own (C++, vectorised), so a 1 GB file takes seconds, not minutes.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import BinaryIO
 
@@ -105,27 +109,28 @@ def infer_csv(stream: BinaryIO) -> Inferred:
     names, delimiter = _header(head)
     if not names or len(set(names)) != len(names) or not all(names):
         raise ValueError("the first line is not a header of distinct, non-empty column names")
-    try:
-        reader = pacsv.open_csv(
-            _native(stream) or io.BufferedReader(_Prepend(head, stream)),
-            read_options=pacsv.ReadOptions(block_size=BLOCK_SIZE, encoding="utf8"),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter),
-            convert_options=pacsv.ConvertOptions(
-                column_types=dict.fromkeys(names, pa.string()),
-                null_values=NULLS,
-                strings_can_be_null=True,
-            ),
-        )
-        kinds: list[str | None] = [None] * len(names)
-        empty = [False] * len(names)
-        records = 0
-        for batch in reader:
-            records += batch.num_rows
-            for i, column in enumerate(batch.columns):
-                kinds[i] = unify(kinds[i], _kind_of(column))
-                empty[i] = empty[i] or column.null_count > 0
-    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-        raise ValueError(f"not a readable CSV: {exc}") from exc
+    with _on_disk(stream, head) as path:
+        try:
+            reader = pacsv.open_csv(
+                path,
+                read_options=pacsv.ReadOptions(block_size=BLOCK_SIZE, encoding="utf8"),
+                parse_options=pacsv.ParseOptions(delimiter=delimiter),
+                convert_options=pacsv.ConvertOptions(
+                    column_types=dict.fromkeys(names, pa.string()),
+                    null_values=NULLS,
+                    strings_can_be_null=True,
+                ),
+            )
+            kinds: list[str | None] = [None] * len(names)
+            empty = [False] * len(names)
+            records = 0
+            for batch in reader:
+                records += batch.num_rows
+                for i, column in enumerate(batch.columns):
+                    kinds[i] = unify(kinds[i], _kind_of(column))
+                    empty[i] = empty[i] or column.null_count > 0
+        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+            raise ValueError(f"not a readable CSV: {exc}") from exc
     attributes = [
         Attribute(name=name, kind=kind or TEXT, has_empty=has_empty)
         for name, kind, has_empty in zip(names, kinds, empty, strict=True)
@@ -133,12 +138,27 @@ def infer_csv(stream: BinaryIO) -> Inferred:
     return Inferred(attributes=attributes, records=records, delimiter=delimiter)
 
 
+@contextlib.contextmanager
+def _on_disk(stream, head: bytes) -> Iterator[str]:
+    """A path for Arrow to read natively: the stream's own file (``_native``), else a temporary copy of
+    ``head`` and the rest of ``stream``, made here on the caller's thread and removed afterwards.
+
+    Given a Python stream, Arrow's CSV reader reads ahead on its IO thread (even with
+    ``use_threads=False``), and a pool thread still holding one of the stream's buffers when the
+    interpreter exits aborts the process (docs/node.md): no Python stream is handed to Arrow."""
+    path = _native(stream)
+    if path is not None:
+        yield path
+        return
+    with tempfile.NamedTemporaryFile(prefix="quayside-infer-", suffix=".csv") as spool:
+        spool.write(head)
+        shutil.copyfileobj(stream, spool, 1024 * 1024)
+        spool.flush()
+        yield spool.name
+
+
 def _native(stream) -> str | None:
-    """The path of ``stream`` when it is a file on this machine (a blob of file-system storage), so that
-    Arrow reads it with its own native file. Given a Python stream, Arrow's CSV reader reads ahead on its
-    IO thread (even with ``use_threads=False``), and a pool thread still holding one of the stream's
-    buffers when the interpreter exits aborts the process (docs/node.md). S3 blobs still go the Python
-    way."""
+    """The path of ``stream`` when it is a file on this machine (a blob of file-system storage)."""
     name = getattr(stream, "name", None)
     try:
         if (
@@ -150,23 +170,3 @@ def _native(stream) -> str | None:
     except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
         pass
     return None
-
-
-class _Prepend(io.RawIOBase):
-    """The stream with the bytes already read put back in front (the header peek)."""
-
-    def __init__(self, head: bytes, stream: BinaryIO):
-        self._head, self._stream = memoryview(head), stream
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        if self._head:
-            n = min(len(buffer), len(self._head))
-            buffer[:n] = self._head[:n]
-            self._head = self._head[n:]
-            return n
-        data = self._stream.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)

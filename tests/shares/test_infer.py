@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import threading
 
 import pytest
@@ -85,4 +86,37 @@ def test_a_blob_of_file_system_storage_is_read_by_path(tmp_path):
     (tmp_path / "t.csv").write_bytes(b"a,b\n1,2\n")
     with FileSystemStorage(location=tmp_path).open("t.csv", "rb") as stream:
         assert infer._native(stream) == str(tmp_path / "t.csv")
-    assert infer._native(io.BytesIO(b"a,b\n1,2\n")) is None  # an S3 body, say: the Python way
+    assert infer._native(io.BytesIO(b"a,b\n1,2\n")) is None  # an S3 body, say: copied first
+
+
+def test_a_stream_that_is_no_file_is_copied_on_the_callers_thread_and_the_copy_removed(monkeypatch):
+    """An S3 body has no path: it is copied to a temporary file on the caller's thread, Arrow reads the
+    copy, and the copy is gone afterwards — also when the file is no CSV."""
+    import tempfile
+
+    readers, copies = set(), []
+
+    class Watched(io.BytesIO):
+        def read(self, *args):
+            readers.add(threading.get_ident())
+            return super().read(*args)
+
+        def readinto(self, *args):
+            readers.add(threading.get_ident())
+            return super().readinto(*args)
+
+    made = tempfile.NamedTemporaryFile
+
+    def recorded(*args, **kwargs):
+        copy = made(*args, **kwargs)
+        copies.append(copy.name)
+        return copy
+
+    monkeypatch.setattr(tempfile, "NamedTemporaryFile", recorded)
+    rows = [f"{i},{i * 0.5}" for i in range(100_000)]
+    found = infer.infer_csv(Watched(b"n,x\n" + "\n".join(rows).encode() + b"\n"))
+    assert [a.kind for a in found.attributes] == ["int", "real"] and found.records == len(rows)
+    assert readers == {threading.get_ident()}
+    with pytest.raises(ValueError, match="not a readable CSV"):
+        infer.infer_csv(Watched(b"a,b\n1,2\n\xff\xfe,3\n"))
+    assert len(copies) == 2 and not any(os.path.exists(c) for c in copies)
