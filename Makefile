@@ -22,23 +22,29 @@ $(STAMP): pyproject.toml deploy/node/pyproject.toml
 	$(PY) -m pip install --quiet -e deploy/node
 	touch $(STAMP)
 
-install: $(STAMP)
+# MD5 in SIMD lanes for the inventory (apps/storage/md5lanes.c, docs/deliveries.md): built with the C compiler
+# when there is one; without it the inventory uses hashlib (slower, the same digests), and this never fails.
+LANES := apps/storage/_md5lanes.so
+$(LANES): apps/storage/md5lanes.c | $(STAMP)
+	@$(PY) -m apps.storage.md5lanes build
+
+install: $(STAMP) $(LANES)
 
 # The demo portal harvests its own feed, and a data manager may mirror those records here: its own address may
 # then be fetched from (the fetcher and the mirror's torrent session refuse loopback otherwise). Demo only.
 DEMO_FETCH_ALLOWED_HOSTS ?= 127.0.0.1
 
-run: $(STAMP)
+run: $(STAMP) $(LANES)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py load_demo
 	FETCH_ALLOWED_HOSTS="$${FETCH_ALLOWED_HOSTS:-$(DEMO_FETCH_ALLOWED_HOSTS)}" $(PY) manage.py serve 127.0.0.1:8000
 
-test: $(STAMP) system-packages
+test: $(STAMP) $(LANES) system-packages
 	$(PY) -m pytest $(XDIST) $(PYTEST_ARGS)
 
 # The inner loop: no worker processes, browser, S3 server, gunicorn or fault tests (about a minute).
-test-fast: $(STAMP)
+test-fast: $(STAMP) $(LANES)
 	$(PY) -m pytest $(XDIST) -m "not (worker or browser or s3 or gunicorn or faults)" $(PYTEST_ARGS)
 
 # Debian's chromium and Pango, when missing and we may install them (root with apt-get); never fails.
@@ -55,7 +61,7 @@ system-packages:
 	  fi; \
 	fi
 
-bench: $(STAMP)
+bench: $(STAMP) $(LANES)
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	$(PY) bench/run.py $(BENCH)
 

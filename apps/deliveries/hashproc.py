@@ -32,9 +32,12 @@ import sys
 import threading
 from typing import BinaryIO
 
+from apps.storage import md5lanes
 from apps.storage.hashing import hash_stream
 
 log = logging.getLogger("apps.deliveries.inventory")  # the inventory's log: helpers are part of it
+
+LANE_BYTES = 16 * 1024 * 1024  # a helper holds at most this much of a batch's files at once
 
 # InventoryFile.Status values (a test checks they agree; the model is not imported here).
 HASHED = "hashed"
@@ -50,10 +53,135 @@ def hash_one(
         if d.size == size:
             return (pk, d.md5, d.sha1, d.sha256, HASHED, "", size)
         return (pk, "", "", "", ERROR, _changed(size, d.size), size)
-    except (OSError, io.UnsupportedOperation) as exc:
+    except Exception as exc:  # the system's words, or botocore's errors (network, missing key): per file
+        return _error_row(pk, name, size, exc)
+
+
+LANE_CHUNK = 1024 * 1024
+LANES_PER_THREAD = 4
+
+
+class _Lane:
+    """One file being hashed in ``hash_in_lanes``: its stream, its SHA-256 (and SHA-1), and a buffer of
+    ``LANE_CHUNK`` bytes plus the up to 63 bytes of the last chunk that did not make a whole MD5 block."""
+
+    def __init__(self, source, item: tuple, sha1: bool, buffer: bytearray):
+        self.pk, self.name, self.size = item
+        self.stream = source.open(self.name)
+        self.readinto = getattr(self.stream, "readinto", None)
+        self.buffer = buffer  # the lane's own, reused file after file
+        self.carry = 0  # bytes at the start of the buffer still to go through MD5
+        self.total = 0
+        self.sha256 = hashlib.sha256()
+        self.sha1 = hashlib.sha1(usedforsecurity=False) if sha1 else None
+
+    def read(self) -> int:
+        """Read the next chunk after the carried bytes and feed it to SHA-256 (and SHA-1); 0 at the end."""
+        view = memoryview(self.buffer)[self.carry : self.carry + LANE_CHUNK]
+        if self.readinto is not None:
+            n = self.readinto(view) or 0
+        else:
+            block = self.stream.read(LANE_CHUNK)
+            n = len(block)
+            view[:n] = block
+        if n:
+            self.total += n
+            self.sha256.update(view[:n])
+            if self.sha1 is not None:
+                self.sha1.update(view[:n])
+        self.carry += n
+        return n
+
+    def whole_blocks(self) -> memoryview:
+        return memoryview(self.buffer)[: self.carry - self.carry % 64]
+
+    def keep_rest(self) -> None:
+        """After the whole blocks went through MD5: move the rest (under 64 bytes) to the front."""
+        rest = self.carry % 64
+        self.buffer[:rest] = self.buffer[self.carry - rest : self.carry]
+        self.carry = rest
+
+    def row(self, md5: str) -> tuple:
+        if self.total != self.size:
+            return (self.pk, "", "", "", ERROR, _changed(self.size, self.total), self.size)
+        sha1 = self.sha1.hexdigest() if self.sha1 is not None else ""
+        return (self.pk, md5, sha1, self.sha256.hexdigest(), HASHED, "", self.size)
+
+    def close(self) -> None:
+        try:
+            self.stream.close()
+        except Exception:  # a stream that fails to close has been read (or failed) already
+            pass
+
+
+def hash_in_lanes(source, work: queue.Queue, emit, *, sha1: bool, pace=None, stop: threading.Event) -> None:
+    """A hashing thread's loop with MD5 in lanes (``md5lanes``): up to ``LANES_PER_THREAD`` files from
+    ``work`` at once, read chunk by chunk side by side; each chunk's SHA-256 (and SHA-1) here, the MD5 of
+    all the lanes' chunks in one call. A lane whose file ends takes the next item at once, so the lanes
+    stay full until the queue runs dry. ``emit(row)`` gets each file's row (the rows of ``hash_one``,
+    errors per file); the loop ends at the first ``None`` in ``work`` once its lanes are done, or at
+    ``stop``. The lanes are not worth it for one file alone, but cost nothing more: this reads each
+    byte once, as ``hash_one`` does."""
+    md5 = md5lanes.Md5Lanes(LANES_PER_THREAD)
+    lanes: list[_Lane | None] = [None] * LANES_PER_THREAD
+    buffers = [bytearray(LANE_CHUNK + 64) for _ in lanes]
+    ended = False
+
+    def fail(lane_no: int, exc: Exception) -> None:
+        lane = lanes[lane_no]
+        lanes[lane_no] = None
+        lane.close()
+        md5.final(lane_no, b"", 0)  # clears the lane's state
+        emit(_error_row(lane.pk, lane.name, lane.size, exc))
+
+    while not stop.is_set():
+        for i in range(LANES_PER_THREAD):
+            while lanes[i] is None and not ended:
+                try:
+                    item = work.get(block=not any(lanes))
+                except queue.Empty:
+                    break
+                if item is None:
+                    ended = True
+                    break
+                try:
+                    lanes[i] = _Lane(source, item, sha1, buffers[i])
+                except Exception as exc:
+                    emit(_error_row(item[0], item[1], item[2], exc))
+        if not any(lanes):
+            if ended:
+                return
+            continue
+        read = {}
+        for i, lane in enumerate(lanes):
+            if lane is None:
+                continue
+            try:
+                read[i] = lane.read()
+            except Exception as exc:
+                fail(i, exc)
+                continue
+            if pace is not None and read[i]:
+                pace(read[i])
+        md5.update({i: lanes[i].whole_blocks() for i in read if lanes[i] is not None})
+        for i, n in read.items():
+            lane = lanes[i]
+            if lane is None:
+                continue
+            lane.keep_rest()
+            if n == 0:
+                lanes[i] = None
+                lane.close()
+                emit(lane.row(md5.final(i, bytes(lane.buffer[: lane.carry]), lane.total)))
+    for lane in lanes:
+        if lane is not None:
+            lane.close()
+
+
+def _error_row(pk, name: str, size: int, exc: Exception) -> tuple:
+    if isinstance(exc, (OSError, io.UnsupportedOperation)):
         return (pk, "", "", "", ERROR, _reason(name, exc), size)
-    except Exception as exc:  # botocore's errors (network, missing key): reported per file
-        return (pk, "", "", "", ERROR, f"{type(exc).__name__}: {exc}"[:500], size)
+    return (pk, "", "", "", ERROR, f"{type(exc).__name__}: {exc}"[:500], size)  # botocore's errors
 
 
 def _changed(listed: int, read: int) -> str:
@@ -66,23 +194,28 @@ def _reason(name: str, exc: Exception) -> str:
     return (f"{name}: {strerror}" if strerror else str(exc))[:500]
 
 
-def hash_small(folder: _Folder, pk, name: str, size: int, *, sha1: bool) -> tuple:
-    """``hash_one`` for a small file of a folder (a helper's files): read whole, then hashed."""
+def _read_small(folder: _Folder, pk, name: str, size: int) -> bytes | tuple:
+    """A small file's bytes, or its error row (unreadable, or not the listed size)."""
     try:
         data = folder.read(name, size)
     except OSError as exc:
         return (pk, "", "", "", ERROR, _reason(name, exc), size)
     if len(data) != size:
         return (pk, "", "", "", ERROR, _changed(size, len(data)), size)
-    return (
-        pk,
-        hashlib.md5(data, usedforsecurity=False).hexdigest(),
-        hashlib.sha1(data, usedforsecurity=False).hexdigest() if sha1 else "",
-        hashlib.sha256(data).hexdigest(),
-        HASHED,
-        "",
-        size,
-    )
+    return data
+
+
+def _row(pk, data: bytes, md5: str, sha1: bool) -> tuple:
+    sha1_hex = hashlib.sha1(data, usedforsecurity=False).hexdigest() if sha1 else ""
+    return (pk, md5, sha1_hex, hashlib.sha256(data).hexdigest(), HASHED, "", len(data))
+
+
+def hash_small(folder: _Folder, pk, name: str, size: int, *, sha1: bool) -> tuple:
+    """``hash_one`` for a small file of a folder (a helper's files): read whole, then hashed."""
+    data = _read_small(folder, pk, name, size)
+    if isinstance(data, tuple):
+        return data
+    return _row(pk, data, hashlib.md5(data, usedforsecurity=False).hexdigest(), sha1)
 
 
 _FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
@@ -141,7 +274,23 @@ def hash_batch(root: str, items: list[tuple], sha1: bool) -> list[tuple]:
     """The rows of ``items`` (``(key, source path, size)``, small files) of the folder ``root``."""
     folder = _Folder(root)
     try:
-        return [hash_small(folder, pk, name, size, sha1=sha1) for pk, name, size in items]
+        if not md5lanes.available():
+            return [hash_small(folder, pk, name, size, sha1=sha1) for pk, name, size in items]
+        # The MD5s of up to LANE_BYTES of files at a time in one pass through the lanes (2.6 GiB/s on
+        # 1–32 KB files against hashlib's 0.8); each file is still read once, and its SHA-256 (and SHA-1)
+        # taken from the same bytes.
+        rows: list[tuple] = []
+        read: list[tuple] = []
+        held = 0
+        for n, (pk, name, size) in enumerate(items):
+            data = _read_small(folder, pk, name, size)
+            read.append((pk, data))
+            held += len(data) if isinstance(data, bytes) else 0
+            if held >= LANE_BYTES or n == len(items) - 1:
+                md5s = iter(md5lanes.md5_many([d for _, d in read if isinstance(d, bytes)]))
+                rows += [d if isinstance(d, tuple) else _row(k, d, next(md5s), sha1) for k, d in read]
+                read, held = [], 0
+        return rows
     finally:
         folder.close()
 

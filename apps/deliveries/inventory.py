@@ -30,6 +30,8 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from apps.storage import md5lanes
+
 from . import hashproc, manifests
 from .models import Delivery, InventoryFile
 from .sources import Entry, FolderSource, Refusal
@@ -340,6 +342,9 @@ def hash_pending(
     stop = threading.Event()
 
     def hasher() -> None:
+        if md5lanes.available():
+            hashproc.hash_in_lanes(source, work, emit, sha1=sha1, pace=pace, stop=stop)
+            return
         while not stop.is_set():
             item = work.get()
             if item is None:
@@ -348,6 +353,10 @@ def hash_pending(
             row = hashproc.hash_one(source, pk, name, size, parallel=size >= LARGE, pace=pace, sha1=sha1)
             with results_lock:
                 results.append(row)
+
+    def emit(row: tuple) -> None:
+        with results_lock:
+            results.append(row)
 
     def done(rows: list[tuple]) -> None:
         with results_lock:

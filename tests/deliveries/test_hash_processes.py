@@ -207,3 +207,60 @@ def test_a_delivery_that_wants_sha1_hashes_the_early_files_again_with_sha1(
     delivery.refresh_from_db()
     report = {r["path"]: r for r in delivery.manifests}["checksums.txt"]
     assert report["ok"] == len(files) - 1  # every file but the list itself
+
+
+def test_files_side_by_side_in_md5_lanes_each_get_their_own_row(tmp_path):
+    """``hashproc.hash_in_lanes`` (a hashing thread's loop where MD5 runs in lanes): files of every
+    awkward size share the lanes; one gone and one shrunk since the listing get their error rows, and the
+    files beside them in the lanes are not touched by it."""
+    import queue
+    import threading
+
+    from apps.storage import md5lanes
+    from tests.conftest import require_system
+
+    require_system("the MD5 lanes library", md5lanes.available(), "make install (needs a C compiler, cc)")
+    chunk = hashproc.LANE_CHUNK
+    sizes = {"empty": 0, "one": 1, "b63": 63, "b64": 64, "b65": 65, "sub/chunk1": chunk + 1}
+    sizes |= {"big": 3 * chunk + 17, "gone": 10, "shrunk": 2 * chunk, "sub/last": 5000}
+    root = tmp_path / "delivery"
+    files = {name: os.urandom(size) for name, size in sizes.items()}
+    make(root, files)
+    items = [(pk, name, sizes[name]) for pk, name in enumerate(sizes, start=1)]
+    (root / "gone").unlink()
+    (root / "shrunk").write_bytes(files["shrunk"][:1000])
+    work: queue.Queue = queue.Queue()
+    for item in [*items, None]:
+        work.put(item)
+    got: list[tuple] = []
+    hashproc.hash_in_lanes(FolderSource(root), work, got.append, sha1=True, stop=threading.Event())
+    rows = {row[0]: row for row in got}
+    assert len(got) == len(items) == len(rows)
+    for pk, name, size in items:
+        data = files[name]
+        if name == "gone":
+            assert rows[pk][4:6] == ("error", "gone: No such file or directory")
+        elif name == "shrunk":
+            assert rows[pk][4] == "error" and f"listed with {size} bytes, read 1000" in rows[pk][5]
+        else:
+            digests = (
+                hashlib.md5(data).hexdigest(),
+                hashlib.sha1(data).hexdigest(),
+                hashlib.sha256(data).hexdigest(),
+            )
+            assert rows[pk] == (pk, *digests, "hashed", "", size), name
+
+
+def test_without_the_md5_lanes_hashlib_gives_the_same_rows(
+    operator_user, cruise, dropbox, processes, monkeypatch
+):
+    """No C compiler where Quayside was installed: the threads and the helper processes use hashlib."""
+    from apps.storage import md5lanes
+
+    monkeypatch.setattr(md5lanes, "_lib", None)
+    monkeypatch.setattr(md5lanes, "_tried", True)
+    monkeypatch.setenv("QUAYSIDE_MD5_LANES", "0")  # the helper processes load the library themselves
+    monkeypatch.setattr(hashproc, "hash_in_lanes", None)  # would fail if called
+    files = many_small(200) | {"multibeam/0003.all": os.urandom(3 * inventory.SMALL + 5)}
+    delivery = inventoried(operator_user, cruise, make(dropbox / "RR2406", files), "1")
+    assert_hashed(rows(delivery), files)
