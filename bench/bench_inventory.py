@@ -13,7 +13,9 @@ page cache is warmed first), each computing the digests of every byte:
       the small files while the scan still lists (``inventory.Early``: their rows, up to 100,000, wait in
       memory for the scan to commit, and are in the peak) — (no manifest of
       the tree gives SHA-1, so the inventory leaves SHA-1 out, as for most deliveries), write every
-      checkpoint;
+      checkpoint; MD5 in SIMD lanes (``apps.storage.md5lanes``, built by ``make``) where it is built;
+  (a') the same without the lanes (``QUAYSIDE_MD5_LANES=0``: hashlib's MD5, as on a machine where
+      Quayside was installed without a C compiler), one round;
   (b) ``hashdeep -r -c md5,sha256`` (Debian package hashdeep; two digests, its own threads);
   (c) the ceiling: a bare loop reading each file once and feeding MD5 and SHA-256, on two threads.
 
@@ -168,6 +170,23 @@ def quayside(cruise, n: int) -> tuple[float, float, int]:
     return took, rss.growth_mib, delivery.files_done
 
 
+def without_lanes(cruise) -> float | None:
+    """(a') once, with hashlib's MD5 (the helper processes read QUAYSIDE_MD5_LANES themselves); None
+    when the lanes are not built (then (a) is this already)."""
+    from apps.storage import md5lanes
+
+    if not md5lanes.available():
+        return None
+    lib = md5lanes._lib
+    os.environ["QUAYSIDE_MD5_LANES"] = "0"
+    md5lanes._lib = None
+    try:
+        return quayside(cruise, 99)[0]
+    finally:
+        md5lanes._lib = lib
+        del os.environ["QUAYSIDE_MD5_LANES"]
+
+
 def insert_rate(cruise) -> float:
     """Rows/s of the inventory insert alone: the scan's entries (repeated under numbered folders to at
     least 50,000 rows, so fixed costs do not dominate) written with COPY in one transaction; best of 3."""
@@ -220,6 +239,7 @@ def main() -> None:
             started = time.perf_counter()
             ceiling(files)
             times["ceiling"].append(time.perf_counter() - started)
+        fallback = without_lanes(cruise)
         rows = insert_rate(cruise)
     finally:
         if not os.environ.get("BENCH_KEEP"):
@@ -232,6 +252,9 @@ def main() -> None:
         figures[f"{name} MiB/s"] = round(total / MiB / seconds, 1)
     figures["vs hashdeep"] = round(best["hashdeep"] / best["quayside"], 2)
     figures["vs ceiling"] = round(best["ceiling"] / best["quayside"], 2)
+    if fallback is not None:
+        figures["without MD5 lanes s"] = round(fallback, 2)
+        figures["without MD5 lanes vs hashdeep"] = round(best["hashdeep"] / fallback, 2)
     figures["insert rows/s"] = round(rows)
     figures["peak memory growth MiB"] = round(growth[-1], 1)  # the last round: imports and caches warm
     summary = (
@@ -239,6 +262,8 @@ def main() -> None:
         f"{figures['vs hashdeep']}× hashdeep (target ≥ 2), {figures['vs ceiling']}× the ceiling (target ≥ 0.8); "
         f"insert {figures['insert rows/s']:,} rows/s (target ≥ 50,000); peak memory +{figures['peak memory growth MiB']} MiB"
     )
+    if fallback is not None:
+        summary += f"; without the MD5 lanes (hashlib) {figures['without MD5 lanes vs hashdeep']}× hashdeep"
     peers = {
         "hashdeep -r -c md5,sha256": {"s": figures["hashdeep s"], "MiB/s": figures["hashdeep MiB/s"]},
         "bare hashlib, 2 threads": {"s": figures["ceiling s"], "MiB/s": figures["ceiling MiB/s"]},

@@ -4,8 +4,10 @@
 COPY on PostgreSQL, ``bulk_create`` elsewhere — and the refused paths. ``hash_pending`` then hashes the
 pending rows: a few threads (``DELIVERY_HASH_THREADS``, one per core by default) each read a file once
 and compute MD5 and SHA-256 (SHA-1 too when a manifest of the delivery gives SHA-1:
-``manifests.wants_sha1``) from the same buffers (``apps.storage.hashing.hash_stream``; hashlib
-and the reads release the GIL, so the threads use both cores). Small files of a folder, when there are
+``manifests.wants_sha1``) from the same buffers; hashlib and the reads release the GIL, so the threads use
+both cores. Where the MD5 lanes are built (``apps.storage.md5lanes``) a thread reads several files side by
+side and takes their MD5s together (``hashproc.hash_in_lanes``), else one file at a time
+(``hashproc.hash_one``). Small files of a folder, when there are
 many, go in batches to helper processes instead (``hashproc``: for a small file the Python around the
 hashing dominates, and threads take turns on the GIL for it). Large files go first, so the last minutes
 are not one big file on one core. Every ``DELIVERY_CHECKPOINT_SECONDS`` the hashed rows and the delivery's
@@ -13,8 +15,8 @@ counters are written in one transaction that also checks the lease: a worker kil
 loses only the files hashed since the last one, and a worker that lost its lease writes nothing.
 
 Memory is bounded whatever the file count: the scan holds one folder's names (S3: the listing), the
-hashing a batch of rows and one buffer pair per thread.
-"""
+hashing a batch of rows and a few 1 MiB buffers per thread (one pair, or one per lane), a helper at most
+16 MiB of a batch's files (``hashproc.LANE_BYTES``)."""
 
 from __future__ import annotations
 

@@ -42,7 +42,13 @@ static const uint8_t ZEROS[64];
 #define I(b, c, d) ((c) ^ ((b) | ~(d)))
 #define STEP(f, a, b, c, d, i, g, s) a = b + ROTL(a + f(b, c, d) + K[i] + w[g], s)
 
-__attribute__((target_clones("avx512f", "avx2", "default")))
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define CLONES /* elsewhere (aarch64: NEON) the compiler's default vector width */
+#endif
+
+CLONES
 static void group(uint32_t *states, const uint8_t *const *blocks, const uint64_t *counts, int n)
 {
     v16 a0, b0, c0, d0;
