@@ -15,6 +15,21 @@ def csv_bytes(rows: list[str]) -> io.BytesIO:
     return io.BytesIO(("value,label\n" + "\n".join(rows) + "\n").encode())
 
 
+def watched(stream_class: type, readers: set[int]) -> type:
+    """``stream_class`` noting in ``readers`` every thread that reads from it."""
+
+    class Watched(stream_class):
+        def read(self, *args):
+            readers.add(threading.get_ident())
+            return super().read(*args)
+
+        def readinto(self, *args):
+            readers.add(threading.get_ident())
+            return super().readinto(*args)
+
+    return Watched
+
+
 @pytest.fixture(autouse=True)
 def small_blocks(monkeypatch):
     # Small blocks make the late value land in a later block than the first, as in a large file.
@@ -59,16 +74,8 @@ def test_a_file_on_disk_is_read_by_arrow_natively_not_through_the_python_stream(
     """Arrow's CSV reader reads a Python stream from its own IO thread; a pool thread still holding one of
     its buffers at exit aborts the process (docs/node.md). A blob on the file system is read by path:
     only the caller's thread touches the Python stream (the header peek)."""
-    readers = set()
-
-    class Watched(io.FileIO):
-        def read(self, *args):
-            readers.add(threading.get_ident())
-            return super().read(*args)
-
-        def readinto(self, *args):
-            readers.add(threading.get_ident())
-            return super().readinto(*args)
+    readers: set[int] = set()
+    Watched = watched(io.FileIO, readers)
 
     path = tmp_path / "table.csv"
     rows = [f"{i},{i * 0.5},station {i % 7}" for i in range(100_000)] + ["x,1.5,last"]
@@ -94,16 +101,9 @@ def test_a_stream_that_is_no_file_is_copied_on_the_callers_thread_and_the_copy_r
     copy, and the copy is gone afterwards — also when the file is no CSV."""
     import tempfile
 
-    readers, copies = set(), []
-
-    class Watched(io.BytesIO):
-        def read(self, *args):
-            readers.add(threading.get_ident())
-            return super().read(*args)
-
-        def readinto(self, *args):
-            readers.add(threading.get_ident())
-            return super().readinto(*args)
+    readers: set[int] = set()
+    copies: list[str] = []
+    Watched = watched(io.BytesIO, readers)
 
     made = tempfile.NamedTemporaryFile
 
