@@ -280,9 +280,9 @@ def hash_batch(root: str, items: list[tuple], sha1: bool) -> list[tuple]:
     try:
         if not md5lanes.available():
             return [hash_small(folder, pk, name, size, sha1=sha1) for pk, name, size in items]
-        # The MD5s of up to LANE_BYTES of files at a time in one pass through the lanes (2.6 GiB/s on
-        # 1–32 KB files against hashlib's 0.8); each file is still read once, and its SHA-256 (and SHA-1)
-        # taken from the same bytes.
+        # The MD5s of up to LANE_BYTES of files at a time in one pass through the lanes (3× hashlib on
+        # 1–32 KB files: bench/bench_md5lanes.py); each file is still read once, and its SHA-256 (and
+        # SHA-1) taken from the same bytes.
         rows: list[tuple] = []
         read: list[tuple] = []
         held = 0
