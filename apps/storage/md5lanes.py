@@ -33,8 +33,8 @@ _tried = False
 
 def _load():
     global _lib, _tried
-    if not _tried:
-        _tried = True
+    if not _tried:  # two threads may both load it the first time: the same library, no harm
+        lib = None
         if (
             sys.byteorder == "little"
             and LIBRARY.exists()
@@ -43,7 +43,7 @@ def _load():
             lib = ctypes.CDLL(str(LIBRARY))
             lib.md5_blocks.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int]
             lib.md5_blocks.restype = None
-            _lib = lib
+        _lib, _tried = lib, True  # never "tried" with the library still on its way
     return _lib
 
 
