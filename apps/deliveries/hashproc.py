@@ -203,7 +203,7 @@ def _read_small(folder: _Folder, pk, name: str, size: int) -> bytes | tuple:
     try:
         data = folder.read(name, size)
     except OSError as exc:
-        return (pk, "", "", "", ERROR, _reason(name, exc), size)
+        return _error_row(pk, name, size, exc)
     if len(data) != size:
         return (pk, "", "", "", ERROR, _changed(size, len(data)), size)
     return data

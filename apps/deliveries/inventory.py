@@ -352,9 +352,7 @@ def hash_pending(
             if item is None:
                 return
             pk, name, size = item
-            row = hashproc.hash_one(source, pk, name, size, parallel=size >= LARGE, pace=pace, sha1=sha1)
-            with results_lock:
-                results.append(row)
+            emit(hashproc.hash_one(source, pk, name, size, parallel=size >= LARGE, pace=pace, sha1=sha1))
 
     def emit(row: tuple) -> None:
         with results_lock:
