@@ -22,11 +22,13 @@ $(STAMP): pyproject.toml deploy/node/pyproject.toml
 	$(PY) -m pip install --quiet -e deploy/node
 	touch $(STAMP)
 
-# MD5 in SIMD lanes for the inventory (apps/storage/md5lanes.c, docs/deliveries.md): built with the C compiler
-# when there is one; without it the inventory uses hashlib (slower, the same digests), and this never fails.
-LANES := apps/storage/_md5lanes.so
-$(LANES): apps/storage/md5lanes.c | $(STAMP)
-	@$(PY) -m apps.storage.md5lanes build
+# Two C libraries (portal/native.py): MD5 in SIMD lanes for the inventory (apps/storage/md5lanes.c,
+# docs/deliveries.md) and the NMEA scanner (apps/navigation/nmeascan.c, docs/navigation.md). Built with the C
+# compiler when there is one; without it the inventory uses hashlib and navigation the numpy reader (slower,
+# the same results), and this never fails.
+LANES := apps/storage/_md5lanes.so apps/navigation/_nmeascan.so
+$(LANES): apps/storage/md5lanes.c apps/navigation/nmeascan.c portal/native.py | $(STAMP)
+	@$(PY) -m portal.native
 
 install: $(STAMP) $(LANES)
 

@@ -351,6 +351,11 @@ FILE_UPLOAD_HANDLERS = ["portal.uploads.LimitedTemporaryFileUploadHandler"]
 STORAGE_FSYNC = envbool("STORAGE_FSYNC", "True")
 # Write local blobs with O_DIRECT (no page-cache copy; falls back by itself where unsupported).
 STORAGE_DIRECT_IO = envbool("STORAGE_DIRECT_IO", "True")
+# The two C libraries (portal/native.py) may be turned off. Their modules read the variables themselves (the
+# inventory's helper processes run without Django), taking FALSE_WORDS as off; checked here so that a typo
+# stops the start instead of meaning "on".
+QUAYSIDE_MD5_LANES = envbool("QUAYSIDE_MD5_LANES", "True")
+QUAYSIDE_NMEA_SCAN = envbool("QUAYSIDE_NMEA_SCAN", "True")
 # The largest single uploaded file accepted (bytes); a request may carry that plus
 # DATA_UPLOAD_MAX_MEMORY_SIZE of form fields. Anything larger gets 413.
 MAX_UPLOAD_SIZE = envint("MAX_UPLOAD_SIZE", str(5 * 1024**3))

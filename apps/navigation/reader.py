@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from apps.navigation import nmeascan
+
 BLOCK = 4 * 1024 * 1024
 SECONDS_PER_DAY = 86400
 WEEK_ROLLOVER_DAYS = 1024 * 7
@@ -861,6 +863,23 @@ def _join_parts(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     return _concat(joined)
 
 
+def _join_in_place(scanner, at: int) -> None:
+    """``_join_parts`` for the compiled scanner, whose blocks' fixes follow each other in its columns: the
+    block's first fix (at ``at``) and the fix before it are one when ``_merge_epochs`` says so; the merged
+    fix takes the earlier place and the block's other fixes move down one."""
+    columns = scanner.columns
+    pair = {name: columns[name][at - 1 : at + 1] for name in _FIX_COLUMNS}
+    merged = _merge_epochs({name: column.copy() for name, column in pair.items()})
+    if len(merged["lat"]) != 1:
+        return
+    end = scanner.size
+    for name in _FIX_COLUMNS:
+        column = columns[name]
+        column[at - 1] = merged[name][0]
+        column[at : end - 1] = column[at + 1 : end].copy()
+    scanner.size = end - 1
+
+
 def _concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     if not parts:
         return _empty_fixes()
@@ -890,16 +909,32 @@ def sniff(path: str | os.PathLike) -> str:
 
 
 def read_nmea(paths, *, block: int = BLOCK) -> Reading:
-    """Read NMEA files (in the given order, one stream: a date in one file dates the next's fixes)."""
+    """Read NMEA files (in the given order, one stream: a date in one file dates the next's fixes).
+
+    Each block is read by the compiled scanner (``nmeascan``) where it is built, else by ``_nmea_block``:
+    the same fixes and counts either way."""
     counts: Counter = Counter()
-    state = _State()
     parts = []
-    for path in paths:
-        for buf, n in _blocks(path, block):
-            counts["bytes"] += n
-            part = _nmea_block(buf, n, state, counts)
-            if len(part["lat"]):
-                parts.append(part)
+    if nmeascan.available():
+        paths = list(paths)
+        expect = sum(os.path.getsize(p) for p in paths) // 64  # rows; the columns grow if it is short
+        with nmeascan.Scanner(expect) as scanner:
+            for path in paths:
+                for buf, n in _blocks(path, block):
+                    counts["bytes"] += n
+                    at = scanner.size
+                    if scanner.block(buf, n) and at:
+                        _join_in_place(scanner, at)
+            counts.update(scanner.counts())
+            return Reading(scanner.fixes(), counts, "nmea")
+    else:
+        state = _State()
+        for path in paths:
+            for buf, n in _blocks(path, block):
+                counts["bytes"] += n
+                part = _nmea_block(buf, n, state, counts)
+                if len(part["lat"]):
+                    parts.append(part)
     return Reading(_join_parts(parts), counts, "nmea")
 
 

@@ -6,8 +6,8 @@ inventory uses them for the MD5 of many files: ``md5_many`` for small files read
 ``Md5Lanes`` for large files read chunk by chunk side by side (``apps.deliveries.hashproc.hash_in_lanes``).
 SHA-256 and SHA-1 stay hashlib's (with the CPU's SHA extensions they are not the slow part).
 
-The library is compiled from ``md5lanes.c`` by ``python -m apps.storage.md5lanes build`` (``make install``
-runs it; a C compiler is needed, ``cc``). Without it — no compiler, another byte order — ``available()``
+The library is compiled from ``md5lanes.c`` by ``python -m portal.native`` (``make install`` runs it; a C
+compiler is needed, ``cc``). Without it — no compiler, another byte order — ``available()``
 is False and callers use hashlib: the same digests, slower. This module imports neither Django nor
 ``portal`` (the inventory's helper processes import it).
 """
@@ -17,15 +17,14 @@ from __future__ import annotations
 import ctypes
 import os
 import struct
-import subprocess
 import sys
-import sysconfig
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SOURCE = HERE / "md5lanes.c"
 LIBRARY = HERE / "_md5lanes.so"
 INIT = (0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476)
+OFF = ("0", "false", "no", "off", "")  # portal.settings.FALSE_WORDS, which checks the variable at start
 
 _lib = None
 _tried = False
@@ -38,7 +37,7 @@ def _load():
         if (
             sys.byteorder == "little"
             and LIBRARY.exists()
-            and os.environ.get("QUAYSIDE_MD5_LANES", "1") != "0"
+            and os.environ.get("QUAYSIDE_MD5_LANES", "1").strip().lower() not in OFF
         ):
             lib = ctypes.CDLL(str(LIBRARY))
             lib.md5_blocks.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int]
@@ -144,23 +143,7 @@ class Md5Lanes:
 
 
 def build(target: Path = LIBRARY) -> bool:
-    """Compile ``md5lanes.c`` into ``target`` with the C compiler Python was built with (else ``cc``);
-    False, with a note on stderr, when there is none or it fails (the inventory then uses hashlib)."""
-    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
-    partial = target.with_suffix(f".{os.getpid()}.tmp")
-    command = [compiler, "-O3", "-shared", "-fPIC", "-o", str(partial), str(SOURCE)]
-    try:
-        subprocess.run(command, check=True, capture_output=True, text=True, timeout=300)
-    except (OSError, subprocess.SubprocessError) as exc:
-        detail = getattr(exc, "stderr", "") or exc
-        print(f"md5 lanes not built ({' '.join(command)}): {detail}; MD5 uses hashlib", file=sys.stderr)
-        partial.unlink(missing_ok=True)
-        return False
-    os.replace(partial, target)
-    return True
+    """Compile ``md5lanes.c`` into ``target`` (``portal.native``, where both C libraries are built)."""
+    from portal import native  # only here: the helper processes that load the library never build it
 
-
-if __name__ == "__main__":
-    if sys.argv[1:] != ["build"]:
-        sys.exit("usage: python -m apps.storage.md5lanes build")
-    build()
+    return native.build(SOURCE, target)

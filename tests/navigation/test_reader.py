@@ -5,12 +5,25 @@ import datetime
 import numpy as np
 import pytest
 
-from apps.navigation import reader, synthetic
+from apps.navigation import nmeascan, reader, synthetic
+from tests.conftest import require_system
 
 from .conftest import START, S
 
 GGA = "GPGGA,120000.00,3230.000000,N,11715.000000,W,1,09,0.9,10.0,M,-35.0,M,,"
 RMC = "GPRMC,120000.00,A,3230.000000,N,11715.000000,W,10.0,250.0,020324,,,A"
+
+
+@pytest.fixture(autouse=True, params=["compiled", "numpy"])
+def which_reader(request, monkeypatch):
+    """Every test here reads with the compiled scanner and with the numpy reader (its reference)."""
+    if request.param == "numpy":
+        monkeypatch.setattr(nmeascan, "available", lambda: False)
+    else:
+        require_system(
+            "the NMEA scanner library", nmeascan.available(), "make install (needs a C compiler, cc)"
+        )
+    return request.param
 
 
 def fixes_of(path, **kw):

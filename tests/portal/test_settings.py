@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -39,6 +41,12 @@ def test_a_misspelt_yes_no_value_is_an_error_naming_the_variable(tmp_path):
     assert result.returncode != 0
     assert "PRODUCTION='ture' is not a yes/no value" in result.stderr
     assert "true" in result.stderr.split("PRODUCTION='ture'")[1]
+
+
+@pytest.mark.parametrize("name", ["QUAYSIDE_MD5_LANES", "QUAYSIDE_NMEA_SCAN"])
+def test_the_c_library_switches_are_strict_yes_no_values(tmp_path, name):
+    result = load_settings(tmp_path, **{name: "of"})
+    assert result.returncode != 0 and f"{name}='of' is not a yes/no value" in result.stderr
 
 
 def test_importing_the_settings_creates_no_folder(tmp_path):
