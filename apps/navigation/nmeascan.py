@@ -98,12 +98,12 @@ class Scanner:
     ``expect`` is a guess of the rows to come (the columns grow when it is short; pages never written cost
     nothing)."""
 
-    def __init__(self, expect: int = 1 << 16):
+    def __init__(self, expect: int = 1 << 16, day: float = -1.0):
         self._lib = _load()
         self._ctx = self._lib.nmea_new()
         if not self._ctx:
             raise MemoryError("nmeascan: no memory for a context")
-        self.state = np.array([-1.0, np.nan])
+        self.state = np.array([day, np.nan])
         self._counts = np.zeros(len(COUNT_NAMES), np.int64)
         self.columns = {name: np.empty(max(expect, 16), dtype) for name, dtype in COLUMNS}
         self.size = 0
@@ -122,14 +122,7 @@ class Scanner:
     def block(self, buf: np.ndarray, n: int) -> int:
         """Read ``buf[:n]`` (at least 256 zero bytes follow it) as ``reader._nmea_block`` does, its fixes
         written after the ones before; the number of fixes it added."""
-        need = self.size + n // 7 + 2  # a sentence the epochs are made of is at least seven bytes long
-        cap = len(self.columns["lat"])
-        if need > cap:
-            grown = max(need, 2 * cap)
-            for name, dtype in COLUMNS:
-                column = np.empty(grown, dtype)
-                column[: self.size] = self.columns[name][: self.size]
-                self.columns[name] = column
+        self._room(self.size + n // 7 + 2)  # a sentence the epochs are made of is at least seven bytes long
         at = self.size
         got = self._lib.nmea_block(
             self._ctx,
@@ -144,6 +137,30 @@ class Scanner:
             raise MemoryError("nmeascan: no memory for a block's rows")
         self.size += got
         return got
+
+    def _room(self, need: int) -> None:
+        cap = len(self.columns["lat"])
+        if need > cap:
+            grown = max(need, 2 * cap)
+            for name, dtype in COLUMNS:
+                column = np.empty(grown, dtype)
+                column[: self.size] = self.columns[name][: self.size]
+                self.columns[name] = column
+
+    def snapshot(self) -> tuple:
+        """What ``restore`` takes back to: the fixes and counts so far (the carried date goes on)."""
+        return self.size, self._counts.copy()
+
+    def restore(self, snapshot: tuple) -> None:
+        self.size, counts = snapshot
+        self._counts[:] = counts
+
+    def extend(self, other: Scanner) -> None:
+        """Append the fixes ``other`` read (its counts are its own)."""
+        self._room(self.size + other.size)
+        for name, column in self.columns.items():
+            column[self.size : self.size + other.size] = other.columns[name][: other.size]
+        self.size += other.size
 
     def fixes(self) -> dict[str, np.ndarray]:
         """The fix columns so far (views)."""

@@ -12,7 +12,7 @@ import pytest
 from apps.navigation import nmeascan, reader, synthetic
 from tests.conftest import require_system
 
-from .conftest import S
+from .conftest import START, S
 
 
 @pytest.fixture(autouse=True)
@@ -156,3 +156,42 @@ def test_the_switch_turns_the_library_off(monkeypatch):
     monkeypatch.setenv("QUAYSIDE_NMEA_SCAN", "1")
     monkeypatch.setattr(nmeascan, "_tried", False)
     assert nmeascan.available()
+
+
+@pytest.mark.parametrize("block", [4096, 100, 7])
+def test_the_memory_map_cuts_the_same_blocks_as_reading(tmp_path, block):
+    """The compiled scanner reads a memory map; its blocks are the numpy reader's, byte for byte, and the
+    bytes after a block that is not copied begin after its line end."""
+    rng = random.Random(block)
+    cases = [b"", b"\n", b"no newline at all", b"a\nb", b"line\n" * 3000, b"x" * (5 * block) + b"\nend\n"]
+    cases.append(bytes(rng.choice(b"ab\n$,") for _ in range(20000)))
+    cases.append(b"y" * (4 * block + 3))  # longer than four blocks, no line end
+    for i, data in enumerate(cases):
+        path = tmp_path / f"case{i}.nmea"
+        path.write_bytes(data)
+        read = [bytes(buf[:n]) for buf, n in reader._blocks(path, block)]
+        mapped = []
+        for buf, n in reader._mapped_blocks(path, block):
+            mapped.append(bytes(buf[:n]))
+            assert buf[n - 1] == ord("\n") or (len(buf) >= n + 256 and not buf[n : n + 256].any())
+        assert mapped == read, i
+
+
+@pytest.mark.parametrize("every", [40, None])
+def test_two_threads_read_as_one_when_dates_come_seldom_or_never(tmp_path, every):
+    """A long file is read in two halves on two threads; the second half's first blocks wait for a date
+    of their own (here from a ZDA every ``every`` epochs, or never) and are read again after the first
+    half. The result is the one-thread, in-order reading's (the numpy reader's)."""
+    lines = []
+    for i, line in enumerate(synthetic.lines(START, 3000, zda=False, prefix=None)):
+        if line.startswith("$GPRMC"):
+            continue
+        if every and i % (2 * every) == 0:
+            hms = line.split(",")[1]
+            lines.append(S(f"GPZDA,{hms},02,03,2024,00,00"))
+        lines.append(line)
+    path = tmp_path / "seldom.nmea"
+    path.write_text("\n".join(lines) + "\n")
+    assert len(list(reader._MappedFile(path).plan(2048))) >= 2 * reader.PARALLEL_BLOCKS
+    c = assert_same(path, blocks=(2048, 500))
+    assert ((c.fixes["day"] >= 0).mean() > 0.9) == bool(every)
