@@ -734,6 +734,9 @@ SWARM_LISTEN_INTERFACES = env(
 SWARM_SEED_DIR = Path(env("SWARM_SEED_DIR", str(VAR_DIR / "seed")))
 SWARM_SEED_POLL_SECONDS = envint("SWARM_SEED_POLL_SECONDS", "30")
 SWARM_SEED_CACHE_BYTES = envint("SWARM_SEED_CACHE_BYTES", str(50 * 1024**3))
+# How often the seeder asks the trackers for a torrent's scrape (one request per torrent and tracker; the
+# announce replies in between carry the same figures).
+SWARM_SCRAPE_SECONDS = envint("SWARM_SCRAPE_SECONDS", "900")
 SWARM_HASH_THREADS = envint("SWARM_HASH_THREADS", "2")
 SWARM_BUILD_MAX_ATTEMPTS = envint("SWARM_BUILD_MAX_ATTEMPTS", "5")
 # Mirroring another portal's dataset by its torrent (apps.swarm.download): the worker's own session (any

@@ -5,7 +5,11 @@ torrents of newly published versions and of verified local mirrors of other port
 ``apps.federation`` registers through ``apps.swarm.extensions``), removes those no longer wanted (versions
 withdrawn or tainted, mirrors removed) with their files and resume data, saves resume data, and reports
 each local torrent's swarm health (``SwarmHealth``): from its own session (seeds and peers it is connected
-to, completed, uploaded) and, where trackers are set, from their scrapes.
+to, completed, uploaded) and, where trackers are set, what they last answered: seeders, leechers and
+completed downloads from each announce reply and from a scrape (BEP 48) asked for at most every
+``SWARM_SCRAPE_SECONDS`` per torrent. libtorrent's SSRF mitigation stays on (the seeder also seeds other
+portals' torrents, with their trackers): it refuses the scrape URL of a tracker on loopback or a private
+network, whose figures then come from its announce replies only.
 
 Files: a torrent's ``save_path`` is ``<folder>/data/<infohash>``, under which ``<tree name>/<path>`` is a
 symbolic link to the blob in local storage (blobs are content-addressed, so the tree is only names). With
@@ -53,6 +57,21 @@ def session_settings(listen: str | None = None, *, dht: bool | None = None) -> d
     }
 
 
+def tracker_figures(trackers: list[dict]) -> tuple[int, int, int] | None:
+    """(seeders, leechers, completed downloads) from libtorrent's tracker entries (``handle.trackers()``),
+    as their last announce reply or scrape gave them: the largest figure any tracker gave (libtorrent's
+    own ``num_complete`` takes the same maximum), None while no tracker has given any."""
+    best = [-1, -1, -1]
+    for tracker in trackers:
+        for endpoint in tracker.get("endpoints", []):
+            for figures in endpoint.get("info_hashes", []):
+                for i, key in enumerate(("scrape_complete", "scrape_incomplete", "scrape_downloaded")):
+                    best[i] = max(best[i], figures.get(key, -1))
+    if best[0] < 0:
+        return None
+    return best[0], max(best[1], 0), max(best[2], 0)
+
+
 class Seeder:
     def __init__(self, folder: Path | str, *, listen: str | None = None, dht: bool | None = None):
         self.folder = Path(folder)
@@ -61,6 +80,7 @@ class Seeder:
         self.session = lt.session(session_settings(listen, dht=dht))
         # infohash → (local Torrent pk, or None for another app's torrent; handle)
         self.handles: dict[str, tuple[int | None, lt.torrent_handle]] = {}
+        self.scraped: dict[str, float] = {}  # infohash → when its trackers were last asked for a scrape
         self.stopping = threading.Event()
 
     @property
@@ -156,6 +176,7 @@ class Seeder:
     def drop(self, infohash: str) -> None:
         """Stop seeding and delete the torrent's folder (links or cached copies) and resume data."""
         _pk, handle = self.handles.pop(infohash)
+        self.scraped.pop(infohash, None)
         self.session.remove_torrent(handle)
         shutil.rmtree(self.folder / "data" / infohash, ignore_errors=True)
         (self.folder / "resume" / f"{infohash}.resume").unlink(missing_ok=True)
@@ -164,9 +185,11 @@ class Seeder:
     # --- reports and resume data ----------------------------------------------------------------------
 
     def report(self) -> None:
-        """One ``SwarmHealth`` row per local torrent from the session (and one from tracker scrapes if any);
-        mirrors of other portals' torrents are seeded, their health is their home's to report."""
-        for pk, handle in self.handles.values():
+        """One ``SwarmHealth`` row per local torrent from the session, and one from its trackers when they
+        have answered; mirrors of other portals' torrents are seeded, their health is their home's to
+        report. A scrape asked for now is answered in the background: the next report carries it."""
+        now = time.monotonic()
+        for infohash, (pk, handle) in self.handles.items():
             if pk is None:
                 continue
             s = handle.status()
@@ -179,17 +202,23 @@ class Seeder:
                 completed=max(s.num_complete, 0) if s.num_complete >= 0 else 0,
                 uploaded=s.all_time_upload,
             )
-            if handle.trackers():
-                handle.scrape_tracker()
-                if s.num_complete >= 0:
-                    services.record_health(
-                        pk,
-                        SwarmHealth.Source.TRACKER,
-                        seeds=s.num_complete,
-                        peers=max(s.num_incomplete, 0),
-                        completed=s.num_complete,
-                        uploaded=s.all_time_upload,
-                    )
+            trackers = handle.trackers()
+            if not trackers:
+                continue
+            figures = tracker_figures(trackers)
+            if figures is not None:
+                seeds, peers, completed = figures
+                services.record_health(
+                    pk,
+                    SwarmHealth.Source.TRACKER,
+                    seeds=seeds,
+                    peers=peers,
+                    completed=completed,
+                    uploaded=s.all_time_upload,
+                )
+            if now - self.scraped.get(infohash, float("-inf")) >= settings.SWARM_SCRAPE_SECONDS:
+                handle.scrape_tracker()  # every tracker of the torrent (libtorrent: one request per torrent)
+                self.scraped[infohash] = now
 
     def save_resume(self, timeout: float = 10) -> int:
         """Write every torrent's resume data; returns how many were written."""

@@ -16,7 +16,9 @@ def _answer(revision: Revision) -> HttpResponse:
     torrent = services.public_torrent(revision)
     if torrent is None:
         if revision.state in Revision.TOMBSTONED:
-            return HttpResponse("This version was withdrawn: it has no torrent.\n", status=410,
+            # As the tombstone says: a tainted version was "removed", nothing more.
+            gone = "removed" if revision.state == Revision.State.TAINTED else "withdrawn"
+            return HttpResponse(f"This version was {gone}: it has no torrent.\n", status=410,
                                 content_type="text/plain; charset=utf-8")  # fmt: skip
         raise NotFound("This version has no public torrent (yet).")
     with storage.open_blob(torrent.blob) as fh:

@@ -1,9 +1,14 @@
 """Fixtures for torrents: versions with a few files spanning several pieces, isolated libtorrent sessions
-(127.0.0.1 only; DHT, LSD, UPnP and NAT-PMP off), a download helper."""
+(127.0.0.1 only; DHT, LSD, UPnP and NAT-PMP off), a download helper, a real tracker on 127.0.0.1."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 import time
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import libtorrent as lt
@@ -116,3 +121,70 @@ def download(data: bytes, dest: Path, *, peer: tuple[str, int] | None = None, ti
 def assert_same_files(folder: Path, name: str) -> None:
     for path, data in FILE_BYTES.items():
         assert (folder / name / path).read_bytes() == data, path
+
+
+class Tracker:
+    """Debian's ``opentracker`` on 127.0.0.1 (HTTP only): a real BitTorrent tracker. Debian builds it in
+    whitelist mode, so the torrents it tracks are listed before it starts (``start``). Run as root it
+    chroots into its folder and drops to ``nobody``, hence the folder's mode."""
+
+    def __init__(self, folder: Path):
+        from tests.support.ports import free_port
+
+        self.folder = folder
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/announce"  # libtorrent announces to loopback only at /announce
+
+    def start(self, *infohashes: str) -> None:
+        from tests.support.ports import wait_for_port
+
+        self.folder.mkdir(mode=0o755)
+        self.folder.chmod(0o755)  # whatever the umask: ``nobody`` reads the whitelist inside the chroot
+        (self.folder / "whitelist.txt").write_text("".join(f"{ih}\n" for ih in infohashes))
+        self.process = subprocess.Popen(
+            ["opentracker", "-i", "127.0.0.1", "-p", str(self.port), "-d", str(self.folder),
+             "-w", "whitelist.txt"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        wait_for_port(self.port, timeout=10, proc=self.process)
+
+    def announce(self, infohash: str, *, left: int, event: str = "") -> dict:
+        """Announce a pretend peer of the swarm (BEP 3: a GET with the info hash's 20 raw bytes); its port
+        is one nothing listens on, so the seeder's attempts to reach it fail at once."""
+        from tests.support.ports import free_port
+
+        query = {
+            "info_hash": bytes.fromhex(infohash),
+            "peer_id": os.urandom(20),
+            "port": free_port(),
+            "uploaded": 0,
+            "downloaded": 0,
+            "left": left,
+            "compact": 1,
+        }
+        if event:
+            query["event"] = event
+        direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never an http_proxy
+        with direct.open(f"{self.url}?{urllib.parse.urlencode(query)}", timeout=5) as response:
+            reply = lt.bdecode(response.read())
+        assert b"failure reason" not in reply, reply
+        return reply
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def tracker(tmp_path):
+    from tests.conftest import require_system
+
+    require_system("opentracker", shutil.which("opentracker") is not None, "apt-get install opentracker")
+    tracker = Tracker(tmp_path / "tracker")
+    yield tracker
+    tracker.stop()

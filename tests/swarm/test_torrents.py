@@ -7,6 +7,7 @@ import libtorrent as lt
 import pytest
 
 from apps.publishing import services as publishing
+from apps.publishing.taint import remove_tainted_data
 from apps.swarm import services
 from apps.swarm.models import Torrent
 
@@ -77,6 +78,41 @@ def test_a_withdrawn_version_loses_its_torrent(client):
     assert client.get(f"/dataset/edi/{ident}/1/torrent").status_code == 410
     assert client.get(f"/dataset/edi/{ident}/latest/torrent").status_code == 404
     assert services.public_torrent(revision) is None and not services.public_torrents().exists()
+
+
+def test_a_tainted_version_loses_its_torrent_and_its_web_seeds_answer_as_its_files_do(
+    client, settings, data_manager
+):
+    revision = make_version()
+    torrent = build(revision)
+    data = torrent_bytes(torrent)
+    ident = revision.package.identifier
+    publishing.taint(revision, reason="personal data in a file", user=data_manager)
+    revision.refresh_from_db()
+
+    for url in (f"/dataset/edi/{ident}/1/torrent", f"/swarm/torrents/{torrent.infohash}.torrent"):
+        response = client.get(url)
+        assert response.status_code == 410, url
+        assert response.content == b"This version was removed: it has no torrent.\n"  # as its tombstone says
+    assert client.get(f"/dataset/edi/{ident}/latest/torrent").status_code == 404
+    assert services.public_torrent(revision) is None and not services.public_torrents().exists()
+    assert "magnet:" not in client.get(f"/dataset/edi/{ident}/1/").content.decode()
+
+    # Every file of the .torrent, at the URL a BEP 19 client builds from its url-list, answers as the file's
+    # own download URL does: 403 while the worker has not yet removed the bytes, 410 once it has.
+    web_seed = lt.bdecode(data)[b"url-list"].decode().removeprefix(settings.SITE_BASE_URL)
+    layout = lt.torrent_info(data).layout()
+    paths = [layout.file_path(i) for i in range(layout.num_files())]
+    entities = {e.object_name: e for e in revision.entities.all()}
+    assert sorted(p.split("/", 1)[1] for p in paths) == sorted(entities)
+    for expected in (403, 410):
+        if expected == 410:
+            remove_tainted_data(revision.pk)
+        for path in paths:
+            own = client.get(f"/dataset/edi/{ident}/1/files/{entities[path.split('/', 1)[1]].pk}")
+            seed_get = client.get(f"{web_seed}{path}", HTTP_RANGE="bytes=0-16383")
+            seed_head = client.head(f"{web_seed}{path}")
+            assert own.status_code == seed_get.status_code == seed_head.status_code == expected, path
 
 
 def test_verified_mirrors_with_the_tree_layout_are_web_seeds(settings):
