@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 
+from django.apps import apps as django_apps
 from django.db.models import Q
 
 from apps.artifacts.models import Artifact
@@ -23,6 +24,9 @@ from apps.storage.services import remove_bytes
 
 log = logging.getLogger(__name__)
 REASON = "tainted"
+# Rows that point at a version and a blob derived from it, by model label (no app imported: swarm imports
+# publishing): the version's torrent file.
+VERSION_BLOB_HOLDERS = ("swarm.Torrent",)
 
 
 def register_references() -> None:
@@ -34,6 +38,8 @@ def register_references() -> None:
     references.register_dead("packages.Entity", Q(revision__state=tainted))
     references.register_dead("packages.Resource", Q(revision__state=tainted))
     references.register_dead("artifacts.Artifact", Q(revision__state=tainted))
+    for label in VERSION_BLOB_HOLDERS:
+        references.register_dead(label, Q(revision__state=tainted))
     references.register_dead("submissions.SubmissionFile", Q(submission__revision__state=tainted))
     references.register_dead("uploads.Upload", Q(pk__isnull=False))
     references.register_digest_field("deliveries.InventoryFile", "sha256")
@@ -44,6 +50,11 @@ def blobs_of(revision: Revision) -> list[str]:
     keys = set(revision.entities.exclude(blob=None).values_list("blob_id", flat=True))
     keys |= set(revision.resources.exclude(blob=None).values_list("blob_id", flat=True))
     keys |= set(Artifact.objects.filter(revision=revision).values_list("blob_id", flat=True))
+    for label in VERSION_BLOB_HOLDERS:
+        holder = django_apps.get_model(label)
+        keys |= set(
+            holder.objects.filter(revision=revision).exclude(blob=None).values_list("blob_id", flat=True)
+        )
     if revision.eml_blob_id:
         keys.add(revision.eml_blob_id)
     return sorted(keys)

@@ -113,6 +113,9 @@ def test_a_tainted_version_loses_its_torrent_and_its_web_seeds_answer_as_its_fil
             seed_get = client.get(f"{web_seed}{path}", HTTP_RANGE="bytes=0-16383")
             seed_head = client.head(f"{web_seed}{path}")
             assert own.status_code == seed_get.status_code == seed_head.status_code == expected, path
+    # The .torrent file itself (its names and piece hashes come from the tainted files) is gone too.
+    torrent.blob.refresh_from_db()
+    assert torrent.blob.removed_at is not None
 
 
 def test_verified_mirrors_with_the_tree_layout_are_web_seeds(settings):
