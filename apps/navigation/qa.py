@@ -97,10 +97,10 @@ def haversine(lat1, lon1, lat2, lon2):
 def _consecutive_haversine(lat, lon):
     """``haversine`` between each fix and the next, the same doubles, each fix's radians and cosine taken
     once instead of twice, and the steps written over three arrays (a month at 1 Hz is 2.6 million fixes:
-    each fresh temporary would be 21 MB of new pages)."""
+    each fresh temporary would be 21 MB of new pages). The same doubles as ``haversine``."""
     p = np.radians(lat)
-    cos_p = np.cos(p)
     h = np.diff(p)  # dp, then sin(dp / 2) ** 2
+    cos_p = np.cos(p, out=p)
     np.divide(h, 2, out=h)
     np.sin(h, out=h)
     np.square(h, out=h)
@@ -280,7 +280,11 @@ def assess(
     )
     if from_sensor and from_logger:
         clock = "mixed"
-    offset = float(np.median(logger[has_both] - sensor[has_both])) if has_both.any() else None
+    offset = None
+    if has_both.all():  # the usual case: no copies of the two columns
+        offset = float(np.median(logger - sensor))
+    elif has_both.any():
+        offset = float(np.median(logger[has_both] - sensor[has_both]))
     dated = bool((~np.isnan(time)).any())
     undated_note = None
     if not dated and n:
@@ -307,17 +311,20 @@ def assess(
     a_idx = np.flatnonzero((flags & skip) == 0)
 
     # Out of sequence: time not after the previous assessed fix (R2R: deltaT <= 0).
-    ta = time[a_idx]
+    ta = _take(time, a_idx)
     out = np.zeros(len(a_idx), bool)
-    if len(a_idx) > 1:
+    if len(a_idx) > 1 and not (ta[1:] > ta[:-1]).all():  # strictly increasing (usual): nothing is out
         running = np.maximum.accumulate(ta)
         out[1:] = ta[1:] <= running[:-1]
-    flags[a_idx[out]] |= _BIT["out_of_sequence"]
-    b_idx = a_idx[~out]
+    if out.any():
+        flags[a_idx[out]] |= _BIT["out_of_sequence"]
+        b_idx = a_idx[~out]
+    else:
+        b_idx = a_idx
 
     q, ns = f["quality"], f["nsat"]
     bad_q = (q == 0) | (q == 6) | ((ns >= 0) & (ns < 4))
-    flags[a_idx[bad_q[a_idx]]] |= _BIT["bad_quality"]
+    flags[a_idx[_take(bad_q, a_idx)]] |= _BIT["bad_quality"]
 
     tb = _take(time, b_idx)
     lat_b, lon_b = _take(lat, b_idx), _take(lon, b_idx)
@@ -407,6 +414,11 @@ def assess(
     first = int(order[np.argmin(tb)]) if nb else None
     last = int(order[np.argmax(tb)]) if nb else None
     valid_speed = speed[~np.isnan(speed)]
+    # Fixes per flag from one count of each combination of flags (a few hundred at most), not a pass
+    # over all fixes per flag.
+    combos = np.bincount(flags) if n else np.zeros(1, np.int64)
+    has_bit = np.arange(len(combos))[:, None] & np.array(list(_BIT.values()))[None, :]
+    flag_counts = dict(zip(_BIT, (combos @ (has_bit != 0)).tolist(), strict=True))
     hd = _take(f["hdop"], b_idx)
     hd = hd[~np.isnan(hd)]
     ns_b = _take(ns, b_idx)
@@ -436,7 +448,7 @@ def assess(
         "records": int(counts["records"]) if reading.format == "delimited" else None,
         # Positions kept, one per epoch: an epoch without one (a receiver's empty GGA before its first fix)
         # is not a fix; it is counted in flags["invalid_position"].
-        "fixes": int(n - np.count_nonzero(flags & _BIT["invalid_position"])),
+        "fixes": int(n - flag_counts["invalid_position"]),
         "assessed": int(na),
         "dated": dated,
         "undated_note": undated_note,
@@ -453,7 +465,7 @@ def assess(
             "moving_m_s": th.moving,
         },
         "tests": tests,
-        "flags": {name: int(np.count_nonzero(flags & bit)) for name, bit in _BIT.items()},
+        "flags": flag_counts,
         "infos": {
             "epoch_interval_s": interval,
             "gaps_longer_than_threshold": int(np.count_nonzero(gaps > th.gap)),
