@@ -9,6 +9,7 @@ groups), which must never import it back.
 
 from .lookups import (
     get_artifact_for_user,
+    get_catalog_manifest_for_user,
     get_cruise_file_for_user,
     get_cruise_for_user,
     get_dataset_version_for_user,
@@ -24,6 +25,7 @@ from .lookups import (
     get_share_for_user,
     get_submission_for_user,
     get_track_for_user,
+    get_track_manifest_for_user,
     get_track_product_for_user,
     get_upload_for_user,
     listed_states,
@@ -107,6 +109,8 @@ __all__ = [
     "get_upload_for_user",
     "get_track_for_user",
     "get_track_product_for_user",
+    "get_track_manifest_for_user",
+    "get_catalog_manifest_for_user",
     "visible_tracks",
     "is_any_operator",
     "is_chief_scientist",

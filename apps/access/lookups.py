@@ -322,6 +322,45 @@ def get_track_product_for_user(user, cruise_pk: int, name: str):
     return product
 
 
+def get_track_manifest_for_user(user, cruise_pk: int, path: str):
+    """The build manifest of one of a cruise's navigation products, by its path under ``manifests/``
+    (``products/<name>.json``): 404 like the track, or when there is none; 403 while a hold is in force
+    for anyone but the cruise's people (``can_see(user, artifact)``: a manifest names the SHA-256 of the
+    delivery's files — its checksums, which the hold keeps theirs)."""
+    cruise, _track = get_track_for_user(user, cruise_pk)
+    artifact = (
+        _model("artifacts.Artifact")
+        .objects.select_related("blob", "cruise")
+        .filter(cruise=cruise, revision=None, kind="manifest", path=f"manifests/{path}")
+        .first()
+    )
+    if artifact is None:
+        raise NotFound("No such build manifest.")
+    if not can_see(user, artifact):
+        raise Forbidden("The build manifests name the delivery's checksums, which the hold keeps closed.")
+    return artifact
+
+
+def get_catalog_manifest_for_user(user, path: str):
+    """The build manifest of the catalog (``stac.parquet.json`` under ``/catalog/manifests/``): public, as
+    the catalog is; 404 before the first build. Only the catalog's: a release's manifest is not served."""
+    artifact = (
+        _model("artifacts.Artifact")
+        .objects.select_related("blob")
+        .filter(
+            revision=None,
+            cruise=None,
+            kind="manifest",
+            path=f"manifests/{path}",
+            described__kind="catalog",
+        )
+        .first()
+    )
+    if artifact is None or not can_see(user, artifact):
+        raise NotFound("No such build manifest.")
+    return artifact
+
+
 def get_remote_record_for_user(user, pk: int):
     """A harvested record: public metadata from another repository (deleted ones show as deleted)."""
     record = _model("federation.RemoteRecord").objects.select_related("source").filter(pk=pk).first()

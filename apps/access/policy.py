@@ -2,7 +2,8 @@
 
 ``can_see(user, obj, part)`` answers for a revision (``part`` = "metadata" or "data"), an entity or a
 resource (their revision's data), a cruise (``part`` = "metadata", "eventlog" or "party"), an event log,
-or a file attached to a cruise.
+a file attached to a cruise, a delivery (its checksums), or a derived artifact (a version's: its data;
+a cruise's build manifest: the delivery's checksums; the catalog's: public).
 
 Held revisions (proprietary hold): metadata public, data only for the science party (cruise members),
 the operator's staff (members with the role "operator"), the package owner and data managers — the people
@@ -58,7 +59,14 @@ def _can_see_delivery(user, delivery, part: str) -> bool:
     only once no hold is in force on the cruise — or for the cruise's people and data managers."""
     if part in ("metadata", "paths"):
         return True
-    return not cruise_under_hold(delivery.cruise_id) or is_cruise_party(user, delivery.cruise)
+    return _can_see_checksums(user, delivery.cruise_id, lambda: delivery.cruise)
+
+
+def _can_see_checksums(user, cruise_id: int, cruise) -> bool:
+    """The SHA-256 (and other checksums) of a cruise's delivered files: public once no hold is in force
+    on the cruise, else the cruise's people's. ``cruise`` is a callable giving the cruise (read only
+    when needed)."""
+    return not cruise_under_hold(cruise_id) or is_cruise_party(user, cruise())
 
 
 def can_see(user, obj, part: str = "data") -> bool:
@@ -75,8 +83,12 @@ def can_see(user, obj, part: str = "data") -> bool:
         return can_see(user, obj.revision, "data")
     if label == "artifacts.artifact":
         # A derived file of a version (its Parquet alternates, their manifests) is that version's data:
-        # the same rule, and nobody's once tainted. One not tied to a version (the catalog) is public.
+        # the same rule, and nobody's once tainted. A cruise's navigation products follow its track
+        # (public, as the cruise record), but their manifests name the SHA-256 of the delivery's files:
+        # the delivery's checksum rule. One tied to neither (the catalog) is public.
         if obj.revision_id is None:
+            if obj.cruise_id is not None and obj.kind == "manifest":
+                return _can_see_checksums(user, obj.cruise_id, lambda: obj.cruise)
             return True
         return obj.revision.state != obj.revision.State.TAINTED and can_see(user, obj.revision, "data")
     if label == "packages.revision":

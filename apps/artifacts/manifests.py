@@ -1,21 +1,28 @@
 """Build manifests: how each derived artifact was made, so anyone can make it again and compare bytes.
 
 ``record_build(kind, inputs=..., outputs=..., config=...)`` is the one writer, for every kind of derived
-artifact (Parquet alternates now; navigation products and the catalog later). For each output it stores
-the output's ``Artifact`` row and a manifest — a small JSON document, itself an artifact at
-``manifests/<artifact path>.json`` — holding:
+artifact: Parquet alternates (``apps.artifacts.services``), a cruise's navigation products
+(``apps.navigation.builds``), the catalog ``stac.parquet`` (``apps.catalog.builds``) and release source
+bundles. For each output it stores the output's ``Artifact`` row and a manifest — a small JSON document,
+itself an artifact at ``manifests/<artifact path>.json`` — holding:
 
-- ``inputs``: the SHA-256 (and size, and name) of every input. Inputs are content-addressed blobs, so
-  the hashes alone find them again in storage;
-- ``config``: what the builder needs besides the inputs (which entity, the writer options, …);
+- ``inputs``: the SHA-256 (and size, and name) of every input. What an input is depends on the kind:
+  a content-addressed blob (Parquet: the table and the EML; the hash alone finds it in storage), a file
+  of a cruise's delivery (navigation: found by its path in the delivery, or by its SHA-256 in the deep
+  copy), or the records the catalog writer was fed (catalog: database rows, hashed as the writer saw them,
+  so a rebuild from the same database state can tell whether the state is still the same);
+- ``config``: what the builder needs besides the inputs (which entity, the writer options, thresholds…);
 - ``builder``: the Quayside version and git commit, Python and the libraries that wrote it;
 - ``artifact``: the output's path, size, media type and SHA-256.
 
 A manifest holds no timestamp (the artifact row has ``created_at``): the same build in the same
 environment writes the same manifest, byte for byte.
 
+An artifact of a dataset version is unique by (version, path); one not tied to a version by (cruise,
+path) — the catalog and releases by path alone — and its next build replaces it (and its manifest).
+
 ``register_builder(kind)`` names the function that rebuilds an artifact of that kind from its manifest
-(``apps.artifacts.rebuild`` calls it).
+(``apps.artifacts.rebuild`` calls it), and optionally when the nightly spot check may rebuild one.
 """
 
 from __future__ import annotations
@@ -42,6 +49,8 @@ from .models import Artifact
 MANIFEST_VERSION = 1
 MANIFEST_MEDIA_TYPE = "application/json"
 BUILDERS: dict[str, Callable] = {}
+# kind → ``fn(artifact) -> bool``: whether the spot check may rebuild it now (absent: always).
+SPOT_CHECKABLE: dict[str, Callable] = {}
 
 
 @dataclass(frozen=True)
@@ -67,13 +76,19 @@ class Output:
     entity: object | None = None  # packages.Entity a Parquet alternate was made from
 
 
-def register_builder(kind: str) -> Callable:
+def register_builder(kind: str, *, spot_check: Callable | None = None) -> Callable:
     """Decorator: ``fn(manifest: dict, workdir: Path) -> (Path, notes)`` rebuilds an artifact of ``kind``
     from its manifest into ``workdir`` and returns the rebuilt file and notes on its inputs (one per input
-    whose stored bytes no longer match the manifest)."""
+    whose stored bytes no longer match the manifest).
+
+    ``spot_check(artifact) -> bool`` says whether the nightly spot check may rebuild ``artifact`` now: a
+    kind whose inputs may change legitimately (the catalog's database rows) says no while they are known
+    to differ, so the check reports broken builds, not news."""
 
     def wrap(fn: Callable) -> Callable:
         BUILDERS[kind] = fn
+        if spot_check is not None:
+            SPOT_CHECKABLE[kind] = spot_check
         return fn
 
     return wrap
@@ -195,7 +210,9 @@ def record_build(
     the same version) with its manifest beside it. Returns the output artifacts, manifests attached.
 
     The outputs must already be stored (``apps.storage.services.store_file``). Opens a (non-durable)
-    transaction: call it inside the caller's when the caller must check a state under a row lock first."""
+    transaction: call it inside the caller's when the caller must check a state under a row lock first.
+    Sends ``artifacts_recorded`` (a version's artifacts) or ``cruise_artifacts_recorded`` (a cruise's)
+    inside it."""
     libraries = tuple(libraries)
     made = []
     with transaction.atomic():
@@ -236,10 +253,12 @@ def record_build(
             + ", ".join(f"{a.path} ({a.blob.size:,} bytes, sha256 {a.blob.sha256[:12]}…)" for a in made),
             auth_system="worker",
         )
-        if revision is not None:
-            from .signals import artifacts_recorded
+        from .signals import artifacts_recorded, cruise_artifacts_recorded
 
+        if revision is not None:
             artifacts_recorded.send(sender=Artifact, revision=revision)
+        elif cruise is not None:
+            cruise_artifacts_recorded.send(sender=Artifact, cruise=cruise)
     return made
 
 
@@ -255,6 +274,12 @@ def _put(kind, path, blob, *, revision, cruise, media_type, entity=None, manifes
         "verified_identical": None,
     }
     if revision is None:
-        return Artifact.objects.create(path=path, **fields)
+        # Not tied to a version: one row per (cruise, path) — the catalog and releases by path alone —
+        # replaced by the next build (the unique constraints of ``Artifact`` hold it).
+        fields.pop("cruise")
+        artifact, _ = Artifact.objects.update_or_create(
+            revision=None, cruise=cruise, path=path, defaults=fields
+        )
+        return artifact
     artifact, _ = Artifact.objects.update_or_create(revision=revision, path=path, defaults=fields)
     return artifact

@@ -1,11 +1,13 @@
-"""Derived artifacts: files Quayside makes from archived data (Parquet alternates, build manifests, later
-navigation products, the catalog, torrents), each content-addressed in storage and described by a build
-manifest that says how to make it again.
+"""Derived artifacts: files Quayside makes from archived data (Parquet alternates, a cruise's navigation
+products, the catalog, release source bundles, build manifests; later torrents), each content-addressed in
+storage and described by a build manifest that says how to make it again.
 
 An artifact of a dataset version has a ``path`` in that version's file tree, beside the archived files:
 ``parquet/<object name stem>.parquet`` for a table's Parquet alternate, ``manifests/<artifact path>.json``
-for the manifest of an artifact. Artifacts not tied to a version (the catalog, a cruise's navigation
-products) leave ``revision`` empty and may name their ``cruise``.
+for the manifest of an artifact. Artifacts not tied to a version leave ``revision`` empty: a cruise's
+navigation products name their ``cruise`` (``products/<name>``, served under ``/navigation/<cruise>/``),
+the catalog (``stac.parquet``, served under ``/catalog/``) and releases name neither. The path is
+relative to where the artifact is served, and its manifest is served at ``manifests/<path>.json`` there.
 """
 
 from django.db import models
@@ -61,7 +63,19 @@ class Artifact(models.Model):
                 fields=["revision", "path"],
                 condition=Q(revision__isnull=False),
                 name="uniq_artifact_path_per_revision",
-            )
+            ),
+            # A cruise's navigation products, then the catalog and releases: the next build replaces
+            # the row (``manifests._put``), so a path names one artifact.
+            models.UniqueConstraint(
+                fields=["cruise", "path"],
+                condition=Q(revision__isnull=True, cruise__isnull=False),
+                name="uniq_artifact_path_per_cruise",
+            ),
+            models.UniqueConstraint(
+                fields=["path"],
+                condition=Q(revision__isnull=True, cruise__isnull=True),
+                name="uniq_artifact_path_unattached",
+            ),
         ]
         indexes = [
             # The spot check picks the artifacts verified longest ago.

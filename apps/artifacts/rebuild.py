@@ -2,8 +2,9 @@
 spot-check beat job).
 
 The verdict says *identical* or *different*, and where they first differ: the first differing byte offset,
-and for Parquet the first row group and column whose values differ (or that the values are equal and only
-the encoding or metadata differs), plus any input whose stored bytes no longer match the manifest.
+for Parquet (alternates and the catalog) the first row group and column whose values differ (or that the
+values are equal and only the encoding or metadata differs), for text (navigation products) the first
+differing line, plus any input whose stored bytes no longer match the manifest.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ class Verdict:
     differences: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        head = f"{self.artifact.revision or ''}:{self.artifact.path}".lstrip(":")
+        owner = self.artifact.revision or self.artifact.cruise or ""
+        head = f"{owner}:{self.artifact.path}".lstrip(":")
         if self.identical:
             return f"identical: {head} (sha256 {self.expected_sha256})"
         return f"different: {head}\n  " + "\n  ".join(self.differences)
@@ -84,11 +86,44 @@ def parquet_difference(expected: Path, rebuilt: Path) -> str:
     return "the values are equal; the encoding or metadata differs"
 
 
+def text_difference(stored, rebuilt, offset: int, context: int = 60) -> str:
+    """Where two text streams first differ, given the first differing byte ``offset``: its line and
+    column, and the text around it in each (at most ``context`` bytes either side, within the line).
+    Streams: a GeoJSON product is one line of many megabytes, so no line is read whole."""
+    line, line_start, pos, before = 1, 0, 0, b""
+    while pos < offset:
+        block = stored.read(min(1 << 20, offset - pos))
+        if not block:
+            break
+        rebuilt.read(len(block))  # the same bytes up to the offset
+        if (newlines := block.count(b"\n")) > 0:
+            line += newlines
+            line_start = pos + block.rfind(b"\n") + 1
+        before = (before + block)[-context:]
+        pos += len(block)
+    before = before.rsplit(b"\n", 1)[-1]
+
+    def shown(after: bytes) -> str:
+        text = (before + after.split(b"\n", 1)[0]).decode("utf-8", "replace")
+        return ("…" if offset - line_start > len(before) else "") + repr(text)
+
+    return (
+        f"first differing line {line:,}, column {offset - line_start + 1:,}: "
+        f"stored {shown(stored.read(context))}, rebuilt {shown(rebuilt.read(context))}"
+    )
+
+
+PARQUET_MEDIA_TYPES = ("application/vnd.apache.parquet",)
+TEXT_MEDIA_TYPES = ("text/csv", "application/geo+json", "application/json")
+
+
 def verify(artifact: Artifact) -> Verdict:
     """Rebuild ``artifact`` from its manifest and compare it with the stored one. Given a manifest, the
     artifact it describes is rebuilt (a manifest is the recipe, not a product)."""
     if artifact.kind == Artifact.Kind.MANIFEST:
-        described = artifact.described.select_related("blob", "manifest__blob", "revision__package").first()
+        described = artifact.described.select_related(
+            "blob", "manifest__blob", "revision__package", "cruise"
+        ).first()
         if described is None:
             raise LookupError(f"{artifact} describes no artifact")
         artifact = described
@@ -116,20 +151,25 @@ def verify(artifact: Artifact) -> Verdict:
                 f"output sha256 {verdict.rebuilt_sha256} ≠ {artifact.blob.sha256}; "
                 f"first differing byte at offset {offset:,}"
             )
-            if artifact.kind == Artifact.Kind.PARQUET:
+            if artifact.media_type in PARQUET_MEDIA_TYPES:
                 expected = Path(tmp) / "expected.parquet"
                 with storage.open_blob(artifact.blob) as src, open(expected, "wb") as dst:
                     while chunk := src.read(1 << 20):
                         dst.write(chunk)
                 verdict.differences.append(parquet_difference(expected, rebuilt))
+            elif artifact.media_type in TEXT_MEDIA_TYPES:
+                with storage.open_blob(artifact.blob) as stored, open(rebuilt, "rb") as new:
+                    verdict.differences.append(text_difference(stored, new, offset))
     return verdict
 
 
 def find_artifact(ref: str) -> Artifact:
-    """An artifact by id, by the SHA-256 of its bytes, or by ``scope.id.rev/path`` (or its path alone
-    when only one artifact has it). Raises Artifact.DoesNotExist or MultipleObjectsReturned."""
+    """An artifact by id, by the SHA-256 of its bytes, by ``scope.id.rev/path``, by
+    ``navigation/<cruise pk>/<path>`` (a cruise's navigation product, as its URL under /navigation/), or
+    by its path alone when only one artifact has it (``stac.parquet``: the catalog). Raises
+    Artifact.DoesNotExist or MultipleObjectsReturned."""
     ref = ref.strip()
-    qs = Artifact.objects.select_related("blob", "manifest__blob", "revision__package")
+    qs = Artifact.objects.select_related("blob", "manifest__blob", "revision__package", "cruise")
     if ref.isdigit():
         return qs.get(pk=int(ref))
     if len(ref) == 64 and all(c in "0123456789abcdef" for c in ref.lower()):
@@ -139,6 +179,9 @@ def find_artifact(ref: str) -> Artifact:
             raise Artifact.DoesNotExist(f"no artifact has the SHA-256 {ref}")
         return found
     head, _, path = ref.partition("/")
+    cruise, _, cruise_path = path.partition("/")
+    if head == "navigation" and cruise.isdigit() and cruise_path:
+        return qs.get(revision=None, cruise_id=int(cruise), path=cruise_path)
     parts = head.rsplit(".", 2)
     if path and len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
         return qs.get(

@@ -291,7 +291,7 @@ def record_verdict(artifact: Artifact, *, identical: bool, summary: str) -> None
         record_event(
             service="artifacts",
             method="rebuild_verify",
-            resource_id=str(artifact.revision or artifact.path),
+            resource_id=str(artifact.revision or artifact),
             text=summary[:4000],
             category=AuditEvent.Category.WARN,
             auth_system="worker",

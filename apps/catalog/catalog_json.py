@@ -1,6 +1,7 @@
 """The STAC API-lite JSON beside the GeoParquet file: a root catalog, one collection per scope, and items.
 
-    /catalog/                                  root catalog (links to the collections and stac.parquet)
+    /catalog/                                  root catalog (links to the collections, stac.parquet and
+                                               its build manifest)
     /catalog/collections                       the collections
     /catalog/collections/{scope}               one collection
     /catalog/collections/{scope}/items         its published versions' items (``limit``, ``offset``)
@@ -77,6 +78,12 @@ def root_document() -> dict:
                 "href": items.catalog_url("stac.parquet"),
                 "type": "application/vnd.apache.parquet",
                 "title": "Every version as one STAC GeoParquet file",
+            },
+            {
+                "rel": "build-manifest",
+                "href": items.catalog_url("manifests/stac.parquet.json"),
+                "type": "application/json",
+                "title": "Build manifest of stac.parquet (its inputs, configuration and libraries)",
             },
             *[
                 {"rel": "child", "href": items.collection_url(s), "type": "application/json", "title": s}

@@ -8,6 +8,11 @@ into STAC JSON for the API-lite pages. Both read the same records, so the two ne
 Rows: every ``published`` version, plus a *tombstone* row for every withdrawn or tainted one (no assets,
 ``quayside:status`` says which): smart nodes learn from the catalog alone that they must stop serving or
 delete a copy (docs/catalog.md). Held versions are never rows.
+
+Build manifests: an asset that has one (a Parquet alternate, the navigation trackline) names the key of
+the manifest's asset in ``quayside:manifest``, as ``quayside:alternate_of`` names the table an alternate
+renders. A version of a cruise's dataset carries the cruise's control-point trackline (``navigation``)
+and its manifest (``navigation-manifest``) once the cruise's navigation is built.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from importlib import import_module
 from django.conf import settings
 from django.db.models import Count, Max
 
+from apps.artifacts.manifests import manifest_path
 from apps.packages.models import Entity, Revision
 from apps.publishing.files import TREE_KINDS, ArtifactRow, EntityRow, layout, with_derived
 
@@ -61,9 +67,9 @@ class Record:
     infohash: str = ""  # the v1 torrent's (apps.swarm), "" when it has none
     links: list[tuple[str, str, str, str]] = field(default_factory=list)  # rel, href, type, title
     # key, href, type, title, roles, file:size, file:checksum, quayside:alternate_of (a Parquet alternate:
-    # the key of the table asset it renders)
-    assets: list[tuple[str, str, str, str, list[str], int | None, str | None, str | None]] = field(
-        default_factory=list
+    # the key of the table asset it renders), quayside:manifest (the key of its build manifest's asset)
+    assets: list[tuple[str, str, str, str, list[str], int | None, str | None, str | None, str | None]] = (
+        field(default_factory=list)
     )
 
 
@@ -97,6 +103,7 @@ _FIELDS = (
     "archived_at",
     "metadata_modified_at",
     "eml_blob_id",
+    "package__cruise_id",
 )
 
 
@@ -185,7 +192,11 @@ def _quoted(path: str) -> str:
 
 
 def _records_for(
-    group: list[tuple], files: dict[int, list], mirrors: dict[int, list], geometries: dict[int, tuple]
+    group: list[tuple],
+    files: dict[int, list],
+    mirrors: dict[int, list],
+    geometries: dict[int, tuple],
+    navigation: dict[int, tuple] | None = None,
 ) -> list[Record]:
     """The records of one package's catalog rows (ordered by number)."""
     published = [r for r in group if r[5] == Revision.State.PUBLISHED]
@@ -199,7 +210,7 @@ def _records_for(
     root = catalog_url()
     for row in group:
         (pk, _pkg, scope, identifier, number, state, title, abstract, keywords, coverage, licence, doi,
-         published_at, archived_at, modified_at, eml_blob_id) = row  # fmt: skip
+         published_at, archived_at, modified_at, eml_blob_id, cruise_id) = row  # fmt: skip
         item_id = f"{scope}.{identifier}.{number}"
         coverage = coverage or {}
         begin = _when(coverage["begin"]) if coverage.get("begin") else None
@@ -246,6 +257,8 @@ def _records_for(
                         f.size,
                         SHA2_256_MULTIHASH_PREFIX + f.sha256,
                         keys.get(f.alternate_of),
+                        # Only derived files have a build manifest (an entity's path is never one).
+                        keys.get(manifest_path(f.path)) if f.artifact_pk else None,
                     )
                 )
             if eml_blob_id:
@@ -259,10 +272,13 @@ def _records_for(
                         None,
                         None,
                         None,
+                        None,
                     )
                 )
+            if navigation and cruise_id in navigation:
+                assets += navigation[cruise_id]
             for i, (href, kind, ok) in enumerate(mirrors.get(pk, ()), start=1):
-                assets.append((f"mirror-{i}", href, "", kind, ["mirror"], None, None, None))
+                assets.append((f"mirror-{i}", href, "", kind, ["mirror"], None, None, None, None))
                 verified += ok
         out.append(
             Record(
@@ -366,6 +382,69 @@ def _mirrors_for(packages: list[int]) -> dict[int, list]:
     return grouped
 
 
+def _navigation_for(cruises: set[int]) -> dict[int, tuple]:
+    """The ``navigation`` and ``navigation-manifest`` assets of each cruise whose navigation is built: its
+    control-point trackline (GeoJSON) and that product's build manifest, at their URLs under
+    ``/navigation/<cruise>/`` (the trackline is public like the track; the manifest follows the hold)."""
+    from apps.artifacts.models import Artifact
+
+    if not cruises:
+        return {}
+    rows = (
+        Artifact.objects.filter(
+            cruise_id__in=cruises,
+            revision=None,
+            kind=Artifact.Kind.NAVIGATION,
+            path__endswith="_control.geojson",
+            cruise__track__state="done",
+        )
+        .order_by("cruise_id", "path")
+        .values_list(
+            "cruise_id",
+            "path",
+            "media_type",
+            "blob__sha256",
+            "blob__size",
+            "manifest__path",
+            "manifest__blob__sha256",
+            "manifest__blob__size",
+        )
+    )
+    out = {}
+    for cruise_id, path, media, sha, size, m_path, m_sha, m_size in rows:
+        base = f"{settings.SITE_BASE_URL}/navigation/{cruise_id}/"
+        name = path.rsplit("/", 1)[-1]
+        assets = [
+            (
+                "navigation",
+                base + _quoted(path),
+                media,
+                f"Control-point trackline of the cruise ({name})",
+                ["data"],
+                size,
+                SHA2_256_MULTIHASH_PREFIX + sha,
+                None,
+                "navigation-manifest" if m_path else None,
+            )
+        ]
+        if m_path:
+            assets.append(
+                (
+                    "navigation-manifest",
+                    base + _quoted(m_path),
+                    "application/json",
+                    f"Build manifest of {name}",
+                    ["metadata"],
+                    m_size,
+                    SHA2_256_MULTIHASH_PREFIX + m_sha,
+                    None,
+                    None,
+                )
+            )
+        out[cruise_id] = tuple(assets)
+    return out
+
+
 def _batch(groups: list[list[tuple]]) -> list[Record]:
     groups = [_parse_json_columns(g) for g in groups]
     packages = sorted(g[0][1] for g in groups)
@@ -373,9 +452,11 @@ def _batch(groups: list[list[tuple]]) -> list[Record]:
     files = _files_for(packages) if live else {}
     mirrors = _mirrors_for(packages) if live else {}
     rows = [r for g in groups for r in g]
+    cruises = {r[16] for r in rows if r[16] is not None and r[5] == Revision.State.PUBLISHED}
+    navigation = _navigation_for(cruises)
     shapes, sources = geometry.item_geometries([r[9] for r in rows])
     geometries = {r[0]: (shape, source) for r, shape, source in zip(rows, shapes, sources, strict=True)}
-    records = [rec for g in groups for rec in _records_for(g, files, mirrors, geometries)]
+    records = [rec for g in groups for rec in _records_for(g, files, mirrors, geometries, navigation)]
     return _with_torrents(records, packages)
 
 
@@ -399,7 +480,7 @@ def _with_torrents(records: list[Record], packages: list[int]) -> list[Record]:
             record.seeders = seeders
             title = f"BitTorrent (v1 infohash {infohash})"
             record.assets.append(
-                ("torrent", url, "application/x-bittorrent", title, ["torrent"], size, None, None)
+                ("torrent", url, "application/x-bittorrent", title, ["torrent"], size, None, None, None)
             )
     return records
 
@@ -461,7 +542,7 @@ def to_item(record: Record) -> dict:
     }
     properties = {k: v for k, v in properties.items() if v is not None or k == "datetime"}
     assets = {}
-    for key, href, media, title, roles, size, checksum, alternate_of in record.assets:
+    for key, href, media, title, roles, size, checksum, alternate_of, manifest in record.assets:
         asset = {"href": href, "title": title, "roles": roles}
         if media:
             asset["type"] = media
@@ -471,6 +552,8 @@ def to_item(record: Record) -> dict:
             asset["file:checksum"] = checksum
         if alternate_of:
             asset["quayside:alternate_of"] = alternate_of
+        if manifest:
+            asset["quayside:manifest"] = manifest
         assets[key] = asset
     links = []
     for rel, href, media, title in record.links:

@@ -11,6 +11,10 @@ Columns are built directly (child arrays and offsets), not from per-item dicts (
 package's way, which bench/bench_catalog.py measures beside it). ``write_catalog`` keeps the catalog as
 segment files and rebuilds only the segments a change touched (see "segments" below); the served file is
 written to a temporary file beside the target and renamed over it when complete (atomic on POSIX).
+
+The build's inputs, for its manifest (``apps.catalog.builds``): the records each segment was written
+from, as the SHA-256 of the Arrow record batches handed to the writer (their IPC serialisation, batch by
+batch: the database rows as the writer saw them), and the collections written into the file metadata.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import itertools
 import json
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
@@ -45,6 +49,7 @@ ASSET = pa.struct(
         ("file:size", pa.int64()),
         ("file:checksum", pa.string()),
         ("quayside:alternate_of", pa.string()),
+        ("quayside:manifest", pa.string()),
     ]
 )
 BBOX = pa.struct(
@@ -56,7 +61,7 @@ _WKB_FIELD_META = {b"ARROW:extension:name": b"geoarrow.wkb", b"ARROW:extension:m
 def asset_keys(files: int, mirrors: int) -> list[str]:
     return (
         [f"file-{i}" for i in range(1, files + 1)]
-        + ["metadata", "torrent"]
+        + ["metadata", "torrent", "navigation", "navigation-manifest"]
         + [f"mirror-{i}" for i in range(1, mirrors + 1)]
     )
 
@@ -151,11 +156,16 @@ def to_batch(records: list[items.Record], sch: pa.Schema) -> pa.RecordBatch:
     )
     links = pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), link_values, type=pa.list_(LINK))
 
-    # assets: one struct child per key; a row without that asset has it null
+    # assets: one struct child per key; a row without that asset has it null (a key no row of the batch
+    # has — most mirrors, the navigation of datasets without a cruise — is one null array)
     asset_type = sch.field("assets").type
     by_key = [{a[0]: a for a in r.assets} for r in records]
+    present = {key for row in by_key for key in row}
     children = []
     for key_field in asset_type:
+        if key_field.name not in present:
+            children.append(pa.nulls(n, ASSET))
+            continue
         found = [row.get(key_field.name) for row in by_key]
         children.append(
             pa.StructArray.from_arrays(
@@ -167,6 +177,7 @@ def to_batch(records: list[items.Record], sch: pa.Schema) -> pa.RecordBatch:
                     pa.array([a[5] if a else None for a in found], pa.int64()),
                     pa.array([a[6] if a else None for a in found], pa.string()),
                     pa.array([a[7] if a else None for a in found], pa.string()),
+                    pa.array([a[8] if a else None for a in found], pa.string()),
                 ],
                 fields=list(ASSET),
                 mask=pa.array([a is None for a in found], pa.bool_()),
@@ -222,6 +233,12 @@ class Built:
     seconds: float
     segments: int = 0  # segments (re)built by this build
     full: bool = True
+    # What the served file was made from, for its build manifest: every segment's input (rebuilt now or
+    # kept from an earlier build), the collections written into the file metadata, the asset width.
+    inputs: list[SegmentInput] = field(default_factory=list)
+    collections: bytes = b""
+    width: tuple[int, int] = (0, 0)
+    batch_size: int = 0
 
 
 # --- segments ----------------------------------------------------------------------------------------
@@ -237,7 +254,7 @@ class Built:
 # ``assets`` struct's keys must be one schema across segments) and ``SEGMENT_FORMAT``. When a change needs
 # more asset keys than the segments have, or the format or segment size changed, the build is full.
 
-SEGMENT_FORMAT = 2  # bump when the rows' columns or contents change for the same database
+SEGMENT_FORMAT = 3  # bump when the rows' columns or contents change for the same database
 
 
 def segments_dir(target: Path) -> Path:
@@ -266,15 +283,30 @@ def replace_synced(tmp: Path, target: Path) -> None:
     os.replace(tmp, target)
 
 
-def _write_segment(folder: Path, k: int, sch: pa.Schema, batch_size: int) -> int:
-    """Rebuild segment ``k`` from the database (atomically); a segment left without rows is removed."""
+@dataclass(frozen=True)
+class SegmentInput:
+    """What segment ``k`` was written from: ``rows`` records whose Arrow batches (IPC, ``size`` bytes)
+    hash to ``sha256``."""
+
+    k: int
+    rows: int
+    sha256: str
+    size: int
+
+
+def write_segment(
+    folder: Path, k: int, sch: pa.Schema, batch_size: int, segment_packages: int | None = None
+) -> SegmentInput:
+    """Rebuild segment ``k`` from the database (atomically); a segment left without rows is removed.
+    Returns what it was written from (the SHA-256 of the batches handed to the writer)."""
     from django.conf import settings
 
-    size = settings.CATALOG_SEGMENT_PACKAGES
+    size = segment_packages or settings.CATALOG_SEGMENT_PACKAGES
     qs = items.queryset().filter(package_id__gte=k * size, package_id__lt=(k + 1) * size)
     target = _segment_path(folder, k)
     tmp = temporary_path(target)
-    rows = 0
+    rows = hashed = 0
+    digest = hashlib.sha256()
     # The cyclic garbage collector is paused while a segment is built: a batch allocates hundreds of
     # thousands of tuples and strings (none in cycles), and the collections this set off took ~45 % of
     # the build's CPU (bench/bench_catalog.py). Memory stays bounded by the batch; what a cycle might
@@ -284,7 +316,11 @@ def _write_segment(folder: Path, k: int, sch: pa.Schema, batch_size: int) -> int
     try:
         with pq.ParquetWriter(tmp, sch, **WRITER_OPTIONS) as writer:
             for batch in items.iter_records(batch_size, qs=qs):
-                writer.write_batch(to_batch(batch, sch), row_group_size=batch_size)
+                arrow = to_batch(batch, sch)
+                writer.write_batch(arrow, row_group_size=batch_size)
+                serialised = arrow.serialize()  # the records as the writer saw them: the build's input
+                digest.update(serialised)
+                hashed += serialised.size
                 rows += len(batch)
         if rows:
             replace_synced(tmp, target)
@@ -294,19 +330,19 @@ def _write_segment(folder: Path, k: int, sch: pa.Schema, batch_size: int) -> int
         if collecting:
             gc.enable()
         tmp.unlink(missing_ok=True)
-    return rows
+    return SegmentInput(k=k, rows=rows, sha256=digest.hexdigest(), size=hashed)
 
 
-def _segment_in_child(folder: Path, k: int, sch: pa.Schema, batch_size: int) -> int:
+def _segment_in_child(folder: Path, k: int, sch: pa.Schema, batch_size: int) -> SegmentInput:
     from django.db import connections
 
     try:
-        return _write_segment(folder, k, sch, batch_size)
+        return write_segment(folder, k, sch, batch_size)
     finally:
         connections.close_all()
 
 
-def _write_segments(folder: Path, wanted: list[int], sch: pa.Schema, batch_size: int) -> None:
+def _write_segments(folder: Path, wanted: list[int], sch: pa.Schema, batch_size: int) -> list[SegmentInput]:
     """Write segments ``wanted``: in ``CATALOG_BUILD_PROCESSES`` forked processes when there are several
     and no transaction is open (a full build of a large catalog: a segment depends on the database only,
     so they build side by side, each process with its own connection, while PostgreSQL answers the
@@ -322,15 +358,13 @@ def _write_segments(folder: Path, wanted: list[int], sch: pa.Schema, batch_size:
 
     processes = min(settings.CATALOG_BUILD_PROCESSES, len(wanted))
     if processes <= 1 or connection.in_atomic_block or multiprocessing.current_process().daemon:
-        for k in wanted:
-            _write_segment(folder, k, sch, batch_size)
-        return
+        return [write_segment(folder, k, sch, batch_size) for k in wanted]
     items.licence_url("CC-BY-4.0")  # imports the crosswalks (idutils compiles regexes for 0.5 s) once, here
     connections.close_all()
     with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork")) as pool:
         futures = [pool.submit(_segment_in_child, folder, k, sch, batch_size) for k in wanted]
-        for future in futures:
-            future.result()  # a child's error is raised here, and the build fails as a whole
+        # A child's error is raised here, and the build fails as a whole.
+        return [future.result() for future in futures]
 
 
 def _all_segments() -> list[int]:
@@ -356,9 +390,15 @@ def _write_layout(folder: Path, layout: dict) -> None:
     os.replace(tmp, target)
 
 
-def _stitch(folder: Path, target: Path, sch: pa.Schema) -> tuple[int, int, str]:
+def stitch(
+    folder: Path, target: Path, sch: pa.Schema, before_replace=None, *, built: Built | None = None
+) -> tuple[int, int, str]:
     """The served file from every segment's row groups, in segment order, atomically (temp + rename):
-    readers see the old file or the new one, never a half-written one. Returns rows, size, sha256."""
+    readers see the old file or the new one, never a half-written one. Returns rows, size, sha256.
+
+    ``before_replace(tmp, built)``, if given, runs on the finished file before it replaces ``target``
+    (``built`` filled in with rows, size and sha256): it records the build's manifest, so that a reader
+    who sees the new file finds its manifest; if it raises, the served file stays as it was."""
     tmp = temporary_path(target)
     rows = 0
     try:
@@ -374,15 +414,21 @@ def _stitch(folder: Path, target: Path, sch: pa.Schema) -> tuple[int, int, str]:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(chunk)
         size = tmp.stat().st_size
+        if before_replace is not None:
+            built.rows, built.size, built.sha256 = rows, size, digest.hexdigest()
+            before_replace(tmp, built)
         replace_synced(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
     return rows, size, digest.hexdigest()
 
 
-def write_catalog(target: Path, *, packages: set[int] | None = None, batch_size: int = 10_000) -> Built:
+def write_catalog(
+    target: Path, *, packages: set[int] | None = None, batch_size: int = 10_000, before_replace=None
+) -> Built:
     """Bring ``target`` up to date from the database: rebuild the segments holding ``packages`` (None:
     every segment — a full build), then stitch the served file from all segments, atomically.
+    ``before_replace(tmp, built)`` runs on the finished file before it is served (``stitch``).
 
     Memory is bounded by ``batch_size`` rows (the query streams; each batch becomes one row group)."""
     from django.conf import settings
@@ -392,7 +438,11 @@ def write_catalog(target: Path, *, packages: set[int] | None = None, batch_size:
     folder = segments_dir(target)
     folder.mkdir(parents=True, exist_ok=True)
     layout = _read_layout(folder)
-    expected = {"format": SEGMENT_FORMAT, "segment_packages": settings.CATALOG_SEGMENT_PACKAGES}
+    expected = {
+        "format": SEGMENT_FORMAT,
+        "segment_packages": settings.CATALOG_SEGMENT_PACKAGES,
+        "batch_size": batch_size,
+    }
     full = packages is None or any(layout.get(k) != v for k, v in expected.items())
     if not full:
         files, mirrors = items.asset_width(packages=sorted(packages))
@@ -409,14 +459,45 @@ def write_catalog(target: Path, *, packages: set[int] | None = None, batch_size:
                 stale.unlink()
     else:
         wanted = sorted({segment_of(p) for p in packages})
-    _write_segments(folder, wanted, sch, batch_size)
-    _write_layout(folder, {**expected, "files": width[0], "mirrors": width[1]})
-    rows, size, sha256 = _stitch(folder, target, sch.with_metadata(file_metadata(collections())))
-    return Built(
-        rows=rows,
-        size=size,
-        sha256=sha256,
-        seconds=time.monotonic() - started,
+    # Each segment's input: kept from the build that wrote it, replaced for those written now.
+    inputs = {} if full else {int(k): v for k, v in layout.get("inputs", {}).items()}
+    for written in _write_segments(folder, wanted, sch, batch_size):
+        inputs.pop(written.k, None)
+        if written.rows:
+            inputs[written.k] = [written.rows, written.sha256, written.size]
+    _write_layout(
+        folder,
+        {
+            **expected,
+            "files": width[0],
+            "mirrors": width[1],
+            "inputs": {str(k): v for k, v in sorted(inputs.items())},
+        },
+    )
+    collections_now = collections()
+    built = Built(
+        rows=0,
+        size=0,
+        sha256="",
+        seconds=0.0,
         segments=len(wanted),
         full=full,
+        inputs=[SegmentInput(k, *v) for k, v in sorted(inputs.items())],
+        collections=collections_bytes(collections_now),
+        width=width,
+        batch_size=batch_size,
     )
+    built.rows, built.size, built.sha256 = stitch(
+        folder,
+        target,
+        sch.with_metadata(file_metadata(collections_now)),
+        before_replace,
+        built=built,
+    )
+    built.seconds = time.monotonic() - started
+    return built
+
+
+def collections_bytes(collections: dict[str, dict]) -> bytes:
+    """The collections as hashed for the manifest (canonical JSON: keys sorted)."""
+    return json.dumps(collections, sort_keys=True, separators=(",", ":")).encode()

@@ -48,10 +48,11 @@ def mark_dirty(package_id: int | None = None) -> None:
 
 def refresh(*, force: bool = False) -> str:
     """Bring ``stac.parquet`` up to date if it is behind (or missing; ``force``: a full build): rebuild the
-    segments of the packages changed since the last build and stitch the served file. One build at a time
-    (a lease on the state row). A change during the build stays recorded, and the build queues itself
-    again; a failed build leaves its changes for the next one."""
-    from . import parquet
+    segments of the packages changed since the last build and stitch the served file, recording it with
+    its build manifest (``builds.record``) before it replaces the served one. One build at a time (a lease
+    on the state row). A change during the build stays recorded, and the build queues itself again; a
+    failed build leaves its changes for the next one."""
+    from . import builds, parquet
     from .tasks import refresh_catalog
 
     state = CatalogState.get()
@@ -67,7 +68,11 @@ def refresh(*, force: bool = False) -> str:
     full = force or full or not path.exists()
     try:
         with lease.heartbeat(60):
-            built = parquet.write_catalog(path, packages=None if full else set(changes.values()))
+            built = parquet.write_catalog(
+                path,
+                packages=None if full else set(changes.values()),
+                before_replace=builds.record,  # its manifest is recorded before the file is served
+            )
     except BaseException:
         restore = {"dirty_at": Coalesce("dirty_at", seen or timezone.now())}
         if full:

@@ -8,6 +8,7 @@ app_name = "catalog"
 urlpatterns = [
     path("", views.root, name="root"),
     path("stac.parquet", views.stac_parquet, name="stac-parquet"),
+    path("manifests/<path:path>", views.manifest, name="manifest"),
     path("collections", views.collections, name="collections"),
     path("collections/<scope:scope>", views.collection, name="collection"),
     path("collections/<scope:scope>/items", views.collection_items, name="items"),

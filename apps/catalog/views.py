@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST, require_safe
 from apps import access
 from apps.access.decorators import data_manager_required
 from apps.packages.models import Revision
-from apps.storage.http import local_file_response
+from apps.storage.http import blob_response, local_file_response
 from portal.errors import UserError
 
 from . import catalog_json, items, services
@@ -50,6 +50,18 @@ def stac_parquet(request: HttpRequest) -> HttpResponse:
         response["Retry-After"] = "60"
         return response
     response["Cache-Control"] = "public, max-age=60"
+    return response
+
+
+@require_safe
+def manifest(request: HttpRequest, path: str) -> HttpResponse:
+    """The build manifest of ``stac.parquet`` (``/catalog/manifests/stac.parquet.json``): the inputs it
+    was made from, the configuration and the libraries; 404 before the first build."""
+    artifact = access.get_catalog_manifest_for_user(request.user, path)
+    response = blob_response(
+        request, artifact.blob, filename=artifact.filename, content_type=artifact.media_type, inline=True
+    )
+    response["Access-Control-Allow-Origin"] = "*"
     return response
 
 

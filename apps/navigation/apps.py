@@ -17,3 +17,5 @@ class NavigationConfig(AppConfig):
         from . import receivers
 
         delivery_classified.connect(receivers.build_from_classified_delivery, dispatch_uid="navigation-build")
+
+        from . import builds  # noqa: F401  (registers the rebuild of navigation products)

@@ -100,7 +100,12 @@ class TrackProduct(models.Model):
 
     @property
     def media_type(self) -> str:
-        return "application/geo+json" if self.name.endswith(".geojson") else "text/csv"
+        return media_type_of(self.name)
+
+
+def media_type_of(name: str) -> str:
+    """The media type of a track product by its file name (GeoJSON or delimited text)."""
+    return "application/geo+json" if name.endswith(".geojson") else "text/csv"
 
 
 class TrackSegment(models.Model):

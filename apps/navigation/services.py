@@ -2,8 +2,9 @@
 
 - ``assess(paths, start=None, end=None)`` → ``qa.Assessment`` (its ``certificate`` is the JSON of ``nav_qa``).
 - ``build_products(assessment, name=...)`` → ``products.Products`` (bytes, deterministic).
-- ``process_cruise_navigation(cruise, files)`` does both, stores the blobs and the ``Track``; it runs in the
-  worker (``tasks.build_delivery_navigation`` for a delivery's files of class ``navigation``).
+- ``process_cruise_navigation(cruise, files)`` does both, stores the blobs and the ``Track``, and records the
+  products with their build manifests (``builds``); it runs in the worker
+  (``tasks.build_delivery_navigation`` for a delivery's files of class ``navigation``).
 - ``request_delivery_navigation(delivery)`` marks the cruise's track due and queues the task after commit.
 """
 
@@ -25,8 +26,8 @@ from apps.audit.services import record_event
 from apps.storage import services as storage
 from portal import tasks as portal_tasks
 
+from . import builds, qa, segments
 from . import products as nav_products
-from . import qa, segments
 from .models import Track, TrackProduct, TrackSegment
 
 NS = "urn:quayside:navigation:qareport:1"
@@ -215,10 +216,18 @@ def process_cruise_navigation(
     cruise, files, *, delivery=None, user=None, sources: list[dict] | None = None
 ) -> Track:
     """Assess ``files`` (paths, read in name order as one stream) against the cruise's dates, build the
-    products, store them and the certificate, and fill the cruise's ``Track``. Long work happens before
+    products, store them and the certificate, and fill the cruise's ``Track``; the products are recorded
+    as derived artifacts with their build manifests (``builds.record_products``). Long work happens before
     the transaction; the track's row is written in one durable transaction with its audit event.
-    ``sources`` describes the inputs for the build record (path relative to the delivery, size, sha256)."""
-    paths = sorted((os.fspath(p) for p in files), key=lambda p: Path(p).name)
+    ``sources`` describes the inputs, one per file in the same order (path relative to the delivery, size,
+    sha256); without it (files outside a delivery) the files are hashed here and their paths recorded."""
+    described = sources or [
+        {"path": Path(p).name, "size": Path(p).stat().st_size, "sha256": builds.sha256_of(p)} for p in files
+    ]
+    # Read order: by file name (hourly or daily logger files follow each other), each with its description.
+    pairs = sorted(zip((os.fspath(p) for p in files), described, strict=True), key=lambda f: Path(f[0]).name)
+    paths = [p for p, _ in pairs]
+    sources = [d for _, d in pairs]
     start, end = cruise.departure_date, cruise.arrival_date
     if end is not None and end >= timezone.now().date():
         # A cruise still at sea: no fix can come from the rest of its days (completeness counts to now).
@@ -227,18 +236,34 @@ def process_cruise_navigation(
     assessment = assess(paths, start, end, assume_start=assume)
     certificate = assessment.certificate
     name = cruise.cruise_id
-    built = build_products(assessment, name=name)
-    sources = sources or [{"path": Path(p).name, "size": Path(p).stat().st_size} for p in paths]
+    tolerance = settings.NAVIGATION_CONTROL_TOLERANCE
+    built = build_products(assessment, name=name, tolerance=tolerance)
+    manifest_config = builds.build_config(
+        cruise,
+        name=name,
+        start=start,
+        end=end,
+        assume_start=assume,
+        thresholds=thresholds(),
+        tolerance=tolerance,
+        source={
+            "delivery": delivery.pk if delivery is not None else None,
+            # The name each file is opened by: in the delivery, or (outside one) its absolute path.
+            "files": [d.get("source_path") or d["path"] for d in sources]
+            if delivery is not None
+            else [os.path.abspath(p) for p in paths],
+        },
+    )
     now = timezone.now()
     xml_blob = storage.store_bytes(certificate_xml(certificate, cruise_id=name, files=sources, created=now))
     product_blobs = {fname: storage.store_bytes(data) for fname, data in built.files.items()}
     build = {
         "built_at": now.isoformat(),
         "code": _code_version(),
-        "inputs": sources,
+        "inputs": [{k: v for k, v in d.items() if k != "source_path"} for d in sources],
         "settings": {
             **certificate["thresholds"],
-            "control_tolerance_degrees": settings.NAVIGATION_CONTROL_TOLERANCE,
+            "control_tolerance_degrees": tolerance,
             "window": certificate["window"],
         },
         "outputs": {fname: blob.sha256 for fname, blob in sorted(product_blobs.items())},
@@ -290,6 +315,9 @@ def process_cruise_navigation(
                 TrackProduct(track=track, name=fname, blob=blob)
                 for fname, blob in sorted(product_blobs.items())
             ]
+        )
+        builds.record_products(
+            cruise, product_blobs, inputs=builds.file_inputs(sources), config=manifest_config
         )
         record_event(
             service="navigation",
@@ -354,11 +382,15 @@ class SourceError(Exception):
 
 
 def delivery_navigation_files(delivery) -> tuple[list[str], list[dict]]:
-    """The names (in the delivery's source) of its navigation files and their descriptions."""
+    """The names (in the delivery's source) of its navigation files and their descriptions (path in the
+    delivery, size, SHA-256, and the name on disk when it differs from the path)."""
     names, described = [], []
     for f in delivery.files.filter(instrument_class="navigation").order_by("path"):
         names.append(f.disk_path)
-        described.append({"path": f.path, "size": f.size, "sha256": f.sha256})
+        row = {"path": f.path, "size": f.size, "sha256": f.sha256}
+        if f.source_path:
+            row["source_path"] = f.source_path
+        described.append(row)
     return names, described
 
 

@@ -6,6 +6,7 @@ from django.views.decorators.http import require_GET
 from apps import access
 from apps.storage.http import blob_response
 
+from .builds import product_manifests
 from .plot import speed_svg
 
 
@@ -21,10 +22,23 @@ def certificate(request, cruise_pk: int):
         "flags": [(k, v) for k, v in c.get("flags", {}).items() if v],
         "skipped": [(k, v) for k, v in c.get("skipped", {}).items() if v],
         "plot": mark_safe(speed_svg(track.speed_plot, track.flagged, track.dated)),  # numbers + escaped text
-        "products": list(track.products.select_related("blob")),
+        "products": _with_manifests(request.user, cruise, track),
         "flagged": track.flagged[:50],
     }
     return render(request, "navigation/certificate.html", context)
+
+
+def _with_manifests(user, cruise, track) -> list:
+    """The track's products, each with ``manifest_path`` (under ``manifests/``) where ``user`` may read
+    its build manifest (the hold's rule), else None."""
+    manifests = product_manifests(cruise)
+    products = list(track.products.select_related("blob"))
+    readable = next(iter(manifests.values()), None)
+    readable = readable is not None and access.can_see(user, readable)  # one rule for the cruise's all
+    for p in products:
+        m = manifests.get(p.name)
+        p.manifest_path = m.path.removeprefix("manifests/") if m is not None and readable else None
+    return products
 
 
 @require_GET
@@ -49,3 +63,10 @@ def certificate_json(request, cruise_pk: int):
 def product(request, cruise_pk: int, name: str):
     p = access.get_track_product_for_user(request.user, cruise_pk, name)
     return blob_response(request, p.blob, filename=p.name, content_type=p.media_type)
+
+
+@require_GET
+def manifest(request, cruise_pk: int, path: str):
+    """The build manifest of a product (``manifests/products/<name>.json``, beside ``products/<name>``)."""
+    artifact = access.get_track_manifest_for_user(request.user, cruise_pk, path)
+    return blob_response(request, artifact.blob, filename=artifact.filename, content_type=artifact.media_type)

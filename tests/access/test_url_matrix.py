@@ -140,6 +140,20 @@ def track_a(w: World) -> dict:
     return {"cruise_pk": w.cruise.pk}
 
 
+def track_manifest_a(w: World) -> dict:
+    """The build manifest of cruise A's control-point product (cruise A is held: it names the delivery's
+    checksums, so it is the cruise's people's)."""
+    from apps.artifacts.models import Artifact
+
+    Artifact.objects.get_or_create(
+        cruise=w.cruise,
+        revision=None,
+        path="manifests/products/A_control.csv.json",
+        defaults={"kind": "manifest", "blob": w.blob, "media_type": "application/json"},
+    )
+    return {**track_a(w), "path": "products/A_control.csv.json"}
+
+
 def delivery_a(w: World) -> dict:
     """An inventoried shipment of cruise A (held: its checksums are the cruise's people's), made once."""
     from apps.deliveries.models import Delivery, InventoryFile
@@ -394,6 +408,11 @@ MATRIX: dict[str, list[Row]] = {
     "navigation:product": [
         Row(EVERYONE, lambda w: {**track_a(w), "name": "A_control.csv"}),
         Row(table(404, 404), lambda w: {**track_a(w), "name": "B_control.csv"}),
+    ],
+    # A product's build manifest names the delivery's checksums: under cruise A's hold, its people's.
+    "navigation:manifest": [
+        Row(only(THIS_CRUISE, 200, 403, 403), track_manifest_a),
+        Row(table(404, 404), lambda w: {**track_a(w), "path": "products/B_control.csv.json"}),
     ],
     # --- OGC API – Features: public JSON; a track follows its cruise record (public), a footprint its
     # dataset's data (the held version's only for its people); unknown things are 404 ------------------
@@ -691,6 +710,10 @@ MATRIX: dict[str, list[Row]] = {
     ],
     "catalog:root": [Row(EVERYONE)],
     "catalog:stac-parquet": [Row(EVERYONE, built_catalog)],
+    "catalog:manifest": [
+        Row(EVERYONE, lambda w: {**built_catalog(w), "path": "stac.parquet.json"}),
+        Row(table(404, 404), lambda w: {"path": "releases/x.tar.gz.json"}),
+    ],
     "catalog:collections": [Row(EVERYONE)],
     "catalog:collection": [Row(EVERYONE, lambda w: {"scope": "edi"})],
     "catalog:items": [Row(EVERYONE, lambda w: {"scope": "edi"})],

@@ -122,12 +122,21 @@ def test_catalog_assets_list_the_parquet_as_an_alternate_of_its_table(
     assert assets["file-3"]["type"] == PARQUET and assets["file-3"]["roles"] == ["data"]
     assert assets["file-3"]["quayside:alternate_of"] == "file-1"
     assert assets["file-5"]["roles"] == ["metadata"] and assets["file-1"]["quayside:alternate_of"] is None
+    # Each alternate names the asset of its build manifest, as it names the table it renders.
+    assert (
+        assets["file-3"]["quayside:manifest"] == "file-5"
+        and assets["file-4"]["quayside:manifest"] == "file-6"
+    )
+    assert assets["file-5"]["href"].endswith("/manifests/parquet/temp0.parquet.json")
+    assert assets["file-1"]["quayside:manifest"] is None and assets["file-5"]["quayside:manifest"] is None
     listed = version_files(revision)
     assert assets["file-4"]["file:checksum"] == "1220" + listed[3].sha256
     [item] = list(stac_table_to_items(read_catalog()))
     served = client.get(f"/catalog/collections/edi/items/{revision.package_id_text}").json()
     assert served["assets"]["file-4"]["quayside:alternate_of"] == "file-2"
     assert item["assets"]["file-4"]["href"] == served["assets"]["file-4"]["href"]
+    assert served["assets"]["file-4"]["quayside:manifest"] == item["assets"]["file-4"]["quayside:manifest"]
+    assert "quayside:manifest" not in served["assets"]["file-2"]
 
 
 def test_mirrors_check_and_deposits_upload_the_derived_files(make_revision, tmp_path, settings):

@@ -74,7 +74,7 @@ def test_a_wider_version_or_a_lost_build_makes_the_next_build_full(
 
     with django_capture_on_commit_callbacks(execute=False):
         make_revision(package=first.package, number=2)
-    monkeypatch.setattr(parquet, "_stitch", broken)
+    monkeypatch.setattr(parquet, "stitch", broken)
     with pytest.raises(OSError):
         services.refresh()
     # The change is kept, the served file is the old one (never half-written), and the next build makes it.

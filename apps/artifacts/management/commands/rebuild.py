@@ -12,7 +12,8 @@ class Command(BaseCommand):
     help = (
         "Rebuild a derived artifact from its build manifest (inputs by SHA-256, the recorded configuration) "
         "and report whether the result is identical; exit 1 when it differs. ARTIFACT is an artifact id, "
-        "the SHA-256 of its bytes, or scope.id.rev/path (e.g. edi.1.1/parquet/ctd.parquet)."
+        "the SHA-256 of its bytes, scope.id.rev/path (e.g. edi.1.1/parquet/ctd.parquet), "
+        "navigation/<cruise pk>/products/<name> (a cruise's navigation product) or stac.parquet (the catalog)."
     )
 
     def add_arguments(self, parser):
