@@ -159,9 +159,12 @@ def verify(mirror_id: int, *, full: bool = False) -> str:
             updates["verified_at"] = now
         lease.release(checks_run=mirror.checks_run + 1, **updates)
         if health != before:
+            from apps.publishing.services import record_changed
+
             from .services import mark_dirty
 
             mark_dirty(mirror.revision.package_id)
+            record_changed([mirror.revision_id])  # its OAI-PMH record names verified mirrors only
         if health == Mirror.Health.BAD and before != Mirror.Health.BAD:
             _alert(mirror, message)
     return f"{health}: {message}"
@@ -201,3 +204,23 @@ def _alert(mirror: Mirror, message: str) -> None:
 
     if recipients:
         transaction.on_commit(_send)
+
+
+def datacite_copies(revision_ids: list[int]) -> dict[int, dict]:
+    """The verified mirrors of each published version among ``revision_ids`` for its OAI-PMH and DataCite
+    records (``apps.publishing.extensions.copies``): each a relatedIdentifier of type URL (the mirror's
+    record page, else its base) with relationType ``IsIdenticalTo`` ("the same resource in another
+    repository", as the national archive's accession is written). Only a mirror whose last check passed:
+    a harvesting portal shows them as copies its home vouches for. One query."""
+    rows = Mirror.objects.filter(
+        revision_id__in=revision_ids, revision__state="published", health=Mirror.Health.OK
+    ).order_by("revision_id", "pk")
+    out: dict[int, dict] = {}
+    for revision_id, record_url, base_url in rows.values_list("revision_id", "record_url", "base_url"):
+        url = record_url or base_url
+        if url:
+            related = out.setdefault(revision_id, {"relatedIdentifiers": []})["relatedIdentifiers"]
+            related.append(
+                {"relatedIdentifier": url, "relatedIdentifierType": "URL", "relationType": "IsIdenticalTo"}
+            )
+    return out

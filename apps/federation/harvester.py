@@ -297,6 +297,10 @@ class Harvested:
     home_url: str = ""
     rights: str = ""
     files: list[dict] = field(default_factory=list)
+    # The home's torrent and mirrors, as the record names them (``_copies``): http(s) and magnet only.
+    torrent_url: str = ""
+    magnet: str = ""
+    home_mirrors: list[str] = field(default_factory=list)
     metadata: str = ""
 
 
@@ -389,6 +393,82 @@ def _home_and_doi(identifiers: list[str]) -> tuple[str, str]:
     return home, doi
 
 
+# --- the home's torrent and mirrors ----------------------------------------------------------------
+
+MAX_MAGNET_CHARS = 4000  # a longer magnet link is refused (Quayside's carry a few web seeds: ~1,000)
+MAX_WEB_SEEDS = 20
+MAX_MIRRORS = 50
+BTIH_RE = re.compile(r"urn:btih:([0-9a-f]{40}|[a-z2-7]{32})", re.I | re.ASCII)
+
+
+@dataclass(frozen=True)
+class Magnet:
+    """A magnet link's parts that Quayside uses: the v1 infohash (hex), the name, http(s) web seeds (BEP 19
+    ``ws``) and the http(s) ``.torrent`` (``xs``); ``uri`` is the link rebuilt from them alone."""
+
+    infohash: str
+    name: str
+    web_seeds: tuple[str, ...]
+    torrent_url: str
+    uri: str
+
+
+def read_magnet(value: str) -> Magnet | None:
+    """``value`` as a BitTorrent magnet link (BEP 9), or None: not a magnet link, longer than
+    MAX_MAGNET_CHARS (before or after it is rebuilt), or without a v1 infohash. Trackers and any other
+    parameter are dropped, and a web seed or ``.torrent`` that is not http(s) too, so the rebuilt link names
+    nothing but the infohash, the name and http(s) URLs."""
+    import base64
+    from urllib.parse import parse_qsl
+
+    from apps.swarm.torrents import magnet_link
+
+    value = (value or "").strip()
+    if value[:8].lower() != "magnet:?" or len(value) > MAX_MAGNET_CHARS:
+        return None
+    infohash, name, seeds, torrent = "", "", [], ""
+    for key, item in parse_qsl(value[8:]):
+        if key == "xt" and not infohash and (match := BTIH_RE.fullmatch(item)):
+            digest = match.group(1)
+            infohash = digest.lower() if len(digest) == 40 else base64.b32decode(digest.upper()).hex()
+        elif key == "dn" and not name:
+            name = cap(item, 300)
+        elif key == "ws" and len(seeds) < MAX_WEB_SEEDS and (url := web_url(item)) and url not in seeds:
+            seeds.append(url)
+        elif key == "xs" and not torrent:
+            torrent = web_url(item)
+    if not infohash:
+        return None
+    uri = magnet_link(infohash, name or infohash, seeds, torrent)
+    if len(uri) > MAX_MAGNET_CHARS:
+        return None
+    return Magnet(infohash, name or infohash, tuple(seeds), torrent, uri)
+
+
+def _without_magnets(elements) -> tuple[list[etree._Element], Magnet | None]:
+    """(the elements that are no magnet link, the first valid magnet link among the others)."""
+    kept, magnet = [], None
+    for el in elements:
+        text = (el.text or "").strip()
+        if text[:7].lower() == "magnet:" or (el.get("alternateIdentifierType") or "").lower() == "magnet":
+            magnet = magnet or read_magnet(text)
+        else:
+            kept.append(el)
+    return kept, magnet
+
+
+def _copies(record: Harvested, magnet: Magnet | None, torrent: str, mirrors: list[str]) -> None:
+    """The record's torrent (named outright, else the magnet link's ``.torrent``), magnet link and mirrors
+    (http(s) URLs but the home, at most MAX_MIRRORS)."""
+    record.magnet = magnet.uri if magnet else ""
+    record.torrent_url = torrent or (magnet.torrent_url if magnet else "")
+    kept: list[str] = []
+    for url in mirrors:
+        if url and url != record.home_url and url not in kept:
+            kept.append(url)
+    record.home_mirrors = kept[:MAX_MIRRORS]
+
+
 def _description(elements) -> str:
     return cap("\n\n".join(_text(el).strip() for el in elements))
 
@@ -402,9 +482,15 @@ def _oai_dc(meta: etree._Element, record: Harvested) -> None:
     record.dates = _texts(dc.get("date", nothing))
     record.description = _description(dc.get("description", nothing))
     record.subjects = _texts(dc.get("subject", nothing))
-    record.identifiers = _texts(dc.get("identifier", nothing))
+    identifiers, magnet = _without_magnets(dc.get("identifier", nothing))
+    record.identifiers = _texts(identifiers)
     record.rights = cap(" ".join(_texts(dc.get("rights", nothing))), 2000)
     record.home_url, record.doi = _home_and_doi(record.identifiers)
+    # Simple DC cannot say which identifier is a mirror: every http(s) one but the home names this resource
+    # at another address (a Quayside home writes its verified mirrors so: ``dc_copies`` in publishing).
+    # They are shown as mirrors, not identifiers (and so leave with the mirrors when the record is deleted).
+    _copies(record, magnet, "", [web_url(i) for i in record.identifiers if not DOI_RE.fullmatch(i.strip())])
+    record.identifiers = [i for i in record.identifiers if i not in record.home_mirrors]
 
 
 def _datacite(meta: etree._Element, record: Harvested) -> None:
@@ -416,8 +502,9 @@ def _datacite(meta: etree._Element, record: Harvested) -> None:
     record.dates = _texts(named.get("date", nothing)) + _texts(named.get("publicationYear", nothing))
     record.description = _description(named.get("description", nothing))
     record.subjects = _texts(named.get("subject", nothing))
+    alternates, magnet = _without_magnets(named.get("alternateIdentifier", nothing))
     ids = []
-    for el in named.get("identifier", nothing) + named.get("alternateIdentifier", nothing):
+    for el in named.get("identifier", nothing) + alternates:
         value = cap(el.text or "", 1000)
         if el.get("identifierType", "").upper() == "DOI" and value:
             value = f"doi:{value}"
@@ -426,6 +513,19 @@ def _datacite(meta: etree._Element, record: Harvested) -> None:
     record.identifiers = ids[:MAX_LIST_ITEMS]
     record.rights = cap(" ".join(_texts(named.get("rights", nothing))), 2000)
     record.home_url, record.doi = _home_and_doi(record.identifiers)
+    torrent, mirrors = "", []
+    for el in named.get("relatedIdentifier", nothing):
+        relation, kind = el.get("relationType", ""), el.get("relatedIdentifierType", "").upper()
+        value = (el.text or "").strip()
+        if relation == "IsIdenticalTo":  # the same resource elsewhere: a mirror
+            mirrors.append(identifier_url({"DOI": "doi:", "HANDLE": "hdl:"}.get(kind, "") + value))
+        elif (
+            relation == "HasMetadata"
+            and kind == "URL"
+            and (el.get("relatedMetadataScheme") or "").lower() == "bittorrent"
+        ):
+            torrent = torrent or web_url(value)
+    _copies(record, magnet, torrent, mirrors)
 
 
 def _eml(meta: etree._Element, record: Harvested) -> None:
@@ -444,11 +544,13 @@ def _eml(meta: etree._Element, record: Harvested) -> None:
     record.dates = _texts(_local(dataset, "pubDate"))
     record.description = _description(_local(dataset, "abstract"))
     record.subjects = _texts(_local(dataset, "keyword"))
-    record.identifiers = _texts(_local(meta, "alternateIdentifier"))
+    alternates, magnet = _without_magnets(_local(meta, "alternateIdentifier"))
+    record.identifiers = _texts(alternates)
     package_id = meta.get("packageId")
     if package_id:
         record.identifiers.insert(0, cap(package_id, 1000))
     record.home_url, record.doi = _home_and_doi(record.identifiers)
+    _copies(record, magnet, "", [])
     for physical in _local(dataset, "physical"):
         urls = [web_url(u) for u in _texts(_local(physical, "url"))]
         url = next((u for u in urls if u), "")

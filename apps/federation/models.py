@@ -6,7 +6,8 @@
 - ``HarvestRun``: one harvest of a source, its progress and errors (the source's page shows them).
 - ``RemoteRecord``: one item of a source (unique by OAI identifier), its datestamp and deleted flag, the
   fields Quayside shows and searches (all untrusted, capped, escaped wherever shown), the raw metadata
-  (capped), the home landing URL and the files the feed or the landing page names.
+  (capped), the home landing URL, the files the feed or the landing page names, and the home's torrent,
+  magnet link and mirrors the record names.
 - ``LocalMirror`` + ``MirrorFile``: a copy of a remote dataset's files here, as blobs, verified.
 """
 
@@ -109,6 +110,12 @@ class RemoteRecord(models.Model):
     rights = models.TextField(blank=True)
     # [{"name", "url", "size", "md5", "sha256"}] as the feed names them (EML), else filled when mirrored.
     files = models.JSONField(default=list, blank=True)
+    # The home's torrent and mirrors as the record names them (docs/federation.md): the .torrent, the magnet
+    # link (rebuilt from its checked parts: ``harvester.read_magnet``) and the URLs of other copies. http(s)
+    # and magnet only; cleared when the record is deleted at home.
+    torrent_url = models.URLField(max_length=1000, blank=True)
+    magnet = models.TextField(blank=True)
+    home_mirrors = models.JSONField(default=list, blank=True)
     metadata = models.TextField(blank=True)  # the record's metadata XML, cut at HARVEST_MAX_RECORD_BYTES
     harvested_at = models.DateTimeField(default=timezone.now)
 
@@ -118,6 +125,13 @@ class RemoteRecord(models.Model):
 
     def __str__(self) -> str:
         return self.title or self.identifier
+
+    @property
+    def home_magnet(self):
+        """The stored magnet link read again (``harvester.Magnet``: infohash, web seeds, link), or None."""
+        from .harvester import read_magnet
+
+        return read_magnet(self.magnet) if self.magnet else None
 
 
 class LocalMirror(models.Model):

@@ -289,6 +289,9 @@ def store_page(source: HarvestSource, run: HarvestRun, elements, errors: list[st
                             [r.title, r.description, " ".join(r.creators), " ".join(r.subjects), r.identifier]
                         ),
                         published=(r.dates[0] if r.dates else "")[:40],
+                        torrent_url=r.torrent_url,
+                        magnet=r.magnet,
+                        mirrors=r.home_mirrors,
                     )
                     for r in live.values()
                 ]
@@ -312,10 +315,13 @@ UPSERTED = (
     "home_url",
     "rights",
     "files",
+    "torrent_url",
+    "magnet",
+    "home_mirrors",
     "metadata",
     "harvested_at",
 )
-JSON_FIELDS = {"creators", "dates", "subjects", "identifiers", "files"}
+JSON_FIELDS = {"creators", "dates", "subjects", "identifiers", "files", "home_mirrors"}
 
 
 def _upsert_records(source: HarvestSource, records: list, now) -> dict[str, int]:
@@ -350,8 +356,8 @@ def _upsert_records(source: HarvestSource, records: list, now) -> dict[str, int]
     # Through ``sqlrows.cursor()``: server-side binding (Django's own cursors bind on the client, which
     # quotes every array element with a regular expression: most of the harvester's CPU) and the one
     # statement text prepared once per connection.
-    # The five list fields travel as one JSON array a row (one json.dumps and one array element instead of
-    # five), cast to jsonb once per row by the text[]::jsonb[] array cast.
+    # The list fields travel as one JSON array a row (one json.dumps and one array element instead of
+    # one a field), cast to jsonb once per row by the text[]::jsonb[] array cast.
     texts = [f for f in UPSERTED if f not in JSON_FIELDS and f not in ("deleted", "harvested_at")]
     lists = [f for f in UPSERTED if f in JSON_FIELDS]
     columns = [[getattr(r, f) for r in records] for f in texts]
@@ -377,7 +383,9 @@ def _apply_deletions(source: HarvestSource, gone: dict[str, harvester.Harvested]
     existing = RemoteRecord.objects.filter(source=source, identifier__in=list(gone))
     known = dict(existing.values_list("identifier", "pk"))
     if known:  # (a first harvest knows none: no UPDATE that matches nothing, on every page)
-        existing.update(deleted=True, metadata="", files=[], harvested_at=now)
+        existing.update(
+            deleted=True, metadata="", files=[], torrent_url="", magnet="", home_mirrors=[], harvested_at=now
+        )
     new = [i for i in gone if i not in known]
     if new:
         RemoteRecord.objects.bulk_create(

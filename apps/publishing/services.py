@@ -132,6 +132,16 @@ def metadata_changed(revision: Revision, *, user=None, request=None) -> None:
     announce_change(revision)
 
 
+def record_changed(revision_ids: list[int]) -> None:
+    """What the OAI-PMH records of these published versions carry changed while their metadata did not (an
+    app above publishing added to them: a torrent built, a mirror verified or failing, ``extensions.copies``):
+    a new datestamp, so that incremental harvesters take them again. The DOI is not sent again for this
+    (DataCite gets the copies with the version's next metadata change)."""
+    Revision.objects.filter(pk__in=list(revision_ids), state=Revision.State.PUBLISHED).update(
+        metadata_modified_at=timezone.now()
+    )
+
+
 def correct_metadata(revision: Revision, *, title: str, abstract: str, user=None, request=None) -> Revision:
     """A data manager corrects a public version's title or abstract (a typo, a wrong station name).
 

@@ -98,6 +98,10 @@ class RemoteDocument(models.Model):
     text = models.TextField(blank=True)
     vector = SearchVectorField(null=True, blank=True)
     published = models.CharField(max_length=40, blank=True)  # the record's date, as the feed gives it
+    # The home's torrent, magnet link and mirrors, as the record names them (shown with the result).
+    torrent_url = models.URLField(max_length=1000, blank=True)
+    magnet = models.TextField(blank=True)
+    mirrors = models.JSONField(default=list, blank=True)
     indexed_at = models.DateTimeField(auto_now=True)
 
     class Meta:

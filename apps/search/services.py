@@ -415,6 +415,9 @@ class RemoteEntry:
     creators: list[str]
     text: str
     published: str = ""
+    torrent_url: str = ""  # the home's torrent, magnet link and mirrors (http(s) and magnet only)
+    magnet: str = ""
+    mirrors: list[str] = field(default_factory=list)
 
 
 def index_remote(entries: list[RemoteEntry]) -> None:
@@ -430,15 +433,18 @@ def index_remote(entries: list[RemoteEntry]) -> None:
         # client, with a regular expression) and prepares the one statement text once per connection.
         table = RemoteDocument._meta.db_table
         sql = (
-            f"INSERT INTO {table} (record_id, home, home_url, title, creators, text, vector, published, indexed_at) "
+            f"INSERT INTO {table} (record_id, home, home_url, title, creators, text, vector, published, "
+            "torrent_url, magnet, mirrors, indexed_at) "
             "SELECT u.record_id, u.home, u.home_url, u.title, u.creators::jsonb, '', "
             "setweight(to_tsvector('english', u.title), 'A') || setweight(to_tsvector('english', u.text), 'B'), "
-            "u.published, now() "
-            "FROM unnest(%b::bigint[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[]) "
-            "AS u(record_id, home, home_url, title, creators, text, published) "
+            "u.published, u.torrent_url, u.magnet, u.mirrors::jsonb, now() "
+            "FROM unnest(%b::bigint[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[], "
+            "%b::text[], %b::text[], %b::text[]) "
+            "AS u(record_id, home, home_url, title, creators, text, published, torrent_url, magnet, mirrors) "
             "ON CONFLICT (record_id) DO UPDATE SET home = EXCLUDED.home, home_url = EXCLUDED.home_url, "
             "title = EXCLUDED.title, creators = EXCLUDED.creators, vector = EXCLUDED.vector, "
-            "published = EXCLUDED.published, indexed_at = EXCLUDED.indexed_at"
+            "published = EXCLUDED.published, torrent_url = EXCLUDED.torrent_url, magnet = EXCLUDED.magnet, "
+            "mirrors = EXCLUDED.mirrors, indexed_at = EXCLUDED.indexed_at"
         )
         with sqlrows.cursor() as cursor:
             cursor.execute(
@@ -451,6 +457,9 @@ def index_remote(entries: list[RemoteEntry]) -> None:
                     [json.dumps(e.creators) for e in entries],
                     [e.text for e in entries],
                     [e.published[:40] for e in entries],
+                    [e.torrent_url for e in entries],
+                    [e.magnet for e in entries],
+                    [json.dumps(e.mirrors) for e in entries],
                 ],
             )
         return
@@ -464,12 +473,26 @@ def index_remote(entries: list[RemoteEntry]) -> None:
                 creators=e.creators,
                 text=e.text,
                 published=e.published[:40],
+                torrent_url=e.torrent_url,
+                magnet=e.magnet,
+                mirrors=e.mirrors,
             )
             for e in entries
         ],
         update_conflicts=True,
         unique_fields=["record_id"],
-        update_fields=["home", "home_url", "title", "creators", "text", "published", "indexed_at"],
+        update_fields=[
+            "home",
+            "home_url",
+            "title",
+            "creators",
+            "text",
+            "published",
+            "torrent_url",
+            "magnet",
+            "mirrors",
+            "indexed_at",
+        ],
     )
 
 

@@ -54,15 +54,20 @@ def web_seeds(revision: Revision) -> list[str]:
     """The ``url-list``: Quayside's own base first, then each verified mirror whose URLs follow the tree
     (``<base>/<tree name>/<path>``). A per-file mirror (``file_urls``) cannot be a BEP 19 web seed."""
     p = revision.package
-    seeds = [quayside_web_seed(p.scope, p.identifier, revision.number)]
+    return web_seeds_of({revision.pk: (p.scope, p.identifier, revision.number)})[revision.pk]
+
+
+def web_seeds_of(versions: dict[int, tuple[str, int, int]]) -> dict[int, list[str]]:
+    """``web_seeds`` of each version, given as {revision id: (scope, identifier, number)}, in one query."""
     from apps.catalog.models import Mirror
 
-    suffix = f"/{name_of(revision)}/"
-    mirrors = Mirror.objects.filter(revision=revision, health=Mirror.Health.OK, file_urls={}).order_by("pk")
-    for base in mirrors.values_list("base_url", flat=True):
+    seeds = {pk: [quayside_web_seed(*version)] for pk, version in versions.items()}
+    mirrors = Mirror.objects.filter(revision_id__in=list(versions), health=Mirror.Health.OK, file_urls={})
+    for revision_id, base in mirrors.order_by("pk").values_list("revision_id", "base_url"):
+        suffix = f"/{tree_name(*versions[revision_id])}/"
         folder = base if base.endswith("/") else base + "/"
         if folder.endswith(suffix) and "?" not in folder:
-            seeds.append(folder[: -len(suffix) + 1])
+            seeds[revision_id].append(folder[: -len(suffix) + 1])
     return seeds
 
 
@@ -197,6 +202,72 @@ def landing_links(revision: Revision) -> list[dict]:
         },
         {"label": "Magnet link", "text": "", "url": magnet_for(torrent)},
     ]
+
+
+# What a .torrent is, to a reader of DataCite metadata: the torrent is the version's BitTorrent metainfo
+# (BEP 3 calls .torrent files "metainfo files"), so the version ``HasMetadata`` in that scheme.
+BITTORRENT_SCHEME = {
+    "relatedMetadataScheme": "BitTorrent",
+    "schemeUri": "https://www.bittorrent.org/beps/bep_0003.html",
+    "schemeType": "bencode",
+}
+MAGNET_TYPE = "magnet"
+
+
+def datacite_copies(revision_ids: list[int]) -> dict[int, dict]:
+    """The torrent of each published version among ``revision_ids`` for its OAI-PMH and DataCite records
+    (``apps.publishing.extensions.copies``): the ``.torrent`` as a relatedIdentifier (URL, ``HasMetadata``
+    in the BitTorrent scheme) and the magnet link — infohash, name, web seeds, the ``.torrent`` — as an
+    alternateIdentifier of type ``magnet`` (the same files, named by their content). Two queries of plain
+    rows: an OAI-PMH page asks for hundreds of versions at once."""
+    rows = list(
+        Torrent.objects.filter(
+            revision_id__in=revision_ids,
+            revision__state=Revision.State.PUBLISHED,
+            state=Torrent.State.BUILT,
+            blob__isnull=False,
+        ).values_list(
+            "revision_id",
+            "infohash",
+            "revision__package__scope",
+            "revision__package__identifier",
+            "revision__number",
+        )
+    )
+    versions = {rid: (scope, ident, number) for rid, _, scope, ident, number in rows}
+    seeds = web_seeds_of(versions)
+    out = {}
+    for rid, infohash, scope, ident, number in rows:
+        url = f"{settings.SITE_BASE_URL}/dataset/{scope}/{ident}/{number}/torrent"  # ``torrent_path``
+        magnet = torrents.magnet_link(infohash, tree_name(scope, ident, number), seeds[rid], url)
+        out[rid] = {
+            "relatedIdentifiers": [
+                {
+                    "relatedIdentifier": url,
+                    "relatedIdentifierType": "URL",
+                    "relationType": "HasMetadata",
+                    **BITTORRENT_SCHEME,
+                }
+            ],
+            "alternateIdentifiers": [{"alternateIdentifier": magnet, "alternateIdentifierType": MAGNET_TYPE}],
+        }
+    return out
+
+
+def announce_built(torrent_id: int) -> None:
+    """The torrent is in its version's OAI-PMH record from now on: a new datestamp, so that incremental
+    harvesters take the record again (``apps.publishing.services.record_changed``). Call after the
+    torrent's row says built, in its own transaction: inside the build's, a harvest between the two commits
+    would see the new datestamp without the torrent and never ask again. Nothing for a torrent not built."""
+    from apps.publishing.services import record_changed
+
+    revision_id = (
+        Torrent.objects.filter(pk=torrent_id, state=Torrent.State.BUILT)
+        .values_list("revision_id", flat=True)
+        .first()
+    )
+    if revision_id is not None:
+        record_changed([revision_id])
 
 
 def catalog_fields(revision_filter: dict) -> dict[int, tuple[str, str, int, int]]:

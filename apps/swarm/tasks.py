@@ -18,14 +18,17 @@ BUILD_LEASE = timedelta(minutes=10)
 def build_torrent_task(self, torrent_id: int) -> str:
     """Build one published version's torrent, claimed with a lease renewed while it hashes (a killed
     worker's build is taken over once the lease lapses). A torrent already built, or of a version that
-    is no longer published, does nothing."""
-    return run_leased_build(
+    is no longer published, does nothing. A built torrent joins its version's OAI-PMH record (a new
+    datestamp, after the torrent's row says built: ``services.announce_built``)."""
+    message = run_leased_build(
         self,
         services.due_torrents(),
         torrent_id,
         lambda torrent: services.build_torrent(torrent.revision_id),
         duration=BUILD_LEASE,
     )
+    services.announce_built(torrent_id)
+    return message
 
 
 @shared_task(acks_late=True)

@@ -22,6 +22,7 @@ from apps.search.models import RemoteDocument
 from apps.search.services import search_remote
 from apps.storage.models import Blob
 from tests.factories import make_revision
+from tests.support.copies import give_torrent_and_mirrors
 
 # The harvests claim their source with a lease in their own statements, and the lease's heartbeat (a
 # thread) never beats in these short runs: plain test transactions do, except for the live server's test.
@@ -72,12 +73,19 @@ def test_a_portal_harvests_a_quayside_feed_mirrors_a_dataset_and_drops_it_when_w
     assert [f.checked for f in mirror.files.all()] == ["md5 computed, size, sha256"] * 2
     assert {f.blob_id for f in mirror.files.all()} == {e.blob_id for e in revisions[0].entities.all()}
 
-    # A withdraws it; B's next harvest is incremental and honours the deletion.
+    # A's second dataset gets its torrent and verified mirrors after B's harvest (the torrent's build gives
+    # the record a new datestamp); A withdraws the first. B's next harvest is incremental: it takes the
+    # second again, with its torrent and mirrors, and honours the deletion.
+    tree, record_page = give_torrent_and_mirrors(revisions[1])
     withdraw(revisions[0], reason="Duplicate of another dataset")
     again = services.harvest(source.pk)
     assert again.state == HarvestRun.State.DONE, again.message
     assert again.from_date == run.response_date
-    assert (again.records, again.deleted) == (0, 1)  # only what changed
+    assert (again.records, again.deleted) == (1, 1)  # only what changed
+    second = records["Shelf temperature <b>1</b>"]
+    second.refresh_from_db()
+    assert second.torrent_url == f"{live_server.url}/dataset/edi/{revisions[1].package.identifier}/1/torrent"
+    assert second.home_magnet.infohash == "ab" * 20 and second.home_mirrors == [tree, record_page]
     first.refresh_from_db()
     assert first.deleted and not LocalMirror.objects.filter(record=first).exists()
     assert not RemoteDocument.objects.filter(pk=first.pk).exists()
@@ -91,7 +99,14 @@ def test_a_mirror_without_other_references_loses_its_blobs_when_the_record_is_de
     from apps.storage.services import store_bytes
 
     source = HarvestSource.objects.create(base_url="https://oai.example.org/oai")
-    record = RemoteRecord.objects.create(source=source, identifier="hdl:1765/1", datestamp="2024-01-01")
+    record = RemoteRecord.objects.create(
+        source=source,
+        identifier="hdl:1765/1",
+        datestamp="2024-01-01",
+        torrent_url="https://example.org/1.torrent",
+        magnet=f"magnet:?xt=urn:btih:{'ab' * 20}&dn=one",
+        home_mirrors=["https://mirror.example.org/1/"],
+    )
     mirror = LocalMirror.objects.create(record=record, state=LocalMirror.State.DONE)
     blob = store_bytes(b"only the mirror holds this\n")
     MirrorFile.objects.create(mirror=mirror, name="a.txt", url="https://example.org/a.txt", blob=blob)
@@ -101,7 +116,11 @@ def test_a_mirror_without_other_references_loses_its_blobs_when_the_record_is_de
 
     services.store_page(source, run, [etree.fromstring(deleted)], [])
     assert not Blob.objects.filter(pk=blob.pk).exists()
-    assert RemoteRecord.objects.get(pk=record.pk).deleted
+    record.refresh_from_db()
+    assert record.deleted and (record.torrent_url, record.magnet, record.home_mirrors) == ("", "", [])
+    page = Client().get(f"/remote/{record.pk}/")
+    assert page.status_code == 410 and b"example.org/1.torrent" not in page.content
+    assert b"magnet:" not in page.content and b"mirror.example.org" not in page.content
 
 
 def test_the_three_crosswalks_read_the_same_record_from_a_quayside_feed(settings):
@@ -130,6 +149,41 @@ def test_the_three_crosswalks_read_the_same_record_from_a_quayside_feed(settings
     assert read["oai_dc"].description == read["datacite"].description
     assert read["oai_dc"].subjects == read["datacite"].subjects == ["temperature", "moorings"]
     assert read["eml"].identifiers[0] == f"edi.{package.identifier}.1"
+
+
+def test_a_records_torrent_magnet_and_verified_mirrors_are_read_from_its_oai_dc_and_datacite(settings):
+    """What Quayside's provider writes of a version's torrent and verified mirrors (DataCite: the .torrent
+    as HasMetadata in the BitTorrent scheme, the magnet link as an alternateIdentifier, each mirror
+    IsIdenticalTo; oai_dc: magnet and mirrors as identifiers) is read back the same from both formats; a
+    mirror that failed its last check is not named."""
+    from lxml import etree
+
+    from apps.federation import harvester
+
+    revision = make_revision(title="Shelf temperature", files=2)
+    tree, record_page = give_torrent_and_mirrors(revision)
+    read = {}
+    for prefix in ("oai_dc", "datacite"):
+        response = Client().get("/oai", {"verb": "ListRecords", "metadataPrefix": prefix})
+        root = etree.fromstring(b"".join(response.streaming_content))
+        (element,) = root.iter(f"{harvester.OAI}record")
+        read[prefix] = harvester.read_record(element, prefix)
+    package = revision.package
+    for prefix, record in read.items():
+        assert record.torrent_url == (
+            f"{settings.SITE_BASE_URL}/dataset/edi/{package.identifier}/1/torrent"
+        ), prefix
+        magnet = harvester.read_magnet(record.magnet)
+        assert magnet.infohash == "ab" * 20 and magnet.name == revision.package_id_text, prefix
+        assert magnet.torrent_url == record.torrent_url
+        # The home's own web seed, then the verified mirror in the tree layout (its base, less the tree).
+        assert magnet.web_seeds == (
+            f"{settings.SITE_BASE_URL}/dataset/edi/{package.identifier}/1/",
+            "https://bucket.example.invalid/quay/",
+        ), prefix
+        assert record.home_mirrors == [tree, record_page], prefix
+        assert not any(i.startswith("magnet:") for i in record.identifiers), prefix
+    assert read["oai_dc"].home_url.endswith(f"/dataset/edi/{package.identifier}/1/")
 
 
 def test_mixed_content_and_odd_datestamps_are_read_as_text_and_refused(settings):
@@ -377,6 +431,115 @@ def test_an_absurd_record_is_refused_and_counted_while_the_harvest_goes_on(setti
     assert hostile.home_url == ""  # only http(s) URLs become links
     page = Client().get(f"/remote/{hostile.pk}/").content.decode()
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+
+
+def test_hostile_torrent_magnet_and_mirror_values_are_refused_and_the_rest_shown_safely(settings):
+    """From a third-party oai_dc feed: a magnet link's javascript: web seed and .torrent and its tracker are
+    dropped and the link rebuilt from what is left; a javascript: identifier is no mirror; an oversize
+    magnet link and one without a BitTorrent infohash are refused (the records themselves are kept)."""
+    settings.HARVEST_ALLOW_LOOPBACK = True
+    infohash = "ab" * 20
+    oversize = f"magnet:?xt=urn:btih:{infohash}&dn=x" + "&ws=https%3A%2F%2Fseed.example.org%2F" * 120
+    assert len(oversize) > 4000
+    records = [
+        (
+            "oai:x:1",
+            datetime(2024, 1, 1),
+            {
+                "title": ["Hostile links"],
+                "identifier": [
+                    "https://example.org/1",
+                    f"magnet:?xt=urn:btih:{infohash}&dn=%3Cb%3Ex&ws=javascript:alert(1)"
+                    "&ws=https://seed.example.org/&xs=javascript:alert(2)&tr=udp://tracker.example.org:1337",
+                    "javascript:alert(3)",
+                    "https://mirror.example.org/1",
+                ],
+            },
+        ),
+        (
+            "oai:x:2",
+            datetime(2024, 1, 2),
+            {"title": ["Oversize"], "identifier": ["https://example.org/2", oversize]},
+        ),
+        (
+            "oai:x:3",
+            datetime(2024, 1, 3),
+            {
+                "title": ["No infohash"],
+                "identifier": ["magnet:?xt=urn:sha1:XYZ&xs=https://example.org/t.torrent"],
+            },
+        ),
+    ]
+    provider = pyoai_provider(records)
+    with serving(lambda params: (200, provider.handleRequest(params))) as url:
+        source = HarvestSource.objects.create(base_url=url, name="Elsewhere")
+        run = services.harvest(source.pk)
+    assert (run.state, run.records, run.rejected) == (HarvestRun.State.DONE, 3, 0), run.message
+    hostile, oversized, no_infohash = (RemoteRecord.objects.get(identifier=f"oai:x:{n}") for n in (1, 2, 3))
+    assert (
+        hostile.magnet == f"magnet:?xt=urn:btih:{infohash}&dn=%3Cb%3Ex&ws=https%3A%2F%2Fseed.example.org%2F"
+    )
+    assert hostile.torrent_url == "" and hostile.home_mirrors == ["https://mirror.example.org/1"]
+    assert hostile.identifiers == [
+        "https://example.org/1",
+        "javascript:alert(3)",
+    ]  # the mirror is no longer one
+    for record in (oversized, no_infohash):
+        assert (record.magnet, record.torrent_url, record.home_mirrors) == ("", "", []), record.identifier
+        assert not any(i.startswith("magnet:") for i in record.identifiers)
+
+    page = Client().get(f"/remote/{hostile.pk}/").content.decode()
+    assert f'<a href="magnet:?xt=urn:btih:{infohash}&amp;dn=%3Cb%3Ex&amp;ws=' in page
+    assert '<a href="https://mirror.example.org/1" rel="nofollow noopener">' in page
+    assert 'href="javascript:' not in page and "tracker.example.org" not in page
+    found = Client().get("/api/search/", {"q": "Hostile", "origin": "remote"}).json()["results"]
+    assert [(r["magnet"], r["torrent_url"], r["home_mirrors"]) for r in found] == [
+        (hostile.magnet, None, ["https://mirror.example.org/1"])
+    ]
+    assert "magnet link" in Client().get("/search/", {"q": "Hostile", "origin": "remote"}).content.decode()
+
+
+def test_datacite_torrent_and_mirror_relations_are_read_and_hostile_ones_refused(settings):
+    from lxml import etree
+
+    from apps.federation import harvester
+
+    base32 = "VOV2XK5LVOV2XK5LVOV2XK5LVOV2XK5L"  # the same 20 bytes as "ab" * 20, in BEP 9's base32 form
+
+    def record(related: str, alternate: str = "") -> harvester.Harvested:
+        return harvester.read_record(
+            etree.fromstring(
+                f'<record xmlns="{harvester.OAI[1:-1]}"><header><identifier>oai:dc:1</identifier>'
+                "<datestamp>2024-01-02</datestamp></header><metadata>"
+                '<resource xmlns="http://datacite.org/schema/kernel-4"><identifier identifierType="DOI">'
+                "10.1234/one</identifier><titles><title>One</title></titles>"
+                f"<alternateIdentifiers>{alternate}</alternateIdentifiers>"
+                f"<relatedIdentifiers>{related}</relatedIdentifiers></resource></metadata></record>"
+            ),
+            "datacite",
+        )
+
+    torrent = (
+        '<relatedIdentifier relatedIdentifierType="URL" relationType="HasMetadata" '
+        'relatedMetadataScheme="BitTorrent">{}</relatedIdentifier>'
+    )
+    copy = '<relatedIdentifier relatedIdentifierType="{}" relationType="IsIdenticalTo">{}</relatedIdentifier>'
+    good = record(
+        torrent.format("https://home.example.org/t.torrent")
+        + copy.format("DOI", "10.5281/zenodo.7")
+        + copy.format("URL", "https://mirror.example.org/one/")
+        + '<relatedIdentifier relatedIdentifierType="URL" relationType="IsPartOf">https://cruise.example.org/'
+        "</relatedIdentifier>",
+        f'<alternateIdentifier alternateIdentifierType="magnet">magnet:?xt=urn:btih:{base32}</alternateIdentifier>',
+    )
+    assert good.torrent_url == "https://home.example.org/t.torrent"
+    assert good.magnet == f"magnet:?xt=urn:btih:{'ab' * 20}&dn={'ab' * 20}"
+    assert good.home_mirrors == ["https://doi.org/10.5281/zenodo.7", "https://mirror.example.org/one/"]
+    bad = record(
+        torrent.format("javascript:alert(1)") + copy.format("URL", "javascript:alert(2)"),
+        '<alternateIdentifier alternateIdentifierType="magnet">javascript:alert(3)</alternateIdentifier>',
+    )
+    assert (bad.torrent_url, bad.magnet, bad.home_mirrors) == ("", "", [])
 
 
 def test_base_urls_pass_the_ssrf_check(settings):

@@ -1,9 +1,10 @@
 """Two Quayside portals: A runs as gunicorn with its own SQLite database and folders; B is the test's own
-portal (its own database). B harvests A over loopback, shows A's records, mirrors one by A's torrent (the
+portal (its own database). B harvests A over loopback (Dublin Core and DataCite), shows A's records with the
+torrent, magnet link and verified mirror A's feed names, mirrors one by A's torrent (the
 files come from A's web seed, every piece checked, each file verified by size and SHA-256 from A's landing
 page, stored as new blobs in B's store), and B's seeder seeds it to a third libtorrent client; A taints it,
-and B's incremental re-harvest removes the mirror, its blobs (B holds no other reference to them) and the
-torrent from B's seeder."""
+and B's incremental re-harvest removes the mirror, its blobs (B holds no other reference to them), the
+torrent from B's seeder, and the torrent and mirror links from the remote record."""
 
 from __future__ import annotations
 
@@ -38,6 +39,15 @@ for n in range(3):
     for pk in RevisionBuild.objects.filter(revision=revision).values_list("pk", flat=True):
         build_artifacts.apply(args=[pk]).get()
     build_torrent_task.apply(args=[Torrent.objects.get(revision=revision).pk]).get()
+# Dataset 0 has two mirrors (after its torrent, so the .torrent's own web seed stays A's alone): one its last
+# check verified, in the tree layout (a web seed of its magnet link too), and one found bad.
+from apps.catalog.models import Mirror
+from apps.packages.models import Revision
+first = Revision.objects.get(title="Portal A dataset 0")
+from django.utils import timezone
+Mirror.objects.create(revision=first, kind="bucket", health="ok", verified_at=timezone.now(),
+                      base_url=f"https://bucket.example.invalid/a/{first.package_id_text}/")
+Mirror.objects.create(revision=first, kind="http", health="bad", base_url="https://bad.example.invalid/")
 """
 TAINT = """
 from apps.packages.models import Revision
@@ -89,6 +99,24 @@ def test_portal_b_harvests_portal_a_mirrors_by_torrent_seeds_it_and_drops_what_a
         assert record.home_url.startswith(f"{a_url}/dataset/quay/")
         api = Client().get("/api/search/", {"q": "Portal A", "origin": "remote"}).json()
         assert api["count"] == 3 and all(r["home"] == "Portal A" for r in api["results"])
+        # A's feed names the torrent, its magnet link and the verified mirror (not the bad one), in Dublin
+        # Core and in DataCite alike; B shows them on the remote record's page and in its API.
+        bucket = "https://bucket.example.invalid/a/"
+        by_datacite = HarvestSource.objects.create(base_url=f"{a_url}/oai", metadata_prefix="datacite")
+        assert services.harvest(by_datacite.pk).records == 3
+        same = RemoteRecord.objects.get(source=by_datacite, title="Portal A dataset 0")
+        for harvested in (record, same):
+            magnet = harvested.home_magnet
+            assert harvested.torrent_url == magnet.torrent_url == f"{record.home_url}torrent"
+            assert magnet.web_seeds == (record.home_url, bucket)
+            assert harvested.home_mirrors == [f"{bucket}{magnet.name}/"]
+        assert record.magnet == same.magnet
+        page = Client().get(f"/remote/{record.pk}/").content.decode()
+        assert f'href="{record.torrent_url}" rel="nofollow noopener"' in page
+        assert f'href="{record.magnet.replace("&", "&amp;")}" rel="nofollow noopener"' in page
+        assert f'href="{bucket}{magnet.name}/" rel="nofollow noopener"' in page and "bad.example" not in page
+        remote_api = Client().get(f"/api/remote/{record.pk}/").json()
+        assert (remote_api["torrent_url"], remote_api["magnet"]) == (record.torrent_url, record.magnet)
 
         mirror = services.mirror(LocalMirror.objects.create(record=record).pk)
         assert mirror.state == LocalMirror.State.DONE, mirror.error
@@ -115,7 +143,18 @@ def test_portal_b_harvests_portal_a_mirrors_by_torrent_seeds_it_and_drops_what_a
         again = services.harvest(source.pk)
         assert again.state == HarvestRun.State.DONE, again.message
         assert (again.records, again.deleted) == (0, 1)
-    record.refresh_from_db()
-    assert record.deleted and not LocalMirror.objects.filter(pk=mirror.pk).exists()
+        assert services.harvest(by_datacite.pk).deleted == 1
+    for harvested in (record, same):  # the taint took the torrent and mirrors with it
+        harvested.refresh_from_db()
+        assert harvested.deleted and (harvested.torrent_url, harvested.magnet, harvested.home_mirrors) == (
+            "",
+            "",
+            [],
+        )
+    page = Client().get(f"/remote/{record.pk}/")
+    assert (
+        page.status_code == 410 and b"magnet:" not in page.content and b"bucket.example" not in page.content
+    )
+    assert not LocalMirror.objects.filter(pk=mirror.pk).exists()
     assert not Blob.objects.filter(pk__in=blobs).exists()  # B held no other reference
     assert seeder.sync() == (0, 1) and not (tmp_path / "b-seed" / "data" / mirror.infohash).exists()

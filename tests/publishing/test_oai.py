@@ -9,6 +9,7 @@ from apps.access import visible_revisions
 from apps.packages.models import Revision
 from apps.publishing import services
 from apps.publishing.oai import provider as oai
+from tests.support.copies import give_torrent_and_mirrors
 
 from .conftest import NS, assert_valid
 
@@ -341,12 +342,97 @@ def test_list_records_runs_a_constant_number_of_queries(
     client, make_revision, cruise, award, django_assert_max_num_queries
 ):
     for _ in range(6):
-        make_revision(cruise=cruise, files=2)
+        give_torrent_and_mirrors(make_revision(cruise=cruise, files=2))  # copies: a query or two a page
     for prefix in ("oai_dc", "datacite", "cruise"):
-        with django_assert_max_num_queries(12):
+        # 15: the copies (extensions.copies) take three a page: torrents, their web seeds, verified mirrors.
+        with django_assert_max_num_queries(15):
             response = client.get("/oai", {"verb": "ListRecords", "metadataPrefix": prefix})
             body = b"".join(response.streaming_content)
         assert body.count(b"<record>") == 6
+
+
+def test_a_versions_torrent_and_verified_mirrors_are_in_its_oai_dc_and_datacite_records_which_validate(
+    harvest, make_revision, settings
+):
+    """oai_dc: the magnet link and each verified mirror as dc:identifier, the .torrent as dc:relation;
+    DataCite: the .torrent HasMetadata (scheme BitTorrent), the magnet link an alternateIdentifier, each
+    verified mirror IsIdenticalTo. Both still valid (the harvest fixture checks the XSDs), GetRecord writes
+    what ListRecords writes, and a mirror that failed its last check is named nowhere."""
+    settings.SITE_BASE_URL = "http://testserver"
+    revision = make_revision(files=2)
+    tree, record_page = give_torrent_and_mirrors(revision)
+    ident = oai.oai_identifier("edi", revision.package.identifier, 1)
+    torrent = f"http://testserver/dataset/edi/{revision.package.identifier}/1/torrent"
+    magnet_start = f"magnet:?xt=urn:btih:{'ab' * 20}&dn={revision.package_id_text}&ws="
+
+    listed = harvest(verb="ListRecords", metadataPrefix="oai_dc").find(".//oai_dc:dc", NS)
+    identifiers = [e.text for e in listed.iterfind("dc:identifier", NS)]
+    assert identifiers[2].startswith(magnet_start) and identifiers[3:] == [tree, record_page]
+    assert torrent in [e.text for e in listed.iterfind("dc:relation", NS)]
+    single = harvest(verb="GetRecord", identifier=ident, metadataPrefix="oai_dc").find(".//oai_dc:dc", NS)
+    assert etree.tostring(listed) == etree.tostring(single)
+
+    listed = harvest(verb="ListRecords", metadataPrefix="datacite").find(".//dcite:resource", NS)
+    related = [(e.get("relationType"), e.text) for e in listed.iterfind(".//dcite:relatedIdentifier", NS)]
+    assert {("IsIdenticalTo", tree), ("IsIdenticalTo", record_page), ("HasMetadata", torrent)} <= set(related)
+    (scheme,) = [e for e in listed.iterfind(".//dcite:relatedIdentifier", NS) if e.text == torrent]
+    assert scheme.get("relatedMetadataScheme") == "BitTorrent"
+    magnets = listed.findall(".//dcite:alternateIdentifier[@alternateIdentifierType='magnet']", NS)
+    assert len(magnets) == 1 and magnets[0].text == identifiers[2]
+    single = harvest(verb="GetRecord", identifier=ident, metadataPrefix="datacite").find(
+        ".//dcite:resource", NS
+    )
+    assert etree.tostring(listed) == etree.tostring(single)
+    for prefix in ("oai_dc", "datacite"):
+        assert b"broken.example.invalid" not in etree.tostring(
+            harvest(verb="ListRecords", metadataPrefix=prefix)
+        )
+
+
+def test_a_mirror_that_passes_then_fails_its_check_enters_then_leaves_the_record_with_a_new_datestamp(
+    harvest, make_revision, settings, tmp_path
+):
+    """Incremental harvesters ask ``from`` the last datestamp they saw: a mirror verified (or found bad) after
+    publication changes what the record names, so the record takes a new datestamp each time."""
+    from apps.catalog import mirrors
+    from apps.catalog.models import Mirror
+    from apps.publishing.files import version_files
+    from apps.storage.services import open_blob
+    from tests.support.mirror_server import RangeServer
+
+    settings.MIRROR_ALLOW_LOOPBACK = True
+    revision = make_revision(files=2)
+    tree = tmp_path / "bucket" / revision.package_id_text
+    tree.mkdir(parents=True)
+    for f in version_files(revision):
+        with open_blob(f.blob) as fh:
+            (tree / f.path).write_bytes(fh.read())
+
+    def stamp_and_copies():
+        doc = harvest(verb="ListRecords", metadataPrefix="datacite")
+        related = doc.iterfind(".//dcite:relatedIdentifier[@relationType='IsIdenticalTo']", NS)
+        return doc.findtext(".//oai:datestamp", namespaces=NS), [e.text for e in related]
+
+    def backdated():
+        """The record's datestamp set five minutes back (so that a new one is later), as harvested."""
+        earlier = timezone.now() - datetime.timedelta(minutes=5)
+        Revision.objects.filter(pk=revision.pk).update(metadata_modified_at=earlier)
+        return stamp_and_copies()
+
+    with RangeServer(tmp_path / "bucket") as server:
+        mirror = Mirror.objects.create(
+            revision=revision, kind=Mirror.Kind.BUCKET, base_url=f"{server.url}/{revision.package_id_text}/"
+        )
+        earlier, copies = backdated()
+        assert copies == []  # not verified yet
+        assert mirrors.verify(mirror.pk).startswith("ok")
+        stamp, copies = stamp_and_copies()
+        assert copies == [mirror.base_url] and stamp > earlier
+        earlier, _ = backdated()
+        (tree / "temp1.csv").write_bytes(b"changed\n")
+        assert mirrors.verify(mirror.pk, full=True).startswith("bad")
+    stamp, copies = stamp_and_copies()
+    assert copies == [] and stamp > earlier
 
 
 def test_eml_records_carry_the_stored_document(harvest, make_revision):

@@ -120,7 +120,9 @@ def source(request, pk: int):
 
 
 @extend_schema(
-    responses=OpenApiTypes.OBJECT, description="One harvested record, with its home and local mirror."
+    responses=OpenApiTypes.OBJECT,
+    description="One harvested record, with its home, the torrent, magnet link and mirrors its home names, "
+    "and its local mirror.",
 )
 @api_view(["GET"])
 @permission_classes([AllowAny])
@@ -145,6 +147,9 @@ def remote_record(request, pk: int):
             "home_url": r.home_url,
             "rights": r.rights,
             "files": r.files,
+            "torrent_url": r.torrent_url or None,
+            "magnet": r.magnet or None,
+            "home_mirrors": r.home_mirrors,
             "mirror": None
             if mirror is None
             else {

@@ -12,7 +12,7 @@ import datetime
 import functools
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from datacite import schema45
@@ -416,6 +416,9 @@ def datacite_dict(revision: Revision, *, concept: bool = False) -> dict:
             extra = contribute(revision) or {}
             data["relatedIdentifiers"] += extra.get("relatedIdentifiers", [])
             data["alternateIdentifiers"] += extra.get("alternateIdentifiers", [])
+        extra = copies_for(revision)  # its torrent, magnet link and verified mirrors
+        data["relatedIdentifiers"] += extra.get("relatedIdentifiers", [])
+        data["alternateIdentifiers"] += extra.get("alternateIdentifiers", [])
     keywords = [k for k in (revision.keywords or []) if isinstance(k, str) and k.strip()]
     if keywords:
         data["subjects"] = [{"subject": k} for k in keywords]
@@ -474,6 +477,36 @@ def datacite_dict(revision: Revision, *, concept: bool = False) -> dict:
     return data
 
 
+def copies_for(revision: Revision) -> dict:
+    """Where else the version's files can be had (``extensions.copies``, DataCite shapes): what an OAI-PMH
+    list fetched for all its records at once (``revision._oai_copies``), else asked for this version alone.
+    Only a published version has any."""
+    known = getattr(revision, "_oai_copies", None)
+    if known is not None:
+        return known
+    if revision.state != Revision.State.PUBLISHED:
+        return {}
+    return extensions.copies_of([revision.pk]).get(revision.pk, {})
+
+
+def dc_copies(extra: dict) -> tuple[list[str], list[str]]:
+    """A version's copies (``extensions.copies``, DataCite shapes) in Simple Dublin Core, as (identifiers,
+    relations). An alternateIdentifier (the magnet link) is a dc:identifier, as in DataCite's own mapping to
+    DC. A relatedIdentifier of the same resource elsewhere (``IsIdenticalTo``: a verified mirror) is a
+    dc:identifier too — where else this very resource is, not another resource it relates to; DataCite's
+    mapping makes every relatedIdentifier a dc:relation, which would leave a harvester of oai_dc unable to
+    tell a mirror from a cruise page. Any other (the ``.torrent``, ``HasMetadata``) is a dc:relation. A DOI
+    is written as its doi.org URL, like the record's own."""
+    identifiers = [a["alternateIdentifier"] for a in extra.get("alternateIdentifiers", ())]
+    relations = []
+    for r in extra.get("relatedIdentifiers", ()):
+        value = r["relatedIdentifier"]
+        if r["relatedIdentifierType"] == "DOI":
+            value = doi_url(value)
+        (identifiers if r["relationType"] == "IsIdenticalTo" else relations).append(value)
+    return identifiers, relations
+
+
 def datacite_element(revision: Revision, *, concept: bool = False) -> etree._Element:
     return schema45.dump_etree(datacite_dict(revision, concept=concept))
 
@@ -503,6 +536,7 @@ class DcView:
     cruise_pk: int | None
     coverage: dict
     licence: str
+    copies: dict = field(default_factory=dict)  # ``copies_for``: DataCite shapes, written by ``dc_copies``
 
     @property
     def package_id_text(self) -> str:
@@ -524,6 +558,7 @@ def dc_view(revision: Revision) -> DcView:
         package.cruise_id,
         revision.coverage or {},
         revision.licence,
+        copies_for(revision),
     )
 
 
@@ -561,9 +596,14 @@ def oai_dc_fields(v: DcView) -> list[tuple[str, str]]:
         add("format", fmt)
     add("identifier", doi_url(doi_for(v.scope, v.identifier, v.number)))
     add("identifier", f"{settings.SITE_BASE_URL}/dataset/{v.scope}/{v.identifier}/{v.number}/")
+    copy_ids, copy_relations = dc_copies(v.copies)
+    for value in copy_ids:
+        add("identifier", value)
     add("relation", doi_url(doi_for(v.scope, v.identifier)))
     if v.cruise_pk is not None:
         add("relation", absolute(f"/cruises/{v.cruise_pk}/"))
+    for value in copy_relations:
+        add("relation", value)
     bbox = _bbox(v.coverage) or track_bbox(v.cruise_pk)
     if bbox:
         add("coverage", "westlimit={}; southlimit={}; eastlimit={}; northlimit={}".format(*bbox))

@@ -31,6 +31,7 @@ from lxml import etree
 
 from apps.packages.models import Revision
 
+from .. import extensions
 from ..crosswalks import metadata
 
 OAI_NS = "http://www.openarchives.org/OAI/2.0/"
@@ -708,6 +709,7 @@ def _dc_records(rows: list[DcRow]) -> Iterator[bytes]:
         bucket = formats.setdefault(revision_id, [])
         if value and value not in bucket:
             bucket.append(value)
+    copies = extensions.copies_of(live)  # torrents, their web seeds, verified mirrors: three queries
     for row in rows:
         deleted = row.state in DELETED_STATES
         head = _header(
@@ -729,6 +731,7 @@ def _dc_records(rows: list[DcRow]) -> Iterator[bytes]:
             row.cruise_pk,
             row.coverage or {},
             row.licence,
+            copies.get(row.pk, {}),
         )
         yield (
             b"<record>"
@@ -741,11 +744,15 @@ def _dc_records(rows: list[DcRow]) -> Iterator[bytes]:
 
 def _records(rows: list[Revision], prefix: str) -> Iterator[bytes]:
     """Rendered lazily while the response streams; the rows and their relations are already loaded (for
-    the cruise format, the page's tracks in one query)."""
+    the cruise format, the page's tracks in one query; for DataCite, the page's copies)."""
     if prefix == "cruise":
         tracks = metadata.cruise_tracks(r.package.cruise_id for r in rows)
         for r in rows:
             r.package.cruise._oai_track = tracks.get(r.package.cruise_id, False)
+    if prefix == "datacite":
+        copies = extensions.copies_of([r.pk for r in rows if r.state not in DELETED_STATES])
+        for r in rows:
+            r._oai_copies = copies.get(r.pk, {})
     for r in rows:
         yield _record(r, prefix)
 

@@ -44,6 +44,9 @@ def _remote(doc) -> dict:
         "date": doc.published,
         "url": metadata.absolute(f"/remote/{doc.record_id}/"),
         "home_url": doc.home_url,
+        "torrent_url": doc.torrent_url or None,
+        "magnet": doc.magnet or None,
+        "home_mirrors": doc.mirrors,
     }
 
 
