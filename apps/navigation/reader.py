@@ -892,6 +892,15 @@ class _MappedFile:
         out[: end - start] = self.data[start:end]
         return out, end - start
 
+    def release(self, start: int, end: int) -> None:
+        """Unmap the pages wholly inside a block that was read (they stay in the page cache): the reading's
+        resident memory stays about a block per thread, not the file's size."""
+        import mmap
+
+        first, last = -(-start // mmap.PAGESIZE) * mmap.PAGESIZE, end // mmap.PAGESIZE * mmap.PAGESIZE
+        if self._mm is not None and last > first and hasattr(self._mm, "madvise"):
+            self._mm.madvise(mmap.MADV_DONTNEED, first, last - first)
+
     def close(self) -> None:
         self.data = np.zeros(0, np.uint8)
         if self._mm is not None:
@@ -971,7 +980,9 @@ def _scan(scanner, plan) -> int:
         buf, n = mapped.block(start, end)
         done += n
         at = scanner.size
-        if scanner.block(buf, n) and at:
+        got = scanner.block(buf, n)
+        mapped.release(start, end)
+        if got and at:
             _join_in_place(scanner, at)
     return done
 
@@ -985,6 +996,7 @@ def _scan_second_half(scanner, plan, outcome: dict) -> None:
             buf, n = mapped.block(start, end)
             before = scanner.snapshot()
             got = scanner.block(buf, n)
+            mapped.release(start, end)
             if dated and got >= 2:
                 outcome["first_kept"] = i
                 outcome["bytes"] = n + _scan(scanner, plan[i + 1 :])
