@@ -71,6 +71,8 @@ def _can_see_checksums(user, cruise_id: int, cruise) -> bool:
 
 def can_see(user, obj, part: str = "data") -> bool:
     label = obj._meta.label_lower
+    if label == "cruises.cruise" and part == "checksums":  # of its delivered files, wherever they appear
+        return _can_see_checksums(user, obj.pk, lambda: obj)
     if label == "deliveries.delivery":
         return _can_see_delivery(user, obj, part)
     if label in ("cruises.cruise", "eventlogs.eventlog", "cruises.cruisefile"):

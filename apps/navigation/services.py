@@ -193,6 +193,14 @@ def certificate_xml(c: dict, *, cruise_id: str = "", files: list[dict] | None = 
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
+def without_checksums(xml: bytes) -> bytes:
+    """A certificate written by ``certificate_xml`` with its files' ``sha256`` attributes taken out."""
+    root = etree.fromstring(xml, parser=etree.XMLParser(resolve_entities=False, no_network=True))
+    for f in root.iter(f"{{{NS}}}file"):
+        f.attrib.pop("sha256", None)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
 # --- a cruise's track ----------------------------------------------------------------------------------
 
 

@@ -193,8 +193,16 @@ def test_manifests_are_served_beside_the_products_and_follow_the_hold(
     assert stranger.get(url).status_code == 403
     assert f'href="{url}"' not in stranger.get(f"/navigation/{cruise.pk}/").content.decode()
     assert stranger.get(f"/navigation/{cruise.pk}/products/TE2401_control.csv").status_code == 200
+    # The certificate stays public, without the files' SHA-256 (its XML names them).
+    track = Track.objects.get(cruise=cruise)
+    sha = track.build["inputs"][0]["sha256"]
+    for viewer in (Client(), stranger):
+        xml = viewer.get(f"/navigation/{cruise.pk}/certificate.xml")
+        assert xml.status_code == 200 and b"<file " in xml.content and sha.encode() not in xml.content
     for user in (chief_scientist, data_manager):
         person = Client()
         person.force_login(user)
         assert person.get(url).status_code == 200
         assert f'href="{url}"' in person.get(f"/navigation/{cruise.pk}/").content.decode()
+        xml = b"".join(person.get(f"/navigation/{cruise.pk}/certificate.xml").streaming_content)
+        assert sha.encode() in xml
