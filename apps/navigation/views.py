@@ -8,7 +8,6 @@ from apps.storage.http import blob_response
 from apps.storage.services import open_blob
 
 from . import services
-
 from .builds import product_manifests
 from .plot import speed_svg
 
