@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-import io
 import json
 
 import pytest
-from django.core.management import CommandError, call_command
 from django.test import TestCase
 
 from apps.artifacts import tasks
@@ -23,6 +21,7 @@ from apps.navigation import synthetic
 from apps.packages.models import Revision
 from apps.storage.models import Blob
 from apps.storage.services import open_blob
+from tests.support import rebuilds
 
 from .conftest import read_catalog
 
@@ -35,13 +34,7 @@ def manifest_of(artifact: Artifact) -> dict:
 
 
 def verify(ref: str = "stac.parquet") -> tuple[bool, str]:
-    out = io.StringIO()
-    try:
-        call_command("rebuild", "--verify", ref, stdout=out)
-    except CommandError as exc:
-        assert exc.returncode == 1
-        return False, out.getvalue()
-    return True, out.getvalue()
+    return rebuilds.verify(ref)
 
 
 @pytest.fixture

@@ -5,14 +5,12 @@ from the manifest and says where a rebuild differs."""
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import shutil
 from pathlib import Path
 
 import pytest
 from django.core.files.base import ContentFile
-from django.core.management import CommandError, call_command
 from django.test import Client
 
 from apps.artifacts.models import Artifact
@@ -21,6 +19,7 @@ from apps.navigation.models import Track
 from apps.storage.models import blob_key
 from apps.storage.services import deep, open_blob
 from tests.conftest import make_user
+from tests.support.rebuilds import verify
 
 from .conftest import START
 from .test_track import make_delivery
@@ -45,16 +44,6 @@ def delivered(cruise, tmp_path):
 def manifest_of(artifact: Artifact) -> dict:
     with open_blob(artifact.manifest.blob) as fh:
         return json.loads(fh.read())
-
-
-def verify(ref: str) -> tuple[bool, str]:
-    out = io.StringIO()
-    try:
-        call_command("rebuild", "--verify", ref, stdout=out)
-    except CommandError as exc:
-        assert exc.returncode == 1
-        return False, out.getvalue()
-    return True, out.getvalue()
 
 
 def test_each_product_is_recorded_with_a_manifest_of_its_inputs_and_configuration(delivered, cruise):
