@@ -13,6 +13,11 @@ only where a sentence kind's field layout changes), and fields are parsed in pla
 repeats (an epoch's time in each of its sentences, a logger's date) is parsed once where it changes. Memory
 is one block plus the per-epoch fix columns; a 2 GB file never sits in memory.
 
+Where it is built, the compiled scanner (``nmeascan.c``, one pass over each block: ``_read_compiled``) reads
+instead, through a memory map and on two threads; it applies the rules of ``_nmea_block`` and gives the
+same fixes and counts, bit for bit (tests/navigation/test_nmeascan.py). This numpy reader is its fallback
+and its reference.
+
 The result is a ``Reading``: one row per epoch (several position sentences of the same epoch — GGA+RMC+GLL,
 GPGGA+GLGGA — make one fix) and the counts of everything met, dirty parts included.
 """
