@@ -102,3 +102,44 @@ def test_a_full_build_in_several_processes_writes_the_same_file_as_one_process(m
     assert len(_segments()) == 4 and read_catalog().num_rows == 5
     # The parent's connection was closed before the fork and works again afterwards.
     assert CatalogState.objects.count() == 1
+
+
+def test_a_segment_is_written_without_parallel_query_workers_and_the_connection_is_left_as_it_was(
+    make_revision, tmp_path
+):
+    """On PostgreSQL a segment's queries run without parallel workers (the build's own processes use the
+    cores); the connection's setting is back as it was afterwards, also when the build fails."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("a PostgreSQL setting")
+    make_revision()
+
+    def setting():
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW max_parallel_workers_per_gather")
+            return cursor.fetchone()[0]
+
+    before = setting()
+    seen = []
+    real = parquet.items.iter_records
+
+    def spying(*args, **kwargs):
+        seen.append(setting())
+        yield from real(*args, **kwargs)
+
+    sch = parquet.schema(*parquet.items.asset_width())
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(parquet.items, "iter_records", spying)
+        parquet.write_segment(tmp_path, 0, sch, 100)
+    assert seen == ["0"] and setting() == before != "0"
+
+    def failing(*args, **kwargs):
+        raise RuntimeError("the database went away")
+        yield
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(parquet.items, "iter_records", failing)
+        with pytest.raises(RuntimeError, match="went away"):
+            parquet.write_segment(tmp_path, 0, sch, 100)
+    assert setting() == before
