@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime
 import functools
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import import_module
@@ -38,11 +39,12 @@ STAC_EXTENSIONS = [
     "https://stac-extensions.github.io/version/v1.2.0/schema.json",
     "https://stac-extensions.github.io/scientific/v1.0.0/schema.json",
 ]
+PUBLISHED = str(Revision.State.PUBLISHED)  # a plain str: compared a million times a build
 ROW_STATES = (Revision.State.PUBLISHED, *Revision.TOMBSTONED)
 SHA2_256_MULTIHASH_PREFIX = "1220"  # multihash: code 0x12 (sha2-256), length 0x20
 
 
-@dataclass
+@dataclass(slots=True)
 class Record:
     id: str
     collection: str
@@ -199,7 +201,7 @@ def _records_for(
     navigation: dict[int, tuple] | None = None,
 ) -> list[Record]:
     """The records of one package's catalog rows (ordered by number)."""
-    published = [r for r in group if r[5] == Revision.State.PUBLISHED]
+    published = [r for r in group if r[5] == PUBLISHED]
     latest = published[-1] if published else None
     neighbours = {
         r[0]: (published[i - 1] if i else None, published[i + 1] if i + 1 < len(published) else None)
@@ -226,7 +228,7 @@ def _records_for(
             ("self", f"{items_base}{number}", "application/geo+json", ""),
             ("alternate", version_page, "text/html", "Landing page"),
         ]
-        live = state == Revision.State.PUBLISHED
+        live = state == PUBLISHED
         if doi and live:
             links.append(("cite-as", f"https://doi.org/{doi}", "", ""))
         licence_href = licence_url(licence)
@@ -342,7 +344,10 @@ def _files_for(packages: list[int]) -> dict[int, list]:
     for rid, pk, eid, name, object_name, mime, sha, size, md5 in rows:
         grouped.setdefault(rid, []).append(EntityRow(pk, eid, name, object_name, mime, sha, size, md5 or ""))
     derived = _artifacts_for(packages)
-    return {rid: with_derived(layout(entities), derived.get(rid, ())) for rid, entities in grouped.items()}
+    return {
+        rid: with_derived(layout(entities), derived[rid]) if rid in derived else layout(entities)
+        for rid, entities in grouped.items()
+    }
 
 
 def _artifacts_for(packages: list[int]) -> dict[int, list[ArtifactRow]]:
@@ -446,13 +451,16 @@ def _navigation_for(cruises: set[int]) -> dict[int, tuple]:
 
 
 def _batch(groups: list[list[tuple]]) -> list[Record]:
-    groups = [_parse_json_columns(g) for g in groups]
+    # The batch's JSON columns in one parse (per package, the calls cost more than the parsing), then the
+    # rows cut into their packages again.
+    rows = _parse_json_columns([r for g in groups for r in g])
+    ends = itertools.accumulate(len(g) for g in groups)
+    groups = [rows[end - len(g) : end] for g, end in zip(groups, ends, strict=True)]
     packages = sorted(g[0][1] for g in groups)
-    live = any(r[5] == Revision.State.PUBLISHED for g in groups for r in g)
+    live = any(r[5] == PUBLISHED for r in rows)
     files = _files_for(packages) if live else {}
     mirrors = _mirrors_for(packages) if live else {}
-    rows = [r for g in groups for r in g]
-    cruises = {r[16] for r in rows if r[16] is not None and r[5] == Revision.State.PUBLISHED}
+    cruises = {r[16] for r in rows if r[16] is not None and r[5] == PUBLISHED}
     navigation = _navigation_for(cruises)
     shapes, sources = geometry.item_geometries([r[9] for r in rows])
     geometries = {r[0]: (shape, source) for r, shape, source in zip(rows, shapes, sources, strict=True)}

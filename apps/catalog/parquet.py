@@ -419,31 +419,30 @@ def stitch(
     """The served file from every segment's row groups, in segment order, atomically (temp + rename):
     readers see the old file or the new one, never a half-written one. Returns rows, size, sha256.
 
+    The row groups are copied as they are encoded (``rowgroups.join``): nothing is decoded again. The
+    footer is that of a file of no rows that pyarrow writes with ``sch`` (its schema and the file
+    metadata), so the served file says what pyarrow would have said.
+
     ``before_replace(tmp, built)``, if given, runs on the finished file before it replaces ``target``
     (``built`` filled in with rows, size and sha256): it records the build's manifest, so that a reader
     who sees the new file finds its manifest; if it raises, the served file stays as it was."""
+    from . import rowgroups
+
     tmp = temporary_path(target)
-    rows = 0
+    template = temporary_path(target.with_name(target.name + ".empty"))
     try:
-        with pq.ParquetWriter(tmp, sch, **WRITER_OPTIONS) as writer:
-            for segment in sorted(folder.glob("*.parquet")):
-                part = pq.ParquetFile(segment)
-                for i in range(part.num_row_groups):
-                    table = part.read_row_group(i)
-                    writer.write_table(table, row_group_size=max(table.num_rows, 1))
-                    rows += table.num_rows
-        digest = hashlib.sha256()
-        with open(tmp, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
+        pq.ParquetWriter(template, sch, **WRITER_OPTIONS).close()
+        with open(tmp, "wb") as out:
+            rows, sha256 = rowgroups.join(sorted(folder.glob("*.parquet")), template, out)
         size = tmp.stat().st_size
         if before_replace is not None:
-            built.rows, built.size, built.sha256 = rows, size, digest.hexdigest()
+            built.rows, built.size, built.sha256 = rows, size, sha256
             before_replace(tmp, built)
         replace_synced(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
-    return rows, size, digest.hexdigest()
+        template.unlink(missing_ok=True)
+    return rows, size, sha256
 
 
 def write_catalog(
