@@ -36,6 +36,8 @@ _TOKENS = [
     ("YYYY", "%Y"),
     ("YY", "%y"),
     ("DDD", "%j"),
+    ("MMM", "%b"),  # month abbreviation, as in EML's own example "YYYY-MMM-DD" (2002-OCT-14)
+    ("WWW", "%b"),  # EML's symbol list: "W month abbreviation (e.g., JAN)"
     ("MM", "%m"),
     ("DD", "%d"),
     ("hh", "%H"),
@@ -50,11 +52,33 @@ _ZONE = re.compile(r"^(.*hh.*?)[+\-±]hh(?::?mm)?$")
 _ZONE_VALUE = r"[+-][0-9]{2}(:?[0-9]{2})?$"
 
 
+# A decimal fraction of the seconds ("ss.sss": EML's "." marks a decimal fraction of the final unit),
+# followed only by the end or a zone designator.
+_FRACTION = re.compile(r"ss\.(s+)(Z|[+\-±]hh(?::?mm)?)?$")
+_ZONE_OR_END = r"(?P<zone>Z|[+-][0-9]{2}(?::?[0-9]{2})?)?$"
+# Digits of a fraction → the Arrow time unit that holds them (more than 9: not readable).
+_UNITS = ["s", *["ms"] * 3, *["us"] * 3, *["ns"] * 3]
+
+
+def fraction_digits(format_string: str) -> int:
+    """How many decimal digits of a second an EML formatString declares ("hh:mm:ss.sss" → 3), else 0."""
+    found = _FRACTION.search(format_string.strip())
+    return len(found.group(1)) if found else 0
+
+
 def strptime_format(format_string: str) -> str | None:
     """Translate an EML formatString to a strptime format; None if it uses something we cannot check.
 
-    A trailing "Z" is the literal UTC designator; a trailing offset ("+hh:mm", "+hhmm", "±hh") is ``%z``."""
+    A trailing "Z" is the literal UTC designator; a trailing offset ("+hh:mm", "+hhmm", "±hh") is ``%z``.
+    A fraction of the seconds ("ss.sss", up to nine digits) is not part of the strptime format: values are
+    parsed without it and the fraction is added (``fraction_digits``; pyarrow's strptime reads no fractions).
+    Month abbreviations ("MMM", "WWW") are ``%b``, in any letter case."""
     s = format_string.strip()
+    digits = fraction_digits(s)
+    if digits > 9:
+        return None
+    if digits:
+        s = _FRACTION.sub(lambda m: "ss" + (m.group(2) or ""), s)
     zone = _ZONE.match(s)
     if zone:
         base = strptime_format(zone.group(1))
@@ -65,6 +89,8 @@ def strptime_format(format_string: str) -> str | None:
     while i < len(s):
         for token, directive in _TOKENS:
             if s.startswith(token, i):
+                if directive in out:  # a unit twice: a decimal fraction of it ("hh:mm.mm"), not readable
+                    return None
                 out.append(directive)
                 i += len(token)
                 break
@@ -83,20 +109,22 @@ def column_type(attr: AttributeDecl) -> pa.DataType:
     natural/whole/integer numbers → int64; real (or no numberType) → float64; enumerated codes →
     dictionary(int32, string) over the declared codes; a dateTime whose formatString is understood →
     date32 (date only), time32[s] (time only), timestamp[s] (date and time), timestamp[s, UTC] when the
-    format carries a zone ("Z" or an offset: values are converted to UTC); everything else → string."""
+    format carries a zone ("Z" or an offset: values are converted to UTC) — in ms, us or ns instead of s
+    when the seconds carry 1–3, 4–6 or 7–9 decimals ("ss.sss"); everything else → string."""
     if attr.scale in ("ratio", "interval"):
         return pa.int64() if attr.number_type in ("natural", "whole", "integer") else pa.float64()
     if attr.scale == "dateTime":
         fmt = strptime_format(attr.format_string)
         if fmt is None:
             return pa.string()
-        has_date = any(d in fmt for d in ("%Y", "%y", "%j", "%m", "%d"))
+        has_date = any(d in fmt for d in ("%Y", "%y", "%j", "%m", "%b", "%d"))
         has_time = "%H" in fmt
+        unit = _UNITS[fraction_digits(attr.format_string)]
         if has_date and not has_time:
             return pa.date32()
         if has_time and not has_date:
-            return pa.time32("s")
-        return pa.timestamp("s", tz="UTC" if fmt.endswith(("%z", "Z")) else None)
+            return pa.time32(unit) if unit in ("s", "ms") else pa.time64(unit)
+        return pa.timestamp(unit, tz="UTC" if fmt.endswith(("%z", "Z")) else None)
     if attr.codes is not None:
         return pa.dictionary(pa.int32(), pa.string())
     return pa.string()
@@ -138,12 +166,13 @@ class _ColumnChecker:
         self.issues = ColumnIssues(column=label, expected=attr.expected)
         self.missing = pa.array(sorted({*attr.missing_codes, ""}), pa.string())
         self.kind = "text"
-        self.fmt = None
+        self.fmt, self.fraction = None, 0
         if attr.scale in ("ratio", "interval"):
             self.kind = "int" if attr.number_type in ("natural", "whole", "integer") else "real"
         elif attr.scale == "dateTime":
             self.fmt = strptime_format(attr.format_string)
             self.kind = "date" if self.fmt else "text"
+            self.fraction = fraction_digits(attr.format_string) if self.fmt else 0
         elif attr.codes is not None:
             self.kind = "enum"
             self.allowed = pa.array(sorted({*attr.codes, *attr.missing_codes, ""}), pa.string())
@@ -215,17 +244,38 @@ class _ColumnChecker:
         """(bad mask, parsed timestamps) of trimmed date/time strings in the declared format.
 
         strptime normalises impossible dates (2023-02-29 → 03-01): a value is good only if it parses AND
-        prints back identically in the declared format. With an offset (``%z``) the round trip is made
-        on the value without its offset (it prints back in UTC), and the offset must parse too."""
+        prints back identically in the declared format (month names in any letter case). With an offset
+        (``%z``) the round trip is made on the value without its offset (it prints back in UTC), and the
+        offset must parse too. A declared fraction of the seconds is taken off before and added after
+        (at most the declared digits; a value without a fraction is a whole second)."""
+        given, fraction = values, None
+        if self.fraction:
+            digits = rf"\.(?P<fraction>[0-9]{{1,{self.fraction}}})"
+            found = pc.extract_regex(values, pattern=digits + _ZONE_OR_END)
+            fraction = pc.fill_null(pc.struct_field(found, [0]), "")
+            values = pc.replace_substring_regex(values, pattern=digits + _ZONE_OR_END, replacement=r"\2")
         parsed = pc.strptime(values, format=self.fmt, unit="s", error_is_null=True)
         if self.fmt.endswith("%z"):
             local = pc.replace_substring_regex(values, pattern=_ZONE_VALUE, replacement="")
             naive = self.fmt[:-2]
             back = pc.strftime(pc.strptime(local, format=naive, unit="s", error_is_null=True), format=naive)
-            same = pc.and_(pc.fill_null(pc.equal(back, local), False), pc.is_valid(parsed))
+            same = pc.and_(self._same(back, local), pc.is_valid(parsed))
         else:
-            same = pc.fill_null(pc.equal(pc.strftime(parsed, format=self.fmt), values), False)
-        return pc.and_(pc.is_valid(values), pc.invert(same)), parsed
+            same = self._same(pc.strftime(parsed, format=self.fmt), values)
+        if fraction is not None:
+            unit = _UNITS[self.fraction]
+            width = {"ms": 3, "us": 6, "ns": 9}[unit]
+            ticks = pc.cast(
+                pc.cast(pc.utf8_rpad(fraction, width=width, padding="0"), pa.int64()), pa.duration(unit)
+            )
+            parsed = pc.add(pc.cast(parsed, pa.timestamp(unit, parsed.type.tz)), ticks)
+        return pc.and_(pc.is_valid(given), pc.invert(same)), parsed
+
+    def _same(self, back: pa.Array, values: pa.Array) -> pa.Array:
+        """Whether each value printed back as it was given (month abbreviations: in any letter case)."""
+        if "%b" in self.fmt:
+            back, values = pc.utf8_upper(back), pc.utf8_upper(values)
+        return pc.fill_null(pc.equal(back, values), False)
 
     def typed(self, arr: pa.Array) -> pa.Array:
         """Values already parsed (a timestamp, a number) as this column's converted type."""

@@ -82,6 +82,42 @@ def test_types_nulls_and_metadata_follow_the_eml(tmp_path):
     assert parquet.metadata.row_group(0).column(0).compression == "ZSTD"
 
 
+def test_fractions_of_seconds_keep_their_precision_and_month_names_are_dates(tmp_path):
+    columns = [
+        Column("ms", "date", format="YYYY-MM-DDThh:mm:ss.sss"),
+        Column("us", "date", format="YYYY-MM-DDThh:mm:ss.ssssss+hh:mm"),
+        Column("ns", "date", format="hh:mm:ss.sssssssss"),
+        Column("clock", "date", format="hh:mm:ss.s"),
+        Column("day", "date", format="YYYY-MMM-DD"),
+    ]
+    text = (
+        "ms,us,ns,clock,day\n"
+        "2024-03-01T10:00:00.5,2024-03-01T10:00:00.000001+01:00,23:59:59.123456789,09:13:45.4,2002-OCT-14\n"
+        "2024-03-01T10:00:01,2024-03-01T10:00:00-02:30,00:00:00,09:13:45,2002-Oct-15\n"
+    )
+    path, decl = table_decl(tmp_path, columns=columns, text=text)
+    out = tmp_path / "f.parquet"
+    convert_table(path, decl, out, source_sha256="ef" * 32)
+    schema = pq.read_schema(out)
+    assert schema.field("ms").type == pa.timestamp("ms")
+    assert schema.field("us").type == pa.timestamp("us", tz="UTC")
+    assert schema.field("ns").type == pa.time64("ns") and schema.field("clock").type == pa.time32("ms")
+    assert schema.field("day").type == pa.date32()
+    table = pq.read_table(out)
+    data = table.to_pydict()
+    assert data["ms"] == [
+        datetime.datetime(2024, 3, 1, 10, 0, 0, 500000),
+        datetime.datetime(2024, 3, 1, 10, 0, 1),
+    ]
+    assert data["us"] == [
+        datetime.datetime(2024, 3, 1, 9, 0, 0, 1, tzinfo=UTC),
+        datetime.datetime(2024, 3, 1, 12, 30, tzinfo=UTC),
+    ]
+    assert table.column("ns").cast(pa.int64()).to_pylist() == [86399123456789, 0]  # every nanosecond kept
+    assert data["clock"] == [datetime.time(9, 13, 45, 400000), datetime.time(9, 13, 45)]
+    assert data["day"] == [datetime.date(2002, 10, 14), datetime.date(2002, 10, 15)]
+
+
 def test_two_conversions_are_byte_identical_whatever_the_read_blocks(tmp_path):
     rows = "".join(
         f"{i},{i % 7},{i / 3:.3f},{['good', 'bad', 'unknown'][i % 3]},2024-01-{1 + i % 28:02d},"

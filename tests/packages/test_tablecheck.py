@@ -5,7 +5,7 @@ from __future__ import annotations
 from apps.packages.eml.build import Column, Table, build_eml
 from apps.packages.eml.extract import extract
 from apps.packages.eml.validator import validate_eml
-from apps.packages.tablecheck import check_table, strptime_format
+from apps.packages.tablecheck import check_table, fraction_digits, strptime_format
 
 
 def decl_for(tmp_path, columns, text: str, *, delimiter=",", header_lines=1):
@@ -83,7 +83,37 @@ def test_rows_with_the_wrong_number_of_fields_are_counted(tmp_path):
 def test_format_strings_translate_or_say_they_cannot():
     assert strptime_format("YYYY-MM-DDThh:mm:ss") == "%Y-%m-%dT%H:%M:%S"
     assert strptime_format("DDD/YY") == "%j/%y"
-    assert strptime_format("MMM DD, YYYY") is None or strptime_format("MMM DD, YYYY") != "%b %d, %Y"
+    # EML's own examples: month abbreviations (MMM, or the symbol W) and a decimal fraction of the seconds.
+    assert strptime_format("YYYY-MMM-DD") == strptime_format("YYYY-WWW-DD") == "%Y-%b-%d"
+    assert strptime_format("hh:mm:ss.sss") == "%H:%M:%S" and fraction_digits("hh:mm:ss.sss") == 3
+    assert strptime_format("YYYY-MM-DDThh:mm:ss.ssssss+hh:mm") == "%Y-%m-%dT%H:%M:%S%z"
+    assert fraction_digits("YYYY-MM-DDThh:mm:ss.ssssssZ") == 6 and fraction_digits("hh:mm:ss") == 0
+    # What cannot be read is said, not guessed: decimal minutes, a fraction not at the end, > 9 digits.
+    assert strptime_format("hh:mm.mm") is None
+    assert strptime_format("hh:mm:ss.sss hh") is None
+    assert strptime_format("hh:mm:ss.ssssssssss") is None
+
+
+def test_fractions_of_seconds_and_month_names(tmp_path):
+    cols = [
+        Column("t", "date", format="YYYY-MM-DDThh:mm:ss.sss"),
+        Column("z", "date", format="hh:mm:ss.ssZ"),
+        Column("m", "date", format="DD-MMM-YYYY"),
+    ]
+    path, decl = decl_for(
+        tmp_path,
+        cols,
+        "t,z,m\n"
+        "2024-01-01T10:00:00.5,10:00:00.25Z,14-OCT-2002\n"  # fewer digits than declared: good
+        "2024-01-01T10:00:00,10:00:00Z,14-oct-2002\n"  # no fraction: a whole second; any case
+        "2024-01-01T10:00:00.1234,10:00:00.251Z,14-10-2002\n"  # more digits than declared; a number
+        "2024-02-30T10:00:00.100,10:00:00.25,31-FEB-2002\n",  # no such day; the Z is missing
+    )
+    for exact in (False, True):
+        res = check_table(path, decl, exact=exact)
+        assert res.columns["t"].examples == [(3, "2024-01-01T10:00:00.1234"), (4, "2024-02-30T10:00:00.100")]
+        assert res.columns["z"].examples == [(3, "10:00:00.251Z"), (4, "10:00:00.25")]
+        assert res.columns["m"].examples == [(3, "14-10-2002"), (4, "31-FEB-2002")]
 
 
 def test_the_optimistic_typed_read_and_the_exact_read_agree(tmp_path):
