@@ -13,6 +13,7 @@ Arrow type, which the Parquet alternates (``apps.artifacts.parquet``) are writte
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
 from concurrent.futures import ThreadPoolExecutor
@@ -343,7 +344,22 @@ class _ColumnChecker:
         issues.count += n
 
 
-def _header(path: Path, decl: EntityDecl) -> list[str]:
+# Declared encodings that are read as UTF-8 as they are (ASCII is a subset of it).
+_UTF8 = {"", "utf8", "utf-8", "ascii", "us-ascii", "ansi_x3.4-1968"}
+
+
+def text_encoding(decl: EntityDecl) -> str | None:
+    """The Python codec a table's declared characterEncoding names; None when it is read as UTF-8.
+
+    Raises LookupError for a name no codec answers to (the caller says so; nothing is guessed)."""
+    name = decl.encoding.strip()
+    if name.lower() in _UTF8:
+        return None
+    codec = codecs.lookup(name).name  # "ISO-8859-1" → "iso8859-1", "windows-1252" → "cp1252"
+    return None if codec == "utf-8" else codec
+
+
+def _header(path: Path, decl: EntityDecl, encoding: str | None = None) -> list[str]:
     if decl.header_lines < 1:
         return []
     with open(path, "rb") as fh:
@@ -355,7 +371,8 @@ def _header(path: Path, decl: EntityDecl) -> list[str]:
             lines.append(line)
     if not lines:
         return []
-    text = lines[-1].decode("utf-8", "replace").rstrip("\r\n")
+    # "utf-8-sig": a byte-order mark (as spreadsheets write) is not part of the first name.
+    text = lines[-1].decode(encoding or "utf-8-sig", "replace").rstrip("\r\n")
     q = decl.quote
     return [f.strip().strip(q) if q else f.strip() for f in text.split(decl.delimiter)]
 
@@ -462,7 +479,12 @@ def check_table(
     path = Path(path)
     result = TableResult(filename=decl.filename)
     try:
-        result.header = _header(path, decl)
+        encoding = text_encoding(decl)
+    except LookupError:
+        result.fatal = f"characterEncoding {decl.encoding!r} is not a character encoding Quayside knows"
+        return result
+    try:
+        result.header = _header(path, decl, encoding)
     except OSError as exc:
         result.fatal = f"cannot read the file: {exc}"
         return result
@@ -506,7 +528,12 @@ def _read(
             result.bad_rows.append((row.number, row.expected_columns, row.actual_columns, row.text[:200]))
         return "skip"
 
-    read = pacsv.ReadOptions(skip_rows=decl.header_lines, column_names=internal, block_size=block_size)
+    read = pacsv.ReadOptions(
+        skip_rows=decl.header_lines,
+        column_names=internal,
+        block_size=block_size,
+        encoding=text_encoding(decl) or "utf8",  # another encoding: pyarrow transcodes to UTF-8 as it reads
+    )
     parse = pacsv.ParseOptions(
         delimiter=decl.delimiter, quote_char=decl.quote or False, invalid_row_handler=on_invalid
     )
@@ -545,10 +572,17 @@ def _read(
             if convert:
                 sink.write(arrays)
             offset += batch.num_rows
+    except UnicodeDecodeError as exc:  # only with a declared encoding other than UTF-8 (pyarrow transcodes)
+        bad = exc.object[exc.start : exc.end].hex(" ")
+        result.fatal = (
+            f"the file is not {decl.encoding} as its characterEncoding says: byte(s) {bad} ({exc.reason})"
+        )
     except (pa.ArrowInvalid, OSError) as exc:
         if typed:
             raise _NeedExact from exc  # a value the typed conversion refused: find it exactly
         msg = str(exc)
+        if "invalid UTF8" in msg and text_encoding(decl) is None:
+            msg += " (the file is not UTF-8: its EML should declare its physical/characterEncoding)"
         if "Empty CSV file" not in msg:
             result.fatal = re.sub(r"\s+", " ", msg)[:500]
     finally:

@@ -34,10 +34,11 @@ CSV = (
 )
 
 
-def table_decl(tmp_path, columns=COLUMNS, text=CSV, name="t.csv"):
+def table_decl(tmp_path, columns=COLUMNS, text=CSV, name="t.csv", encoding=""):
     path = tmp_path / name
-    path.write_text(text)
-    result = validate_eml(build_eml("edi.9.1", [Table("t", "table", columns, url="https://x.org/t.csv")]))
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    table = Table("t", "table", columns, url="https://x.org/t.csv", encoding=encoding)
+    result = validate_eml(build_eml("edi.9.1", [table]))
     assert result.valid, result.reasons
     return path, extract(result.tree).entities[0]
 
@@ -116,6 +117,18 @@ def test_fractions_of_seconds_keep_their_precision_and_month_names_are_dates(tmp
     assert table.column("ns").cast(pa.int64()).to_pylist() == [86399123456789, 0]  # every nanosecond kept
     assert data["clock"] == [datetime.time(9, 13, 45, 400000), datetime.time(9, 13, 45)]
     assert data["day"] == [datetime.date(2002, 10, 14), datetime.date(2002, 10, 15)]
+
+
+def test_a_latin_1_table_becomes_utf_8_parquet(tmp_path):
+    columns = [Column("station"), Column("temp", "real", unit="celsius")]
+    text = "station,temp\nSt. Lawrence à Québec,4.5\nBaie-Comeau °N,3\n".encode("latin-1")
+    path, decl = table_decl(tmp_path, columns=columns, text=text, encoding="ISO-8859-1")
+    out = tmp_path / "l.parquet"
+    convert_table(path, decl, out, source_sha256="12" * 32)
+    assert pq.read_table(out).to_pydict() == {
+        "station": ["St. Lawrence à Québec", "Baie-Comeau °N"],
+        "temp": [4.5, 3.0],
+    }
 
 
 def test_two_conversions_are_byte_identical_whatever_the_read_blocks(tmp_path):

@@ -5,14 +5,20 @@ from __future__ import annotations
 from apps.packages.eml.build import Column, Table, build_eml
 from apps.packages.eml.extract import extract
 from apps.packages.eml.validator import validate_eml
-from apps.packages.tablecheck import check_table, fraction_digits, strptime_format
+from apps.packages.tablecheck import TableSink, check_table, fraction_digits, strptime_format
 
 
-def decl_for(tmp_path, columns, text: str, *, delimiter=",", header_lines=1):
+def decl_for(tmp_path, columns, text: str | bytes, *, delimiter=",", header_lines=1, encoding=""):
     path = tmp_path / "t.csv"
-    path.write_text(text)
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
     table = Table(
-        "t", "table", columns, url="https://x.org/t.csv", delimiter=delimiter, header_lines=header_lines
+        "t",
+        "table",
+        columns,
+        url="https://x.org/t.csv",
+        delimiter=delimiter,
+        header_lines=header_lines,
+        encoding=encoding,
     )
     result = validate_eml(build_eml("edi.1.1", [table]))
     assert result.valid, result.reasons
@@ -150,3 +156,33 @@ def test_a_table_of_free_text_is_counted_and_its_shape_checked(tmp_path):
     for exact in (False, True):
         res = check_table(path, decl, exact=exact)
         assert res.records == 2 and res.bad_row_count == 1 and not res.columns
+
+
+def test_a_declared_character_encoding_is_read_and_a_byte_order_mark_is_not_a_name(tmp_path):
+    cols = [Column("id", "int"), Column("site", "code", codes=["Café", "Bâtiment 10°"])]
+    latin1 = "id,site\n1,Café\n2,Bâtiment 10°\n3,Cafe\n".encode("latin-1")
+    path, decl = decl_for(tmp_path, cols, latin1, encoding="ISO-8859-1")
+    assert decl.encoding == "ISO-8859-1"
+    res = check_table(path, decl)
+    assert not res.fatal and res.records == 3
+    assert res.columns["site"].examples == [(3, "Cafe")]  # the declared codes matched once transcoded
+    # Bytes that the declared encoding does not have: said, with the bytes.
+    path, decl = decl_for(tmp_path, cols, b"id,site\n1,Caf\x81\n", encoding="windows-1252")
+    assert "not windows-1252" in check_table(path, decl).fatal and "81" in check_table(path, decl).fatal
+    path, decl = decl_for(tmp_path, cols, latin1, encoding="klingon-8")
+    assert "klingon-8" in check_table(path, decl).fatal
+    # Undeclared, not UTF-8: the converting read says what to declare.
+    path, decl = decl_for(tmp_path, [Column("id", "int"), Column("site")], latin1)
+
+    class Sink(TableSink):
+        def start(self):
+            pass
+
+        def write(self, arrays):
+            pass
+
+    assert "characterEncoding" in check_table(path, decl, sink=Sink()).fatal
+    # A byte-order mark (spreadsheets write one) is not part of the first column's name.
+    path, decl = decl_for(tmp_path, cols, "\ufeffid,site\r\n1,Café\r\n")
+    res = check_table(path, decl)
+    assert res.header == ["id", "site"] and not res.columns and res.records == 1

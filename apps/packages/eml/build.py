@@ -32,6 +32,7 @@ class Table:
     records: int | None = None
     header_lines: int = 1
     delimiter: str = ","
+    encoding: str = ""  # physical/characterEncoding, when given
 
     def describe_file(self, path: str | Path) -> Table:
         """Fill size, MD5 and record count from the file itself."""
@@ -93,10 +94,11 @@ def table_xml(t: Table) -> str:
     )
     records = f"<numberOfRecords>{t.records}</numberOfRecords>" if t.records is not None else ""
     delim = "\\t" if t.delimiter == "\t" else escape(t.delimiter)
+    encoding = f"<characterEncoding>{escape(t.encoding)}</characterEncoding>" if t.encoding else ""
     return (
         f"<dataTable id={quoteattr(t.entity_id)}><entityName>{escape(t.name)}</entityName>"
         f"<entityDescription>{escape(t.name)}</entityDescription>"
-        f"<physical><objectName>{escape(t.object_name or t.entity_id + '.csv')}</objectName>{size}{md5}"
+        f"<physical><objectName>{escape(t.object_name or t.entity_id + '.csv')}</objectName>{size}{md5}{encoding}"
         f"<dataFormat><textFormat><numHeaderLines>{t.header_lines}</numHeaderLines><recordDelimiter>\\n</recordDelimiter>"
         f"<attributeOrientation>column</attributeOrientation><simpleDelimited><fieldDelimiter>{delim}</fieldDelimiter>"
         f'<quoteCharacter>"</quoteCharacter></simpleDelimited></textFormat></dataFormat>{url}</physical>'

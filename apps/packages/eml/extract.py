@@ -69,6 +69,7 @@ class EntityDecl:
     header_lines: int = 0
     delimiter: str = ","
     quote: str = ""
+    encoding: str = ""  # physical/characterEncoding as declared ("" = not declared: UTF-8)
     number_of_records: int | None = None
     format_name: str = ""
     attributes: list[AttributeDecl] = field(default_factory=list)
@@ -161,6 +162,7 @@ def _entity(el, index: int) -> EntityDecl:
         for auth in phys.findall("authentication"):
             if (auth.get("method") or "").upper() == "MD5":
                 decl.md5 = _text(auth).lower()
+        decl.encoding = _text(phys.find("characterEncoding"))
         url = phys.find("distribution/online/url")
         decl.url = _text(url)
         tf = phys.find("dataFormat/textFormat")
