@@ -1,7 +1,9 @@
 """Where a version is: the one function the catalog takes an item's geometry from.
 
-Today packages carry a coverage bounding box (``Revision.coverage["bbox"]``: west, south, east, north); a
+Packages carry a coverage bounding box (``Revision.coverage["bbox"]``: west, south, east, north); a
 box becomes a polygon (two across the antimeridian, as RFC 7946 §3.1.9 asks), a zero-size box a point.
+A coverage of several EML sites, or of a site with a G-polygon, also carries them (``coverage["sites"]``,
+``apps.packages.eml.extract``): the geometry is then those sites, points and areas, not their union box.
 When navigation products exist, a cruise's reduced trackline replaces the box here (``item_geometry`` is
 the only place to change). A version with no usable coverage gets the whole globe, marked ``unknown`` in
 ``quayside:geometry_source``: STAC allows a null geometry, but stac-geoparquet readers (its own
@@ -36,8 +38,51 @@ def _bbox(coverage: dict) -> tuple[float, float, float, float] | None:
     return w, s, e, n
 
 
+def _site_shape(site: dict):
+    """One EML site: its outer G-ring as a polygon when it is a valid one, else its box (or point)."""
+    ring = site.get("polygon")
+    if ring:
+        try:
+            polygon = shapely.Polygon(ring)
+        except (TypeError, ValueError):
+            polygon = None
+        # A ring that crosses itself or the antimeridian is not used as drawn: the site's box says it right.
+        if polygon is not None and polygon.is_valid and not polygon.is_empty:
+            lons = [x for x, _ in ring]
+            if max(lons) - min(lons) <= 180:
+                return shapely.orient_polygons(polygon)
+    box = _bbox({"bbox": site.get("bbox")})
+    return None if box is None else _from_bbox(*box)
+
+
+def _sites_geometry(sites: list[dict]):
+    """Every site of a coverage as one geometry: a MultiPoint of points, a MultiPolygon of areas. A
+    dataset of both (stations and a study area) is its areas when they hold every station, else None (the
+    union box is used): a GeometryCollection is valid GeoJSON, but stac-geoparquet's reader
+    (``stac_table_to_items``) cannot read one back."""
+    shapes = [shape for site in sites if (shape := _site_shape(site)) is not None]
+    if not shapes:
+        return None
+    if len(shapes) == 1:
+        return shapes[0]
+    points = [g for g in shapes if g.geom_type == "Point"]
+    polygons = [p for g in shapes if g.geom_type != "Point" for p in shapely.get_parts(g)]
+    if not polygons:
+        return shapely.MultiPoint(points)
+    areas = shapely.MultiPolygon(polygons)
+    if not points or all(areas.covers(point) for point in points):
+        return areas
+    return None
+
+
 def item_geometry(coverage: dict) -> tuple[object, str]:
-    """(shapely geometry in WGS 84 lon/lat, where it came from: "coverage-bbox", "coverage-point", "unknown")."""
+    """(shapely geometry in WGS 84 lon/lat, where it came from: "coverage-sites", "coverage-bbox",
+    "coverage-point", "unknown"). A coverage of several sites (or one with a polygon) is those sites."""
+    sites = (coverage or {}).get("sites")
+    if sites:
+        geom = _sites_geometry(sites)
+        if geom is not None:
+            return geom, "coverage-sites"
     box = _bbox(coverage or {})
     if box is None:
         return _from_bbox(*WORLD), "unknown"
@@ -52,7 +97,7 @@ def item_geometries(coverages: list[dict]) -> tuple[list, list[str]]:
     boxes, shapes, sources = [], [], []
     for i, coverage in enumerate(coverages):
         box = _bbox(coverage or {})
-        if box is not None and box[0] < box[2] and box[1] < box[3]:
+        if box is not None and box[0] < box[2] and box[1] < box[3] and not (coverage or {}).get("sites"):
             boxes.append((i, box))
             shapes.append(None)
             sources.append("coverage-bbox")

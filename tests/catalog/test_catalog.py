@@ -187,3 +187,64 @@ def test_records_stream_in_batches_with_whole_packages(make_revision):
     batches = list(items.iter_records(batch_size=1))
     assert [len(b) for b in batches] == [2, 1]
     assert Revision.objects.count() == 3
+
+
+def test_a_coverage_of_several_sites_is_those_sites_not_their_box(make_revision, client):
+    from stac_geoparquet.arrow import stac_table_to_items
+
+    stations = make_revision(
+        coverage={
+            "bbox": [-72.5, 40.1, -69.25, 43.0],
+            "sites": [
+                {"bbox": [-72.5, 40.1, -72.5, 40.1], "description": "Station A"},
+                {"bbox": [-69.25, 43.0, -69.25, 43.0], "description": "Station B"},
+            ],
+        }
+    )
+    ring = [[-71.0, 41.0], [-71.0, 42.0], [-70.0, 42.0], [-70.0, 41.0], [-71.0, 41.0]]  # clockwise
+    areas = make_revision(
+        coverage={
+            "bbox": [-71.0, 10.0, 11.0, 42.0],
+            "sites": [
+                {"bbox": [-70.5, 41.5, -70.5, 41.5]},  # a station inside the study area
+                {"bbox": [-71.0, 41.0, -70.0, 42.0], "polygon": ring},
+                # A ring that crosses itself is not drawn: its box stands in.
+                {"bbox": [10.0, 10.0, 11.0, 11.0], "polygon": [[10, 10], [11, 11], [11, 10], [10, 11]]},
+            ],
+        }
+    )
+    # A station outside every area: no GeometryCollection (stac-geoparquet cannot read one), the union box.
+    apart = make_revision(
+        coverage={
+            "bbox": [-72.5, 40.1, -70.0, 42.0],
+            "sites": [
+                {"bbox": [-72.5, 40.1, -72.5, 40.1]},
+                {"bbox": [-71.0, 41.0, -70.0, 42.0], "polygon": ring},
+            ],
+        }
+    )
+    services.refresh(force=True)
+    table = read_catalog()
+    rows = {r["id"]: r for r in table.to_pylist()}
+    points = shapely.from_wkb(rows[stations.package_id_text]["geometry"])
+    assert points.equals(shapely.MultiPoint([(-72.5, 40.1), (-69.25, 43.0)]))
+    assert rows[stations.package_id_text]["quayside:geometry_source"] == "coverage-sites"
+    assert rows[stations.package_id_text]["bbox"] == {
+        "xmin": -72.5,
+        "ymin": 40.1,
+        "xmax": -69.25,
+        "ymax": 43.0,
+    }
+    area = shapely.from_wkb(rows[areas.package_id_text]["geometry"])
+    assert area.geom_type == "MultiPolygon" and len(area.geoms) == 2
+    assert area.geoms[0].exterior.is_ccw  # RFC 7946: exterior rings counter-clockwise
+    assert area.geoms[1].equals(shapely.box(10.0, 10.0, 11.0, 11.0))
+    assert shapely.from_wkb(rows[apart.package_id_text]["geometry"]).equals(
+        shapely.box(-72.5, 40.1, -70.0, 42.0)
+    )
+    assert rows[apart.package_id_text]["quayside:geometry_source"] == "coverage-bbox"
+    # stac-geoparquet reads the geometries back, and the JSON API serves the same.
+    parsed = {i["id"]: i for i in stac_table_to_items(table)}
+    assert parsed[stations.package_id_text]["geometry"]["type"] == "MultiPoint"
+    served = client.get(f"/catalog/collections/edi/items/{areas.package_id_text}").json()
+    assert served["geometry"]["type"] == parsed[areas.package_id_text]["geometry"]["type"] == "MultiPolygon"

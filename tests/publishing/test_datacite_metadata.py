@@ -99,3 +99,33 @@ def test_doi_suffix_is_readable_from_the_package_id(make_revision, settings):
         concept_doi_name(revision.package)
         == f"{settings.DOI_PREFIX}/knb-lter-quay.{revision.package.identifier}"
     )
+
+
+def test_each_site_of_a_coverage_is_a_geolocation_of_its_own(make_revision, schemas):
+    ring = [[-71.0, 41.0], [-70.0, 41.0], [-70.0, 42.0], [-71.0, 42.0]]  # EML need not close it
+    revision = make_revision(
+        coverage={
+            "bbox": [-72.5, 40.1, -70.0, 42.0],
+            "description": "Station A",
+            "sites": [
+                {"bbox": [-72.5, 40.1, -72.5, 40.1], "description": "Station A"},
+                {"bbox": [-71.0, 41.0, -70.0, 42.0], "polygon": ring, "description": "Study area"},
+                {"bbox": [-71.5, 40.5, -71.2, 40.8]},
+            ],
+        }
+    )
+    assert schema45.validate(metadata.datacite_dict(revision))
+    xml = metadata.datacite_xml(revision)
+    assert_valid(schemas["datacite"], xml)
+    places = etree.fromstring(xml).findall("dcite:geoLocations/dcite:geoLocation", NS)
+    assert places[0].find("dcite:geoLocationBox", NS) is not None  # the union box first
+    point = places[1].find("dcite:geoLocationPoint", NS)
+    assert float(point.findtext("dcite:pointLongitude", namespaces=NS)) == -72.5
+    assert places[1].findtext("dcite:geoLocationPlace", namespaces=NS) == "Station A"
+    corners = places[2].findall("dcite:geoLocationPolygon/dcite:polygonPoint", NS)
+    lon_lat = [
+        [float(c.findtext(f"dcite:{k}", namespaces=NS)) for k in ("pointLongitude", "pointLatitude")]
+        for c in corners
+    ]
+    assert lon_lat == [*ring, ring[0]]  # closed, as DataCite asks
+    assert places[3].find("dcite:geoLocationBox", NS) is not None

@@ -179,3 +179,24 @@ def test_the_land_path_is_the_world_and_small():
         assert on_land(rings, lon, lat), name
     for name, (lon, lat) in water.items():
         assert not on_land(rings, lon, lat), name
+
+
+def test_each_site_of_a_coverage_is_marked_over_the_union_box(client, make_revision):
+    revision = make_revision(
+        coverage={
+            "bbox": [-72.5, 40.0, -69.0, 43.0],
+            "sites": [
+                {"bbox": [-72.5, 40.0, -72.5, 40.0], "description": "Station <A>"},
+                {"bbox": [-69.0, 43.0, -69.0, 43.0], "description": "Station B"},
+                {"bbox": [-71.0, 41.0, -70.0, 42.0], "polygon": [[-71, 41], [-70, 41], [-70.5, 42]]},
+                {"bbox": [-71.0, 41.0, -70.0, 42.0]},
+            ],
+        }
+    )
+    svg = map_svg(client, revision)
+    assert len(rects(svg)) == 1  # the union box
+    dots = [el for el in svg.iter() if el.get("class") == "coverage-site"]
+    assert [(float(d.get("cx")), float(d.get("cy"))) for d in dots] == [(107.5, 50.0), (111.0, 47.0)]
+    assert dots[0].findtext("title") == "Station <A>"  # escaped in the markup, text in the document
+    areas = [el.get("points") for el in svg.iter() if el.get("class") == "coverage-area"]
+    assert areas == ["109.0,49.0 110.0,49.0 109.5,48.0", "109.0,49.0 110.0,49.0 110.0,48.0 109.0,48.0"]

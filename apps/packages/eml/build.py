@@ -121,7 +121,9 @@ def build_eml(
     bbox: tuple[float, float, float, float] = (-124.5, 44.0, -124.0, 44.6),
     begin: str = "2024-03-01",
     end: str = "2024-03-20",
+    coverage_xml: str = "",
 ) -> bytes:
+    """An EML 2.2.0 document of ``tables``; ``coverage_xml`` replaces the one-box, one-range coverage."""
     creator = creator or {
         "given": "Vikram",
         "family": "Patel",
@@ -141,6 +143,10 @@ def build_eml(
         else ""
     )
     w, s, e, n = bbox
+    default_coverage = f"""<geographicCoverage><geographicDescription>Harbour approaches</geographicDescription><boundingCoordinates>
+<westBoundingCoordinate>{w}</westBoundingCoordinate><eastBoundingCoordinate>{e}</eastBoundingCoordinate>
+<northBoundingCoordinate>{n}</northBoundingCoordinate><southBoundingCoordinate>{s}</southBoundingCoordinate></boundingCoordinates></geographicCoverage>
+<temporalCoverage><rangeOfDates><beginDate><calendarDate>{begin}</calendarDate></beginDate><endDate><calendarDate>{end}</calendarDate></endDate></rangeOfDates></temporalCoverage>"""
     doc = f"""<?xml version="1.0" encoding="UTF-8"?>
 <eml:eml xmlns:eml="https://eml.ecoinformatics.org/eml-2.2.0" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
  xmlns:stmml="http://www.xml-cml.org/schema/stmml-1.2"
@@ -154,10 +160,7 @@ def build_eml(
 <abstract><para>{escape(abstract)}</para></abstract>
 {f"<keywordSet>{kw}</keywordSet>" if kw else ""}{cruise}
 <licensed><licenseName>Creative Commons Attribution 4.0 International</licenseName><url>https://spdx.org/licenses/CC-BY-4.0</url><identifier>CC-BY-4.0</identifier></licensed>
-<coverage><geographicCoverage><geographicDescription>Harbour approaches</geographicDescription><boundingCoordinates>
-<westBoundingCoordinate>{w}</westBoundingCoordinate><eastBoundingCoordinate>{e}</eastBoundingCoordinate>
-<northBoundingCoordinate>{n}</northBoundingCoordinate><southBoundingCoordinate>{s}</southBoundingCoordinate></boundingCoordinates></geographicCoverage>
-<temporalCoverage><rangeOfDates><beginDate><calendarDate>{begin}</calendarDate></beginDate><endDate><calendarDate>{end}</calendarDate></endDate></rangeOfDates></temporalCoverage></coverage>
+<coverage>{coverage_xml or default_coverage}</coverage>
 <contact><references>creator-1</references></contact>
 {extra_dataset}{"".join(table_xml(t) for t in tables)}
 </dataset>{extra_root}

@@ -105,6 +105,94 @@ def _float(value: str | None) -> float | None:
         return None
 
 
+# Sites a coverage keeps one by one (a dataset of a thousand stations keeps its union box beyond that).
+MAX_SITES = 1000
+
+
+def _site(gc) -> dict | None:
+    """One geographicCoverage: its bounding box, its outer gRing when it has one, its description."""
+    bc = gc.find("boundingCoordinates")
+    if bc is None:
+        return None
+    w, e, n, s = (
+        _float(_text(bc.find(f"{k}BoundingCoordinate"))) for k in ("west", "east", "north", "south")
+    )
+    if None in (w, e, n, s):
+        return None
+    site: dict = {"bbox": [w, s, e, n]}
+    ring = _gring(gc.find("datasetGPolygon/datasetGPolygonOuterGRing"))
+    if ring:
+        site["polygon"] = ring
+    desc = _text(gc.find("geographicDescription"))
+    if desc:
+        site["description"] = desc
+    return site
+
+
+def _gring(outer) -> list[list[float]] | None:
+    """An outer G-ring as [lon, lat] points: EML's ``gRing`` text ("lon,lat lon,lat …") or ``gRingPoint``s.
+    None unless it has at least three distinct points, all of them numbers in range."""
+    if outer is None:
+        return None
+    points: list[list[float]] = []
+    text = _text(outer.find("gRing"))
+    if text:
+        for pair in text.split():
+            lon, _, lat = pair.partition(",")
+            points.append([_float(lon), _float(lat)])
+    else:
+        for pt in outer.findall("gRingPoint"):
+            points.append([_float(_text(pt.find("gRingLongitude"))), _float(_text(pt.find("gRingLatitude")))])
+    if any(x is None or y is None or not (-180 <= x <= 180 and -90 <= y <= 90) for x, y in points):
+        return None
+    return points if len({(x, y) for x, y in points}) >= 3 else None
+
+
+def _union_bbox(boxes: list[list[float]]) -> list[float]:
+    """The smallest box holding every site's box: the plain one (west ≤ east) or, when it is narrower or a
+    site crosses the antimeridian, the one across it (west > east, as EML and STAC write such boxes)."""
+    south, north = min(b[1] for b in boxes), max(b[3] for b in boxes)
+    candidates = []
+    if all(b[0] <= b[2] for b in boxes):
+        candidates.append((max(b[2] for b in boxes) - min(b[0] for b in boxes), min(b[0] for b in boxes)))
+    # Longitudes counted 0…360 from Greenwich: a box across the antimeridian is an ordinary interval there.
+    starts = [b[0] % 360 for b in boxes]
+    ends = [start + b[2] - b[0] + (360 if b[0] > b[2] else 0) for start, b in zip(starts, boxes, strict=True)]
+    candidates.append((max(ends) - min(starts), min(starts)))
+    width, west = min(candidates)
+    if width >= 360:
+        return [-180.0, south, 180.0, north]
+    west = west - 360 if west > 180 else west
+    east = west + width
+    return [west, south, east - 360 if east > 180 else east, north]
+
+
+def _coverage(cov) -> dict:
+    """A dataset's coverage: the union box of every geographicCoverage (``bbox``), the first description,
+    the sites one by one when there is more than one or one has a polygon (``sites``), and the dates from the
+    earliest to the latest of every temporalCoverage (``begin``/``end``)."""
+    coverage: dict = {}
+    sites = [site for gc in cov.findall("geographicCoverage") if (site := _site(gc))]
+    if sites:
+        coverage["bbox"] = sites[0]["bbox"] if len(sites) == 1 else _union_bbox([x["bbox"] for x in sites])
+        if len(sites) > 1 or "polygon" in sites[0]:
+            coverage["sites"] = sites[:MAX_SITES]
+    desc = _text(cov.find("geographicCoverage/geographicDescription"))
+    if desc:
+        coverage["description"] = desc
+    begins, ends = [], []
+    for tc in cov.findall("temporalCoverage"):
+        begin = _text(tc.find("rangeOfDates/beginDate/calendarDate"))
+        end = _text(tc.find("rangeOfDates/endDate/calendarDate")) or begin
+        singles = [_text(d) for d in tc.findall("singleDateTime/calendarDate")]
+        begins += [d for d in [begin, *singles] if d]
+        ends += [d for d in [end, *singles] if d]
+    if begins:
+        # ISO 8601 dates compare as text ("2001" < "2001-05-03"); the same form throughout in practice.
+        coverage["begin"], coverage["end"] = min(begins), max(ends)
+    return coverage
+
+
 def unescape_delimiter(value: str) -> str:
     """EML writes delimiters literally, escaped ("\\t") or as hex ("0x09"/"#x09")."""
     v = value or ","
@@ -229,26 +317,7 @@ def extract(tree) -> PackageMetadata:
         meta.licence = _text(ds.find("intellectualRights"))[:200]
     cov = ds.find("coverage")
     if cov is not None:
-        coverage: dict = {}
-        bc = cov.find("geographicCoverage/boundingCoordinates")
-        if bc is not None:
-            w, e, n, s = (
-                _float(_text(bc.find(f"{k}BoundingCoordinate"))) for k in ("west", "east", "north", "south")
-            )
-            if None not in (w, e, n, s):
-                coverage["bbox"] = [w, s, e, n]
-        desc = _text(cov.find("geographicCoverage/geographicDescription"))
-        if desc:
-            coverage["description"] = desc
-        tc = cov.find("temporalCoverage")
-        if tc is not None:
-            begin = _text(tc.find("rangeOfDates/beginDate/calendarDate")) or _text(
-                tc.find("singleDateTime/calendarDate")
-            )
-            end = _text(tc.find("rangeOfDates/endDate/calendarDate")) or begin
-            if begin:
-                coverage["begin"], coverage["end"] = begin, end
-        meta.coverage = coverage
+        meta.coverage = _coverage(cov)
     kinds = ("dataTable", "otherEntity", "spatialRaster", "spatialVector", "storedProcedure", "view")
     index = 0
     for child in ds:

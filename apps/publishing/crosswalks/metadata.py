@@ -455,7 +455,7 @@ def datacite_dict(revision: Revision, *, concept: bool = False) -> dict:
         }
         if coverage.get("description"):
             location["geoLocationPlace"] = coverage["description"]
-        data["geoLocations"] = [location]
+        data["geoLocations"] = [location, *_site_locations(coverage.get("sites") or [])]
         # The trackline as points (geoLocationPolygon is for areas; DataCite 4.5 has no line): its control
         # points, sampled, each a geoLocation of its own.
         for part in own_or_track_line(revision.coverage, revision.package.cruise_id) or []:
@@ -560,6 +560,44 @@ def dc_view(revision: Revision) -> DcView:
         revision.licence,
         copies_for(revision),
     )
+
+
+# Sites a DataCite record lists one by one after the union box (a record of a thousand stations keeps the box).
+MAX_SITE_LOCATIONS = 100
+
+
+def _site_locations(sites: list[dict]) -> list[dict]:
+    """Each EML site as a geoLocation of its own: a polygon (its G-ring, closed as DataCite asks), a point,
+    or a box; with its description as the place."""
+    out = []
+    for site in sites[:MAX_SITE_LOCATIONS]:
+        box = _bbox(site)
+        if box is None:
+            continue
+        w, s, e, n = box
+        ring = site.get("polygon")
+        if ring and len(ring) >= 3:
+            closed = ring if ring[0] == ring[-1] else [*ring, ring[0]]
+            where: dict[str, Any] = {
+                "geoLocationPolygon": [
+                    {"polygonPoint": {"pointLongitude": x, "pointLatitude": y}} for x, y in closed
+                ]
+            }
+        elif w == e and s == n:
+            where = {"geoLocationPoint": {"pointLongitude": w, "pointLatitude": s}}
+        else:
+            where = {
+                "geoLocationBox": {
+                    "westBoundLongitude": w,
+                    "southBoundLatitude": s,
+                    "eastBoundLongitude": e,
+                    "northBoundLatitude": n,
+                }
+            }
+        if site.get("description"):
+            where["geoLocationPlace"] = site["description"]
+        out.append(where)
+    return out
 
 
 def _bbox(coverage: dict) -> list[float] | None:

@@ -134,6 +134,7 @@ def coverage_map(revision: Revision) -> dict | None:
         spans = [(x, wd) for x, wd in ((w + 180, 180 - w), (0, e + 180)) if wd > 0]
     width = (e - w) if e >= w else (e - w + 360)
     return {
+        "sites": _map_sites(revision.coverage or {}, _r),
         "boxes": [{"x": _r(x), "y": _r(90 - n), "width": _r(wd), "height": _r(height)} for x, wd in spans],
         "point": point,
         "w": w,
@@ -145,6 +146,30 @@ def coverage_map(revision: Revision) -> dict | None:
         "meridians": range(0, 361, 30),
         "parallels": range(0, 181, 30),
     }
+
+
+# Sites the map marks one by one (beyond that the union box says enough).
+MAP_SITES = 200
+
+
+def _map_sites(coverage: dict, _r) -> list[dict]:
+    """A coverage's EML sites on the map: a marker for a station (``x``/``y``), an outline for an area (its
+    G-ring, or its box, as SVG ``points``); an area across the antimeridian is left to the union box."""
+    out = []
+    for site in (coverage.get("sites") or [])[:MAP_SITES]:
+        try:
+            w, s, e, n = (float(v) for v in site.get("bbox") or ())
+        except (TypeError, ValueError):
+            continue
+        label = site.get("description") or ""
+        if w == e and s == n:
+            out.append({"x": _r(w + 180), "y": _r(90 - s), "label": label})
+            continue
+        ring = site.get("polygon") or ([[w, s], [e, s], [e, n], [w, n]] if w <= e else None)
+        if ring and max(x for x, _ in ring) - min(x for x, _ in ring) <= 180:
+            points = " ".join(f"{_r(float(x) + 180)},{_r(90 - float(y))}" for x, y in ring)
+            out.append({"points": points, "label": label})
+    return out
 
 
 _map = coverage_map  # the name tests/publishing/test_map.py knows
