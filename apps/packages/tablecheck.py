@@ -14,6 +14,7 @@ Arrow type, which the Parquet alternates (``apps.artifacts.parquet``) are writte
 from __future__ import annotations
 
 import codecs
+import io
 import os
 import re
 from concurrent.futures import ThreadPoolExecutor
@@ -359,6 +360,58 @@ def text_encoding(decl: EntityDecl) -> str | None:
     return None if codec == "utf-8" else codec
 
 
+class CollapsedDelimiters(io.RawIOBase):
+    """A table's bytes with each run of its delimiter read as one (EML ``collapseDelimiters = yes``, as
+    space-aligned tables from instruments and older packages declare); for a blank delimiter (space, tab)
+    also without the delimiters that open or close a line, which align columns and start no field.
+
+    pyarrow's CSV reader has no such option, so this stream does it, a whole line at a time (a run never
+    straddles two reads), in front of the same streaming reader. Quotes are not looked at: a quoted value
+    keeps one delimiter of a run (EML: "consecutive delimiters will be collapsed to one")."""
+
+    CHUNK = 1 << 20
+
+    def __init__(self, raw, delimiter: str):
+        d = re.escape(delimiter.encode())
+        self._raw, self._delimiter = raw, delimiter.encode()
+        self._runs = re.compile(d + b"{2,}")
+        self._edges = re.compile(rb"(?m)^" + d + b"|" + d + rb"(?=\r?$)") if delimiter in " \t" else None
+        self._rest, self._out, self._eof = b"", bytearray(), False
+
+    def readable(self) -> bool:
+        return True
+
+    def _collapse(self, lines: bytes) -> bytes:
+        lines = self._runs.sub(self._delimiter, lines)
+        return self._edges.sub(b"", lines) if self._edges is not None else lines
+
+    def read(self, size: int = -1) -> bytes:
+        while not self._eof and (size < 0 or len(self._out) < size):
+            chunk = self._raw.read(self.CHUNK)
+            if not chunk:
+                self._eof = True
+                self._out += self._collapse(self._rest)
+                self._rest = b""
+                break
+            data = self._rest + chunk
+            cut = data.rfind(b"\n") + 1
+            self._out += self._collapse(data[:cut])
+            self._rest = data[cut:]
+        n = len(self._out) if size < 0 else min(size, len(self._out))
+        out = bytes(self._out[:n])
+        del self._out[:n]
+        return out
+
+    def readinto(self, buffer) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
 def _header(path: Path, decl: EntityDecl, encoding: str | None = None) -> list[str]:
     if decl.header_lines < 1:
         return []
@@ -374,6 +427,11 @@ def _header(path: Path, decl: EntityDecl, encoding: str | None = None) -> list[s
     # "utf-8-sig": a byte-order mark (as spreadsheets write) is not part of the first name.
     text = lines[-1].decode(encoding or "utf-8-sig", "replace").rstrip("\r\n")
     q = decl.quote
+    if decl.collapse_delimiters:
+        names = [f for f in text.split(decl.delimiter) if f] if decl.delimiter in " \t" else None
+        if names is None:
+            names = re.split(f"(?:{re.escape(decl.delimiter)})+", text)
+        return [f.strip().strip(q) if q else f.strip() for f in names]
     return [f.strip().strip(q) if q else f.strip() for f in text.split(decl.delimiter)]
 
 
@@ -562,8 +620,11 @@ def _read(
     # pyarrow's compute kernels release the GIL: check the columns of a batch in parallel threads
     # while pyarrow's own pool parses the next block.
     pool = ThreadPoolExecutor(max_workers=max(1, min(len(checkers), os.cpu_count() or 1)))
+    source = path
     try:
-        reader = pacsv.open_csv(path, read_options=read, parse_options=parse, convert_options=options)
+        if decl.collapse_delimiters:
+            source = CollapsedDelimiters(open(path, "rb"), decl.delimiter)  # noqa: SIM115 - closed below
+        reader = pacsv.open_csv(source, read_options=read, parse_options=parse, convert_options=options)
         if convert:
             sink.start()
         for batch in reader:
@@ -587,6 +648,8 @@ def _read(
             result.fatal = re.sub(r"\s+", " ", msg)[:500]
     finally:
         pool.shutdown(wait=True)
+        if source is not path:
+            source.close()
     result.records = offset
     result.columns = {c.issues.column: c.issues for c in checkers if c.issues.count}
     return result

@@ -156,3 +156,16 @@ def test_a_table_that_does_not_match_its_attributes_gets_no_parquet(tmp_path):
     with pytest.raises(ConversionRefused, match="temp"):
         convert_table(path, decl, out, source_sha256="ef" * 32)
     assert not out.exists()
+
+
+def test_a_space_aligned_table_with_collapsed_delimiters_converts(tmp_path):
+    columns = [Column("station"), Column("depth", "real", unit="meter")]
+    text = "station   depth\n  A1      10.5\n  B22    120.0  \n"
+    path = tmp_path / "a.txt"
+    path.write_text(text)
+    table = Table("a", "aligned", columns, url="https://x.org/a.txt", delimiter=" ", collapse_delimiters=True)
+    result = validate_eml(build_eml("edi.9.2", [table]))
+    assert result.valid, result.reasons
+    out = tmp_path / "a.parquet"
+    convert_table(path, extract(result.tree).entities[0], out, source_sha256="34" * 32)
+    assert pq.read_table(out).to_pydict() == {"station": ["A1", "B22"], "depth": [10.5, 120.0]}

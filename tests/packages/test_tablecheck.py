@@ -8,7 +8,9 @@ from apps.packages.eml.validator import validate_eml
 from apps.packages.tablecheck import TableSink, check_table, fraction_digits, strptime_format
 
 
-def decl_for(tmp_path, columns, text: str | bytes, *, delimiter=",", header_lines=1, encoding=""):
+def decl_for(
+    tmp_path, columns, text: str | bytes, *, delimiter=",", header_lines=1, encoding="", collapse=False
+):
     path = tmp_path / "t.csv"
     path.write_bytes(text if isinstance(text, bytes) else text.encode())
     table = Table(
@@ -19,6 +21,7 @@ def decl_for(tmp_path, columns, text: str | bytes, *, delimiter=",", header_line
         delimiter=delimiter,
         header_lines=header_lines,
         encoding=encoding,
+        collapse_delimiters=collapse,
     )
     result = validate_eml(build_eml("edi.1.1", [table]))
     assert result.valid, result.reasons
@@ -186,3 +189,32 @@ def test_a_declared_character_encoding_is_read_and_a_byte_order_mark_is_not_a_na
     path, decl = decl_for(tmp_path, cols, "\ufeffid,site\r\n1,Café\r\n")
     res = check_table(path, decl)
     assert res.header == ["id", "site"] and not res.columns and res.records == 1
+
+
+def test_collapsed_delimiters_read_a_space_aligned_table(tmp_path):
+    cols = [Column("station"), Column("depth", "real"), Column("temp", "real", missing=["-99"])]
+    aligned = "  station   depth    temp\n  A1        10.5     4.25\n  B22      120.0      -99  \n  C3  x 3.0\n D4 1 2 3\n"
+    path, decl = decl_for(tmp_path, cols, aligned, delimiter=" ", collapse=True)
+    assert decl.collapse_delimiters
+    for exact in (False, True):
+        res = check_table(path, decl, exact=exact)
+        assert res.header == ["station", "depth", "temp"]
+        assert res.records == 3 and res.bad_row_count == 1  # "D4 1 2 3": four fields of three
+        assert {k: v.examples for k, v in res.columns.items()} == {"depth": [(3, "x")]}
+    # Without collapseDelimiters every space is a delimiter: the same file is all bad rows.
+    path, decl = decl_for(tmp_path, cols, aligned, delimiter=" ")
+    assert check_table(path, decl).bad_row_count == 4
+
+
+def test_collapsed_delimiters_across_read_chunks(tmp_path, monkeypatch):
+    import io
+
+    from apps.packages.tablecheck import CollapsedDelimiters
+
+    monkeypatch.setattr(CollapsedDelimiters, "CHUNK", 7)  # runs and lines straddle every read
+    rows = "".join(f"{i}{' ' * (1 + i % 5)}{i * 0.5}{'   ' if i % 2 else ''}\n" for i in range(200))
+    stream = CollapsedDelimiters(io.BytesIO(rows.encode()), " ")
+    assert stream.read().decode() == "".join(f"{i} {i * 0.5}\n" for i in range(200))
+    # Commas collapse but a leading one still opens an (empty) field.
+    stream = CollapsedDelimiters(io.BytesIO(b",a,,,b,\n,,c"), ",")
+    assert stream.read() == b",a,b,\n,c"

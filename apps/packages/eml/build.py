@@ -33,6 +33,8 @@ class Table:
     header_lines: int = 1
     delimiter: str = ","
     encoding: str = ""  # physical/characterEncoding, when given
+    collapse_delimiters: bool = False
+    quote: str = '"'
 
     def describe_file(self, path: str | Path) -> Table:
         """Fill size, MD5 and record count from the file itself."""
@@ -95,13 +97,15 @@ def table_xml(t: Table) -> str:
     records = f"<numberOfRecords>{t.records}</numberOfRecords>" if t.records is not None else ""
     delim = "\\t" if t.delimiter == "\t" else escape(t.delimiter)
     encoding = f"<characterEncoding>{escape(t.encoding)}</characterEncoding>" if t.encoding else ""
+    collapse = "<collapseDelimiters>yes</collapseDelimiters>" if t.collapse_delimiters else ""
+    quote = f"<quoteCharacter>{escape(t.quote)}</quoteCharacter>" if t.quote else ""
     return (
         f"<dataTable id={quoteattr(t.entity_id)}><entityName>{escape(t.name)}</entityName>"
         f"<entityDescription>{escape(t.name)}</entityDescription>"
         f"<physical><objectName>{escape(t.object_name or t.entity_id + '.csv')}</objectName>{size}{md5}{encoding}"
         f"<dataFormat><textFormat><numHeaderLines>{t.header_lines}</numHeaderLines><recordDelimiter>\\n</recordDelimiter>"
-        f"<attributeOrientation>column</attributeOrientation><simpleDelimited><fieldDelimiter>{delim}</fieldDelimiter>"
-        f'<quoteCharacter>"</quoteCharacter></simpleDelimited></textFormat></dataFormat>{url}</physical>'
+        f"<attributeOrientation>column</attributeOrientation><simpleDelimited><fieldDelimiter>{delim}</fieldDelimiter>{collapse}"
+        f"{quote}</simpleDelimited></textFormat></dataFormat>{url}</physical>"
         f"<attributeList>{''.join(_attribute(c) for c in t.columns)}</attributeList>{records}</dataTable>"
     )
 

@@ -70,6 +70,7 @@ class EntityDecl:
     delimiter: str = ","
     quote: str = ""
     encoding: str = ""  # physical/characterEncoding as declared ("" = not declared: UTF-8)
+    collapse_delimiters: bool = False  # simpleDelimited/collapseDelimiters = yes
     number_of_records: int | None = None
     format_name: str = ""
     attributes: list[AttributeDecl] = field(default_factory=list)
@@ -263,6 +264,7 @@ def _entity(el, index: int) -> EntityDecl:
                     _text(sd.find("fieldDelimiter")) or sd.findtext("fieldDelimiter")
                 )
                 decl.quote = (sd.findtext("quoteCharacter") or "")[:1]
+                decl.collapse_delimiters = _text(sd.find("collapseDelimiters")).lower() == "yes"
             decl.format_name = "text/csv"
         ext = phys.find("dataFormat/externallyDefinedFormat/formatName")
         if ext is not None:
