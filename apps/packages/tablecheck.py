@@ -375,7 +375,9 @@ class CollapsedDelimiters(io.RawIOBase):
         d = re.escape(delimiter.encode())
         self._raw, self._delimiter = raw, delimiter.encode()
         self._runs = re.compile(d + b"{2,}")
-        self._edges = re.compile(rb"(?m)^" + d + b"|" + d + rb"(?=\r?$)") if delimiter in " \t" else None
+        # Line ends of any kind (\n, \r\n, a lone \r as old Mac tables have), as pyarrow's reader knows them.
+        edges = rb"(?m)(?:^|(?<=\r))" + d + b"|" + d + rb"(?=[\r\n]|\Z)"
+        self._edges = re.compile(edges) if delimiter in " \t" else None
         self._rest, self._out, self._eof = b"", bytearray(), False
 
     def readable(self) -> bool:
@@ -394,7 +396,7 @@ class CollapsedDelimiters(io.RawIOBase):
                 self._rest = b""
                 break
             data = self._rest + chunk
-            cut = data.rfind(b"\n") + 1
+            cut = max(data.rfind(b"\n"), data.rfind(b"\r")) + 1
             self._out += self._collapse(data[:cut])
             self._rest = data[cut:]
         n = len(self._out) if size < 0 else min(size, len(self._out))
@@ -416,16 +418,13 @@ def _header(path: Path, decl: EntityDecl, encoding: str | None = None) -> list[s
     if decl.header_lines < 1:
         return []
     with open(path, "rb") as fh:
-        lines = []
-        for _ in range(decl.header_lines):
-            line = fh.readline(1 << 20)
-            if not line:
-                break
-            lines.append(line)
+        head = fh.read((1 << 20) * decl.header_lines)
+    # bytes.splitlines knows \n, \r\n and a lone \r, as pyarrow's reader does.
+    lines = head.splitlines()[: decl.header_lines]
     if not lines:
         return []
     # "utf-8-sig": a byte-order mark (as spreadsheets write) is not part of the first name.
-    text = lines[-1].decode(encoding or "utf-8-sig", "replace").rstrip("\r\n")
+    text = lines[-1].decode(encoding or "utf-8-sig", "replace")
     q = decl.quote
     if decl.collapse_delimiters:
         names = [f for f in text.split(decl.delimiter) if f] if decl.delimiter in " \t" else None

@@ -218,3 +218,15 @@ def test_collapsed_delimiters_across_read_chunks(tmp_path, monkeypatch):
     # Commas collapse but a leading one still opens an (empty) field.
     stream = CollapsedDelimiters(io.BytesIO(b",a,,,b,\n,,c"), ",")
     assert stream.read() == b",a,b,\n,c"
+
+
+def test_old_mac_line_ends_are_lines_for_the_header_and_the_collapsing_stream(tmp_path):
+    cols = [Column("station"), Column("depth", "real")]
+    path, decl = decl_for(
+        tmp_path, cols, "station  depth \r  A1   10.5\r  B2  x\r", delimiter=" ", collapse=True
+    )
+    res = check_table(path, decl)
+    assert res.header == ["station", "depth"] and res.records == 2 and res.bad_row_count == 0
+    assert res.columns["depth"].examples == [(2, "x")]
+    path, decl = decl_for(tmp_path, cols, "station,depth\rA1,10.5\r")
+    assert check_table(path, decl).header == ["station", "depth"]
