@@ -1,9 +1,11 @@
 """Verifying mirrors: every file the mirror claims to hold must have the right size and bytes.
 
-A *sample* check (hourly by default): HEAD for the size, then Range requests for a few pieces of
+A *sample* check (hourly by default): HEAD for the size (a server that refuses HEAD is asked by GET
+alone, and each piece's ``Content-Range`` total is checked too), then Range requests for a few pieces of
 ``MIRROR_SAMPLE_BYTES`` (the first, the last, and one that moves with every check, chosen from the
 check count so that a sequence of checks walks the whole file), compared with our own copy; a file no
-larger than the samples together is read whole and its SHA-256 compared. A *full* check (daily by
+larger than the samples together is read whole and its SHA-256 compared, as is a file whose server
+ignores Range (200 with the whole body: read once, not once per piece). A *full* check (daily by
 default) streams every file and compares its SHA-256. Each check is a ``MirrorCheck``; the mirror's
 ``health`` is ok or bad after it; a change to bad mails the data managers, and a change either way
 marks the catalog dirty (``quayside:verified_mirrors``).
@@ -56,19 +58,33 @@ def _local(f: VersionFile, start: int, end: int) -> bytes:
 
 
 def _get(url: str, start: int | None = None, end: int | None = None) -> http.Response:
+    """GET the file, or bytes start–end of it. A server without Range support answers a Range GET with
+    200 and the whole file: that response is returned as it is (the caller reads it whole)."""
     headers = {"Range": f"bytes={start}-{end}"} if start is not None else {}
     response = http.request("GET", url, headers=headers)
-    expected = 206 if start is not None else 200
-    if response.status != expected:
+    expected = (206, 200) if start is not None else (200,)
+    if response.status not in expected:
         response.close()
+        if response.status == 416:
+            raise Mismatch(
+                f"{url} has no bytes {start}–{end}: the mirror's file is shorter than the archive's"
+            )
         raise Mismatch(
             f"{url} answered HTTP {response.status} to a {'Range ' if start is not None else ''}GET"
         )
     return response
 
 
-def _whole(url: str, f: VersionFile) -> int:
-    response = _get(url)
+def _content_range_total(response: http.Response) -> int | None:
+    """The full size a 206 response names (``Content-Range: bytes a-b/total``), when it names one."""
+    value = response.headers.get("Content-Range") or ""
+    total = value.rpartition("/")[2].strip()
+    return int(total) if total.isdigit() else None
+
+
+def _whole(url: str, f: VersionFile, response: http.Response | None = None) -> int:
+    """Stream the mirror's whole file (or the 200 response already open) and compare size and SHA-256."""
+    response = response or _get(url)
     digest, size = hashlib.sha256(), 0
     try:
         while block := response.read(1 << 20):
@@ -93,7 +109,12 @@ def _sampled(url: str, f: VersionFile, turn: int) -> int:
     for start in starts:
         end = min(start + piece, f.size) - 1
         response = _get(url, start, end)
+        if response.status == 200:  # no Range support: the bytes are checked whole instead
+            return read + _whole(url, f, response)
         try:
+            total = _content_range_total(response)
+            if total is not None and total != f.size:
+                raise Mismatch(f"{f.path}: the mirror has {total} bytes, the archive {f.size}")
             body = response.read()
         finally:
             response.close()
@@ -113,9 +134,10 @@ def _check(mirror: Mirror, *, full: bool) -> tuple[int, int]:
             continue
         head = http.request("HEAD", url)
         head.close()
-        if head.status != 200:
+        # A server that knows no HEAD (405, 501) is asked by GET alone: Content-Range gives the size.
+        if head.status not in (200, 405, 501):
             raise Mismatch(f"{f.path}: {url} answered HTTP {head.status}")
-        length = head.headers.get("Content-Length")
+        length = head.headers.get("Content-Length") if head.status == 200 else None
         if length is not None and length.isdigit() and int(length) != f.size:
             raise Mismatch(f"{f.path}: the mirror has {length} bytes, the archive {f.size}")
         read += _whole(url, f) if full else _sampled(url, f, mirror.checks_run)

@@ -118,3 +118,42 @@ def test_a_deposit_publishes_a_record_and_registers_it_as_a_verified_mirror(
         assert set(mirror.file_urls) == {"temp0.csv", "temp1.csv"}
         assert mirrors.verify(mirror.pk, full=True).startswith("ok")
         assert deposit.run(request.pk) == "busy or done"
+
+
+@pytest.mark.parametrize("allow_head, ignore_ranges", [(False, False), (True, True), (False, True)])
+def test_a_server_without_head_or_range_is_still_checked_byte_for_byte(
+    make_revision,
+    tmp_path,
+    data_manager,
+    settings,
+    django_capture_on_commit_callbacks,
+    allow_head,
+    ignore_ranges,
+):
+    settings.MIRROR_SAMPLE_BYTES = 4  # files of ~30 bytes: sampled in pieces where Range works
+    revision = make_revision(files=2)
+    tree = _copy_tree(revision, tmp_path / "plain")
+    with RangeServer(tmp_path / "plain", allow_head=allow_head, ignore_ranges=ignore_ranges) as server:
+        with django_capture_on_commit_callbacks(execute=False):
+            mirror = services.register_mirror(
+                revision,
+                kind=Mirror.Kind.HTTP,
+                base_url=f"{server.url}/{revision.package_id_text}/",
+                user=data_manager,
+            )
+        assert mirrors.verify(mirror.pk).startswith("ok")  # intact: not a false alarm
+        check = MirrorCheck.objects.filter(mirror=mirror).latest("pk")
+        whole = sum(f.size for f in version_files(revision))
+        # Without Range the files are read whole, once each (not once per piece).
+        assert check.bytes_read == whole if ignore_ranges else check.bytes_read < whole
+        # A longer file: HEAD's Content-Length, Content-Range's total, or the whole read says so.
+        target = tree / "temp1.csv"
+        target.write_bytes(target.read_bytes() + b"extra")
+        result = mirrors.verify(mirror.pk)
+        assert result.startswith("bad") and "temp1.csv" in result and "bytes" in result
+        # One changed byte in the middle, same size.
+        data = bytearray(target.read_bytes()[:-5])
+        data[len(data) // 2] ^= 0x01
+        target.write_bytes(bytes(data))
+        settings.MIRROR_SAMPLE_BYTES = 1 << 20  # small files: read whole whatever the server
+        assert mirrors.verify(mirror.pk).startswith("bad")

@@ -97,6 +97,8 @@ class _RangeHandler(BaseHTTPRequestHandler):
         if not str(path).startswith(str(root.resolve())) or not path.is_file():
             self.send_error(404)
             return
+        if self.server.owner.ignore_ranges and "Range" in self.headers:
+            del self.headers["Range"]  # as a server without Range support: the whole body, 200
         with open(path, "rb") as fh:
             st = os.fstat(fh.fileno())
             _send_bytes(self, fh, head=head, etag=f'"{st.st_mtime_ns:x}-{st.st_size:x}"')
@@ -105,12 +107,22 @@ class _RangeHandler(BaseHTTPRequestHandler):
         self._serve(False)
 
     def do_HEAD(self):
+        if not self.server.owner.allow_head:
+            self.send_response(405)
+            self.send_header("Allow", "GET")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         self._serve(True)
 
 
 class RangeServer(_Threaded):
-    def __init__(self, root: Path):
+    """``allow_head=False``: HEAD answers 405, as some web servers and signed URLs do;
+    ``ignore_ranges=True``: a Range header is ignored (200 with the whole body), as a plain server does."""
+
+    def __init__(self, root: Path, *, allow_head: bool = True, ignore_ranges: bool = False):
         self.root = Path(root)
+        self.allow_head, self.ignore_ranges = allow_head, ignore_ranges
         super().__init__(_RangeHandler)
 
 
