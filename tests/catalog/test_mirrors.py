@@ -93,7 +93,20 @@ def test_private_addresses_are_refused_unless_loopback_is_allowed(mirrored, sett
 def test_a_deposit_publishes_a_record_and_registers_it_as_a_verified_mirror(
     make_revision, settings, django_capture_on_commit_callbacks
 ):
-    revision = make_revision(files=2, title="Harbour temperature")
+    revision = make_revision(
+        files=2,
+        title="Harbour temperature",
+        abstract="Temperatures <script>alert(1)</script> & salinity.\n\nSecond paragraph.",
+        creators=[
+            {
+                "given": "Ada",
+                "family": "Lovelace",
+                "affiliation": "Harbour Lab",
+                "orcid": "https://orcid.org/0000-0002-1825-0097",
+            },
+            {"given": "Bad", "family": "Checksum", "orcid": "0000-0002-1825-0098"},
+        ],
+    )
     with ZenodoServer() as zenodo:
         settings.ZENODO_API_URL = f"{zenodo.url}/api"
         settings.ZENODO_TOKEN = zenodo.token
@@ -109,6 +122,15 @@ def test_a_deposit_publishes_a_record_and_registers_it_as_a_verified_mirror(
         request.refresh_from_db()
         assert request.state == Deposit.State.DONE and request.doi == "10.5072/zenodo.1"
         record = zenodo.depositions[1]
+        sent = record["metadata"]
+        assert sent["creators"] == [
+            {"name": "Lovelace, Ada", "affiliation": "Harbour Lab", "orcid": "0000-0002-1825-0097"},
+            {"name": "Checksum, Bad"},  # a malformed iD would make Zenodo refuse the whole deposit
+        ]
+        assert sent["description"] == (
+            "<p>Temperatures &lt;script&gt;alert(1)&lt;/script&gt; &amp; salinity.</p><p>Second paragraph.</p>"
+        )
+        assert sent["publication_date"] == revision.published_at.date().isoformat()
         assert record["metadata"]["title"] == "Harbour temperature" and set(record["files"]) == {
             "temp0.csv",
             "temp1.csv",

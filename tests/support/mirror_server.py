@@ -7,7 +7,8 @@ bucket/http and the smart node's Range reader; ``ranges`` lists what each reques
 ``ZenodoServer()``: Zenodo's documented deposit API (https://developers.zenodo.org/#deposit) — bearer
 token; ``POST /api/deposit/depositions`` (201, with ``links.bucket``); ``PUT /api/files/{bucket}/{key}``
 (201, ``checksum: md5:…``); ``PUT /api/deposit/depositions/{id}`` with ``{"metadata": …}`` (title,
-upload_type, description and creators required, else 400); ``POST …/actions/publish`` (202, with ``doi``
+upload_type, description and creators required, a creator's ``orcid`` a bare iD and ``publication_date``
+ISO 8601 when given, else 400); ``POST …/actions/publish`` (202, with ``doi``
 and ``record_id``; 400 without files or metadata); ``GET /api/records/{id}`` with each file's
 ``links.self``; and the published files themselves under ``/api/records/{id}/files/{key}/content``
 with HEAD and Range. ``fail_next(n)`` answers 503 to the next n API calls.
@@ -66,6 +67,17 @@ def _send_bytes(handler: BaseHTTPRequestHandler, data, *, head: bool, etag: str 
             break
         handler.wfile.write(block)
         left -= len(block)
+
+
+def _orcid_ok(value: str) -> bool:
+    """A bare ORCID iD with a right ISO 7064 11-2 check digit (Zenodo checks it with idutils)."""
+    if not re.fullmatch(r"\d{4}-\d{4}-\d{4}-\d{3}[\dX]", value):
+        return False
+    total = 0
+    for digit in value.replace("-", "")[:-1]:
+        total = (total + int(digit)) * 2
+    check = (12 - total % 11) % 11
+    return value[-1] == ("X" if check == 10 else str(check))
 
 
 class _Threaded:
@@ -232,6 +244,16 @@ class _ZenodoHandler(BaseHTTPRequestHandler):
             d = self.z.depositions[int(match.group(1))]
             metadata = json.loads(self._body() or b"{}").get("metadata") or {}
             missing = [k for k in ("title", "upload_type", "description", "creators") if not metadata.get(k)]
+            # As Zenodo: an ORCID must be a bare iD, a publication date ISO 8601.
+            missing += [
+                f"creators.{i}.orcid"
+                for i, c in enumerate(metadata.get("creators") or [])
+                if "orcid" in c and not _orcid_ok(c["orcid"])
+            ]
+            if "publication_date" in metadata and not re.fullmatch(
+                r"\d{4}-\d{2}-\d{2}", metadata["publication_date"]
+            ):
+                missing.append("publication_date")
             if missing:
                 self._json(
                     400,
