@@ -1,11 +1,12 @@
-"""Where a version is: the one function the catalog takes an item's geometry from.
+"""Where a version is: the geometries of catalog items (the order among them is applied in ``items``).
 
 Packages carry a coverage bounding box (``Revision.coverage["bbox"]``: west, south, east, north); a
 box becomes a polygon (two across the antimeridian, as RFC 7946 §3.1.9 asks), a zero-size box a point.
 A coverage of several EML sites, or of a site with a G-polygon, also carries them (``coverage["sites"]``,
 ``apps.packages.eml.extract``): the geometry is then those sites, points and areas, not their union box.
-When navigation products exist, a cruise's reduced trackline replaces the box here (``item_geometry`` is
-the only place to change). A version with no usable coverage gets the whole globe, marked ``unknown`` in
+A published dataset of a cruise whose navigation is built has the cruise's control-point trackline
+(``trackline``) instead of a box (``items`` applies the order: the dataset's own sites, then the trackline,
+then its box, then ``unknown``). A version with no usable coverage gets the whole globe, marked ``unknown`` in
 ``quayside:geometry_source``: STAC allows a null geometry, but stac-geoparquet readers (its own
 ``stac_table_to_items``) cannot read one back.
 """
@@ -15,6 +16,8 @@ from __future__ import annotations
 import functools
 
 import shapely
+import shapely.errors
+import shapely.geometry
 
 WORLD = (-180.0, -90.0, 180.0, 90.0)
 
@@ -88,6 +91,23 @@ def item_geometry(coverage: dict) -> tuple[object, str]:
         return _from_bbox(*WORLD), "unknown"
     geom = _from_bbox(*box)
     return geom, "coverage-point" if geom.geom_type == "Point" else "coverage-bbox"
+
+
+def trackline(control: dict | None):
+    """A cruise's control-point trackline (GeoJSON LineString or MultiLineString, a part per side of the
+    antimeridian, as apps.navigation stores it) as a shapely geometry; None when it is not a usable line."""
+    if not isinstance(control, dict) or control.get("type") not in ("LineString", "MultiLineString"):
+        return None
+    try:
+        line = shapely.geometry.shape(control)
+    except (TypeError, ValueError, KeyError, shapely.errors.GEOSException):
+        return None
+    if line.is_empty:
+        return None
+    x0, y0, x1, y1 = line.bounds
+    if not (-180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90):
+        return None
+    return line
 
 
 def item_geometries(coverages: list[dict]) -> tuple[list, list[str]]:

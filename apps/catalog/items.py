@@ -387,6 +387,26 @@ def _mirrors_for(packages: list[int]) -> dict[int, list]:
     return grouped
 
 
+def _tracklines_for(cruises: set[int]) -> dict[int, object]:
+    """Each cruise's built trackline (its control points, split at the antimeridian) as a shapely line.
+    Looked up by label: navigation sits above the catalog in the app map."""
+    from django.apps import apps
+
+    if not apps.is_installed("apps.navigation"):
+        return {}
+    rows = (
+        apps.get_model("navigation", "Track")
+        .objects.filter(cruise_id__in=cruises, state="done", control__isnull=False)
+        .values_list("cruise_id", "control")
+    )
+    out = {}
+    for cruise_id, control in rows:
+        line = geometry.trackline(control)
+        if line is not None:
+            out[cruise_id] = line
+    return out
+
+
 def _navigation_for(cruises: set[int]) -> dict[int, tuple]:
     """The ``navigation`` and ``navigation-manifest`` assets of each cruise whose navigation is built: its
     control-point trackline (GeoJSON) and that product's build manifest, at their URLs under
@@ -463,6 +483,14 @@ def _batch(groups: list[list[tuple]]) -> list[Record]:
     cruises = {r[16] for r in rows if r[16] is not None and r[5] == PUBLISHED}
     navigation = _navigation_for(cruises)
     shapes, sources = geometry.item_geometries([r[9] for r in rows])
+    if cruises:
+        # A published dataset of a cruise whose track is built: the trackline is its geometry, unless the
+        # dataset names its own sites (geometry.item_geometry: sites > trackline > box > unknown).
+        tracks = _tracklines_for(cruises)
+        for i, r in enumerate(rows):
+            line = tracks.get(r[16]) if r[5] == PUBLISHED else None
+            if line is not None and sources[i] != "coverage-sites":
+                shapes[i], sources[i] = line, "cruise-trackline"
     geometries = {r[0]: (shape, source) for r, shape, source in zip(rows, shapes, sources, strict=True)}
     records = [rec for g in groups for rec in _records_for(g, files, mirrors, geometries, navigation)]
     return _with_torrents(records, packages)

@@ -248,3 +248,20 @@ def test_a_coverage_of_several_sites_is_those_sites_not_their_box(make_revision,
     assert parsed[stations.package_id_text]["geometry"]["type"] == "MultiPoint"
     served = client.get(f"/catalog/collections/edi/items/{areas.package_id_text}").json()
     assert served["geometry"]["type"] == parsed[areas.package_id_text]["geometry"]["type"] == "MultiPolygon"
+
+
+def test_a_trackline_across_the_antimeridian_stays_in_two_parts_and_a_bad_one_is_refused():
+    from apps.catalog import geometry
+
+    across = {
+        "type": "MultiLineString",
+        "coordinates": [[[178.0, -17.0], [180.0, -17.5]], [[-180.0, -17.5], [-178.5, -18.0]]],
+    }
+    line = geometry.trackline(across)
+    assert line.geom_type == "MultiLineString" and line.bounds == (-180.0, -18.0, 180.0, -17.0)
+    assert (
+        geometry.trackline({"type": "LineString", "coordinates": [[0, 0], [1, 91]]}) is None
+    )  # no such latitude
+    assert geometry.trackline({"type": "Point", "coordinates": [0, 0]}) is None
+    assert geometry.trackline({"type": "LineString", "coordinates": "garbage"}) is None
+    assert geometry.trackline(None) is None

@@ -10,6 +10,8 @@ import hashlib
 import json
 
 import pytest
+import shapely
+import shapely.geometry
 from django.test import TestCase
 
 from apps.artifacts import tasks
@@ -156,6 +158,14 @@ def test_a_cruise_dataset_s_item_links_the_trackline_and_its_manifest(
         manifest["roles"] == ["metadata"] and manifest["file:checksum"] == "1220" + product.manifest.blob_id
     )
     assert rows[other.package_id_text]["assets"]["navigation"] is None
+    # The item's geometry is the cruise's trackline (its control points), not the dataset's box.
+    from apps.navigation.models import Track
+
+    control = Track.objects.get(cruise=cruise).control
+    line = shapely.from_wkb(rows[revision.package_id_text]["geometry"])
+    assert line.geom_type == control["type"] and line.equals(shapely.geometry.shape(control))
+    assert rows[revision.package_id_text]["quayside:geometry_source"] == "cruise-trackline"
+    assert rows[other.package_id_text]["quayside:geometry_source"] == "coverage-bbox"
     # The links resolve, and the JSON item and the GeoParquet row agree.
     for asset in (trackline, manifest):
         href = asset["href"].split("://", 1)[1].partition("/")[2]
@@ -163,6 +173,7 @@ def test_a_cruise_dataset_s_item_links_the_trackline_and_its_manifest(
     served = client.get(f"/catalog/collections/edi/items/{revision.package_id_text}").json()
     [item] = [i for i in stac_table_to_items(read_catalog()) if i["id"] == revision.package_id_text]
     assert served["assets"]["navigation"]["quayside:manifest"] == "navigation-manifest"
+    assert served["geometry"]["type"] == item["geometry"]["type"] == control["type"]
     assert item["assets"]["navigation-manifest"]["href"] == served["assets"]["navigation-manifest"]["href"]
     import pystac.validation
 
