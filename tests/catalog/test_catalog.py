@@ -265,3 +265,23 @@ def test_a_trackline_across_the_antimeridian_stays_in_two_parts_and_a_bad_one_is
     assert geometry.trackline({"type": "Point", "coordinates": [0, 0]}) is None
     assert geometry.trackline({"type": "LineString", "coordinates": "garbage"}) is None
     assert geometry.trackline(None) is None
+
+
+def test_rustac_an_independent_reader_reads_the_same_items(versions):
+    """rustac (the Rust STAC implementation, its own GeoParquet reader) against stac-geoparquet's."""
+    import rustac
+    from stac_geoparquet.arrow import stac_table_to_items
+
+    services.refresh(force=True)
+    theirs = {f["id"]: f for f in rustac.read_sync(str(services.catalog_path()))["features"]}
+    ours = {i["id"]: _nonnull(i) for i in stac_table_to_items(read_catalog())}
+    assert set(theirs) == set(ours) and len(theirs) == 3
+    for item_id, item in ours.items():
+        other = theirs[item_id]
+        assert other["geometry"] == json.loads(json.dumps(item["geometry"]))
+        assert list(other["bbox"]) == list(item["bbox"])
+        assert {k: (a["href"], a.get("file:checksum")) for k, a in other["assets"].items()} == {
+            k: (a["href"], a.get("file:checksum")) for k, a in item["assets"].items()
+        }
+        assert [link["href"] for link in other["links"]] == [link["href"] for link in item["links"]]
+        assert other["properties"]["quayside:status"] == item["properties"]["quayside:status"]
