@@ -25,18 +25,20 @@ def _copy_tree(revision, root):
     return tree
 
 
+def _register(revision, server, user, capture, kind=Mirror.Kind.BUCKET) -> Mirror:
+    """The version's tree on ``server`` registered as a mirror (its verification task not queued)."""
+    with capture(execute=False):
+        return services.register_mirror(
+            revision, kind=kind, base_url=f"{server.url}/{revision.package_id_text}/", user=user
+        )
+
+
 @pytest.fixture
 def mirrored(make_revision, tmp_path, data_manager, django_capture_on_commit_callbacks):
     revision = make_revision(files=2)
     tree = _copy_tree(revision, tmp_path / "bucket")
     with RangeServer(tmp_path / "bucket") as server:
-        with django_capture_on_commit_callbacks(execute=False):
-            mirror = services.register_mirror(
-                revision,
-                kind=Mirror.Kind.BUCKET,
-                base_url=f"{server.url}/{revision.package_id_text}/",
-                user=data_manager,
-            )
+        mirror = _register(revision, server, data_manager, django_capture_on_commit_callbacks)
         yield revision, mirror, tree
 
 
@@ -156,13 +158,9 @@ def test_a_server_without_head_or_range_is_still_checked_byte_for_byte(
     revision = make_revision(files=2)
     tree = _copy_tree(revision, tmp_path / "plain")
     with RangeServer(tmp_path / "plain", allow_head=allow_head, ignore_ranges=ignore_ranges) as server:
-        with django_capture_on_commit_callbacks(execute=False):
-            mirror = services.register_mirror(
-                revision,
-                kind=Mirror.Kind.HTTP,
-                base_url=f"{server.url}/{revision.package_id_text}/",
-                user=data_manager,
-            )
+        mirror = _register(
+            revision, server, data_manager, django_capture_on_commit_callbacks, Mirror.Kind.HTTP
+        )
         assert mirrors.verify(mirror.pk).startswith("ok")  # intact: not a false alarm
         check = MirrorCheck.objects.filter(mirror=mirror).latest("pk")
         whole = sum(f.size for f in version_files(revision))

@@ -444,15 +444,7 @@ def datacite_dict(revision: Revision, *, concept: bool = False) -> dict:
         del data["descriptions"]
     bbox = bbox_of(revision)
     if bbox:
-        w, s, e, n = bbox
-        location: dict[str, Any] = {
-            "geoLocationBox": {
-                "westBoundLongitude": w,
-                "southBoundLatitude": s,
-                "eastBoundLongitude": e,
-                "northBoundLatitude": n,
-            }
-        }
+        location: dict[str, Any] = {"geoLocationBox": _geo_box(bbox)}
         if coverage.get("description"):
             location["geoLocationPlace"] = coverage["description"]
         data["geoLocations"] = [location, *_site_locations(coverage.get("sites") or [])]
@@ -566,6 +558,16 @@ def dc_view(revision: Revision) -> DcView:
 MAX_SITE_LOCATIONS = 100
 
 
+def _geo_box(bbox: list[float]) -> dict:
+    w, s, e, n = bbox
+    return {
+        "westBoundLongitude": w,
+        "southBoundLatitude": s,
+        "eastBoundLongitude": e,
+        "northBoundLatitude": n,
+    }
+
+
 def _site_locations(sites: list[dict]) -> list[dict]:
     """Each EML site as a geoLocation of its own: a polygon (its G-ring, closed as DataCite asks), a point,
     or a box; with its description as the place."""
@@ -586,14 +588,7 @@ def _site_locations(sites: list[dict]) -> list[dict]:
         elif w == e and s == n:
             where = {"geoLocationPoint": {"pointLongitude": w, "pointLatitude": s}}
         else:
-            where = {
-                "geoLocationBox": {
-                    "westBoundLongitude": w,
-                    "southBoundLatitude": s,
-                    "eastBoundLongitude": e,
-                    "northBoundLatitude": n,
-                }
-            }
+            where = {"geoLocationBox": _geo_box(box)}
         if site.get("description"):
             where["geoLocationPlace"] = site["description"]
         out.append(where)
