@@ -360,44 +360,78 @@ def text_encoding(decl: EntityDecl) -> str | None:
     return None if codec == "utf-8" else codec
 
 
-class CollapsedDelimiters(io.RawIOBase):
-    """A table's bytes with each run of its delimiter read as one (EML ``collapseDelimiters = yes``, as
-    space-aligned tables from instruments and older packages declare); for a blank delimiter (space, tab)
-    also without the delimiters that open or close a line, which align columns and start no field.
+class TableStream(io.RawIOBase):
+    """A table's bytes as its EML says to read them, for what pyarrow's CSV reader has no option for:
 
-    pyarrow's CSV reader has no such option, so this stream does it, a whole line at a time (a run never
-    straddles two reads), in front of the same streaming reader. Quotes are not looked at: a quoted value
-    keeps one delimiter of a run (EML: "consecutive delimiters will be collapsed to one")."""
+    - ``collapse`` (``collapseDelimiters = yes``, as space-aligned tables from instruments and older
+      packages declare): each run of the delimiter is one; for a blank delimiter (space, tab) the delimiters
+      that open or close a line, which align columns, start no field. Quotes are not looked at: a quoted
+      value keeps one delimiter of a run (EML: "consecutive delimiters will be collapsed to one").
+    - ``footer_lines`` (``numFooterLines``): the last N lines are not rows (blank lines at the very end are
+      not counted).
+
+    Whole lines at a time (a run never straddles two reads), in front of the same streaming reader; line
+    ends of any kind (\\n, \\r\\n, a lone \\r), as pyarrow's reader knows them."""
 
     CHUNK = 1 << 20
 
-    def __init__(self, raw, delimiter: str):
-        d = re.escape(delimiter.encode())
-        self._raw, self._delimiter = raw, delimiter.encode()
-        self._runs = re.compile(d + b"{2,}")
-        # Line ends of any kind (\n, \r\n, a lone \r as old Mac tables have), as pyarrow's reader knows them.
-        edges = rb"(?m)(?:^|(?<=\r))" + d + b"|" + d + rb"(?=[\r\n]|\Z)"
-        self._edges = re.compile(edges) if delimiter in " \t" else None
-        self._rest, self._out, self._eof = b"", bytearray(), False
+    def __init__(self, raw, *, collapse: str | None = None, footer_lines: int = 0):
+        self._raw, self._footer = raw, max(0, footer_lines)
+        self._runs = self._edges = None
+        if collapse:
+            d = re.escape(collapse.encode())
+            self._delimiter = collapse.encode()
+            self._runs = re.compile(d + b"{2,}")
+            edges = rb"(?m)(?:^|(?<=\r))" + d + b"|" + d + rb"(?=[\r\n]|\Z)"
+            self._edges = re.compile(edges) if collapse in " \t" else None
+        self._rest, self._held, self._out, self._eof = b"", b"", bytearray(), False
 
     def readable(self) -> bool:
         return True
 
     def _collapse(self, lines: bytes) -> bytes:
+        if self._runs is None:
+            return lines
         lines = self._runs.sub(self._delimiter, lines)
         return self._edges.sub(b"", lines) if self._edges is not None else lines
+
+    @staticmethod
+    def _last_lines_start(data: bytes, n: int) -> int:
+        """Where the last ``n`` lines of ``data`` (which ends with a line end) begin."""
+        pos = len(data)
+        for _ in range(n):
+            end = pos
+            if end and data[end - 1] == 0x0A:  # \n, or the \n of \r\n
+                end -= 1
+            if end and data[end - 1] == 0x0D:  # \r
+                end -= 1
+            pos = max(data.rfind(b"\n", 0, end), data.rfind(b"\r", 0, end)) + 1
+            if pos == 0:
+                break
+        return pos
+
+    def _emit(self, lines: bytes, *, last: bool) -> None:
+        if not self._footer:
+            self._out += lines
+            return
+        data = self._held + lines
+        # Blank lines at the end (so far) are no footer lines: the last N lines are counted before them.
+        content = data.rstrip(b" \t\r\n")
+        cut = self._last_lines_start(content + b"\n", self._footer) if content else 0
+        self._out += data[:cut]
+        self._held = b"" if last else data[cut:]
 
     def read(self, size: int = -1) -> bytes:
         while not self._eof and (size < 0 or len(self._out) < size):
             chunk = self._raw.read(self.CHUNK)
             if not chunk:
                 self._eof = True
-                self._out += self._collapse(self._rest)
+                self._emit(self._collapse(self._rest), last=True)
                 self._rest = b""
                 break
             data = self._rest + chunk
             cut = max(data.rfind(b"\n"), data.rfind(b"\r")) + 1
-            self._out += self._collapse(data[:cut])
+            self._emit(self._collapse(data[:cut]), last=False)
             self._rest = data[cut:]
         n = len(self._out) if size < 0 else min(size, len(self._out))
         out = bytes(self._out[:n])
@@ -621,8 +655,12 @@ def _read(
     pool = ThreadPoolExecutor(max_workers=max(1, min(len(checkers), os.cpu_count() or 1)))
     source = path
     try:
-        if decl.collapse_delimiters:
-            source = CollapsedDelimiters(open(path, "rb"), decl.delimiter)  # noqa: SIM115 - closed below
+        if decl.collapse_delimiters or decl.footer_lines:
+            source = TableStream(  # noqa: SIM115 - closed below
+                open(path, "rb"),
+                collapse=decl.delimiter if decl.collapse_delimiters else None,
+                footer_lines=decl.footer_lines,
+            )
         reader = pacsv.open_csv(source, read_options=read, parse_options=parse, convert_options=options)
         if convert:
             sink.start()

@@ -9,7 +9,15 @@ from apps.packages.tablecheck import TableSink, check_table, fraction_digits, st
 
 
 def decl_for(
-    tmp_path, columns, text: str | bytes, *, delimiter=",", header_lines=1, encoding="", collapse=False
+    tmp_path,
+    columns,
+    text: str | bytes,
+    *,
+    delimiter=",",
+    header_lines=1,
+    encoding="",
+    collapse=False,
+    footer=0,
 ):
     path = tmp_path / "t.csv"
     path.write_bytes(text if isinstance(text, bytes) else text.encode())
@@ -22,6 +30,7 @@ def decl_for(
         header_lines=header_lines,
         encoding=encoding,
         collapse_delimiters=collapse,
+        footer_lines=footer,
     )
     result = validate_eml(build_eml("edi.1.1", [table]))
     assert result.valid, result.reasons
@@ -209,14 +218,14 @@ def test_collapsed_delimiters_read_a_space_aligned_table(tmp_path):
 def test_collapsed_delimiters_across_read_chunks(tmp_path, monkeypatch):
     import io
 
-    from apps.packages.tablecheck import CollapsedDelimiters
+    from apps.packages.tablecheck import TableStream
 
-    monkeypatch.setattr(CollapsedDelimiters, "CHUNK", 7)  # runs and lines straddle every read
+    monkeypatch.setattr(TableStream, "CHUNK", 7)  # runs and lines straddle every read
     rows = "".join(f"{i}{' ' * (1 + i % 5)}{i * 0.5}{'   ' if i % 2 else ''}\n" for i in range(200))
-    stream = CollapsedDelimiters(io.BytesIO(rows.encode()), " ")
+    stream = TableStream(io.BytesIO(rows.encode()), collapse=" ")
     assert stream.read().decode() == "".join(f"{i} {i * 0.5}\n" for i in range(200))
     # Commas collapse but a leading one still opens an (empty) field.
-    stream = CollapsedDelimiters(io.BytesIO(b",a,,,b,\n,,c"), ",")
+    stream = TableStream(io.BytesIO(b",a,,,b,\n,,c"), collapse=",")
     assert stream.read() == b",a,b,\n,c"
 
 
@@ -230,3 +239,24 @@ def test_old_mac_line_ends_are_lines_for_the_header_and_the_collapsing_stream(tm
     assert res.columns["depth"].examples == [(2, "x")]
     path, decl = decl_for(tmp_path, cols, "station,depth\rA1,10.5\r")
     assert check_table(path, decl).header == ["station", "depth"]
+
+
+def test_footer_lines_are_not_rows(tmp_path, monkeypatch):
+    from apps.packages.tablecheck import TableStream
+
+    cols = [Column("id", "int"), Column("temp", "real")]
+    text = "id,temp\n1,4.5\n2,5.0\n3,x\nEND OF DATA\nchecksum 1234\n\n"  # a blank line at the very end
+    path, decl = decl_for(tmp_path, cols, text, footer=2)
+    assert decl.footer_lines == 2
+    for chunk in (TableStream.CHUNK, 5):  # and with lines straddling every read
+        monkeypatch.setattr(TableStream, "CHUNK", chunk)
+        for exact in (False, True):
+            res = check_table(path, decl, exact=exact)
+            assert res.records == 3 and res.bad_row_count == 0
+            assert {k: v.examples for k, v in res.columns.items()} == {"temp": [(3, "x")]}
+    # CRLF and no final line end; footers and collapsed blanks together.
+    path, decl = decl_for(
+        tmp_path, cols, "id  temp\r\n 1   4.5 \r\n2 5\r\n-- end --", delimiter=" ", collapse=True, footer=1
+    )
+    res = check_table(path, decl)
+    assert res.records == 2 and res.bad_row_count == 0 and not res.columns

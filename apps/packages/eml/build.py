@@ -34,6 +34,7 @@ class Table:
     delimiter: str = ","
     encoding: str = ""  # physical/characterEncoding, when given
     collapse_delimiters: bool = False
+    footer_lines: int = 0
     quote: str = '"'
 
     def describe_file(self, path: str | Path) -> Table:
@@ -98,12 +99,13 @@ def table_xml(t: Table) -> str:
     delim = "\\t" if t.delimiter == "\t" else escape(t.delimiter)
     encoding = f"<characterEncoding>{escape(t.encoding)}</characterEncoding>" if t.encoding else ""
     collapse = "<collapseDelimiters>yes</collapseDelimiters>" if t.collapse_delimiters else ""
+    footer = f"<numFooterLines>{t.footer_lines}</numFooterLines>" if t.footer_lines else ""
     quote = f"<quoteCharacter>{escape(t.quote)}</quoteCharacter>" if t.quote else ""
     return (
         f"<dataTable id={quoteattr(t.entity_id)}><entityName>{escape(t.name)}</entityName>"
         f"<entityDescription>{escape(t.name)}</entityDescription>"
         f"<physical><objectName>{escape(t.object_name or t.entity_id + '.csv')}</objectName>{size}{md5}{encoding}"
-        f"<dataFormat><textFormat><numHeaderLines>{t.header_lines}</numHeaderLines><recordDelimiter>\\n</recordDelimiter>"
+        f"<dataFormat><textFormat><numHeaderLines>{t.header_lines}</numHeaderLines>{footer}<recordDelimiter>\\n</recordDelimiter>"
         f"<attributeOrientation>column</attributeOrientation><simpleDelimited><fieldDelimiter>{delim}</fieldDelimiter>{collapse}"
         f"{quote}</simpleDelimited></textFormat></dataFormat>{url}</physical>"
         f"<attributeList>{''.join(_attribute(c) for c in t.columns)}</attributeList>{records}</dataTable>"

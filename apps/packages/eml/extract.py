@@ -71,6 +71,7 @@ class EntityDecl:
     quote: str = ""
     encoding: str = ""  # physical/characterEncoding as declared ("" = not declared: UTF-8)
     collapse_delimiters: bool = False  # simpleDelimited/collapseDelimiters = yes
+    footer_lines: int = 0  # textFormat/numFooterLines
     number_of_records: int | None = None
     format_name: str = ""
     attributes: list[AttributeDecl] = field(default_factory=list)
@@ -258,6 +259,8 @@ def _entity(el, index: int) -> EntityDecl:
         if tf is not None:
             decl.text_format = True
             decl.header_lines = int(_text(tf.find("numHeaderLines")) or 0)
+            footer = _text(tf.find("numFooterLines"))
+            decl.footer_lines = int(footer) if footer.isdigit() else 0
             sd = tf.find("simpleDelimited")
             if sd is not None:
                 decl.delimiter = unescape_delimiter(
