@@ -453,12 +453,13 @@ def _header(path: Path, decl: EntityDecl, encoding: str | None = None) -> list[s
         return []
     with open(path, "rb") as fh:
         head = fh.read((1 << 20) * decl.header_lines)
-    # bytes.splitlines knows \n, \r\n and a lone \r, as pyarrow's reader does.
-    lines = head.splitlines()[: decl.header_lines]
+    # "utf-8-sig": a byte-order mark (as spreadsheets write) is not part of the first name. Decoded before
+    # it is split, so that a UTF-16 table (a spreadsheet's "Unicode text") splits at its own line ends;
+    # splitting knows \n, \r\n and a lone \r, as pyarrow's reader does.
+    lines = head.decode(encoding or "utf-8-sig", "replace").splitlines()[: decl.header_lines]
     if not lines:
         return []
-    # "utf-8-sig": a byte-order mark (as spreadsheets write) is not part of the first name.
-    text = lines[-1].decode(encoding or "utf-8-sig", "replace")
+    text = lines[-1]
     q = decl.quote
     if decl.collapse_delimiters:
         names = [f for f in text.split(decl.delimiter) if f] if decl.delimiter in " \t" else None

@@ -260,3 +260,12 @@ def test_footer_lines_are_not_rows(tmp_path, monkeypatch):
     )
     res = check_table(path, decl)
     assert res.records == 2 and res.bad_row_count == 0 and not res.columns
+
+
+def test_a_utf_16_table_as_spreadsheets_save_unicode_text(tmp_path):
+    cols = [Column("site"), Column("temp", "real")]
+    text = "site\ttemp\r\nQuébec\t4.5\r\nBaie-Comeau\tx\r\n".encode("utf-16")  # with its byte-order mark
+    path, decl = decl_for(tmp_path, cols, text, delimiter="\t", encoding="UTF-16")
+    res = check_table(path, decl)
+    assert res.header == ["site", "temp"] and res.records == 2 and not res.fatal
+    assert res.columns["temp"].examples == [(2, "x")]
