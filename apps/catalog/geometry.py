@@ -54,7 +54,7 @@ def _site_shape(site: dict):
             lons = [x for x, _ in ring]
             if max(lons) - min(lons) <= 180:
                 return shapely.orient_polygons(polygon)
-    box = _bbox({"bbox": site.get("bbox")})
+    box = _bbox(site)
     return None if box is None else _from_bbox(*box)
 
 

@@ -460,13 +460,12 @@ def _header(path: Path, decl: EntityDecl, encoding: str | None = None) -> list[s
     if not lines:
         return []
     text = lines[-1]
-    q = decl.quote
-    if decl.collapse_delimiters:
-        names = [f for f in text.split(decl.delimiter) if f] if decl.delimiter in " \t" else None
-        if names is None:
-            names = re.split(f"(?:{re.escape(decl.delimiter)})+", text)
-        return [f.strip().strip(q) if q else f.strip() for f in names]
-    return [f.strip().strip(q) if q else f.strip() for f in text.split(decl.delimiter)]
+    q, d = decl.quote, decl.delimiter
+    if decl.collapse_delimiters:  # as TableStream reads the rows: a run is one, blanks at the ends none
+        names = re.split(f"(?:{re.escape(d)})+", text.strip(d) if d in " \t" else text)
+    else:
+        names = text.split(d)
+    return [f.strip().strip(q) if q else f.strip() for f in names]
 
 
 class _NeedExact(Exception):
@@ -585,15 +584,16 @@ def check_table(
         return result
     if not exact:
         try:
-            return _read(path, decl, result, max_examples, block_size, typed=True, sink=sink)
+            return _read(path, decl, encoding, result, max_examples, block_size, typed=True, sink=sink)
         except _NeedExact:
             pass
-    return _read(path, decl, result, max_examples, block_size, typed=False, sink=sink)
+    return _read(path, decl, encoding, result, max_examples, block_size, typed=False, sink=sink)
 
 
 def _read(
     path: Path,
     decl: EntityDecl,
+    encoding: str | None,
     result: TableResult,
     max_examples: int,
     block_size: int,
@@ -624,7 +624,7 @@ def _read(
         skip_rows=decl.header_lines,
         column_names=internal,
         block_size=block_size,
-        encoding=text_encoding(decl) or "utf8",  # another encoding: pyarrow transcodes to UTF-8 as it reads
+        encoding=encoding or "utf8",  # another encoding: pyarrow transcodes to UTF-8 as it reads
     )
     parse = pacsv.ParseOptions(
         delimiter=decl.delimiter, quote_char=decl.quote or False, invalid_row_handler=on_invalid
@@ -680,7 +680,7 @@ def _read(
         if typed:
             raise _NeedExact from exc  # a value the typed conversion refused: find it exactly
         msg = str(exc)
-        if "invalid UTF8" in msg and text_encoding(decl) is None:
+        if "invalid UTF8" in msg and encoding is None:
             msg += " (the file is not UTF-8: its EML should declare its physical/characterEncoding)"
         if "Empty CSV file" not in msg:
             result.fatal = re.sub(r"\s+", " ", msg)[:500]

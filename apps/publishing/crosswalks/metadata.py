@@ -120,7 +120,7 @@ def orcid_url(orcid: str) -> str:
 
 def bbox_of(revision: Revision) -> list[float] | None:
     """The revision's own box; without one, its cruise's navigation track's (apps.navigation)."""
-    return _bbox(revision.coverage) or track_bbox(revision.package.cruise_id)
+    return coverage_bbox(revision.coverage) or track_bbox(revision.package.cruise_id)
 
 
 def track_bbox(cruise_pk: int | None) -> list[float] | None:
@@ -138,7 +138,7 @@ def track_bbox(cruise_pk: int | None) -> list[float] | None:
         .only("west", "south", "east", "north")
         .first()
     )
-    return _bbox({"bbox": track.bbox}) if track else None
+    return coverage_bbox({"bbox": track.bbox}) if track else None
 
 
 # Control points a record carries at most (DataCite geoLocationPoints, the OAI-PMH trackline): evenly spread
@@ -210,7 +210,7 @@ def cruise_tracks(cruise_pks) -> dict[int, CruiseTrack]:
     )
     out = {}
     for track in rows.only("cruise_id", "west", "south", "east", "north", "control", "overall"):
-        box, line = _bbox({"bbox": track.bbox}), _sampled(track.control)
+        box, line = coverage_bbox({"bbox": track.bbox}), _sampled(track.control)
         if box and line:
             out[track.cruise_id] = CruiseTrack(box, line, track.overall or "")
     return out
@@ -224,7 +224,7 @@ def track_certificate_url(cruise) -> str:
 
 def own_or_track_line(coverage: dict | None, cruise_pk: int | None):
     """The trackline sample when the record's box is its cruise's track's (no box of its own), else None."""
-    return None if _bbox(coverage or {}) else track_line(cruise_pk)
+    return None if coverage_bbox(coverage or {}) else track_line(cruise_pk)
 
 
 def publication_year(revision: Revision) -> int:
@@ -573,7 +573,7 @@ def _site_locations(sites: list[dict]) -> list[dict]:
     or a box; with its description as the place."""
     out = []
     for site in sites[:MAX_SITE_LOCATIONS]:
-        box = _bbox(site)
+        box = coverage_bbox(site)
         if box is None:
             continue
         w, s, e, n = box
@@ -595,7 +595,9 @@ def _site_locations(sites: list[dict]) -> list[dict]:
     return out
 
 
-def _bbox(coverage: dict) -> list[float] | None:
+def coverage_bbox(coverage: dict) -> list[float] | None:
+    """``coverage["bbox"]`` (a revision's coverage, or one of its sites) as [w, s, e, n] floats, or None
+    when it is missing or out of range."""
     bbox = (coverage or {}).get("bbox")
     try:
         w, s, e, n = (float(v) for v in bbox)
@@ -637,7 +639,7 @@ def oai_dc_fields(v: DcView) -> list[tuple[str, str]]:
         add("relation", absolute(f"/cruises/{v.cruise_pk}/"))
     for value in copy_relations:
         add("relation", value)
-    bbox = _bbox(v.coverage) or track_bbox(v.cruise_pk)
+    bbox = coverage_bbox(v.coverage) or track_bbox(v.cruise_pk)
     if bbox:
         add("coverage", "westlimit={}; southlimit={}; eastlimit={}; northlimit={}".format(*bbox))
         line = own_or_track_line(v.coverage, v.cruise_pk)

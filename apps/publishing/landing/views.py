@@ -106,6 +106,11 @@ def _signposting(revision: Revision, files: list[VersionFile], *, concept: bool)
     return ", ".join(links)
 
 
+def _r(v: float) -> float:
+    # Two decimals are far below a pixel on the map, and keep 90 - 41.3 from printing as 48.699999999999996.
+    return round(v, 2)
+
+
 def coverage_map(revision: Revision) -> dict | None:
     """The coverage map's geometry in the equirectangular viewBox 0 0 360 180 (x = lon + 180, y = 90 - lat),
     drawn over the inline Natural Earth land path; no tiles, works offline.
@@ -116,10 +121,6 @@ def coverage_map(revision: Revision) -> dict | None:
     if not bbox:
         return None
     w, s, e, n = bbox
-
-    def _r(v: float) -> float:
-        # Two decimals are far below a pixel here, and keep 90 - 41.3 from printing as 48.699999999999996.
-        return round(v, 2)
 
     point = w == e and s == n
     # A box too thin to see is widened to 1.5 units (a few pixels) from its west/north edge.
@@ -134,7 +135,7 @@ def coverage_map(revision: Revision) -> dict | None:
         spans = [(x, wd) for x, wd in ((w + 180, 180 - w), (0, e + 180)) if wd > 0]
     width = (e - w) if e >= w else (e - w + 360)
     return {
-        "sites": _map_sites(revision.coverage or {}, _r),
+        "sites": _map_sites(revision.coverage or {}),
         "boxes": [{"x": _r(x), "y": _r(90 - n), "width": _r(wd), "height": _r(height)} for x, wd in spans],
         "point": point,
         "w": w,
@@ -152,15 +153,15 @@ def coverage_map(revision: Revision) -> dict | None:
 MAP_SITES = 200
 
 
-def _map_sites(coverage: dict, _r) -> list[dict]:
+def _map_sites(coverage: dict) -> list[dict]:
     """A coverage's EML sites on the map: a marker for a station (``x``/``y``), an outline for an area (its
     G-ring, or its box, as SVG ``points``); an area across the antimeridian is left to the union box."""
     out = []
     for site in (coverage.get("sites") or [])[:MAP_SITES]:
-        try:
-            w, s, e, n = (float(v) for v in site.get("bbox") or ())
-        except (TypeError, ValueError):
+        box = metadata.coverage_bbox(site)
+        if box is None:
             continue
+        w, s, e, n = box
         label = site.get("description") or ""
         if w == e and s == n:
             out.append({"x": _r(w + 180), "y": _r(90 - s), "label": label})
